@@ -1,0 +1,58 @@
+/* client — one AWS call from a Lua table to a Lua table: validate, serialize,
+ * resolve the endpoint, sign, send over one reused connection, retry, decode.
+ *
+ * Ownership: aws_client owns its HTTP handle and its credentials (wiped on
+ * free). aws_call borrows the lua_State. Credentials are resolved on the
+ * first call that needs them, and again when they are about to expire. */
+#ifndef DEADBOLT_CLIENT_H
+#define DEADBOLT_CLIENT_H
+
+#include <lua.h>
+
+#include "error.h"
+#include "model.h"
+
+typedef struct aws_client_config {
+	const char *region;       /* NULL: config_region() */
+	const char *profile;      /* NULL: AWS_PROFILE or "default" */
+	const char *endpoint_url; /* the --endpoint-url flag, or NULL */
+	int max_attempts;         /* 0: AWS_MAX_ATTEMPTS or 3 (standard mode) */
+	long connect_timeout_ms;  /* 0: 3000 */
+	long timeout_ms;          /* per attempt; 0: 10000 */
+	double max_total_s;       /* all attempts of one call; 0: 30 */
+} aws_client_config;
+
+/* What the client tells an observer (the journal) after every call. */
+typedef struct aws_call_record {
+	const aws_operation *op;
+	long status;            /* last HTTP status, 0 when none */
+	const char *request_id; /* "" when none */
+	const char *error_code; /* NULL on success */
+	int attempts;
+	double ms;
+} aws_call_record;
+
+typedef void (*aws_call_observer)(void *ud, const aws_call_record *rec);
+
+typedef struct aws_client aws_client;
+
+aws_client *aws_client_new(const aws_client_config *cfg, aws_error *err);
+void aws_client_free(aws_client *c);
+
+/* Overrides the region for later calls (a finding's region). */
+void aws_client_set_region(aws_client *c, const char *region);
+/* No attempt starts, and no backoff sleeps, past this CLOCK_MONOTONIC time
+ * in seconds (0: none). The sandbox's wall-clock budget sets it. */
+void aws_client_set_deadline(aws_client *c, double monotonic_deadline);
+void aws_client_set_observer(aws_client *c, aws_call_observer fn, void *ud);
+
+/* Calls op with the parameter table at index params of L. On success pushes
+ * the result table and returns 0; on failure pushes nothing and returns -1
+ * with err filled (code, message, status, request_id, op, attempts).
+ * May raise a Lua error only for out-of-memory in L. */
+int aws_call(aws_client *c, lua_State *L, const aws_operation *op, int params, aws_error *err);
+
+/* Seconds on CLOCK_MONOTONIC. */
+double aws_monotonic_now(void);
+
+#endif

@@ -1,0 +1,45 @@
+/* codec — model-driven request serialization and response decoding for the
+ * four wire protocols (ec2, query, json 1.1, rest-xml), to and from Lua
+ * tables in boto3's shapes.
+ *
+ * Lua side: parameters are read with raw access only (no metamethod of a
+ * playbook's table ever runs). Every function here may raise a Lua error
+ * (out of memory under a capped allocator): callers run them inside
+ * lua_pcall. They hold no malloc'd memory across such a raise except what is
+ * inside the caller-owned aws_request, which aws_request_free releases. */
+#ifndef DEADBOLT_CODEC_H
+#define DEADBOLT_CODEC_H
+
+#include <lua.h>
+
+#include "error.h"
+#include "http.h"
+#include "model.h"
+#include "request.h"
+
+/* Validates the table at index params (nil or none means no parameters)
+ * against op's input shape (required members, types, enums, lengths, ranges,
+ * unknown members) and serializes it into req: method, path, query, headers,
+ * body and, for S3, bucket. Host and signing headers are the client's.
+ * Returns 0, or -1 with err->code "ValidationError" and a message naming the
+ * operation and the member path ("ec2.CreateSnapshot: VolumeId is required",
+ * "...: Filters[2].Values[1] must be a string"); nothing is to be sent then. */
+int codec_build_request(lua_State *L, const aws_operation *op, int params,
+			aws_request *req, aws_error *err);
+
+/* Decodes a response. For a 2xx status pushes the result table (boto3 shape:
+ * model member names, lists as arrays, integers and booleans typed,
+ * timestamps as ISO-8601 UTC strings, ResponseMetadata.RequestId and
+ * HTTPStatusCode) and returns 0. For any other status, or a 2xx body that
+ * does not parse, pushes nothing and returns -1 with err's code, message,
+ * status and request_id filled from the body or headers; a body that is not
+ * an AWS error (HTML, empty) still gives a clear code ("HTTP503") and message. */
+int codec_parse_response(lua_State *L, const aws_operation *op, const http_response *resp,
+			 aws_error *err);
+
+/* Pushes a result of op's output shape with placeholder values (dry run):
+ * every string member present in the top-level structure is "dryrun-<Member>"
+ * (ids look like ids: "snap-dryrun", "sg-dryrun", ...), lists empty. */
+void codec_push_placeholder(lua_State *L, const aws_operation *op);
+
+#endif

@@ -1,0 +1,71 @@
+/* sandbox — the only thing a playbook can see: a fresh restricted lua_State
+ * per finding, with budgets, and the allow-listed AWS primitives.
+ *
+ * Ownership: sandbox_new returns a sandbox that owns its lua_State; free it
+ * with sandbox_free. The host (runner) owns everything the sandbox_host
+ * points at, and must outlive the sandbox. */
+#ifndef DEADBOLT_SANDBOX_H
+#define DEADBOLT_SANDBOX_H
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allowlist.h"
+#include "error.h"
+
+typedef struct sandbox_limits {
+	size_t memory_bytes;   /* capped allocator; default 64 MiB */
+	uint64_t instructions; /* VM instructions, counted by a hook; default 200 million */
+	double wall_seconds;   /* from sandbox_new; default 120 */
+	int aws_calls;         /* primitive calls; default 500 */
+} sandbox_limits;
+
+void sandbox_default_limits(sandbox_limits *l);
+
+typedef enum sandbox_status {
+	SANDBOX_OK = 0,
+	SANDBOX_ERROR,  /* the Lua code raised an ordinary error */
+	SANDBOX_BUDGET, /* a budget ran out: memory, instructions, wall clock or aws calls */
+} sandbox_status;
+
+typedef struct sandbox_host {
+	/* One call to an allow-listed operation, params at index params of L.
+	 * On success pushes the result and returns 0; on an AWS failure fills
+	 * err and returns -1, pushing nothing. May raise only out of memory. */
+	int (*call)(void *ud, lua_State *L, const allow_entry *entry, int params, aws_error *err);
+	/* A line from the playbook's log(level, msg). */
+	void (*log)(void *ud, const char *level, const char *msg);
+	void *ud;
+} sandbox_host;
+
+typedef struct sandbox sandbox;
+
+/* Builds the restricted state. playbook_dir is where sandbox_load_playbook
+ * and the playbooks' require() look. NULL with a reason in err on failure. */
+sandbox *sandbox_new(const sandbox_limits *lim, const sandbox_host *host,
+		     const char *playbook_dir, char *err, size_t errlen);
+void sandbox_free(sandbox *sb);
+lua_State *sandbox_lua(sandbox *sb);
+
+/* Loads playbook_dir/name ("ec2.lua") as a text chunk with the sandbox's
+ * globals, runs it under the budgets and pushes what it returned. */
+sandbox_status sandbox_load_playbook(sandbox *sb, const char *name, char *err, size_t errlen);
+
+/* lua_pcall under the budgets, with a traceback on error. The function and
+ * its nargs arguments are on the stack. On an error the message is in err
+ * and nothing is pushed; a budget error reads "budget exceeded: <which>". */
+sandbox_status sandbox_pcall(sandbox *sb, int nargs, int nresults, char *err, size_t errlen);
+
+/* Replaces the table at idx with a read-only view of it, recursively
+ * (writes raise, rawset cannot reach the contents, its metatable is protected). */
+void sandbox_make_readonly(sandbox *sb, int idx);
+
+/* Which budget was hit ("memory", "instructions", "wall clock", "aws calls"),
+ * or NULL. Once hit, every later sandbox_pcall fails at once. */
+const char *sandbox_budget_hit(const sandbox *sb);
+int sandbox_calls_made(const sandbox *sb);
+/* The CLOCK_MONOTONIC second at which the wall-clock budget ends. */
+double sandbox_deadline(const sandbox *sb);
+
+#endif
