@@ -1,0 +1,591 @@
+/* client — one AWS call: validate and serialize (codec), find the endpoint,
+ * sign (sigv4), send (http), retry (retry), decode (codec).
+ *
+ * Lua is touched only inside lua_pcall'd helpers (build, decode), so a memory
+ * error in a capped sandbox state never leaks what this file allocated. */
+#include "client.h"
+
+#include <lauxlib.h>
+#include <openssl/crypto.h>
+#include <stddef.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec.h"
+#include "config.h"
+#include "creds.h"
+#include "endpoint.h"
+#include "http.h"
+#include "model_types.h"
+#include "retry.h"
+#include "sigv4.h"
+
+#define SKEW_THRESHOLD_S 240 /* a Date this far from ours means our clock is off */
+#define CREDS_REFRESH_MARGIN_S 300
+#define USER_AGENT "deadbolt/0.1"
+
+struct aws_client {
+	aws_client_config cfg;
+	char region[64];
+	char profile[128];
+	char endpoint_url[512];
+	http_client *http;
+	aws_credentials creds;
+	int have_creds;
+	long skew_s; /* server time minus ours, learned from a skew error */
+	double deadline;
+	aws_call_observer observer;
+	void *observer_ud;
+};
+
+double aws_monotonic_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+static int assume_role_cb(void *ud, const aws_credentials *source, const char *role_arn,
+			  const char *session_name, const char *external_id, const char *region,
+			  aws_credentials *out, aws_error *err);
+
+aws_client *aws_client_new(const aws_client_config *cfg, aws_error *err)
+{
+	aws_client *c = calloc(1, sizeof(*c));
+	if (!c || !(c->http = http_client_new())) {
+		free(c);
+		aws_error_set(err, "InternalError", "cannot create the HTTP client");
+		return NULL;
+	}
+	c->cfg = *cfg;
+	copy_str(c->profile, sizeof(c->profile), config_profile_name(cfg->profile));
+	copy_str(c->endpoint_url, sizeof(c->endpoint_url), cfg->endpoint_url);
+	c->cfg.profile = c->profile;
+	c->cfg.endpoint_url = c->endpoint_url[0] ? c->endpoint_url : NULL;
+	if (config_region(cfg->region, c->profile, c->region, sizeof(c->region)) != 0)
+		c->region[0] = '\0'; /* a finding's region may still set it */
+	c->cfg.region = NULL;
+	if (c->cfg.max_attempts <= 0) {
+		const char *env = getenv("AWS_MAX_ATTEMPTS");
+		long n = env ? strtol(env, NULL, 10) : 0;
+		c->cfg.max_attempts = n > 0 && n <= 20 ? (int)n : 3;
+	}
+	if (c->cfg.max_total_s <= 0)
+		c->cfg.max_total_s = 30;
+	return c;
+}
+
+void aws_client_free(aws_client *c)
+{
+	if (!c)
+		return;
+	creds_wipe(&c->creds);
+	http_client_free(c->http);
+	free(c);
+}
+
+void aws_client_set_region(aws_client *c, const char *region)
+{
+	if (region && *region)
+		copy_str(c->region, sizeof(c->region), region);
+}
+
+void aws_client_set_deadline(aws_client *c, double monotonic_deadline)
+{
+	c->deadline = monotonic_deadline;
+}
+
+void aws_client_set_observer(aws_client *c, aws_call_observer fn, void *ud)
+{
+	c->observer = fn;
+	c->observer_ud = ud;
+}
+
+static int ensure_creds(aws_client *c, int force, aws_error *err)
+{
+	if (c->have_creds && !force && !creds_expiring(&c->creds, time(NULL), CREDS_REFRESH_MARGIN_S))
+		return 0;
+	creds_options o = {
+		.profile = c->profile,
+		.region = c->region[0] ? c->region : NULL,
+		.assume_role = assume_role_cb,
+		.assume_role_ud = c,
+	};
+	aws_credentials fresh;
+	memset(&fresh, 0, sizeof(fresh));
+	if (creds_resolve(&o, &fresh, err) != 0) {
+		creds_wipe(&fresh);
+		return -1;
+	}
+	creds_wipe(&c->creds);
+	c->creds = fresh;
+	creds_wipe(&fresh);
+	c->have_creds = 1;
+	return 0;
+}
+
+/* ---- one call's state, owned here and freed on every path ---- */
+
+typedef struct call_ctx {
+	aws_client *c;
+	const aws_operation *op;
+	const aws_credentials *creds;
+	int params; /* absolute index */
+	aws_request req;
+	http_response resp;
+	aws_endpoint ep;
+	buf url;
+	buf host;
+	buf wire_path;
+	aws_error *err;
+	int rc;
+} call_ctx;
+
+static int build_protected(lua_State *L)
+{
+	call_ctx *x = lua_touserdata(L, 1);
+	lua_settop(L, 0);
+	x->rc = codec_build_request(L, x->op, x->params, &x->req, x->err);
+	return 0;
+}
+
+static int decode_protected(lua_State *L)
+{
+	call_ctx *x = lua_touserdata(L, 1);
+	lua_settop(L, 0);
+	x->rc = codec_parse_response(L, x->op, &x->resp, x->err);
+	if (x->rc != 0)
+		lua_pushnil(L);
+	return 1;
+}
+
+/* Runs fn(x) protected. A memory error is re-raised after the caller's
+ * cleanup (*raise set); any other error becomes an InternalError. */
+static int run_protected(lua_State *L, lua_CFunction fn, call_ctx *x, int nresults, int *raise)
+{
+	lua_pushcfunction(L, fn);
+	lua_pushlightuserdata(L, x);
+	int st = lua_pcall(L, 1, nresults, 0);
+	if (st == LUA_OK) {
+		if (x->rc != 0)
+			lua_pop(L, nresults); /* the failed decode's nil */
+		return x->rc;
+	}
+	if (st == LUA_ERRMEM) {
+		*raise = 1; /* leave the error object on the stack for lua_error */
+		return -1;
+	}
+	const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "non-string error";
+	aws_error_set(x->err, "InternalError", "%s: %s", model_op_name(x->op), msg);
+	lua_pop(L, 1);
+	return -1;
+}
+
+static const aws_endpoint *find_endpoint(aws_client *c, const aws_service *svc, aws_endpoint *out,
+					 aws_error *err)
+{
+	const char *region = c->region[0] ? c->region : NULL;
+	if (!region && !svc->global_endpoint && !c->cfg.endpoint_url) {
+		aws_error_set(err, "NoRegion", "no region: set --region, AWS_REGION or the profile's region");
+		return NULL;
+	}
+	if (endpoint_resolve(svc->name, region ? region : "us-east-1", c->profile, c->cfg.endpoint_url,
+			     out, err) != 0)
+		return NULL;
+	return out;
+}
+
+/* S3 puts the bucket in the host (virtual-hosted) unless the endpoint is an
+ * override or the name would break TLS host matching: then path-style. */
+static int s3_path_style(const call_ctx *x)
+{
+	const char *b = x->req.bucket;
+	if (x->ep.custom || strchr(b, '.') || strlen(b) > 63)
+		return 1;
+	for (const char *p = b; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return 1;
+	return 0;
+}
+
+/* host = [bucket.]authority; wire_path = [base][/bucket]path; url = scheme://host wire_path[?query]. */
+static int compose_url(call_ctx *x)
+{
+	const char *u = x->ep.url, *sep = strstr(u, "://");
+	if (!sep)
+		return -1;
+	const char *auth = sep + 3, *base = strchr(auth, '/');
+	size_t auth_len = base ? (size_t)(base - auth) : strlen(auth);
+	int virt = x->req.bucket[0] && !s3_path_style(x);
+	const char *path = x->req.path.len ? x->req.path.data : "/";
+	buf_reset(&x->host);
+	buf_reset(&x->wire_path);
+	buf_reset(&x->url);
+	if ((virt && buf_printf(&x->host, "%s.", x->req.bucket) != 0) ||
+	    buf_append(&x->host, auth, auth_len) != 0 || (base && buf_puts(&x->wire_path, base) != 0))
+		return -1;
+	if (x->req.bucket[0] && !virt) {
+		if (buf_putc(&x->wire_path, '/') != 0 ||
+		    buf_put_uri_encoded(&x->wire_path, x->req.bucket, strlen(x->req.bucket), 0) != 0)
+			return -1;
+		if (strcmp(path, "/") == 0)
+			path = "";
+	}
+	if (buf_puts(&x->wire_path, path) != 0)
+		return -1;
+	if (buf_append(&x->url, u, (size_t)(auth - u)) != 0 || buf_puts(&x->url, x->host.data) != 0 ||
+	    buf_puts(&x->url, buf_cstr(&x->wire_path)) != 0)
+		return -1;
+	if (x->req.query.len && (buf_putc(&x->url, '?') != 0 || buf_puts(&x->url, x->req.query.data) != 0))
+		return -1;
+	return 0;
+}
+
+/* ---- one attempt ---- */
+
+#define MAX_SEND_HEADERS (AWS_REQUEST_MAX_HEADERS + 8)
+
+/* The signer and the HTTP layer each declare a {name, value} pair so that
+ * neither depends on the other; the one array serves both. */
+_Static_assert(sizeof(sigv4_header) == sizeof(http_header) &&
+		       offsetof(sigv4_header, value) == offsetof(http_header, value),
+	       "sigv4_header and http_header must share a layout");
+
+typedef struct signed_headers {
+	sigv4_header h[MAX_SEND_HEADERS]; /* borrowed strings */
+	size_t n;
+	char amz_date[17];
+	char sha[65];
+	sigv4_output sig;
+} signed_headers;
+
+static void add_sh(signed_headers *s, const char *name, const char *value)
+{
+	if (s->n < MAX_SEND_HEADERS) {
+		s->h[s->n].name = name;
+		s->h[s->n].value = value;
+		s->n++;
+	}
+}
+
+static int sign_request(call_ctx *x, signed_headers *s, time_t now)
+{
+	const aws_service *svc = x->op->service;
+	int s3 = svc->protocol == AWS_PROTO_REST_XML;
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(s->amz_date, sizeof(s->amz_date), "%Y%m%dT%H%M%SZ", &tm);
+	sigv4_sha256_hex(x->req.body.data ? x->req.body.data : "", x->req.body.len, s->sha);
+	add_sh(s, "Host", x->host.data);
+	add_sh(s, "X-Amz-Date", s->amz_date);
+	if (x->creds->session_token[0])
+		add_sh(s, "X-Amz-Security-Token", x->creds->session_token);
+	if (s3)
+		add_sh(s, "X-Amz-Content-Sha256", s->sha);
+	for (size_t i = 0; i < x->req.nheaders; i++)
+		add_sh(s, x->req.header_names[i], x->req.header_values[i]);
+	sigv4_request sr = {
+		.method = x->req.method,
+		.path = buf_cstr(&x->wire_path),
+		.query = buf_cstr(&x->req.query),
+		.headers = s->h,
+		.nheaders = s->n,
+		.payload = x->req.body.data,
+		.payload_len = x->req.body.len,
+	};
+	sigv4_params sp = {
+		.access_key_id = x->creds->access_key_id,
+		.secret_access_key = x->creds->secret_access_key,
+		.session_token = x->creds->session_token,
+		.region = x->ep.signing_region,
+		.service = svc->signing_name,
+		.now = now,
+		.s3 = s3,
+	};
+	char why[128];
+	if (sigv4_sign(&sr, &sp, &s->sig, NULL, 0, NULL, 0, why, sizeof(why)) != 0) {
+		aws_error_set(x->err, "SigningError", "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static long attempt_timeout_ms(const call_ctx *x, double call_end)
+{
+	double end = call_end;
+	if (x->c->deadline > 0 && x->c->deadline < end)
+		end = x->c->deadline;
+	double left_ms = (end - aws_monotonic_now()) * 1000.0;
+	long per = x->c->cfg.timeout_ms > 0 ? x->c->cfg.timeout_ms : 10000;
+	if (left_ms < per)
+		per = left_ms < 1 ? 1 : (long)left_ms;
+	return per;
+}
+
+static void set_transport_error(call_ctx *x)
+{
+	const char *code = x->resp.failure == HTTP_FAIL_TIMEOUT ? "Timeout" : "TransportError";
+	aws_error_set(x->err, code, "%s: %s", model_op_name(x->op), x->resp.error);
+	x->err->status = 0;
+}
+
+/* Sends one attempt. 0: a response arrived (x->resp); -1: error in x->err. */
+static int send_once(call_ctx *x, double call_end)
+{
+	signed_headers s;
+	memset(&s, 0, sizeof(s));
+	time_t now = time(NULL) + x->c->skew_s;
+	int rc = -1;
+	if (sign_request(x, &s, now) != 0)
+		goto out;
+	add_sh(&s, "Authorization", s.sig.authorization);
+	add_sh(&s, "User-Agent", USER_AGENT);
+	const char *trace = getenv("_X_AMZN_TRACE_ID"); /* Lambda: pass the trace on */
+	if (trace && *trace && !strchr(trace, '\n'))
+		add_sh(&s, "X-Amzn-Trace-Id", trace);
+	http_request hr = {
+		.method = x->req.method,
+		.url = x->url.data,
+		.headers = (const http_header *)s.h,
+		.nheaders = s.n,
+		.body = x->req.body.data,
+		.body_len = x->req.body.len,
+		.connect_timeout_ms = x->c->cfg.connect_timeout_ms,
+		.timeout_ms = attempt_timeout_ms(x, call_end),
+	};
+	http_response_free(&x->resp);
+	if (http_do(x->c->http, &hr, &x->resp) != 0)
+		set_transport_error(x);
+	else
+		rc = 0;
+out:
+	OPENSSL_cleanse(s.sig.authorization, sizeof(s.sig.authorization));
+	return rc;
+}
+
+/* ---- the retry loop ---- */
+
+static double random01(void)
+{
+	unsigned int r;
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = (unsigned int)rand();
+	return (double)(r >> 8) / (double)(1u << 24);
+}
+
+static void sleep_s(double s)
+{
+	if (s <= 0)
+		return;
+	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/* The server's clock from its Date header, or 0. */
+static time_t server_time(const http_response *r)
+{
+	const char *d = http_response_header(r, "date");
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (!d || !strptime(d, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+/* A skew error with a Date far from ours: learn the offset. 1 when learned. */
+static int learn_skew(call_ctx *x)
+{
+	time_t server = server_time(&x->resp);
+	long skew = server ? (long)(server - time(NULL)) : 0;
+	if (!server || labs(skew - x->c->skew_s) < SKEW_THRESHOLD_S)
+		return 0;
+	x->c->skew_s = skew;
+	return 1;
+}
+
+/* Decides whether to go again after a failed attempt, and waits if so. */
+static int should_retry(call_ctx *x, int attempt, int *fixed_once, double call_end)
+{
+	retry_kind k = retry_classify(x->err);
+	if ((k == RETRY_SKEW || k == RETRY_EXPIRED) && *fixed_once)
+		return 0;
+	if (k == RETRY_SKEW) {
+		*fixed_once = 1;
+		return learn_skew(x);
+	}
+	if (k == RETRY_EXPIRED) {
+		*fixed_once = 1;
+		aws_error e2;
+		aws_error_clear(&e2);
+		return x->creds == &x->c->creds && ensure_creds(x->c, 1, &e2) == 0;
+	}
+	if (k == RETRY_NO || attempt >= x->c->cfg.max_attempts)
+		return 0;
+	double wait = retry_backoff(attempt, random01()), end = call_end;
+	if (x->c->deadline > 0 && x->c->deadline < end)
+		end = x->c->deadline;
+	if (aws_monotonic_now() + wait >= end)
+		return 0; /* no time left for another attempt: fail now, cleanly */
+	sleep_s(wait);
+	return 1;
+}
+
+/* Sends with retries; on success leaves the decoded result on L's stack. */
+static int send_with_retries(call_ctx *x, lua_State *L, int *raise)
+{
+	double call_end = aws_monotonic_now() + x->c->cfg.max_total_s;
+	int fixed_once = 0;
+	for (int attempt = 1;; attempt++) {
+		if (x->c->deadline > 0 && aws_monotonic_now() >= x->c->deadline) {
+			aws_error_set(x->err, "Timeout", "%s: the run's deadline passed", model_op_name(x->op));
+			return -1;
+		}
+		x->err->attempts = attempt;
+		if (compose_url(x) != 0) {
+			aws_error_set(x->err, "InternalError", "%s: cannot build the URL", model_op_name(x->op));
+			return -1;
+		}
+		if (send_once(x, call_end) == 0) {
+			if (run_protected(L, decode_protected, x, 1, raise) == 0)
+				return 0;
+			if (*raise)
+				return -1;
+		}
+		if (!should_retry(x, attempt, &fixed_once, call_end))
+			return -1;
+	}
+}
+
+/* ---- the call ---- */
+
+static void notify(aws_client *c, const call_ctx *x, int ok, double t0)
+{
+	if (!c->observer)
+		return;
+	aws_call_record rec = {
+		.op = x->op,
+		.status = ok ? x->resp.status : x->err->status,
+		.request_id = x->err->request_id,
+		.error_code = ok ? NULL : x->err->code,
+		.attempts = x->err->attempts,
+		.ms = (aws_monotonic_now() - t0) * 1000.0,
+	};
+	if (ok) {
+		const char *rid = http_response_header(&x->resp, "x-amzn-requestid");
+		if (!rid)
+			rid = http_response_header(&x->resp, "x-amz-request-id");
+		rec.request_id = rid ? rid : "";
+	}
+	c->observer(c->observer_ud, &rec);
+}
+
+/* The call with the given credentials (NULL: the client's own). */
+static int call_with(aws_client *c, lua_State *L, const aws_operation *op, int params,
+		     const aws_credentials *creds, aws_error *err)
+{
+	call_ctx x;
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.op = op;
+	x.err = err;
+	x.params = lua_absindex(L, params);
+	int raise = 0, rc = -1;
+	double t0 = aws_monotonic_now();
+	aws_error_clear(err);
+	snprintf(err->op, sizeof(err->op), "%s.%s", op->service->name, op->name);
+	if (run_protected(L, build_protected, &x, 0, &raise) != 0)
+		goto out;
+	if (!find_endpoint(c, op->service, &x.ep, err))
+		goto out;
+	if (!creds && ensure_creds(c, 0, err) != 0)
+		goto out;
+	x.creds = creds ? creds : &c->creds;
+	rc = send_with_retries(&x, L, &raise);
+out:
+	if (!raise)
+		notify(c, &x, rc == 0, t0);
+	aws_request_free(&x.req);
+	http_response_free(&x.resp);
+	buf_free(&x.url);
+	buf_free(&x.host);
+	buf_free(&x.wire_path);
+	if (raise)
+		lua_error(L); /* out of memory in L: after our cleanup */
+	return rc;
+}
+
+int aws_call(aws_client *c, lua_State *L, const aws_operation *op, int params, aws_error *err)
+{
+	return call_with(c, L, op, params, NULL, err);
+}
+
+/* ---- STS AssumeRole for the credential chain (role_arn profiles) ---- */
+
+static int copy_field(lua_State *L, int t, const char *k, char *out, size_t n)
+{
+	lua_getfield(L, t, k);
+	int ok = lua_type(L, -1) == LUA_TSTRING;
+	if (ok)
+		copy_str(out, n, lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return ok ? 0 : -1;
+}
+
+static int read_assumed(lua_State *L, aws_credentials *out, aws_error *err)
+{
+	char exp[64] = "";
+	/* stack: result */
+	if (lua_getfield(L, -1, "Credentials") != LUA_TTABLE ||
+	    copy_field(L, -1, "AccessKeyId", out->access_key_id, sizeof(out->access_key_id)) ||
+	    copy_field(L, -1, "SecretAccessKey", out->secret_access_key, sizeof(out->secret_access_key)) ||
+	    copy_field(L, -1, "SessionToken", out->session_token, sizeof(out->session_token)) ||
+	    copy_field(L, -1, "Expiration", exp, sizeof(exp)) || creds_parse_time(exp, &out->expiration)) {
+		aws_error_set(err, "InvalidResponse", "sts.AssumeRole: no usable Credentials in the answer");
+		return -1;
+	}
+	copy_str(out->source, sizeof(out->source), "assume-role");
+	return 0;
+}
+
+static int assume_role_cb(void *ud, const aws_credentials *source, const char *role_arn,
+			  const char *session_name, const char *external_id, const char *region,
+			  aws_credentials *out, aws_error *err)
+{
+	aws_client *c = ud;
+	const aws_operation *op = model_find_operation("sts", "AssumeRole");
+	lua_State *L = luaL_newstate();
+	int rc = -1;
+	char saved_region[64];
+	copy_str(saved_region, sizeof(saved_region), c->region);
+	if (!L || !op) {
+		aws_error_set(err, "InternalError", "sts.AssumeRole unavailable");
+		goto out;
+	}
+	if (region && *region)
+		copy_str(c->region, sizeof(c->region), region);
+	lua_createtable(L, 0, 3);
+	lua_pushstring(L, role_arn);
+	lua_setfield(L, -2, "RoleArn");
+	lua_pushstring(L, session_name);
+	lua_setfield(L, -2, "RoleSessionName");
+	if (external_id && *external_id) {
+		lua_pushstring(L, external_id);
+		lua_setfield(L, -2, "ExternalId");
+	}
+	if (call_with(c, L, op, 1, source, err) == 0)
+		rc = read_assumed(L, out, err);
+out:
+	copy_str(c->region, sizeof(c->region), saved_region);
+	if (L)
+		lua_close(L); /* the strings that held the secret die with it */
+	return rc;
+}
