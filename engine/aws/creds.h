@@ -48,16 +48,18 @@ typedef int (*creds_assume_role_ex_fn)(void *ud, const aws_credentials *source,
 				       const creds_assume_role_params *p,
 				       aws_credentials *out, aws_error *err);
 
-/* About profile below: an explicit profile (the --profile flag) takes the
- * environment provider out of the chain, as botocore does; NULL uses
- * AWS_PROFILE or "default" and keeps it. A named profile (not "default")
- * that neither file has is an error ("ProfileNotFound"). */
+/* About profile below: as in the AWS CLI, a profile given explicitly (the
+ * --profile flag) takes the environment provider out of the chain (its keys
+ * stay usable through credential_source = Environment). A profile counts as
+ * explicit when it differs from config_profile_name(NULL), so a caller may
+ * pass the already-resolved name. A named profile (not "default") that
+ * neither file has is an error ("ProfileNotFound"). */
 typedef struct creds_options {
 	const char *profile;   /* NULL: config_profile_name(NULL) */
 	const char *region;    /* for STS; NULL: config_region */
 	creds_assume_role_fn assume_role;
 	void *assume_role_ud;
-	long timeout_ms;       /* per HTTP/process step; 0: 2000 */
+	long timeout_ms;       /* per HTTP/process step; 0: 2000 (IMDS: 1000) */
 	const char *imds_endpoint; /* NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT or
 				    * http://169.254.169.254; AWS_EC2_METADATA_DISABLED=true skips it */
 	creds_assume_role_ex_fn assume_role_ex; /* optional; used instead of

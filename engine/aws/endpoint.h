@@ -4,7 +4,7 @@
  * (EC2, AUTO_SCALING, ELASTIC_LOAD_BALANCING, ELASTIC_LOAD_BALANCING_V2, SSM,
  * S3, IAM, SNS, STS); AWS_ENDPOINT_URL; the profile's endpoint_url; else the
  * partition's host for the region (aws, aws-cn, aws-us-gov, ...). IAM is global
- * (iam.amazonaws.com signed for us-east-1; iam.amazonaws.com.cn / cn-north-1;
+ * (iam.amazonaws.com signed for us-east-1; iam.cn-north-1.amazonaws.com.cn / cn-north-1;
  * iam.us-gov.amazonaws.com / us-gov-west-1). AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
  * =true ignores the environment and profile (not the flag). */
 #ifndef DEADBOLT_ENDPOINT_H
