@@ -149,11 +149,12 @@ typedef struct call_ctx {
 	int rc;
 } call_ctx;
 
+/* stack: ctx, params (a copy of the caller's value: a C function sees only
+ * its own frame) */
 static int build_protected(lua_State *L)
 {
 	call_ctx *x = lua_touserdata(L, 1);
-	lua_settop(L, 0);
-	x->rc = codec_build_request(L, x->op, x->params, &x->req, x->err);
+	x->rc = codec_build_request(L, x->op, 2, &x->req, x->err);
 	return 0;
 }
 
@@ -173,7 +174,8 @@ static int run_protected(lua_State *L, lua_CFunction fn, call_ctx *x, int nresul
 {
 	lua_pushcfunction(L, fn);
 	lua_pushlightuserdata(L, x);
-	int st = lua_pcall(L, 1, nresults, 0);
+	lua_pushvalue(L, x->params);
+	int st = lua_pcall(L, 2, nresults, 0);
 	if (st == LUA_OK) {
 		if (x->rc != 0)
 			lua_pop(L, nresults); /* the failed decode's nil */
