@@ -33,7 +33,24 @@ int codec_build_request(lua_State *L, const aws_operation *op, int params,
  * HTTPStatusCode) and returns 0. For any other status, or a 2xx body that
  * does not parse, pushes nothing and returns -1 with err's code, message,
  * status and request_id filled from the body or headers; a body that is not
- * an AWS error (HTML, empty) still gives a clear code ("HTTP503") and message. */
+ * an AWS error (HTML, empty) still gives a clear code ("HTTP503") and message.
+ *
+ * Values as botocore's parsers give them, with Lua types: integer/long ->
+ * integer, double/float -> float, boolean -> boolean, blob -> the decoded
+ * bytes, absent members absent, an empty list present as {} (json: a JSON
+ * value of the "wrong" kind is passed through as botocore does; nulls are
+ * left out). Timestamps (datetime in boto3) are always written
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ", UTC, milliseconds always present (".000Z"):
+ * one fixed-width form for every protocol and source format (ISO 8601 with
+ * any offset, RFC 822 headers, epoch seconds), so two equal instants give
+ * equal strings and string order is time order; finer digits are cut.
+ * ResponseMetadata has RequestId (from the body, else x-amzn-RequestId or
+ * x-amz-request-id), HTTPStatusCode and, for S3, HostId.
+ * Error codes of ours: "InvalidResponse" (a 2xx body that does not parse or
+ * fit the model), "HTTP<status>" (an error body that is not an AWS error),
+ * and for an error without a body "NotFound" (404), "Forbidden" (403),
+ * "BadRequest" (400), "NotModified" (304), "PreconditionFailed" (412),
+ * "PermanentRedirect" (301) where botocore would say "404" etc. */
 int codec_parse_response(lua_State *L, const aws_operation *op, const http_response *resp,
 			 aws_error *err);
 
