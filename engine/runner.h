@@ -1,9 +1,16 @@
 /* runner — takes GuardDuty findings in, routes each to its playbook, runs the
  * playbook's steps in a fresh sandbox, and journals everything.
  *
+ * Owner: the runner engineer (engine/runner.c, with engine/finding.c,
+ * engine/catalog.c and engine/journal.c). The playbooks are loaded, checked
+ * and hashed once, in runner_new (broken playbooks make it fail); each
+ * finding then gets a fresh sandbox. ctx and the outcomes are as
+ * docs/playbook-api.md says.
+ *
  * Ownership: runner_new copies the options it needs; the aws_client in the
- * options is borrowed and must outlive the runner. The journal FILE is
- * borrowed too. */
+ * options is borrowed and must outlive the runner (the runner sets itself as
+ * the client's observer and clears that in runner_free). The journal and
+ * summary FILEs are borrowed too. */
 #ifndef DEADBOLT_RUNNER_H
 #define DEADBOLT_RUNNER_H
 
@@ -22,6 +29,11 @@ typedef enum runner_outcome {
 	OUTCOME_INVALID,  /* malformed input: nothing ran */
 } runner_outcome;
 
+/* Sends one call in place of the AWS client (tests, fakes): the contract of
+ * sandbox_host.call. */
+typedef int (*runner_call_fn)(void *ud, lua_State *L, const allow_entry *entry, int params,
+			      aws_error *err);
+
 typedef struct runner_options {
 	const char *playbook_dir;  /* default "playbooks" */
 	int dry_run;
@@ -33,6 +45,9 @@ typedef struct runner_options {
 	FILE *journal;             /* JSON lines; NULL: none */
 	FILE *summary;             /* human summary (the plan, in a dry run); NULL: none */
 	double deadline;           /* CLOCK_MONOTONIC seconds (Lambda); 0: limits.wall_seconds */
+	/* Added by the runner (backward-compatible: zero means "not used"). */
+	runner_call_fn call_override; /* sends the calls the client would send; NULL: client */
+	void *call_override_ud;
 } runner_options;
 
 typedef struct runner runner;
@@ -41,7 +56,8 @@ runner *runner_new(const runner_options *o, char *err, size_t errlen);
 void runner_free(runner *r);
 
 /* Runs every finding in one JSON document: an EventBridge event, a bare
- * finding, or an array of either, in order. *worst gets the worst outcome
+ * finding, GetFindings' {"Findings":[...]}, or an array of these, in order.
+ * A malformed document runs nothing (every finding is validated first). *worst gets the worst outcome
  * (INVALID > FAILED > PARTIAL > others). When result is not NULL it receives
  * a JSON summary ({"findings":[{"id":..,"outcome":..,...}]}) for Lambda.
  * Returns 0, or -1 when the document itself is malformed (err says what). */
@@ -49,6 +65,15 @@ int runner_run_document(runner *r, const char *json, size_t len, runner_outcome 
 			buf *result, char *err, size_t errlen);
 
 const char *runner_outcome_name(runner_outcome o);
+
+/* `deadbolt check`: loads every playbook of dir in a sandbox whose AWS calls
+ * are refused, checks its structure (a table with a name, handles and named
+ * steps with run functions, no duplicate names, valid finding_type patterns)
+ * and scans the sources (the .lua files of dir and of dir/lib) for calls to
+ * operations that are not on the allow-list. Writes one line a problem to out ("DIR/
+ * FILE[:LINE]: what"). Returns the number of problems, or -1 with err when
+ * dir cannot be read. */
+int runner_check(const char *dir, FILE *out, char *err, size_t errlen);
 
 /* Process exit code for an outcome: 0 contained/skipped/planned, 1
  * partial/failed, 2 invalid. */

@@ -1,0 +1,86 @@
+/* journal — the run journal as JSON lines, and the small JSON writer the lines
+ * (and the dry-run plan) are built with.
+ *
+ * Owner: the runner engineer (engine/journal.c). Ownership: a journal borrows
+ * its FILE (the caller closes it) and owns its line buffer; a jw borrows the
+ * buf it writes into. jw_lua reads a Lua value with raw access only and never
+ * raises or allocates in that lua_State, so it may be called anywhere. */
+#ifndef DEADBOLT_JOURNAL_H
+#define DEADBOLT_JOURNAL_H
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "buf.h"
+
+#define JW_MAX_DEPTH 40     /* writer nesting; deeper Lua values become "<too deep>" */
+#define JW_LUA_MAX_KEYS 4096 /* keys of one Lua table written; the rest are dropped */
+#define JW_MAX_STRING 65536  /* longer strings are written as "<N bytes>" when redacting */
+
+/* A streaming JSON writer. Errors (buffer full) are sticky: check jw_failed. */
+typedef struct jw {
+	buf *b;
+	int depth;
+	int after_key;
+	int failed;
+	unsigned char comma[JW_MAX_DEPTH + 1];
+} jw;
+
+void jw_init(jw *w, buf *b);
+void jw_obj(jw *w);
+void jw_obj_end(jw *w);
+void jw_arr(jw *w);
+void jw_arr_end(jw *w);
+void jw_key(jw *w, const char *k);
+void jw_str(jw *w, const char *s); /* NULL writes null */
+void jw_strn(jw *w, const char *s, size_t n);
+void jw_num(jw *w, double d);      /* NaN and infinities write null */
+void jw_int(jw *w, long long v);
+void jw_bool(jw *w, int v);
+void jw_null(jw *w);
+void jw_raw(jw *w, const char *json); /* an already encoded value */
+int jw_failed(const jw *w);
+
+/* A key and its value, in one call. */
+void jw_field_str(jw *w, const char *k, const char *v); /* NULL writes null */
+void jw_field_int(jw *w, const char *k, long long v);
+void jw_field_num(jw *w, const char *k, double v);
+void jw_field_bool(jw *w, const char *k, int v);
+
+/* Writes the Lua value at idx: tables with keys 1..n as arrays, others as
+ * objects with sorted keys; functions and userdata by their type name.
+ * With redact set (the journal), values under secret-looking keys and
+ * strings that look like AWS secrets become "<redacted>" (PolicyDocument is
+ * kept as is), and strings longer than JW_MAX_STRING become "<N bytes>". */
+void jw_lua(jw *w, lua_State *L, int idx, int redact);
+
+/* The redaction rules, exposed for tests: a key matching
+ * /secret|password|token|credential|authorization|privatekey/i, and a value
+ * that looks like an AWS secret access key or session token. */
+int journal_secret_key(const char *key, size_t n);
+int journal_secret_value(const char *s, size_t n);
+
+/* ISO-8601 UTC with milliseconds ("2024-05-01T12:00:00.123Z"), now or for t
+ * (seconds since the epoch). out needs 32 bytes. */
+void journal_timestamp(char *out, size_t outlen);
+void journal_format_time(double t, char *out, size_t outlen);
+
+typedef struct journal journal;
+
+/* f may be NULL: lines are built and dropped (so callers need no checks). */
+journal *journal_new(FILE *f);
+void journal_free(journal *j);
+int journal_enabled(const journal *j);
+
+/* Starts a new run: a fresh random run id for the lines that follow. */
+void journal_new_run(journal *j);
+const char *journal_run_id(const journal *j);
+
+/* Starts a line {"ts":..,"run":..,"event":event and returns the writer for
+ * more fields; journal_emit closes it, writes it with a newline and flushes.
+ * A line that does not fit (1 MiB) is replaced by a short line saying so. */
+jw *journal_line(journal *j, const char *event);
+int journal_emit(journal *j);
+
+#endif

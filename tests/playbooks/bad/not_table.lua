@@ -1,0 +1,2 @@
+-- check: a playbook file must return a table
+return 42

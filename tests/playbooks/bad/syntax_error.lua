@@ -1,0 +1,3 @@
+-- check: a file that does not compile
+return {
+  name = "syntax_error",
