@@ -1,0 +1,263 @@
+"""wire — what an incoming AWS request is (service, protocol, action) and how
+each of the four AWS protocols writes an error, so that the fake's faults and
+its own answers read exactly like the real service's to boto3 and to deadbolt.
+
+Owned by the test harness (tests/fakeaws). Standard library only."""
+
+import json
+import time
+import uuid
+from email.utils import formatdate
+from urllib.parse import parse_qsl, urlsplit
+from xml.sax.saxutils import escape
+
+# Query-protocol services are told apart by their API version when a request
+# is not signed (a signed one names its service in the credential scope).
+QUERY_VERSIONS = {
+    "2016-11-15": "ec2", "2010-05-08": "iam", "2011-06-15": "sts",
+    "2011-01-01": "autoscaling", "2012-06-01": "elb", "2015-12-01": "elbv2",
+    "2010-03-31": "sns",
+}
+TARGET_PREFIXES = {"AmazonSSM": "ssm"}
+PROTOCOLS = {"ec2": "ec2", "ssm": "json", "s3": "rest-xml"}  # the rest: query
+
+# (method, S3 sub-resource) -> operation, for the log and fault matching.
+S3_BUCKET_OPS = {
+    ("GET", "policyStatus"): "GetBucketPolicyStatus", ("GET", "policy"): "GetBucketPolicy",
+    ("PUT", "policy"): "PutBucketPolicy", ("DELETE", "policy"): "DeleteBucketPolicy",
+    ("GET", "publicAccessBlock"): "GetPublicAccessBlock",
+    ("PUT", "publicAccessBlock"): "PutPublicAccessBlock",
+    ("DELETE", "publicAccessBlock"): "DeletePublicAccessBlock",
+    ("GET", "acl"): "GetBucketAcl", ("PUT", "acl"): "PutBucketAcl",
+    ("GET", "tagging"): "GetBucketTagging", ("PUT", "tagging"): "PutBucketTagging",
+    ("GET", "versioning"): "GetBucketVersioning", ("PUT", "versioning"): "PutBucketVersioning",
+    ("GET", "location"): "GetBucketLocation", ("GET", "logging"): "GetBucketLogging",
+    ("PUT", "logging"): "PutBucketLogging", ("GET", "ownershipControls"): "GetBucketOwnershipControls",
+    ("PUT", ""): "CreateBucket", ("HEAD", ""): "HeadBucket", ("GET", ""): "ListObjects",
+    ("DELETE", ""): "DeleteBucket",
+}
+S3_OBJECT_OPS = {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject",
+                 "DELETE": "DeleteObject"}
+
+class Request:
+    """An incoming request, raw (for forwarding unchanged) and understood."""
+
+    def __init__(self, method, target, headers, body):
+        self.method = method
+        self.target = target                      # path?query, as sent
+        parts = urlsplit(target)
+        self.path, self.query = parts.path, parts.query
+        self.headers = list(headers)              # [(name, value)] in order
+        self.body = body
+        self.params = self._params()
+        self.scope = self._scope()                # [key, date, region, service, ...] or []
+        self.service = self._service()
+        self.protocol = PROTOCOLS.get(self.service, "query")
+        self.action = self._action()
+
+    def header(self, name, default=None):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return default
+
+    def _params(self):
+        params = dict(parse_qsl(self.query, keep_blank_values=True))
+        ctype = (self.header("content-type") or "").lower()
+        if ctype.startswith("application/x-www-form-urlencoded"):
+            params.update(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+        return params
+
+    def params_in_body(self):
+        ctype = (self.header("content-type") or "").lower()
+        return self.method == "POST" and ctype.startswith("application/x-www-form-urlencoded")
+
+    def form_params(self):
+        """The params in order, with duplicates (EC2 filters are rewritten)."""
+        if self.params_in_body():
+            return parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+        return parse_qsl(self.query, keep_blank_values=True)
+
+    def _scope(self):
+        auth = self.header("authorization") or ""
+        cred = auth.partition("Credential=")[2].partition(",")[0].strip()
+        return cred.split("/") if cred.count("/") == 4 else []
+
+    def _service(self):
+        if self.scope:
+            return self.scope[3]
+        target = self.header("x-amz-target")
+        if target:
+            return TARGET_PREFIXES.get(target.split(".")[0].split("_")[0], "json")
+        if "Action" in self.params:
+            return QUERY_VERSIONS.get(self.params.get("Version", ""), "query")
+        return "s3"
+
+    def _action(self):
+        target = self.header("x-amz-target")
+        if target:
+            return target.rpartition(".")[2]
+        if "Action" in self.params:
+            return self.params["Action"]
+        if self.service == "s3":
+            return self._s3_action()
+        return ""
+
+    def _s3_action(self):
+        segments = [s for s in self.path.split("/") if s]
+        if not segments:
+            return "ListBuckets"
+        if len(segments) > 1:
+            return S3_OBJECT_OPS.get(self.method, self.method + "Object")
+        keys = [k for k, _ in parse_qsl(self.query, keep_blank_values=True)]
+        for key in keys or [""]:
+            op = S3_BUCKET_OPS.get((self.method, key))
+            if op:
+                return op
+        return self.method + " " + self.path
+
+    def bucket(self):
+        segments = [s for s in self.path.split("/") if s]
+        return segments[0] if segments else ""
+
+    def describe(self):
+        """The fields the request log keeps: never a header's value."""
+        return {"method": self.method, "path": self.path, "query": self.query,
+                "service": self.service, "action": self.action,
+                "target": self.header("x-amz-target"),
+                "had_auth": self.header("authorization") is not None,
+                "time": time.time()}
+
+
+class Response:
+    def __init__(self, status, headers, body, reason=None):
+        self.status = status
+        self.headers = list(headers)
+        self.body = body
+        self.reason = reason
+
+
+def request_id():
+    return str(uuid.uuid4())
+
+
+def http_date():
+    return formatdate(usegmt=True)
+
+
+def xml_response(status, body, rid, extra=()):
+    headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", rid), ("Date", http_date())]
+    return Response(status, headers + list(extra), body.encode())
+
+
+def json_response(status, obj, rid=None):
+    rid = rid or request_id()
+    headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", rid),
+               ("Date", http_date())]
+    return Response(status, headers, json.dumps(obj).encode())
+
+
+def s3_xml_response(status, body, rid=None):
+    rid = rid or request_id()
+    headers = [("Content-Type", "application/xml"), ("x-amz-request-id", rid),
+               ("x-amz-id-2", "fakeaws"), ("Date", http_date())]
+    return Response(status, headers, body.encode())
+
+
+def error(req, status, code, message, extra_xml=""):
+    """An AWS error in the protocol req was made in, as the service sends it."""
+    rid = request_id()
+    msg = escape(message)
+    if req.protocol == "json":
+        return json_response(status, {"__type": code, "message": message}, rid)
+    if req.protocol == "ec2":
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+                f"<Code>{code}</Code><Message>{msg}</Message></Error></Errors>"
+                f"<RequestID>{rid}</RequestID></Response>")
+        return xml_response(status, body, rid)
+    if req.protocol == "rest-xml":
+        bucket = f"<BucketName>{escape(req.bucket())}</BucketName>" if req.bucket() else ""
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
+                f"<Code>{code}</Code><Message>{msg}</Message>{bucket}{extra_xml}"
+                f"<RequestId>{rid}</RequestId><HostId>fakeaws</HostId></Error>")
+        return s3_xml_response(status, body, rid)
+    kind = "Receiver" if status >= 500 else "Sender"
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error>'
+            f"<Type>{kind}</Type><Code>{code}</Code><Message>{msg}</Message></Error>"
+            f"<RequestId>{rid}</RequestId></ErrorResponse>")
+    return xml_response(status, body, rid)
+
+
+# kind -> protocol -> (status, code, message): what each service really sends.
+FAULTS = {
+    "throttle": {
+        "ec2": (503, "RequestLimitExceeded", "Request limit exceeded."),
+        "query": (400, "Throttling", "Rate exceeded"),
+        "json": (400, "ThrottlingException", "Rate exceeded"),
+        "rest-xml": (503, "SlowDown", "Please reduce your request rate."),
+    },
+    "500": {
+        "ec2": (500, "InternalError", "An internal error has occurred"),
+        "query": (500, "InternalFailure", "An internal error has occurred"),
+        "json": (500, "InternalServerError", "An internal error has occurred"),
+        "rest-xml": (500, "InternalError", "We encountered an internal error. Please try again."),
+    },
+    "503": {
+        "ec2": (503, "Unavailable", "The server is overloaded and can't handle the request."),
+        "query": (503, "ServiceUnavailable", "Service is unable to handle request."),
+        "json": (503, "ServiceUnavailable", "Service is unable to handle request."),
+        "rest-xml": (503, "ServiceUnavailable", "Service is unable to handle request."),
+    },
+}
+
+
+def fault(req, kind):
+    """The response a fault of this kind sends; None for drop and slow."""
+    if kind in FAULTS:
+        return error(req, *FAULTS[kind][req.protocol])
+    if kind == "html500":  # a load balancer's page, not an AWS error
+        body = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
+        return Response(500, [("Content-Type", "text/html")], body)
+    if kind == "empty503":
+        return Response(503, [], b"")
+    return None
+
+
+# kind -> protocol -> (status, code, message) for a request that fails SigV4.
+AUTH_ERRORS = {
+    "missing": {
+        "ec2": (400, "MissingParameter", "The request must contain the parameter AWSAccessKeyId"),
+        "query": (403, "MissingAuthenticationToken", "Request is missing Authentication Token"),
+        "json": (400, "MissingAuthenticationTokenException", "Missing Authentication Token"),
+        "rest-xml": (403, "AccessDenied", "Access Denied"),
+    },
+    "unknown_key": {
+        "ec2": (401, "AuthFailure", "AWS was not able to validate the provided access credentials"),
+        "query": (403, "InvalidClientTokenId", "The security token included in the request is invalid."),
+        "json": (400, "UnrecognizedClientException", "The security token included in the request is invalid."),
+        "rest-xml": (403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."),
+    },
+    "mismatch": {
+        "ec2": (401, "AuthFailure", "AWS was not able to validate the provided access credentials"),
+        "query": (403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."),
+        "json": (400, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."),
+        "rest-xml": (403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."),
+    },
+    "expired": {
+        "ec2": (400, "RequestExpired", "Request has expired."),
+        "query": (403, "SignatureDoesNotMatch", "Signature expired: the request time is more than 15 minutes from the server time"),
+        "json": (400, "InvalidSignatureException", "Signature expired: the request time is more than 15 minutes from the server time"),
+        "rest-xml": (403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."),
+    },
+    "bad_token": {
+        "ec2": (401, "AuthFailure", "AWS was not able to validate the provided access credentials"),
+        "query": (403, "InvalidClientTokenId", "The security token included in the request is invalid."),
+        "json": (400, "UnrecognizedClientException", "The security token included in the request is invalid."),
+        "rest-xml": (400, "InvalidToken", "The provided token is malformed or otherwise invalid."),
+    },
+}
+
+
+def auth_error(req, kind):
+    return error(req, *AUTH_ERRORS[kind][req.protocol])

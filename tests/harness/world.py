@@ -1,0 +1,324 @@
+"""world — the base of deadbolt's integration tests.
+
+Starts nothing: tests/run-integration.sh starts moto_server and the fake AWS
+(tests/fakeaws) in front of it and exports MOTO_URL and FAKEAWS_URL. A test
+builds the world (the simulated account) with boto3 straight at moto, runs
+build/deadbolt against the fake, and checks the world with boto3 again: never
+with deadbolt's own client.
+
+    class TestQuarantine(WorldTestCase):
+        def test_instance_is_isolated(self):
+            inst = self.world.instance(enis=2, volumes=1)
+            rc, out, err = self.world.deadbolt("respond", finding_path)
+            ...
+
+Owned by the test harness."""
+
+import contextlib
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import types
+import unittest
+import urllib.error
+import urllib.request
+
+import boto3
+from botocore.config import Config
+
+REGION = "us-east-1"
+ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+ACCOUNT = "123456789012"  # moto's default account
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEADBOLT = os.environ.get("DEADBOLT_BIN", os.path.join(ROOT, "build", "deadbolt"))
+AMI = "ami-12c6146b"  # moto takes any ami- id unless MOTO_ENABLE_AMI_VALIDATION is set
+SERVICES = ("ec2", "s3", "iam", "ssm", "sts", "autoscaling", "elb", "elbv2", "sns")
+ADMIN_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+EC2_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def _env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"{name} is not set: run the tests through tests/run-integration.sh")
+    return value.rstrip("/")
+
+
+def http(method, url, body=None, content_type="application/json"):
+    """(status, body bytes) of a plain HTTP call, errors included."""
+    data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+class World:
+    """boto3 clients on the simulated account, the fake's controls, world
+    builders, and deadbolt itself. Clients are made on first use:
+    world.ec2, world.s3, ... (all straight at moto)."""
+
+    def __init__(self):
+        self.moto_url = _env("MOTO_URL")
+        self.fake_url = _env("FAKEAWS_URL")
+        self.deadbolt_bin = DEADBOLT
+        self._clients = {}
+
+    def client(self, service, endpoint=None, key=ACCESS_KEY, secret=SECRET_KEY, token=None,
+               attempts=1):
+        """A boto3 client, at moto unless endpoint says otherwise, making
+        attempts attempts in all (1: no retries, so a test sees every error)."""
+        endpoint = endpoint or self.moto_url
+        cache = (service, endpoint, key, secret, token, attempts)
+        if cache not in self._clients:
+            self._clients[cache] = boto3.session.Session().client(
+                service, region_name=REGION, endpoint_url=endpoint,
+                aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
+                config=Config(retries={"total_max_attempts": attempts, "mode": "standard"},
+                              s3={"addressing_style": "path"}))
+        return self._clients[cache]
+
+    def fake_client(self, service, **kw):
+        """A boto3 client through the fake, as deadbolt talks."""
+        return self.client(service, endpoint=self.fake_url, **kw)
+
+    def __getattr__(self, name):
+        if name in SERVICES:
+            return self.client(name)
+        raise AttributeError(name)
+
+    # --- the servers -------------------------------------------------------
+
+    def control(self, path, body=None):
+        """A fake control call (/__fake/...): GET without body, else POST."""
+        status, data = http("GET" if body is None else "POST", self.fake_url + path, body)
+        if status != 200:
+            raise AssertionError(f"fake control {path}: {status} {data!r}")
+        return json.loads(data)
+
+    def _moto_api(self, path, body=b""):
+        # text/plain: moto reads reset-auth's body raw, and a form-encoded
+        # body would read as empty (a 500).
+        status, data = http("POST", self.moto_url + path, body, "text/plain")
+        if status != 200:
+            raise AssertionError(f"moto {path}: {status} {data!r}")
+
+    def reset(self):
+        """An empty account, moto's signature checking off, the fake cleared."""
+        self._moto_api("/moto-api/reset")
+        self._moto_api("/moto-api/reset-auth", b"inf")
+        self.control("/__fake/reset", {})
+
+    def log(self, action=None):
+        """The requests the fake saw, oldest first; only action's when given."""
+        entries = self.control("/__fake/log")["requests"]
+        return [e for e in entries if action is None or e["action"] == action]
+
+    def attempts(self, action):
+        return len(self.log(action))
+
+    def fault(self, match, kind, count=1, delay_ms=0):
+        self.control("/__fake/faults", {"match": match, "kind": kind, "count": count,
+                                        "delay_ms": delay_ms})
+
+    def ssm_managed(self, instance_ids, ping="Online"):
+        self.control("/__fake/ssm-managed", {"instance_ids": list(instance_ids), "ping": ping})
+
+    def ssm_result(self, **result):
+        """status, stdout, stderr, response_code, pending_polls of the next commands."""
+        self.control("/__fake/ssm-result", result)
+
+    def ssm_commands(self):
+        return self.control("/__fake/ssm-commands")["commands"]
+
+    def screenshot_fails(self, code="UnsupportedOperation", message=None):
+        body = {"error": code}
+        if message:
+            body["message"] = message
+        self.control("/__fake/screenshot", body)
+
+    def verify_signatures(self, on):
+        """The fake's own SigV4 check (on by default in run-integration.sh)."""
+        self.control("/__fake/auth", {"verify": bool(on)})
+
+    @contextlib.contextmanager
+    def moto_auth(self):
+        """moto checking signatures and IAM permissions itself. moto knows only
+        keys of its own IAM users, so this makes an admin user first and yields
+        its credentials (SimpleNamespace key, secret); the fake learns them too.
+        Inside, clients with the test key are refused by moto."""
+        self.iam.create_user(UserName="moto-auth-admin")
+        self.iam.put_user_policy(UserName="moto-auth-admin", PolicyName="admin",
+                                 PolicyDocument=ADMIN_POLICY)
+        key = self.iam.create_access_key(UserName="moto-auth-admin")["AccessKey"]
+        creds = types.SimpleNamespace(key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+        self.control("/__fake/credentials", {"access_key_id": creds.key,
+                                             "secret_access_key": creds.secret})
+        self._moto_api("/moto-api/reset-auth", b"0")
+        try:
+            yield creds
+        finally:
+            self._moto_api("/moto-api/reset-auth", b"inf")
+
+    # --- deadbolt ----------------------------------------------------------
+
+    def deadbolt(self, *args, env=None, input=None, timeout=60, key=ACCESS_KEY,
+                 secret=SECRET_KEY):
+        """Runs build/deadbolt against the fake in a clean environment (nothing
+        inherited but PATH; HOME an empty temporary directory, so no
+        ~/.aws files) from the repository root. env adds variables (None
+        removes one). Returns (rc, stdout, stderr)."""
+        if not os.access(self.deadbolt_bin, os.X_OK):
+            raise AssertionError(f"{self.deadbolt_bin} is not built: run make")
+        home = tempfile.mkdtemp(prefix="deadbolt-home-")
+        full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home,
+                "LANG": "C.UTF-8", "TZ": "UTC", "AWS_ENDPOINT_URL": self.fake_url,
+                "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
+                "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+                "AWS_EC2_METADATA_DISABLED": "true"}
+        full.update(env or {})
+        # Its own process group, so that a timeout ends whatever it started
+        # too (a child left holding stdout would make the wait hang).
+        proc = subprocess.Popen([self.deadbolt_bin, *map(str, args)], cwd=ROOT, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True,
+                                env={k: v for k, v in full.items() if v is not None})
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, err = proc.communicate()
+            raise AssertionError(f"deadbolt {' '.join(map(str, args))} still running after "
+                                 f"{timeout}s; its stderr: {err!r}") from None
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+        return proc.returncode, out, err
+
+    # --- worlds ------------------------------------------------------------
+
+    def network(self, cidr="10.0.0.0/16"):
+        """A VPC with one subnet and one extra security group."""
+        vpc = self.ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+        first = str(next(ipaddress.ip_network(cidr).subnets(new_prefix=24)))
+        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock=first,
+                                        AvailabilityZone=REGION + "a")["Subnet"]["SubnetId"]
+        sg = self.ec2.create_security_group(GroupName=f"web-{vpc}", Description="web",
+                                            VpcId=vpc)["GroupId"]
+        return types.SimpleNamespace(vpc=vpc, subnet=subnet, sg=sg)
+
+    def instance(self, enis=1, volumes=1, profile=None, tags=None, net=None):
+        """A running instance in a fresh network with enis network interfaces
+        (the primary included) and volumes extra EBS volumes attached besides
+        moto's root volume. profile: an instance profile name to associate.
+        Returns SimpleNamespace(id, vpc, subnet, sg, enis, volumes, net)."""
+        net = net or self.network()
+        spec = {"ImageId": AMI, "MinCount": 1, "MaxCount": 1, "InstanceType": "t3.micro",
+                "SubnetId": net.subnet, "SecurityGroupIds": [net.sg]}
+        if tags:
+            spec["TagSpecifications"] = [{"ResourceType": "instance",
+                                          "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
+        if profile:
+            spec["IamInstanceProfile"] = {"Name": profile}
+        iid = self.ec2.run_instances(**spec)["Instances"][0]["InstanceId"]
+        for index in range(1, enis):
+            eni = self.ec2.create_network_interface(SubnetId=net.subnet, Groups=[net.sg])
+            self.ec2.attach_network_interface(NetworkInterfaceId=eni["NetworkInterface"]["NetworkInterfaceId"],
+                                              InstanceId=iid, DeviceIndex=index)
+        for index in range(volumes):
+            vol = self.ec2.create_volume(AvailabilityZone=REGION + "a", Size=8)["VolumeId"]
+            self.ec2.attach_volume(VolumeId=vol, InstanceId=iid, Device=f"/dev/sd{'fghijklmnop'[index]}")
+        return self.describe(iid, net)
+
+    def describe(self, iid, net=None):
+        """The instance as moto sees it now (same shape as instance())."""
+        inst = self.ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+        enis = sorted(inst["NetworkInterfaces"], key=lambda n: n["Attachment"]["DeviceIndex"])
+        vols = [m["Ebs"]["VolumeId"] for m in inst.get("BlockDeviceMappings", [])]
+        return types.SimpleNamespace(
+            id=iid, vpc=inst.get("VpcId"), subnet=inst.get("SubnetId"), raw=inst, net=net,
+            sg=net.sg if net else None, enis=[n["NetworkInterfaceId"] for n in enis], volumes=vols)
+
+    def instance_profile(self, name="web", role="web-role", policy=None):
+        """A role EC2 may assume, with an inline policy, in a profile of that name."""
+        arn = self.iam.create_role(RoleName=role, AssumeRolePolicyDocument=EC2_TRUST)["Role"]["Arn"]
+        if policy:
+            self.iam.put_role_policy(RoleName=role, PolicyName="inline", PolicyDocument=json.dumps(policy))
+        prof = self.iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+        self.iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+        return types.SimpleNamespace(name=name, arn=prof["Arn"], role=role, role_arn=arn)
+
+    def asg(self, inst, name="web-asg"):
+        """An Auto Scaling group that inst is in (attached, desired 1)."""
+        self.autoscaling.create_launch_configuration(LaunchConfigurationName=name + "-lc",
+                                                     ImageId=AMI, InstanceType="t3.micro")
+        self.autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=name, LaunchConfigurationName=name + "-lc", MinSize=0,
+            MaxSize=2, DesiredCapacity=0, VPCZoneIdentifier=inst.subnet)
+        self.autoscaling.attach_instances(AutoScalingGroupName=name, InstanceIds=[inst.id])
+        return name
+
+    def classic_elb(self, inst, name="web-elb"):
+        self.elb.create_load_balancer(LoadBalancerName=name, Subnets=[inst.subnet], Listeners=[
+            {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}])
+        self.elb.register_instances_with_load_balancer(LoadBalancerName=name,
+                                                       Instances=[{"InstanceId": inst.id}])
+        return name
+
+    def target_group(self, inst, name="web-tg"):
+        arn = self.elbv2.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=inst.vpc,
+                                             TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+        self.elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": inst.id, "Port": 80}])
+        return arn
+
+    def bucket(self, name, policy=None, public=False, tags=None):
+        """A bucket; policy a dict; public=True gives it a policy letting anyone read."""
+        self.s3.create_bucket(Bucket=name)
+        if public:
+            policy = {"Version": "2012-10-17", "Statement": [{
+                "Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
+                "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"}]}
+        if policy:
+            self.s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+        if tags:
+            self.s3.put_bucket_tagging(Bucket=name, Tagging={
+                "TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
+        return name
+
+    def iam_user(self, name, keys=1, policy=None):
+        """A user with keys access keys (SimpleNamespace name, arn, keys=[{id, secret}])."""
+        arn = self.iam.create_user(UserName=name)["User"]["Arn"]
+        if policy:
+            self.iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps(policy))
+        made = [self.iam.create_access_key(UserName=name)["AccessKey"] for _ in range(keys)]
+        return types.SimpleNamespace(name=name, arn=arn, keys=[
+            {"id": k["AccessKeyId"], "secret": k["SecretAccessKey"]} for k in made])
+
+    def role(self, name, service="ec2.amazonaws.com", policy=None):
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+        arn = self.iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        if policy:
+            self.iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(policy))
+        return arn
+
+
+class WorldTestCase(unittest.TestCase):
+    """A test on a fresh, empty simulated account: self.world."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.world = World()
+
+    def setUp(self):
+        self.world.reset()
