@@ -76,3 +76,5 @@ demo: deps-check $(BUILD)/deadbolt
 
 clean:
 	rm -rf $(BUILD)
+
+include tools/Makefile.lambda.inc
