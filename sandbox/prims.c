@@ -1,0 +1,207 @@
+/* prims — the AWS primitives: one global table per service, one method per
+ * allow-list entry, named as boto3 names it (CreateSnapshot ->
+ * ec2.create_snapshot). Each method is a closure over its entry; a call
+ * counts against the "aws calls" budget, hands the host a plain copy of
+ * the parameters, and raises an AWS failure as an error table
+ * { code, message, status, request_id, op } whose tostring is
+ * "code: message (op)". The service tables are read-only. */
+#include "sandbox_int.h"
+
+#include <ctype.h>
+#include <lauxlib.h>
+#include <string.h>
+
+#define PARAMS_DEPTH 64
+#define PARAMS_MAX ((size_t)32 << 20) /* bytes of strings, plus 32 a value */
+
+/* ---- boto3 names: botocore.xform_name ---- */
+
+/* A trailing acronym plural, "ListARNs" -> "List_arns" ([A-Z]{2,}s$). */
+static void split_plural(const char *in, char *out)
+{
+	size_t n = strlen(in), j = n > 0 ? n - 1 : 0, i;
+	if (n >= 3 && in[n - 1] == 's') {
+		while (j > 0 && isupper((unsigned char)in[j - 1]))
+			j--;
+		if (n - 1 - j >= 2) {
+			memcpy(out, in, j);
+			out[j] = '_';
+			for (i = j; i < n; i++)
+				out[i + 1] = (char)tolower((unsigned char)in[i]);
+			out[n + 1] = '\0';
+			return;
+		}
+	}
+	memcpy(out, in, n + 1);
+}
+
+/* (.)([A-Z][a-z]+) -> \1_\2, left to right, matches not overlapping. */
+static void split_words(const char *in, char *out)
+{
+	size_t i = 0, o = 0;
+	while (in[i]) {
+		if (in[i + 1] && isupper((unsigned char)in[i + 1]) && islower((unsigned char)in[i + 2])) {
+			out[o++] = in[i++];
+			out[o++] = '_';
+			out[o++] = in[i++];
+			while (islower((unsigned char)in[i]))
+				out[o++] = in[i++];
+		} else {
+			out[o++] = in[i++];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* ([a-z0-9])([A-Z]) -> \1_\2, then lower case. */
+static void split_caps(const char *in, char *out)
+{
+	size_t i = 0, o = 0;
+	while (in[i]) {
+		int c = (unsigned char)in[i];
+		if ((islower(c) || isdigit(c)) && isupper((unsigned char)in[i + 1])) {
+			out[o++] = (char)c;
+			out[o++] = '_';
+			i++;
+		} else {
+			out[o++] = (char)tolower(c);
+			i++;
+		}
+	}
+	out[o] = '\0';
+}
+
+int sandbox_snake_name(const char *op, char *out, size_t outlen)
+{
+	char a[SANDBOX_NAME_MAX + 2], b[2 * SANDBOX_NAME_MAX + 4], c[4 * SANDBOX_NAME_MAX + 8];
+	size_t n = strlen(op);
+
+	if (n == 0 || n >= SANDBOX_NAME_MAX)
+		return -1;
+	if (strchr(op, '_')) { /* already transformed */
+		memcpy(c, op, n + 1);
+	} else {
+		split_plural(op, a);
+		split_words(a, b);
+		split_caps(b, c);
+	}
+	if (strlen(c) >= outlen)
+		return -1;
+	memcpy(out, c, strlen(c) + 1);
+	return 0;
+}
+
+/* ---- calls ---- */
+
+static void set_string(lua_State *L, const char *k, const char *v)
+{
+	if (!v[0])
+		return;
+	lua_pushstring(L, v);
+	lua_setfield(L, -2, k);
+}
+
+static int raise_aws_error(lua_State *L, const allow_entry *e, const aws_error *err)
+{
+	lua_createtable(L, 0, 5);
+	set_string(L, "code", err->code[0] ? err->code : "UnknownError");
+	set_string(L, "message", err->message[0] ? err->message : "no message");
+	lua_pushinteger(L, err->status);
+	lua_setfield(L, -2, "status");
+	set_string(L, "request_id", err->request_id);
+	if (err->op[0])
+		lua_pushstring(L, err->op);
+	else
+		lua_pushfstring(L, "%s.%s", e->service, e->operation);
+	lua_setfield(L, -2, "op");
+	lua_getfield(L, LUA_REGISTRYINDEX, sandbox_aws_error_key);
+	lua_setmetatable(L, -2);
+	return lua_error(L);
+}
+
+/* upvalues: the entry (light userdata), "ec2.create_snapshot" */
+static int prim_call(lua_State *L)
+{
+	const allow_entry *e = lua_touserdata(L, lua_upvalueindex(1));
+	const char *name = lua_tostring(L, lua_upvalueindex(2));
+	sandbox *sb = sandbox_of(L);
+	size_t budget = PARAMS_MAX;
+	aws_error err;
+	int t = lua_type(L, 1);
+
+	if (lua_gettop(L) > 1)
+		return luaL_error(L, "%s takes one table of parameters (call it with '.', not ':')", name);
+	if (t != LUA_TTABLE && t != LUA_TNIL && t != LUA_TNONE)
+		return luaL_error(L, "%s: parameters must be a table, not %s", name, luaL_typename(L, 1));
+	sandbox_check_budget(L);
+	if (sb->calls >= sb->lim.aws_calls)
+		return sandbox_raise_budget(L, "aws calls");
+	if (t == LUA_TTABLE)
+		sandbox_push_plain(L, 1, name, PARAMS_DEPTH, 1, &budget);
+	else
+		lua_newtable(L);
+	sb->calls++;
+	aws_error_clear(&err);
+	if (!sb->host.call) {
+		aws_error_set(&err, "NotConnected", "no AWS client in this sandbox");
+		return raise_aws_error(L, e, &err);
+	}
+	if (sb->host.call(sb->host.ud, L, e, lua_gettop(L), &err) != 0)
+		return raise_aws_error(L, e, &err);
+	return 1;
+}
+
+static int aws_error_tostring(lua_State *L)
+{
+	char text[1024];
+	sandbox_error_text(L, 1, text, sizeof(text));
+	lua_pushstring(L, text);
+	return 1;
+}
+
+static void open_aws_error(lua_State *L)
+{
+	lua_createtable(L, 0, 2);
+	lua_pushcfunction(L, aws_error_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setfield(L, LUA_REGISTRYINDEX, sandbox_aws_error_key);
+}
+
+/* Adds the entry's method to services[entry->service] (services at top). */
+static void add_method(lua_State *L, const allow_entry *e)
+{
+	char snake[SANDBOX_NAME_MAX];
+	if (sandbox_snake_name(e->operation, snake, sizeof(snake)) != 0)
+		luaL_error(L, "allow-list: bad operation name %s", e->operation);
+	if (lua_getfield(L, -1, e->service) == LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, -3, e->service);
+	}
+	lua_pushlightuserdata(L, (void *)e);
+	lua_pushfstring(L, "%s.%s", e->service, snake);
+	lua_pushcclosure(L, prim_call, 2);
+	lua_setfield(L, -2, snake);
+	lua_pop(L, 1);
+}
+
+void sandbox_open_prims(lua_State *L)
+{
+	size_t i;
+	open_aws_error(L);
+	lua_newtable(L); /* service name -> table of methods */
+	for (i = 0; i < allowlist_count(); i++)
+		add_method(L, allowlist_at(i));
+	lua_pushglobaltable(L);
+	lua_pushnil(L);
+	while (lua_next(L, -3)) { /* stack: services, G, name, methods */
+		sandbox_readonly(L, -1);
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, -4);
+	}
+	lua_pop(L, 2);
+}

@@ -1,0 +1,84 @@
+/* sandbox_int — what the sandbox's own modules share; not for the host.
+ *
+ *   sandbox.c      the state: capped allocator, hook, budgets, pcall/xpcall
+ *   sandbox_lib.c  the allow-listed libraries and deadbolt's globals
+ *   pattern.c      string.find/match/gmatch/gsub with a step budget
+ *   readonly.c     read-only proxies, plain copies for json and primitives
+ *   prims.c        the service tables of AWS primitives
+ *
+ * Owner: sandbox module. The sandbox struct is owned by sandbox_new/free;
+ * everything else here borrows it. */
+#ifndef DEADBOLT_SANDBOX_INT_H
+#define DEADBOLT_SANDBOX_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sandbox.h"
+
+struct sandbox {
+	lua_State *L;
+	sandbox_limits lim;
+	sandbox_host host;
+	char *playbook_dir;    /* NULL: require and sandbox_load_playbook refuse */
+	size_t mem_used;       /* bytes held through the allocator */
+	uint64_t instructions; /* charged so far: VM instructions, calls, C loop steps */
+	uint64_t since_clock;  /* charged since the wall clock was last read */
+	double deadline;       /* CLOCK_MONOTONIC seconds */
+	int calls;             /* AWS primitive calls made */
+	const char *budget_hit; /* static string, or NULL */
+};
+
+#define SANDBOX_NAME_MAX 96 /* longest operation or module name we handle */
+
+/* ---- sandbox.c ---- */
+extern const char sandbox_aws_error_key[]; /* registry: the AWS errors' metatable */
+sandbox *sandbox_of(lua_State *L);
+double sandbox_now(void); /* CLOCK_MONOTONIC seconds */
+/* Adds n to the instruction count and checks the instruction and
+ * wall-clock budgets; raises the budget error when one ran out. For C loops
+ * whose length a script controls. */
+void sandbox_charge(lua_State *L, uint64_t n);
+/* Marks the budget as hit (keeps the first one) and raises the budget
+ * sentinel, which the pcall wrappers never catch. Does not return. */
+int sandbox_raise_budget(lua_State *L, const char *which);
+/* Raises the budget sentinel when a budget was hit already. */
+void sandbox_check_budget(lua_State *L);
+/* After a protected call or a resume ended with status: records an out of
+ * memory as the "memory" budget and re-raises any budget error. */
+void sandbox_after_status(lua_State *L, int status);
+int sandbox_lua_pcall(lua_State *L);
+int sandbox_lua_xpcall(lua_State *L);
+/* Writes a printable form of the error value at idx to out without running
+ * any Lua code: a string as is, our AWS error table as "code: message (op)",
+ * anything else as "(error object is a X value)". */
+void sandbox_error_text(lua_State *L, int idx, char *out, size_t len);
+int sandbox_is_aws_error(lua_State *L, int idx);
+
+/* ---- sandbox_lib.c ---- */
+int sandbox_open_libs(lua_State *L); /* a lua_CFunction: run protected */
+
+/* ---- pattern.c ---- */
+/* Sets find, match, gmatch and gsub in the table at the top of the stack. */
+void sandbox_open_patterns(lua_State *L);
+
+/* ---- readonly.c ---- */
+/* Replaces the table at idx with its read-only proxy (see sandbox.h). */
+void sandbox_readonly(lua_State *L, int idx);
+int sandbox_is_readonly(lua_State *L, int idx);
+/* Pushes a plain copy of the value at idx: read-only proxies are unwrapped,
+ * metatables dropped, depth at most max_depth. Every string costs
+ * its length times str_factor, every other value 32, from *budget; raises
+ * "<what>: value too large" when the budget runs out, so a shared
+ * sub-table cannot blow up. Functions, threads and userdata raise. */
+void sandbox_push_plain(lua_State *L, int idx, const char *what, int max_depth,
+			size_t str_factor, size_t *budget);
+
+/* ---- prims.c ---- */
+/* Sets one read-only global per service, ec2 .. sns. */
+void sandbox_open_prims(lua_State *L);
+/* "CreateSnapshot" -> "create_snapshot", as botocore.xform_name. Returns
+ * 0, or -1 when out is too small. */
+int sandbox_snake_name(const char *op, char *out, size_t outlen);
+
+#endif

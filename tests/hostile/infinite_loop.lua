@@ -1,0 +1,2 @@
+-- Trick: the plainest denial of service.
+while true do end

@@ -1,0 +1,2 @@
+-- Trick: require a file outside the playbook directory.
+return require("../etc/passwd")

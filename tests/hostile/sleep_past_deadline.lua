@@ -1,0 +1,3 @@
+-- Trick: sleep past the wall-clock budget in one call the hook cannot see.
+sleep(30)
+return "slept"
