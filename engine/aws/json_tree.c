@@ -2,23 +2,17 @@
 #include "json_tree.h"
 
 #include <errno.h>
-#include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+
 #define JT_DEF_MAX_BYTES ((size_t)16 << 20)
 #define JT_DEF_MAX_DEPTH 64
 #define JT_DEF_MAX_NODES ((size_t)1000000)
-#define ARENA_BLOCK ((size_t)32 << 10)
-
-typedef struct block {
-	struct block *next;
-	size_t cap, used;
-	max_align_t data[];
-} block;
 
 typedef struct jnode {
 	jt_node pub;
@@ -26,7 +20,7 @@ typedef struct jnode {
 } jnode;
 
 struct jt_doc {
-	block *blocks;
+	arena mem;
 	jnode *root;
 };
 
@@ -39,36 +33,11 @@ typedef struct jparser {
 	char err[128];
 } jparser;
 
-static void *arena_alloc(jt_doc *d, size_t n)
-{
-	size_t align = alignof(max_align_t);
-	n = (n + align - 1) / align * align;
-	block *b = d->blocks;
-	if (!b || b->cap - b->used < n) {
-		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-		b = malloc(sizeof(*b) + cap);
-		if (!b)
-			return NULL;
-		b->cap = cap;
-		b->used = 0;
-		b->next = d->blocks;
-		d->blocks = b;
-	}
-	void *p = (unsigned char *)b->data + b->used;
-	b->used += n;
-	return p;
-}
-
 void json_tree_free(jt_doc *d)
 {
 	if (!d)
 		return;
-	block *b = d->blocks;
-	while (b) {
-		block *next = b->next;
-		free(b);
-		b = next;
-	}
+	arena_free(&d->mem);
 	free(d);
 }
 
@@ -101,7 +70,7 @@ static jnode *new_node(jparser *p, jt_type t)
 		fail(p, "too many values");
 		return NULL;
 	}
-	jnode *n = arena_alloc(p->doc, sizeof(*n));
+	jnode *n = arena_alloc(&p->doc->mem, sizeof(*n));
 	if (!n) {
 		fail(p, "out of memory");
 		return NULL;
@@ -213,7 +182,7 @@ static int parse_string(jparser *p, const char **out, size_t *outlen)
 		end += (p->s[end] == '\\') ? 2 : 1;
 	if (end >= p->len)
 		return fail(p, "unterminated string");
-	char *o = arena_alloc(p->doc, end - start + 1);
+	char *o = arena_alloc(&p->doc->mem, end - start + 1);
 	if (!o)
 		return fail(p, "out of memory");
 	size_t n = 0;

@@ -2,12 +2,13 @@
 #include "xml.h"
 
 #include <expat.h>
-#include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "arena.h"
 
 #include "buf.h"
 
@@ -15,15 +16,6 @@
 #define XML_DEF_MAX_DEPTH 64
 #define XML_DEF_MAX_NODES ((size_t)1000000)
 #define XML_DEF_MAX_TEXT ((size_t)8 << 20)
-#define ARENA_BLOCK ((size_t)32 << 10)
-
-/* ---- arena ---------------------------------------------------------- */
-
-typedef struct block {
-	struct block *next;
-	size_t cap, used;
-	max_align_t data[]; /* cap bytes */
-} block;
 
 /* A node as built: the public part first, so a node pointer is both. */
 typedef struct xnode {
@@ -32,50 +24,15 @@ typedef struct xnode {
 } xnode;
 
 struct xml_doc {
-	block *blocks;
+	arena mem;
 	xnode *root;
 };
-
-static void *arena_alloc(xml_doc *d, size_t n)
-{
-	size_t align = alignof(max_align_t);
-	n = (n + align - 1) / align * align;
-	block *b = d->blocks;
-	if (!b || b->cap - b->used < n) {
-		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-		b = malloc(sizeof(*b) + cap);
-		if (!b)
-			return NULL;
-		b->cap = cap;
-		b->used = 0;
-		b->next = d->blocks;
-		d->blocks = b;
-	}
-	void *p = (unsigned char *)b->data + b->used;
-	b->used += n;
-	return p;
-}
-
-static char *arena_strndup(xml_doc *d, const char *s, size_t n)
-{
-	char *p = arena_alloc(d, n + 1);
-	if (p) {
-		memcpy(p, s, n);
-		p[n] = '\0';
-	}
-	return p;
-}
 
 void xml_free(xml_doc *d)
 {
 	if (!d)
 		return;
-	block *b = d->blocks;
-	while (b) {
-		block *next = b->next;
-		free(b);
-		b = next;
-	}
+	arena_free(&d->mem);
 	free(d);
 }
 
@@ -120,7 +77,7 @@ static int commit_text(pstate *st)
 {
 	xnode *n = st->cur;
 	if (n && !n->pub.first && st->text.len > 0) {
-		char *t = arena_strndup(st->doc, st->text.data, st->text.len);
+		char *t = arena_strndup(&st->doc->mem, st->text.data, st->text.len);
 		if (!t)
 			return -1;
 		n->pub.text = t;
@@ -135,7 +92,7 @@ static const char *intern_name(pstate *st, const char *name)
 	/* Siblings usually share a name (<item>, <member>): reuse it. */
 	if (st->cur && st->cur->last && strcmp(st->cur->last->pub.name, name) == 0)
 		return st->cur->last->pub.name;
-	return arena_strndup(st->doc, name, strlen(name));
+	return arena_strndup(&st->doc->mem, name, strlen(name));
 }
 
 static const char *const *copy_attrs(pstate *st, const XML_Char **atts)
@@ -143,15 +100,15 @@ static const char *const *copy_attrs(pstate *st, const XML_Char **atts)
 	size_t n = 0, k = 0;
 	while (atts[n])
 		n++;
-	const char **out = arena_alloc(st->doc, (n + 1) * sizeof(*out));
+	const char **out = arena_alloc(&st->doc->mem, (n + 1) * sizeof(*out));
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < n; i += 2) {
 		if (is_xmlns(atts[i]))
 			continue;
 		const char *name = local_name(atts[i]);
-		out[k] = arena_strndup(st->doc, name, strlen(name));
-		out[k + 1] = arena_strndup(st->doc, atts[i + 1], strlen(atts[i + 1]));
+		out[k] = arena_strndup(&st->doc->mem, name, strlen(name));
+		out[k + 1] = arena_strndup(&st->doc->mem, atts[i + 1], strlen(atts[i + 1]));
 		if (!out[k] || !out[k + 1])
 			return NULL;
 		k += 2;
@@ -162,7 +119,7 @@ static const char *const *copy_attrs(pstate *st, const XML_Char **atts)
 
 static xnode *new_node(pstate *st, const char *name, const XML_Char **atts)
 {
-	xnode *n = arena_alloc(st->doc, sizeof(*n));
+	xnode *n = arena_alloc(&st->doc->mem, sizeof(*n));
 	if (!n)
 		return NULL;
 	memset(n, 0, sizeof(*n));
