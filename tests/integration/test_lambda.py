@@ -1,0 +1,479 @@
+"""The Lambda custom runtime end to end: build/deadbolt started as
+`bootstrap` against the fake Runtime API (tests/lambda/runtime_api.py), with
+its AWS calls going to the fake AWS in front of moto (tests/harness/world.py).
+Owner: the Lambda engineer.
+
+    sh tests/run-integration.sh tests/integration/test_lambda.py
+
+Every process a test starts (deadbolt, the recording proxy, the fake Runtime
+API thread) is stopped by its own cleanup, whether the test passed or not.
+"""
+
+import http.client
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [TESTS, os.path.join(TESTS, "lambda")]
+
+from harness.world import (ACCESS_KEY, ACCOUNT, DEADBOLT, REGION, ROOT,  # noqa: E402
+                           SECRET_KEY, WorldTestCase)
+from runtime_api import RuntimeAPI  # noqa: E402
+
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE-session-token-" + uuid.uuid4().hex
+FUNCTION_ARN = "arn:aws:lambda:%s:%s:function:deadbolt" % (REGION, ACCOUNT)
+WRITE_PREFIXES = ("Create", "Modify", "Put", "Update", "Associate", "Disassociate",
+                  "Authorize", "Revoke", "Detach", "Deregister", "Send", "Publish", "Delete")
+
+
+def finding_event(instance_id, sample=False, severity=8.0, finding_id=None):
+    """A GuardDuty finding as EventBridge delivers it to the function."""
+    fid = finding_id or uuid.uuid4().hex
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    detail = {
+        "schemaVersion": "2.0", "accountId": ACCOUNT, "region": REGION, "partition": "aws",
+        "id": fid, "arn": "arn:aws:guardduty:%s:%s:detector/d0/finding/%s" % (REGION, ACCOUNT, fid),
+        "type": "UnauthorizedAccess:EC2/SSHBruteForce",
+        "resource": {"resourceType": "Instance", "instanceDetails": {
+            "instanceId": instance_id, "instanceType": "t3.micro", "instanceState": "running",
+            "availabilityZone": REGION + "a", "imageId": "ami-12c6146b", "tags": []}},
+        "service": {"serviceName": "guardduty", "detectorId": "d0", "archived": False,
+                    "resourceRole": "TARGET", "count": 1,
+                    "eventFirstSeen": now, "eventLastSeen": now,
+                    "action": {"actionType": "NETWORK_CONNECTION", "networkConnectionAction": {
+                        "connectionDirection": "INBOUND", "protocol": "TCP", "blocked": False,
+                        "remoteIpDetails": {"ipAddressV4": "198.51.100.7"},
+                        "localPortDetails": {"port": 22, "portName": "SSH"}}},
+                    "additionalInfo": {"sample": sample}},
+        "severity": severity, "createdAt": now, "updatedAt": now,
+        "title": "SSH brute force attacks against %s." % instance_id,
+        "description": "198.51.100.7 is performing SSH brute force attacks against %s." % instance_id,
+    }
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "GuardDuty Finding",
+            "source": "aws.guardduty", "account": ACCOUNT, "time": now, "region": REGION,
+            "resources": [], "detail": detail}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class HeaderRecorder:
+    """A pass-through HTTP proxy that keeps the X-Amzn-Trace-Id header of every
+    request it forwards (the fake AWS's own log keeps no header values)."""
+
+    HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection",
+           "expect"}
+
+    def __init__(self, upstream):
+        host, _, port = upstream.split("//", 1)[1].partition(":")
+        self.upstream = (host, int(port or 80))
+        self.seen = []  # (action target or path, trace header or None)
+        rec = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_any(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                rec.seen.append((self.path, self.headers.get("X-Amzn-Trace-Id")))
+                conn = http.client.HTTPConnection(*rec.upstream, timeout=60)
+                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                for k, v in self.headers.items():
+                    if k.lower() not in rec.HOP:
+                        conn.putheader(k, v)
+                conn.putheader("Content-Length", str(len(body)))
+                conn.endheaders(body)
+                resp = conn.getresponse()
+                data = resp.read()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in rec.HOP:
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_any
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Bootstrap:
+    """build/deadbolt started under the name `bootstrap` in a Lambda-like
+    environment. stop() ends it by pid."""
+
+    def __init__(self, runtime_api, endpoint, task_root, binary=DEADBOLT, extra_env=None):
+        self.binary = binary
+        self.dir = tempfile.mkdtemp(prefix="deadbolt-lambda-")
+        self.link = os.path.join(self.dir, "bootstrap")
+        os.symlink(os.path.abspath(binary), self.link)
+        self.stdout_path = os.path.join(self.dir, "stdout")
+        self.stderr_path = os.path.join(self.dir, "stderr")
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.dir,
+               "LANG": "C.UTF-8", "TZ": ":UTC",
+               "AWS_LAMBDA_RUNTIME_API": runtime_api, "LAMBDA_TASK_ROOT": task_root,
+               "_HANDLER": "bootstrap", "AWS_LAMBDA_FUNCTION_NAME": "deadbolt",
+               "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_REGION": REGION,
+               "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+               "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_SESSION_TOKEN": SESSION_TOKEN,
+               "AWS_ENDPOINT_URL": endpoint, "AWS_EC2_METADATA_DISABLED": "true",
+               "ARTIFACT_BUCKET": "deadbolt-artifacts",
+               "NOTIFICATION_TOPIC_ARN": "arn:aws:sns:%s:%s:deadbolt" % (REGION, ACCOUNT),
+               "QUARANTINE_PROFILE_ARN": "arn:aws:iam::%s:instance-profile/deadbolt-quarantine"
+               % ACCOUNT,
+               "DEADBOLT_DRY_RUN": "true"}
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):  # sanitizer runs
+            if k in os.environ:
+                env[k] = os.environ[k]
+        env.update(extra_env or {})
+        self.env = {k: v for k, v in env.items() if v is not None}
+        self.proc = None
+
+    def start(self):
+        if not os.access(self.binary, os.X_OK):
+            raise AssertionError("%s is not built: run make" % self.binary)
+        self.proc = subprocess.Popen([self.link], cwd=self.dir, env=self.env,
+                                     stdout=open(self.stdout_path, "wb"),
+                                     stderr=open(self.stderr_path, "wb"))
+        return self
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def output(self):
+        out = []
+        for p in (self.stdout_path, self.stderr_path):
+            try:
+                with open(p, "rb") as f:
+                    out.append(f.read().decode("utf-8", "replace"))
+            except OSError:
+                out.append("")
+        return out
+
+    def journal(self):
+        """stdout's JSON lines (CloudWatch's view)."""
+        lines = []
+        for line in self.output()[0].splitlines():
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                lines.append({"unparsed": line})
+        return lines
+
+
+class LambdaCase(WorldTestCase):
+    """A fresh account, a fake Runtime API and a task root with the playbooks."""
+
+    def setUp(self):
+        super().setUp()
+        self.api = RuntimeAPI(function_arn=FUNCTION_ARN).start()
+        self.addCleanup(self.api.stop)
+        self.task_root = tempfile.mkdtemp(prefix="deadbolt-task-")
+        self.addCleanup(shutil.rmtree, self.task_root, True)
+        os.symlink(os.path.join(ROOT, "playbooks"), os.path.join(self.task_root, "playbooks"))
+        self.boots = []
+
+    def bootstrap(self, runtime_api=None, endpoint=None, task_root=None, **kw):
+        b = Bootstrap(runtime_api or self.api.address, endpoint or self.world.fake_url,
+                      task_root or self.task_root, **kw)
+        self.addCleanup(b.stop)
+        self.boots.append(b)
+        return b.start()
+
+    def answer(self, request_id, timeout=60):
+        got = self.api.wait_result(request_id, timeout)
+        if got is None:
+            said = "\n".join(text[-3000:] for b in self.boots for text in b.output())
+            self.fail("no answer to %s after %ss; deadbolt said:\n%s" % (request_id, timeout, said))
+        return got
+
+    def assert_response(self, got):
+        self.assertEqual(got["kind"], "response", got["body"][:2000])
+        self.assertIsInstance(got["json"], dict)
+        return got["json"]
+
+    def assert_error(self, got, *types):
+        self.assertEqual(got["kind"], "error", got["body"][:2000])
+        body = got["json"]
+        self.assertIsInstance(body, dict, got["body"][:500])
+        self.assertIn(got["error_type"], types)
+        self.assertEqual(body["errorType"], got["error_type"])
+        self.assertTrue(body["errorMessage"])
+        self.assertEqual(body["stackTrace"], [])
+        return body
+
+
+class TestInvocations(LambdaCase):
+    def test_serves_findings_and_keeps_serving_after_malformed_events(self):
+        inst = self.world.instance()
+        groups_before = sorted(g["GroupId"] for g in inst.raw["SecurityGroups"])
+        boot = self.bootstrap()
+
+        real = finding_event(inst.id)
+        first = self.api.enqueue(real)
+        bad = self.api.enqueue(body="{\"detail-type\": \"GuardDuty Finding\", ")
+        empty = self.api.enqueue(body="")
+        sample = self.api.enqueue(finding_event(inst.id, sample=True))
+        again = self.api.enqueue(finding_event(inst.id))
+
+        resp = self.assert_response(self.answer(first))
+        self.assertEqual(resp["outcome"], "planned")
+        findings = resp["result"]["findings"]
+        self.assertEqual([f["id"] for f in findings], [real["detail"]["id"]])
+        self.assertEqual(findings[0]["outcome"], "planned")
+
+        self.assert_error(self.answer(bad), "Deadbolt.InvalidEvent")
+        self.assert_error(self.answer(empty), "Deadbolt.InvalidEvent")
+        self.assertEqual(self.assert_response(self.answer(sample))["outcome"], "skipped")
+        self.assertEqual(self.assert_response(self.answer(again))["outcome"], "planned")
+        self.assertIsNone(boot.proc.poll(), "the runtime exited")
+
+        # A dry run: reads only, and the instance is as it was.
+        writes = [e["action"] for e in self.world.log()
+                  if e["action"].startswith(WRITE_PREFIXES)]
+        self.assertEqual(writes, [])
+        now = self.world.describe(inst.id).raw
+        self.assertEqual(sorted(g["GroupId"] for g in now["SecurityGroups"]), groups_before)
+
+        # CloudWatch sees JSON lines, a line per invocation, and no secret.
+        out, err = boot.output()
+        for secret in (SECRET_KEY, SESSION_TOKEN):
+            self.assertNotIn(secret, out + err)
+        journal = boot.journal()
+        self.assertEqual([j for j in journal if "unparsed" in j], [])
+        invoked = [j.get("request_id") for j in journal if j.get("event") == "lambda.invoke"]
+        self.assertEqual(invoked, [first, bad, empty, sample, again])
+
+    def test_an_event_over_6_mb_is_refused_not_crashed_on(self):
+        inst = self.world.instance()
+        self.bootstrap()
+        huge = self.api.enqueue(body="[" + "1," * (3 * 1024 * 1024 + 10) + "1]")
+        after = self.api.enqueue(finding_event(inst.id))
+        self.assert_error(self.answer(huge), "Deadbolt.InvalidEvent")
+        self.assert_response(self.answer(after))
+
+    def test_a_deadline_too_close_is_an_error_not_a_hang(self):
+        inst = self.world.instance()
+        self.bootstrap()
+        t0 = time.monotonic()
+        tiny = self.api.enqueue(finding_event(inst.id), timeout_ms=300)
+        got = self.answer(tiny, timeout=10)
+        self.assert_error(got, "Deadbolt.DeadlineExceeded", "Deadbolt.ContainmentFailed")
+        self.assertLess(got["elapsed"], 1.0)
+        self.assertLess(time.monotonic() - t0, 10)
+        self.assert_response(self.answer(self.api.enqueue(finding_event(inst.id))))
+
+    def test_the_run_stops_at_the_lambda_deadline(self):
+        """Every AWS call hangs for 6 s; Lambda's deadline is 3 s away: the
+        runtime must answer before it, with an error, and keep serving."""
+        inst = self.world.instance()
+        self.bootstrap()
+        self.world.fault("*", "slow", count=50, delay_ms=6000)
+        rid = self.api.enqueue(finding_event(inst.id), timeout_ms=3000)
+        got = self.answer(rid, timeout=15)
+        self.assert_error(got, "Deadbolt.ContainmentFailed")
+        self.assertLess(got["elapsed"], 3.0, "answered after Lambda's deadline")
+        self.assertGreater(got["elapsed"], 1.5, "gave up long before the deadline")
+
+    def test_a_413_on_the_response_does_not_stop_the_runtime(self):
+        inst = self.world.instance()
+        self.bootstrap()
+        self.api.max_payload = 64  # any real response is larger
+        rid = self.api.enqueue(finding_event(inst.id))
+        got = self.answer(rid)
+        self.assertEqual((got["kind"], got["error_type"]), ("error", "Function.ResponseSizeTooLarge"))
+        self.api.max_payload = 6 * 1024 * 1024
+        self.assert_response(self.answer(self.api.enqueue(finding_event(inst.id))))
+        statuses = [s for m, p, s in self.api.log if p.endswith("/" + rid + "/response")]
+        self.assertEqual(statuses, [413])
+
+    def test_trace_id_is_passed_on_to_aws_calls_and_not_kept(self):
+        inst = self.world.instance()
+        proxy = HeaderRecorder(self.world.fake_url)
+        self.addCleanup(proxy.stop)
+        self.bootstrap(endpoint=proxy.url)
+        trace = "Root=1-%08x-%s;Parent=%s;Sampled=1" % (int(time.time()), uuid.uuid4().hex[:24],
+                                                        uuid.uuid4().hex[:16])
+        self.assert_response(self.answer(self.api.enqueue(finding_event(inst.id), trace_id=trace)))
+        first = list(proxy.seen)
+        self.assertTrue(first, "no AWS call went through the proxy")
+        self.assertEqual({t for _, t in first}, {trace})
+        self.assert_response(self.answer(self.api.enqueue(finding_event(inst.id), trace_id="")))
+        second = proxy.seen[len(first):]
+        self.assertTrue(second)
+        self.assertEqual({t for _, t in second}, {None}, "a stale trace id was sent")
+
+
+class TestRuntimeAPIFailures(LambdaCase):
+    def test_next_is_retried_while_the_api_is_briefly_unavailable(self):
+        inst = self.world.instance()
+        self.api.fail_next(1, 0)    # connection dropped
+        self.api.fail_next(2, 503)
+        self.bootstrap()
+        rid = self.api.enqueue(finding_event(inst.id))
+        self.assert_response(self.answer(rid, timeout=30))
+        self.assertGreaterEqual(self.api.next_calls, 4)
+
+    def test_gives_up_with_an_error_exit_when_the_api_stays_away(self):
+        boot = self.bootstrap(runtime_api="127.0.0.1:%d" % free_port())
+        t0 = time.monotonic()
+        rc = boot.wait_exit(30)
+        self.assertIsNotNone(rc, "still retrying after 30 s")
+        self.assertNotEqual(rc, 0)
+        self.assertGreater(time.monotonic() - t0, 1.0, "gave up without retrying")
+
+    def test_missing_playbooks_is_an_init_error(self):
+        empty_root = tempfile.mkdtemp(prefix="deadbolt-task-empty-")
+        self.addCleanup(shutil.rmtree, empty_root, True)
+        boot = self.bootstrap(task_root=empty_root)
+        err = self.api.wait_init_error(15)
+        self.assertIsNotNone(err, "no init error posted")
+        self.assertEqual(err["error_type"], "Deadbolt.InitError")
+        self.assertEqual(err["json"]["errorType"], "Deadbolt.InitError")
+        self.assertIn("playbook", err["json"]["errorMessage"])
+        rc = boot.wait_exit(10)
+        self.assertIsNotNone(rc, "the runtime did not exit after its init error")
+        self.assertNotEqual(rc, 0)
+        self.assertEqual(self.api.next_calls, 0)
+
+    def test_a_bad_setting_is_an_init_error(self):
+        boot = self.bootstrap(extra_env={"DEADBOLT_DRY_RUN": "maybe"})
+        err = self.api.wait_init_error(15)
+        self.assertIsNotNone(err, "no init error posted")
+        self.assertIn("DEADBOLT_DRY_RUN", err["json"]["errorMessage"])
+        self.assertNotEqual(boot.wait_exit(10), 0)
+
+
+class TestFakeRuntimeAPI(unittest.TestCase):
+    """The fake answers as the Runtime API documents (the tests above lean on it)."""
+
+    def setUp(self):
+        self.api = RuntimeAPI().start()
+        self.addCleanup(self.api.stop)
+        host, port = self.api.address.split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        self.addCleanup(self.conn.close)
+
+    def call(self, method, path, body=None, headers=None):
+        self.conn.request(method, "/2018-06-01/runtime" + path, body=body, headers=headers or {})
+        resp = self.conn.getresponse()
+        return resp.status, dict(resp.getheaders()), resp.read()
+
+    def test_next_blocks_until_an_event_and_carries_the_documented_headers(self):
+        timer = threading.Timer(0.5, self.api.enqueue, ({"k": 1},), {"timeout_ms": 5000})
+        timer.start()
+        self.addCleanup(timer.cancel)
+        t0 = time.monotonic()
+        status, hdrs, body = self.call("GET", "/invocation/next")
+        self.assertGreater(time.monotonic() - t0, 0.4)
+        self.assertEqual((status, json.loads(body)), (200, {"k": 1}))
+        for h in ("Lambda-Runtime-Aws-Request-Id", "Lambda-Runtime-Deadline-Ms",
+                  "Lambda-Runtime-Invoked-Function-Arn", "Lambda-Runtime-Trace-Id"):
+            self.assertIn(h, hdrs)
+        left = int(hdrs["Lambda-Runtime-Deadline-Ms"]) - time.time() * 1000
+        self.assertTrue(4000 < left <= 5000, left)
+
+    def test_answers_202_then_400_for_a_wrong_id_and_403_once_answered(self):
+        rid = self.api.enqueue({"k": 1})
+        self.call("GET", "/invocation/next")
+        status, _, body = self.call("POST", "/invocation/%s/response" % uuid.uuid4(), b"{}")
+        self.assertEqual((status, json.loads(body)["errorType"]), (400, "InvalidRequestID"))
+        status, _, body = self.call("POST", "/invocation/%s/response" % rid, b'{"ok":1}')
+        self.assertEqual((status, json.loads(body)), (202, {"status": "OK"}))
+        status, _, _ = self.call("POST", "/invocation/%s/error" % rid, b"{}")
+        self.assertEqual(status, 403)
+        self.assertEqual(self.api.wait_result(rid, 1)["json"], {"ok": 1})
+
+    def test_error_keeps_its_type_header_and_init_error_is_refused_after_init(self):
+        status, _, _ = self.call("POST", "/init/error", b'{"errorMessage":"x","errorType":"A.B"}',
+                                 {"Lambda-Runtime-Function-Error-Type": "A.B"})
+        self.assertEqual(status, 202)
+        self.assertEqual(self.api.wait_init_error(1)["error_type"], "A.B")
+        rid = self.api.enqueue({"k": 1})
+        self.call("GET", "/invocation/next")
+        self.assertEqual(self.call("POST", "/init/error", b"{}")[0], 403)
+        self.call("POST", "/invocation/%s/error" % rid, b'{"errorType":"C.D"}',
+                  {"Lambda-Runtime-Function-Error-Type": "C.D"})
+        got = self.api.wait_result(rid, 1)
+        self.assertEqual((got["kind"], got["error_type"]), ("error", "C.D"))
+
+    def test_a_response_over_6_mib_is_413_and_ends_the_invocation(self):
+        rid = self.api.enqueue({"k": 1})
+        self.call("GET", "/invocation/next")
+        status, _, body = self.call("POST", "/invocation/%s/response" % rid,
+                                    b"x" * (6 * 1024 * 1024 + 1))
+        self.assertEqual((status, json.loads(body)["errorType"]), (413, "RequestEntityTooLarge"))
+        self.assertEqual(self.api.wait_result(rid, 1)["error_type"], "Function.ResponseSizeTooLarge")
+
+
+class TestPackage(LambdaCase):
+    """tools/package-lambda.sh's output runs on its own libraries."""
+
+    def test_packaged_bootstrap_serves_with_its_own_libraries(self):
+        build = os.environ.get("BUILD", os.path.join(ROOT, "build"))
+        for f in ("obj/engine/main.o", "libdeadbolt.a"):
+            self.assertTrue(os.path.exists(os.path.join(build, f)), "run make first: %s" % f)
+        pkg = tempfile.mkdtemp(prefix="deadbolt-pkg-")
+        self.addCleanup(shutil.rmtree, pkg, True)
+        p = subprocess.run(["sh", "tools/package-lambda.sh", pkg], cwd=ROOT, capture_output=True,
+                           text=True, timeout=300, env=dict(os.environ, BUILD=build))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        for path in ("bootstrap", "lib/libcurl.so.4", "certs/ca-bundle.crt"):
+            self.assertTrue(os.path.exists(os.path.join(pkg, path)), path)
+        self.assertTrue(os.listdir(os.path.join(pkg, "playbooks")))
+
+        inst = self.world.instance()
+        # Lambda's own library path puts the system's directories first.
+        lambda_path = "/var/lang/lib:/lib64:/usr/lib64:/lib/x86_64-linux-gnu:" \
+                      "/usr/lib/x86_64-linux-gnu:%s:%s/lib:/opt/lib" % (pkg, pkg)
+        boot = self.bootstrap(binary=os.path.join(pkg, "bootstrap"), task_root=pkg,
+                              extra_env={"LD_LIBRARY_PATH": lambda_path})
+        self.assert_response(self.answer(self.api.enqueue(finding_event(inst.id))))
+        with open("/proc/%d/maps" % boot.proc.pid) as f:
+            maps = f.read()
+        curl = {line.split()[-1] for line in maps.splitlines() if "libcurl" in line}
+        self.assertEqual(curl, {os.path.join(os.path.realpath(pkg), "lib", "libcurl.so.4")})
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,310 @@
+"""template.yaml: cfn-lint clean, and the function's role allows exactly the
+operations on the sandbox allow-list (sandbox/allowlist.c), as IAM actions.
+Owner: the Lambda engineer.
+
+    python3 -m unittest tests/integration/test_template.py -v
+"""
+
+import json
+import os
+import re
+import subprocess
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TEMPLATE = os.path.join(ROOT, "template.yaml")
+ALLOWLIST = os.path.join(ROOT, "sandbox", "allowlist.c")
+MAKEFILE = os.path.join(ROOT, "Makefile")
+LAMBDA_INC = os.path.join(ROOT, "tools", "Makefile.lambda.inc")
+
+# boto3 client name -> IAM service prefix.
+IAM_PREFIX = {
+    "ec2": "ec2", "autoscaling": "autoscaling", "elb": "elasticloadbalancing",
+    "elbv2": "elasticloadbalancing", "ssm": "ssm", "s3": "s3", "iam": "iam",
+    "sns": "sns", "sts": "sts",
+}
+# Where the IAM action is not the API operation's name.
+IAM_ACTION = {
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+    ("s3", "DeletePublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+    ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "GetBucketPolicy"): "s3:GetBucketPolicy",
+}
+# Operations IAM does not authorize at all.
+NO_IAM_ACTION = {("sts", "GetCallerIdentity")}
+# What the role needs beyond the playbooks' calls: handing the quarantine role
+# to EC2, and Lambda's own delivery to the dead-letter queue.
+EXTRA_ACTIONS = {"iam:PassRole", "sqs:SendMessage"}
+
+_ENTRY = re.compile(r'"(' + "|".join(IAM_PREFIX) + r')"\s*,\s*"([A-Za-z][A-Za-z0-9_]*)"')
+
+
+def strip_c_comments(src):
+    src = re.sub(r"/\*.*?\*/", " ", src, flags=re.S)
+    return re.sub(r"//[^\n]*", " ", src)
+
+
+def camel(op):
+    """The model name of a boto3 name: describe_instances -> DescribeInstances."""
+    if "_" not in op and op[:1].isupper():
+        return op
+    return "".join(w[:1].upper() + w[1:] for w in op.split("_"))
+
+
+def parse_allowlist(src):
+    """[(service, Operation)] in the order of the table, comments ignored."""
+    return [(s, camel(o)) for s, o in _ENTRY.findall(strip_c_comments(src))]
+
+
+def iam_actions(ops):
+    out = set()
+    for service, op in ops:
+        if (service, op) in NO_IAM_ACTION:
+            continue
+        out.add(IAM_ACTION.get((service, op), "%s:%s" % (IAM_PREFIX[service], op)))
+    return out
+
+
+def load_template():
+    from cfnlint.decode import decode_str  # knows !Ref, !GetAtt, !Sub ...
+
+    with open(TEMPLATE) as f:
+        tpl, matches = decode_str(f.read())
+    if matches:
+        raise AssertionError("template.yaml does not parse: %s" % matches)
+    return tpl
+
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def mentions(value, logical_id):
+    """True when value (an intrinsic) refers to the resource logical_id."""
+    text = json.dumps(value, default=str)
+    return re.search(r"(?<![A-Za-z0-9])%s(?![A-Za-z0-9])" % re.escape(logical_id), text) is not None
+
+
+def statements(role):
+    for pol in role["Properties"].get("Policies", []):
+        for st in as_list(pol["PolicyDocument"]["Statement"]):
+            yield st
+
+
+class AllowlistParser(unittest.TestCase):
+    def test_reads_entries_and_skips_comments(self):
+        src = '''
+            static const allow_entry entries[] = {
+                { "ec2", "CreateSnapshot", ALLOW_WRITE, NULL, "evidence; \\"s3\\" kept" },
+                /* { "ec2", "TerminateInstances", ALLOW_WRITE, NULL, "never" }, */
+                // { "iam", "DeleteUser", ALLOW_WRITE, NULL, "never" },
+                { "s3", "put_public_access_block", ALLOW_WRITE, "DeletePublicAccessBlock", "x" },
+                W("elbv2", "DeregisterTargets", "RegisterTargets", "out of service"),
+            };'''
+        self.assertEqual(parse_allowlist(src), [
+            ("ec2", "CreateSnapshot"), ("s3", "PutPublicAccessBlock"),
+            ("elbv2", "DeregisterTargets")])
+
+    def test_maps_operations_to_iam_actions(self):
+        self.assertEqual(
+            iam_actions([("elb", "DescribeLoadBalancers"), ("elbv2", "DescribeLoadBalancers"),
+                         ("s3", "HeadObject"), ("s3", "PutPublicAccessBlock"),
+                         ("sts", "GetCallerIdentity"), ("ssm", "SendCommand")]),
+            {"elasticloadbalancing:DescribeLoadBalancers", "s3:GetObject",
+             "s3:PutBucketPublicAccessBlock", "ssm:SendCommand"})
+
+
+class Template(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tpl = load_template()
+        cls.res = cls.tpl["Resources"]
+
+    def of_type(self, rtype):
+        return {k: v for k, v in self.res.items() if v["Type"] == rtype}
+
+    def function(self):
+        fns = self.of_type("AWS::Serverless::Function")
+        self.assertEqual(len(fns), 1, "one function")
+        return next(iter(fns.items()))
+
+    def role_trusting(self, service):
+        found = {k: v for k, v in self.of_type("AWS::IAM::Role").items()
+                 if service in json.dumps(v["Properties"]["AssumeRolePolicyDocument"])}
+        self.assertEqual(len(found), 1, "one role trusted by %s" % service)
+        return next(iter(found.items()))
+
+    # -- lint ---------------------------------------------------------------
+
+    def test_cfn_lint_is_clean(self):
+        p = subprocess.run(["cfn-lint", TEMPLATE], capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, "cfn-lint:\n" + p.stdout + p.stderr)
+
+    # -- the function -------------------------------------------------------
+
+    def test_function_is_a_custom_runtime_built_by_make(self):
+        _, fn = self.function()
+        props = fn["Properties"]
+        self.assertEqual(props["Runtime"], "provided.al2023")
+        self.assertEqual(props["Handler"], "bootstrap")
+        self.assertEqual(fn["Metadata"]["BuildMethod"], "makefile")
+        self.assertTrue(60 <= int(props["Timeout"]) <= 900)
+        self.assertEqual(int(props["MemorySize"]), 256)
+        env = props["Environment"]["Variables"]
+        for k in ("ARTIFACT_BUCKET", "QUARANTINE_PROFILE_ARN", "NOTIFICATION_TOPIC_ARN",
+                  "DEADBOLT_DRY_RUN", "DEADBOLT_MIN_SEVERITY"):
+            self.assertIn(k, env)
+        self.assertTrue(mentions(env["ARTIFACT_BUCKET"], "ArtifactBucket"))
+        self.assertTrue(mentions(env["NOTIFICATION_TOPIC_ARN"], "NotificationTopic"))
+        self.assertTrue(mentions(env["QUARANTINE_PROFILE_ARN"], "QuarantineInstanceProfile"))
+
+    def test_makefile_builds_the_function(self):
+        logical_id, _ = self.function()
+        with open(LAMBDA_INC) as f:
+            inc = f.read()
+        self.assertRegex(inc, r"(?m)^build-%s\s*:" % logical_id)
+        self.assertIn("$(ARTIFACTS_DIR)", inc)
+        with open(MAKEFILE) as f:
+            included = re.search(r"(?m)^-?include\s+tools/Makefile\.lambda\.inc\s*$", f.read())
+        self.assertTrue(included, "the Makefile must include tools/Makefile.lambda.inc (sam build)")
+
+    def test_rule_matches_guardduty_findings(self):
+        _, fn = self.function()
+        rules = [e for e in fn["Properties"]["Events"].values()
+                 if e["Type"] in ("EventBridgeRule", "CloudWatchEvent")]
+        self.assertEqual(len(rules), 1)
+        pattern = rules[0]["Properties"]["Pattern"]
+        self.assertEqual(pattern["source"], ["aws.guardduty"])
+        self.assertEqual(pattern["detail-type"], ["GuardDuty Finding"])
+
+    def test_failed_invokes_retry_then_reach_an_encrypted_dlq(self):
+        _, fn = self.function()
+        props = fn["Properties"]
+        self.assertEqual(props["DeadLetterQueue"]["Type"], "SQS")
+        self.assertTrue(mentions(props["DeadLetterQueue"]["TargetArn"], "DeadLetterQueue"))
+        self.assertIn("MaximumRetryAttempts", props["EventInvokeConfig"])
+        q = self.res["DeadLetterQueue"]["Properties"]
+        self.assertTrue(q.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in q)
+
+    # -- storage and notification --------------------------------------------
+
+    def test_artifact_bucket_is_private_versioned_encrypted_tls_only(self):
+        b = self.res["ArtifactBucket"]["Properties"]
+        self.assertTrue(b["BucketEncryption"]["ServerSideEncryptionConfiguration"])
+        self.assertEqual(b["VersioningConfiguration"]["Status"], "Enabled")
+        pab = b["PublicAccessBlockConfiguration"]
+        for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
+                  "RestrictPublicBuckets"):
+            self.assertIs(pab[k], True, k)
+        pols = [v for v in self.of_type("AWS::S3::BucketPolicy").values()
+                if mentions(v["Properties"]["Bucket"], "ArtifactBucket")]
+        self.assertEqual(len(pols), 1)
+        deny = [s for s in as_list(pols[0]["Properties"]["PolicyDocument"]["Statement"])
+                if s["Effect"] == "Deny"
+                and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in
+                ("false", False)]
+        self.assertEqual(len(deny), 1, "a Deny on aws:SecureTransport false")
+
+    def test_topic_uses_the_aws_managed_sns_key(self):
+        self.assertEqual(self.res["NotificationTopic"]["Properties"]["KmsMasterKeyId"],
+                         "alias/aws/sns")
+
+    # -- the quarantine role --------------------------------------------------
+
+    def test_quarantine_role_is_ssm_only_plus_evidence_upload(self):
+        logical_id, role = self.role_trusting("ec2.amazonaws.com")
+        props = role["Properties"]
+        managed = [json.dumps(m) for m in props.get("ManagedPolicyArns", [])]
+        self.assertEqual(len(managed), 1)
+        self.assertIn("policy/AmazonSSMManagedInstanceCore", managed[0])
+        sts = list(statements(role))
+        self.assertTrue(all(s["Effect"] == "Allow" for s in sts))
+        self.assertEqual({a for s in sts for a in as_list(s["Action"])}, {"s3:PutObject"})
+        for s in sts:
+            for r in as_list(s["Resource"]):
+                self.assertTrue(mentions(r, "ArtifactBucket") and "/" in json.dumps(r),
+                                "PutObject only under a prefix of the artifact bucket: %r" % r)
+        profiles = [p for p in self.of_type("AWS::IAM::InstanceProfile").values()
+                    if any(mentions(r, logical_id) for r in p["Properties"]["Roles"])]
+        self.assertEqual(len(profiles), 1)
+
+    # -- the execution role ---------------------------------------------------
+
+    def execution_role(self):
+        logical_id, role = self.role_trusting("lambda.amazonaws.com")
+        _, fn = self.function()
+        self.assertTrue(mentions(fn["Properties"]["Role"], logical_id))
+        return role
+
+    def allowed(self):
+        return [s for s in statements(self.execution_role()) if s["Effect"] == "Allow"]
+
+    def test_execution_role_allows_exactly_the_allowlist(self):
+        self.assertTrue(os.path.exists(ALLOWLIST), "sandbox/allowlist.c is missing")
+        with open(ALLOWLIST) as f:
+            ops = parse_allowlist(f.read())
+        self.assertGreaterEqual(len(ops), 20, "the allow-list parsed to %d entries" % len(ops))
+        want = iam_actions(ops) | EXTRA_ACTIONS
+        got = {a for s in self.allowed() for a in as_list(s["Action"])}
+        self.assertEqual(sorted(got - want), [], "allowed but not on the allow-list")
+        self.assertEqual(sorted(want - got), [], "on the allow-list but not allowed")
+
+    def test_no_wildcard_actions(self):
+        for s in statements(self.execution_role()):
+            self.assertNotIn("NotAction", s)
+            self.assertNotIn("NotResource", s)
+            for a in as_list(s["Action"]):
+                self.assertNotIn("*", a)
+
+    def test_only_the_basic_execution_managed_policy(self):
+        managed = [json.dumps(m) for m in
+                   self.execution_role()["Properties"].get("ManagedPolicyArns", [])]
+        self.assertEqual(len(managed), 1)
+        self.assertIn("service-role/AWSLambdaBasicExecutionRole", managed[0])
+
+    def test_pass_role_only_the_quarantine_role_only_to_ec2(self):
+        qrole, _ = self.role_trusting("ec2.amazonaws.com")
+        sts = [s for s in self.allowed() if "iam:PassRole" in as_list(s["Action"])]
+        self.assertEqual(len(sts), 1)
+        self.assertEqual(as_list(sts[0]["Action"]), ["iam:PassRole"])
+        res = as_list(sts[0]["Resource"])
+        self.assertEqual(len(res), 1)
+        self.assertTrue(mentions(res[0], qrole))
+        self.assertEqual(sts[0]["Condition"]["StringEquals"]["iam:PassedToService"],
+                         "ec2.amazonaws.com")
+
+    def test_send_command_only_runs_aws_run_shell_script(self):
+        sts = [s for s in self.allowed() if "ssm:SendCommand" in as_list(s["Action"])]
+        self.assertEqual(len(sts), 1)
+        docs = [json.dumps(r) for r in as_list(sts[0]["Resource"]) if ":document/" in json.dumps(r)]
+        self.assertEqual(len(docs), 1)
+        self.assertIn("::document/AWS-RunShellScript", docs[0])
+        self.assertNotIn("*", [r for r in as_list(sts[0]["Resource"])])
+
+    def resources_of(self, action):
+        return [r for s in self.allowed() if action in as_list(s["Action"])
+                for r in as_list(s["Resource"])]
+
+    def test_writes_to_deadbolts_own_resources_are_scoped_to_them(self):
+        for action, logical_id in (("s3:PutObject", "ArtifactBucket"),
+                                   ("s3:GetObject", "ArtifactBucket"),
+                                   ("sns:Publish", "NotificationTopic"),
+                                   ("sqs:SendMessage", "DeadLetterQueue")):
+            res = self.resources_of(action)
+            self.assertTrue(res, action)
+            for r in res:
+                self.assertTrue(mentions(r, logical_id), "%s on %r" % (action, r))
+
+    def test_star_resources_only_for_reads_without_resource_level_permissions(self):
+        for s in self.allowed():
+            if "*" in as_list(s["Resource"]):
+                for a in as_list(s["Action"]):
+                    verb = a.split(":")[1]
+                    self.assertTrue(verb.startswith(("Describe", "Get", "List")),
+                                    "%s on Resource *" % a)
+
+
+if __name__ == "__main__":
+    unittest.main()
