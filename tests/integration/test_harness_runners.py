@@ -154,7 +154,7 @@ class TestRunIntegration(Scratch):
         return tmp, dict(os.environ, TMPDIR=tmp, KEEP_LOGS="1")
 
     def server_pids(self, tmp):
-        work = glob.glob(os.path.join(tmp, "deadbolt-integration.*"))
+        work = glob.glob(os.path.join(tmp, "deadbolt-account.*"))
         self.assertEqual(len(work), 1)
         with open(os.path.join(work[0], "moto.pid")) as m, open(os.path.join(work[0], "fake.pid")) as f:
             return int(m.read()), int(f.read())
@@ -186,7 +186,7 @@ class TestRunIntegration(Scratch):
         tmp, env = self.nested_env()
         proc = self.start(slow, env)
         deadline = time.monotonic() + 90
-        while not glob.glob(os.path.join(tmp, "deadbolt-integration.*", "fake.port")):
+        while not glob.glob(os.path.join(tmp, "deadbolt-account.*", "fake.port")):
             self.assertLess(time.monotonic(), deadline, "servers did not start")
             time.sleep(0.2)
         time.sleep(1)  # the tests are running now
