@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "client.h"
+#include "journal_archive.h"
 #include "runner.h"
 
 #define RT_VERSION "2018-06-01"
@@ -35,6 +36,7 @@
 #define RT_ERROR_DETAIL 2048               /* bytes of the result quoted in an error */
 #define RT_NEXT_MAX_FAILURES 8             /* ~ 6 s of backoff, then exit */
 #define RT_POST_ATTEMPTS 3
+#define RT_JOURNAL_COPY_MAX ((size_t)4 << 20) /* journal kept for the bucket */
 #define RT_MIN_RUN_SECONDS 0.5             /* less left than this: not worth starting */
 
 typedef struct rt_invocation {
@@ -481,6 +483,22 @@ static void inv_report(lambda_rt *rt, const rt_invocation *inv, runner_outcome w
 		inv_respond(rt, inv, worst, result);
 }
 
+/* The run's journal, also stored in the artifact bucket: CloudWatch keeps
+ * logs only as long as the log group says. Not in a dry run, which changes
+ * nothing. A failure is logged, not fatal: the lines are in CloudWatch. */
+static void inv_archive_journal(lambda_rt *rt, const rt_invocation *inv, const journal_tee *tee)
+{
+	const char *bucket = getenv("ARTIFACT_BUCKET");
+	aws_error aerr;
+	if (rt->opts.dry_run || bucket == NULL || *bucket == '\0' || tee->copy.len == 0)
+		return;
+	if (tee->truncated)
+		rt_log("journal_truncated", inv->request_id, NULL);
+	memset(&aerr, 0, sizeof aerr);
+	if (journal_archive_put(rt->client, bucket, inv->request_id, &tee->copy, &aerr) != 0)
+		rt_log("journal_archive_failed", inv->request_id, "code", aerr.code, NULL);
+}
+
 /* Runs the event through a runner built for this invocation's deadline. */
 static void inv_run(lambda_rt *rt, const rt_invocation *inv, double deadline)
 {
@@ -489,21 +507,30 @@ static void inv_run(lambda_rt *rt, const rt_invocation *inv, double deadline)
 	buf result = BUF_INIT;
 	char err[512] = "";
 	runner *r = NULL;
+	journal_tee tee;
+	int rc = -1;
 
 	o.deadline = deadline;
-	if ((r = runner_new(&o, err, sizeof err)) == NULL) {
-		inv_error(rt, inv, "Deadbolt.RunnerError", err, strlen(err));
-		goto out;
-	}
-	if (runner_run_document(r, inv->body.data, inv->body.len, &worst, &result, err,
-				sizeof err) != 0) {
-		inv_error(rt, inv, "Deadbolt.InvalidEvent", err, strlen(err));
-		goto out;
-	}
-	inv_report(rt, inv, worst, &result);
-out:
+	if ((o.journal = journal_tee_open(&tee, stdout, RT_JOURNAL_COPY_MAX)) == NULL)
+		o.journal = stdout;
+	if ((r = runner_new(&o, err, sizeof err)) != NULL)
+		rc = runner_run_document(r, inv->body.data, inv->body.len, &worst, &result, err,
+					 sizeof err);
 	if (r != NULL)
 		runner_free(r);
+	/* Stored before answering: Lambda may freeze the process once the
+	 * answer is posted. */
+	if (o.journal != stdout) {
+		fclose(o.journal);
+		inv_archive_journal(rt, inv, &tee);
+	}
+	if (r == NULL)
+		inv_error(rt, inv, "Deadbolt.RunnerError", err, strlen(err));
+	else if (rc != 0)
+		inv_error(rt, inv, "Deadbolt.InvalidEvent", err, strlen(err));
+	else
+		inv_report(rt, inv, worst, &result);
+	journal_tee_free(&tee);
 	buf_free(&result);
 }
 

@@ -284,6 +284,34 @@ class TestInvocations(LambdaCase):
         invoked = [j.get("request_id") for j in journal if j.get("event") == "lambda.invoke"]
         self.assertEqual(invoked, [first, bad, empty, sample, again])
 
+    def journal_objects(self):
+        listed = self.world.s3.list_objects_v2(Bucket="deadbolt-artifacts", Prefix="journal/")
+        return [o["Key"] for o in listed.get("Contents", [])]
+
+    def test_a_live_run_stores_its_journal_in_the_artifact_bucket(self):
+        self.world.bucket("deadbolt-artifacts")
+        event = finding_event("i-0123456789abcdef0")
+        event["detail"]["resource"] = {"resourceType": "EKSCluster", "eksClusterDetails": {
+            "name": "prod"}}  # skipped: nothing to contain, but a journal all the same
+        self.bootstrap(extra_env={"DEADBOLT_DRY_RUN": "false"})
+        rid = self.api.enqueue(event)
+        self.assertEqual(self.assert_response(self.answer(rid))["outcome"], "skipped")
+        keys = self.journal_objects()
+        self.assertEqual(len(keys), 1, keys)
+        self.assertTrue(keys[0].startswith("journal/") and keys[0].endswith("/%s.jsonl" % rid), keys)
+        body = self.world.s3.get_object(Bucket="deadbolt-artifacts", Key=keys[0])["Body"].read()
+        lines = [json.loads(line) for line in body.decode().splitlines()]
+        self.assertIn(event["detail"]["id"], json.dumps(lines))
+        self.assertNotIn(SECRET_KEY, body.decode())
+
+    def test_a_dry_run_stores_no_journal(self):
+        self.world.bucket("deadbolt-artifacts")
+        inst = self.world.instance()
+        self.bootstrap()
+        self.assertEqual(self.assert_response(self.answer(self.api.enqueue(finding_event(inst.id))))
+                         ["outcome"], "planned")
+        self.assertEqual(self.journal_objects(), [])
+
     def test_an_event_over_6_mb_is_refused_not_crashed_on(self):
         inst = self.world.instance()
         self.bootstrap()
