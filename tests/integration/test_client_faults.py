@@ -5,9 +5,8 @@ full-jitter backoff capped at 20 s, 30 s per call) and then succeed or fail
 cleanly within the bound; errors that are not transient are sent once.
 The fake's log (GET /__fake/log) counts the attempts.
 
-Not here: the 30 s per-call bound with answers slower than the 10 s
-per-attempt timeout (neither has an env or CLI knob, so that test would take
-30 s), and clock-skew correction (the fake's Date is always right; faking
+Slow answers use `--cli-read-timeout` (the per-attempt timeout, 10 s by
+default) to stay short. Not here: clock-skew correction (the fake's Date is always right; faking
 deadbolt's clock would need libfaketime). Owned by the client's integration
 tests."""
 
@@ -164,16 +163,26 @@ class TestConnections(FaultTestCase):
         self.assertLess(took, 10)
 
     def test_an_answer_slower_than_the_attempt_timeout_is_given_up_and_retried(self):
-        """The per-attempt timeout is 10 s and cannot be shortened from
-        outside: this test takes about 10 s."""
         inst = self.world.instance()
         self.world.fault("DescribeInstances", "slow", count=1, delay_ms=15000)
-        rc, out, err, took = self.db.run("ec2", "DescribeInstances", {"InstanceIds": [inst.id]})
+        rc, out, err, took = self.db.run("ec2", "DescribeInstances", {"InstanceIds": [inst.id]},
+                                         args=("--cli-read-timeout", "2"))
         self.assertEqual((rc, err), (0, ""))
         self.assertIn(inst.id, out)
         self.assertEqual(self.faults_seen("DescribeInstances"), ["slow", None])
-        self.assertGreaterEqual(took, 10)
-        self.assertLess(took, 10 + 1 + SLACK_S)
+        self.assertGreaterEqual(took, 2)
+        self.assertLess(took, 2 + 1 + SLACK_S)
+
+    def test_answers_always_too_slow_fail_cleanly_after_every_attempt(self):
+        self.world.fault("DescribeInstances", "slow", count=3, delay_ms=15000)
+        rc, out, err, took = self.db.run("ec2", "DescribeInstances", {},
+                                         args=("--cli-read-timeout", "1"))
+        self.assertEqual((rc, out), (1, ""))
+        fields = parse_error(err)
+        self.assertEqual((fields["code"], fields["attempts"]), ("Timeout", 3))
+        self.assertEqual(self.faults_seen("DescribeInstances"), ["slow"] * 3)
+        self.assertGreaterEqual(took, 3)
+        self.assertLess(took, 3 + TWO_RETRIES_S + SLACK_S)
 
 
 class TestNotRetried(FaultTestCase):
