@@ -21,8 +21,8 @@
 #define SH(i) (&shapes[i])
 #define MB(i) (&members[i])
 
-static const aws_shape shapes[616];
-static const aws_member members[1147];
+static const aws_shape shapes[618];
+static const aws_member members[1167];
 
 const aws_service model_services[] = {
 	[0] = {
@@ -226,7 +226,7 @@ const aws_operation model_operations[] = {
 		.http_method = "POST",
 		.request_uri = "/",
 		.input = SH(54),
-		.output = SH(224),
+		.output = SH(226),
 	},
 	[8] = {
 		.name = "CreateTags",
@@ -254,96 +254,96 @@ const aws_operation model_operations[] = {
 		.output = SH(60),
 	},
 	[11] = {
+		.name = "DescribeInstanceAttribute",
+		.snake_name = "describe_instance_attribute",
+		.service = SV(1),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(61),
+		.output = SH(108),
+	},
+	[12] = {
 		.name = "DescribeInstances",
 		.snake_name = "describe_instances",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(61),
-		.output = SH(62),
+		.input = SH(62),
+		.output = SH(63),
 	},
-	[12] = {
+	[13] = {
 		.name = "DescribeNetworkInterfaces",
 		.snake_name = "describe_network_interfaces",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(64),
-		.output = SH(65),
+		.input = SH(65),
+		.output = SH(66),
 	},
-	[13] = {
+	[14] = {
 		.name = "DescribeSecurityGroups",
 		.snake_name = "describe_security_groups",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(67),
-		.output = SH(68),
+		.input = SH(68),
+		.output = SH(69),
 	},
-	[14] = {
+	[15] = {
 		.name = "DescribeSnapshots",
 		.snake_name = "describe_snapshots",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(69),
-		.output = SH(70),
+		.input = SH(70),
+		.output = SH(71),
 	},
-	[15] = {
+	[16] = {
 		.name = "DescribeVolumes",
 		.snake_name = "describe_volumes",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(71),
-		.output = SH(72),
+		.input = SH(72),
+		.output = SH(73),
 	},
-	[16] = {
+	[17] = {
 		.name = "DisassociateIamInstanceProfile",
 		.snake_name = "disassociate_iam_instance_profile",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(74),
-		.output = SH(75),
+		.input = SH(75),
+		.output = SH(76),
 	},
-	[17] = {
+	[18] = {
 		.name = "GetConsoleScreenshot",
 		.snake_name = "get_console_screenshot",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(88),
-		.output = SH(89),
-	},
-	[18] = {
-		.name = "ModifyInstanceAttribute",
-		.snake_name = "modify_instance_attribute",
-		.service = SV(1),
-		.http_method = "POST",
-		.request_uri = "/",
-		.input = SH(162),
+		.input = SH(89),
+		.output = SH(90),
 	},
 	[19] = {
-		.name = "ModifyNetworkInterfaceAttribute",
-		.snake_name = "modify_network_interface_attribute",
+		.name = "ModifyInstanceAttribute",
+		.snake_name = "modify_instance_attribute",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
 		.input = SH(164),
 	},
 	[20] = {
-		.name = "RevokeSecurityGroupEgress",
-		.snake_name = "revoke_security_group_egress",
+		.name = "ModifyNetworkInterfaceAttribute",
+		.snake_name = "modify_network_interface_attribute",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(203),
-		.output = SH(204),
+		.input = SH(166),
 	},
 	[21] = {
-		.name = "RevokeSecurityGroupIngress",
-		.snake_name = "revoke_security_group_ingress",
+		.name = "RevokeSecurityGroupEgress",
+		.snake_name = "revoke_security_group_egress",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
@@ -351,269 +351,278 @@ const aws_operation model_operations[] = {
 		.output = SH(206),
 	},
 	[22] = {
+		.name = "RevokeSecurityGroupIngress",
+		.snake_name = "revoke_security_group_ingress",
+		.service = SV(1),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(207),
+		.output = SH(208),
+	},
+	[23] = {
 		.name = "DeregisterInstancesFromLoadBalancer",
 		.snake_name = "deregister_instances_from_load_balancer",
 		.service = SV(2),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(269),
-		.output = SH(270),
+		.input = SH(271),
+		.output = SH(272),
 		.result_wrapper = "DeregisterInstancesFromLoadBalancerResult",
 	},
-	[23] = {
+	[24] = {
 		.name = "DescribeInstanceHealth",
 		.snake_name = "describe_instance_health",
 		.service = SV(2),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(273),
-		.output = SH(274),
+		.input = SH(275),
+		.output = SH(276),
 		.result_wrapper = "DescribeInstanceHealthResult",
 	},
-	[24] = {
+	[25] = {
 		.name = "DescribeLoadBalancers",
 		.snake_name = "describe_load_balancers",
 		.service = SV(2),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(271),
-		.output = SH(272),
+		.input = SH(273),
+		.output = SH(274),
 		.result_wrapper = "DescribeLoadBalancersResult",
 	},
-	[25] = {
+	[26] = {
 		.name = "RegisterInstancesWithLoadBalancer",
 		.snake_name = "register_instances_with_load_balancer",
 		.service = SV(2),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(303),
-		.output = SH(304),
+		.input = SH(305),
+		.output = SH(306),
 		.result_wrapper = "RegisterInstancesWithLoadBalancerResult",
 	},
-	[26] = {
+	[27] = {
 		.name = "DeregisterTargets",
 		.snake_name = "deregister_targets",
 		.service = SV(3),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(319),
-		.output = SH(320),
+		.input = SH(321),
+		.output = SH(322),
 		.result_wrapper = "DeregisterTargetsResult",
 	},
-	[27] = {
+	[28] = {
 		.name = "DescribeTargetGroups",
 		.snake_name = "describe_target_groups",
 		.service = SV(3),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(321),
-		.output = SH(322),
+		.input = SH(323),
+		.output = SH(324),
 		.result_wrapper = "DescribeTargetGroupsResult",
 	},
-	[28] = {
+	[29] = {
 		.name = "DescribeTargetHealth",
 		.snake_name = "describe_target_health",
 		.service = SV(3),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(323),
-		.output = SH(325),
+		.input = SH(325),
+		.output = SH(327),
 		.result_wrapper = "DescribeTargetHealthResult",
 	},
-	[29] = {
+	[30] = {
 		.name = "RegisterTargets",
 		.snake_name = "register_targets",
 		.service = SV(3),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(346),
-		.output = SH(347),
+		.input = SH(348),
+		.output = SH(349),
 		.result_wrapper = "RegisterTargetsResult",
 	},
-	[30] = {
+	[31] = {
 		.name = "DeleteRolePolicy",
 		.snake_name = "delete_role_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(370),
+		.input = SH(372),
 	},
-	[31] = {
+	[32] = {
 		.name = "DeleteUserPolicy",
 		.snake_name = "delete_user_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(371),
+		.input = SH(373),
 	},
-	[32] = {
+	[33] = {
 		.name = "GetRolePolicy",
 		.snake_name = "get_role_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(372),
-		.output = SH(373),
+		.input = SH(374),
+		.output = SH(375),
 		.result_wrapper = "GetRolePolicyResult",
 	},
-	[33] = {
+	[34] = {
 		.name = "GetUserPolicy",
 		.snake_name = "get_user_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(374),
-		.output = SH(375),
+		.input = SH(376),
+		.output = SH(377),
 		.result_wrapper = "GetUserPolicyResult",
 	},
-	[34] = {
+	[35] = {
 		.name = "ListAccessKeys",
 		.snake_name = "list_access_keys",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(376),
-		.output = SH(377),
+		.input = SH(378),
+		.output = SH(379),
 		.result_wrapper = "ListAccessKeysResult",
 	},
-	[35] = {
+	[36] = {
 		.name = "PutRolePolicy",
 		.snake_name = "put_role_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(378),
+		.input = SH(380),
 	},
-	[36] = {
+	[37] = {
 		.name = "PutUserPolicy",
 		.snake_name = "put_user_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(379),
+		.input = SH(381),
 	},
-	[37] = {
+	[38] = {
 		.name = "UpdateAccessKey",
 		.snake_name = "update_access_key",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(380),
+		.input = SH(382),
 	},
-	[38] = {
+	[39] = {
 		.name = "DeletePublicAccessBlock",
 		.snake_name = "delete_public_access_block",
 		.service = SV(5),
 		.http_method = "DELETE",
 		.request_uri = "/{Bucket}\077publicAccessBlock",
-		.input = SH(422),
+		.input = SH(424),
 	},
-	[39] = {
+	[40] = {
 		.name = "GetBucketPolicyStatus",
 		.snake_name = "get_bucket_policy_status",
 		.service = SV(5),
 		.http_method = "GET",
 		.request_uri = "/{Bucket}\077policyStatus",
-		.input = SH(427),
-		.output = SH(426),
+		.input = SH(429),
+		.output = SH(428),
 	},
-	[40] = {
+	[41] = {
 		.name = "GetPublicAccessBlock",
 		.snake_name = "get_public_access_block",
 		.service = SV(5),
 		.http_method = "GET",
 		.request_uri = "/{Bucket}\077publicAccessBlock",
-		.input = SH(429),
-		.output = SH(428),
+		.input = SH(431),
+		.output = SH(430),
 	},
-	[41] = {
+	[42] = {
 		.name = "HeadObject",
 		.snake_name = "head_object",
 		.service = SV(5),
 		.http_method = "HEAD",
 		.request_uri = "/{Bucket}/{Key+}",
-		.input = SH(435),
-		.output = SH(434),
+		.input = SH(437),
+		.output = SH(436),
 	},
-	[42] = {
+	[43] = {
 		.name = "PutObject",
 		.snake_name = "put_object",
 		.service = SV(5),
 		.http_method = "PUT",
 		.request_uri = "/{Bucket}/{Key+}",
-		.input = SH(457),
-		.output = SH(456),
+		.input = SH(459),
+		.output = SH(458),
 		.checksum_algorithm_member = "ChecksumAlgorithm",
 	},
-	[43] = {
+	[44] = {
 		.name = "PutPublicAccessBlock",
 		.snake_name = "put_public_access_block",
 		.service = SV(5),
 		.http_method = "PUT",
 		.request_uri = "/{Bucket}\077publicAccessBlock",
-		.input = SH(458),
+		.input = SH(460),
 		.checksum_algorithm_member = "ChecksumAlgorithm",
 		.flags = AWS_OF_CHECKSUM_REQUIRED,
 	},
-	[44] = {
+	[45] = {
 		.name = "Publish",
 		.snake_name = "publish",
 		.service = SV(6),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(487),
-		.output = SH(488),
+		.input = SH(489),
+		.output = SH(490),
 		.result_wrapper = "PublishResult",
 	},
-	[45] = {
+	[46] = {
 		.name = "DescribeInstanceInformation",
 		.snake_name = "describe_instance_information",
 		.service = SV(7),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(516),
-		.output = SH(517),
+		.input = SH(518),
+		.output = SH(519),
 	},
-	[46] = {
+	[47] = {
 		.name = "GetCommandInvocation",
 		.snake_name = "get_command_invocation",
 		.service = SV(7),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(525),
-		.output = SH(526),
+		.input = SH(527),
+		.output = SH(528),
 	},
-	[47] = {
+	[48] = {
 		.name = "SendCommand",
 		.snake_name = "send_command",
 		.service = SV(7),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(564),
-		.output = SH(565),
+		.input = SH(566),
+		.output = SH(567),
 	},
-	[48] = {
+	[49] = {
 		.name = "AssumeRole",
 		.snake_name = "assume_role",
 		.service = SV(8),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(584),
-		.output = SH(585),
+		.input = SH(586),
+		.output = SH(587),
 		.result_wrapper = "AssumeRoleResult",
 	},
-	[49] = {
+	[50] = {
 		.name = "GetCallerIdentity",
 		.snake_name = "get_caller_identity",
 		.service = SV(8),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(588),
-		.output = SH(589),
+		.input = SH(590),
+		.output = SH(591),
 		.result_wrapper = "GetCallerIdentityResult",
 	},
 };
-const size_t model_noperations = 50;
+const size_t model_noperations = 51;
 
 static const char *const enums[1627] = {
 	/* autoscaling ScalingActivityStatusCode */
@@ -2321,7 +2330,7 @@ static const char *const enums[1627] = {
 	[1626] = "AWS::SSM::ManagedInstance",
 };
 
-static const aws_member members[1147] = {
+static const aws_member members[1167] = {
 	[0] = { .shape = SH(1) }, /* autoscaling Activities (member) */
 	[1] = { .name = "ActivityId", .shape = SH(20), .flags = AWS_MF_REQUIRED }, /* autoscaling Activity.ActivityId */
 	[2] = { .name = "AutoScalingGroupName", .shape = SH(23), .flags = AWS_MF_REQUIRED }, /* autoscaling Activity.AutoScalingGroupName */
@@ -2367,15 +2376,15 @@ static const aws_member members[1147] = {
 	[38] = { .name = "LaunchTemplateId", .shape = SH(23) }, /* autoscaling LaunchTemplateSpecification.LaunchTemplateId */
 	[39] = { .name = "LaunchTemplateName", .shape = SH(12) }, /* autoscaling LaunchTemplateSpecification.LaunchTemplateName */
 	[40] = { .name = "Version", .shape = SH(23) }, /* autoscaling LaunchTemplateSpecification.Version */
-	[41] = { .name = "IamInstanceProfile", .shape = SH(103), .flags = AWS_MF_REQUIRED }, /* ec2 AssociateIamInstanceProfileRequest.IamInstanceProfile */
-	[42] = { .name = "InstanceId", .shape = SH(115), .flags = AWS_MF_REQUIRED }, /* ec2 AssociateIamInstanceProfileRequest.InstanceId */
+	[41] = { .name = "IamInstanceProfile", .shape = SH(104), .flags = AWS_MF_REQUIRED }, /* ec2 AssociateIamInstanceProfileRequest.IamInstanceProfile */
+	[42] = { .name = "InstanceId", .shape = SH(117), .flags = AWS_MF_REQUIRED }, /* ec2 AssociateIamInstanceProfileRequest.InstanceId */
 	[43] = {
 		.name = "IamInstanceProfileAssociation",
-		.shape = SH(99),
+		.shape = SH(100),
 		.location_name = "iamInstanceProfileAssociation",
 	}, /* ec2 AssociateIamInstanceProfileResult.IamInstanceProfileAssociation */
-	[44] = { .shape = SH(234), .location_name = "item" }, /* ec2 AssociatedSubnetList (member) */
-	[45] = { .shape = SH(100), .location_name = "AssociationId" }, /* ec2 AssociationIdList (member) */
+	[44] = { .shape = SH(236), .location_name = "item" }, /* ec2 AssociatedSubnetList (member) */
+	[45] = { .shape = SH(101), .location_name = "AssociationId" }, /* ec2 AssociationIdList (member) */
 	[46] = { .name = "EnaSrdEnabled", .shape = SH(43), .location_name = "enaSrdEnabled" }, /* ec2 AttachmentEnaSrdSpecification.EnaSrdEnabled */
 	[47] = {
 		.name = "EnaSrdUdpSpecification",
@@ -2384,59 +2393,59 @@ static const aws_member members[1147] = {
 	}, /* ec2 AttachmentEnaSrdSpecification.EnaSrdUdpSpecification */
 	[48] = { .name = "EnaSrdUdpEnabled", .shape = SH(43), .location_name = "enaSrdUdpEnabled" }, /* ec2 AttachmentEnaSrdUdpSpecification.EnaSrdUdpEnabled */
 	[49] = { .name = "Value", .shape = SH(43), .location_name = "value" }, /* ec2 AttributeBooleanValue.Value */
-	[50] = { .name = "Value", .shape = SH(233), .location_name = "value" }, /* ec2 AttributeValue.Value */
+	[50] = { .name = "Value", .shape = SH(235), .location_name = "value" }, /* ec2 AttributeValue.Value */
 	[51] = {
 		.name = "TagSpecifications",
-		.shape = SH(239),
+		.shape = SH(241),
 		.location_name = "TagSpecification",
 	}, /* ec2 AuthorizeSecurityGroupEgressRequest.TagSpecifications */
 	[52] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 AuthorizeSecurityGroupEgressRequest.DryRun */
 	[53] = {
 		.name = "GroupId",
-		.shape = SH(216),
+		.shape = SH(218),
 		.location_name = "groupId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 AuthorizeSecurityGroupEgressRequest.GroupId */
 	[54] = {
 		.name = "SourceSecurityGroupName",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "sourceSecurityGroupName",
 	}, /* ec2 AuthorizeSecurityGroupEgressRequest.SourceSecurityGroupName */
 	[55] = {
 		.name = "SourceSecurityGroupOwnerId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "sourceSecurityGroupOwnerId",
 	}, /* ec2 AuthorizeSecurityGroupEgressRequest.SourceSecurityGroupOwnerId */
-	[56] = { .name = "IpProtocol", .shape = SH(233), .location_name = "ipProtocol" }, /* ec2 AuthorizeSecurityGroupEgressRequest.IpProtocol */
-	[57] = { .name = "FromPort", .shape = SH(147), .location_name = "fromPort" }, /* ec2 AuthorizeSecurityGroupEgressRequest.FromPort */
-	[58] = { .name = "ToPort", .shape = SH(147), .location_name = "toPort" }, /* ec2 AuthorizeSecurityGroupEgressRequest.ToPort */
-	[59] = { .name = "CidrIp", .shape = SH(233), .location_name = "cidrIp" }, /* ec2 AuthorizeSecurityGroupEgressRequest.CidrIp */
-	[60] = { .name = "IpPermissions", .shape = SH(149), .location_name = "ipPermissions" }, /* ec2 AuthorizeSecurityGroupEgressRequest.IpPermissions */
+	[56] = { .name = "IpProtocol", .shape = SH(235), .location_name = "ipProtocol" }, /* ec2 AuthorizeSecurityGroupEgressRequest.IpProtocol */
+	[57] = { .name = "FromPort", .shape = SH(149), .location_name = "fromPort" }, /* ec2 AuthorizeSecurityGroupEgressRequest.FromPort */
+	[58] = { .name = "ToPort", .shape = SH(149), .location_name = "toPort" }, /* ec2 AuthorizeSecurityGroupEgressRequest.ToPort */
+	[59] = { .name = "CidrIp", .shape = SH(235), .location_name = "cidrIp" }, /* ec2 AuthorizeSecurityGroupEgressRequest.CidrIp */
+	[60] = { .name = "IpPermissions", .shape = SH(151), .location_name = "ipPermissions" }, /* ec2 AuthorizeSecurityGroupEgressRequest.IpPermissions */
 	[61] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 AuthorizeSecurityGroupEgressResult.Return */
 	[62] = {
 		.name = "SecurityGroupRules",
-		.shape = SH(223),
+		.shape = SH(225),
 		.location_name = "securityGroupRuleSet",
 	}, /* ec2 AuthorizeSecurityGroupEgressResult.SecurityGroupRules */
-	[63] = { .name = "CidrIp", .shape = SH(233) }, /* ec2 AuthorizeSecurityGroupIngressRequest.CidrIp */
-	[64] = { .name = "FromPort", .shape = SH(147) }, /* ec2 AuthorizeSecurityGroupIngressRequest.FromPort */
-	[65] = { .name = "GroupId", .shape = SH(216) }, /* ec2 AuthorizeSecurityGroupIngressRequest.GroupId */
-	[66] = { .name = "GroupName", .shape = SH(219) }, /* ec2 AuthorizeSecurityGroupIngressRequest.GroupName */
-	[67] = { .name = "IpPermissions", .shape = SH(149) }, /* ec2 AuthorizeSecurityGroupIngressRequest.IpPermissions */
-	[68] = { .name = "IpProtocol", .shape = SH(233) }, /* ec2 AuthorizeSecurityGroupIngressRequest.IpProtocol */
-	[69] = { .name = "SourceSecurityGroupName", .shape = SH(233) }, /* ec2 AuthorizeSecurityGroupIngressRequest.SourceSecurityGroupName */
-	[70] = { .name = "SourceSecurityGroupOwnerId", .shape = SH(233) }, /* ec2 AuthorizeSecurityGroupIngressRequest.SourceSecurityGroupOwnerId */
-	[71] = { .name = "ToPort", .shape = SH(147) }, /* ec2 AuthorizeSecurityGroupIngressRequest.ToPort */
+	[63] = { .name = "CidrIp", .shape = SH(235) }, /* ec2 AuthorizeSecurityGroupIngressRequest.CidrIp */
+	[64] = { .name = "FromPort", .shape = SH(149) }, /* ec2 AuthorizeSecurityGroupIngressRequest.FromPort */
+	[65] = { .name = "GroupId", .shape = SH(218) }, /* ec2 AuthorizeSecurityGroupIngressRequest.GroupId */
+	[66] = { .name = "GroupName", .shape = SH(221) }, /* ec2 AuthorizeSecurityGroupIngressRequest.GroupName */
+	[67] = { .name = "IpPermissions", .shape = SH(151) }, /* ec2 AuthorizeSecurityGroupIngressRequest.IpPermissions */
+	[68] = { .name = "IpProtocol", .shape = SH(235) }, /* ec2 AuthorizeSecurityGroupIngressRequest.IpProtocol */
+	[69] = { .name = "SourceSecurityGroupName", .shape = SH(235) }, /* ec2 AuthorizeSecurityGroupIngressRequest.SourceSecurityGroupName */
+	[70] = { .name = "SourceSecurityGroupOwnerId", .shape = SH(235) }, /* ec2 AuthorizeSecurityGroupIngressRequest.SourceSecurityGroupOwnerId */
+	[71] = { .name = "ToPort", .shape = SH(149) }, /* ec2 AuthorizeSecurityGroupIngressRequest.ToPort */
 	[72] = {
 		.name = "TagSpecifications",
-		.shape = SH(239),
+		.shape = SH(241),
 		.location_name = "TagSpecification",
 	}, /* ec2 AuthorizeSecurityGroupIngressRequest.TagSpecifications */
 	[73] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 AuthorizeSecurityGroupIngressRequest.DryRun */
 	[74] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 AuthorizeSecurityGroupIngressResult.Return */
 	[75] = {
 		.name = "SecurityGroupRules",
-		.shape = SH(223),
+		.shape = SH(225),
 		.location_name = "securityGroupRuleSet",
 	}, /* ec2 AuthorizeSecurityGroupIngressResult.SecurityGroupRules */
 	[76] = { .name = "Value", .shape = SH(41), .location_name = "value" }, /* ec2 BlobAttributeValue.Value */
@@ -2452,2321 +2461,2363 @@ static const aws_member members[1147] = {
 	}, /* ec2 CapacityReservationSpecificationResponse.CapacityReservationTarget */
 	[79] = {
 		.name = "CapacityReservationId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "capacityReservationId",
 	}, /* ec2 CapacityReservationTargetResponse.CapacityReservationId */
 	[80] = {
 		.name = "CapacityReservationResourceGroupArn",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "capacityReservationResourceGroupArn",
 	}, /* ec2 CapacityReservationTargetResponse.CapacityReservationResourceGroupArn */
 	[81] = {
 		.name = "TcpEstablishedTimeout",
-		.shape = SH(147),
+		.shape = SH(149),
 		.location_name = "tcpEstablishedTimeout",
 	}, /* ec2 ConnectionTrackingConfiguration.TcpEstablishedTimeout */
 	[82] = {
 		.name = "UdpStreamTimeout",
-		.shape = SH(147),
+		.shape = SH(149),
 		.location_name = "udpStreamTimeout",
 	}, /* ec2 ConnectionTrackingConfiguration.UdpStreamTimeout */
-	[83] = { .name = "UdpTimeout", .shape = SH(147), .location_name = "udpTimeout" }, /* ec2 ConnectionTrackingConfiguration.UdpTimeout */
-	[84] = { .name = "TcpEstablishedTimeout", .shape = SH(147) }, /* ec2 ConnectionTrackingSpecificationRequest.TcpEstablishedTimeout */
-	[85] = { .name = "UdpStreamTimeout", .shape = SH(147) }, /* ec2 ConnectionTrackingSpecificationRequest.UdpStreamTimeout */
-	[86] = { .name = "UdpTimeout", .shape = SH(147) }, /* ec2 ConnectionTrackingSpecificationRequest.UdpTimeout */
+	[83] = { .name = "UdpTimeout", .shape = SH(149), .location_name = "udpTimeout" }, /* ec2 ConnectionTrackingConfiguration.UdpTimeout */
+	[84] = { .name = "TcpEstablishedTimeout", .shape = SH(149) }, /* ec2 ConnectionTrackingSpecificationRequest.TcpEstablishedTimeout */
+	[85] = { .name = "UdpStreamTimeout", .shape = SH(149) }, /* ec2 ConnectionTrackingSpecificationRequest.UdpStreamTimeout */
+	[86] = { .name = "UdpTimeout", .shape = SH(149) }, /* ec2 ConnectionTrackingSpecificationRequest.UdpTimeout */
 	[87] = {
 		.name = "TcpEstablishedTimeout",
-		.shape = SH(147),
+		.shape = SH(149),
 		.location_name = "tcpEstablishedTimeout",
 	}, /* ec2 ConnectionTrackingSpecificationResponse.TcpEstablishedTimeout */
 	[88] = {
 		.name = "UdpStreamTimeout",
-		.shape = SH(147),
+		.shape = SH(149),
 		.location_name = "udpStreamTimeout",
 	}, /* ec2 ConnectionTrackingSpecificationResponse.UdpStreamTimeout */
-	[89] = { .name = "UdpTimeout", .shape = SH(147), .location_name = "udpTimeout" }, /* ec2 ConnectionTrackingSpecificationResponse.UdpTimeout */
-	[90] = { .name = "CoreCount", .shape = SH(147), .location_name = "coreCount" }, /* ec2 CpuOptions.CoreCount */
-	[91] = { .name = "ThreadsPerCore", .shape = SH(147), .location_name = "threadsPerCore" }, /* ec2 CpuOptions.ThreadsPerCore */
+	[89] = { .name = "UdpTimeout", .shape = SH(149), .location_name = "udpTimeout" }, /* ec2 ConnectionTrackingSpecificationResponse.UdpTimeout */
+	[90] = { .name = "CoreCount", .shape = SH(149), .location_name = "coreCount" }, /* ec2 CpuOptions.CoreCount */
+	[91] = { .name = "ThreadsPerCore", .shape = SH(149), .location_name = "threadsPerCore" }, /* ec2 CpuOptions.ThreadsPerCore */
 	[92] = { .name = "AmdSevSnp", .shape = SH(25), .location_name = "amdSevSnp" }, /* ec2 CpuOptions.AmdSevSnp */
 	[93] = {
 		.name = "NestedVirtualization",
-		.shape = SH(167),
+		.shape = SH(169),
 		.location_name = "nestedVirtualization",
 	}, /* ec2 CpuOptions.NestedVirtualization */
 	[94] = {
 		.name = "Description",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "GroupDescription",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 CreateSecurityGroupRequest.Description */
-	[95] = { .name = "GroupName", .shape = SH(233), .flags = AWS_MF_REQUIRED }, /* ec2 CreateSecurityGroupRequest.GroupName */
-	[96] = { .name = "VpcId", .shape = SH(256) }, /* ec2 CreateSecurityGroupRequest.VpcId */
+	[95] = { .name = "GroupName", .shape = SH(235), .flags = AWS_MF_REQUIRED }, /* ec2 CreateSecurityGroupRequest.GroupName */
+	[96] = { .name = "VpcId", .shape = SH(258) }, /* ec2 CreateSecurityGroupRequest.VpcId */
 	[97] = {
 		.name = "TagSpecifications",
-		.shape = SH(239),
+		.shape = SH(241),
 		.location_name = "TagSpecification",
 	}, /* ec2 CreateSecurityGroupRequest.TagSpecifications */
 	[98] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 CreateSecurityGroupRequest.DryRun */
-	[99] = { .name = "GroupId", .shape = SH(233), .location_name = "groupId" }, /* ec2 CreateSecurityGroupResult.GroupId */
-	[100] = { .name = "Tags", .shape = SH(237), .location_name = "tagSet" }, /* ec2 CreateSecurityGroupResult.Tags */
+	[99] = { .name = "GroupId", .shape = SH(235), .location_name = "groupId" }, /* ec2 CreateSecurityGroupResult.GroupId */
+	[100] = { .name = "Tags", .shape = SH(239), .location_name = "tagSet" }, /* ec2 CreateSecurityGroupResult.Tags */
 	[101] = {
 		.name = "SecurityGroupArn",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "securityGroupArn",
 	}, /* ec2 CreateSecurityGroupResult.SecurityGroupArn */
-	[102] = { .name = "Description", .shape = SH(233) }, /* ec2 CreateSnapshotRequest.Description */
-	[103] = { .name = "OutpostArn", .shape = SH(233) }, /* ec2 CreateSnapshotRequest.OutpostArn */
-	[104] = { .name = "VolumeId", .shape = SH(251), .flags = AWS_MF_REQUIRED }, /* ec2 CreateSnapshotRequest.VolumeId */
+	[102] = { .name = "Description", .shape = SH(235) }, /* ec2 CreateSnapshotRequest.Description */
+	[103] = { .name = "OutpostArn", .shape = SH(235) }, /* ec2 CreateSnapshotRequest.OutpostArn */
+	[104] = { .name = "VolumeId", .shape = SH(253), .flags = AWS_MF_REQUIRED }, /* ec2 CreateSnapshotRequest.VolumeId */
 	[105] = {
 		.name = "TagSpecifications",
-		.shape = SH(239),
+		.shape = SH(241),
 		.location_name = "TagSpecification",
 	}, /* ec2 CreateSnapshotRequest.TagSpecifications */
-	[106] = { .name = "Location", .shape = SH(229) }, /* ec2 CreateSnapshotRequest.Location */
+	[106] = { .name = "Location", .shape = SH(231) }, /* ec2 CreateSnapshotRequest.Location */
 	[107] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 CreateSnapshotRequest.DryRun */
 	[108] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 CreateTagsRequest.DryRun */
 	[109] = {
 		.name = "Resources",
-		.shape = SH(200),
+		.shape = SH(202),
 		.location_name = "ResourceId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 CreateTagsRequest.Resources */
 	[110] = {
 		.name = "Tags",
-		.shape = SH(237),
+		.shape = SH(239),
 		.location_name = "Tag",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 CreateTagsRequest.Tags */
 	[111] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DeleteTagsRequest.DryRun */
 	[112] = {
 		.name = "Resources",
-		.shape = SH(200),
+		.shape = SH(202),
 		.location_name = "resourceId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 DeleteTagsRequest.Resources */
-	[113] = { .name = "Tags", .shape = SH(237), .location_name = "tag" }, /* ec2 DeleteTagsRequest.Tags */
+	[113] = { .name = "Tags", .shape = SH(239), .location_name = "tag" }, /* ec2 DeleteTagsRequest.Tags */
 	[114] = { .name = "AssociationIds", .shape = SH(30), .location_name = "AssociationId" }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.AssociationIds */
-	[115] = { .name = "Filters", .shape = SH(87), .location_name = "Filter" }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.Filters */
+	[115] = { .name = "Filters", .shape = SH(88), .location_name = "Filter" }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.Filters */
 	[116] = { .name = "MaxResults", .shape = SH(58) }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.MaxResults */
-	[117] = { .name = "NextToken", .shape = SH(182) }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.NextToken */
+	[117] = { .name = "NextToken", .shape = SH(184) }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.NextToken */
 	[118] = {
 		.name = "IamInstanceProfileAssociations",
-		.shape = SH(101),
+		.shape = SH(102),
 		.location_name = "iamInstanceProfileAssociationSet",
 	}, /* ec2 DescribeIamInstanceProfileAssociationsResult.IamInstanceProfileAssociations */
-	[119] = { .name = "NextToken", .shape = SH(182), .location_name = "nextToken" }, /* ec2 DescribeIamInstanceProfileAssociationsResult.NextToken */
-	[120] = { .name = "InstanceIds", .shape = SH(116), .location_name = "InstanceId" }, /* ec2 DescribeInstancesRequest.InstanceIds */
-	[121] = { .name = "IncludeManagedResources", .shape = SH(43) }, /* ec2 DescribeInstancesRequest.IncludeManagedResources */
-	[122] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeInstancesRequest.DryRun */
-	[123] = { .name = "Filters", .shape = SH(87), .location_name = "Filter" }, /* ec2 DescribeInstancesRequest.Filters */
-	[124] = { .name = "NextToken", .shape = SH(233), .location_name = "nextToken" }, /* ec2 DescribeInstancesRequest.NextToken */
-	[125] = { .name = "MaxResults", .shape = SH(147), .location_name = "maxResults" }, /* ec2 DescribeInstancesRequest.MaxResults */
-	[126] = { .name = "NextToken", .shape = SH(233), .location_name = "nextToken" }, /* ec2 DescribeInstancesResult.NextToken */
-	[127] = { .name = "Reservations", .shape = SH(199), .location_name = "reservationSet" }, /* ec2 DescribeInstancesResult.Reservations */
-	[128] = { .name = "NextToken", .shape = SH(233) }, /* ec2 DescribeNetworkInterfacesRequest.NextToken */
-	[129] = { .name = "MaxResults", .shape = SH(63) }, /* ec2 DescribeNetworkInterfacesRequest.MaxResults */
-	[130] = { .name = "IncludeManagedResources", .shape = SH(43) }, /* ec2 DescribeNetworkInterfacesRequest.IncludeManagedResources */
-	[131] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeNetworkInterfacesRequest.DryRun */
-	[132] = {
+	[119] = { .name = "NextToken", .shape = SH(184), .location_name = "nextToken" }, /* ec2 DescribeIamInstanceProfileAssociationsResult.NextToken */
+	[120] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeInstanceAttributeRequest.DryRun */
+	[121] = {
+		.name = "InstanceId",
+		.shape = SH(117),
+		.location_name = "instanceId",
+		.flags = AWS_MF_REQUIRED,
+	}, /* ec2 DescribeInstanceAttributeRequest.InstanceId */
+	[122] = {
+		.name = "Attribute",
+		.shape = SH(109),
+		.location_name = "attribute",
+		.flags = AWS_MF_REQUIRED,
+	}, /* ec2 DescribeInstanceAttributeRequest.Attribute */
+	[123] = { .name = "InstanceIds", .shape = SH(118), .location_name = "InstanceId" }, /* ec2 DescribeInstancesRequest.InstanceIds */
+	[124] = { .name = "IncludeManagedResources", .shape = SH(43) }, /* ec2 DescribeInstancesRequest.IncludeManagedResources */
+	[125] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeInstancesRequest.DryRun */
+	[126] = { .name = "Filters", .shape = SH(88), .location_name = "Filter" }, /* ec2 DescribeInstancesRequest.Filters */
+	[127] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeInstancesRequest.NextToken */
+	[128] = { .name = "MaxResults", .shape = SH(149), .location_name = "maxResults" }, /* ec2 DescribeInstancesRequest.MaxResults */
+	[129] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeInstancesResult.NextToken */
+	[130] = { .name = "Reservations", .shape = SH(201), .location_name = "reservationSet" }, /* ec2 DescribeInstancesResult.Reservations */
+	[131] = { .name = "NextToken", .shape = SH(235) }, /* ec2 DescribeNetworkInterfacesRequest.NextToken */
+	[132] = { .name = "MaxResults", .shape = SH(64) }, /* ec2 DescribeNetworkInterfacesRequest.MaxResults */
+	[133] = { .name = "IncludeManagedResources", .shape = SH(43) }, /* ec2 DescribeNetworkInterfacesRequest.IncludeManagedResources */
+	[134] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeNetworkInterfacesRequest.DryRun */
+	[135] = {
 		.name = "NetworkInterfaceIds",
-		.shape = SH(174),
+		.shape = SH(176),
 		.location_name = "NetworkInterfaceId",
 	}, /* ec2 DescribeNetworkInterfacesRequest.NetworkInterfaceIds */
-	[133] = { .name = "Filters", .shape = SH(87), .location_name = "filter" }, /* ec2 DescribeNetworkInterfacesRequest.Filters */
-	[134] = {
+	[136] = { .name = "Filters", .shape = SH(88), .location_name = "filter" }, /* ec2 DescribeNetworkInterfacesRequest.Filters */
+	[137] = {
 		.name = "NetworkInterfaces",
-		.shape = SH(177),
+		.shape = SH(179),
 		.location_name = "networkInterfaceSet",
 	}, /* ec2 DescribeNetworkInterfacesResult.NetworkInterfaces */
-	[135] = { .name = "NextToken", .shape = SH(233), .location_name = "nextToken" }, /* ec2 DescribeNetworkInterfacesResult.NextToken */
-	[136] = { .name = "GroupIds", .shape = SH(90), .location_name = "GroupId" }, /* ec2 DescribeSecurityGroupsRequest.GroupIds */
-	[137] = { .name = "GroupNames", .shape = SH(93), .location_name = "GroupName" }, /* ec2 DescribeSecurityGroupsRequest.GroupNames */
-	[138] = { .name = "NextToken", .shape = SH(233) }, /* ec2 DescribeSecurityGroupsRequest.NextToken */
-	[139] = { .name = "MaxResults", .shape = SH(66) }, /* ec2 DescribeSecurityGroupsRequest.MaxResults */
-	[140] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeSecurityGroupsRequest.DryRun */
-	[141] = { .name = "Filters", .shape = SH(87), .location_name = "Filter" }, /* ec2 DescribeSecurityGroupsRequest.Filters */
-	[142] = { .name = "NextToken", .shape = SH(233), .location_name = "nextToken" }, /* ec2 DescribeSecurityGroupsResult.NextToken */
-	[143] = { .name = "SecurityGroups", .shape = SH(218), .location_name = "securityGroupInfo" }, /* ec2 DescribeSecurityGroupsResult.SecurityGroups */
-	[144] = { .name = "MaxResults", .shape = SH(147) }, /* ec2 DescribeSnapshotsRequest.MaxResults */
-	[145] = { .name = "NextToken", .shape = SH(233) }, /* ec2 DescribeSnapshotsRequest.NextToken */
-	[146] = { .name = "OwnerIds", .shape = SH(184), .location_name = "Owner" }, /* ec2 DescribeSnapshotsRequest.OwnerIds */
-	[147] = { .name = "RestorableByUserIds", .shape = SH(202), .location_name = "RestorableBy" }, /* ec2 DescribeSnapshotsRequest.RestorableByUserIds */
-	[148] = { .name = "SnapshotIds", .shape = SH(227), .location_name = "SnapshotId" }, /* ec2 DescribeSnapshotsRequest.SnapshotIds */
-	[149] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeSnapshotsRequest.DryRun */
-	[150] = { .name = "Filters", .shape = SH(87), .location_name = "Filter" }, /* ec2 DescribeSnapshotsRequest.Filters */
-	[151] = { .name = "NextToken", .shape = SH(233), .location_name = "nextToken" }, /* ec2 DescribeSnapshotsResult.NextToken */
-	[152] = { .name = "Snapshots", .shape = SH(228), .location_name = "snapshotSet" }, /* ec2 DescribeSnapshotsResult.Snapshots */
-	[153] = { .name = "VolumeIds", .shape = SH(252), .location_name = "VolumeId" }, /* ec2 DescribeVolumesRequest.VolumeIds */
-	[154] = { .name = "IncludeManagedResources", .shape = SH(43) }, /* ec2 DescribeVolumesRequest.IncludeManagedResources */
-	[155] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeVolumesRequest.DryRun */
-	[156] = { .name = "Filters", .shape = SH(87), .location_name = "Filter" }, /* ec2 DescribeVolumesRequest.Filters */
-	[157] = { .name = "NextToken", .shape = SH(233), .location_name = "nextToken" }, /* ec2 DescribeVolumesRequest.NextToken */
-	[158] = { .name = "MaxResults", .shape = SH(147), .location_name = "maxResults" }, /* ec2 DescribeVolumesRequest.MaxResults */
-	[159] = { .name = "NextToken", .shape = SH(233), .location_name = "nextToken" }, /* ec2 DescribeVolumesResult.NextToken */
-	[160] = { .name = "Volumes", .shape = SH(253), .location_name = "volumeSet" }, /* ec2 DescribeVolumesResult.Volumes */
-	[161] = { .name = "AssociationId", .shape = SH(100), .flags = AWS_MF_REQUIRED }, /* ec2 DisassociateIamInstanceProfileRequest.AssociationId */
-	[162] = {
+	[138] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeNetworkInterfacesResult.NextToken */
+	[139] = { .name = "GroupIds", .shape = SH(91), .location_name = "GroupId" }, /* ec2 DescribeSecurityGroupsRequest.GroupIds */
+	[140] = { .name = "GroupNames", .shape = SH(94), .location_name = "GroupName" }, /* ec2 DescribeSecurityGroupsRequest.GroupNames */
+	[141] = { .name = "NextToken", .shape = SH(235) }, /* ec2 DescribeSecurityGroupsRequest.NextToken */
+	[142] = { .name = "MaxResults", .shape = SH(67) }, /* ec2 DescribeSecurityGroupsRequest.MaxResults */
+	[143] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeSecurityGroupsRequest.DryRun */
+	[144] = { .name = "Filters", .shape = SH(88), .location_name = "Filter" }, /* ec2 DescribeSecurityGroupsRequest.Filters */
+	[145] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeSecurityGroupsResult.NextToken */
+	[146] = { .name = "SecurityGroups", .shape = SH(220), .location_name = "securityGroupInfo" }, /* ec2 DescribeSecurityGroupsResult.SecurityGroups */
+	[147] = { .name = "MaxResults", .shape = SH(149) }, /* ec2 DescribeSnapshotsRequest.MaxResults */
+	[148] = { .name = "NextToken", .shape = SH(235) }, /* ec2 DescribeSnapshotsRequest.NextToken */
+	[149] = { .name = "OwnerIds", .shape = SH(186), .location_name = "Owner" }, /* ec2 DescribeSnapshotsRequest.OwnerIds */
+	[150] = { .name = "RestorableByUserIds", .shape = SH(204), .location_name = "RestorableBy" }, /* ec2 DescribeSnapshotsRequest.RestorableByUserIds */
+	[151] = { .name = "SnapshotIds", .shape = SH(229), .location_name = "SnapshotId" }, /* ec2 DescribeSnapshotsRequest.SnapshotIds */
+	[152] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeSnapshotsRequest.DryRun */
+	[153] = { .name = "Filters", .shape = SH(88), .location_name = "Filter" }, /* ec2 DescribeSnapshotsRequest.Filters */
+	[154] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeSnapshotsResult.NextToken */
+	[155] = { .name = "Snapshots", .shape = SH(230), .location_name = "snapshotSet" }, /* ec2 DescribeSnapshotsResult.Snapshots */
+	[156] = { .name = "VolumeIds", .shape = SH(254), .location_name = "VolumeId" }, /* ec2 DescribeVolumesRequest.VolumeIds */
+	[157] = { .name = "IncludeManagedResources", .shape = SH(43) }, /* ec2 DescribeVolumesRequest.IncludeManagedResources */
+	[158] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeVolumesRequest.DryRun */
+	[159] = { .name = "Filters", .shape = SH(88), .location_name = "Filter" }, /* ec2 DescribeVolumesRequest.Filters */
+	[160] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeVolumesRequest.NextToken */
+	[161] = { .name = "MaxResults", .shape = SH(149), .location_name = "maxResults" }, /* ec2 DescribeVolumesRequest.MaxResults */
+	[162] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeVolumesResult.NextToken */
+	[163] = { .name = "Volumes", .shape = SH(255), .location_name = "volumeSet" }, /* ec2 DescribeVolumesResult.Volumes */
+	[164] = { .name = "AssociationId", .shape = SH(101), .flags = AWS_MF_REQUIRED }, /* ec2 DisassociateIamInstanceProfileRequest.AssociationId */
+	[165] = {
 		.name = "IamInstanceProfileAssociation",
-		.shape = SH(99),
+		.shape = SH(100),
 		.location_name = "iamInstanceProfileAssociation",
 	}, /* ec2 DisassociateIamInstanceProfileResult.IamInstanceProfileAssociation */
-	[163] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 EbsInstanceBlockDevice.AttachTime */
-	[164] = {
+	[166] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 EbsInstanceBlockDevice.AttachTime */
+	[167] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 EbsInstanceBlockDevice.DeleteOnTermination */
-	[165] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 EbsInstanceBlockDevice.Status */
-	[166] = { .name = "VolumeId", .shape = SH(233), .location_name = "volumeId" }, /* ec2 EbsInstanceBlockDevice.VolumeId */
-	[167] = {
+	[168] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 EbsInstanceBlockDevice.Status */
+	[169] = { .name = "VolumeId", .shape = SH(235), .location_name = "volumeId" }, /* ec2 EbsInstanceBlockDevice.VolumeId */
+	[170] = {
 		.name = "AssociatedResource",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "associatedResource",
 	}, /* ec2 EbsInstanceBlockDevice.AssociatedResource */
-	[168] = { .name = "VolumeOwnerId", .shape = SH(233), .location_name = "volumeOwnerId" }, /* ec2 EbsInstanceBlockDevice.VolumeOwnerId */
-	[169] = { .name = "Operator", .shape = SH(183), .location_name = "operator" }, /* ec2 EbsInstanceBlockDevice.Operator */
-	[170] = { .name = "EbsCardIndex", .shape = SH(147), .location_name = "ebsCardIndex" }, /* ec2 EbsInstanceBlockDevice.EbsCardIndex */
-	[171] = { .name = "VolumeId", .shape = SH(251), .location_name = "volumeId" }, /* ec2 EbsInstanceBlockDeviceSpecification.VolumeId */
-	[172] = {
+	[171] = { .name = "VolumeOwnerId", .shape = SH(235), .location_name = "volumeOwnerId" }, /* ec2 EbsInstanceBlockDevice.VolumeOwnerId */
+	[172] = { .name = "Operator", .shape = SH(185), .location_name = "operator" }, /* ec2 EbsInstanceBlockDevice.Operator */
+	[173] = { .name = "EbsCardIndex", .shape = SH(149), .location_name = "ebsCardIndex" }, /* ec2 EbsInstanceBlockDevice.EbsCardIndex */
+	[174] = { .name = "VolumeId", .shape = SH(253), .location_name = "volumeId" }, /* ec2 EbsInstanceBlockDeviceSpecification.VolumeId */
+	[175] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 EbsInstanceBlockDeviceSpecification.DeleteOnTermination */
-	[173] = { .name = "ElasticGpuId", .shape = SH(80), .location_name = "elasticGpuId" }, /* ec2 ElasticGpuAssociation.ElasticGpuId */
-	[174] = {
+	[176] = { .name = "ElasticGpuId", .shape = SH(81), .location_name = "elasticGpuId" }, /* ec2 ElasticGpuAssociation.ElasticGpuId */
+	[177] = {
 		.name = "ElasticGpuAssociationId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "elasticGpuAssociationId",
 	}, /* ec2 ElasticGpuAssociation.ElasticGpuAssociationId */
-	[175] = {
+	[178] = {
 		.name = "ElasticGpuAssociationState",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "elasticGpuAssociationState",
 	}, /* ec2 ElasticGpuAssociation.ElasticGpuAssociationState */
-	[176] = {
+	[179] = {
 		.name = "ElasticGpuAssociationTime",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "elasticGpuAssociationTime",
 	}, /* ec2 ElasticGpuAssociation.ElasticGpuAssociationTime */
-	[177] = { .shape = SH(78), .location_name = "item" }, /* ec2 ElasticGpuAssociationList (member) */
-	[178] = {
+	[180] = { .shape = SH(79), .location_name = "item" }, /* ec2 ElasticGpuAssociationList (member) */
+	[181] = {
 		.name = "ElasticInferenceAcceleratorArn",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "elasticInferenceAcceleratorArn",
 	}, /* ec2 ElasticInferenceAcceleratorAssociation.ElasticInferenceAcceleratorArn */
-	[179] = {
+	[182] = {
 		.name = "ElasticInferenceAcceleratorAssociationId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "elasticInferenceAcceleratorAssociationId",
 	}, /* ec2 ElasticInferenceAcceleratorAssociation.ElasticInferenceAcceleratorAssociationId */
-	[180] = {
+	[183] = {
 		.name = "ElasticInferenceAcceleratorAssociationState",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "elasticInferenceAcceleratorAssociationState",
 	}, /* ec2 ElasticInferenceAcceleratorAssociation.ElasticInferenceAcceleratorAssociationState */
-	[181] = {
+	[184] = {
 		.name = "ElasticInferenceAcceleratorAssociationTime",
 		.shape = SH(56),
 		.location_name = "elasticInferenceAcceleratorAssociationTime",
 	}, /* ec2 ElasticInferenceAcceleratorAssociation.ElasticInferenceAcceleratorAssociationTime */
-	[182] = { .shape = SH(81), .location_name = "item" }, /* ec2 ElasticInferenceAcceleratorAssociationList (member) */
-	[183] = { .name = "EnaSrdEnabled", .shape = SH(43) }, /* ec2 EnaSrdSpecification.EnaSrdEnabled */
-	[184] = { .name = "EnaSrdUdpSpecification", .shape = SH(84) }, /* ec2 EnaSrdSpecification.EnaSrdUdpSpecification */
-	[185] = { .name = "EnaSrdUdpEnabled", .shape = SH(43) }, /* ec2 EnaSrdUdpSpecification.EnaSrdUdpEnabled */
-	[186] = { .name = "Enabled", .shape = SH(43), .location_name = "enabled" }, /* ec2 EnclaveOptions.Enabled */
-	[187] = { .name = "Name", .shape = SH(233) }, /* ec2 Filter.Name */
-	[188] = { .name = "Values", .shape = SH(245), .location_name = "Value" }, /* ec2 Filter.Values */
-	[189] = { .shape = SH(86), .location_name = "Filter" }, /* ec2 FilterList (member) */
-	[190] = { .name = "DryRun", .shape = SH(43) }, /* ec2 GetConsoleScreenshotRequest.DryRun */
-	[191] = { .name = "InstanceId", .shape = SH(115), .flags = AWS_MF_REQUIRED }, /* ec2 GetConsoleScreenshotRequest.InstanceId */
-	[192] = { .name = "WakeUp", .shape = SH(43) }, /* ec2 GetConsoleScreenshotRequest.WakeUp */
-	[193] = { .name = "ImageData", .shape = SH(233), .location_name = "imageData" }, /* ec2 GetConsoleScreenshotResult.ImageData */
-	[194] = { .name = "InstanceId", .shape = SH(233), .location_name = "instanceId" }, /* ec2 GetConsoleScreenshotResult.InstanceId */
-	[195] = { .shape = SH(216), .location_name = "groupId" }, /* ec2 GroupIdStringList (member) */
-	[196] = { .name = "GroupId", .shape = SH(233), .location_name = "groupId" }, /* ec2 GroupIdentifier.GroupId */
-	[197] = { .name = "GroupName", .shape = SH(233), .location_name = "groupName" }, /* ec2 GroupIdentifier.GroupName */
-	[198] = { .shape = SH(91), .location_name = "item" }, /* ec2 GroupIdentifierList (member) */
-	[199] = { .shape = SH(219), .location_name = "GroupName" }, /* ec2 GroupNameStringList (member) */
-	[200] = { .name = "Configured", .shape = SH(43), .location_name = "configured" }, /* ec2 HibernationOptions.Configured */
-	[201] = { .name = "Arn", .shape = SH(233), .location_name = "arn" }, /* ec2 IamInstanceProfile.Arn */
-	[202] = { .name = "Id", .shape = SH(233), .location_name = "id" }, /* ec2 IamInstanceProfile.Id */
-	[203] = { .name = "AssociationId", .shape = SH(233), .location_name = "associationId" }, /* ec2 IamInstanceProfileAssociation.AssociationId */
-	[204] = { .name = "InstanceId", .shape = SH(233), .location_name = "instanceId" }, /* ec2 IamInstanceProfileAssociation.InstanceId */
-	[205] = {
+	[185] = { .shape = SH(82), .location_name = "item" }, /* ec2 ElasticInferenceAcceleratorAssociationList (member) */
+	[186] = { .name = "EnaSrdEnabled", .shape = SH(43) }, /* ec2 EnaSrdSpecification.EnaSrdEnabled */
+	[187] = { .name = "EnaSrdUdpSpecification", .shape = SH(85) }, /* ec2 EnaSrdSpecification.EnaSrdUdpSpecification */
+	[188] = { .name = "EnaSrdUdpEnabled", .shape = SH(43) }, /* ec2 EnaSrdUdpSpecification.EnaSrdUdpEnabled */
+	[189] = { .name = "Enabled", .shape = SH(43), .location_name = "enabled" }, /* ec2 EnclaveOptions.Enabled */
+	[190] = { .name = "Name", .shape = SH(235) }, /* ec2 Filter.Name */
+	[191] = { .name = "Values", .shape = SH(247), .location_name = "Value" }, /* ec2 Filter.Values */
+	[192] = { .shape = SH(87), .location_name = "Filter" }, /* ec2 FilterList (member) */
+	[193] = { .name = "DryRun", .shape = SH(43) }, /* ec2 GetConsoleScreenshotRequest.DryRun */
+	[194] = { .name = "InstanceId", .shape = SH(117), .flags = AWS_MF_REQUIRED }, /* ec2 GetConsoleScreenshotRequest.InstanceId */
+	[195] = { .name = "WakeUp", .shape = SH(43) }, /* ec2 GetConsoleScreenshotRequest.WakeUp */
+	[196] = { .name = "ImageData", .shape = SH(235), .location_name = "imageData" }, /* ec2 GetConsoleScreenshotResult.ImageData */
+	[197] = { .name = "InstanceId", .shape = SH(235), .location_name = "instanceId" }, /* ec2 GetConsoleScreenshotResult.InstanceId */
+	[198] = { .shape = SH(218), .location_name = "groupId" }, /* ec2 GroupIdStringList (member) */
+	[199] = { .name = "GroupId", .shape = SH(235), .location_name = "groupId" }, /* ec2 GroupIdentifier.GroupId */
+	[200] = { .name = "GroupName", .shape = SH(235), .location_name = "groupName" }, /* ec2 GroupIdentifier.GroupName */
+	[201] = { .shape = SH(92), .location_name = "item" }, /* ec2 GroupIdentifierList (member) */
+	[202] = { .shape = SH(221), .location_name = "GroupName" }, /* ec2 GroupNameStringList (member) */
+	[203] = { .name = "Configured", .shape = SH(43), .location_name = "configured" }, /* ec2 HibernationOptions.Configured */
+	[204] = { .name = "Arn", .shape = SH(235), .location_name = "arn" }, /* ec2 IamInstanceProfile.Arn */
+	[205] = { .name = "Id", .shape = SH(235), .location_name = "id" }, /* ec2 IamInstanceProfile.Id */
+	[206] = { .name = "AssociationId", .shape = SH(235), .location_name = "associationId" }, /* ec2 IamInstanceProfileAssociation.AssociationId */
+	[207] = { .name = "InstanceId", .shape = SH(235), .location_name = "instanceId" }, /* ec2 IamInstanceProfileAssociation.InstanceId */
+	[208] = {
 		.name = "IamInstanceProfile",
-		.shape = SH(98),
+		.shape = SH(99),
 		.location_name = "iamInstanceProfile",
 	}, /* ec2 IamInstanceProfileAssociation.IamInstanceProfile */
-	[206] = { .name = "State", .shape = SH(102), .location_name = "state" }, /* ec2 IamInstanceProfileAssociation.State */
-	[207] = { .name = "Timestamp", .shape = SH(56), .location_name = "timestamp" }, /* ec2 IamInstanceProfileAssociation.Timestamp */
-	[208] = { .shape = SH(99), .location_name = "item" }, /* ec2 IamInstanceProfileAssociationSet (member) */
-	[209] = { .name = "Arn", .shape = SH(233), .location_name = "arn" }, /* ec2 IamInstanceProfileSpecification.Arn */
-	[210] = { .name = "Name", .shape = SH(233), .location_name = "name" }, /* ec2 IamInstanceProfileSpecification.Name */
-	[211] = { .name = "Architecture", .shape = SH(26), .location_name = "architecture" }, /* ec2 Instance.Architecture */
-	[212] = {
+	[209] = { .name = "State", .shape = SH(103), .location_name = "state" }, /* ec2 IamInstanceProfileAssociation.State */
+	[210] = { .name = "Timestamp", .shape = SH(56), .location_name = "timestamp" }, /* ec2 IamInstanceProfileAssociation.Timestamp */
+	[211] = { .shape = SH(100), .location_name = "item" }, /* ec2 IamInstanceProfileAssociationSet (member) */
+	[212] = { .name = "Arn", .shape = SH(235), .location_name = "arn" }, /* ec2 IamInstanceProfileSpecification.Arn */
+	[213] = { .name = "Name", .shape = SH(235), .location_name = "name" }, /* ec2 IamInstanceProfileSpecification.Name */
+	[214] = { .name = "Architecture", .shape = SH(26), .location_name = "architecture" }, /* ec2 Instance.Architecture */
+	[215] = {
 		.name = "BlockDeviceMappings",
-		.shape = SH(111),
+		.shape = SH(113),
 		.location_name = "blockDeviceMapping",
 	}, /* ec2 Instance.BlockDeviceMappings */
-	[213] = { .name = "ClientToken", .shape = SH(233), .location_name = "clientToken" }, /* ec2 Instance.ClientToken */
-	[214] = { .name = "EbsOptimized", .shape = SH(43), .location_name = "ebsOptimized" }, /* ec2 Instance.EbsOptimized */
-	[215] = { .name = "EnaSupport", .shape = SH(43), .location_name = "enaSupport" }, /* ec2 Instance.EnaSupport */
-	[216] = { .name = "Hypervisor", .shape = SH(97), .location_name = "hypervisor" }, /* ec2 Instance.Hypervisor */
-	[217] = {
+	[216] = { .name = "ClientToken", .shape = SH(235), .location_name = "clientToken" }, /* ec2 Instance.ClientToken */
+	[217] = { .name = "EbsOptimized", .shape = SH(43), .location_name = "ebsOptimized" }, /* ec2 Instance.EbsOptimized */
+	[218] = { .name = "EnaSupport", .shape = SH(43), .location_name = "enaSupport" }, /* ec2 Instance.EnaSupport */
+	[219] = { .name = "Hypervisor", .shape = SH(98), .location_name = "hypervisor" }, /* ec2 Instance.Hypervisor */
+	[220] = {
 		.name = "IamInstanceProfile",
-		.shape = SH(98),
+		.shape = SH(99),
 		.location_name = "iamInstanceProfile",
 	}, /* ec2 Instance.IamInstanceProfile */
-	[218] = {
+	[221] = {
 		.name = "InstanceLifecycle",
-		.shape = SH(123),
+		.shape = SH(125),
 		.location_name = "instanceLifecycle",
 	}, /* ec2 Instance.InstanceLifecycle */
-	[219] = {
+	[222] = {
 		.name = "ElasticGpuAssociations",
-		.shape = SH(79),
+		.shape = SH(80),
 		.location_name = "elasticGpuAssociationSet",
 	}, /* ec2 Instance.ElasticGpuAssociations */
-	[220] = {
+	[223] = {
 		.name = "ElasticInferenceAcceleratorAssociations",
-		.shape = SH(82),
+		.shape = SH(83),
 		.location_name = "elasticInferenceAcceleratorAssociationSet",
 	}, /* ec2 Instance.ElasticInferenceAcceleratorAssociations */
-	[221] = {
+	[224] = {
 		.name = "NetworkInterfaces",
-		.shape = SH(134),
+		.shape = SH(136),
 		.location_name = "networkInterfaceSet",
 	}, /* ec2 Instance.NetworkInterfaces */
-	[222] = { .name = "OutpostArn", .shape = SH(233), .location_name = "outpostArn" }, /* ec2 Instance.OutpostArn */
-	[223] = { .name = "RootDeviceName", .shape = SH(233), .location_name = "rootDeviceName" }, /* ec2 Instance.RootDeviceName */
-	[224] = { .name = "RootDeviceType", .shape = SH(73), .location_name = "rootDeviceType" }, /* ec2 Instance.RootDeviceType */
-	[225] = { .name = "SecurityGroups", .shape = SH(92), .location_name = "groupSet" }, /* ec2 Instance.SecurityGroups */
-	[226] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 Instance.SourceDestCheck */
-	[227] = {
+	[225] = { .name = "OutpostArn", .shape = SH(235), .location_name = "outpostArn" }, /* ec2 Instance.OutpostArn */
+	[226] = { .name = "RootDeviceName", .shape = SH(235), .location_name = "rootDeviceName" }, /* ec2 Instance.RootDeviceName */
+	[227] = { .name = "RootDeviceType", .shape = SH(74), .location_name = "rootDeviceType" }, /* ec2 Instance.RootDeviceType */
+	[228] = { .name = "SecurityGroups", .shape = SH(93), .location_name = "groupSet" }, /* ec2 Instance.SecurityGroups */
+	[229] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 Instance.SourceDestCheck */
+	[230] = {
 		.name = "SpotInstanceRequestId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "spotInstanceRequestId",
 	}, /* ec2 Instance.SpotInstanceRequestId */
-	[228] = { .name = "SriovNetSupport", .shape = SH(233), .location_name = "sriovNetSupport" }, /* ec2 Instance.SriovNetSupport */
-	[229] = { .name = "StateReason", .shape = SH(231), .location_name = "stateReason" }, /* ec2 Instance.StateReason */
-	[230] = { .name = "Tags", .shape = SH(237), .location_name = "tagSet" }, /* ec2 Instance.Tags */
-	[231] = {
+	[231] = { .name = "SriovNetSupport", .shape = SH(235), .location_name = "sriovNetSupport" }, /* ec2 Instance.SriovNetSupport */
+	[232] = { .name = "StateReason", .shape = SH(233), .location_name = "stateReason" }, /* ec2 Instance.StateReason */
+	[233] = { .name = "Tags", .shape = SH(239), .location_name = "tagSet" }, /* ec2 Instance.Tags */
+	[234] = {
 		.name = "VirtualizationType",
-		.shape = SH(246),
+		.shape = SH(248),
 		.location_name = "virtualizationType",
 	}, /* ec2 Instance.VirtualizationType */
-	[232] = { .name = "CpuOptions", .shape = SH(51), .location_name = "cpuOptions" }, /* ec2 Instance.CpuOptions */
-	[233] = { .name = "CapacityBlockId", .shape = SH(233), .location_name = "capacityBlockId" }, /* ec2 Instance.CapacityBlockId */
-	[234] = {
+	[235] = { .name = "CpuOptions", .shape = SH(51), .location_name = "cpuOptions" }, /* ec2 Instance.CpuOptions */
+	[236] = { .name = "CapacityBlockId", .shape = SH(235), .location_name = "capacityBlockId" }, /* ec2 Instance.CapacityBlockId */
+	[237] = {
 		.name = "CapacityReservationId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "capacityReservationId",
 	}, /* ec2 Instance.CapacityReservationId */
-	[235] = {
+	[238] = {
 		.name = "CapacityReservationSpecification",
 		.shape = SH(46),
 		.location_name = "capacityReservationSpecification",
 	}, /* ec2 Instance.CapacityReservationSpecification */
-	[236] = {
+	[239] = {
 		.name = "HibernationOptions",
-		.shape = SH(94),
+		.shape = SH(95),
 		.location_name = "hibernationOptions",
 	}, /* ec2 Instance.HibernationOptions */
-	[237] = { .name = "Licenses", .shape = SH(159), .location_name = "licenseSet" }, /* ec2 Instance.Licenses */
-	[238] = { .name = "MetadataOptions", .shape = SH(127), .location_name = "metadataOptions" }, /* ec2 Instance.MetadataOptions */
-	[239] = { .name = "EnclaveOptions", .shape = SH(85), .location_name = "enclaveOptions" }, /* ec2 Instance.EnclaveOptions */
-	[240] = { .name = "BootMode", .shape = SH(44), .location_name = "bootMode" }, /* ec2 Instance.BootMode */
-	[241] = { .name = "PlatformDetails", .shape = SH(233), .location_name = "platformDetails" }, /* ec2 Instance.PlatformDetails */
-	[242] = { .name = "UsageOperation", .shape = SH(233), .location_name = "usageOperation" }, /* ec2 Instance.UsageOperation */
-	[243] = {
+	[240] = { .name = "Licenses", .shape = SH(161), .location_name = "licenseSet" }, /* ec2 Instance.Licenses */
+	[241] = { .name = "MetadataOptions", .shape = SH(129), .location_name = "metadataOptions" }, /* ec2 Instance.MetadataOptions */
+	[242] = { .name = "EnclaveOptions", .shape = SH(86), .location_name = "enclaveOptions" }, /* ec2 Instance.EnclaveOptions */
+	[243] = { .name = "BootMode", .shape = SH(44), .location_name = "bootMode" }, /* ec2 Instance.BootMode */
+	[244] = { .name = "PlatformDetails", .shape = SH(235), .location_name = "platformDetails" }, /* ec2 Instance.PlatformDetails */
+	[245] = { .name = "UsageOperation", .shape = SH(235), .location_name = "usageOperation" }, /* ec2 Instance.UsageOperation */
+	[246] = {
 		.name = "UsageOperationUpdateTime",
-		.shape = SH(161),
+		.shape = SH(163),
 		.location_name = "usageOperationUpdateTime",
 	}, /* ec2 Instance.UsageOperationUpdateTime */
-	[244] = {
+	[247] = {
 		.name = "PrivateDnsNameOptions",
-		.shape = SH(192),
+		.shape = SH(194),
 		.location_name = "privateDnsNameOptions",
 	}, /* ec2 Instance.PrivateDnsNameOptions */
-	[245] = { .name = "Ipv6Address", .shape = SH(233), .location_name = "ipv6Address" }, /* ec2 Instance.Ipv6Address */
-	[246] = { .name = "TpmSupport", .shape = SH(233), .location_name = "tpmSupport" }, /* ec2 Instance.TpmSupport */
-	[247] = {
+	[248] = { .name = "Ipv6Address", .shape = SH(235), .location_name = "ipv6Address" }, /* ec2 Instance.Ipv6Address */
+	[249] = { .name = "TpmSupport", .shape = SH(235), .location_name = "tpmSupport" }, /* ec2 Instance.TpmSupport */
+	[250] = {
 		.name = "MaintenanceOptions",
-		.shape = SH(125),
+		.shape = SH(127),
 		.location_name = "maintenanceOptions",
 	}, /* ec2 Instance.MaintenanceOptions */
-	[248] = {
+	[251] = {
 		.name = "CurrentInstanceBootMode",
-		.shape = SH(114),
+		.shape = SH(116),
 		.location_name = "currentInstanceBootMode",
 	}, /* ec2 Instance.CurrentInstanceBootMode */
-	[249] = {
+	[252] = {
 		.name = "NetworkPerformanceOptions",
-		.shape = SH(135),
+		.shape = SH(137),
 		.location_name = "networkPerformanceOptions",
 	}, /* ec2 Instance.NetworkPerformanceOptions */
-	[250] = { .name = "Operator", .shape = SH(183), .location_name = "operator" }, /* ec2 Instance.Operator */
-	[251] = {
+	[253] = { .name = "Operator", .shape = SH(185), .location_name = "operator" }, /* ec2 Instance.Operator */
+	[254] = {
 		.name = "SecondaryInterfaces",
-		.shape = SH(141),
+		.shape = SH(143),
 		.location_name = "secondaryInterfaceSet",
 	}, /* ec2 Instance.SecondaryInterfaces */
-	[252] = { .name = "InstanceId", .shape = SH(233), .location_name = "instanceId" }, /* ec2 Instance.InstanceId */
-	[253] = { .name = "ImageId", .shape = SH(233), .location_name = "imageId" }, /* ec2 Instance.ImageId */
-	[254] = { .name = "State", .shape = SH(144), .location_name = "instanceState" }, /* ec2 Instance.State */
-	[255] = { .name = "PrivateDnsName", .shape = SH(233), .location_name = "privateDnsName" }, /* ec2 Instance.PrivateDnsName */
-	[256] = { .name = "PublicDnsName", .shape = SH(233), .location_name = "dnsName" }, /* ec2 Instance.PublicDnsName */
-	[257] = { .name = "StateTransitionReason", .shape = SH(233), .location_name = "reason" }, /* ec2 Instance.StateTransitionReason */
-	[258] = { .name = "KeyName", .shape = SH(233), .location_name = "keyName" }, /* ec2 Instance.KeyName */
-	[259] = { .name = "AmiLaunchIndex", .shape = SH(147), .location_name = "amiLaunchIndex" }, /* ec2 Instance.AmiLaunchIndex */
-	[260] = { .name = "ProductCodes", .shape = SH(194), .location_name = "productCodes" }, /* ec2 Instance.ProductCodes */
-	[261] = { .name = "InstanceType", .shape = SH(146), .location_name = "instanceType" }, /* ec2 Instance.InstanceType */
-	[262] = { .name = "LaunchTime", .shape = SH(56), .location_name = "launchTime" }, /* ec2 Instance.LaunchTime */
-	[263] = { .name = "Placement", .shape = SH(185), .location_name = "placement" }, /* ec2 Instance.Placement */
-	[264] = { .name = "KernelId", .shape = SH(233), .location_name = "kernelId" }, /* ec2 Instance.KernelId */
-	[265] = { .name = "RamdiskId", .shape = SH(233), .location_name = "ramdiskId" }, /* ec2 Instance.RamdiskId */
-	[266] = { .name = "Platform", .shape = SH(188), .location_name = "platform" }, /* ec2 Instance.Platform */
-	[267] = { .name = "Monitoring", .shape = SH(165), .location_name = "monitoring" }, /* ec2 Instance.Monitoring */
-	[268] = { .name = "SubnetId", .shape = SH(233), .location_name = "subnetId" }, /* ec2 Instance.SubnetId */
-	[269] = { .name = "VpcId", .shape = SH(233), .location_name = "vpcId" }, /* ec2 Instance.VpcId */
-	[270] = {
+	[255] = { .name = "InstanceId", .shape = SH(235), .location_name = "instanceId" }, /* ec2 Instance.InstanceId */
+	[256] = { .name = "ImageId", .shape = SH(235), .location_name = "imageId" }, /* ec2 Instance.ImageId */
+	[257] = { .name = "State", .shape = SH(146), .location_name = "instanceState" }, /* ec2 Instance.State */
+	[258] = { .name = "PrivateDnsName", .shape = SH(235), .location_name = "privateDnsName" }, /* ec2 Instance.PrivateDnsName */
+	[259] = { .name = "PublicDnsName", .shape = SH(235), .location_name = "dnsName" }, /* ec2 Instance.PublicDnsName */
+	[260] = { .name = "StateTransitionReason", .shape = SH(235), .location_name = "reason" }, /* ec2 Instance.StateTransitionReason */
+	[261] = { .name = "KeyName", .shape = SH(235), .location_name = "keyName" }, /* ec2 Instance.KeyName */
+	[262] = { .name = "AmiLaunchIndex", .shape = SH(149), .location_name = "amiLaunchIndex" }, /* ec2 Instance.AmiLaunchIndex */
+	[263] = { .name = "ProductCodes", .shape = SH(196), .location_name = "productCodes" }, /* ec2 Instance.ProductCodes */
+	[264] = { .name = "InstanceType", .shape = SH(148), .location_name = "instanceType" }, /* ec2 Instance.InstanceType */
+	[265] = { .name = "LaunchTime", .shape = SH(56), .location_name = "launchTime" }, /* ec2 Instance.LaunchTime */
+	[266] = { .name = "Placement", .shape = SH(187), .location_name = "placement" }, /* ec2 Instance.Placement */
+	[267] = { .name = "KernelId", .shape = SH(235), .location_name = "kernelId" }, /* ec2 Instance.KernelId */
+	[268] = { .name = "RamdiskId", .shape = SH(235), .location_name = "ramdiskId" }, /* ec2 Instance.RamdiskId */
+	[269] = { .name = "Platform", .shape = SH(190), .location_name = "platform" }, /* ec2 Instance.Platform */
+	[270] = { .name = "Monitoring", .shape = SH(167), .location_name = "monitoring" }, /* ec2 Instance.Monitoring */
+	[271] = { .name = "SubnetId", .shape = SH(235), .location_name = "subnetId" }, /* ec2 Instance.SubnetId */
+	[272] = { .name = "VpcId", .shape = SH(235), .location_name = "vpcId" }, /* ec2 Instance.VpcId */
+	[273] = {
 		.name = "PrivateIpAddress",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "privateIpAddress",
 	}, /* ec2 Instance.PrivateIpAddress */
-	[271] = { .name = "PublicIpAddress", .shape = SH(233), .location_name = "ipAddress" }, /* ec2 Instance.PublicIpAddress */
-	[272] = { .name = "EnaSrdEnabled", .shape = SH(43), .location_name = "enaSrdEnabled" }, /* ec2 InstanceAttachmentEnaSrdSpecification.EnaSrdEnabled */
-	[273] = {
+	[274] = { .name = "PublicIpAddress", .shape = SH(235), .location_name = "ipAddress" }, /* ec2 Instance.PublicIpAddress */
+	[275] = { .name = "EnaSrdEnabled", .shape = SH(43), .location_name = "enaSrdEnabled" }, /* ec2 InstanceAttachmentEnaSrdSpecification.EnaSrdEnabled */
+	[276] = {
 		.name = "EnaSrdUdpSpecification",
-		.shape = SH(106),
+		.shape = SH(107),
 		.location_name = "enaSrdUdpSpecification",
 	}, /* ec2 InstanceAttachmentEnaSrdSpecification.EnaSrdUdpSpecification */
-	[274] = { .name = "EnaSrdUdpEnabled", .shape = SH(43), .location_name = "enaSrdUdpEnabled" }, /* ec2 InstanceAttachmentEnaSrdUdpSpecification.EnaSrdUdpEnabled */
-	[275] = { .name = "DeviceName", .shape = SH(233), .location_name = "deviceName" }, /* ec2 InstanceBlockDeviceMapping.DeviceName */
-	[276] = { .name = "Ebs", .shape = SH(76), .location_name = "ebs" }, /* ec2 InstanceBlockDeviceMapping.Ebs */
-	[277] = { .shape = SH(110), .location_name = "item" }, /* ec2 InstanceBlockDeviceMappingList (member) */
-	[278] = { .name = "DeviceName", .shape = SH(233), .location_name = "deviceName" }, /* ec2 InstanceBlockDeviceMappingSpecification.DeviceName */
-	[279] = { .name = "Ebs", .shape = SH(77), .location_name = "ebs" }, /* ec2 InstanceBlockDeviceMappingSpecification.Ebs */
-	[280] = { .name = "VirtualName", .shape = SH(233), .location_name = "virtualName" }, /* ec2 InstanceBlockDeviceMappingSpecification.VirtualName */
-	[281] = { .name = "NoDevice", .shape = SH(233), .location_name = "noDevice" }, /* ec2 InstanceBlockDeviceMappingSpecification.NoDevice */
-	[282] = { .shape = SH(112), .location_name = "item" }, /* ec2 InstanceBlockDeviceMappingSpecificationList (member) */
-	[283] = { .shape = SH(115), .location_name = "InstanceId" }, /* ec2 InstanceIdStringList (member) */
-	[284] = { .name = "Ipv4Prefix", .shape = SH(233), .location_name = "ipv4Prefix" }, /* ec2 InstanceIpv4Prefix.Ipv4Prefix */
-	[285] = { .shape = SH(117), .location_name = "item" }, /* ec2 InstanceIpv4PrefixList (member) */
-	[286] = { .name = "Ipv6Address", .shape = SH(233), .location_name = "ipv6Address" }, /* ec2 InstanceIpv6Address.Ipv6Address */
-	[287] = { .name = "IsPrimaryIpv6", .shape = SH(43), .location_name = "isPrimaryIpv6" }, /* ec2 InstanceIpv6Address.IsPrimaryIpv6 */
-	[288] = { .shape = SH(119), .location_name = "item" }, /* ec2 InstanceIpv6AddressList (member) */
-	[289] = { .name = "Ipv6Prefix", .shape = SH(233), .location_name = "ipv6Prefix" }, /* ec2 InstanceIpv6Prefix.Ipv6Prefix */
-	[290] = { .shape = SH(121), .location_name = "item" }, /* ec2 InstanceIpv6PrefixList (member) */
-	[291] = { .shape = SH(104), .location_name = "item" }, /* ec2 InstanceList (member) */
-	[292] = { .name = "AutoRecovery", .shape = SH(108), .location_name = "autoRecovery" }, /* ec2 InstanceMaintenanceOptions.AutoRecovery */
-	[293] = { .name = "RebootMigration", .shape = SH(138), .location_name = "rebootMigration" }, /* ec2 InstanceMaintenanceOptions.RebootMigration */
-	[294] = { .name = "State", .shape = SH(128), .location_name = "state" }, /* ec2 InstanceMetadataOptionsResponse.State */
-	[295] = { .name = "HttpTokens", .shape = SH(96), .location_name = "httpTokens" }, /* ec2 InstanceMetadataOptionsResponse.HttpTokens */
-	[296] = {
+	[277] = { .name = "EnaSrdUdpEnabled", .shape = SH(43), .location_name = "enaSrdUdpEnabled" }, /* ec2 InstanceAttachmentEnaSrdUdpSpecification.EnaSrdUdpEnabled */
+	[278] = {
+		.name = "BlockDeviceMappings",
+		.shape = SH(113),
+		.location_name = "blockDeviceMapping",
+	}, /* ec2 InstanceAttribute.BlockDeviceMappings */
+	[279] = {
+		.name = "DisableApiTermination",
+		.shape = SH(34),
+		.location_name = "disableApiTermination",
+	}, /* ec2 InstanceAttribute.DisableApiTermination */
+	[280] = { .name = "EnaSupport", .shape = SH(34), .location_name = "enaSupport" }, /* ec2 InstanceAttribute.EnaSupport */
+	[281] = { .name = "EnclaveOptions", .shape = SH(86), .location_name = "enclaveOptions" }, /* ec2 InstanceAttribute.EnclaveOptions */
+	[282] = { .name = "EbsOptimized", .shape = SH(34), .location_name = "ebsOptimized" }, /* ec2 InstanceAttribute.EbsOptimized */
+	[283] = { .name = "InstanceId", .shape = SH(235), .location_name = "instanceId" }, /* ec2 InstanceAttribute.InstanceId */
+	[284] = {
+		.name = "InstanceInitiatedShutdownBehavior",
+		.shape = SH(35),
+		.location_name = "instanceInitiatedShutdownBehavior",
+	}, /* ec2 InstanceAttribute.InstanceInitiatedShutdownBehavior */
+	[285] = { .name = "InstanceType", .shape = SH(35), .location_name = "instanceType" }, /* ec2 InstanceAttribute.InstanceType */
+	[286] = { .name = "KernelId", .shape = SH(35), .location_name = "kernel" }, /* ec2 InstanceAttribute.KernelId */
+	[287] = { .name = "ProductCodes", .shape = SH(196), .location_name = "productCodes" }, /* ec2 InstanceAttribute.ProductCodes */
+	[288] = { .name = "RamdiskId", .shape = SH(35), .location_name = "ramdisk" }, /* ec2 InstanceAttribute.RamdiskId */
+	[289] = { .name = "RootDeviceName", .shape = SH(35), .location_name = "rootDeviceName" }, /* ec2 InstanceAttribute.RootDeviceName */
+	[290] = { .name = "SourceDestCheck", .shape = SH(34), .location_name = "sourceDestCheck" }, /* ec2 InstanceAttribute.SourceDestCheck */
+	[291] = { .name = "SriovNetSupport", .shape = SH(35), .location_name = "sriovNetSupport" }, /* ec2 InstanceAttribute.SriovNetSupport */
+	[292] = { .name = "UserData", .shape = SH(35), .location_name = "userData" }, /* ec2 InstanceAttribute.UserData */
+	[293] = { .name = "DisableApiStop", .shape = SH(34), .location_name = "disableApiStop" }, /* ec2 InstanceAttribute.DisableApiStop */
+	[294] = { .name = "Groups", .shape = SH(93), .location_name = "groupSet" }, /* ec2 InstanceAttribute.Groups */
+	[295] = { .name = "DeviceName", .shape = SH(235), .location_name = "deviceName" }, /* ec2 InstanceBlockDeviceMapping.DeviceName */
+	[296] = { .name = "Ebs", .shape = SH(77), .location_name = "ebs" }, /* ec2 InstanceBlockDeviceMapping.Ebs */
+	[297] = { .shape = SH(112), .location_name = "item" }, /* ec2 InstanceBlockDeviceMappingList (member) */
+	[298] = { .name = "DeviceName", .shape = SH(235), .location_name = "deviceName" }, /* ec2 InstanceBlockDeviceMappingSpecification.DeviceName */
+	[299] = { .name = "Ebs", .shape = SH(78), .location_name = "ebs" }, /* ec2 InstanceBlockDeviceMappingSpecification.Ebs */
+	[300] = { .name = "VirtualName", .shape = SH(235), .location_name = "virtualName" }, /* ec2 InstanceBlockDeviceMappingSpecification.VirtualName */
+	[301] = { .name = "NoDevice", .shape = SH(235), .location_name = "noDevice" }, /* ec2 InstanceBlockDeviceMappingSpecification.NoDevice */
+	[302] = { .shape = SH(114), .location_name = "item" }, /* ec2 InstanceBlockDeviceMappingSpecificationList (member) */
+	[303] = { .shape = SH(117), .location_name = "InstanceId" }, /* ec2 InstanceIdStringList (member) */
+	[304] = { .name = "Ipv4Prefix", .shape = SH(235), .location_name = "ipv4Prefix" }, /* ec2 InstanceIpv4Prefix.Ipv4Prefix */
+	[305] = { .shape = SH(119), .location_name = "item" }, /* ec2 InstanceIpv4PrefixList (member) */
+	[306] = { .name = "Ipv6Address", .shape = SH(235), .location_name = "ipv6Address" }, /* ec2 InstanceIpv6Address.Ipv6Address */
+	[307] = { .name = "IsPrimaryIpv6", .shape = SH(43), .location_name = "isPrimaryIpv6" }, /* ec2 InstanceIpv6Address.IsPrimaryIpv6 */
+	[308] = { .shape = SH(121), .location_name = "item" }, /* ec2 InstanceIpv6AddressList (member) */
+	[309] = { .name = "Ipv6Prefix", .shape = SH(235), .location_name = "ipv6Prefix" }, /* ec2 InstanceIpv6Prefix.Ipv6Prefix */
+	[310] = { .shape = SH(123), .location_name = "item" }, /* ec2 InstanceIpv6PrefixList (member) */
+	[311] = { .shape = SH(105), .location_name = "item" }, /* ec2 InstanceList (member) */
+	[312] = { .name = "AutoRecovery", .shape = SH(110), .location_name = "autoRecovery" }, /* ec2 InstanceMaintenanceOptions.AutoRecovery */
+	[313] = { .name = "RebootMigration", .shape = SH(140), .location_name = "rebootMigration" }, /* ec2 InstanceMaintenanceOptions.RebootMigration */
+	[314] = { .name = "State", .shape = SH(130), .location_name = "state" }, /* ec2 InstanceMetadataOptionsResponse.State */
+	[315] = { .name = "HttpTokens", .shape = SH(97), .location_name = "httpTokens" }, /* ec2 InstanceMetadataOptionsResponse.HttpTokens */
+	[316] = {
 		.name = "HttpPutResponseHopLimit",
-		.shape = SH(147),
+		.shape = SH(149),
 		.location_name = "httpPutResponseHopLimit",
 	}, /* ec2 InstanceMetadataOptionsResponse.HttpPutResponseHopLimit */
-	[297] = { .name = "HttpEndpoint", .shape = SH(126), .location_name = "httpEndpoint" }, /* ec2 InstanceMetadataOptionsResponse.HttpEndpoint */
-	[298] = {
+	[317] = { .name = "HttpEndpoint", .shape = SH(128), .location_name = "httpEndpoint" }, /* ec2 InstanceMetadataOptionsResponse.HttpEndpoint */
+	[318] = {
 		.name = "HttpProtocolIpv6",
-		.shape = SH(129),
+		.shape = SH(131),
 		.location_name = "httpProtocolIpv6",
 	}, /* ec2 InstanceMetadataOptionsResponse.HttpProtocolIpv6 */
-	[299] = {
+	[319] = {
 		.name = "InstanceMetadataTags",
-		.shape = SH(130),
+		.shape = SH(132),
 		.location_name = "instanceMetadataTags",
 	}, /* ec2 InstanceMetadataOptionsResponse.InstanceMetadataTags */
-	[300] = { .name = "Association", .shape = SH(132), .location_name = "association" }, /* ec2 InstanceNetworkInterface.Association */
-	[301] = { .name = "Attachment", .shape = SH(133), .location_name = "attachment" }, /* ec2 InstanceNetworkInterface.Attachment */
-	[302] = { .name = "Description", .shape = SH(233), .location_name = "description" }, /* ec2 InstanceNetworkInterface.Description */
-	[303] = { .name = "Groups", .shape = SH(92), .location_name = "groupSet" }, /* ec2 InstanceNetworkInterface.Groups */
-	[304] = { .name = "Ipv6Addresses", .shape = SH(120), .location_name = "ipv6AddressesSet" }, /* ec2 InstanceNetworkInterface.Ipv6Addresses */
-	[305] = { .name = "MacAddress", .shape = SH(233), .location_name = "macAddress" }, /* ec2 InstanceNetworkInterface.MacAddress */
-	[306] = {
+	[320] = { .name = "Association", .shape = SH(134), .location_name = "association" }, /* ec2 InstanceNetworkInterface.Association */
+	[321] = { .name = "Attachment", .shape = SH(135), .location_name = "attachment" }, /* ec2 InstanceNetworkInterface.Attachment */
+	[322] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 InstanceNetworkInterface.Description */
+	[323] = { .name = "Groups", .shape = SH(93), .location_name = "groupSet" }, /* ec2 InstanceNetworkInterface.Groups */
+	[324] = { .name = "Ipv6Addresses", .shape = SH(122), .location_name = "ipv6AddressesSet" }, /* ec2 InstanceNetworkInterface.Ipv6Addresses */
+	[325] = { .name = "MacAddress", .shape = SH(235), .location_name = "macAddress" }, /* ec2 InstanceNetworkInterface.MacAddress */
+	[326] = {
 		.name = "NetworkInterfaceId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "networkInterfaceId",
 	}, /* ec2 InstanceNetworkInterface.NetworkInterfaceId */
-	[307] = { .name = "OwnerId", .shape = SH(233), .location_name = "ownerId" }, /* ec2 InstanceNetworkInterface.OwnerId */
-	[308] = { .name = "PrivateDnsName", .shape = SH(233), .location_name = "privateDnsName" }, /* ec2 InstanceNetworkInterface.PrivateDnsName */
-	[309] = {
+	[327] = { .name = "OwnerId", .shape = SH(235), .location_name = "ownerId" }, /* ec2 InstanceNetworkInterface.OwnerId */
+	[328] = { .name = "PrivateDnsName", .shape = SH(235), .location_name = "privateDnsName" }, /* ec2 InstanceNetworkInterface.PrivateDnsName */
+	[329] = {
 		.name = "PrivateIpAddress",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "privateIpAddress",
 	}, /* ec2 InstanceNetworkInterface.PrivateIpAddress */
-	[310] = {
+	[330] = {
 		.name = "PrivateIpAddresses",
-		.shape = SH(137),
+		.shape = SH(139),
 		.location_name = "privateIpAddressesSet",
 	}, /* ec2 InstanceNetworkInterface.PrivateIpAddresses */
-	[311] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 InstanceNetworkInterface.SourceDestCheck */
-	[312] = { .name = "Status", .shape = SH(180), .location_name = "status" }, /* ec2 InstanceNetworkInterface.Status */
-	[313] = { .name = "SubnetId", .shape = SH(233), .location_name = "subnetId" }, /* ec2 InstanceNetworkInterface.SubnetId */
-	[314] = { .name = "VpcId", .shape = SH(233), .location_name = "vpcId" }, /* ec2 InstanceNetworkInterface.VpcId */
-	[315] = { .name = "InterfaceType", .shape = SH(233), .location_name = "interfaceType" }, /* ec2 InstanceNetworkInterface.InterfaceType */
-	[316] = { .name = "Ipv4Prefixes", .shape = SH(118), .location_name = "ipv4PrefixSet" }, /* ec2 InstanceNetworkInterface.Ipv4Prefixes */
-	[317] = { .name = "Ipv6Prefixes", .shape = SH(122), .location_name = "ipv6PrefixSet" }, /* ec2 InstanceNetworkInterface.Ipv6Prefixes */
-	[318] = {
+	[331] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 InstanceNetworkInterface.SourceDestCheck */
+	[332] = { .name = "Status", .shape = SH(182), .location_name = "status" }, /* ec2 InstanceNetworkInterface.Status */
+	[333] = { .name = "SubnetId", .shape = SH(235), .location_name = "subnetId" }, /* ec2 InstanceNetworkInterface.SubnetId */
+	[334] = { .name = "VpcId", .shape = SH(235), .location_name = "vpcId" }, /* ec2 InstanceNetworkInterface.VpcId */
+	[335] = { .name = "InterfaceType", .shape = SH(235), .location_name = "interfaceType" }, /* ec2 InstanceNetworkInterface.InterfaceType */
+	[336] = { .name = "Ipv4Prefixes", .shape = SH(120), .location_name = "ipv4PrefixSet" }, /* ec2 InstanceNetworkInterface.Ipv4Prefixes */
+	[337] = { .name = "Ipv6Prefixes", .shape = SH(124), .location_name = "ipv6PrefixSet" }, /* ec2 InstanceNetworkInterface.Ipv6Prefixes */
+	[338] = {
 		.name = "ConnectionTrackingConfiguration",
 		.shape = SH(50),
 		.location_name = "connectionTrackingConfiguration",
 	}, /* ec2 InstanceNetworkInterface.ConnectionTrackingConfiguration */
-	[319] = { .name = "Operator", .shape = SH(183), .location_name = "operator" }, /* ec2 InstanceNetworkInterface.Operator */
-	[320] = { .name = "CarrierIp", .shape = SH(233), .location_name = "carrierIp" }, /* ec2 InstanceNetworkInterfaceAssociation.CarrierIp */
-	[321] = { .name = "CustomerOwnedIp", .shape = SH(233), .location_name = "customerOwnedIp" }, /* ec2 InstanceNetworkInterfaceAssociation.CustomerOwnedIp */
-	[322] = { .name = "IpOwnerId", .shape = SH(233), .location_name = "ipOwnerId" }, /* ec2 InstanceNetworkInterfaceAssociation.IpOwnerId */
-	[323] = { .name = "PublicDnsName", .shape = SH(233), .location_name = "publicDnsName" }, /* ec2 InstanceNetworkInterfaceAssociation.PublicDnsName */
-	[324] = { .name = "PublicIp", .shape = SH(233), .location_name = "publicIp" }, /* ec2 InstanceNetworkInterfaceAssociation.PublicIp */
-	[325] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 InstanceNetworkInterfaceAttachment.AttachTime */
-	[326] = { .name = "AttachmentId", .shape = SH(233), .location_name = "attachmentId" }, /* ec2 InstanceNetworkInterfaceAttachment.AttachmentId */
-	[327] = {
+	[339] = { .name = "Operator", .shape = SH(185), .location_name = "operator" }, /* ec2 InstanceNetworkInterface.Operator */
+	[340] = { .name = "CarrierIp", .shape = SH(235), .location_name = "carrierIp" }, /* ec2 InstanceNetworkInterfaceAssociation.CarrierIp */
+	[341] = { .name = "CustomerOwnedIp", .shape = SH(235), .location_name = "customerOwnedIp" }, /* ec2 InstanceNetworkInterfaceAssociation.CustomerOwnedIp */
+	[342] = { .name = "IpOwnerId", .shape = SH(235), .location_name = "ipOwnerId" }, /* ec2 InstanceNetworkInterfaceAssociation.IpOwnerId */
+	[343] = { .name = "PublicDnsName", .shape = SH(235), .location_name = "publicDnsName" }, /* ec2 InstanceNetworkInterfaceAssociation.PublicDnsName */
+	[344] = { .name = "PublicIp", .shape = SH(235), .location_name = "publicIp" }, /* ec2 InstanceNetworkInterfaceAssociation.PublicIp */
+	[345] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 InstanceNetworkInterfaceAttachment.AttachTime */
+	[346] = { .name = "AttachmentId", .shape = SH(235), .location_name = "attachmentId" }, /* ec2 InstanceNetworkInterfaceAttachment.AttachmentId */
+	[347] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 InstanceNetworkInterfaceAttachment.DeleteOnTermination */
-	[328] = { .name = "DeviceIndex", .shape = SH(147), .location_name = "deviceIndex" }, /* ec2 InstanceNetworkInterfaceAttachment.DeviceIndex */
-	[329] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 InstanceNetworkInterfaceAttachment.Status */
-	[330] = {
+	[348] = { .name = "DeviceIndex", .shape = SH(149), .location_name = "deviceIndex" }, /* ec2 InstanceNetworkInterfaceAttachment.DeviceIndex */
+	[349] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 InstanceNetworkInterfaceAttachment.Status */
+	[350] = {
 		.name = "NetworkCardIndex",
-		.shape = SH(147),
+		.shape = SH(149),
 		.location_name = "networkCardIndex",
 	}, /* ec2 InstanceNetworkInterfaceAttachment.NetworkCardIndex */
-	[331] = {
+	[351] = {
 		.name = "EnaSrdSpecification",
-		.shape = SH(105),
+		.shape = SH(106),
 		.location_name = "enaSrdSpecification",
 	}, /* ec2 InstanceNetworkInterfaceAttachment.EnaSrdSpecification */
-	[332] = { .name = "EnaQueueCount", .shape = SH(147), .location_name = "enaQueueCount" }, /* ec2 InstanceNetworkInterfaceAttachment.EnaQueueCount */
-	[333] = { .shape = SH(131), .location_name = "item" }, /* ec2 InstanceNetworkInterfaceList (member) */
-	[334] = {
+	[352] = { .name = "EnaQueueCount", .shape = SH(149), .location_name = "enaQueueCount" }, /* ec2 InstanceNetworkInterfaceAttachment.EnaQueueCount */
+	[353] = { .shape = SH(133), .location_name = "item" }, /* ec2 InstanceNetworkInterfaceList (member) */
+	[354] = {
 		.name = "BandwidthWeighting",
-		.shape = SH(109),
+		.shape = SH(111),
 		.location_name = "bandwidthWeighting",
 	}, /* ec2 InstanceNetworkPerformanceOptions.BandwidthWeighting */
-	[335] = { .name = "Association", .shape = SH(132), .location_name = "association" }, /* ec2 InstancePrivateIpAddress.Association */
-	[336] = { .name = "Primary", .shape = SH(43), .location_name = "primary" }, /* ec2 InstancePrivateIpAddress.Primary */
-	[337] = { .name = "PrivateDnsName", .shape = SH(233), .location_name = "privateDnsName" }, /* ec2 InstancePrivateIpAddress.PrivateDnsName */
-	[338] = {
+	[355] = { .name = "Association", .shape = SH(134), .location_name = "association" }, /* ec2 InstancePrivateIpAddress.Association */
+	[356] = { .name = "Primary", .shape = SH(43), .location_name = "primary" }, /* ec2 InstancePrivateIpAddress.Primary */
+	[357] = { .name = "PrivateDnsName", .shape = SH(235), .location_name = "privateDnsName" }, /* ec2 InstancePrivateIpAddress.PrivateDnsName */
+	[358] = {
 		.name = "PrivateIpAddress",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "privateIpAddress",
 	}, /* ec2 InstancePrivateIpAddress.PrivateIpAddress */
-	[339] = { .shape = SH(136), .location_name = "item" }, /* ec2 InstancePrivateIpAddressList (member) */
-	[340] = { .name = "Attachment", .shape = SH(140), .location_name = "attachment" }, /* ec2 InstanceSecondaryInterface.Attachment */
-	[341] = { .name = "MacAddress", .shape = SH(233), .location_name = "macAddress" }, /* ec2 InstanceSecondaryInterface.MacAddress */
-	[342] = {
+	[359] = { .shape = SH(138), .location_name = "item" }, /* ec2 InstancePrivateIpAddressList (member) */
+	[360] = { .name = "Attachment", .shape = SH(142), .location_name = "attachment" }, /* ec2 InstanceSecondaryInterface.Attachment */
+	[361] = { .name = "MacAddress", .shape = SH(235), .location_name = "macAddress" }, /* ec2 InstanceSecondaryInterface.MacAddress */
+	[362] = {
 		.name = "SecondaryInterfaceId",
-		.shape = SH(210),
+		.shape = SH(212),
 		.location_name = "secondaryInterfaceId",
 	}, /* ec2 InstanceSecondaryInterface.SecondaryInterfaceId */
-	[343] = { .name = "OwnerId", .shape = SH(233), .location_name = "ownerId" }, /* ec2 InstanceSecondaryInterface.OwnerId */
-	[344] = {
+	[363] = { .name = "OwnerId", .shape = SH(235), .location_name = "ownerId" }, /* ec2 InstanceSecondaryInterface.OwnerId */
+	[364] = {
 		.name = "PrivateIpAddresses",
-		.shape = SH(143),
+		.shape = SH(145),
 		.location_name = "privateIpAddressSet",
 	}, /* ec2 InstanceSecondaryInterface.PrivateIpAddresses */
-	[345] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 InstanceSecondaryInterface.SourceDestCheck */
-	[346] = { .name = "Status", .shape = SH(211), .location_name = "status" }, /* ec2 InstanceSecondaryInterface.Status */
-	[347] = {
+	[365] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 InstanceSecondaryInterface.SourceDestCheck */
+	[366] = { .name = "Status", .shape = SH(213), .location_name = "status" }, /* ec2 InstanceSecondaryInterface.Status */
+	[367] = {
 		.name = "SecondarySubnetId",
-		.shape = SH(214),
+		.shape = SH(216),
 		.location_name = "secondarySubnetId",
 	}, /* ec2 InstanceSecondaryInterface.SecondarySubnetId */
-	[348] = {
+	[368] = {
 		.name = "SecondaryNetworkId",
-		.shape = SH(213),
+		.shape = SH(215),
 		.location_name = "secondaryNetworkId",
 	}, /* ec2 InstanceSecondaryInterface.SecondaryNetworkId */
-	[349] = { .name = "InterfaceType", .shape = SH(212), .location_name = "interfaceType" }, /* ec2 InstanceSecondaryInterface.InterfaceType */
-	[350] = { .name = "AttachTime", .shape = SH(161), .location_name = "attachTime" }, /* ec2 InstanceSecondaryInterfaceAttachment.AttachTime */
-	[351] = { .name = "AttachmentId", .shape = SH(233), .location_name = "attachmentId" }, /* ec2 InstanceSecondaryInterfaceAttachment.AttachmentId */
-	[352] = {
+	[369] = { .name = "InterfaceType", .shape = SH(214), .location_name = "interfaceType" }, /* ec2 InstanceSecondaryInterface.InterfaceType */
+	[370] = { .name = "AttachTime", .shape = SH(163), .location_name = "attachTime" }, /* ec2 InstanceSecondaryInterfaceAttachment.AttachTime */
+	[371] = { .name = "AttachmentId", .shape = SH(235), .location_name = "attachmentId" }, /* ec2 InstanceSecondaryInterfaceAttachment.AttachmentId */
+	[372] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 InstanceSecondaryInterfaceAttachment.DeleteOnTermination */
-	[353] = { .name = "DeviceIndex", .shape = SH(147), .location_name = "deviceIndex" }, /* ec2 InstanceSecondaryInterfaceAttachment.DeviceIndex */
-	[354] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 InstanceSecondaryInterfaceAttachment.Status */
-	[355] = {
+	[373] = { .name = "DeviceIndex", .shape = SH(149), .location_name = "deviceIndex" }, /* ec2 InstanceSecondaryInterfaceAttachment.DeviceIndex */
+	[374] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 InstanceSecondaryInterfaceAttachment.Status */
+	[375] = {
 		.name = "NetworkCardIndex",
-		.shape = SH(147),
+		.shape = SH(149),
 		.location_name = "networkCardIndex",
 	}, /* ec2 InstanceSecondaryInterfaceAttachment.NetworkCardIndex */
-	[356] = { .shape = SH(139), .location_name = "item" }, /* ec2 InstanceSecondaryInterfaceList (member) */
-	[357] = {
+	[376] = { .shape = SH(141), .location_name = "item" }, /* ec2 InstanceSecondaryInterfaceList (member) */
+	[377] = {
 		.name = "PrivateIpAddress",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "privateIpAddress",
 	}, /* ec2 InstanceSecondaryInterfacePrivateIpAddress.PrivateIpAddress */
-	[358] = { .shape = SH(142), .location_name = "item" }, /* ec2 InstanceSecondaryInterfacePrivateIpAddressList (member) */
-	[359] = { .name = "Code", .shape = SH(147), .location_name = "code" }, /* ec2 InstanceState.Code */
-	[360] = { .name = "Name", .shape = SH(145), .location_name = "name" }, /* ec2 InstanceState.Name */
-	[361] = { .name = "IpProtocol", .shape = SH(233), .location_name = "ipProtocol" }, /* ec2 IpPermission.IpProtocol */
-	[362] = { .name = "FromPort", .shape = SH(147), .location_name = "fromPort" }, /* ec2 IpPermission.FromPort */
-	[363] = { .name = "ToPort", .shape = SH(147), .location_name = "toPort" }, /* ec2 IpPermission.ToPort */
-	[364] = { .name = "UserIdGroupPairs", .shape = SH(244), .location_name = "groups" }, /* ec2 IpPermission.UserIdGroupPairs */
-	[365] = { .name = "IpRanges", .shape = SH(151), .location_name = "ipRanges" }, /* ec2 IpPermission.IpRanges */
-	[366] = { .name = "Ipv6Ranges", .shape = SH(157), .location_name = "ipv6Ranges" }, /* ec2 IpPermission.Ipv6Ranges */
-	[367] = { .name = "PrefixListIds", .shape = SH(190), .location_name = "prefixListIds" }, /* ec2 IpPermission.PrefixListIds */
-	[368] = { .shape = SH(148), .location_name = "item" }, /* ec2 IpPermissionList (member) */
-	[369] = { .name = "Description", .shape = SH(233), .location_name = "description" }, /* ec2 IpRange.Description */
-	[370] = { .name = "CidrIp", .shape = SH(233), .location_name = "cidrIp" }, /* ec2 IpRange.CidrIp */
-	[371] = { .shape = SH(150), .location_name = "item" }, /* ec2 IpRangeList (member) */
-	[372] = { .name = "Ipv4Prefix", .shape = SH(233), .location_name = "ipv4Prefix" }, /* ec2 Ipv4PrefixSpecification.Ipv4Prefix */
-	[373] = { .shape = SH(152), .location_name = "item" }, /* ec2 Ipv4PrefixesList (member) */
-	[374] = { .name = "Ipv6Prefix", .shape = SH(233), .location_name = "ipv6Prefix" }, /* ec2 Ipv6PrefixSpecification.Ipv6Prefix */
-	[375] = { .shape = SH(154), .location_name = "item" }, /* ec2 Ipv6PrefixesList (member) */
-	[376] = { .name = "Description", .shape = SH(233), .location_name = "description" }, /* ec2 Ipv6Range.Description */
-	[377] = { .name = "CidrIpv6", .shape = SH(233), .location_name = "cidrIpv6" }, /* ec2 Ipv6Range.CidrIpv6 */
-	[378] = { .shape = SH(156), .location_name = "item" }, /* ec2 Ipv6RangeList (member) */
-	[379] = {
+	[378] = { .shape = SH(144), .location_name = "item" }, /* ec2 InstanceSecondaryInterfacePrivateIpAddressList (member) */
+	[379] = { .name = "Code", .shape = SH(149), .location_name = "code" }, /* ec2 InstanceState.Code */
+	[380] = { .name = "Name", .shape = SH(147), .location_name = "name" }, /* ec2 InstanceState.Name */
+	[381] = { .name = "IpProtocol", .shape = SH(235), .location_name = "ipProtocol" }, /* ec2 IpPermission.IpProtocol */
+	[382] = { .name = "FromPort", .shape = SH(149), .location_name = "fromPort" }, /* ec2 IpPermission.FromPort */
+	[383] = { .name = "ToPort", .shape = SH(149), .location_name = "toPort" }, /* ec2 IpPermission.ToPort */
+	[384] = { .name = "UserIdGroupPairs", .shape = SH(246), .location_name = "groups" }, /* ec2 IpPermission.UserIdGroupPairs */
+	[385] = { .name = "IpRanges", .shape = SH(153), .location_name = "ipRanges" }, /* ec2 IpPermission.IpRanges */
+	[386] = { .name = "Ipv6Ranges", .shape = SH(159), .location_name = "ipv6Ranges" }, /* ec2 IpPermission.Ipv6Ranges */
+	[387] = { .name = "PrefixListIds", .shape = SH(192), .location_name = "prefixListIds" }, /* ec2 IpPermission.PrefixListIds */
+	[388] = { .shape = SH(150), .location_name = "item" }, /* ec2 IpPermissionList (member) */
+	[389] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 IpRange.Description */
+	[390] = { .name = "CidrIp", .shape = SH(235), .location_name = "cidrIp" }, /* ec2 IpRange.CidrIp */
+	[391] = { .shape = SH(152), .location_name = "item" }, /* ec2 IpRangeList (member) */
+	[392] = { .name = "Ipv4Prefix", .shape = SH(235), .location_name = "ipv4Prefix" }, /* ec2 Ipv4PrefixSpecification.Ipv4Prefix */
+	[393] = { .shape = SH(154), .location_name = "item" }, /* ec2 Ipv4PrefixesList (member) */
+	[394] = { .name = "Ipv6Prefix", .shape = SH(235), .location_name = "ipv6Prefix" }, /* ec2 Ipv6PrefixSpecification.Ipv6Prefix */
+	[395] = { .shape = SH(156), .location_name = "item" }, /* ec2 Ipv6PrefixesList (member) */
+	[396] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 Ipv6Range.Description */
+	[397] = { .name = "CidrIpv6", .shape = SH(235), .location_name = "cidrIpv6" }, /* ec2 Ipv6Range.CidrIpv6 */
+	[398] = { .shape = SH(158), .location_name = "item" }, /* ec2 Ipv6RangeList (member) */
+	[399] = {
 		.name = "LicenseConfigurationArn",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "licenseConfigurationArn",
 	}, /* ec2 LicenseConfiguration.LicenseConfigurationArn */
-	[380] = { .shape = SH(158), .location_name = "item" }, /* ec2 LicenseList (member) */
-	[381] = { .name = "SourceDestCheck", .shape = SH(34) }, /* ec2 ModifyInstanceAttributeRequest.SourceDestCheck */
-	[382] = { .name = "DisableApiStop", .shape = SH(34) }, /* ec2 ModifyInstanceAttributeRequest.DisableApiStop */
-	[383] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 ModifyInstanceAttributeRequest.DryRun */
-	[384] = {
+	[400] = { .shape = SH(160), .location_name = "item" }, /* ec2 LicenseList (member) */
+	[401] = { .name = "SourceDestCheck", .shape = SH(34) }, /* ec2 ModifyInstanceAttributeRequest.SourceDestCheck */
+	[402] = { .name = "DisableApiStop", .shape = SH(34) }, /* ec2 ModifyInstanceAttributeRequest.DisableApiStop */
+	[403] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 ModifyInstanceAttributeRequest.DryRun */
+	[404] = {
 		.name = "InstanceId",
-		.shape = SH(115),
+		.shape = SH(117),
 		.location_name = "instanceId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 ModifyInstanceAttributeRequest.InstanceId */
-	[385] = { .name = "Attribute", .shape = SH(107), .location_name = "attribute" }, /* ec2 ModifyInstanceAttributeRequest.Attribute */
-	[386] = { .name = "Value", .shape = SH(163), .location_name = "value" }, /* ec2 ModifyInstanceAttributeRequest.Value */
-	[387] = {
+	[405] = { .name = "Attribute", .shape = SH(109), .location_name = "attribute" }, /* ec2 ModifyInstanceAttributeRequest.Attribute */
+	[406] = { .name = "Value", .shape = SH(165), .location_name = "value" }, /* ec2 ModifyInstanceAttributeRequest.Value */
+	[407] = {
 		.name = "BlockDeviceMappings",
-		.shape = SH(113),
+		.shape = SH(115),
 		.location_name = "blockDeviceMapping",
 	}, /* ec2 ModifyInstanceAttributeRequest.BlockDeviceMappings */
-	[388] = {
+	[408] = {
 		.name = "DisableApiTermination",
 		.shape = SH(34),
 		.location_name = "disableApiTermination",
 	}, /* ec2 ModifyInstanceAttributeRequest.DisableApiTermination */
-	[389] = { .name = "InstanceType", .shape = SH(35), .location_name = "instanceType" }, /* ec2 ModifyInstanceAttributeRequest.InstanceType */
-	[390] = { .name = "Kernel", .shape = SH(35), .location_name = "kernel" }, /* ec2 ModifyInstanceAttributeRequest.Kernel */
-	[391] = { .name = "Ramdisk", .shape = SH(35), .location_name = "ramdisk" }, /* ec2 ModifyInstanceAttributeRequest.Ramdisk */
-	[392] = { .name = "UserData", .shape = SH(42), .location_name = "userData" }, /* ec2 ModifyInstanceAttributeRequest.UserData */
-	[393] = {
+	[409] = { .name = "InstanceType", .shape = SH(35), .location_name = "instanceType" }, /* ec2 ModifyInstanceAttributeRequest.InstanceType */
+	[410] = { .name = "Kernel", .shape = SH(35), .location_name = "kernel" }, /* ec2 ModifyInstanceAttributeRequest.Kernel */
+	[411] = { .name = "Ramdisk", .shape = SH(35), .location_name = "ramdisk" }, /* ec2 ModifyInstanceAttributeRequest.Ramdisk */
+	[412] = { .name = "UserData", .shape = SH(42), .location_name = "userData" }, /* ec2 ModifyInstanceAttributeRequest.UserData */
+	[413] = {
 		.name = "InstanceInitiatedShutdownBehavior",
 		.shape = SH(35),
 		.location_name = "instanceInitiatedShutdownBehavior",
 	}, /* ec2 ModifyInstanceAttributeRequest.InstanceInitiatedShutdownBehavior */
-	[394] = { .name = "Groups", .shape = SH(90), .location_name = "GroupId" }, /* ec2 ModifyInstanceAttributeRequest.Groups */
-	[395] = { .name = "EbsOptimized", .shape = SH(34), .location_name = "ebsOptimized" }, /* ec2 ModifyInstanceAttributeRequest.EbsOptimized */
-	[396] = { .name = "SriovNetSupport", .shape = SH(35), .location_name = "sriovNetSupport" }, /* ec2 ModifyInstanceAttributeRequest.SriovNetSupport */
-	[397] = { .name = "EnaSupport", .shape = SH(34), .location_name = "enaSupport" }, /* ec2 ModifyInstanceAttributeRequest.EnaSupport */
-	[398] = { .name = "EnaSrdSpecification", .shape = SH(83) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.EnaSrdSpecification */
-	[399] = { .name = "EnablePrimaryIpv6", .shape = SH(43) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.EnablePrimaryIpv6 */
-	[400] = { .name = "ConnectionTrackingSpecification", .shape = SH(49) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.ConnectionTrackingSpecification */
-	[401] = { .name = "AssociatePublicIpAddress", .shape = SH(43) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.AssociatePublicIpAddress */
-	[402] = {
+	[414] = { .name = "Groups", .shape = SH(91), .location_name = "GroupId" }, /* ec2 ModifyInstanceAttributeRequest.Groups */
+	[415] = { .name = "EbsOptimized", .shape = SH(34), .location_name = "ebsOptimized" }, /* ec2 ModifyInstanceAttributeRequest.EbsOptimized */
+	[416] = { .name = "SriovNetSupport", .shape = SH(35), .location_name = "sriovNetSupport" }, /* ec2 ModifyInstanceAttributeRequest.SriovNetSupport */
+	[417] = { .name = "EnaSupport", .shape = SH(34), .location_name = "enaSupport" }, /* ec2 ModifyInstanceAttributeRequest.EnaSupport */
+	[418] = { .name = "EnaSrdSpecification", .shape = SH(84) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.EnaSrdSpecification */
+	[419] = { .name = "EnablePrimaryIpv6", .shape = SH(43) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.EnablePrimaryIpv6 */
+	[420] = { .name = "ConnectionTrackingSpecification", .shape = SH(49) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.ConnectionTrackingSpecification */
+	[421] = { .name = "AssociatePublicIpAddress", .shape = SH(43) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.AssociatePublicIpAddress */
+	[422] = {
 		.name = "AssociatedSubnetIds",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "AssociatedSubnetId",
 	}, /* ec2 ModifyNetworkInterfaceAttributeRequest.AssociatedSubnetIds */
-	[403] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.DryRun */
-	[404] = {
+	[423] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.DryRun */
+	[424] = {
 		.name = "NetworkInterfaceId",
-		.shape = SH(173),
+		.shape = SH(175),
 		.location_name = "networkInterfaceId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 ModifyNetworkInterfaceAttributeRequest.NetworkInterfaceId */
-	[405] = { .name = "Description", .shape = SH(35), .location_name = "description" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.Description */
-	[406] = { .name = "SourceDestCheck", .shape = SH(34), .location_name = "sourceDestCheck" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.SourceDestCheck */
-	[407] = { .name = "Groups", .shape = SH(217), .location_name = "SecurityGroupId" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.Groups */
-	[408] = { .name = "Attachment", .shape = SH(171), .location_name = "attachment" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.Attachment */
-	[409] = { .name = "State", .shape = SH(166), .location_name = "state" }, /* ec2 Monitoring.State */
-	[410] = { .name = "Association", .shape = SH(169), .location_name = "association" }, /* ec2 NetworkInterface.Association */
-	[411] = { .name = "Attachment", .shape = SH(170), .location_name = "attachment" }, /* ec2 NetworkInterface.Attachment */
-	[412] = {
+	[425] = { .name = "Description", .shape = SH(35), .location_name = "description" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.Description */
+	[426] = { .name = "SourceDestCheck", .shape = SH(34), .location_name = "sourceDestCheck" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.SourceDestCheck */
+	[427] = { .name = "Groups", .shape = SH(219), .location_name = "SecurityGroupId" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.Groups */
+	[428] = { .name = "Attachment", .shape = SH(173), .location_name = "attachment" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.Attachment */
+	[429] = { .name = "State", .shape = SH(168), .location_name = "state" }, /* ec2 Monitoring.State */
+	[430] = { .name = "Association", .shape = SH(171), .location_name = "association" }, /* ec2 NetworkInterface.Association */
+	[431] = { .name = "Attachment", .shape = SH(172), .location_name = "attachment" }, /* ec2 NetworkInterface.Attachment */
+	[432] = {
 		.name = "AvailabilityZone",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "availabilityZone",
 	}, /* ec2 NetworkInterface.AvailabilityZone */
-	[413] = {
+	[433] = {
 		.name = "ConnectionTrackingConfiguration",
 		.shape = SH(48),
 		.location_name = "connectionTrackingConfiguration",
 	}, /* ec2 NetworkInterface.ConnectionTrackingConfiguration */
-	[414] = { .name = "Description", .shape = SH(233), .location_name = "description" }, /* ec2 NetworkInterface.Description */
-	[415] = { .name = "Groups", .shape = SH(92), .location_name = "groupSet" }, /* ec2 NetworkInterface.Groups */
-	[416] = { .name = "InterfaceType", .shape = SH(181), .location_name = "interfaceType" }, /* ec2 NetworkInterface.InterfaceType */
-	[417] = { .name = "Ipv6Addresses", .shape = SH(176), .location_name = "ipv6AddressesSet" }, /* ec2 NetworkInterface.Ipv6Addresses */
-	[418] = { .name = "MacAddress", .shape = SH(233), .location_name = "macAddress" }, /* ec2 NetworkInterface.MacAddress */
-	[419] = {
+	[434] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 NetworkInterface.Description */
+	[435] = { .name = "Groups", .shape = SH(93), .location_name = "groupSet" }, /* ec2 NetworkInterface.Groups */
+	[436] = { .name = "InterfaceType", .shape = SH(183), .location_name = "interfaceType" }, /* ec2 NetworkInterface.InterfaceType */
+	[437] = { .name = "Ipv6Addresses", .shape = SH(178), .location_name = "ipv6AddressesSet" }, /* ec2 NetworkInterface.Ipv6Addresses */
+	[438] = { .name = "MacAddress", .shape = SH(235), .location_name = "macAddress" }, /* ec2 NetworkInterface.MacAddress */
+	[439] = {
 		.name = "NetworkInterfaceId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "networkInterfaceId",
 	}, /* ec2 NetworkInterface.NetworkInterfaceId */
-	[420] = { .name = "OutpostArn", .shape = SH(233), .location_name = "outpostArn" }, /* ec2 NetworkInterface.OutpostArn */
-	[421] = { .name = "OwnerId", .shape = SH(233), .location_name = "ownerId" }, /* ec2 NetworkInterface.OwnerId */
-	[422] = { .name = "PrivateDnsName", .shape = SH(233), .location_name = "privateDnsName" }, /* ec2 NetworkInterface.PrivateDnsName */
-	[423] = { .name = "PublicDnsName", .shape = SH(233), .location_name = "publicDnsName" }, /* ec2 NetworkInterface.PublicDnsName */
-	[424] = {
+	[440] = { .name = "OutpostArn", .shape = SH(235), .location_name = "outpostArn" }, /* ec2 NetworkInterface.OutpostArn */
+	[441] = { .name = "OwnerId", .shape = SH(235), .location_name = "ownerId" }, /* ec2 NetworkInterface.OwnerId */
+	[442] = { .name = "PrivateDnsName", .shape = SH(235), .location_name = "privateDnsName" }, /* ec2 NetworkInterface.PrivateDnsName */
+	[443] = { .name = "PublicDnsName", .shape = SH(235), .location_name = "publicDnsName" }, /* ec2 NetworkInterface.PublicDnsName */
+	[444] = {
 		.name = "PublicIpDnsNameOptions",
-		.shape = SH(196),
+		.shape = SH(198),
 		.location_name = "publicIpDnsNameOptions",
 	}, /* ec2 NetworkInterface.PublicIpDnsNameOptions */
-	[425] = {
+	[445] = {
 		.name = "PrivateIpAddress",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "privateIpAddress",
 	}, /* ec2 NetworkInterface.PrivateIpAddress */
-	[426] = {
+	[446] = {
 		.name = "PrivateIpAddresses",
-		.shape = SH(179),
+		.shape = SH(181),
 		.location_name = "privateIpAddressesSet",
 	}, /* ec2 NetworkInterface.PrivateIpAddresses */
-	[427] = { .name = "Ipv4Prefixes", .shape = SH(153), .location_name = "ipv4PrefixSet" }, /* ec2 NetworkInterface.Ipv4Prefixes */
-	[428] = { .name = "Ipv6Prefixes", .shape = SH(155), .location_name = "ipv6PrefixSet" }, /* ec2 NetworkInterface.Ipv6Prefixes */
-	[429] = { .name = "RequesterId", .shape = SH(233), .location_name = "requesterId" }, /* ec2 NetworkInterface.RequesterId */
-	[430] = { .name = "RequesterManaged", .shape = SH(43), .location_name = "requesterManaged" }, /* ec2 NetworkInterface.RequesterManaged */
-	[431] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 NetworkInterface.SourceDestCheck */
-	[432] = { .name = "Status", .shape = SH(180), .location_name = "status" }, /* ec2 NetworkInterface.Status */
-	[433] = { .name = "SubnetId", .shape = SH(233), .location_name = "subnetId" }, /* ec2 NetworkInterface.SubnetId */
-	[434] = { .name = "TagSet", .shape = SH(237), .location_name = "tagSet" }, /* ec2 NetworkInterface.TagSet */
-	[435] = { .name = "VpcId", .shape = SH(233), .location_name = "vpcId" }, /* ec2 NetworkInterface.VpcId */
-	[436] = {
+	[447] = { .name = "Ipv4Prefixes", .shape = SH(155), .location_name = "ipv4PrefixSet" }, /* ec2 NetworkInterface.Ipv4Prefixes */
+	[448] = { .name = "Ipv6Prefixes", .shape = SH(157), .location_name = "ipv6PrefixSet" }, /* ec2 NetworkInterface.Ipv6Prefixes */
+	[449] = { .name = "RequesterId", .shape = SH(235), .location_name = "requesterId" }, /* ec2 NetworkInterface.RequesterId */
+	[450] = { .name = "RequesterManaged", .shape = SH(43), .location_name = "requesterManaged" }, /* ec2 NetworkInterface.RequesterManaged */
+	[451] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 NetworkInterface.SourceDestCheck */
+	[452] = { .name = "Status", .shape = SH(182), .location_name = "status" }, /* ec2 NetworkInterface.Status */
+	[453] = { .name = "SubnetId", .shape = SH(235), .location_name = "subnetId" }, /* ec2 NetworkInterface.SubnetId */
+	[454] = { .name = "TagSet", .shape = SH(239), .location_name = "tagSet" }, /* ec2 NetworkInterface.TagSet */
+	[455] = { .name = "VpcId", .shape = SH(235), .location_name = "vpcId" }, /* ec2 NetworkInterface.VpcId */
+	[456] = {
 		.name = "DenyAllIgwTraffic",
 		.shape = SH(43),
 		.location_name = "denyAllIgwTraffic",
 	}, /* ec2 NetworkInterface.DenyAllIgwTraffic */
-	[437] = { .name = "Ipv6Native", .shape = SH(43), .location_name = "ipv6Native" }, /* ec2 NetworkInterface.Ipv6Native */
-	[438] = { .name = "Ipv6Address", .shape = SH(233), .location_name = "ipv6Address" }, /* ec2 NetworkInterface.Ipv6Address */
-	[439] = { .name = "Operator", .shape = SH(183), .location_name = "operator" }, /* ec2 NetworkInterface.Operator */
-	[440] = {
+	[457] = { .name = "Ipv6Native", .shape = SH(43), .location_name = "ipv6Native" }, /* ec2 NetworkInterface.Ipv6Native */
+	[458] = { .name = "Ipv6Address", .shape = SH(235), .location_name = "ipv6Address" }, /* ec2 NetworkInterface.Ipv6Address */
+	[459] = { .name = "Operator", .shape = SH(185), .location_name = "operator" }, /* ec2 NetworkInterface.Operator */
+	[460] = {
 		.name = "AssociatedSubnets",
 		.shape = SH(29),
 		.location_name = "associatedSubnetSet",
 	}, /* ec2 NetworkInterface.AssociatedSubnets */
-	[441] = {
+	[461] = {
 		.name = "AvailabilityZoneId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "availabilityZoneId",
 	}, /* ec2 NetworkInterface.AvailabilityZoneId */
-	[442] = { .name = "AllocationId", .shape = SH(233), .location_name = "allocationId" }, /* ec2 NetworkInterfaceAssociation.AllocationId */
-	[443] = { .name = "AssociationId", .shape = SH(233), .location_name = "associationId" }, /* ec2 NetworkInterfaceAssociation.AssociationId */
-	[444] = { .name = "IpOwnerId", .shape = SH(233), .location_name = "ipOwnerId" }, /* ec2 NetworkInterfaceAssociation.IpOwnerId */
-	[445] = { .name = "PublicDnsName", .shape = SH(233), .location_name = "publicDnsName" }, /* ec2 NetworkInterfaceAssociation.PublicDnsName */
-	[446] = { .name = "PublicIp", .shape = SH(233), .location_name = "publicIp" }, /* ec2 NetworkInterfaceAssociation.PublicIp */
-	[447] = { .name = "CustomerOwnedIp", .shape = SH(233), .location_name = "customerOwnedIp" }, /* ec2 NetworkInterfaceAssociation.CustomerOwnedIp */
-	[448] = { .name = "CarrierIp", .shape = SH(233), .location_name = "carrierIp" }, /* ec2 NetworkInterfaceAssociation.CarrierIp */
-	[449] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 NetworkInterfaceAttachment.AttachTime */
-	[450] = { .name = "AttachmentId", .shape = SH(233), .location_name = "attachmentId" }, /* ec2 NetworkInterfaceAttachment.AttachmentId */
-	[451] = {
+	[462] = { .name = "AllocationId", .shape = SH(235), .location_name = "allocationId" }, /* ec2 NetworkInterfaceAssociation.AllocationId */
+	[463] = { .name = "AssociationId", .shape = SH(235), .location_name = "associationId" }, /* ec2 NetworkInterfaceAssociation.AssociationId */
+	[464] = { .name = "IpOwnerId", .shape = SH(235), .location_name = "ipOwnerId" }, /* ec2 NetworkInterfaceAssociation.IpOwnerId */
+	[465] = { .name = "PublicDnsName", .shape = SH(235), .location_name = "publicDnsName" }, /* ec2 NetworkInterfaceAssociation.PublicDnsName */
+	[466] = { .name = "PublicIp", .shape = SH(235), .location_name = "publicIp" }, /* ec2 NetworkInterfaceAssociation.PublicIp */
+	[467] = { .name = "CustomerOwnedIp", .shape = SH(235), .location_name = "customerOwnedIp" }, /* ec2 NetworkInterfaceAssociation.CustomerOwnedIp */
+	[468] = { .name = "CarrierIp", .shape = SH(235), .location_name = "carrierIp" }, /* ec2 NetworkInterfaceAssociation.CarrierIp */
+	[469] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 NetworkInterfaceAttachment.AttachTime */
+	[470] = { .name = "AttachmentId", .shape = SH(235), .location_name = "attachmentId" }, /* ec2 NetworkInterfaceAttachment.AttachmentId */
+	[471] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 NetworkInterfaceAttachment.DeleteOnTermination */
-	[452] = { .name = "DeviceIndex", .shape = SH(147), .location_name = "deviceIndex" }, /* ec2 NetworkInterfaceAttachment.DeviceIndex */
-	[453] = {
+	[472] = { .name = "DeviceIndex", .shape = SH(149), .location_name = "deviceIndex" }, /* ec2 NetworkInterfaceAttachment.DeviceIndex */
+	[473] = {
 		.name = "NetworkCardIndex",
-		.shape = SH(147),
+		.shape = SH(149),
 		.location_name = "networkCardIndex",
 	}, /* ec2 NetworkInterfaceAttachment.NetworkCardIndex */
-	[454] = { .name = "InstanceId", .shape = SH(233), .location_name = "instanceId" }, /* ec2 NetworkInterfaceAttachment.InstanceId */
-	[455] = { .name = "InstanceOwnerId", .shape = SH(233), .location_name = "instanceOwnerId" }, /* ec2 NetworkInterfaceAttachment.InstanceOwnerId */
-	[456] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 NetworkInterfaceAttachment.Status */
-	[457] = {
+	[474] = { .name = "InstanceId", .shape = SH(235), .location_name = "instanceId" }, /* ec2 NetworkInterfaceAttachment.InstanceId */
+	[475] = { .name = "InstanceOwnerId", .shape = SH(235), .location_name = "instanceOwnerId" }, /* ec2 NetworkInterfaceAttachment.InstanceOwnerId */
+	[476] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 NetworkInterfaceAttachment.Status */
+	[477] = {
 		.name = "EnaSrdSpecification",
 		.shape = SH(31),
 		.location_name = "enaSrdSpecification",
 	}, /* ec2 NetworkInterfaceAttachment.EnaSrdSpecification */
-	[458] = { .name = "EnaQueueCount", .shape = SH(147), .location_name = "enaQueueCount" }, /* ec2 NetworkInterfaceAttachment.EnaQueueCount */
-	[459] = { .name = "DefaultEnaQueueCount", .shape = SH(43) }, /* ec2 NetworkInterfaceAttachmentChanges.DefaultEnaQueueCount */
-	[460] = { .name = "EnaQueueCount", .shape = SH(147) }, /* ec2 NetworkInterfaceAttachmentChanges.EnaQueueCount */
-	[461] = { .name = "AttachmentId", .shape = SH(172), .location_name = "attachmentId" }, /* ec2 NetworkInterfaceAttachmentChanges.AttachmentId */
-	[462] = {
+	[478] = { .name = "EnaQueueCount", .shape = SH(149), .location_name = "enaQueueCount" }, /* ec2 NetworkInterfaceAttachment.EnaQueueCount */
+	[479] = { .name = "DefaultEnaQueueCount", .shape = SH(43) }, /* ec2 NetworkInterfaceAttachmentChanges.DefaultEnaQueueCount */
+	[480] = { .name = "EnaQueueCount", .shape = SH(149) }, /* ec2 NetworkInterfaceAttachmentChanges.EnaQueueCount */
+	[481] = { .name = "AttachmentId", .shape = SH(174), .location_name = "attachmentId" }, /* ec2 NetworkInterfaceAttachmentChanges.AttachmentId */
+	[482] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 NetworkInterfaceAttachmentChanges.DeleteOnTermination */
-	[463] = { .shape = SH(173), .location_name = "item" }, /* ec2 NetworkInterfaceIdList (member) */
-	[464] = { .name = "Ipv6Address", .shape = SH(233), .location_name = "ipv6Address" }, /* ec2 NetworkInterfaceIpv6Address.Ipv6Address */
-	[465] = {
+	[483] = { .shape = SH(175), .location_name = "item" }, /* ec2 NetworkInterfaceIdList (member) */
+	[484] = { .name = "Ipv6Address", .shape = SH(235), .location_name = "ipv6Address" }, /* ec2 NetworkInterfaceIpv6Address.Ipv6Address */
+	[485] = {
 		.name = "PublicIpv6DnsName",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "publicIpv6DnsName",
 	}, /* ec2 NetworkInterfaceIpv6Address.PublicIpv6DnsName */
-	[466] = { .name = "IsPrimaryIpv6", .shape = SH(43), .location_name = "isPrimaryIpv6" }, /* ec2 NetworkInterfaceIpv6Address.IsPrimaryIpv6 */
-	[467] = { .shape = SH(175), .location_name = "item" }, /* ec2 NetworkInterfaceIpv6AddressesList (member) */
-	[468] = { .shape = SH(168), .location_name = "item" }, /* ec2 NetworkInterfaceList (member) */
-	[469] = { .name = "Association", .shape = SH(169), .location_name = "association" }, /* ec2 NetworkInterfacePrivateIpAddress.Association */
-	[470] = { .name = "Primary", .shape = SH(43), .location_name = "primary" }, /* ec2 NetworkInterfacePrivateIpAddress.Primary */
-	[471] = { .name = "PrivateDnsName", .shape = SH(233), .location_name = "privateDnsName" }, /* ec2 NetworkInterfacePrivateIpAddress.PrivateDnsName */
-	[472] = {
+	[486] = { .name = "IsPrimaryIpv6", .shape = SH(43), .location_name = "isPrimaryIpv6" }, /* ec2 NetworkInterfaceIpv6Address.IsPrimaryIpv6 */
+	[487] = { .shape = SH(177), .location_name = "item" }, /* ec2 NetworkInterfaceIpv6AddressesList (member) */
+	[488] = { .shape = SH(170), .location_name = "item" }, /* ec2 NetworkInterfaceList (member) */
+	[489] = { .name = "Association", .shape = SH(171), .location_name = "association" }, /* ec2 NetworkInterfacePrivateIpAddress.Association */
+	[490] = { .name = "Primary", .shape = SH(43), .location_name = "primary" }, /* ec2 NetworkInterfacePrivateIpAddress.Primary */
+	[491] = { .name = "PrivateDnsName", .shape = SH(235), .location_name = "privateDnsName" }, /* ec2 NetworkInterfacePrivateIpAddress.PrivateDnsName */
+	[492] = {
 		.name = "PrivateIpAddress",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "privateIpAddress",
 	}, /* ec2 NetworkInterfacePrivateIpAddress.PrivateIpAddress */
-	[473] = { .shape = SH(178), .location_name = "item" }, /* ec2 NetworkInterfacePrivateIpAddressList (member) */
-	[474] = { .name = "Managed", .shape = SH(43), .location_name = "managed" }, /* ec2 OperatorResponse.Managed */
-	[475] = { .name = "Principal", .shape = SH(233), .location_name = "principal" }, /* ec2 OperatorResponse.Principal */
-	[476] = { .name = "HiddenByDefault", .shape = SH(43), .location_name = "hiddenByDefault" }, /* ec2 OperatorResponse.HiddenByDefault */
-	[477] = { .shape = SH(233), .location_name = "Owner" }, /* ec2 OwnerStringList (member) */
-	[478] = {
+	[493] = { .shape = SH(180), .location_name = "item" }, /* ec2 NetworkInterfacePrivateIpAddressList (member) */
+	[494] = { .name = "Managed", .shape = SH(43), .location_name = "managed" }, /* ec2 OperatorResponse.Managed */
+	[495] = { .name = "Principal", .shape = SH(235), .location_name = "principal" }, /* ec2 OperatorResponse.Principal */
+	[496] = { .name = "HiddenByDefault", .shape = SH(43), .location_name = "hiddenByDefault" }, /* ec2 OperatorResponse.HiddenByDefault */
+	[497] = { .shape = SH(235), .location_name = "Owner" }, /* ec2 OwnerStringList (member) */
+	[498] = {
 		.name = "AvailabilityZoneId",
 		.shape = SH(40),
 		.location_name = "availabilityZoneId",
 	}, /* ec2 Placement.AvailabilityZoneId */
-	[479] = { .name = "Affinity", .shape = SH(233), .location_name = "affinity" }, /* ec2 Placement.Affinity */
-	[480] = { .name = "GroupName", .shape = SH(187), .location_name = "groupName" }, /* ec2 Placement.GroupName */
-	[481] = { .name = "PartitionNumber", .shape = SH(147), .location_name = "partitionNumber" }, /* ec2 Placement.PartitionNumber */
-	[482] = { .name = "HostId", .shape = SH(233), .location_name = "hostId" }, /* ec2 Placement.HostId */
-	[483] = { .name = "Tenancy", .shape = SH(241), .location_name = "tenancy" }, /* ec2 Placement.Tenancy */
-	[484] = { .name = "SpreadDomain", .shape = SH(233), .location_name = "spreadDomain" }, /* ec2 Placement.SpreadDomain */
-	[485] = {
+	[499] = { .name = "Affinity", .shape = SH(235), .location_name = "affinity" }, /* ec2 Placement.Affinity */
+	[500] = { .name = "GroupName", .shape = SH(189), .location_name = "groupName" }, /* ec2 Placement.GroupName */
+	[501] = { .name = "PartitionNumber", .shape = SH(149), .location_name = "partitionNumber" }, /* ec2 Placement.PartitionNumber */
+	[502] = { .name = "HostId", .shape = SH(235), .location_name = "hostId" }, /* ec2 Placement.HostId */
+	[503] = { .name = "Tenancy", .shape = SH(243), .location_name = "tenancy" }, /* ec2 Placement.Tenancy */
+	[504] = { .name = "SpreadDomain", .shape = SH(235), .location_name = "spreadDomain" }, /* ec2 Placement.SpreadDomain */
+	[505] = {
 		.name = "HostResourceGroupArn",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "hostResourceGroupArn",
 	}, /* ec2 Placement.HostResourceGroupArn */
-	[486] = { .name = "GroupId", .shape = SH(186), .location_name = "groupId" }, /* ec2 Placement.GroupId */
-	[487] = {
+	[506] = { .name = "GroupId", .shape = SH(188), .location_name = "groupId" }, /* ec2 Placement.GroupId */
+	[507] = {
 		.name = "AvailabilityZone",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "availabilityZone",
 	}, /* ec2 Placement.AvailabilityZone */
-	[488] = { .name = "Description", .shape = SH(233), .location_name = "description" }, /* ec2 PrefixListId.Description */
-	[489] = { .name = "PrefixListId", .shape = SH(233), .location_name = "prefixListId" }, /* ec2 PrefixListId.PrefixListId */
-	[490] = { .shape = SH(189), .location_name = "item" }, /* ec2 PrefixListIdList (member) */
-	[491] = { .name = "HostnameType", .shape = SH(95), .location_name = "hostnameType" }, /* ec2 PrivateDnsNameOptionsResponse.HostnameType */
-	[492] = {
+	[508] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 PrefixListId.Description */
+	[509] = { .name = "PrefixListId", .shape = SH(235), .location_name = "prefixListId" }, /* ec2 PrefixListId.PrefixListId */
+	[510] = { .shape = SH(191), .location_name = "item" }, /* ec2 PrefixListIdList (member) */
+	[511] = { .name = "HostnameType", .shape = SH(96), .location_name = "hostnameType" }, /* ec2 PrivateDnsNameOptionsResponse.HostnameType */
+	[512] = {
 		.name = "EnableResourceNameDnsARecord",
 		.shape = SH(43),
 		.location_name = "enableResourceNameDnsARecord",
 	}, /* ec2 PrivateDnsNameOptionsResponse.EnableResourceNameDnsARecord */
-	[493] = {
+	[513] = {
 		.name = "EnableResourceNameDnsAAAARecord",
 		.shape = SH(43),
 		.location_name = "enableResourceNameDnsAAAARecord",
 	}, /* ec2 PrivateDnsNameOptionsResponse.EnableResourceNameDnsAAAARecord */
-	[494] = { .name = "ProductCodeId", .shape = SH(233), .location_name = "productCode" }, /* ec2 ProductCode.ProductCodeId */
-	[495] = { .name = "ProductCodeType", .shape = SH(195), .location_name = "type" }, /* ec2 ProductCode.ProductCodeType */
-	[496] = { .shape = SH(193), .location_name = "item" }, /* ec2 ProductCodeList (member) */
-	[497] = { .name = "DnsHostnameType", .shape = SH(233), .location_name = "dnsHostnameType" }, /* ec2 PublicIpDnsNameOptions.DnsHostnameType */
-	[498] = {
+	[514] = { .name = "ProductCodeId", .shape = SH(235), .location_name = "productCode" }, /* ec2 ProductCode.ProductCodeId */
+	[515] = { .name = "ProductCodeType", .shape = SH(197), .location_name = "type" }, /* ec2 ProductCode.ProductCodeType */
+	[516] = { .shape = SH(195), .location_name = "item" }, /* ec2 ProductCodeList (member) */
+	[517] = { .name = "DnsHostnameType", .shape = SH(235), .location_name = "dnsHostnameType" }, /* ec2 PublicIpDnsNameOptions.DnsHostnameType */
+	[518] = {
 		.name = "PublicIpv4DnsName",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "publicIpv4DnsName",
 	}, /* ec2 PublicIpDnsNameOptions.PublicIpv4DnsName */
-	[499] = {
+	[519] = {
 		.name = "PublicIpv6DnsName",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "publicIpv6DnsName",
 	}, /* ec2 PublicIpDnsNameOptions.PublicIpv6DnsName */
-	[500] = {
+	[520] = {
 		.name = "PublicDualStackDnsName",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "publicDualStackDnsName",
 	}, /* ec2 PublicIpDnsNameOptions.PublicDualStackDnsName */
-	[501] = { .name = "GroupId", .shape = SH(233), .location_name = "groupId" }, /* ec2 ReferencedSecurityGroup.GroupId */
-	[502] = { .name = "PeeringStatus", .shape = SH(233), .location_name = "peeringStatus" }, /* ec2 ReferencedSecurityGroup.PeeringStatus */
-	[503] = { .name = "UserId", .shape = SH(233), .location_name = "userId" }, /* ec2 ReferencedSecurityGroup.UserId */
-	[504] = { .name = "VpcId", .shape = SH(233), .location_name = "vpcId" }, /* ec2 ReferencedSecurityGroup.VpcId */
-	[505] = {
+	[521] = { .name = "GroupId", .shape = SH(235), .location_name = "groupId" }, /* ec2 ReferencedSecurityGroup.GroupId */
+	[522] = { .name = "PeeringStatus", .shape = SH(235), .location_name = "peeringStatus" }, /* ec2 ReferencedSecurityGroup.PeeringStatus */
+	[523] = { .name = "UserId", .shape = SH(235), .location_name = "userId" }, /* ec2 ReferencedSecurityGroup.UserId */
+	[524] = { .name = "VpcId", .shape = SH(235), .location_name = "vpcId" }, /* ec2 ReferencedSecurityGroup.VpcId */
+	[525] = {
 		.name = "VpcPeeringConnectionId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "vpcPeeringConnectionId",
 	}, /* ec2 ReferencedSecurityGroup.VpcPeeringConnectionId */
-	[506] = { .name = "ReservationId", .shape = SH(233), .location_name = "reservationId" }, /* ec2 Reservation.ReservationId */
-	[507] = { .name = "OwnerId", .shape = SH(233), .location_name = "ownerId" }, /* ec2 Reservation.OwnerId */
-	[508] = { .name = "RequesterId", .shape = SH(233), .location_name = "requesterId" }, /* ec2 Reservation.RequesterId */
-	[509] = { .name = "Groups", .shape = SH(92), .location_name = "groupSet" }, /* ec2 Reservation.Groups */
-	[510] = { .name = "Instances", .shape = SH(124), .location_name = "instancesSet" }, /* ec2 Reservation.Instances */
-	[511] = { .shape = SH(198), .location_name = "item" }, /* ec2 ReservationList (member) */
-	[512] = { .shape = SH(240) }, /* ec2 ResourceIdList (member) */
-	[513] = { .shape = SH(233) }, /* ec2 RestorableByStringList (member) */
-	[514] = {
+	[526] = { .name = "ReservationId", .shape = SH(235), .location_name = "reservationId" }, /* ec2 Reservation.ReservationId */
+	[527] = { .name = "OwnerId", .shape = SH(235), .location_name = "ownerId" }, /* ec2 Reservation.OwnerId */
+	[528] = { .name = "RequesterId", .shape = SH(235), .location_name = "requesterId" }, /* ec2 Reservation.RequesterId */
+	[529] = { .name = "Groups", .shape = SH(93), .location_name = "groupSet" }, /* ec2 Reservation.Groups */
+	[530] = { .name = "Instances", .shape = SH(126), .location_name = "instancesSet" }, /* ec2 Reservation.Instances */
+	[531] = { .shape = SH(200), .location_name = "item" }, /* ec2 ReservationList (member) */
+	[532] = { .shape = SH(242) }, /* ec2 ResourceIdList (member) */
+	[533] = { .shape = SH(235) }, /* ec2 RestorableByStringList (member) */
+	[534] = {
 		.name = "SecurityGroupRuleIds",
-		.shape = SH(222),
+		.shape = SH(224),
 		.location_name = "SecurityGroupRuleId",
 	}, /* ec2 RevokeSecurityGroupEgressRequest.SecurityGroupRuleIds */
-	[515] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 RevokeSecurityGroupEgressRequest.DryRun */
-	[516] = {
+	[535] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 RevokeSecurityGroupEgressRequest.DryRun */
+	[536] = {
 		.name = "GroupId",
-		.shape = SH(216),
+		.shape = SH(218),
 		.location_name = "groupId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 RevokeSecurityGroupEgressRequest.GroupId */
-	[517] = {
+	[537] = {
 		.name = "SourceSecurityGroupName",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "sourceSecurityGroupName",
 	}, /* ec2 RevokeSecurityGroupEgressRequest.SourceSecurityGroupName */
-	[518] = {
+	[538] = {
 		.name = "SourceSecurityGroupOwnerId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "sourceSecurityGroupOwnerId",
 	}, /* ec2 RevokeSecurityGroupEgressRequest.SourceSecurityGroupOwnerId */
-	[519] = { .name = "IpProtocol", .shape = SH(233), .location_name = "ipProtocol" }, /* ec2 RevokeSecurityGroupEgressRequest.IpProtocol */
-	[520] = { .name = "FromPort", .shape = SH(147), .location_name = "fromPort" }, /* ec2 RevokeSecurityGroupEgressRequest.FromPort */
-	[521] = { .name = "ToPort", .shape = SH(147), .location_name = "toPort" }, /* ec2 RevokeSecurityGroupEgressRequest.ToPort */
-	[522] = { .name = "CidrIp", .shape = SH(233), .location_name = "cidrIp" }, /* ec2 RevokeSecurityGroupEgressRequest.CidrIp */
-	[523] = { .name = "IpPermissions", .shape = SH(149), .location_name = "ipPermissions" }, /* ec2 RevokeSecurityGroupEgressRequest.IpPermissions */
-	[524] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 RevokeSecurityGroupEgressResult.Return */
-	[525] = {
+	[539] = { .name = "IpProtocol", .shape = SH(235), .location_name = "ipProtocol" }, /* ec2 RevokeSecurityGroupEgressRequest.IpProtocol */
+	[540] = { .name = "FromPort", .shape = SH(149), .location_name = "fromPort" }, /* ec2 RevokeSecurityGroupEgressRequest.FromPort */
+	[541] = { .name = "ToPort", .shape = SH(149), .location_name = "toPort" }, /* ec2 RevokeSecurityGroupEgressRequest.ToPort */
+	[542] = { .name = "CidrIp", .shape = SH(235), .location_name = "cidrIp" }, /* ec2 RevokeSecurityGroupEgressRequest.CidrIp */
+	[543] = { .name = "IpPermissions", .shape = SH(151), .location_name = "ipPermissions" }, /* ec2 RevokeSecurityGroupEgressRequest.IpPermissions */
+	[544] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 RevokeSecurityGroupEgressResult.Return */
+	[545] = {
 		.name = "UnknownIpPermissions",
-		.shape = SH(149),
+		.shape = SH(151),
 		.location_name = "unknownIpPermissionSet",
 	}, /* ec2 RevokeSecurityGroupEgressResult.UnknownIpPermissions */
-	[526] = {
+	[546] = {
 		.name = "RevokedSecurityGroupRules",
-		.shape = SH(208),
+		.shape = SH(210),
 		.location_name = "revokedSecurityGroupRuleSet",
 	}, /* ec2 RevokeSecurityGroupEgressResult.RevokedSecurityGroupRules */
-	[527] = { .name = "CidrIp", .shape = SH(233) }, /* ec2 RevokeSecurityGroupIngressRequest.CidrIp */
-	[528] = { .name = "FromPort", .shape = SH(147) }, /* ec2 RevokeSecurityGroupIngressRequest.FromPort */
-	[529] = { .name = "GroupId", .shape = SH(216) }, /* ec2 RevokeSecurityGroupIngressRequest.GroupId */
-	[530] = { .name = "GroupName", .shape = SH(219) }, /* ec2 RevokeSecurityGroupIngressRequest.GroupName */
-	[531] = { .name = "IpPermissions", .shape = SH(149) }, /* ec2 RevokeSecurityGroupIngressRequest.IpPermissions */
-	[532] = { .name = "IpProtocol", .shape = SH(233) }, /* ec2 RevokeSecurityGroupIngressRequest.IpProtocol */
-	[533] = { .name = "SourceSecurityGroupName", .shape = SH(233) }, /* ec2 RevokeSecurityGroupIngressRequest.SourceSecurityGroupName */
-	[534] = { .name = "SourceSecurityGroupOwnerId", .shape = SH(233) }, /* ec2 RevokeSecurityGroupIngressRequest.SourceSecurityGroupOwnerId */
-	[535] = { .name = "ToPort", .shape = SH(147) }, /* ec2 RevokeSecurityGroupIngressRequest.ToPort */
-	[536] = {
+	[547] = { .name = "CidrIp", .shape = SH(235) }, /* ec2 RevokeSecurityGroupIngressRequest.CidrIp */
+	[548] = { .name = "FromPort", .shape = SH(149) }, /* ec2 RevokeSecurityGroupIngressRequest.FromPort */
+	[549] = { .name = "GroupId", .shape = SH(218) }, /* ec2 RevokeSecurityGroupIngressRequest.GroupId */
+	[550] = { .name = "GroupName", .shape = SH(221) }, /* ec2 RevokeSecurityGroupIngressRequest.GroupName */
+	[551] = { .name = "IpPermissions", .shape = SH(151) }, /* ec2 RevokeSecurityGroupIngressRequest.IpPermissions */
+	[552] = { .name = "IpProtocol", .shape = SH(235) }, /* ec2 RevokeSecurityGroupIngressRequest.IpProtocol */
+	[553] = { .name = "SourceSecurityGroupName", .shape = SH(235) }, /* ec2 RevokeSecurityGroupIngressRequest.SourceSecurityGroupName */
+	[554] = { .name = "SourceSecurityGroupOwnerId", .shape = SH(235) }, /* ec2 RevokeSecurityGroupIngressRequest.SourceSecurityGroupOwnerId */
+	[555] = { .name = "ToPort", .shape = SH(149) }, /* ec2 RevokeSecurityGroupIngressRequest.ToPort */
+	[556] = {
 		.name = "SecurityGroupRuleIds",
-		.shape = SH(222),
+		.shape = SH(224),
 		.location_name = "SecurityGroupRuleId",
 	}, /* ec2 RevokeSecurityGroupIngressRequest.SecurityGroupRuleIds */
-	[537] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 RevokeSecurityGroupIngressRequest.DryRun */
-	[538] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 RevokeSecurityGroupIngressResult.Return */
-	[539] = {
+	[557] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 RevokeSecurityGroupIngressRequest.DryRun */
+	[558] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 RevokeSecurityGroupIngressResult.Return */
+	[559] = {
 		.name = "UnknownIpPermissions",
-		.shape = SH(149),
+		.shape = SH(151),
 		.location_name = "unknownIpPermissionSet",
 	}, /* ec2 RevokeSecurityGroupIngressResult.UnknownIpPermissions */
-	[540] = {
+	[560] = {
 		.name = "RevokedSecurityGroupRules",
-		.shape = SH(208),
+		.shape = SH(210),
 		.location_name = "revokedSecurityGroupRuleSet",
 	}, /* ec2 RevokeSecurityGroupIngressResult.RevokedSecurityGroupRules */
-	[541] = {
+	[561] = {
 		.name = "SecurityGroupRuleId",
-		.shape = SH(221),
+		.shape = SH(223),
 		.location_name = "securityGroupRuleId",
 	}, /* ec2 RevokedSecurityGroupRule.SecurityGroupRuleId */
-	[542] = { .name = "GroupId", .shape = SH(216), .location_name = "groupId" }, /* ec2 RevokedSecurityGroupRule.GroupId */
-	[543] = { .name = "IsEgress", .shape = SH(43), .location_name = "isEgress" }, /* ec2 RevokedSecurityGroupRule.IsEgress */
-	[544] = { .name = "IpProtocol", .shape = SH(233), .location_name = "ipProtocol" }, /* ec2 RevokedSecurityGroupRule.IpProtocol */
-	[545] = { .name = "FromPort", .shape = SH(147), .location_name = "fromPort" }, /* ec2 RevokedSecurityGroupRule.FromPort */
-	[546] = { .name = "ToPort", .shape = SH(147), .location_name = "toPort" }, /* ec2 RevokedSecurityGroupRule.ToPort */
-	[547] = { .name = "CidrIpv4", .shape = SH(233), .location_name = "cidrIpv4" }, /* ec2 RevokedSecurityGroupRule.CidrIpv4 */
-	[548] = { .name = "CidrIpv6", .shape = SH(233), .location_name = "cidrIpv6" }, /* ec2 RevokedSecurityGroupRule.CidrIpv6 */
-	[549] = { .name = "PrefixListId", .shape = SH(191), .location_name = "prefixListId" }, /* ec2 RevokedSecurityGroupRule.PrefixListId */
-	[550] = {
+	[562] = { .name = "GroupId", .shape = SH(218), .location_name = "groupId" }, /* ec2 RevokedSecurityGroupRule.GroupId */
+	[563] = { .name = "IsEgress", .shape = SH(43), .location_name = "isEgress" }, /* ec2 RevokedSecurityGroupRule.IsEgress */
+	[564] = { .name = "IpProtocol", .shape = SH(235), .location_name = "ipProtocol" }, /* ec2 RevokedSecurityGroupRule.IpProtocol */
+	[565] = { .name = "FromPort", .shape = SH(149), .location_name = "fromPort" }, /* ec2 RevokedSecurityGroupRule.FromPort */
+	[566] = { .name = "ToPort", .shape = SH(149), .location_name = "toPort" }, /* ec2 RevokedSecurityGroupRule.ToPort */
+	[567] = { .name = "CidrIpv4", .shape = SH(235), .location_name = "cidrIpv4" }, /* ec2 RevokedSecurityGroupRule.CidrIpv4 */
+	[568] = { .name = "CidrIpv6", .shape = SH(235), .location_name = "cidrIpv6" }, /* ec2 RevokedSecurityGroupRule.CidrIpv6 */
+	[569] = { .name = "PrefixListId", .shape = SH(193), .location_name = "prefixListId" }, /* ec2 RevokedSecurityGroupRule.PrefixListId */
+	[570] = {
 		.name = "ReferencedGroupId",
-		.shape = SH(216),
+		.shape = SH(218),
 		.location_name = "referencedGroupId",
 	}, /* ec2 RevokedSecurityGroupRule.ReferencedGroupId */
-	[551] = { .name = "Description", .shape = SH(233), .location_name = "description" }, /* ec2 RevokedSecurityGroupRule.Description */
-	[552] = { .shape = SH(207), .location_name = "item" }, /* ec2 RevokedSecurityGroupRuleList (member) */
-	[553] = { .name = "GroupId", .shape = SH(233), .location_name = "groupId" }, /* ec2 SecurityGroup.GroupId */
-	[554] = {
+	[571] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 RevokedSecurityGroupRule.Description */
+	[572] = { .shape = SH(209), .location_name = "item" }, /* ec2 RevokedSecurityGroupRuleList (member) */
+	[573] = { .name = "GroupId", .shape = SH(235), .location_name = "groupId" }, /* ec2 SecurityGroup.GroupId */
+	[574] = {
 		.name = "IpPermissionsEgress",
-		.shape = SH(149),
+		.shape = SH(151),
 		.location_name = "ipPermissionsEgress",
 	}, /* ec2 SecurityGroup.IpPermissionsEgress */
-	[555] = { .name = "Tags", .shape = SH(237), .location_name = "tagSet" }, /* ec2 SecurityGroup.Tags */
-	[556] = { .name = "VpcId", .shape = SH(233), .location_name = "vpcId" }, /* ec2 SecurityGroup.VpcId */
-	[557] = {
+	[575] = { .name = "Tags", .shape = SH(239), .location_name = "tagSet" }, /* ec2 SecurityGroup.Tags */
+	[576] = { .name = "VpcId", .shape = SH(235), .location_name = "vpcId" }, /* ec2 SecurityGroup.VpcId */
+	[577] = {
 		.name = "SecurityGroupArn",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "securityGroupArn",
 	}, /* ec2 SecurityGroup.SecurityGroupArn */
-	[558] = { .name = "OwnerId", .shape = SH(233), .location_name = "ownerId" }, /* ec2 SecurityGroup.OwnerId */
-	[559] = { .name = "GroupName", .shape = SH(233), .location_name = "groupName" }, /* ec2 SecurityGroup.GroupName */
-	[560] = { .name = "Description", .shape = SH(233), .location_name = "groupDescription" }, /* ec2 SecurityGroup.Description */
-	[561] = { .name = "IpPermissions", .shape = SH(149), .location_name = "ipPermissions" }, /* ec2 SecurityGroup.IpPermissions */
-	[562] = { .shape = SH(216), .location_name = "SecurityGroupId" }, /* ec2 SecurityGroupIdStringList (member) */
-	[563] = { .shape = SH(215), .location_name = "item" }, /* ec2 SecurityGroupList (member) */
-	[564] = {
+	[578] = { .name = "OwnerId", .shape = SH(235), .location_name = "ownerId" }, /* ec2 SecurityGroup.OwnerId */
+	[579] = { .name = "GroupName", .shape = SH(235), .location_name = "groupName" }, /* ec2 SecurityGroup.GroupName */
+	[580] = { .name = "Description", .shape = SH(235), .location_name = "groupDescription" }, /* ec2 SecurityGroup.Description */
+	[581] = { .name = "IpPermissions", .shape = SH(151), .location_name = "ipPermissions" }, /* ec2 SecurityGroup.IpPermissions */
+	[582] = { .shape = SH(218), .location_name = "SecurityGroupId" }, /* ec2 SecurityGroupIdStringList (member) */
+	[583] = { .shape = SH(217), .location_name = "item" }, /* ec2 SecurityGroupList (member) */
+	[584] = {
 		.name = "SecurityGroupRuleId",
-		.shape = SH(221),
+		.shape = SH(223),
 		.location_name = "securityGroupRuleId",
 	}, /* ec2 SecurityGroupRule.SecurityGroupRuleId */
-	[565] = { .name = "GroupId", .shape = SH(216), .location_name = "groupId" }, /* ec2 SecurityGroupRule.GroupId */
-	[566] = { .name = "GroupOwnerId", .shape = SH(233), .location_name = "groupOwnerId" }, /* ec2 SecurityGroupRule.GroupOwnerId */
-	[567] = { .name = "IsEgress", .shape = SH(43), .location_name = "isEgress" }, /* ec2 SecurityGroupRule.IsEgress */
-	[568] = { .name = "IpProtocol", .shape = SH(233), .location_name = "ipProtocol" }, /* ec2 SecurityGroupRule.IpProtocol */
-	[569] = { .name = "FromPort", .shape = SH(147), .location_name = "fromPort" }, /* ec2 SecurityGroupRule.FromPort */
-	[570] = { .name = "ToPort", .shape = SH(147), .location_name = "toPort" }, /* ec2 SecurityGroupRule.ToPort */
-	[571] = { .name = "CidrIpv4", .shape = SH(233), .location_name = "cidrIpv4" }, /* ec2 SecurityGroupRule.CidrIpv4 */
-	[572] = { .name = "CidrIpv6", .shape = SH(233), .location_name = "cidrIpv6" }, /* ec2 SecurityGroupRule.CidrIpv6 */
-	[573] = { .name = "PrefixListId", .shape = SH(191), .location_name = "prefixListId" }, /* ec2 SecurityGroupRule.PrefixListId */
-	[574] = {
+	[585] = { .name = "GroupId", .shape = SH(218), .location_name = "groupId" }, /* ec2 SecurityGroupRule.GroupId */
+	[586] = { .name = "GroupOwnerId", .shape = SH(235), .location_name = "groupOwnerId" }, /* ec2 SecurityGroupRule.GroupOwnerId */
+	[587] = { .name = "IsEgress", .shape = SH(43), .location_name = "isEgress" }, /* ec2 SecurityGroupRule.IsEgress */
+	[588] = { .name = "IpProtocol", .shape = SH(235), .location_name = "ipProtocol" }, /* ec2 SecurityGroupRule.IpProtocol */
+	[589] = { .name = "FromPort", .shape = SH(149), .location_name = "fromPort" }, /* ec2 SecurityGroupRule.FromPort */
+	[590] = { .name = "ToPort", .shape = SH(149), .location_name = "toPort" }, /* ec2 SecurityGroupRule.ToPort */
+	[591] = { .name = "CidrIpv4", .shape = SH(235), .location_name = "cidrIpv4" }, /* ec2 SecurityGroupRule.CidrIpv4 */
+	[592] = { .name = "CidrIpv6", .shape = SH(235), .location_name = "cidrIpv6" }, /* ec2 SecurityGroupRule.CidrIpv6 */
+	[593] = { .name = "PrefixListId", .shape = SH(193), .location_name = "prefixListId" }, /* ec2 SecurityGroupRule.PrefixListId */
+	[594] = {
 		.name = "ReferencedGroupInfo",
-		.shape = SH(197),
+		.shape = SH(199),
 		.location_name = "referencedGroupInfo",
 	}, /* ec2 SecurityGroupRule.ReferencedGroupInfo */
-	[575] = { .name = "Description", .shape = SH(233), .location_name = "description" }, /* ec2 SecurityGroupRule.Description */
-	[576] = { .name = "Tags", .shape = SH(237), .location_name = "tagSet" }, /* ec2 SecurityGroupRule.Tags */
-	[577] = {
+	[595] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 SecurityGroupRule.Description */
+	[596] = { .name = "Tags", .shape = SH(239), .location_name = "tagSet" }, /* ec2 SecurityGroupRule.Tags */
+	[597] = {
 		.name = "SecurityGroupRuleArn",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "securityGroupRuleArn",
 	}, /* ec2 SecurityGroupRule.SecurityGroupRuleArn */
-	[578] = { .shape = SH(233), .location_name = "item" }, /* ec2 SecurityGroupRuleIdList (member) */
-	[579] = { .shape = SH(220), .location_name = "item" }, /* ec2 SecurityGroupRuleList (member) */
-	[580] = { .name = "OwnerAlias", .shape = SH(233), .location_name = "ownerAlias" }, /* ec2 Snapshot.OwnerAlias */
-	[581] = { .name = "OutpostArn", .shape = SH(233), .location_name = "outpostArn" }, /* ec2 Snapshot.OutpostArn */
-	[582] = { .name = "Tags", .shape = SH(237), .location_name = "tagSet" }, /* ec2 Snapshot.Tags */
-	[583] = { .name = "StorageTier", .shape = SH(232), .location_name = "storageTier" }, /* ec2 Snapshot.StorageTier */
-	[584] = {
+	[598] = { .shape = SH(235), .location_name = "item" }, /* ec2 SecurityGroupRuleIdList (member) */
+	[599] = { .shape = SH(222), .location_name = "item" }, /* ec2 SecurityGroupRuleList (member) */
+	[600] = { .name = "OwnerAlias", .shape = SH(235), .location_name = "ownerAlias" }, /* ec2 Snapshot.OwnerAlias */
+	[601] = { .name = "OutpostArn", .shape = SH(235), .location_name = "outpostArn" }, /* ec2 Snapshot.OutpostArn */
+	[602] = { .name = "Tags", .shape = SH(239), .location_name = "tagSet" }, /* ec2 Snapshot.Tags */
+	[603] = { .name = "StorageTier", .shape = SH(234), .location_name = "storageTier" }, /* ec2 Snapshot.StorageTier */
+	[604] = {
 		.name = "RestoreExpiryTime",
-		.shape = SH(161),
+		.shape = SH(163),
 		.location_name = "restoreExpiryTime",
 	}, /* ec2 Snapshot.RestoreExpiryTime */
-	[585] = { .name = "SseType", .shape = SH(209), .location_name = "sseType" }, /* ec2 Snapshot.SseType */
-	[586] = {
+	[605] = { .name = "SseType", .shape = SH(211), .location_name = "sseType" }, /* ec2 Snapshot.SseType */
+	[606] = {
 		.name = "AvailabilityZone",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "availabilityZone",
 	}, /* ec2 Snapshot.AvailabilityZone */
-	[587] = { .name = "TransferType", .shape = SH(242), .location_name = "transferType" }, /* ec2 Snapshot.TransferType */
-	[588] = {
+	[607] = { .name = "TransferType", .shape = SH(244), .location_name = "transferType" }, /* ec2 Snapshot.TransferType */
+	[608] = {
 		.name = "CompletionDurationMinutes",
-		.shape = SH(225),
+		.shape = SH(227),
 		.location_name = "completionDurationMinutes",
 	}, /* ec2 Snapshot.CompletionDurationMinutes */
-	[589] = { .name = "CompletionTime", .shape = SH(161), .location_name = "completionTime" }, /* ec2 Snapshot.CompletionTime */
-	[590] = {
+	[609] = { .name = "CompletionTime", .shape = SH(163), .location_name = "completionTime" }, /* ec2 Snapshot.CompletionTime */
+	[610] = {
 		.name = "FullSnapshotSizeInBytes",
-		.shape = SH(160),
+		.shape = SH(162),
 		.location_name = "fullSnapshotSizeInBytes",
 	}, /* ec2 Snapshot.FullSnapshotSizeInBytes */
-	[591] = { .name = "SnapshotId", .shape = SH(233), .location_name = "snapshotId" }, /* ec2 Snapshot.SnapshotId */
-	[592] = { .name = "VolumeId", .shape = SH(233), .location_name = "volumeId" }, /* ec2 Snapshot.VolumeId */
-	[593] = { .name = "State", .shape = SH(230), .location_name = "status" }, /* ec2 Snapshot.State */
-	[594] = { .name = "StateMessage", .shape = SH(233), .location_name = "statusMessage" }, /* ec2 Snapshot.StateMessage */
-	[595] = { .name = "StartTime", .shape = SH(56), .location_name = "startTime" }, /* ec2 Snapshot.StartTime */
-	[596] = { .name = "Progress", .shape = SH(233), .location_name = "progress" }, /* ec2 Snapshot.Progress */
-	[597] = { .name = "OwnerId", .shape = SH(233), .location_name = "ownerId" }, /* ec2 Snapshot.OwnerId */
-	[598] = { .name = "Description", .shape = SH(233), .location_name = "description" }, /* ec2 Snapshot.Description */
-	[599] = { .name = "VolumeSize", .shape = SH(147), .location_name = "volumeSize" }, /* ec2 Snapshot.VolumeSize */
-	[600] = { .name = "Encrypted", .shape = SH(43), .location_name = "encrypted" }, /* ec2 Snapshot.Encrypted */
-	[601] = { .name = "KmsKeyId", .shape = SH(233), .location_name = "kmsKeyId" }, /* ec2 Snapshot.KmsKeyId */
-	[602] = {
+	[611] = { .name = "SnapshotId", .shape = SH(235), .location_name = "snapshotId" }, /* ec2 Snapshot.SnapshotId */
+	[612] = { .name = "VolumeId", .shape = SH(235), .location_name = "volumeId" }, /* ec2 Snapshot.VolumeId */
+	[613] = { .name = "State", .shape = SH(232), .location_name = "status" }, /* ec2 Snapshot.State */
+	[614] = { .name = "StateMessage", .shape = SH(235), .location_name = "statusMessage" }, /* ec2 Snapshot.StateMessage */
+	[615] = { .name = "StartTime", .shape = SH(56), .location_name = "startTime" }, /* ec2 Snapshot.StartTime */
+	[616] = { .name = "Progress", .shape = SH(235), .location_name = "progress" }, /* ec2 Snapshot.Progress */
+	[617] = { .name = "OwnerId", .shape = SH(235), .location_name = "ownerId" }, /* ec2 Snapshot.OwnerId */
+	[618] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 Snapshot.Description */
+	[619] = { .name = "VolumeSize", .shape = SH(149), .location_name = "volumeSize" }, /* ec2 Snapshot.VolumeSize */
+	[620] = { .name = "Encrypted", .shape = SH(43), .location_name = "encrypted" }, /* ec2 Snapshot.Encrypted */
+	[621] = { .name = "KmsKeyId", .shape = SH(235), .location_name = "kmsKeyId" }, /* ec2 Snapshot.KmsKeyId */
+	[622] = {
 		.name = "DataEncryptionKeyId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "dataEncryptionKeyId",
 	}, /* ec2 Snapshot.DataEncryptionKeyId */
-	[603] = { .shape = SH(226), .location_name = "SnapshotId" }, /* ec2 SnapshotIdStringList (member) */
-	[604] = { .shape = SH(224), .location_name = "item" }, /* ec2 SnapshotList (member) */
-	[605] = { .name = "Code", .shape = SH(233), .location_name = "code" }, /* ec2 StateReason.Code */
-	[606] = { .name = "Message", .shape = SH(233), .location_name = "message" }, /* ec2 StateReason.Message */
-	[607] = { .shape = SH(234), .location_name = "AssociatedSubnetId" }, /* ec2 SubnetIdList (member) */
-	[608] = { .name = "Key", .shape = SH(233), .location_name = "key" }, /* ec2 Tag.Key */
-	[609] = { .name = "Value", .shape = SH(233), .location_name = "value" }, /* ec2 Tag.Value */
-	[610] = { .shape = SH(236), .location_name = "item" }, /* ec2 TagList (member) */
-	[611] = { .name = "ResourceType", .shape = SH(201), .location_name = "resourceType" }, /* ec2 TagSpecification.ResourceType */
-	[612] = { .name = "Tags", .shape = SH(237), .location_name = "Tag" }, /* ec2 TagSpecification.Tags */
-	[613] = { .shape = SH(238), .location_name = "item" }, /* ec2 TagSpecificationList (member) */
-	[614] = { .name = "Description", .shape = SH(233), .location_name = "description" }, /* ec2 UserIdGroupPair.Description */
-	[615] = { .name = "UserId", .shape = SH(233), .location_name = "userId" }, /* ec2 UserIdGroupPair.UserId */
-	[616] = { .name = "GroupName", .shape = SH(233), .location_name = "groupName" }, /* ec2 UserIdGroupPair.GroupName */
-	[617] = { .name = "GroupId", .shape = SH(233), .location_name = "groupId" }, /* ec2 UserIdGroupPair.GroupId */
-	[618] = { .name = "VpcId", .shape = SH(233), .location_name = "vpcId" }, /* ec2 UserIdGroupPair.VpcId */
-	[619] = {
+	[623] = { .shape = SH(228), .location_name = "SnapshotId" }, /* ec2 SnapshotIdStringList (member) */
+	[624] = { .shape = SH(226), .location_name = "item" }, /* ec2 SnapshotList (member) */
+	[625] = { .name = "Code", .shape = SH(235), .location_name = "code" }, /* ec2 StateReason.Code */
+	[626] = { .name = "Message", .shape = SH(235), .location_name = "message" }, /* ec2 StateReason.Message */
+	[627] = { .shape = SH(236), .location_name = "AssociatedSubnetId" }, /* ec2 SubnetIdList (member) */
+	[628] = { .name = "Key", .shape = SH(235), .location_name = "key" }, /* ec2 Tag.Key */
+	[629] = { .name = "Value", .shape = SH(235), .location_name = "value" }, /* ec2 Tag.Value */
+	[630] = { .shape = SH(238), .location_name = "item" }, /* ec2 TagList (member) */
+	[631] = { .name = "ResourceType", .shape = SH(203), .location_name = "resourceType" }, /* ec2 TagSpecification.ResourceType */
+	[632] = { .name = "Tags", .shape = SH(239), .location_name = "Tag" }, /* ec2 TagSpecification.Tags */
+	[633] = { .shape = SH(240), .location_name = "item" }, /* ec2 TagSpecificationList (member) */
+	[634] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 UserIdGroupPair.Description */
+	[635] = { .name = "UserId", .shape = SH(235), .location_name = "userId" }, /* ec2 UserIdGroupPair.UserId */
+	[636] = { .name = "GroupName", .shape = SH(235), .location_name = "groupName" }, /* ec2 UserIdGroupPair.GroupName */
+	[637] = { .name = "GroupId", .shape = SH(235), .location_name = "groupId" }, /* ec2 UserIdGroupPair.GroupId */
+	[638] = { .name = "VpcId", .shape = SH(235), .location_name = "vpcId" }, /* ec2 UserIdGroupPair.VpcId */
+	[639] = {
 		.name = "VpcPeeringConnectionId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "vpcPeeringConnectionId",
 	}, /* ec2 UserIdGroupPair.VpcPeeringConnectionId */
-	[620] = { .name = "PeeringStatus", .shape = SH(233), .location_name = "peeringStatus" }, /* ec2 UserIdGroupPair.PeeringStatus */
-	[621] = { .shape = SH(243), .location_name = "item" }, /* ec2 UserIdGroupPairList (member) */
-	[622] = { .shape = SH(233), .location_name = "item" }, /* ec2 ValueStringList (member) */
-	[623] = {
+	[640] = { .name = "PeeringStatus", .shape = SH(235), .location_name = "peeringStatus" }, /* ec2 UserIdGroupPair.PeeringStatus */
+	[641] = { .shape = SH(245), .location_name = "item" }, /* ec2 UserIdGroupPairList (member) */
+	[642] = { .shape = SH(235), .location_name = "item" }, /* ec2 ValueStringList (member) */
+	[643] = {
 		.name = "AvailabilityZoneId",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "availabilityZoneId",
 	}, /* ec2 Volume.AvailabilityZoneId */
-	[624] = { .name = "OutpostArn", .shape = SH(233), .location_name = "outpostArn" }, /* ec2 Volume.OutpostArn */
-	[625] = { .name = "SourceVolumeId", .shape = SH(233), .location_name = "sourceVolumeId" }, /* ec2 Volume.SourceVolumeId */
-	[626] = { .name = "Iops", .shape = SH(147), .location_name = "iops" }, /* ec2 Volume.Iops */
-	[627] = { .name = "Tags", .shape = SH(237), .location_name = "tagSet" }, /* ec2 Volume.Tags */
-	[628] = { .name = "VolumeType", .shape = SH(255), .location_name = "volumeType" }, /* ec2 Volume.VolumeType */
-	[629] = { .name = "FastRestored", .shape = SH(43), .location_name = "fastRestored" }, /* ec2 Volume.FastRestored */
-	[630] = {
+	[644] = { .name = "OutpostArn", .shape = SH(235), .location_name = "outpostArn" }, /* ec2 Volume.OutpostArn */
+	[645] = { .name = "SourceVolumeId", .shape = SH(235), .location_name = "sourceVolumeId" }, /* ec2 Volume.SourceVolumeId */
+	[646] = { .name = "Iops", .shape = SH(149), .location_name = "iops" }, /* ec2 Volume.Iops */
+	[647] = { .name = "Tags", .shape = SH(239), .location_name = "tagSet" }, /* ec2 Volume.Tags */
+	[648] = { .name = "VolumeType", .shape = SH(257), .location_name = "volumeType" }, /* ec2 Volume.VolumeType */
+	[649] = { .name = "FastRestored", .shape = SH(43), .location_name = "fastRestored" }, /* ec2 Volume.FastRestored */
+	[650] = {
 		.name = "MultiAttachEnabled",
 		.shape = SH(43),
 		.location_name = "multiAttachEnabled",
 	}, /* ec2 Volume.MultiAttachEnabled */
-	[631] = { .name = "Throughput", .shape = SH(147), .location_name = "throughput" }, /* ec2 Volume.Throughput */
-	[632] = { .name = "SseType", .shape = SH(209), .location_name = "sseType" }, /* ec2 Volume.SseType */
-	[633] = { .name = "Operator", .shape = SH(183), .location_name = "operator" }, /* ec2 Volume.Operator */
-	[634] = {
+	[651] = { .name = "Throughput", .shape = SH(149), .location_name = "throughput" }, /* ec2 Volume.Throughput */
+	[652] = { .name = "SseType", .shape = SH(211), .location_name = "sseType" }, /* ec2 Volume.SseType */
+	[653] = { .name = "Operator", .shape = SH(185), .location_name = "operator" }, /* ec2 Volume.Operator */
+	[654] = {
 		.name = "VolumeInitializationRate",
-		.shape = SH(147),
+		.shape = SH(149),
 		.location_name = "volumeInitializationRate",
 	}, /* ec2 Volume.VolumeInitializationRate */
-	[635] = { .name = "VolumeId", .shape = SH(233), .location_name = "volumeId" }, /* ec2 Volume.VolumeId */
-	[636] = { .name = "Size", .shape = SH(147), .location_name = "size" }, /* ec2 Volume.Size */
-	[637] = { .name = "SnapshotId", .shape = SH(233), .location_name = "snapshotId" }, /* ec2 Volume.SnapshotId */
-	[638] = {
+	[655] = { .name = "VolumeId", .shape = SH(235), .location_name = "volumeId" }, /* ec2 Volume.VolumeId */
+	[656] = { .name = "Size", .shape = SH(149), .location_name = "size" }, /* ec2 Volume.Size */
+	[657] = { .name = "SnapshotId", .shape = SH(235), .location_name = "snapshotId" }, /* ec2 Volume.SnapshotId */
+	[658] = {
 		.name = "AvailabilityZone",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "availabilityZone",
 	}, /* ec2 Volume.AvailabilityZone */
-	[639] = { .name = "State", .shape = SH(254), .location_name = "status" }, /* ec2 Volume.State */
-	[640] = { .name = "CreateTime", .shape = SH(56), .location_name = "createTime" }, /* ec2 Volume.CreateTime */
-	[641] = { .name = "Attachments", .shape = SH(249), .location_name = "attachmentSet" }, /* ec2 Volume.Attachments */
-	[642] = { .name = "Encrypted", .shape = SH(43), .location_name = "encrypted" }, /* ec2 Volume.Encrypted */
-	[643] = { .name = "KmsKeyId", .shape = SH(233), .location_name = "kmsKeyId" }, /* ec2 Volume.KmsKeyId */
-	[644] = {
+	[659] = { .name = "State", .shape = SH(256), .location_name = "status" }, /* ec2 Volume.State */
+	[660] = { .name = "CreateTime", .shape = SH(56), .location_name = "createTime" }, /* ec2 Volume.CreateTime */
+	[661] = { .name = "Attachments", .shape = SH(251), .location_name = "attachmentSet" }, /* ec2 Volume.Attachments */
+	[662] = { .name = "Encrypted", .shape = SH(43), .location_name = "encrypted" }, /* ec2 Volume.Encrypted */
+	[663] = { .name = "KmsKeyId", .shape = SH(235), .location_name = "kmsKeyId" }, /* ec2 Volume.KmsKeyId */
+	[664] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 VolumeAttachment.DeleteOnTermination */
-	[645] = {
+	[665] = {
 		.name = "AssociatedResource",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "associatedResource",
 	}, /* ec2 VolumeAttachment.AssociatedResource */
-	[646] = {
+	[666] = {
 		.name = "InstanceOwningService",
-		.shape = SH(233),
+		.shape = SH(235),
 		.location_name = "instanceOwningService",
 	}, /* ec2 VolumeAttachment.InstanceOwningService */
-	[647] = { .name = "EbsCardIndex", .shape = SH(147), .location_name = "ebsCardIndex" }, /* ec2 VolumeAttachment.EbsCardIndex */
-	[648] = { .name = "VolumeId", .shape = SH(233), .location_name = "volumeId" }, /* ec2 VolumeAttachment.VolumeId */
-	[649] = { .name = "InstanceId", .shape = SH(233), .location_name = "instanceId" }, /* ec2 VolumeAttachment.InstanceId */
-	[650] = { .name = "Device", .shape = SH(233), .location_name = "device" }, /* ec2 VolumeAttachment.Device */
-	[651] = { .name = "State", .shape = SH(250), .location_name = "status" }, /* ec2 VolumeAttachment.State */
-	[652] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 VolumeAttachment.AttachTime */
-	[653] = { .shape = SH(248), .location_name = "item" }, /* ec2 VolumeAttachmentList (member) */
-	[654] = { .shape = SH(251), .location_name = "VolumeId" }, /* ec2 VolumeIdStringList (member) */
-	[655] = { .shape = SH(247), .location_name = "item" }, /* ec2 VolumeList (member) */
-	[656] = { .shape = SH(260) }, /* elb AppCookieStickinessPolicies (member) */
-	[657] = { .name = "PolicyName", .shape = SH(299) }, /* elb AppCookieStickinessPolicy.PolicyName */
-	[658] = { .name = "CookieName", .shape = SH(266) }, /* elb AppCookieStickinessPolicy.CookieName */
-	[659] = { .shape = SH(261) }, /* elb AvailabilityZones (member) */
-	[660] = { .name = "InstancePort", .shape = SH(283) }, /* elb BackendServerDescription.InstancePort */
-	[661] = { .name = "PolicyNames", .shape = SH(300) }, /* elb BackendServerDescription.PolicyNames */
-	[662] = { .shape = SH(263) }, /* elb BackendServerDescriptions (member) */
-	[663] = { .name = "LoadBalancerName", .shape = SH(257), .flags = AWS_MF_REQUIRED }, /* elb DeregisterEndPointsInput.LoadBalancerName */
-	[664] = { .name = "Instances", .shape = SH(286), .flags = AWS_MF_REQUIRED }, /* elb DeregisterEndPointsInput.Instances */
-	[665] = { .name = "Instances", .shape = SH(286) }, /* elb DeregisterEndPointsOutput.Instances */
-	[666] = { .name = "LoadBalancerNames", .shape = SH(294) }, /* elb DescribeAccessPointsInput.LoadBalancerNames */
-	[667] = { .name = "Marker", .shape = SH(296) }, /* elb DescribeAccessPointsInput.Marker */
-	[668] = { .name = "PageSize", .shape = SH(297) }, /* elb DescribeAccessPointsInput.PageSize */
-	[669] = { .name = "LoadBalancerDescriptions", .shape = SH(293) }, /* elb DescribeAccessPointsOutput.LoadBalancerDescriptions */
-	[670] = { .name = "NextMarker", .shape = SH(296) }, /* elb DescribeAccessPointsOutput.NextMarker */
-	[671] = { .name = "LoadBalancerName", .shape = SH(257), .flags = AWS_MF_REQUIRED }, /* elb DescribeEndPointStateInput.LoadBalancerName */
-	[672] = { .name = "Instances", .shape = SH(286) }, /* elb DescribeEndPointStateInput.Instances */
-	[673] = { .name = "InstanceStates", .shape = SH(285) }, /* elb DescribeEndPointStateOutput.InstanceStates */
-	[674] = { .name = "Target", .shape = SH(278), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.Target */
-	[675] = { .name = "Interval", .shape = SH(277), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.Interval */
-	[676] = { .name = "Timeout", .shape = SH(279), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.Timeout */
-	[677] = { .name = "UnhealthyThreshold", .shape = SH(314), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.UnhealthyThreshold */
-	[678] = { .name = "HealthyThreshold", .shape = SH(280), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.HealthyThreshold */
-	[679] = { .name = "InstanceId", .shape = SH(282) }, /* elb Instance.InstanceId */
-	[680] = { .name = "InstanceId", .shape = SH(282) }, /* elb InstanceState.InstanceId */
-	[681] = { .name = "State", .shape = SH(311) }, /* elb InstanceState.State */
-	[682] = { .name = "ReasonCode", .shape = SH(302) }, /* elb InstanceState.ReasonCode */
-	[683] = { .name = "Description", .shape = SH(275) }, /* elb InstanceState.Description */
-	[684] = { .shape = SH(284) }, /* elb InstanceStates (member) */
-	[685] = { .shape = SH(281) }, /* elb Instances (member) */
-	[686] = { .shape = SH(288) }, /* elb LBCookieStickinessPolicies (member) */
-	[687] = { .name = "PolicyName", .shape = SH(299) }, /* elb LBCookieStickinessPolicy.PolicyName */
-	[688] = { .name = "CookieExpirationPeriod", .shape = SH(265) }, /* elb LBCookieStickinessPolicy.CookieExpirationPeriod */
-	[689] = { .name = "Protocol", .shape = SH(301), .flags = AWS_MF_REQUIRED }, /* elb Listener.Protocol */
-	[690] = { .name = "LoadBalancerPort", .shape = SH(258), .flags = AWS_MF_REQUIRED }, /* elb Listener.LoadBalancerPort */
-	[691] = { .name = "InstanceProtocol", .shape = SH(301) }, /* elb Listener.InstanceProtocol */
-	[692] = { .name = "InstancePort", .shape = SH(283), .flags = AWS_MF_REQUIRED }, /* elb Listener.InstancePort */
-	[693] = { .name = "SSLCertificateId", .shape = SH(305) }, /* elb Listener.SSLCertificateId */
-	[694] = { .name = "Listener", .shape = SH(289) }, /* elb ListenerDescription.Listener */
-	[695] = { .name = "PolicyNames", .shape = SH(300) }, /* elb ListenerDescription.PolicyNames */
-	[696] = { .shape = SH(290) }, /* elb ListenerDescriptions (member) */
-	[697] = { .name = "LoadBalancerName", .shape = SH(257) }, /* elb LoadBalancerDescription.LoadBalancerName */
-	[698] = { .name = "DNSName", .shape = SH(268) }, /* elb LoadBalancerDescription.DNSName */
-	[699] = { .name = "CanonicalHostedZoneName", .shape = SH(268) }, /* elb LoadBalancerDescription.CanonicalHostedZoneName */
-	[700] = { .name = "CanonicalHostedZoneNameID", .shape = SH(268) }, /* elb LoadBalancerDescription.CanonicalHostedZoneNameID */
-	[701] = { .name = "ListenerDescriptions", .shape = SH(291) }, /* elb LoadBalancerDescription.ListenerDescriptions */
-	[702] = { .name = "Policies", .shape = SH(298) }, /* elb LoadBalancerDescription.Policies */
-	[703] = { .name = "BackendServerDescriptions", .shape = SH(264) }, /* elb LoadBalancerDescription.BackendServerDescriptions */
-	[704] = { .name = "AvailabilityZones", .shape = SH(262) }, /* elb LoadBalancerDescription.AvailabilityZones */
-	[705] = { .name = "Subnets", .shape = SH(313) }, /* elb LoadBalancerDescription.Subnets */
-	[706] = { .name = "VPCId", .shape = SH(315) }, /* elb LoadBalancerDescription.VPCId */
-	[707] = { .name = "Instances", .shape = SH(286) }, /* elb LoadBalancerDescription.Instances */
-	[708] = { .name = "HealthCheck", .shape = SH(276) }, /* elb LoadBalancerDescription.HealthCheck */
-	[709] = { .name = "SourceSecurityGroup", .shape = SH(310) }, /* elb LoadBalancerDescription.SourceSecurityGroup */
-	[710] = { .name = "SecurityGroups", .shape = SH(309) }, /* elb LoadBalancerDescription.SecurityGroups */
-	[711] = { .name = "CreatedTime", .shape = SH(267) }, /* elb LoadBalancerDescription.CreatedTime */
-	[712] = { .name = "Scheme", .shape = SH(295) }, /* elb LoadBalancerDescription.Scheme */
-	[713] = { .shape = SH(292) }, /* elb LoadBalancerDescriptions (member) */
-	[714] = { .shape = SH(257) }, /* elb LoadBalancerNames (member) */
-	[715] = { .name = "AppCookieStickinessPolicies", .shape = SH(259) }, /* elb Policies.AppCookieStickinessPolicies */
-	[716] = { .name = "LBCookieStickinessPolicies", .shape = SH(287) }, /* elb Policies.LBCookieStickinessPolicies */
-	[717] = { .name = "OtherPolicies", .shape = SH(300) }, /* elb Policies.OtherPolicies */
-	[718] = { .shape = SH(299) }, /* elb PolicyNames (member) */
-	[719] = { .name = "LoadBalancerName", .shape = SH(257), .flags = AWS_MF_REQUIRED }, /* elb RegisterEndPointsInput.LoadBalancerName */
-	[720] = { .name = "Instances", .shape = SH(286), .flags = AWS_MF_REQUIRED }, /* elb RegisterEndPointsInput.Instances */
-	[721] = { .name = "Instances", .shape = SH(286) }, /* elb RegisterEndPointsOutput.Instances */
-	[722] = { .shape = SH(306) }, /* elb SecurityGroups (member) */
-	[723] = { .name = "OwnerAlias", .shape = SH(308) }, /* elb SourceSecurityGroup.OwnerAlias */
-	[724] = { .name = "GroupName", .shape = SH(307) }, /* elb SourceSecurityGroup.GroupName */
-	[725] = { .shape = SH(312) }, /* elb Subnets (member) */
-	[726] = { .name = "State", .shape = SH(349) }, /* elbv2 AdministrativeOverride.State */
-	[727] = { .name = "Reason", .shape = SH(348) }, /* elbv2 AdministrativeOverride.Reason */
-	[728] = { .name = "Description", .shape = SH(326) }, /* elbv2 AdministrativeOverride.Description */
-	[729] = { .name = "Result", .shape = SH(318) }, /* elbv2 AnomalyDetection.Result */
-	[730] = { .name = "MitigationInEffect", .shape = SH(339) }, /* elbv2 AnomalyDetection.MitigationInEffect */
-	[731] = { .name = "TargetGroupArn", .shape = SH(354), .flags = AWS_MF_REQUIRED }, /* elbv2 DeregisterTargetsInput.TargetGroupArn */
-	[732] = { .name = "Targets", .shape = SH(352), .flags = AWS_MF_REQUIRED }, /* elbv2 DeregisterTargetsInput.Targets */
-	[733] = { .name = "LoadBalancerArn", .shape = SH(335) }, /* elbv2 DescribeTargetGroupsInput.LoadBalancerArn */
-	[734] = { .name = "TargetGroupArns", .shape = SH(355) }, /* elbv2 DescribeTargetGroupsInput.TargetGroupArns */
-	[735] = { .name = "Names", .shape = SH(358) }, /* elbv2 DescribeTargetGroupsInput.Names */
-	[736] = { .name = "Marker", .shape = SH(337) }, /* elbv2 DescribeTargetGroupsInput.Marker */
-	[737] = { .name = "PageSize", .shape = SH(340) }, /* elbv2 DescribeTargetGroupsInput.PageSize */
-	[738] = { .name = "TargetGroups", .shape = SH(359) }, /* elbv2 DescribeTargetGroupsOutput.TargetGroups */
-	[739] = { .name = "NextMarker", .shape = SH(337) }, /* elbv2 DescribeTargetGroupsOutput.NextMarker */
-	[740] = { .name = "TargetGroupArn", .shape = SH(354), .flags = AWS_MF_REQUIRED }, /* elbv2 DescribeTargetHealthInput.TargetGroupArn */
-	[741] = { .name = "Targets", .shape = SH(352) }, /* elbv2 DescribeTargetHealthInput.Targets */
-	[742] = { .name = "Include", .shape = SH(334) }, /* elbv2 DescribeTargetHealthInput.Include */
-	[743] = { .name = "TargetHealthDescriptions", .shape = SH(362) }, /* elbv2 DescribeTargetHealthOutput.TargetHealthDescriptions */
-	[744] = { .shape = SH(324) }, /* elbv2 ListOfDescribeTargetHealthIncludeOptions (member) */
-	[745] = { .shape = SH(335) }, /* elbv2 LoadBalancerArns (member) */
-	[746] = { .name = "HttpCode", .shape = SH(333) }, /* elbv2 Matcher.HttpCode */
-	[747] = { .name = "GrpcCode", .shape = SH(327) }, /* elbv2 Matcher.GrpcCode */
-	[748] = { .name = "TargetGroupArn", .shape = SH(354), .flags = AWS_MF_REQUIRED }, /* elbv2 RegisterTargetsInput.TargetGroupArn */
-	[749] = { .name = "Targets", .shape = SH(352), .flags = AWS_MF_REQUIRED }, /* elbv2 RegisterTargetsInput.Targets */
-	[750] = { .name = "Id", .shape = SH(365), .flags = AWS_MF_REQUIRED }, /* elbv2 TargetDescription.Id */
-	[751] = { .name = "Port", .shape = SH(342) }, /* elbv2 TargetDescription.Port */
-	[752] = { .name = "AvailabilityZone", .shape = SH(368) }, /* elbv2 TargetDescription.AvailabilityZone */
-	[753] = { .name = "QuicServerId", .shape = SH(345) }, /* elbv2 TargetDescription.QuicServerId */
-	[754] = { .shape = SH(351) }, /* elbv2 TargetDescriptions (member) */
-	[755] = { .name = "TargetGroupArn", .shape = SH(354) }, /* elbv2 TargetGroup.TargetGroupArn */
-	[756] = { .name = "TargetGroupName", .shape = SH(357) }, /* elbv2 TargetGroup.TargetGroupName */
-	[757] = { .name = "Protocol", .shape = SH(343) }, /* elbv2 TargetGroup.Protocol */
-	[758] = { .name = "Port", .shape = SH(342) }, /* elbv2 TargetGroup.Port */
-	[759] = { .name = "VpcId", .shape = SH(367) }, /* elbv2 TargetGroup.VpcId */
-	[760] = { .name = "HealthCheckProtocol", .shape = SH(343) }, /* elbv2 TargetGroup.HealthCheckProtocol */
-	[761] = { .name = "HealthCheckPort", .shape = SH(330) }, /* elbv2 TargetGroup.HealthCheckPort */
-	[762] = { .name = "HealthCheckEnabled", .shape = SH(328) }, /* elbv2 TargetGroup.HealthCheckEnabled */
-	[763] = { .name = "HealthCheckIntervalSeconds", .shape = SH(329) }, /* elbv2 TargetGroup.HealthCheckIntervalSeconds */
-	[764] = { .name = "HealthCheckTimeoutSeconds", .shape = SH(332) }, /* elbv2 TargetGroup.HealthCheckTimeoutSeconds */
-	[765] = { .name = "HealthyThresholdCount", .shape = SH(331) }, /* elbv2 TargetGroup.HealthyThresholdCount */
-	[766] = { .name = "UnhealthyThresholdCount", .shape = SH(331) }, /* elbv2 TargetGroup.UnhealthyThresholdCount */
-	[767] = { .name = "HealthCheckPath", .shape = SH(341) }, /* elbv2 TargetGroup.HealthCheckPath */
-	[768] = { .name = "Matcher", .shape = SH(338) }, /* elbv2 TargetGroup.Matcher */
-	[769] = { .name = "LoadBalancerArns", .shape = SH(336) }, /* elbv2 TargetGroup.LoadBalancerArns */
-	[770] = { .name = "TargetType", .shape = SH(366) }, /* elbv2 TargetGroup.TargetType */
-	[771] = { .name = "ProtocolVersion", .shape = SH(344) }, /* elbv2 TargetGroup.ProtocolVersion */
-	[772] = { .name = "IpAddressType", .shape = SH(356) }, /* elbv2 TargetGroup.IpAddressType */
-	[773] = { .name = "TargetControlPort", .shape = SH(350) }, /* elbv2 TargetGroup.TargetControlPort */
-	[774] = { .shape = SH(354) }, /* elbv2 TargetGroupArns (member) */
-	[775] = { .shape = SH(357) }, /* elbv2 TargetGroupNames (member) */
-	[776] = { .shape = SH(353) }, /* elbv2 TargetGroups (member) */
-	[777] = { .name = "State", .shape = SH(364) }, /* elbv2 TargetHealth.State */
-	[778] = { .name = "Reason", .shape = SH(363) }, /* elbv2 TargetHealth.Reason */
-	[779] = { .name = "Description", .shape = SH(326) }, /* elbv2 TargetHealth.Description */
-	[780] = { .name = "Target", .shape = SH(351) }, /* elbv2 TargetHealthDescription.Target */
-	[781] = { .name = "HealthCheckPort", .shape = SH(330) }, /* elbv2 TargetHealthDescription.HealthCheckPort */
-	[782] = { .name = "TargetHealth", .shape = SH(360) }, /* elbv2 TargetHealthDescription.TargetHealth */
-	[783] = { .name = "AnomalyDetection", .shape = SH(317) }, /* elbv2 TargetHealthDescription.AnomalyDetection */
-	[784] = { .name = "AdministrativeOverride", .shape = SH(316) }, /* elbv2 TargetHealthDescription.AdministrativeOverride */
-	[785] = { .shape = SH(361) }, /* elbv2 TargetHealthDescriptions (member) */
-	[786] = { .name = "UserName", .shape = SH(393) }, /* iam AccessKeyMetadata.UserName */
-	[787] = { .name = "AccessKeyId", .shape = SH(381) }, /* iam AccessKeyMetadata.AccessKeyId */
-	[788] = { .name = "Status", .shape = SH(392) }, /* iam AccessKeyMetadata.Status */
-	[789] = { .name = "CreateDate", .shape = SH(384) }, /* iam AccessKeyMetadata.CreateDate */
-	[790] = { .name = "RoleName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.RoleName */
-	[791] = { .name = "PolicyName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.PolicyName */
-	[792] = { .name = "UserName", .shape = SH(385), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.UserName */
-	[793] = { .name = "PolicyName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.PolicyName */
-	[794] = { .name = "RoleName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.RoleName */
-	[795] = { .name = "PolicyName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.PolicyName */
-	[796] = { .name = "RoleName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.RoleName */
-	[797] = { .name = "PolicyName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyName */
-	[798] = { .name = "PolicyDocument", .shape = SH(388), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyDocument */
-	[799] = { .name = "UserName", .shape = SH(385), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.UserName */
-	[800] = { .name = "PolicyName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.PolicyName */
-	[801] = { .name = "UserName", .shape = SH(385), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.UserName */
-	[802] = { .name = "PolicyName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyName */
-	[803] = { .name = "PolicyDocument", .shape = SH(388), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyDocument */
-	[804] = { .name = "UserName", .shape = SH(385) }, /* iam ListAccessKeysRequest.UserName */
-	[805] = { .name = "Marker", .shape = SH(386) }, /* iam ListAccessKeysRequest.Marker */
-	[806] = { .name = "MaxItems", .shape = SH(387) }, /* iam ListAccessKeysRequest.MaxItems */
-	[807] = { .name = "AccessKeyMetadata", .shape = SH(382), .flags = AWS_MF_REQUIRED }, /* iam ListAccessKeysResponse.AccessKeyMetadata */
-	[808] = { .name = "IsTruncated", .shape = SH(383) }, /* iam ListAccessKeysResponse.IsTruncated */
-	[809] = { .name = "Marker", .shape = SH(390) }, /* iam ListAccessKeysResponse.Marker */
-	[810] = { .name = "RoleName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.RoleName */
-	[811] = { .name = "PolicyName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyName */
-	[812] = { .name = "PolicyDocument", .shape = SH(388), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyDocument */
-	[813] = { .name = "UserName", .shape = SH(385), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.UserName */
-	[814] = { .name = "PolicyName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyName */
-	[815] = { .name = "PolicyDocument", .shape = SH(388), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyDocument */
-	[816] = { .name = "UserName", .shape = SH(385) }, /* iam UpdateAccessKeyRequest.UserName */
-	[817] = { .name = "AccessKeyId", .shape = SH(381), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.AccessKeyId */
-	[818] = { .name = "Status", .shape = SH(392), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.Status */
-	[819] = { .shape = SH(369) }, /* iam accessKeyMetadataListType (member) */
-	[820] = {
+	[667] = { .name = "EbsCardIndex", .shape = SH(149), .location_name = "ebsCardIndex" }, /* ec2 VolumeAttachment.EbsCardIndex */
+	[668] = { .name = "VolumeId", .shape = SH(235), .location_name = "volumeId" }, /* ec2 VolumeAttachment.VolumeId */
+	[669] = { .name = "InstanceId", .shape = SH(235), .location_name = "instanceId" }, /* ec2 VolumeAttachment.InstanceId */
+	[670] = { .name = "Device", .shape = SH(235), .location_name = "device" }, /* ec2 VolumeAttachment.Device */
+	[671] = { .name = "State", .shape = SH(252), .location_name = "status" }, /* ec2 VolumeAttachment.State */
+	[672] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 VolumeAttachment.AttachTime */
+	[673] = { .shape = SH(250), .location_name = "item" }, /* ec2 VolumeAttachmentList (member) */
+	[674] = { .shape = SH(253), .location_name = "VolumeId" }, /* ec2 VolumeIdStringList (member) */
+	[675] = { .shape = SH(249), .location_name = "item" }, /* ec2 VolumeList (member) */
+	[676] = { .shape = SH(262) }, /* elb AppCookieStickinessPolicies (member) */
+	[677] = { .name = "PolicyName", .shape = SH(301) }, /* elb AppCookieStickinessPolicy.PolicyName */
+	[678] = { .name = "CookieName", .shape = SH(268) }, /* elb AppCookieStickinessPolicy.CookieName */
+	[679] = { .shape = SH(263) }, /* elb AvailabilityZones (member) */
+	[680] = { .name = "InstancePort", .shape = SH(285) }, /* elb BackendServerDescription.InstancePort */
+	[681] = { .name = "PolicyNames", .shape = SH(302) }, /* elb BackendServerDescription.PolicyNames */
+	[682] = { .shape = SH(265) }, /* elb BackendServerDescriptions (member) */
+	[683] = { .name = "LoadBalancerName", .shape = SH(259), .flags = AWS_MF_REQUIRED }, /* elb DeregisterEndPointsInput.LoadBalancerName */
+	[684] = { .name = "Instances", .shape = SH(288), .flags = AWS_MF_REQUIRED }, /* elb DeregisterEndPointsInput.Instances */
+	[685] = { .name = "Instances", .shape = SH(288) }, /* elb DeregisterEndPointsOutput.Instances */
+	[686] = { .name = "LoadBalancerNames", .shape = SH(296) }, /* elb DescribeAccessPointsInput.LoadBalancerNames */
+	[687] = { .name = "Marker", .shape = SH(298) }, /* elb DescribeAccessPointsInput.Marker */
+	[688] = { .name = "PageSize", .shape = SH(299) }, /* elb DescribeAccessPointsInput.PageSize */
+	[689] = { .name = "LoadBalancerDescriptions", .shape = SH(295) }, /* elb DescribeAccessPointsOutput.LoadBalancerDescriptions */
+	[690] = { .name = "NextMarker", .shape = SH(298) }, /* elb DescribeAccessPointsOutput.NextMarker */
+	[691] = { .name = "LoadBalancerName", .shape = SH(259), .flags = AWS_MF_REQUIRED }, /* elb DescribeEndPointStateInput.LoadBalancerName */
+	[692] = { .name = "Instances", .shape = SH(288) }, /* elb DescribeEndPointStateInput.Instances */
+	[693] = { .name = "InstanceStates", .shape = SH(287) }, /* elb DescribeEndPointStateOutput.InstanceStates */
+	[694] = { .name = "Target", .shape = SH(280), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.Target */
+	[695] = { .name = "Interval", .shape = SH(279), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.Interval */
+	[696] = { .name = "Timeout", .shape = SH(281), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.Timeout */
+	[697] = { .name = "UnhealthyThreshold", .shape = SH(316), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.UnhealthyThreshold */
+	[698] = { .name = "HealthyThreshold", .shape = SH(282), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.HealthyThreshold */
+	[699] = { .name = "InstanceId", .shape = SH(284) }, /* elb Instance.InstanceId */
+	[700] = { .name = "InstanceId", .shape = SH(284) }, /* elb InstanceState.InstanceId */
+	[701] = { .name = "State", .shape = SH(313) }, /* elb InstanceState.State */
+	[702] = { .name = "ReasonCode", .shape = SH(304) }, /* elb InstanceState.ReasonCode */
+	[703] = { .name = "Description", .shape = SH(277) }, /* elb InstanceState.Description */
+	[704] = { .shape = SH(286) }, /* elb InstanceStates (member) */
+	[705] = { .shape = SH(283) }, /* elb Instances (member) */
+	[706] = { .shape = SH(290) }, /* elb LBCookieStickinessPolicies (member) */
+	[707] = { .name = "PolicyName", .shape = SH(301) }, /* elb LBCookieStickinessPolicy.PolicyName */
+	[708] = { .name = "CookieExpirationPeriod", .shape = SH(267) }, /* elb LBCookieStickinessPolicy.CookieExpirationPeriod */
+	[709] = { .name = "Protocol", .shape = SH(303), .flags = AWS_MF_REQUIRED }, /* elb Listener.Protocol */
+	[710] = { .name = "LoadBalancerPort", .shape = SH(260), .flags = AWS_MF_REQUIRED }, /* elb Listener.LoadBalancerPort */
+	[711] = { .name = "InstanceProtocol", .shape = SH(303) }, /* elb Listener.InstanceProtocol */
+	[712] = { .name = "InstancePort", .shape = SH(285), .flags = AWS_MF_REQUIRED }, /* elb Listener.InstancePort */
+	[713] = { .name = "SSLCertificateId", .shape = SH(307) }, /* elb Listener.SSLCertificateId */
+	[714] = { .name = "Listener", .shape = SH(291) }, /* elb ListenerDescription.Listener */
+	[715] = { .name = "PolicyNames", .shape = SH(302) }, /* elb ListenerDescription.PolicyNames */
+	[716] = { .shape = SH(292) }, /* elb ListenerDescriptions (member) */
+	[717] = { .name = "LoadBalancerName", .shape = SH(259) }, /* elb LoadBalancerDescription.LoadBalancerName */
+	[718] = { .name = "DNSName", .shape = SH(270) }, /* elb LoadBalancerDescription.DNSName */
+	[719] = { .name = "CanonicalHostedZoneName", .shape = SH(270) }, /* elb LoadBalancerDescription.CanonicalHostedZoneName */
+	[720] = { .name = "CanonicalHostedZoneNameID", .shape = SH(270) }, /* elb LoadBalancerDescription.CanonicalHostedZoneNameID */
+	[721] = { .name = "ListenerDescriptions", .shape = SH(293) }, /* elb LoadBalancerDescription.ListenerDescriptions */
+	[722] = { .name = "Policies", .shape = SH(300) }, /* elb LoadBalancerDescription.Policies */
+	[723] = { .name = "BackendServerDescriptions", .shape = SH(266) }, /* elb LoadBalancerDescription.BackendServerDescriptions */
+	[724] = { .name = "AvailabilityZones", .shape = SH(264) }, /* elb LoadBalancerDescription.AvailabilityZones */
+	[725] = { .name = "Subnets", .shape = SH(315) }, /* elb LoadBalancerDescription.Subnets */
+	[726] = { .name = "VPCId", .shape = SH(317) }, /* elb LoadBalancerDescription.VPCId */
+	[727] = { .name = "Instances", .shape = SH(288) }, /* elb LoadBalancerDescription.Instances */
+	[728] = { .name = "HealthCheck", .shape = SH(278) }, /* elb LoadBalancerDescription.HealthCheck */
+	[729] = { .name = "SourceSecurityGroup", .shape = SH(312) }, /* elb LoadBalancerDescription.SourceSecurityGroup */
+	[730] = { .name = "SecurityGroups", .shape = SH(311) }, /* elb LoadBalancerDescription.SecurityGroups */
+	[731] = { .name = "CreatedTime", .shape = SH(269) }, /* elb LoadBalancerDescription.CreatedTime */
+	[732] = { .name = "Scheme", .shape = SH(297) }, /* elb LoadBalancerDescription.Scheme */
+	[733] = { .shape = SH(294) }, /* elb LoadBalancerDescriptions (member) */
+	[734] = { .shape = SH(259) }, /* elb LoadBalancerNames (member) */
+	[735] = { .name = "AppCookieStickinessPolicies", .shape = SH(261) }, /* elb Policies.AppCookieStickinessPolicies */
+	[736] = { .name = "LBCookieStickinessPolicies", .shape = SH(289) }, /* elb Policies.LBCookieStickinessPolicies */
+	[737] = { .name = "OtherPolicies", .shape = SH(302) }, /* elb Policies.OtherPolicies */
+	[738] = { .shape = SH(301) }, /* elb PolicyNames (member) */
+	[739] = { .name = "LoadBalancerName", .shape = SH(259), .flags = AWS_MF_REQUIRED }, /* elb RegisterEndPointsInput.LoadBalancerName */
+	[740] = { .name = "Instances", .shape = SH(288), .flags = AWS_MF_REQUIRED }, /* elb RegisterEndPointsInput.Instances */
+	[741] = { .name = "Instances", .shape = SH(288) }, /* elb RegisterEndPointsOutput.Instances */
+	[742] = { .shape = SH(308) }, /* elb SecurityGroups (member) */
+	[743] = { .name = "OwnerAlias", .shape = SH(310) }, /* elb SourceSecurityGroup.OwnerAlias */
+	[744] = { .name = "GroupName", .shape = SH(309) }, /* elb SourceSecurityGroup.GroupName */
+	[745] = { .shape = SH(314) }, /* elb Subnets (member) */
+	[746] = { .name = "State", .shape = SH(351) }, /* elbv2 AdministrativeOverride.State */
+	[747] = { .name = "Reason", .shape = SH(350) }, /* elbv2 AdministrativeOverride.Reason */
+	[748] = { .name = "Description", .shape = SH(328) }, /* elbv2 AdministrativeOverride.Description */
+	[749] = { .name = "Result", .shape = SH(320) }, /* elbv2 AnomalyDetection.Result */
+	[750] = { .name = "MitigationInEffect", .shape = SH(341) }, /* elbv2 AnomalyDetection.MitigationInEffect */
+	[751] = { .name = "TargetGroupArn", .shape = SH(356), .flags = AWS_MF_REQUIRED }, /* elbv2 DeregisterTargetsInput.TargetGroupArn */
+	[752] = { .name = "Targets", .shape = SH(354), .flags = AWS_MF_REQUIRED }, /* elbv2 DeregisterTargetsInput.Targets */
+	[753] = { .name = "LoadBalancerArn", .shape = SH(337) }, /* elbv2 DescribeTargetGroupsInput.LoadBalancerArn */
+	[754] = { .name = "TargetGroupArns", .shape = SH(357) }, /* elbv2 DescribeTargetGroupsInput.TargetGroupArns */
+	[755] = { .name = "Names", .shape = SH(360) }, /* elbv2 DescribeTargetGroupsInput.Names */
+	[756] = { .name = "Marker", .shape = SH(339) }, /* elbv2 DescribeTargetGroupsInput.Marker */
+	[757] = { .name = "PageSize", .shape = SH(342) }, /* elbv2 DescribeTargetGroupsInput.PageSize */
+	[758] = { .name = "TargetGroups", .shape = SH(361) }, /* elbv2 DescribeTargetGroupsOutput.TargetGroups */
+	[759] = { .name = "NextMarker", .shape = SH(339) }, /* elbv2 DescribeTargetGroupsOutput.NextMarker */
+	[760] = { .name = "TargetGroupArn", .shape = SH(356), .flags = AWS_MF_REQUIRED }, /* elbv2 DescribeTargetHealthInput.TargetGroupArn */
+	[761] = { .name = "Targets", .shape = SH(354) }, /* elbv2 DescribeTargetHealthInput.Targets */
+	[762] = { .name = "Include", .shape = SH(336) }, /* elbv2 DescribeTargetHealthInput.Include */
+	[763] = { .name = "TargetHealthDescriptions", .shape = SH(364) }, /* elbv2 DescribeTargetHealthOutput.TargetHealthDescriptions */
+	[764] = { .shape = SH(326) }, /* elbv2 ListOfDescribeTargetHealthIncludeOptions (member) */
+	[765] = { .shape = SH(337) }, /* elbv2 LoadBalancerArns (member) */
+	[766] = { .name = "HttpCode", .shape = SH(335) }, /* elbv2 Matcher.HttpCode */
+	[767] = { .name = "GrpcCode", .shape = SH(329) }, /* elbv2 Matcher.GrpcCode */
+	[768] = { .name = "TargetGroupArn", .shape = SH(356), .flags = AWS_MF_REQUIRED }, /* elbv2 RegisterTargetsInput.TargetGroupArn */
+	[769] = { .name = "Targets", .shape = SH(354), .flags = AWS_MF_REQUIRED }, /* elbv2 RegisterTargetsInput.Targets */
+	[770] = { .name = "Id", .shape = SH(367), .flags = AWS_MF_REQUIRED }, /* elbv2 TargetDescription.Id */
+	[771] = { .name = "Port", .shape = SH(344) }, /* elbv2 TargetDescription.Port */
+	[772] = { .name = "AvailabilityZone", .shape = SH(370) }, /* elbv2 TargetDescription.AvailabilityZone */
+	[773] = { .name = "QuicServerId", .shape = SH(347) }, /* elbv2 TargetDescription.QuicServerId */
+	[774] = { .shape = SH(353) }, /* elbv2 TargetDescriptions (member) */
+	[775] = { .name = "TargetGroupArn", .shape = SH(356) }, /* elbv2 TargetGroup.TargetGroupArn */
+	[776] = { .name = "TargetGroupName", .shape = SH(359) }, /* elbv2 TargetGroup.TargetGroupName */
+	[777] = { .name = "Protocol", .shape = SH(345) }, /* elbv2 TargetGroup.Protocol */
+	[778] = { .name = "Port", .shape = SH(344) }, /* elbv2 TargetGroup.Port */
+	[779] = { .name = "VpcId", .shape = SH(369) }, /* elbv2 TargetGroup.VpcId */
+	[780] = { .name = "HealthCheckProtocol", .shape = SH(345) }, /* elbv2 TargetGroup.HealthCheckProtocol */
+	[781] = { .name = "HealthCheckPort", .shape = SH(332) }, /* elbv2 TargetGroup.HealthCheckPort */
+	[782] = { .name = "HealthCheckEnabled", .shape = SH(330) }, /* elbv2 TargetGroup.HealthCheckEnabled */
+	[783] = { .name = "HealthCheckIntervalSeconds", .shape = SH(331) }, /* elbv2 TargetGroup.HealthCheckIntervalSeconds */
+	[784] = { .name = "HealthCheckTimeoutSeconds", .shape = SH(334) }, /* elbv2 TargetGroup.HealthCheckTimeoutSeconds */
+	[785] = { .name = "HealthyThresholdCount", .shape = SH(333) }, /* elbv2 TargetGroup.HealthyThresholdCount */
+	[786] = { .name = "UnhealthyThresholdCount", .shape = SH(333) }, /* elbv2 TargetGroup.UnhealthyThresholdCount */
+	[787] = { .name = "HealthCheckPath", .shape = SH(343) }, /* elbv2 TargetGroup.HealthCheckPath */
+	[788] = { .name = "Matcher", .shape = SH(340) }, /* elbv2 TargetGroup.Matcher */
+	[789] = { .name = "LoadBalancerArns", .shape = SH(338) }, /* elbv2 TargetGroup.LoadBalancerArns */
+	[790] = { .name = "TargetType", .shape = SH(368) }, /* elbv2 TargetGroup.TargetType */
+	[791] = { .name = "ProtocolVersion", .shape = SH(346) }, /* elbv2 TargetGroup.ProtocolVersion */
+	[792] = { .name = "IpAddressType", .shape = SH(358) }, /* elbv2 TargetGroup.IpAddressType */
+	[793] = { .name = "TargetControlPort", .shape = SH(352) }, /* elbv2 TargetGroup.TargetControlPort */
+	[794] = { .shape = SH(356) }, /* elbv2 TargetGroupArns (member) */
+	[795] = { .shape = SH(359) }, /* elbv2 TargetGroupNames (member) */
+	[796] = { .shape = SH(355) }, /* elbv2 TargetGroups (member) */
+	[797] = { .name = "State", .shape = SH(366) }, /* elbv2 TargetHealth.State */
+	[798] = { .name = "Reason", .shape = SH(365) }, /* elbv2 TargetHealth.Reason */
+	[799] = { .name = "Description", .shape = SH(328) }, /* elbv2 TargetHealth.Description */
+	[800] = { .name = "Target", .shape = SH(353) }, /* elbv2 TargetHealthDescription.Target */
+	[801] = { .name = "HealthCheckPort", .shape = SH(332) }, /* elbv2 TargetHealthDescription.HealthCheckPort */
+	[802] = { .name = "TargetHealth", .shape = SH(362) }, /* elbv2 TargetHealthDescription.TargetHealth */
+	[803] = { .name = "AnomalyDetection", .shape = SH(319) }, /* elbv2 TargetHealthDescription.AnomalyDetection */
+	[804] = { .name = "AdministrativeOverride", .shape = SH(318) }, /* elbv2 TargetHealthDescription.AdministrativeOverride */
+	[805] = { .shape = SH(363) }, /* elbv2 TargetHealthDescriptions (member) */
+	[806] = { .name = "UserName", .shape = SH(395) }, /* iam AccessKeyMetadata.UserName */
+	[807] = { .name = "AccessKeyId", .shape = SH(383) }, /* iam AccessKeyMetadata.AccessKeyId */
+	[808] = { .name = "Status", .shape = SH(394) }, /* iam AccessKeyMetadata.Status */
+	[809] = { .name = "CreateDate", .shape = SH(386) }, /* iam AccessKeyMetadata.CreateDate */
+	[810] = { .name = "RoleName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.RoleName */
+	[811] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.PolicyName */
+	[812] = { .name = "UserName", .shape = SH(387), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.UserName */
+	[813] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.PolicyName */
+	[814] = { .name = "RoleName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.RoleName */
+	[815] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.PolicyName */
+	[816] = { .name = "RoleName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.RoleName */
+	[817] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyName */
+	[818] = { .name = "PolicyDocument", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyDocument */
+	[819] = { .name = "UserName", .shape = SH(387), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.UserName */
+	[820] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.PolicyName */
+	[821] = { .name = "UserName", .shape = SH(387), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.UserName */
+	[822] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyName */
+	[823] = { .name = "PolicyDocument", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyDocument */
+	[824] = { .name = "UserName", .shape = SH(387) }, /* iam ListAccessKeysRequest.UserName */
+	[825] = { .name = "Marker", .shape = SH(388) }, /* iam ListAccessKeysRequest.Marker */
+	[826] = { .name = "MaxItems", .shape = SH(389) }, /* iam ListAccessKeysRequest.MaxItems */
+	[827] = { .name = "AccessKeyMetadata", .shape = SH(384), .flags = AWS_MF_REQUIRED }, /* iam ListAccessKeysResponse.AccessKeyMetadata */
+	[828] = { .name = "IsTruncated", .shape = SH(385) }, /* iam ListAccessKeysResponse.IsTruncated */
+	[829] = { .name = "Marker", .shape = SH(392) }, /* iam ListAccessKeysResponse.Marker */
+	[830] = { .name = "RoleName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.RoleName */
+	[831] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyName */
+	[832] = { .name = "PolicyDocument", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyDocument */
+	[833] = { .name = "UserName", .shape = SH(387), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.UserName */
+	[834] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyName */
+	[835] = { .name = "PolicyDocument", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyDocument */
+	[836] = { .name = "UserName", .shape = SH(387) }, /* iam UpdateAccessKeyRequest.UserName */
+	[837] = { .name = "AccessKeyId", .shape = SH(383), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.AccessKeyId */
+	[838] = { .name = "Status", .shape = SH(394), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.Status */
+	[839] = { .shape = SH(371) }, /* iam accessKeyMetadataListType (member) */
+	[840] = {
 		.name = "Bucket",
-		.shape = SH(399),
+		.shape = SH(401),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 DeletePublicAccessBlockRequest.Bucket */
-	[821] = {
+	[841] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(395),
+		.shape = SH(397),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 DeletePublicAccessBlockRequest.ExpectedBucketOwner */
-	[822] = { .name = "PolicyStatus", .shape = SH(454) }, /* s3 GetBucketPolicyStatusOutput.PolicyStatus */
-	[823] = {
+	[842] = { .name = "PolicyStatus", .shape = SH(456) }, /* s3 GetBucketPolicyStatusOutput.PolicyStatus */
+	[843] = {
 		.name = "Bucket",
-		.shape = SH(399),
+		.shape = SH(401),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 GetBucketPolicyStatusRequest.Bucket */
-	[824] = {
+	[844] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(395),
+		.shape = SH(397),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetBucketPolicyStatusRequest.ExpectedBucketOwner */
-	[825] = { .name = "PublicAccessBlockConfiguration", .shape = SH(455) }, /* s3 GetPublicAccessBlockOutput.PublicAccessBlockConfiguration */
-	[826] = {
+	[845] = { .name = "PublicAccessBlockConfiguration", .shape = SH(457) }, /* s3 GetPublicAccessBlockOutput.PublicAccessBlockConfiguration */
+	[846] = {
 		.name = "Bucket",
-		.shape = SH(399),
+		.shape = SH(401),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 GetPublicAccessBlockRequest.Bucket */
-	[827] = {
+	[847] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(395),
+		.shape = SH(397),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetPublicAccessBlockRequest.ExpectedBucketOwner */
-	[828] = {
+	[848] = {
 		.name = "DeleteMarker",
-		.shape = SH(421),
+		.shape = SH(423),
 		.location_name = "x-amz-delete-marker",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.DeleteMarker */
-	[829] = {
+	[849] = {
 		.name = "AcceptRanges",
-		.shape = SH(394),
+		.shape = SH(396),
 		.location_name = "accept-ranges",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.AcceptRanges */
-	[830] = {
+	[850] = {
 		.name = "Expiration",
-		.shape = SH(424),
+		.shape = SH(426),
 		.location_name = "x-amz-expiration",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.Expiration */
-	[831] = {
+	[851] = {
 		.name = "Restore",
-		.shape = SH(469),
+		.shape = SH(471),
 		.location_name = "x-amz-restore",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.Restore */
-	[832] = {
+	[852] = {
 		.name = "ArchiveStatus",
-		.shape = SH(396),
+		.shape = SH(398),
 		.location_name = "x-amz-archive-status",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ArchiveStatus */
-	[833] = {
+	[853] = {
 		.name = "LastModified",
-		.shape = SH(441),
+		.shape = SH(443),
 		.location_name = "Last-Modified",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.LastModified */
-	[834] = {
+	[854] = {
 		.name = "ContentLength",
-		.shape = SH(417),
+		.shape = SH(419),
 		.location_name = "Content-Length",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentLength */
-	[835] = {
+	[855] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(402),
+		.shape = SH(404),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumCRC32 */
-	[836] = {
+	[856] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(403),
+		.shape = SH(405),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumCRC32C */
-	[837] = {
+	[857] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(404),
+		.shape = SH(406),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumCRC64NVME */
-	[838] = {
+	[858] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(407),
+		.shape = SH(409),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumSHA1 */
-	[839] = {
+	[859] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(408),
+		.shape = SH(410),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumSHA256 */
-	[840] = {
+	[860] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(409),
+		.shape = SH(411),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumSHA512 */
-	[841] = {
+	[861] = {
 		.name = "ChecksumMD5",
-		.shape = SH(405),
+		.shape = SH(407),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumMD5 */
-	[842] = {
+	[862] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(413),
+		.shape = SH(415),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumXXHASH64 */
-	[843] = {
+	[863] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(412),
+		.shape = SH(414),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumXXHASH3 */
-	[844] = {
+	[864] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(411),
+		.shape = SH(413),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumXXHASH128 */
-	[845] = {
+	[865] = {
 		.name = "ChecksumType",
-		.shape = SH(410),
+		.shape = SH(412),
 		.location_name = "x-amz-checksum-type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumType */
-	[846] = {
+	[866] = {
 		.name = "ETag",
-		.shape = SH(423),
+		.shape = SH(425),
 		.location_name = "ETag",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ETag */
-	[847] = {
+	[867] = {
 		.name = "MissingMeta",
-		.shape = SH(445),
+		.shape = SH(447),
 		.location_name = "x-amz-missing-meta",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.MissingMeta */
-	[848] = {
+	[868] = {
 		.name = "VersionId",
-		.shape = SH(451),
+		.shape = SH(453),
 		.location_name = "x-amz-version-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.VersionId */
-	[849] = {
+	[869] = {
 		.name = "CacheControl",
-		.shape = SH(400),
+		.shape = SH(402),
 		.location_name = "Cache-Control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.CacheControl */
-	[850] = {
+	[870] = {
 		.name = "ContentDisposition",
-		.shape = SH(414),
+		.shape = SH(416),
 		.location_name = "Content-Disposition",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentDisposition */
-	[851] = {
+	[871] = {
 		.name = "ContentEncoding",
-		.shape = SH(415),
+		.shape = SH(417),
 		.location_name = "Content-Encoding",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentEncoding */
-	[852] = {
+	[872] = {
 		.name = "ContentLanguage",
-		.shape = SH(416),
+		.shape = SH(418),
 		.location_name = "Content-Language",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentLanguage */
-	[853] = {
+	[873] = {
 		.name = "ContentType",
-		.shape = SH(420),
+		.shape = SH(422),
 		.location_name = "Content-Type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentType */
-	[854] = {
+	[874] = {
 		.name = "ContentRange",
-		.shape = SH(419),
+		.shape = SH(421),
 		.location_name = "Content-Range",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentRange */
-	[855] = {
+	[875] = {
 		.name = "Expires",
-		.shape = SH(425),
+		.shape = SH(427),
 		.location_name = "Expires",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.Expires */
-	[856] = {
+	[876] = {
 		.name = "WebsiteRedirectLocation",
-		.shape = SH(481),
+		.shape = SH(483),
 		.location_name = "x-amz-website-redirect-location",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.WebsiteRedirectLocation */
-	[857] = {
+	[877] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(475),
+		.shape = SH(477),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ServerSideEncryption */
-	[858] = {
+	[878] = {
 		.name = "Metadata",
-		.shape = SH(442),
+		.shape = SH(444),
 		.location_name = "x-amz-meta-",
 		.location = AWS_LOC_HEADERS,
 	}, /* s3 HeadObjectOutput.Metadata */
-	[859] = {
+	[879] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(470),
+		.shape = SH(472),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.SSECustomerAlgorithm */
-	[860] = {
+	[880] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(472),
+		.shape = SH(474),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.SSECustomerKeyMD5 */
-	[861] = {
+	[881] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(474),
+		.shape = SH(476),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.SSEKMSKeyId */
-	[862] = {
+	[882] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(398),
+		.shape = SH(400),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.BucketKeyEnabled */
-	[863] = {
+	[883] = {
 		.name = "StorageClass",
-		.shape = SH(478),
+		.shape = SH(480),
 		.location_name = "x-amz-storage-class",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.StorageClass */
-	[864] = {
+	[884] = {
 		.name = "RequestCharged",
-		.shape = SH(461),
+		.shape = SH(463),
 		.location_name = "x-amz-request-charged",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.RequestCharged */
-	[865] = {
+	[885] = {
 		.name = "ReplicationStatus",
-		.shape = SH(460),
+		.shape = SH(462),
 		.location_name = "x-amz-replication-status",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ReplicationStatus */
-	[866] = {
+	[886] = {
 		.name = "PartsCount",
-		.shape = SH(453),
+		.shape = SH(455),
 		.location_name = "x-amz-mp-parts-count",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.PartsCount */
-	[867] = {
+	[887] = {
 		.name = "TagCount",
-		.shape = SH(479),
+		.shape = SH(481),
 		.location_name = "x-amz-tagging-count",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.TagCount */
-	[868] = {
+	[888] = {
 		.name = "ObjectLockMode",
-		.shape = SH(449),
+		.shape = SH(451),
 		.location_name = "x-amz-object-lock-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ObjectLockMode */
-	[869] = {
+	[889] = {
 		.name = "ObjectLockRetainUntilDate",
-		.shape = SH(450),
+		.shape = SH(452),
 		.location_name = "x-amz-object-lock-retain-until-date",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ObjectLockRetainUntilDate */
-	[870] = {
+	[890] = {
 		.name = "ObjectLockLegalHoldStatus",
-		.shape = SH(448),
+		.shape = SH(450),
 		.location_name = "x-amz-object-lock-legal-hold",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ObjectLockLegalHoldStatus */
-	[871] = {
+	[891] = {
 		.name = "Bucket",
-		.shape = SH(399),
+		.shape = SH(401),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 HeadObjectRequest.Bucket */
-	[872] = {
+	[892] = {
 		.name = "IfMatch",
-		.shape = SH(436),
+		.shape = SH(438),
 		.location_name = "If-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfMatch */
-	[873] = {
+	[893] = {
 		.name = "IfModifiedSince",
-		.shape = SH(437),
+		.shape = SH(439),
 		.location_name = "If-Modified-Since",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfModifiedSince */
-	[874] = {
+	[894] = {
 		.name = "IfNoneMatch",
-		.shape = SH(438),
+		.shape = SH(440),
 		.location_name = "If-None-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfNoneMatch */
-	[875] = {
+	[895] = {
 		.name = "IfUnmodifiedSince",
-		.shape = SH(439),
+		.shape = SH(441),
 		.location_name = "If-Unmodified-Since",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfUnmodifiedSince */
-	[876] = {
+	[896] = {
 		.name = "Key",
-		.shape = SH(447),
+		.shape = SH(449),
 		.location_name = "Key",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 HeadObjectRequest.Key */
-	[877] = {
+	[897] = {
 		.name = "Range",
-		.shape = SH(459),
+		.shape = SH(461),
 		.location_name = "Range",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.Range */
-	[878] = {
+	[898] = {
 		.name = "ResponseCacheControl",
-		.shape = SH(463),
+		.shape = SH(465),
 		.location_name = "response-cache-control",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseCacheControl */
-	[879] = {
+	[899] = {
 		.name = "ResponseContentDisposition",
-		.shape = SH(464),
+		.shape = SH(466),
 		.location_name = "response-content-disposition",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentDisposition */
-	[880] = {
+	[900] = {
 		.name = "ResponseContentEncoding",
-		.shape = SH(465),
+		.shape = SH(467),
 		.location_name = "response-content-encoding",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentEncoding */
-	[881] = {
+	[901] = {
 		.name = "ResponseContentLanguage",
-		.shape = SH(466),
+		.shape = SH(468),
 		.location_name = "response-content-language",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentLanguage */
-	[882] = {
+	[902] = {
 		.name = "ResponseContentType",
-		.shape = SH(467),
+		.shape = SH(469),
 		.location_name = "response-content-type",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentType */
-	[883] = {
+	[903] = {
 		.name = "ResponseExpires",
-		.shape = SH(468),
+		.shape = SH(470),
 		.location_name = "response-expires",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseExpires */
-	[884] = {
+	[904] = {
 		.name = "VersionId",
-		.shape = SH(451),
+		.shape = SH(453),
 		.location_name = "versionId",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.VersionId */
-	[885] = {
+	[905] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(470),
+		.shape = SH(472),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.SSECustomerAlgorithm */
-	[886] = {
+	[906] = {
 		.name = "SSECustomerKey",
-		.shape = SH(471),
+		.shape = SH(473),
 		.location_name = "x-amz-server-side-encryption-customer-key",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.SSECustomerKey */
-	[887] = {
+	[907] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(472),
+		.shape = SH(474),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.SSECustomerKeyMD5 */
-	[888] = {
+	[908] = {
 		.name = "RequestPayer",
-		.shape = SH(462),
+		.shape = SH(464),
 		.location_name = "x-amz-request-payer",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.RequestPayer */
-	[889] = {
+	[909] = {
 		.name = "PartNumber",
-		.shape = SH(452),
+		.shape = SH(454),
 		.location_name = "partNumber",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.PartNumber */
-	[890] = {
+	[910] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(395),
+		.shape = SH(397),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.ExpectedBucketOwner */
-	[891] = {
+	[911] = {
 		.name = "ChecksumMode",
-		.shape = SH(406),
+		.shape = SH(408),
 		.location_name = "x-amz-checksum-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.ChecksumMode */
-	[892] = { .shape = SH(443) }, /* s3 Metadata (key) */
-	[893] = { .shape = SH(444) }, /* s3 Metadata (value) */
-	[894] = { .name = "IsPublic", .shape = SH(440), .location_name = "IsPublic" }, /* s3 PolicyStatus.IsPublic */
-	[895] = { .name = "BlockPublicAcls", .shape = SH(476), .location_name = "BlockPublicAcls" }, /* s3 PublicAccessBlockConfiguration.BlockPublicAcls */
-	[896] = {
+	[912] = { .shape = SH(445) }, /* s3 Metadata (key) */
+	[913] = { .shape = SH(446) }, /* s3 Metadata (value) */
+	[914] = { .name = "IsPublic", .shape = SH(442), .location_name = "IsPublic" }, /* s3 PolicyStatus.IsPublic */
+	[915] = { .name = "BlockPublicAcls", .shape = SH(478), .location_name = "BlockPublicAcls" }, /* s3 PublicAccessBlockConfiguration.BlockPublicAcls */
+	[916] = {
 		.name = "IgnorePublicAcls",
-		.shape = SH(476),
+		.shape = SH(478),
 		.location_name = "IgnorePublicAcls",
 	}, /* s3 PublicAccessBlockConfiguration.IgnorePublicAcls */
-	[897] = {
+	[917] = {
 		.name = "BlockPublicPolicy",
-		.shape = SH(476),
+		.shape = SH(478),
 		.location_name = "BlockPublicPolicy",
 	}, /* s3 PublicAccessBlockConfiguration.BlockPublicPolicy */
-	[898] = {
+	[918] = {
 		.name = "RestrictPublicBuckets",
-		.shape = SH(476),
+		.shape = SH(478),
 		.location_name = "RestrictPublicBuckets",
 	}, /* s3 PublicAccessBlockConfiguration.RestrictPublicBuckets */
-	[899] = {
+	[919] = {
 		.name = "Expiration",
-		.shape = SH(424),
+		.shape = SH(426),
 		.location_name = "x-amz-expiration",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.Expiration */
-	[900] = {
+	[920] = {
 		.name = "ETag",
-		.shape = SH(423),
+		.shape = SH(425),
 		.location_name = "ETag",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ETag */
-	[901] = {
+	[921] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(402),
+		.shape = SH(404),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumCRC32 */
-	[902] = {
+	[922] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(403),
+		.shape = SH(405),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumCRC32C */
-	[903] = {
+	[923] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(404),
+		.shape = SH(406),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumCRC64NVME */
-	[904] = {
+	[924] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(407),
+		.shape = SH(409),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumSHA1 */
-	[905] = {
+	[925] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(408),
+		.shape = SH(410),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumSHA256 */
-	[906] = {
+	[926] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(409),
+		.shape = SH(411),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumSHA512 */
-	[907] = {
+	[927] = {
 		.name = "ChecksumMD5",
-		.shape = SH(405),
+		.shape = SH(407),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumMD5 */
-	[908] = {
+	[928] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(413),
+		.shape = SH(415),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumXXHASH64 */
-	[909] = {
+	[929] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(412),
+		.shape = SH(414),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumXXHASH3 */
-	[910] = {
+	[930] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(411),
+		.shape = SH(413),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumXXHASH128 */
-	[911] = {
+	[931] = {
 		.name = "ChecksumType",
-		.shape = SH(410),
+		.shape = SH(412),
 		.location_name = "x-amz-checksum-type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumType */
-	[912] = {
+	[932] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(475),
+		.shape = SH(477),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ServerSideEncryption */
-	[913] = {
+	[933] = {
 		.name = "VersionId",
-		.shape = SH(451),
+		.shape = SH(453),
 		.location_name = "x-amz-version-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.VersionId */
-	[914] = {
+	[934] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(470),
+		.shape = SH(472),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSECustomerAlgorithm */
-	[915] = {
+	[935] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(472),
+		.shape = SH(474),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSECustomerKeyMD5 */
-	[916] = {
+	[936] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(474),
+		.shape = SH(476),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSEKMSKeyId */
-	[917] = {
+	[937] = {
 		.name = "SSEKMSEncryptionContext",
-		.shape = SH(473),
+		.shape = SH(475),
 		.location_name = "x-amz-server-side-encryption-context",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSEKMSEncryptionContext */
-	[918] = {
+	[938] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(398),
+		.shape = SH(400),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.BucketKeyEnabled */
-	[919] = {
+	[939] = {
 		.name = "Size",
-		.shape = SH(477),
+		.shape = SH(479),
 		.location_name = "x-amz-object-size",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.Size */
-	[920] = {
+	[940] = {
 		.name = "RequestCharged",
-		.shape = SH(461),
+		.shape = SH(463),
 		.location_name = "x-amz-request-charged",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.RequestCharged */
-	[921] = {
+	[941] = {
 		.name = "ACL",
-		.shape = SH(446),
+		.shape = SH(448),
 		.location_name = "x-amz-acl",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ACL */
-	[922] = { .name = "Body", .shape = SH(397), .flags = AWS_MF_STREAMING }, /* s3 PutObjectRequest.Body */
-	[923] = {
+	[942] = { .name = "Body", .shape = SH(399), .flags = AWS_MF_STREAMING }, /* s3 PutObjectRequest.Body */
+	[943] = {
 		.name = "Bucket",
-		.shape = SH(399),
+		.shape = SH(401),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutObjectRequest.Bucket */
-	[924] = {
+	[944] = {
 		.name = "CacheControl",
-		.shape = SH(400),
+		.shape = SH(402),
 		.location_name = "Cache-Control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.CacheControl */
-	[925] = {
+	[945] = {
 		.name = "ContentDisposition",
-		.shape = SH(414),
+		.shape = SH(416),
 		.location_name = "Content-Disposition",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentDisposition */
-	[926] = {
+	[946] = {
 		.name = "ContentEncoding",
-		.shape = SH(415),
+		.shape = SH(417),
 		.location_name = "Content-Encoding",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentEncoding */
-	[927] = {
+	[947] = {
 		.name = "ContentLanguage",
-		.shape = SH(416),
+		.shape = SH(418),
 		.location_name = "Content-Language",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentLanguage */
-	[928] = {
+	[948] = {
 		.name = "ContentLength",
-		.shape = SH(417),
+		.shape = SH(419),
 		.location_name = "Content-Length",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentLength */
-	[929] = {
+	[949] = {
 		.name = "ContentMD5",
-		.shape = SH(418),
+		.shape = SH(420),
 		.location_name = "Content-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentMD5 */
-	[930] = {
+	[950] = {
 		.name = "ContentType",
-		.shape = SH(420),
+		.shape = SH(422),
 		.location_name = "Content-Type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentType */
-	[931] = {
+	[951] = {
 		.name = "ChecksumAlgorithm",
-		.shape = SH(401),
+		.shape = SH(403),
 		.location_name = "x-amz-sdk-checksum-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumAlgorithm */
-	[932] = {
+	[952] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(402),
+		.shape = SH(404),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumCRC32 */
-	[933] = {
+	[953] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(403),
+		.shape = SH(405),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumCRC32C */
-	[934] = {
+	[954] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(404),
+		.shape = SH(406),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumCRC64NVME */
-	[935] = {
+	[955] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(407),
+		.shape = SH(409),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumSHA1 */
-	[936] = {
+	[956] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(408),
+		.shape = SH(410),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumSHA256 */
-	[937] = {
+	[957] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(409),
+		.shape = SH(411),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumSHA512 */
-	[938] = {
+	[958] = {
 		.name = "ChecksumMD5",
-		.shape = SH(405),
+		.shape = SH(407),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumMD5 */
-	[939] = {
+	[959] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(413),
+		.shape = SH(415),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumXXHASH64 */
-	[940] = {
+	[960] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(412),
+		.shape = SH(414),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumXXHASH3 */
-	[941] = {
+	[961] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(411),
+		.shape = SH(413),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumXXHASH128 */
-	[942] = {
+	[962] = {
 		.name = "Expires",
-		.shape = SH(425),
+		.shape = SH(427),
 		.location_name = "Expires",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.Expires */
-	[943] = {
+	[963] = {
 		.name = "IfMatch",
-		.shape = SH(436),
+		.shape = SH(438),
 		.location_name = "If-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.IfMatch */
-	[944] = {
+	[964] = {
 		.name = "IfNoneMatch",
-		.shape = SH(438),
+		.shape = SH(440),
 		.location_name = "If-None-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.IfNoneMatch */
-	[945] = {
+	[965] = {
 		.name = "GrantFullControl",
-		.shape = SH(430),
+		.shape = SH(432),
 		.location_name = "x-amz-grant-full-control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantFullControl */
-	[946] = {
+	[966] = {
 		.name = "GrantRead",
-		.shape = SH(431),
+		.shape = SH(433),
 		.location_name = "x-amz-grant-read",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantRead */
-	[947] = {
+	[967] = {
 		.name = "GrantReadACP",
-		.shape = SH(432),
+		.shape = SH(434),
 		.location_name = "x-amz-grant-read-acp",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantReadACP */
-	[948] = {
+	[968] = {
 		.name = "GrantWriteACP",
-		.shape = SH(433),
+		.shape = SH(435),
 		.location_name = "x-amz-grant-write-acp",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantWriteACP */
-	[949] = {
+	[969] = {
 		.name = "Key",
-		.shape = SH(447),
+		.shape = SH(449),
 		.location_name = "Key",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutObjectRequest.Key */
-	[950] = {
+	[970] = {
 		.name = "WriteOffsetBytes",
-		.shape = SH(482),
+		.shape = SH(484),
 		.location_name = "x-amz-write-offset-bytes",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.WriteOffsetBytes */
-	[951] = {
+	[971] = {
 		.name = "Metadata",
-		.shape = SH(442),
+		.shape = SH(444),
 		.location_name = "x-amz-meta-",
 		.location = AWS_LOC_HEADERS,
 	}, /* s3 PutObjectRequest.Metadata */
-	[952] = {
+	[972] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(475),
+		.shape = SH(477),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ServerSideEncryption */
-	[953] = {
+	[973] = {
 		.name = "StorageClass",
-		.shape = SH(478),
+		.shape = SH(480),
 		.location_name = "x-amz-storage-class",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.StorageClass */
-	[954] = {
+	[974] = {
 		.name = "WebsiteRedirectLocation",
-		.shape = SH(481),
+		.shape = SH(483),
 		.location_name = "x-amz-website-redirect-location",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.WebsiteRedirectLocation */
-	[955] = {
+	[975] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(470),
+		.shape = SH(472),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSECustomerAlgorithm */
-	[956] = {
+	[976] = {
 		.name = "SSECustomerKey",
-		.shape = SH(471),
+		.shape = SH(473),
 		.location_name = "x-amz-server-side-encryption-customer-key",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSECustomerKey */
-	[957] = {
+	[977] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(472),
+		.shape = SH(474),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSECustomerKeyMD5 */
-	[958] = {
+	[978] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(474),
+		.shape = SH(476),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSEKMSKeyId */
-	[959] = {
+	[979] = {
 		.name = "SSEKMSEncryptionContext",
-		.shape = SH(473),
+		.shape = SH(475),
 		.location_name = "x-amz-server-side-encryption-context",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSEKMSEncryptionContext */
-	[960] = {
+	[980] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(398),
+		.shape = SH(400),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.BucketKeyEnabled */
-	[961] = {
+	[981] = {
 		.name = "RequestPayer",
-		.shape = SH(462),
+		.shape = SH(464),
 		.location_name = "x-amz-request-payer",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.RequestPayer */
-	[962] = {
+	[982] = {
 		.name = "Tagging",
-		.shape = SH(480),
+		.shape = SH(482),
 		.location_name = "x-amz-tagging",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.Tagging */
-	[963] = {
+	[983] = {
 		.name = "ObjectLockMode",
-		.shape = SH(449),
+		.shape = SH(451),
 		.location_name = "x-amz-object-lock-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ObjectLockMode */
-	[964] = {
+	[984] = {
 		.name = "ObjectLockRetainUntilDate",
-		.shape = SH(450),
+		.shape = SH(452),
 		.location_name = "x-amz-object-lock-retain-until-date",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ObjectLockRetainUntilDate */
-	[965] = {
+	[985] = {
 		.name = "ObjectLockLegalHoldStatus",
-		.shape = SH(448),
+		.shape = SH(450),
 		.location_name = "x-amz-object-lock-legal-hold",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ObjectLockLegalHoldStatus */
-	[966] = {
+	[986] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(395),
+		.shape = SH(397),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ExpectedBucketOwner */
-	[967] = {
+	[987] = {
 		.name = "Bucket",
-		.shape = SH(399),
+		.shape = SH(401),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutPublicAccessBlockRequest.Bucket */
-	[968] = {
+	[988] = {
 		.name = "ContentMD5",
-		.shape = SH(418),
+		.shape = SH(420),
 		.location_name = "Content-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutPublicAccessBlockRequest.ContentMD5 */
-	[969] = {
+	[989] = {
 		.name = "ChecksumAlgorithm",
-		.shape = SH(401),
+		.shape = SH(403),
 		.location_name = "x-amz-sdk-checksum-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutPublicAccessBlockRequest.ChecksumAlgorithm */
-	[970] = {
+	[990] = {
 		.name = "PublicAccessBlockConfiguration",
-		.shape = SH(455),
+		.shape = SH(457),
 		.location_name = "PublicAccessBlockConfiguration",
 		.xml_namespace = "http://s3.amazonaws.com/doc/2006-03-01/",
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutPublicAccessBlockRequest.PublicAccessBlockConfiguration */
-	[971] = {
+	[991] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(395),
+		.shape = SH(397),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutPublicAccessBlockRequest.ExpectedBucketOwner */
-	[972] = { .shape = SH(489), .location_name = "Name" }, /* sns MessageAttributeMap (key) */
-	[973] = { .shape = SH(485), .location_name = "Value" }, /* sns MessageAttributeMap (value) */
-	[974] = { .name = "DataType", .shape = SH(489), .flags = AWS_MF_REQUIRED }, /* sns MessageAttributeValue.DataType */
-	[975] = { .name = "StringValue", .shape = SH(489) }, /* sns MessageAttributeValue.StringValue */
-	[976] = { .name = "BinaryValue", .shape = SH(483) }, /* sns MessageAttributeValue.BinaryValue */
-	[977] = { .name = "TopicArn", .shape = SH(494) }, /* sns PublishInput.TopicArn */
-	[978] = { .name = "TargetArn", .shape = SH(489) }, /* sns PublishInput.TargetArn */
-	[979] = { .name = "PhoneNumber", .shape = SH(486) }, /* sns PublishInput.PhoneNumber */
-	[980] = { .name = "Message", .shape = SH(490), .flags = AWS_MF_REQUIRED }, /* sns PublishInput.Message */
-	[981] = { .name = "Subject", .shape = SH(493) }, /* sns PublishInput.Subject */
-	[982] = { .name = "MessageStructure", .shape = SH(492) }, /* sns PublishInput.MessageStructure */
-	[983] = { .name = "MessageAttributes", .shape = SH(484) }, /* sns PublishInput.MessageAttributes */
-	[984] = { .name = "MessageDeduplicationId", .shape = SH(489) }, /* sns PublishInput.MessageDeduplicationId */
-	[985] = { .name = "MessageGroupId", .shape = SH(489) }, /* sns PublishInput.MessageGroupId */
-	[986] = { .name = "MessageId", .shape = SH(491) }, /* sns PublishResponse.MessageId */
-	[987] = { .name = "SequenceNumber", .shape = SH(489) }, /* sns PublishResponse.SequenceNumber */
-	[988] = { .name = "Name", .shape = SH(499), .flags = AWS_MF_REQUIRED }, /* ssm Alarm.Name */
-	[989] = { .name = "IgnorePollAlarmFailure", .shape = SH(502) }, /* ssm AlarmConfiguration.IgnorePollAlarmFailure */
-	[990] = { .name = "Alarms", .shape = SH(498), .flags = AWS_MF_REQUIRED }, /* ssm AlarmConfiguration.Alarms */
-	[991] = { .shape = SH(496) }, /* ssm AlarmList (member) */
-	[992] = { .name = "Name", .shape = SH(499), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.Name */
-	[993] = { .name = "State", .shape = SH(524), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.State */
-	[994] = { .shape = SH(500) }, /* ssm AlarmStateInformationList (member) */
-	[995] = { .name = "CloudWatchLogGroupName", .shape = SH(503) }, /* ssm CloudWatchOutputConfig.CloudWatchLogGroupName */
-	[996] = { .name = "CloudWatchOutputEnabled", .shape = SH(505) }, /* ssm CloudWatchOutputConfig.CloudWatchOutputEnabled */
-	[997] = { .name = "CommandId", .shape = SH(507) }, /* ssm Command.CommandId */
-	[998] = { .name = "DocumentName", .shape = SH(521) }, /* ssm Command.DocumentName */
-	[999] = { .name = "DocumentVersion", .shape = SH(522) }, /* ssm Command.DocumentVersion */
-	[1000] = { .name = "Comment", .shape = SH(511) }, /* ssm Command.Comment */
-	[1001] = { .name = "ExpiresAfter", .shape = SH(514) }, /* ssm Command.ExpiresAfter */
-	[1002] = { .name = "Parameters", .shape = SH(556) }, /* ssm Command.Parameters */
-	[1003] = { .name = "InstanceIds", .shape = SH(533) }, /* ssm Command.InstanceIds */
-	[1004] = { .name = "Targets", .shape = SH(580) }, /* ssm Command.Targets */
-	[1005] = { .name = "RequestedDateTime", .shape = SH(514) }, /* ssm Command.RequestedDateTime */
-	[1006] = { .name = "Status", .shape = SH(510) }, /* ssm Command.Status */
-	[1007] = { .name = "StatusDetails", .shape = SH(571) }, /* ssm Command.StatusDetails */
-	[1008] = { .name = "OutputS3Region", .shape = SH(563) }, /* ssm Command.OutputS3Region */
-	[1009] = { .name = "OutputS3BucketName", .shape = SH(561) }, /* ssm Command.OutputS3BucketName */
-	[1010] = { .name = "OutputS3KeyPrefix", .shape = SH(562) }, /* ssm Command.OutputS3KeyPrefix */
-	[1011] = { .name = "MaxConcurrency", .shape = SH(544) }, /* ssm Command.MaxConcurrency */
-	[1012] = { .name = "MaxErrors", .shape = SH(545) }, /* ssm Command.MaxErrors */
-	[1013] = { .name = "TargetCount", .shape = SH(576) }, /* ssm Command.TargetCount */
-	[1014] = { .name = "CompletedCount", .shape = SH(512) }, /* ssm Command.CompletedCount */
-	[1015] = { .name = "ErrorCount", .shape = SH(523) }, /* ssm Command.ErrorCount */
-	[1016] = { .name = "DeliveryTimedOutCount", .shape = SH(515) }, /* ssm Command.DeliveryTimedOutCount */
-	[1017] = { .name = "ServiceRole", .shape = SH(566) }, /* ssm Command.ServiceRole */
-	[1018] = { .name = "NotificationConfig", .shape = SH(549) }, /* ssm Command.NotificationConfig */
-	[1019] = { .name = "CloudWatchOutputConfig", .shape = SH(504) }, /* ssm Command.CloudWatchOutputConfig */
-	[1020] = { .name = "TimeoutSeconds", .shape = SH(581) }, /* ssm Command.TimeoutSeconds */
-	[1021] = { .name = "AlarmConfiguration", .shape = SH(497) }, /* ssm Command.AlarmConfiguration */
-	[1022] = { .name = "TriggeredAlarms", .shape = SH(501) }, /* ssm Command.TriggeredAlarms */
-	[1023] = { .name = "InstanceInformationFilterList", .shape = SH(537) }, /* ssm DescribeInstanceInformationRequest.InstanceInformationFilterList */
-	[1024] = { .name = "Filters", .shape = SH(543) }, /* ssm DescribeInstanceInformationRequest.Filters */
-	[1025] = { .name = "MaxResults", .shape = SH(546) }, /* ssm DescribeInstanceInformationRequest.MaxResults */
-	[1026] = { .name = "NextToken", .shape = SH(547) }, /* ssm DescribeInstanceInformationRequest.NextToken */
-	[1027] = { .name = "InstanceInformationList", .shape = SH(540) }, /* ssm DescribeInstanceInformationResult.InstanceInformationList */
-	[1028] = { .name = "NextToken", .shape = SH(547) }, /* ssm DescribeInstanceInformationResult.NextToken */
-	[1029] = { .name = "CommandId", .shape = SH(507), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.CommandId */
-	[1030] = { .name = "InstanceId", .shape = SH(532), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.InstanceId */
-	[1031] = { .name = "PluginName", .shape = SH(509) }, /* ssm GetCommandInvocationRequest.PluginName */
-	[1032] = { .name = "CommandId", .shape = SH(507) }, /* ssm GetCommandInvocationResult.CommandId */
-	[1033] = { .name = "InstanceId", .shape = SH(532) }, /* ssm GetCommandInvocationResult.InstanceId */
-	[1034] = { .name = "Comment", .shape = SH(511) }, /* ssm GetCommandInvocationResult.Comment */
-	[1035] = { .name = "DocumentName", .shape = SH(521) }, /* ssm GetCommandInvocationResult.DocumentName */
-	[1036] = { .name = "DocumentVersion", .shape = SH(522) }, /* ssm GetCommandInvocationResult.DocumentVersion */
-	[1037] = { .name = "PluginName", .shape = SH(509) }, /* ssm GetCommandInvocationResult.PluginName */
-	[1038] = { .name = "ResponseCode", .shape = SH(560) }, /* ssm GetCommandInvocationResult.ResponseCode */
-	[1039] = { .name = "ExecutionStartDateTime", .shape = SH(574) }, /* ssm GetCommandInvocationResult.ExecutionStartDateTime */
-	[1040] = { .name = "ExecutionElapsedTime", .shape = SH(574) }, /* ssm GetCommandInvocationResult.ExecutionElapsedTime */
-	[1041] = { .name = "ExecutionEndDateTime", .shape = SH(574) }, /* ssm GetCommandInvocationResult.ExecutionEndDateTime */
-	[1042] = { .name = "Status", .shape = SH(508) }, /* ssm GetCommandInvocationResult.Status */
-	[1043] = { .name = "StatusDetails", .shape = SH(571) }, /* ssm GetCommandInvocationResult.StatusDetails */
-	[1044] = { .name = "StandardOutputContent", .shape = SH(570) }, /* ssm GetCommandInvocationResult.StandardOutputContent */
-	[1045] = { .name = "StandardOutputUrl", .shape = SH(582) }, /* ssm GetCommandInvocationResult.StandardOutputUrl */
-	[1046] = { .name = "StandardErrorContent", .shape = SH(569) }, /* ssm GetCommandInvocationResult.StandardErrorContent */
-	[1047] = { .name = "StandardErrorUrl", .shape = SH(582) }, /* ssm GetCommandInvocationResult.StandardErrorUrl */
-	[1048] = { .name = "CloudWatchOutputConfig", .shape = SH(504) }, /* ssm GetCommandInvocationResult.CloudWatchOutputConfig */
-	[1049] = { .name = "DetailedStatus", .shape = SH(572) }, /* ssm InstanceAggregatedAssociationOverview.DetailedStatus */
-	[1050] = { .name = "InstanceAssociationStatusAggregatedCount", .shape = SH(530) }, /* ssm InstanceAggregatedAssociationOverview.InstanceAssociationStatusAggregatedCount */
-	[1051] = { .shape = SH(572) }, /* ssm InstanceAssociationStatusAggregatedCount (key) */
-	[1052] = { .shape = SH(531) }, /* ssm InstanceAssociationStatusAggregatedCount (value) */
-	[1053] = { .shape = SH(532) }, /* ssm InstanceIdList (member) */
-	[1054] = { .name = "InstanceId", .shape = SH(532) }, /* ssm InstanceInformation.InstanceId */
-	[1055] = { .name = "PingStatus", .shape = SH(557) }, /* ssm InstanceInformation.PingStatus */
-	[1056] = { .name = "LastPingDateTime", .shape = SH(514) }, /* ssm InstanceInformation.LastPingDateTime */
-	[1057] = { .name = "AgentVersion", .shape = SH(583) }, /* ssm InstanceInformation.AgentVersion */
-	[1058] = { .name = "IsLatestVersion", .shape = SH(502) }, /* ssm InstanceInformation.IsLatestVersion */
-	[1059] = { .name = "PlatformType", .shape = SH(558) }, /* ssm InstanceInformation.PlatformType */
-	[1060] = { .name = "PlatformName", .shape = SH(573) }, /* ssm InstanceInformation.PlatformName */
-	[1061] = { .name = "PlatformVersion", .shape = SH(573) }, /* ssm InstanceInformation.PlatformVersion */
-	[1062] = { .name = "ActivationId", .shape = SH(495) }, /* ssm InstanceInformation.ActivationId */
-	[1063] = { .name = "IamRole", .shape = SH(528) }, /* ssm InstanceInformation.IamRole */
-	[1064] = { .name = "RegistrationDate", .shape = SH(514) }, /* ssm InstanceInformation.RegistrationDate */
-	[1065] = { .name = "ResourceType", .shape = SH(559) }, /* ssm InstanceInformation.ResourceType */
-	[1066] = { .name = "Name", .shape = SH(573) }, /* ssm InstanceInformation.Name */
-	[1067] = { .name = "IPAddress", .shape = SH(527) }, /* ssm InstanceInformation.IPAddress */
-	[1068] = { .name = "ComputerName", .shape = SH(513) }, /* ssm InstanceInformation.ComputerName */
-	[1069] = { .name = "AssociationStatus", .shape = SH(572) }, /* ssm InstanceInformation.AssociationStatus */
-	[1070] = { .name = "LastAssociationExecutionDate", .shape = SH(514) }, /* ssm InstanceInformation.LastAssociationExecutionDate */
-	[1071] = { .name = "LastSuccessfulAssociationExecutionDate", .shape = SH(514) }, /* ssm InstanceInformation.LastSuccessfulAssociationExecutionDate */
-	[1072] = { .name = "AssociationOverview", .shape = SH(529) }, /* ssm InstanceInformation.AssociationOverview */
-	[1073] = { .name = "SourceId", .shape = SH(567) }, /* ssm InstanceInformation.SourceId */
-	[1074] = { .name = "SourceType", .shape = SH(568) }, /* ssm InstanceInformation.SourceType */
-	[1075] = { .name = "key", .shape = SH(536), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.key */
-	[1076] = { .name = "valueSet", .shape = SH(539), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.valueSet */
-	[1077] = { .shape = SH(535) }, /* ssm InstanceInformationFilterList (member) */
-	[1078] = { .shape = SH(538) }, /* ssm InstanceInformationFilterValueSet (member) */
-	[1079] = { .shape = SH(534) }, /* ssm InstanceInformationList (member) */
-	[1080] = { .name = "Key", .shape = SH(542), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Key */
-	[1081] = { .name = "Values", .shape = SH(539), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Values */
-	[1082] = { .shape = SH(541) }, /* ssm InstanceInformationStringFilterList (member) */
-	[1083] = { .name = "NotificationArn", .shape = SH(548) }, /* ssm NotificationConfig.NotificationArn */
-	[1084] = { .name = "NotificationEvents", .shape = SH(551) }, /* ssm NotificationConfig.NotificationEvents */
-	[1085] = { .name = "NotificationType", .shape = SH(552) }, /* ssm NotificationConfig.NotificationType */
-	[1086] = { .shape = SH(550) }, /* ssm NotificationEventList (member) */
-	[1087] = { .shape = SH(554) }, /* ssm ParameterValueList (member) */
-	[1088] = { .shape = SH(553) }, /* ssm Parameters (key) */
-	[1089] = { .shape = SH(555) }, /* ssm Parameters (value) */
-	[1090] = { .name = "InstanceIds", .shape = SH(533) }, /* ssm SendCommandRequest.InstanceIds */
-	[1091] = { .name = "Targets", .shape = SH(580) }, /* ssm SendCommandRequest.Targets */
-	[1092] = { .name = "DocumentName", .shape = SH(518), .flags = AWS_MF_REQUIRED }, /* ssm SendCommandRequest.DocumentName */
-	[1093] = { .name = "DocumentVersion", .shape = SH(522) }, /* ssm SendCommandRequest.DocumentVersion */
-	[1094] = { .name = "DocumentHash", .shape = SH(519) }, /* ssm SendCommandRequest.DocumentHash */
-	[1095] = { .name = "DocumentHashType", .shape = SH(520) }, /* ssm SendCommandRequest.DocumentHashType */
-	[1096] = { .name = "TimeoutSeconds", .shape = SH(581) }, /* ssm SendCommandRequest.TimeoutSeconds */
-	[1097] = { .name = "Comment", .shape = SH(511) }, /* ssm SendCommandRequest.Comment */
-	[1098] = { .name = "Parameters", .shape = SH(556) }, /* ssm SendCommandRequest.Parameters */
-	[1099] = { .name = "OutputS3Region", .shape = SH(563) }, /* ssm SendCommandRequest.OutputS3Region */
-	[1100] = { .name = "OutputS3BucketName", .shape = SH(561) }, /* ssm SendCommandRequest.OutputS3BucketName */
-	[1101] = { .name = "OutputS3KeyPrefix", .shape = SH(562) }, /* ssm SendCommandRequest.OutputS3KeyPrefix */
-	[1102] = { .name = "MaxConcurrency", .shape = SH(544) }, /* ssm SendCommandRequest.MaxConcurrency */
-	[1103] = { .name = "MaxErrors", .shape = SH(545) }, /* ssm SendCommandRequest.MaxErrors */
-	[1104] = { .name = "ServiceRoleArn", .shape = SH(566) }, /* ssm SendCommandRequest.ServiceRoleArn */
-	[1105] = { .name = "NotificationConfig", .shape = SH(549) }, /* ssm SendCommandRequest.NotificationConfig */
-	[1106] = { .name = "CloudWatchOutputConfig", .shape = SH(504) }, /* ssm SendCommandRequest.CloudWatchOutputConfig */
-	[1107] = { .name = "AlarmConfiguration", .shape = SH(497) }, /* ssm SendCommandRequest.AlarmConfiguration */
-	[1108] = { .name = "Command", .shape = SH(506) }, /* ssm SendCommandResult.Command */
-	[1109] = { .name = "Key", .shape = SH(577) }, /* ssm Target.Key */
-	[1110] = { .name = "Values", .shape = SH(579) }, /* ssm Target.Values */
-	[1111] = { .shape = SH(578) }, /* ssm TargetValues (member) */
-	[1112] = { .shape = SH(575) }, /* ssm Targets (member) */
-	[1113] = { .name = "RoleArn", .shape = SH(597), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleArn */
-	[1114] = { .name = "RoleSessionName", .shape = SH(605), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleSessionName */
-	[1115] = { .name = "PolicyArns", .shape = SH(603) }, /* sts AssumeRoleRequest.PolicyArns */
-	[1116] = { .name = "Policy", .shape = SH(614) }, /* sts AssumeRoleRequest.Policy */
-	[1117] = { .name = "DurationSeconds", .shape = SH(604) }, /* sts AssumeRoleRequest.DurationSeconds */
-	[1118] = { .name = "Tags", .shape = SH(610) }, /* sts AssumeRoleRequest.Tags */
-	[1119] = { .name = "TransitiveTagKeys", .shape = SH(608) }, /* sts AssumeRoleRequest.TransitiveTagKeys */
-	[1120] = { .name = "ExternalId", .shape = SH(601) }, /* sts AssumeRoleRequest.ExternalId */
-	[1121] = { .name = "SerialNumber", .shape = SH(606) }, /* sts AssumeRoleRequest.SerialNumber */
-	[1122] = { .name = "TokenCode", .shape = SH(612) }, /* sts AssumeRoleRequest.TokenCode */
-	[1123] = { .name = "SourceIdentity", .shape = SH(607) }, /* sts AssumeRoleRequest.SourceIdentity */
-	[1124] = { .name = "ProvidedContexts", .shape = SH(592) }, /* sts AssumeRoleRequest.ProvidedContexts */
-	[1125] = { .name = "Credentials", .shape = SH(587) }, /* sts AssumeRoleResponse.Credentials */
-	[1126] = { .name = "AssumedRoleUser", .shape = SH(586) }, /* sts AssumeRoleResponse.AssumedRoleUser */
-	[1127] = { .name = "PackedPolicySize", .shape = SH(602) }, /* sts AssumeRoleResponse.PackedPolicySize */
-	[1128] = { .name = "SourceIdentity", .shape = SH(607) }, /* sts AssumeRoleResponse.SourceIdentity */
-	[1129] = { .name = "AssumedRoleId", .shape = SH(598), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.AssumedRoleId */
-	[1130] = { .name = "Arn", .shape = SH(597), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.Arn */
-	[1131] = { .name = "AccessKeyId", .shape = SH(594), .flags = AWS_MF_REQUIRED }, /* sts Credentials.AccessKeyId */
-	[1132] = { .name = "SecretAccessKey", .shape = SH(595), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SecretAccessKey */
-	[1133] = { .name = "SessionToken", .shape = SH(613), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SessionToken */
-	[1134] = { .name = "Expiration", .shape = SH(600), .flags = AWS_MF_REQUIRED }, /* sts Credentials.Expiration */
-	[1135] = { .name = "UserId", .shape = SH(615) }, /* sts GetCallerIdentityResponse.UserId */
-	[1136] = { .name = "Account", .shape = SH(596) }, /* sts GetCallerIdentityResponse.Account */
-	[1137] = { .name = "Arn", .shape = SH(597) }, /* sts GetCallerIdentityResponse.Arn */
-	[1138] = { .name = "arn", .shape = SH(597) }, /* sts PolicyDescriptorType.arn */
-	[1139] = { .name = "ProviderArn", .shape = SH(597) }, /* sts ProvidedContext.ProviderArn */
-	[1140] = { .name = "ContextAssertion", .shape = SH(599) }, /* sts ProvidedContext.ContextAssertion */
-	[1141] = { .shape = SH(591) }, /* sts ProvidedContextsListType (member) */
-	[1142] = { .name = "Key", .shape = SH(609), .flags = AWS_MF_REQUIRED }, /* sts Tag.Key */
-	[1143] = { .name = "Value", .shape = SH(611), .flags = AWS_MF_REQUIRED }, /* sts Tag.Value */
-	[1144] = { .shape = SH(590) }, /* sts policyDescriptorListType (member) */
-	[1145] = { .shape = SH(609) }, /* sts tagKeyListType (member) */
-	[1146] = { .shape = SH(593) }, /* sts tagListType (member) */
+	[992] = { .shape = SH(491), .location_name = "Name" }, /* sns MessageAttributeMap (key) */
+	[993] = { .shape = SH(487), .location_name = "Value" }, /* sns MessageAttributeMap (value) */
+	[994] = { .name = "DataType", .shape = SH(491), .flags = AWS_MF_REQUIRED }, /* sns MessageAttributeValue.DataType */
+	[995] = { .name = "StringValue", .shape = SH(491) }, /* sns MessageAttributeValue.StringValue */
+	[996] = { .name = "BinaryValue", .shape = SH(485) }, /* sns MessageAttributeValue.BinaryValue */
+	[997] = { .name = "TopicArn", .shape = SH(496) }, /* sns PublishInput.TopicArn */
+	[998] = { .name = "TargetArn", .shape = SH(491) }, /* sns PublishInput.TargetArn */
+	[999] = { .name = "PhoneNumber", .shape = SH(488) }, /* sns PublishInput.PhoneNumber */
+	[1000] = { .name = "Message", .shape = SH(492), .flags = AWS_MF_REQUIRED }, /* sns PublishInput.Message */
+	[1001] = { .name = "Subject", .shape = SH(495) }, /* sns PublishInput.Subject */
+	[1002] = { .name = "MessageStructure", .shape = SH(494) }, /* sns PublishInput.MessageStructure */
+	[1003] = { .name = "MessageAttributes", .shape = SH(486) }, /* sns PublishInput.MessageAttributes */
+	[1004] = { .name = "MessageDeduplicationId", .shape = SH(491) }, /* sns PublishInput.MessageDeduplicationId */
+	[1005] = { .name = "MessageGroupId", .shape = SH(491) }, /* sns PublishInput.MessageGroupId */
+	[1006] = { .name = "MessageId", .shape = SH(493) }, /* sns PublishResponse.MessageId */
+	[1007] = { .name = "SequenceNumber", .shape = SH(491) }, /* sns PublishResponse.SequenceNumber */
+	[1008] = { .name = "Name", .shape = SH(501), .flags = AWS_MF_REQUIRED }, /* ssm Alarm.Name */
+	[1009] = { .name = "IgnorePollAlarmFailure", .shape = SH(504) }, /* ssm AlarmConfiguration.IgnorePollAlarmFailure */
+	[1010] = { .name = "Alarms", .shape = SH(500), .flags = AWS_MF_REQUIRED }, /* ssm AlarmConfiguration.Alarms */
+	[1011] = { .shape = SH(498) }, /* ssm AlarmList (member) */
+	[1012] = { .name = "Name", .shape = SH(501), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.Name */
+	[1013] = { .name = "State", .shape = SH(526), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.State */
+	[1014] = { .shape = SH(502) }, /* ssm AlarmStateInformationList (member) */
+	[1015] = { .name = "CloudWatchLogGroupName", .shape = SH(505) }, /* ssm CloudWatchOutputConfig.CloudWatchLogGroupName */
+	[1016] = { .name = "CloudWatchOutputEnabled", .shape = SH(507) }, /* ssm CloudWatchOutputConfig.CloudWatchOutputEnabled */
+	[1017] = { .name = "CommandId", .shape = SH(509) }, /* ssm Command.CommandId */
+	[1018] = { .name = "DocumentName", .shape = SH(523) }, /* ssm Command.DocumentName */
+	[1019] = { .name = "DocumentVersion", .shape = SH(524) }, /* ssm Command.DocumentVersion */
+	[1020] = { .name = "Comment", .shape = SH(513) }, /* ssm Command.Comment */
+	[1021] = { .name = "ExpiresAfter", .shape = SH(516) }, /* ssm Command.ExpiresAfter */
+	[1022] = { .name = "Parameters", .shape = SH(558) }, /* ssm Command.Parameters */
+	[1023] = { .name = "InstanceIds", .shape = SH(535) }, /* ssm Command.InstanceIds */
+	[1024] = { .name = "Targets", .shape = SH(582) }, /* ssm Command.Targets */
+	[1025] = { .name = "RequestedDateTime", .shape = SH(516) }, /* ssm Command.RequestedDateTime */
+	[1026] = { .name = "Status", .shape = SH(512) }, /* ssm Command.Status */
+	[1027] = { .name = "StatusDetails", .shape = SH(573) }, /* ssm Command.StatusDetails */
+	[1028] = { .name = "OutputS3Region", .shape = SH(565) }, /* ssm Command.OutputS3Region */
+	[1029] = { .name = "OutputS3BucketName", .shape = SH(563) }, /* ssm Command.OutputS3BucketName */
+	[1030] = { .name = "OutputS3KeyPrefix", .shape = SH(564) }, /* ssm Command.OutputS3KeyPrefix */
+	[1031] = { .name = "MaxConcurrency", .shape = SH(546) }, /* ssm Command.MaxConcurrency */
+	[1032] = { .name = "MaxErrors", .shape = SH(547) }, /* ssm Command.MaxErrors */
+	[1033] = { .name = "TargetCount", .shape = SH(578) }, /* ssm Command.TargetCount */
+	[1034] = { .name = "CompletedCount", .shape = SH(514) }, /* ssm Command.CompletedCount */
+	[1035] = { .name = "ErrorCount", .shape = SH(525) }, /* ssm Command.ErrorCount */
+	[1036] = { .name = "DeliveryTimedOutCount", .shape = SH(517) }, /* ssm Command.DeliveryTimedOutCount */
+	[1037] = { .name = "ServiceRole", .shape = SH(568) }, /* ssm Command.ServiceRole */
+	[1038] = { .name = "NotificationConfig", .shape = SH(551) }, /* ssm Command.NotificationConfig */
+	[1039] = { .name = "CloudWatchOutputConfig", .shape = SH(506) }, /* ssm Command.CloudWatchOutputConfig */
+	[1040] = { .name = "TimeoutSeconds", .shape = SH(583) }, /* ssm Command.TimeoutSeconds */
+	[1041] = { .name = "AlarmConfiguration", .shape = SH(499) }, /* ssm Command.AlarmConfiguration */
+	[1042] = { .name = "TriggeredAlarms", .shape = SH(503) }, /* ssm Command.TriggeredAlarms */
+	[1043] = { .name = "InstanceInformationFilterList", .shape = SH(539) }, /* ssm DescribeInstanceInformationRequest.InstanceInformationFilterList */
+	[1044] = { .name = "Filters", .shape = SH(545) }, /* ssm DescribeInstanceInformationRequest.Filters */
+	[1045] = { .name = "MaxResults", .shape = SH(548) }, /* ssm DescribeInstanceInformationRequest.MaxResults */
+	[1046] = { .name = "NextToken", .shape = SH(549) }, /* ssm DescribeInstanceInformationRequest.NextToken */
+	[1047] = { .name = "InstanceInformationList", .shape = SH(542) }, /* ssm DescribeInstanceInformationResult.InstanceInformationList */
+	[1048] = { .name = "NextToken", .shape = SH(549) }, /* ssm DescribeInstanceInformationResult.NextToken */
+	[1049] = { .name = "CommandId", .shape = SH(509), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.CommandId */
+	[1050] = { .name = "InstanceId", .shape = SH(534), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.InstanceId */
+	[1051] = { .name = "PluginName", .shape = SH(511) }, /* ssm GetCommandInvocationRequest.PluginName */
+	[1052] = { .name = "CommandId", .shape = SH(509) }, /* ssm GetCommandInvocationResult.CommandId */
+	[1053] = { .name = "InstanceId", .shape = SH(534) }, /* ssm GetCommandInvocationResult.InstanceId */
+	[1054] = { .name = "Comment", .shape = SH(513) }, /* ssm GetCommandInvocationResult.Comment */
+	[1055] = { .name = "DocumentName", .shape = SH(523) }, /* ssm GetCommandInvocationResult.DocumentName */
+	[1056] = { .name = "DocumentVersion", .shape = SH(524) }, /* ssm GetCommandInvocationResult.DocumentVersion */
+	[1057] = { .name = "PluginName", .shape = SH(511) }, /* ssm GetCommandInvocationResult.PluginName */
+	[1058] = { .name = "ResponseCode", .shape = SH(562) }, /* ssm GetCommandInvocationResult.ResponseCode */
+	[1059] = { .name = "ExecutionStartDateTime", .shape = SH(576) }, /* ssm GetCommandInvocationResult.ExecutionStartDateTime */
+	[1060] = { .name = "ExecutionElapsedTime", .shape = SH(576) }, /* ssm GetCommandInvocationResult.ExecutionElapsedTime */
+	[1061] = { .name = "ExecutionEndDateTime", .shape = SH(576) }, /* ssm GetCommandInvocationResult.ExecutionEndDateTime */
+	[1062] = { .name = "Status", .shape = SH(510) }, /* ssm GetCommandInvocationResult.Status */
+	[1063] = { .name = "StatusDetails", .shape = SH(573) }, /* ssm GetCommandInvocationResult.StatusDetails */
+	[1064] = { .name = "StandardOutputContent", .shape = SH(572) }, /* ssm GetCommandInvocationResult.StandardOutputContent */
+	[1065] = { .name = "StandardOutputUrl", .shape = SH(584) }, /* ssm GetCommandInvocationResult.StandardOutputUrl */
+	[1066] = { .name = "StandardErrorContent", .shape = SH(571) }, /* ssm GetCommandInvocationResult.StandardErrorContent */
+	[1067] = { .name = "StandardErrorUrl", .shape = SH(584) }, /* ssm GetCommandInvocationResult.StandardErrorUrl */
+	[1068] = { .name = "CloudWatchOutputConfig", .shape = SH(506) }, /* ssm GetCommandInvocationResult.CloudWatchOutputConfig */
+	[1069] = { .name = "DetailedStatus", .shape = SH(574) }, /* ssm InstanceAggregatedAssociationOverview.DetailedStatus */
+	[1070] = { .name = "InstanceAssociationStatusAggregatedCount", .shape = SH(532) }, /* ssm InstanceAggregatedAssociationOverview.InstanceAssociationStatusAggregatedCount */
+	[1071] = { .shape = SH(574) }, /* ssm InstanceAssociationStatusAggregatedCount (key) */
+	[1072] = { .shape = SH(533) }, /* ssm InstanceAssociationStatusAggregatedCount (value) */
+	[1073] = { .shape = SH(534) }, /* ssm InstanceIdList (member) */
+	[1074] = { .name = "InstanceId", .shape = SH(534) }, /* ssm InstanceInformation.InstanceId */
+	[1075] = { .name = "PingStatus", .shape = SH(559) }, /* ssm InstanceInformation.PingStatus */
+	[1076] = { .name = "LastPingDateTime", .shape = SH(516) }, /* ssm InstanceInformation.LastPingDateTime */
+	[1077] = { .name = "AgentVersion", .shape = SH(585) }, /* ssm InstanceInformation.AgentVersion */
+	[1078] = { .name = "IsLatestVersion", .shape = SH(504) }, /* ssm InstanceInformation.IsLatestVersion */
+	[1079] = { .name = "PlatformType", .shape = SH(560) }, /* ssm InstanceInformation.PlatformType */
+	[1080] = { .name = "PlatformName", .shape = SH(575) }, /* ssm InstanceInformation.PlatformName */
+	[1081] = { .name = "PlatformVersion", .shape = SH(575) }, /* ssm InstanceInformation.PlatformVersion */
+	[1082] = { .name = "ActivationId", .shape = SH(497) }, /* ssm InstanceInformation.ActivationId */
+	[1083] = { .name = "IamRole", .shape = SH(530) }, /* ssm InstanceInformation.IamRole */
+	[1084] = { .name = "RegistrationDate", .shape = SH(516) }, /* ssm InstanceInformation.RegistrationDate */
+	[1085] = { .name = "ResourceType", .shape = SH(561) }, /* ssm InstanceInformation.ResourceType */
+	[1086] = { .name = "Name", .shape = SH(575) }, /* ssm InstanceInformation.Name */
+	[1087] = { .name = "IPAddress", .shape = SH(529) }, /* ssm InstanceInformation.IPAddress */
+	[1088] = { .name = "ComputerName", .shape = SH(515) }, /* ssm InstanceInformation.ComputerName */
+	[1089] = { .name = "AssociationStatus", .shape = SH(574) }, /* ssm InstanceInformation.AssociationStatus */
+	[1090] = { .name = "LastAssociationExecutionDate", .shape = SH(516) }, /* ssm InstanceInformation.LastAssociationExecutionDate */
+	[1091] = { .name = "LastSuccessfulAssociationExecutionDate", .shape = SH(516) }, /* ssm InstanceInformation.LastSuccessfulAssociationExecutionDate */
+	[1092] = { .name = "AssociationOverview", .shape = SH(531) }, /* ssm InstanceInformation.AssociationOverview */
+	[1093] = { .name = "SourceId", .shape = SH(569) }, /* ssm InstanceInformation.SourceId */
+	[1094] = { .name = "SourceType", .shape = SH(570) }, /* ssm InstanceInformation.SourceType */
+	[1095] = { .name = "key", .shape = SH(538), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.key */
+	[1096] = { .name = "valueSet", .shape = SH(541), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.valueSet */
+	[1097] = { .shape = SH(537) }, /* ssm InstanceInformationFilterList (member) */
+	[1098] = { .shape = SH(540) }, /* ssm InstanceInformationFilterValueSet (member) */
+	[1099] = { .shape = SH(536) }, /* ssm InstanceInformationList (member) */
+	[1100] = { .name = "Key", .shape = SH(544), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Key */
+	[1101] = { .name = "Values", .shape = SH(541), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Values */
+	[1102] = { .shape = SH(543) }, /* ssm InstanceInformationStringFilterList (member) */
+	[1103] = { .name = "NotificationArn", .shape = SH(550) }, /* ssm NotificationConfig.NotificationArn */
+	[1104] = { .name = "NotificationEvents", .shape = SH(553) }, /* ssm NotificationConfig.NotificationEvents */
+	[1105] = { .name = "NotificationType", .shape = SH(554) }, /* ssm NotificationConfig.NotificationType */
+	[1106] = { .shape = SH(552) }, /* ssm NotificationEventList (member) */
+	[1107] = { .shape = SH(556) }, /* ssm ParameterValueList (member) */
+	[1108] = { .shape = SH(555) }, /* ssm Parameters (key) */
+	[1109] = { .shape = SH(557) }, /* ssm Parameters (value) */
+	[1110] = { .name = "InstanceIds", .shape = SH(535) }, /* ssm SendCommandRequest.InstanceIds */
+	[1111] = { .name = "Targets", .shape = SH(582) }, /* ssm SendCommandRequest.Targets */
+	[1112] = { .name = "DocumentName", .shape = SH(520), .flags = AWS_MF_REQUIRED }, /* ssm SendCommandRequest.DocumentName */
+	[1113] = { .name = "DocumentVersion", .shape = SH(524) }, /* ssm SendCommandRequest.DocumentVersion */
+	[1114] = { .name = "DocumentHash", .shape = SH(521) }, /* ssm SendCommandRequest.DocumentHash */
+	[1115] = { .name = "DocumentHashType", .shape = SH(522) }, /* ssm SendCommandRequest.DocumentHashType */
+	[1116] = { .name = "TimeoutSeconds", .shape = SH(583) }, /* ssm SendCommandRequest.TimeoutSeconds */
+	[1117] = { .name = "Comment", .shape = SH(513) }, /* ssm SendCommandRequest.Comment */
+	[1118] = { .name = "Parameters", .shape = SH(558) }, /* ssm SendCommandRequest.Parameters */
+	[1119] = { .name = "OutputS3Region", .shape = SH(565) }, /* ssm SendCommandRequest.OutputS3Region */
+	[1120] = { .name = "OutputS3BucketName", .shape = SH(563) }, /* ssm SendCommandRequest.OutputS3BucketName */
+	[1121] = { .name = "OutputS3KeyPrefix", .shape = SH(564) }, /* ssm SendCommandRequest.OutputS3KeyPrefix */
+	[1122] = { .name = "MaxConcurrency", .shape = SH(546) }, /* ssm SendCommandRequest.MaxConcurrency */
+	[1123] = { .name = "MaxErrors", .shape = SH(547) }, /* ssm SendCommandRequest.MaxErrors */
+	[1124] = { .name = "ServiceRoleArn", .shape = SH(568) }, /* ssm SendCommandRequest.ServiceRoleArn */
+	[1125] = { .name = "NotificationConfig", .shape = SH(551) }, /* ssm SendCommandRequest.NotificationConfig */
+	[1126] = { .name = "CloudWatchOutputConfig", .shape = SH(506) }, /* ssm SendCommandRequest.CloudWatchOutputConfig */
+	[1127] = { .name = "AlarmConfiguration", .shape = SH(499) }, /* ssm SendCommandRequest.AlarmConfiguration */
+	[1128] = { .name = "Command", .shape = SH(508) }, /* ssm SendCommandResult.Command */
+	[1129] = { .name = "Key", .shape = SH(579) }, /* ssm Target.Key */
+	[1130] = { .name = "Values", .shape = SH(581) }, /* ssm Target.Values */
+	[1131] = { .shape = SH(580) }, /* ssm TargetValues (member) */
+	[1132] = { .shape = SH(577) }, /* ssm Targets (member) */
+	[1133] = { .name = "RoleArn", .shape = SH(599), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleArn */
+	[1134] = { .name = "RoleSessionName", .shape = SH(607), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleSessionName */
+	[1135] = { .name = "PolicyArns", .shape = SH(605) }, /* sts AssumeRoleRequest.PolicyArns */
+	[1136] = { .name = "Policy", .shape = SH(616) }, /* sts AssumeRoleRequest.Policy */
+	[1137] = { .name = "DurationSeconds", .shape = SH(606) }, /* sts AssumeRoleRequest.DurationSeconds */
+	[1138] = { .name = "Tags", .shape = SH(612) }, /* sts AssumeRoleRequest.Tags */
+	[1139] = { .name = "TransitiveTagKeys", .shape = SH(610) }, /* sts AssumeRoleRequest.TransitiveTagKeys */
+	[1140] = { .name = "ExternalId", .shape = SH(603) }, /* sts AssumeRoleRequest.ExternalId */
+	[1141] = { .name = "SerialNumber", .shape = SH(608) }, /* sts AssumeRoleRequest.SerialNumber */
+	[1142] = { .name = "TokenCode", .shape = SH(614) }, /* sts AssumeRoleRequest.TokenCode */
+	[1143] = { .name = "SourceIdentity", .shape = SH(609) }, /* sts AssumeRoleRequest.SourceIdentity */
+	[1144] = { .name = "ProvidedContexts", .shape = SH(594) }, /* sts AssumeRoleRequest.ProvidedContexts */
+	[1145] = { .name = "Credentials", .shape = SH(589) }, /* sts AssumeRoleResponse.Credentials */
+	[1146] = { .name = "AssumedRoleUser", .shape = SH(588) }, /* sts AssumeRoleResponse.AssumedRoleUser */
+	[1147] = { .name = "PackedPolicySize", .shape = SH(604) }, /* sts AssumeRoleResponse.PackedPolicySize */
+	[1148] = { .name = "SourceIdentity", .shape = SH(609) }, /* sts AssumeRoleResponse.SourceIdentity */
+	[1149] = { .name = "AssumedRoleId", .shape = SH(600), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.AssumedRoleId */
+	[1150] = { .name = "Arn", .shape = SH(599), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.Arn */
+	[1151] = { .name = "AccessKeyId", .shape = SH(596), .flags = AWS_MF_REQUIRED }, /* sts Credentials.AccessKeyId */
+	[1152] = { .name = "SecretAccessKey", .shape = SH(597), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SecretAccessKey */
+	[1153] = { .name = "SessionToken", .shape = SH(615), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SessionToken */
+	[1154] = { .name = "Expiration", .shape = SH(602), .flags = AWS_MF_REQUIRED }, /* sts Credentials.Expiration */
+	[1155] = { .name = "UserId", .shape = SH(617) }, /* sts GetCallerIdentityResponse.UserId */
+	[1156] = { .name = "Account", .shape = SH(598) }, /* sts GetCallerIdentityResponse.Account */
+	[1157] = { .name = "Arn", .shape = SH(599) }, /* sts GetCallerIdentityResponse.Arn */
+	[1158] = { .name = "arn", .shape = SH(599) }, /* sts PolicyDescriptorType.arn */
+	[1159] = { .name = "ProviderArn", .shape = SH(599) }, /* sts ProvidedContext.ProviderArn */
+	[1160] = { .name = "ContextAssertion", .shape = SH(601) }, /* sts ProvidedContext.ContextAssertion */
+	[1161] = { .shape = SH(593) }, /* sts ProvidedContextsListType (member) */
+	[1162] = { .name = "Key", .shape = SH(611), .flags = AWS_MF_REQUIRED }, /* sts Tag.Key */
+	[1163] = { .name = "Value", .shape = SH(613), .flags = AWS_MF_REQUIRED }, /* sts Tag.Value */
+	[1164] = { .shape = SH(592) }, /* sts policyDescriptorListType (member) */
+	[1165] = { .shape = SH(611) }, /* sts tagKeyListType (member) */
+	[1166] = { .shape = SH(595) }, /* sts tagListType (member) */
 };
 
-static const aws_shape shapes[616] = {
+static const aws_shape shapes[618] = {
 	[0] = {
 		.name = "Activities",
 		.service = SV(0),
@@ -5209,22 +5260,30 @@ static const aws_shape shapes[616] = {
 		.payload = -1,
 	},
 	[61] = {
-		.name = "DescribeInstancesRequest",
+		.name = "DescribeInstanceAttributeRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(120),
-		.nmembers = 6,
+		.nmembers = 3,
 		.payload = -1,
 	},
 	[62] = {
-		.name = "DescribeInstancesResult",
+		.name = "DescribeInstancesRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(126),
-		.nmembers = 2,
+		.members = MB(123),
+		.nmembers = 6,
 		.payload = -1,
 	},
 	[63] = {
+		.name = "DescribeInstancesResult",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(129),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[64] = {
 		.name = "DescribeNetworkInterfacesMaxResults",
 		.service = SV(1),
 		.type = AWS_SHAPE_INTEGER,
@@ -5233,23 +5292,23 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[64] = {
+	[65] = {
 		.name = "DescribeNetworkInterfacesRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(128),
+		.members = MB(131),
 		.nmembers = 6,
 		.payload = -1,
 	},
-	[65] = {
+	[66] = {
 		.name = "DescribeNetworkInterfacesResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(134),
+		.members = MB(137),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[66] = {
+	[67] = {
 		.name = "DescribeSecurityGroupsMaxResults",
 		.service = SV(1),
 		.type = AWS_SHAPE_INTEGER,
@@ -5258,55 +5317,55 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[67] = {
+	[68] = {
 		.name = "DescribeSecurityGroupsRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(136),
+		.members = MB(139),
 		.nmembers = 6,
-		.payload = -1,
-	},
-	[68] = {
-		.name = "DescribeSecurityGroupsResult",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(142),
-		.nmembers = 2,
 		.payload = -1,
 	},
 	[69] = {
-		.name = "DescribeSnapshotsRequest",
+		.name = "DescribeSecurityGroupsResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(144),
-		.nmembers = 7,
+		.members = MB(145),
+		.nmembers = 2,
 		.payload = -1,
 	},
 	[70] = {
-		.name = "DescribeSnapshotsResult",
+		.name = "DescribeSnapshotsRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(151),
-		.nmembers = 2,
+		.members = MB(147),
+		.nmembers = 7,
 		.payload = -1,
 	},
 	[71] = {
-		.name = "DescribeVolumesRequest",
+		.name = "DescribeSnapshotsResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(153),
-		.nmembers = 6,
-		.payload = -1,
-	},
-	[72] = {
-		.name = "DescribeVolumesResult",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(159),
+		.members = MB(154),
 		.nmembers = 2,
 		.payload = -1,
 	},
+	[72] = {
+		.name = "DescribeVolumesRequest",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(156),
+		.nmembers = 6,
+		.payload = -1,
+	},
 	[73] = {
+		.name = "DescribeVolumesResult",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(162),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[74] = {
 		.name = "DeviceType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5314,167 +5373,167 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[33],
 		.nenums = 2,
 	},
-	[74] = {
+	[75] = {
 		.name = "DisassociateIamInstanceProfileRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(161),
-		.nmembers = 1,
-		.payload = -1,
-	},
-	[75] = {
-		.name = "DisassociateIamInstanceProfileResult",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(162),
+		.members = MB(164),
 		.nmembers = 1,
 		.payload = -1,
 	},
 	[76] = {
-		.name = "EbsInstanceBlockDevice",
+		.name = "DisassociateIamInstanceProfileResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(163),
-		.nmembers = 8,
+		.members = MB(165),
+		.nmembers = 1,
 		.payload = -1,
 	},
 	[77] = {
-		.name = "EbsInstanceBlockDeviceSpecification",
+		.name = "EbsInstanceBlockDevice",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(171),
-		.nmembers = 2,
+		.members = MB(166),
+		.nmembers = 8,
 		.payload = -1,
 	},
 	[78] = {
-		.name = "ElasticGpuAssociation",
+		.name = "EbsInstanceBlockDeviceSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(173),
-		.nmembers = 4,
+		.members = MB(174),
+		.nmembers = 2,
 		.payload = -1,
 	},
 	[79] = {
+		.name = "ElasticGpuAssociation",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(176),
+		.nmembers = 4,
+		.payload = -1,
+	},
+	[80] = {
 		.name = "ElasticGpuAssociationList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(177),
+		.list_member = MB(180),
 	},
-	[80] = {
+	[81] = {
 		.name = "ElasticGpuId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[81] = {
+	[82] = {
 		.name = "ElasticInferenceAcceleratorAssociation",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(178),
+		.members = MB(181),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[82] = {
+	[83] = {
 		.name = "ElasticInferenceAcceleratorAssociationList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(182),
+		.list_member = MB(185),
 	},
-	[83] = {
+	[84] = {
 		.name = "EnaSrdSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(183),
+		.members = MB(186),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[84] = {
+	[85] = {
 		.name = "EnaSrdUdpSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(185),
-		.nmembers = 1,
-		.payload = -1,
-	},
-	[85] = {
-		.name = "EnclaveOptions",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(186),
+		.members = MB(188),
 		.nmembers = 1,
 		.payload = -1,
 	},
 	[86] = {
-		.name = "Filter",
+		.name = "EnclaveOptions",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(187),
-		.nmembers = 2,
+		.members = MB(189),
+		.nmembers = 1,
 		.payload = -1,
 	},
 	[87] = {
+		.name = "Filter",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(190),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[88] = {
 		.name = "FilterList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(189),
+		.list_member = MB(192),
 	},
-	[88] = {
+	[89] = {
 		.name = "GetConsoleScreenshotRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(190),
+		.members = MB(193),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[89] = {
-		.name = "GetConsoleScreenshotResult",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(193),
-		.nmembers = 2,
-		.payload = -1,
-	},
 	[90] = {
-		.name = "GroupIdStringList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(195),
-	},
-	[91] = {
-		.name = "GroupIdentifier",
+		.name = "GetConsoleScreenshotResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(196),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[92] = {
-		.name = "GroupIdentifierList",
+	[91] = {
+		.name = "GroupIdStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
 		.list_member = MB(198),
 	},
+	[92] = {
+		.name = "GroupIdentifier",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(199),
+		.nmembers = 2,
+		.payload = -1,
+	},
 	[93] = {
+		.name = "GroupIdentifierList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(201),
+	},
+	[94] = {
 		.name = "GroupNameStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(199),
+		.list_member = MB(202),
 	},
-	[94] = {
+	[95] = {
 		.name = "HibernationOptions",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(200),
+		.members = MB(203),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[95] = {
+	[96] = {
 		.name = "HostnameType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5482,7 +5541,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[35],
 		.nenums = 2,
 	},
-	[96] = {
+	[97] = {
 		.name = "HttpTokensState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5490,7 +5549,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[37],
 		.nenums = 2,
 	},
-	[97] = {
+	[98] = {
 		.name = "HypervisorType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5498,36 +5557,36 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[39],
 		.nenums = 2,
 	},
-	[98] = {
+	[99] = {
 		.name = "IamInstanceProfile",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(201),
+		.members = MB(204),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[99] = {
+	[100] = {
 		.name = "IamInstanceProfileAssociation",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(203),
+		.members = MB(206),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[100] = {
+	[101] = {
 		.name = "IamInstanceProfileAssociationId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[101] = {
+	[102] = {
 		.name = "IamInstanceProfileAssociationSet",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(208),
+		.list_member = MB(211),
 	},
-	[102] = {
+	[103] = {
 		.name = "IamInstanceProfileAssociationState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5535,39 +5594,47 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[41],
 		.nenums = 4,
 	},
-	[103] = {
+	[104] = {
 		.name = "IamInstanceProfileSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(209),
+		.members = MB(212),
 		.nmembers = 2,
-		.payload = -1,
-	},
-	[104] = {
-		.name = "Instance",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(211),
-		.nmembers = 61,
 		.payload = -1,
 	},
 	[105] = {
-		.name = "InstanceAttachmentEnaSrdSpecification",
+		.name = "Instance",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(272),
-		.nmembers = 2,
+		.members = MB(214),
+		.nmembers = 61,
 		.payload = -1,
 	},
 	[106] = {
-		.name = "InstanceAttachmentEnaSrdUdpSpecification",
+		.name = "InstanceAttachmentEnaSrdSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(274),
-		.nmembers = 1,
+		.members = MB(275),
+		.nmembers = 2,
 		.payload = -1,
 	},
 	[107] = {
+		.name = "InstanceAttachmentEnaSrdUdpSpecification",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(277),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[108] = {
+		.name = "InstanceAttribute",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(278),
+		.nmembers = 17,
+		.payload = -1,
+	},
+	[109] = {
 		.name = "InstanceAttributeName",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5575,7 +5642,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[45],
 		.nenums = 16,
 	},
-	[108] = {
+	[110] = {
 		.name = "InstanceAutoRecoveryState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5583,7 +5650,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[61],
 		.nenums = 2,
 	},
-	[109] = {
+	[111] = {
 		.name = "InstanceBandwidthWeighting",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5591,37 +5658,37 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[63],
 		.nenums = 3,
 	},
-	[110] = {
+	[112] = {
 		.name = "InstanceBlockDeviceMapping",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(275),
+		.members = MB(295),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[111] = {
+	[113] = {
 		.name = "InstanceBlockDeviceMappingList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(277),
+		.list_member = MB(297),
 	},
-	[112] = {
+	[114] = {
 		.name = "InstanceBlockDeviceMappingSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(278),
+		.members = MB(298),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[113] = {
+	[115] = {
 		.name = "InstanceBlockDeviceMappingSpecificationList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(282),
+		.list_member = MB(302),
 	},
-	[114] = {
+	[116] = {
 		.name = "InstanceBootModeValues",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5629,60 +5696,60 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[66],
 		.nenums = 2,
 	},
-	[115] = { .name = "InstanceId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[116] = {
+	[117] = { .name = "InstanceId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[118] = {
 		.name = "InstanceIdStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(283),
+		.list_member = MB(303),
 	},
-	[117] = {
+	[119] = {
 		.name = "InstanceIpv4Prefix",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(284),
+		.members = MB(304),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[118] = {
+	[120] = {
 		.name = "InstanceIpv4PrefixList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(285),
+		.list_member = MB(305),
 	},
-	[119] = {
+	[121] = {
 		.name = "InstanceIpv6Address",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(286),
+		.members = MB(306),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[120] = {
+	[122] = {
 		.name = "InstanceIpv6AddressList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(288),
+		.list_member = MB(308),
 	},
-	[121] = {
+	[123] = {
 		.name = "InstanceIpv6Prefix",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(289),
+		.members = MB(309),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[122] = {
+	[124] = {
 		.name = "InstanceIpv6PrefixList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(290),
+		.list_member = MB(310),
 	},
-	[123] = {
+	[125] = {
 		.name = "InstanceLifecycleType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5690,22 +5757,22 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[68],
 		.nenums = 4,
 	},
-	[124] = {
+	[126] = {
 		.name = "InstanceList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(291),
+		.list_member = MB(311),
 	},
-	[125] = {
+	[127] = {
 		.name = "InstanceMaintenanceOptions",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(292),
+		.members = MB(312),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[126] = {
+	[128] = {
 		.name = "InstanceMetadataEndpointState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5713,15 +5780,15 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[72],
 		.nenums = 2,
 	},
-	[127] = {
+	[129] = {
 		.name = "InstanceMetadataOptionsResponse",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(294),
+		.members = MB(314),
 		.nmembers = 6,
 		.payload = -1,
 	},
-	[128] = {
+	[130] = {
 		.name = "InstanceMetadataOptionsState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5729,7 +5796,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[74],
 		.nenums = 2,
 	},
-	[129] = {
+	[131] = {
 		.name = "InstanceMetadataProtocolState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5737,7 +5804,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[76],
 		.nenums = 2,
 	},
-	[130] = {
+	[132] = {
 		.name = "InstanceMetadataTagsState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5745,61 +5812,61 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[78],
 		.nenums = 2,
 	},
-	[131] = {
+	[133] = {
 		.name = "InstanceNetworkInterface",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(300),
+		.members = MB(320),
 		.nmembers = 20,
 		.payload = -1,
 	},
-	[132] = {
+	[134] = {
 		.name = "InstanceNetworkInterfaceAssociation",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(320),
+		.members = MB(340),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[133] = {
+	[135] = {
 		.name = "InstanceNetworkInterfaceAttachment",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(325),
+		.members = MB(345),
 		.nmembers = 8,
 		.payload = -1,
 	},
-	[134] = {
+	[136] = {
 		.name = "InstanceNetworkInterfaceList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(333),
+		.list_member = MB(353),
 	},
-	[135] = {
+	[137] = {
 		.name = "InstanceNetworkPerformanceOptions",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(334),
+		.members = MB(354),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[136] = {
+	[138] = {
 		.name = "InstancePrivateIpAddress",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(335),
+		.members = MB(355),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[137] = {
+	[139] = {
 		.name = "InstancePrivateIpAddressList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(339),
+		.list_member = MB(359),
 	},
-	[138] = {
+	[140] = {
 		.name = "InstanceRebootMigrationState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5807,53 +5874,53 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[80],
 		.nenums = 2,
 	},
-	[139] = {
+	[141] = {
 		.name = "InstanceSecondaryInterface",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(340),
+		.members = MB(360),
 		.nmembers = 10,
 		.payload = -1,
 	},
-	[140] = {
+	[142] = {
 		.name = "InstanceSecondaryInterfaceAttachment",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(350),
+		.members = MB(370),
 		.nmembers = 6,
 		.payload = -1,
 	},
-	[141] = {
+	[143] = {
 		.name = "InstanceSecondaryInterfaceList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(356),
+		.list_member = MB(376),
 	},
-	[142] = {
+	[144] = {
 		.name = "InstanceSecondaryInterfacePrivateIpAddress",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(357),
+		.members = MB(377),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[143] = {
+	[145] = {
 		.name = "InstanceSecondaryInterfacePrivateIpAddressList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(358),
+		.list_member = MB(378),
 	},
-	[144] = {
+	[146] = {
 		.name = "InstanceState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(359),
+		.members = MB(379),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[145] = {
+	[147] = {
 		.name = "InstanceStateName",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5861,7 +5928,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[82],
 		.nenums = 6,
 	},
-	[146] = {
+	[148] = {
 		.name = "InstanceType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5869,136 +5936,136 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[88],
 		.nenums = 1212,
 	},
-	[147] = { .name = "Integer", .service = SV(1), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[148] = {
+	[149] = { .name = "Integer", .service = SV(1), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[150] = {
 		.name = "IpPermission",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(361),
+		.members = MB(381),
 		.nmembers = 7,
 		.payload = -1,
 	},
-	[149] = {
+	[151] = {
 		.name = "IpPermissionList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(368),
+		.list_member = MB(388),
 	},
-	[150] = {
+	[152] = {
 		.name = "IpRange",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(369),
+		.members = MB(389),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[151] = {
+	[153] = {
 		.name = "IpRangeList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(371),
+		.list_member = MB(391),
 	},
-	[152] = {
+	[154] = {
 		.name = "Ipv4PrefixSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(372),
-		.nmembers = 1,
-		.payload = -1,
-	},
-	[153] = {
-		.name = "Ipv4PrefixesList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(373),
-	},
-	[154] = {
-		.name = "Ipv6PrefixSpecification",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(374),
+		.members = MB(392),
 		.nmembers = 1,
 		.payload = -1,
 	},
 	[155] = {
+		.name = "Ipv4PrefixesList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(393),
+	},
+	[156] = {
+		.name = "Ipv6PrefixSpecification",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(394),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[157] = {
 		.name = "Ipv6PrefixesList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(375),
+		.list_member = MB(395),
 	},
-	[156] = {
+	[158] = {
 		.name = "Ipv6Range",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(376),
+		.members = MB(396),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[157] = {
+	[159] = {
 		.name = "Ipv6RangeList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(378),
+		.list_member = MB(398),
 	},
-	[158] = {
+	[160] = {
 		.name = "LicenseConfiguration",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(379),
+		.members = MB(399),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[159] = {
+	[161] = {
 		.name = "LicenseList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(380),
+		.list_member = MB(400),
 	},
-	[160] = { .name = "Long", .service = SV(1), .type = AWS_SHAPE_LONG, .payload = -1 },
-	[161] = {
+	[162] = { .name = "Long", .service = SV(1), .type = AWS_SHAPE_LONG, .payload = -1 },
+	[163] = {
 		.name = "MillisecondDateTime",
 		.service = SV(1),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[162] = {
+	[164] = {
 		.name = "ModifyInstanceAttributeRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(381),
+		.members = MB(401),
 		.nmembers = 17,
 		.payload = -1,
 	},
-	[163] = {
+	[165] = {
 		.name = "ModifyInstanceAttributeValue",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[164] = {
+	[166] = {
 		.name = "ModifyNetworkInterfaceAttributeRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(398),
+		.members = MB(418),
 		.nmembers = 11,
 		.payload = -1,
 	},
-	[165] = {
+	[167] = {
 		.name = "Monitoring",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(409),
+		.members = MB(429),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[166] = {
+	[168] = {
 		.name = "MonitoringState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6006,7 +6073,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1300],
 		.nenums = 4,
 	},
-	[167] = {
+	[169] = {
 		.name = "NestedVirtualizationSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6014,95 +6081,95 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1304],
 		.nenums = 2,
 	},
-	[168] = {
+	[170] = {
 		.name = "NetworkInterface",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(410),
+		.members = MB(430),
 		.nmembers = 32,
 		.payload = -1,
 	},
-	[169] = {
+	[171] = {
 		.name = "NetworkInterfaceAssociation",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(442),
+		.members = MB(462),
 		.nmembers = 7,
 		.payload = -1,
 	},
-	[170] = {
+	[172] = {
 		.name = "NetworkInterfaceAttachment",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(449),
+		.members = MB(469),
 		.nmembers = 10,
 		.payload = -1,
 	},
-	[171] = {
+	[173] = {
 		.name = "NetworkInterfaceAttachmentChanges",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(459),
+		.members = MB(479),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[172] = {
+	[174] = {
 		.name = "NetworkInterfaceAttachmentId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[173] = {
+	[175] = {
 		.name = "NetworkInterfaceId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[174] = {
+	[176] = {
 		.name = "NetworkInterfaceIdList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(463),
+		.list_member = MB(483),
 	},
-	[175] = {
+	[177] = {
 		.name = "NetworkInterfaceIpv6Address",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(464),
+		.members = MB(484),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[176] = {
+	[178] = {
 		.name = "NetworkInterfaceIpv6AddressesList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(467),
+		.list_member = MB(487),
 	},
-	[177] = {
+	[179] = {
 		.name = "NetworkInterfaceList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(468),
+		.list_member = MB(488),
 	},
-	[178] = {
+	[180] = {
 		.name = "NetworkInterfacePrivateIpAddress",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(469),
+		.members = MB(489),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[179] = {
+	[181] = {
 		.name = "NetworkInterfacePrivateIpAddressList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(473),
+		.list_member = MB(493),
 	},
-	[180] = {
+	[182] = {
 		.name = "NetworkInterfaceStatus",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6110,7 +6177,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1306],
 		.nenums = 5,
 	},
-	[181] = {
+	[183] = {
 		.name = "NetworkInterfaceType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6118,43 +6185,43 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1311],
 		.nenums = 18,
 	},
-	[182] = { .name = "NextToken", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[183] = {
+	[184] = { .name = "NextToken", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[185] = {
 		.name = "OperatorResponse",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(474),
+		.members = MB(494),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[184] = {
+	[186] = {
 		.name = "OwnerStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(477),
+		.list_member = MB(497),
 	},
-	[185] = {
+	[187] = {
 		.name = "Placement",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(478),
+		.members = MB(498),
 		.nmembers = 10,
 		.payload = -1,
 	},
-	[186] = {
+	[188] = {
 		.name = "PlacementGroupId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[187] = {
+	[189] = {
 		.name = "PlacementGroupName",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[188] = {
+	[190] = {
 		.name = "PlatformValues",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6162,51 +6229,51 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1329],
 		.nenums = 1,
 	},
-	[189] = {
+	[191] = {
 		.name = "PrefixListId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(488),
+		.members = MB(508),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[190] = {
+	[192] = {
 		.name = "PrefixListIdList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(490),
+		.list_member = MB(510),
 	},
-	[191] = {
+	[193] = {
 		.name = "PrefixListResourceId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[192] = {
+	[194] = {
 		.name = "PrivateDnsNameOptionsResponse",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(491),
+		.members = MB(511),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[193] = {
+	[195] = {
 		.name = "ProductCode",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(494),
+		.members = MB(514),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[194] = {
+	[196] = {
 		.name = "ProductCodeList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(496),
+		.list_member = MB(516),
 	},
-	[195] = {
+	[197] = {
 		.name = "ProductCodeValues",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6214,45 +6281,45 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1330],
 		.nenums = 2,
 	},
-	[196] = {
+	[198] = {
 		.name = "PublicIpDnsNameOptions",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(497),
+		.members = MB(517),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[197] = {
+	[199] = {
 		.name = "ReferencedSecurityGroup",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(501),
+		.members = MB(521),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[198] = {
+	[200] = {
 		.name = "Reservation",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(506),
+		.members = MB(526),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[199] = {
+	[201] = {
 		.name = "ReservationList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(511),
+		.list_member = MB(531),
 	},
-	[200] = {
+	[202] = {
 		.name = "ResourceIdList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(512),
+		.list_member = MB(532),
 	},
-	[201] = {
+	[203] = {
 		.name = "ResourceType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6260,61 +6327,61 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1332],
 		.nenums = 108,
 	},
-	[202] = {
+	[204] = {
 		.name = "RestorableByStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(513),
+		.list_member = MB(533),
 	},
-	[203] = {
+	[205] = {
 		.name = "RevokeSecurityGroupEgressRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(514),
+		.members = MB(534),
 		.nmembers = 10,
 		.payload = -1,
 	},
-	[204] = {
+	[206] = {
 		.name = "RevokeSecurityGroupEgressResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(524),
-		.nmembers = 3,
-		.payload = -1,
-	},
-	[205] = {
-		.name = "RevokeSecurityGroupIngressRequest",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(527),
-		.nmembers = 11,
-		.payload = -1,
-	},
-	[206] = {
-		.name = "RevokeSecurityGroupIngressResult",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(538),
+		.members = MB(544),
 		.nmembers = 3,
 		.payload = -1,
 	},
 	[207] = {
-		.name = "RevokedSecurityGroupRule",
+		.name = "RevokeSecurityGroupIngressRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(541),
+		.members = MB(547),
 		.nmembers = 11,
 		.payload = -1,
 	},
 	[208] = {
+		.name = "RevokeSecurityGroupIngressResult",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(558),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[209] = {
+		.name = "RevokedSecurityGroupRule",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(561),
+		.nmembers = 11,
+		.payload = -1,
+	},
+	[210] = {
 		.name = "RevokedSecurityGroupRuleList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(552),
+		.list_member = MB(572),
 	},
-	[209] = {
+	[211] = {
 		.name = "SSEType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6322,13 +6389,13 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1440],
 		.nenums = 3,
 	},
-	[210] = {
+	[212] = {
 		.name = "SecondaryInterfaceId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[211] = {
+	[213] = {
 		.name = "SecondaryInterfaceStatus",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6336,7 +6403,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1443],
 		.nenums = 2,
 	},
-	[212] = {
+	[214] = {
 		.name = "SecondaryInterfaceType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6344,110 +6411,110 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1445],
 		.nenums = 1,
 	},
-	[213] = {
+	[215] = {
 		.name = "SecondaryNetworkId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[214] = {
+	[216] = {
 		.name = "SecondarySubnetId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[215] = {
+	[217] = {
 		.name = "SecurityGroup",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(553),
+		.members = MB(573),
 		.nmembers = 9,
 		.payload = -1,
 	},
-	[216] = {
+	[218] = {
 		.name = "SecurityGroupId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[217] = {
+	[219] = {
 		.name = "SecurityGroupIdStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(562),
+		.list_member = MB(582),
 	},
-	[218] = {
+	[220] = {
 		.name = "SecurityGroupList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(563),
+		.list_member = MB(583),
 	},
-	[219] = {
+	[221] = {
 		.name = "SecurityGroupName",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[220] = {
+	[222] = {
 		.name = "SecurityGroupRule",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(564),
+		.members = MB(584),
 		.nmembers = 14,
 		.payload = -1,
 	},
-	[221] = {
+	[223] = {
 		.name = "SecurityGroupRuleId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[222] = {
+	[224] = {
 		.name = "SecurityGroupRuleIdList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(578),
+		.list_member = MB(598),
 	},
-	[223] = {
+	[225] = {
 		.name = "SecurityGroupRuleList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(579),
+		.list_member = MB(599),
 	},
-	[224] = {
+	[226] = {
 		.name = "Snapshot",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(580),
+		.members = MB(600),
 		.nmembers = 23,
 		.payload = -1,
 	},
-	[225] = {
+	[227] = {
 		.name = "SnapshotCompletionDurationMinutesResponse",
 		.service = SV(1),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[226] = { .name = "SnapshotId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[227] = {
+	[228] = { .name = "SnapshotId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[229] = {
 		.name = "SnapshotIdStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(603),
+		.list_member = MB(623),
 	},
-	[228] = {
+	[230] = {
 		.name = "SnapshotList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(604),
+		.list_member = MB(624),
 	},
-	[229] = {
+	[231] = {
 		.name = "SnapshotLocationEnum",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6455,7 +6522,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1446],
 		.nenums = 2,
 	},
-	[230] = {
+	[232] = {
 		.name = "SnapshotState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6463,15 +6530,15 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1448],
 		.nenums = 5,
 	},
-	[231] = {
+	[233] = {
 		.name = "StateReason",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(605),
+		.members = MB(625),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[232] = {
+	[234] = {
 		.name = "StorageTier",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6479,52 +6546,52 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1453],
 		.nenums = 2,
 	},
-	[233] = { .name = "String", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[234] = { .name = "SubnetId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[235] = {
+	[235] = { .name = "String", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[236] = { .name = "SubnetId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[237] = {
 		.name = "SubnetIdList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(607),
+		.list_member = MB(627),
 	},
-	[236] = {
+	[238] = {
 		.name = "Tag",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(608),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[237] = {
-		.name = "TagList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(610),
-	},
-	[238] = {
-		.name = "TagSpecification",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(611),
+		.members = MB(628),
 		.nmembers = 2,
 		.payload = -1,
 	},
 	[239] = {
+		.name = "TagList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(630),
+	},
+	[240] = {
+		.name = "TagSpecification",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(631),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[241] = {
 		.name = "TagSpecificationList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(613),
+		.list_member = MB(633),
 	},
-	[240] = {
+	[242] = {
 		.name = "TaggableResourceId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[241] = {
+	[243] = {
 		.name = "Tenancy",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6532,7 +6599,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1455],
 		.nenums = 3,
 	},
-	[242] = {
+	[244] = {
 		.name = "TransferType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6540,29 +6607,29 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1458],
 		.nenums = 2,
 	},
-	[243] = {
+	[245] = {
 		.name = "UserIdGroupPair",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(614),
+		.members = MB(634),
 		.nmembers = 7,
 		.payload = -1,
 	},
-	[244] = {
+	[246] = {
 		.name = "UserIdGroupPairList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(621),
+		.list_member = MB(641),
 	},
-	[245] = {
+	[247] = {
 		.name = "ValueStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(622),
+		.list_member = MB(642),
 	},
-	[246] = {
+	[248] = {
 		.name = "VirtualizationType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6570,30 +6637,30 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1460],
 		.nenums = 2,
 	},
-	[247] = {
+	[249] = {
 		.name = "Volume",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(623),
+		.members = MB(643),
 		.nmembers = 21,
 		.payload = -1,
 	},
-	[248] = {
+	[250] = {
 		.name = "VolumeAttachment",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(644),
+		.members = MB(664),
 		.nmembers = 9,
 		.payload = -1,
 	},
-	[249] = {
+	[251] = {
 		.name = "VolumeAttachmentList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(653),
+		.list_member = MB(673),
 	},
-	[250] = {
+	[252] = {
 		.name = "VolumeAttachmentState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6601,22 +6668,22 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1462],
 		.nenums = 5,
 	},
-	[251] = { .name = "VolumeId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[252] = {
+	[253] = { .name = "VolumeId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[254] = {
 		.name = "VolumeIdStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(654),
+		.list_member = MB(674),
 	},
-	[253] = {
+	[255] = {
 		.name = "VolumeList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(655),
+		.list_member = MB(675),
 	},
-	[254] = {
+	[256] = {
 		.name = "VolumeState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6624,7 +6691,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1467],
 		.nenums = 6,
 	},
-	[255] = {
+	[257] = {
 		.name = "VolumeType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6632,134 +6699,134 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1473],
 		.nenums = 7,
 	},
-	[256] = { .name = "VpcId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[257] = {
+	[258] = { .name = "VpcId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[259] = {
 		.name = "AccessPointName",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[258] = {
+	[260] = {
 		.name = "AccessPointPort",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[259] = {
+	[261] = {
 		.name = "AppCookieStickinessPolicies",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(656),
+		.list_member = MB(676),
 	},
-	[260] = {
+	[262] = {
 		.name = "AppCookieStickinessPolicy",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(657),
+		.members = MB(677),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[261] = {
+	[263] = {
 		.name = "AvailabilityZone",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[262] = {
+	[264] = {
 		.name = "AvailabilityZones",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(659),
+		.list_member = MB(679),
 	},
-	[263] = {
+	[265] = {
 		.name = "BackendServerDescription",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(660),
+		.members = MB(680),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[264] = {
+	[266] = {
 		.name = "BackendServerDescriptions",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(662),
+		.list_member = MB(682),
 	},
-	[265] = {
+	[267] = {
 		.name = "CookieExpirationPeriod",
 		.service = SV(2),
 		.type = AWS_SHAPE_LONG,
 		.payload = -1,
 	},
-	[266] = { .name = "CookieName", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[267] = {
+	[268] = { .name = "CookieName", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[269] = {
 		.name = "CreatedTime",
 		.service = SV(2),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[268] = { .name = "DNSName", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[269] = {
+	[270] = { .name = "DNSName", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[271] = {
 		.name = "DeregisterEndPointsInput",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(663),
+		.members = MB(683),
 		.nmembers = 2,
-		.payload = -1,
-	},
-	[270] = {
-		.name = "DeregisterEndPointsOutput",
-		.service = SV(2),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(665),
-		.nmembers = 1,
-		.payload = -1,
-	},
-	[271] = {
-		.name = "DescribeAccessPointsInput",
-		.service = SV(2),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(666),
-		.nmembers = 3,
 		.payload = -1,
 	},
 	[272] = {
-		.name = "DescribeAccessPointsOutput",
+		.name = "DeregisterEndPointsOutput",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(669),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[273] = {
-		.name = "DescribeEndPointStateInput",
-		.service = SV(2),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(671),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[274] = {
-		.name = "DescribeEndPointStateOutput",
-		.service = SV(2),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(673),
+		.members = MB(685),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[275] = { .name = "Description", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[273] = {
+		.name = "DescribeAccessPointsInput",
+		.service = SV(2),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(686),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[274] = {
+		.name = "DescribeAccessPointsOutput",
+		.service = SV(2),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(689),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[275] = {
+		.name = "DescribeEndPointStateInput",
+		.service = SV(2),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(691),
+		.nmembers = 2,
+		.payload = -1,
+	},
 	[276] = {
+		.name = "DescribeEndPointStateOutput",
+		.service = SV(2),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(693),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[277] = { .name = "Description", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[278] = {
 		.name = "HealthCheck",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(674),
+		.members = MB(694),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[277] = {
+	[279] = {
 		.name = "HealthCheckInterval",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
@@ -6768,13 +6835,13 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[278] = {
+	[280] = {
 		.name = "HealthCheckTarget",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[279] = {
+	[281] = {
 		.name = "HealthCheckTimeout",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
@@ -6783,7 +6850,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[280] = {
+	[282] = {
 		.name = "HealthyThreshold",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
@@ -6792,16 +6859,16 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[281] = {
+	[283] = {
 		.name = "Instance",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(679),
+		.members = MB(699),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[282] = { .name = "InstanceId", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[283] = {
+	[284] = { .name = "InstanceId", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[285] = {
 		.name = "InstancePort",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
@@ -6810,96 +6877,96 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[284] = {
+	[286] = {
 		.name = "InstanceState",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(680),
+		.members = MB(700),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[285] = {
+	[287] = {
 		.name = "InstanceStates",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(684),
+		.list_member = MB(704),
 	},
-	[286] = {
+	[288] = {
 		.name = "Instances",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(685),
+		.list_member = MB(705),
 	},
-	[287] = {
+	[289] = {
 		.name = "LBCookieStickinessPolicies",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(686),
+		.list_member = MB(706),
 	},
-	[288] = {
+	[290] = {
 		.name = "LBCookieStickinessPolicy",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(687),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[289] = {
-		.name = "Listener",
-		.service = SV(2),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(689),
-		.nmembers = 5,
-		.payload = -1,
-	},
-	[290] = {
-		.name = "ListenerDescription",
-		.service = SV(2),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(694),
+		.members = MB(707),
 		.nmembers = 2,
 		.payload = -1,
 	},
 	[291] = {
+		.name = "Listener",
+		.service = SV(2),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(709),
+		.nmembers = 5,
+		.payload = -1,
+	},
+	[292] = {
+		.name = "ListenerDescription",
+		.service = SV(2),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(714),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[293] = {
 		.name = "ListenerDescriptions",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(696),
+		.list_member = MB(716),
 	},
-	[292] = {
+	[294] = {
 		.name = "LoadBalancerDescription",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(697),
+		.members = MB(717),
 		.nmembers = 16,
 		.payload = -1,
 	},
-	[293] = {
+	[295] = {
 		.name = "LoadBalancerDescriptions",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(713),
+		.list_member = MB(733),
 	},
-	[294] = {
+	[296] = {
 		.name = "LoadBalancerNames",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(714),
+		.list_member = MB(734),
 	},
-	[295] = {
+	[297] = {
 		.name = "LoadBalancerScheme",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[296] = { .name = "Marker", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[297] = {
+	[298] = { .name = "Marker", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[299] = {
 		.name = "PageSize",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
@@ -6908,89 +6975,89 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[298] = {
+	[300] = {
 		.name = "Policies",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(715),
+		.members = MB(735),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[299] = { .name = "PolicyName", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[300] = {
+	[301] = { .name = "PolicyName", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[302] = {
 		.name = "PolicyNames",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(718),
+		.list_member = MB(738),
 	},
-	[301] = { .name = "Protocol", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[302] = { .name = "ReasonCode", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[303] = {
+	[303] = { .name = "Protocol", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[304] = { .name = "ReasonCode", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[305] = {
 		.name = "RegisterEndPointsInput",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(719),
+		.members = MB(739),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[304] = {
+	[306] = {
 		.name = "RegisterEndPointsOutput",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(721),
+		.members = MB(741),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[305] = {
+	[307] = {
 		.name = "SSLCertificateId",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[306] = {
+	[308] = {
 		.name = "SecurityGroupId",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[307] = {
+	[309] = {
 		.name = "SecurityGroupName",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[308] = {
+	[310] = {
 		.name = "SecurityGroupOwnerAlias",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[309] = {
+	[311] = {
 		.name = "SecurityGroups",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(722),
+		.list_member = MB(742),
 	},
-	[310] = {
+	[312] = {
 		.name = "SourceSecurityGroup",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(723),
+		.members = MB(743),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[311] = { .name = "State", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[312] = { .name = "SubnetId", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[313] = {
+	[313] = { .name = "State", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[314] = { .name = "SubnetId", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[315] = {
 		.name = "Subnets",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(725),
+		.list_member = MB(745),
 	},
-	[314] = {
+	[316] = {
 		.name = "UnhealthyThreshold",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
@@ -6999,24 +7066,24 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[315] = { .name = "VPCId", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[316] = {
+	[317] = { .name = "VPCId", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[318] = {
 		.name = "AdministrativeOverride",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(726),
+		.members = MB(746),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[317] = {
+	[319] = {
 		.name = "AnomalyDetection",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(729),
+		.members = MB(749),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[318] = {
+	[320] = {
 		.name = "AnomalyResultEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7024,45 +7091,45 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1480],
 		.nenums = 2,
 	},
-	[319] = {
+	[321] = {
 		.name = "DeregisterTargetsInput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(731),
+		.members = MB(751),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[320] = {
+	[322] = {
 		.name = "DeregisterTargetsOutput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
 		.payload = -1,
 	},
-	[321] = {
+	[323] = {
 		.name = "DescribeTargetGroupsInput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(733),
+		.members = MB(753),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[322] = {
+	[324] = {
 		.name = "DescribeTargetGroupsOutput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(738),
+		.members = MB(758),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[323] = {
+	[325] = {
 		.name = "DescribeTargetHealthInput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(740),
+		.members = MB(760),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[324] = {
+	[326] = {
 		.name = "DescribeTargetHealthInputIncludeEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7070,23 +7137,23 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1482],
 		.nenums = 2,
 	},
-	[325] = {
+	[327] = {
 		.name = "DescribeTargetHealthOutput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(743),
+		.members = MB(763),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[326] = { .name = "Description", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[327] = { .name = "GrpcCode", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[328] = {
+	[328] = { .name = "Description", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[329] = { .name = "GrpcCode", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[330] = {
 		.name = "HealthCheckEnabled",
 		.service = SV(3),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[329] = {
+	[331] = {
 		.name = "HealthCheckIntervalSeconds",
 		.service = SV(3),
 		.type = AWS_SHAPE_INTEGER,
@@ -7095,13 +7162,13 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[330] = {
+	[332] = {
 		.name = "HealthCheckPort",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[331] = {
+	[333] = {
 		.name = "HealthCheckThresholdCount",
 		.service = SV(3),
 		.type = AWS_SHAPE_INTEGER,
@@ -7110,7 +7177,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[332] = {
+	[334] = {
 		.name = "HealthCheckTimeoutSeconds",
 		.service = SV(3),
 		.type = AWS_SHAPE_INTEGER,
@@ -7119,37 +7186,37 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[333] = { .name = "HttpCode", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[334] = {
+	[335] = { .name = "HttpCode", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[336] = {
 		.name = "ListOfDescribeTargetHealthIncludeOptions",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(744),
+		.list_member = MB(764),
 	},
-	[335] = {
+	[337] = {
 		.name = "LoadBalancerArn",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[336] = {
+	[338] = {
 		.name = "LoadBalancerArns",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(745),
+		.list_member = MB(765),
 	},
-	[337] = { .name = "Marker", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[338] = {
+	[339] = { .name = "Marker", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[340] = {
 		.name = "Matcher",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(746),
+		.members = MB(766),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[339] = {
+	[341] = {
 		.name = "MitigationInEffectEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7157,7 +7224,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1484],
 		.nenums = 2,
 	},
-	[340] = {
+	[342] = {
 		.name = "PageSize",
 		.service = SV(3),
 		.type = AWS_SHAPE_INTEGER,
@@ -7166,7 +7233,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[341] = {
+	[343] = {
 		.name = "Path",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7175,7 +7242,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[342] = {
+	[344] = {
 		.name = "Port",
 		.service = SV(3),
 		.type = AWS_SHAPE_INTEGER,
@@ -7184,7 +7251,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[343] = {
+	[345] = {
 		.name = "ProtocolEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7192,13 +7259,13 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1486],
 		.nenums = 9,
 	},
-	[344] = {
+	[346] = {
 		.name = "ProtocolVersion",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[345] = {
+	[347] = {
 		.name = "QuicServerId",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7207,21 +7274,21 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[346] = {
+	[348] = {
 		.name = "RegisterTargetsInput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(748),
+		.members = MB(768),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[347] = {
+	[349] = {
 		.name = "RegisterTargetsOutput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
 		.payload = -1,
 	},
-	[348] = {
+	[350] = {
 		.name = "TargetAdministrativeOverrideReasonEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7229,7 +7296,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1495],
 		.nenums = 4,
 	},
-	[349] = {
+	[351] = {
 		.name = "TargetAdministrativeOverrideStateEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7237,7 +7304,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1499],
 		.nenums = 4,
 	},
-	[350] = {
+	[352] = {
 		.name = "TargetControlPort",
 		.service = SV(3),
 		.type = AWS_SHAPE_INTEGER,
@@ -7246,43 +7313,43 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[351] = {
+	[353] = {
 		.name = "TargetDescription",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(750),
+		.members = MB(770),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[352] = {
-		.name = "TargetDescriptions",
-		.service = SV(3),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(754),
-	},
-	[353] = {
-		.name = "TargetGroup",
-		.service = SV(3),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(755),
-		.nmembers = 19,
-		.payload = -1,
-	},
 	[354] = {
-		.name = "TargetGroupArn",
-		.service = SV(3),
-		.type = AWS_SHAPE_STRING,
-		.payload = -1,
-	},
-	[355] = {
-		.name = "TargetGroupArns",
+		.name = "TargetDescriptions",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
 		.list_member = MB(774),
 	},
+	[355] = {
+		.name = "TargetGroup",
+		.service = SV(3),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(775),
+		.nmembers = 19,
+		.payload = -1,
+	},
 	[356] = {
+		.name = "TargetGroupArn",
+		.service = SV(3),
+		.type = AWS_SHAPE_STRING,
+		.payload = -1,
+	},
+	[357] = {
+		.name = "TargetGroupArns",
+		.service = SV(3),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(794),
+	},
+	[358] = {
 		.name = "TargetGroupIpAddressTypeEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7290,50 +7357,50 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1503],
 		.nenums = 2,
 	},
-	[357] = {
+	[359] = {
 		.name = "TargetGroupName",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[358] = {
+	[360] = {
 		.name = "TargetGroupNames",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(775),
+		.list_member = MB(795),
 	},
-	[359] = {
+	[361] = {
 		.name = "TargetGroups",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(776),
+		.list_member = MB(796),
 	},
-	[360] = {
+	[362] = {
 		.name = "TargetHealth",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(777),
+		.members = MB(797),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[361] = {
+	[363] = {
 		.name = "TargetHealthDescription",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(780),
+		.members = MB(800),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[362] = {
+	[364] = {
 		.name = "TargetHealthDescriptions",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(785),
+		.list_member = MB(805),
 	},
-	[363] = {
+	[365] = {
 		.name = "TargetHealthReasonEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7341,7 +7408,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1505],
 		.nenums = 12,
 	},
-	[364] = {
+	[366] = {
 		.name = "TargetHealthStateEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7349,8 +7416,8 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1517],
 		.nenums = 7,
 	},
-	[365] = { .name = "TargetId", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[366] = {
+	[367] = { .name = "TargetId", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[368] = {
 		.name = "TargetTypeEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7358,105 +7425,105 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1524],
 		.nenums = 4,
 	},
-	[367] = { .name = "VpcId", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[368] = { .name = "ZoneName", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[369] = {
+	[369] = { .name = "VpcId", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[370] = { .name = "ZoneName", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[371] = {
 		.name = "AccessKeyMetadata",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(786),
+		.members = MB(806),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[370] = {
+	[372] = {
 		.name = "DeleteRolePolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(790),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[371] = {
-		.name = "DeleteUserPolicyRequest",
-		.service = SV(4),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(792),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[372] = {
-		.name = "GetRolePolicyRequest",
-		.service = SV(4),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(794),
+		.members = MB(810),
 		.nmembers = 2,
 		.payload = -1,
 	},
 	[373] = {
-		.name = "GetRolePolicyResponse",
+		.name = "DeleteUserPolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(796),
-		.nmembers = 3,
+		.members = MB(812),
+		.nmembers = 2,
 		.payload = -1,
 	},
 	[374] = {
-		.name = "GetUserPolicyRequest",
+		.name = "GetRolePolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(799),
+		.members = MB(814),
 		.nmembers = 2,
 		.payload = -1,
 	},
 	[375] = {
-		.name = "GetUserPolicyResponse",
-		.service = SV(4),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(801),
-		.nmembers = 3,
-		.payload = -1,
-	},
-	[376] = {
-		.name = "ListAccessKeysRequest",
-		.service = SV(4),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(804),
-		.nmembers = 3,
-		.payload = -1,
-	},
-	[377] = {
-		.name = "ListAccessKeysResponse",
-		.service = SV(4),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(807),
-		.nmembers = 3,
-		.payload = -1,
-	},
-	[378] = {
-		.name = "PutRolePolicyRequest",
-		.service = SV(4),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(810),
-		.nmembers = 3,
-		.payload = -1,
-	},
-	[379] = {
-		.name = "PutUserPolicyRequest",
-		.service = SV(4),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(813),
-		.nmembers = 3,
-		.payload = -1,
-	},
-	[380] = {
-		.name = "UpdateAccessKeyRequest",
+		.name = "GetRolePolicyResponse",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(816),
 		.nmembers = 3,
 		.payload = -1,
 	},
+	[376] = {
+		.name = "GetUserPolicyRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(819),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[377] = {
+		.name = "GetUserPolicyResponse",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(821),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[378] = {
+		.name = "ListAccessKeysRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(824),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[379] = {
+		.name = "ListAccessKeysResponse",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(827),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[380] = {
+		.name = "PutRolePolicyRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(830),
+		.nmembers = 3,
+		.payload = -1,
+	},
 	[381] = {
+		.name = "PutUserPolicyRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(833),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[382] = {
+		.name = "UpdateAccessKeyRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(836),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[383] = {
 		.name = "accessKeyIdType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7465,21 +7532,21 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[382] = {
+	[384] = {
 		.name = "accessKeyMetadataListType",
 		.service = SV(4),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(819),
+		.list_member = MB(839),
 	},
-	[383] = {
+	[385] = {
 		.name = "booleanType",
 		.service = SV(4),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[384] = { .name = "dateType", .service = SV(4), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
-	[385] = {
+	[386] = { .name = "dateType", .service = SV(4), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
+	[387] = {
 		.name = "existingUserNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7488,7 +7555,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[386] = {
+	[388] = {
 		.name = "markerType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7497,7 +7564,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[387] = {
+	[389] = {
 		.name = "maxItemsType",
 		.service = SV(4),
 		.type = AWS_SHAPE_INTEGER,
@@ -7506,7 +7573,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[388] = {
+	[390] = {
 		.name = "policyDocumentType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7515,7 +7582,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[389] = {
+	[391] = {
 		.name = "policyNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7524,13 +7591,13 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[390] = {
+	[392] = {
 		.name = "responseMarkerType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[391] = {
+	[393] = {
 		.name = "roleNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7539,7 +7606,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[392] = {
+	[394] = {
 		.name = "statusType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7547,7 +7614,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1528],
 		.nenums = 3,
 	},
-	[393] = {
+	[395] = {
 		.name = "userNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7556,14 +7623,14 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[394] = {
+	[396] = {
 		.name = "AcceptRanges",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[395] = { .name = "AccountId", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[396] = {
+	[397] = { .name = "AccountId", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[398] = {
 		.name = "ArchiveStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7571,21 +7638,21 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1531],
 		.nenums = 2,
 	},
-	[397] = { .name = "Body", .service = SV(5), .type = AWS_SHAPE_BLOB, .payload = -1 },
-	[398] = {
+	[399] = { .name = "Body", .service = SV(5), .type = AWS_SHAPE_BLOB, .payload = -1 },
+	[400] = {
 		.name = "BucketKeyEnabled",
 		.service = SV(5),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[399] = { .name = "BucketName", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[400] = {
+	[401] = { .name = "BucketName", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[402] = {
 		.name = "CacheControl",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[401] = {
+	[403] = {
 		.name = "ChecksumAlgorithm",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7593,26 +7660,26 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1533],
 		.nenums = 10,
 	},
-	[402] = {
+	[404] = {
 		.name = "ChecksumCRC32",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[403] = {
+	[405] = {
 		.name = "ChecksumCRC32C",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[404] = {
+	[406] = {
 		.name = "ChecksumCRC64NVME",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[405] = { .name = "ChecksumMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[406] = {
+	[407] = { .name = "ChecksumMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[408] = {
 		.name = "ChecksumMode",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7620,25 +7687,25 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1543],
 		.nenums = 1,
 	},
-	[407] = {
+	[409] = {
 		.name = "ChecksumSHA1",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[408] = {
+	[410] = {
 		.name = "ChecksumSHA256",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[409] = {
+	[411] = {
 		.name = "ChecksumSHA512",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[410] = {
+	[412] = {
 		.name = "ChecksumType",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7646,178 +7713,178 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1544],
 		.nenums = 2,
 	},
-	[411] = {
+	[413] = {
 		.name = "ChecksumXXHASH128",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[412] = {
+	[414] = {
 		.name = "ChecksumXXHASH3",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[413] = {
+	[415] = {
 		.name = "ChecksumXXHASH64",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[414] = {
+	[416] = {
 		.name = "ContentDisposition",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[415] = {
+	[417] = {
 		.name = "ContentEncoding",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[416] = {
+	[418] = {
 		.name = "ContentLanguage",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[417] = { .name = "ContentLength", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
-	[418] = { .name = "ContentMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[419] = {
+	[419] = { .name = "ContentLength", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
+	[420] = { .name = "ContentMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[421] = {
 		.name = "ContentRange",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[420] = { .name = "ContentType", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[421] = {
+	[422] = { .name = "ContentType", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[423] = {
 		.name = "DeleteMarker",
 		.service = SV(5),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[422] = {
+	[424] = {
 		.name = "DeletePublicAccessBlockRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(820),
+		.members = MB(840),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[423] = { .name = "ETag", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[424] = { .name = "Expiration", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[425] = { .name = "Expires", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[426] = {
+	[425] = { .name = "ETag", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[426] = { .name = "Expiration", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[427] = { .name = "Expires", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[428] = {
 		.name = "GetBucketPolicyStatusOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(822),
-		.nmembers = 1,
-		.payload = 0,
-	},
-	[427] = {
-		.name = "GetBucketPolicyStatusRequest",
-		.service = SV(5),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(823),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[428] = {
-		.name = "GetPublicAccessBlockOutput",
-		.service = SV(5),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(825),
+		.members = MB(842),
 		.nmembers = 1,
 		.payload = 0,
 	},
 	[429] = {
-		.name = "GetPublicAccessBlockRequest",
+		.name = "GetBucketPolicyStatusRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(826),
+		.members = MB(843),
 		.nmembers = 2,
 		.payload = -1,
 	},
 	[430] = {
+		.name = "GetPublicAccessBlockOutput",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(845),
+		.nmembers = 1,
+		.payload = 0,
+	},
+	[431] = {
+		.name = "GetPublicAccessBlockRequest",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(846),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[432] = {
 		.name = "GrantFullControl",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[431] = { .name = "GrantRead", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[432] = {
+	[433] = { .name = "GrantRead", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[434] = {
 		.name = "GrantReadACP",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[433] = {
+	[435] = {
 		.name = "GrantWriteACP",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[434] = {
+	[436] = {
 		.name = "HeadObjectOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(828),
+		.members = MB(848),
 		.nmembers = 43,
 		.payload = -1,
 	},
-	[435] = {
+	[437] = {
 		.name = "HeadObjectRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(871),
+		.members = MB(891),
 		.nmembers = 21,
 		.payload = -1,
 	},
-	[436] = { .name = "IfMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[437] = {
+	[438] = { .name = "IfMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[439] = {
 		.name = "IfModifiedSince",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[438] = { .name = "IfNoneMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[439] = {
+	[440] = { .name = "IfNoneMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[441] = {
 		.name = "IfUnmodifiedSince",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[440] = { .name = "IsPublic", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[441] = {
+	[442] = { .name = "IsPublic", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[443] = {
 		.name = "LastModified",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[442] = {
+	[444] = {
 		.name = "Metadata",
 		.service = SV(5),
 		.type = AWS_SHAPE_MAP,
 		.payload = -1,
-		.map_key = MB(892),
-		.map_value = MB(893),
+		.map_key = MB(912),
+		.map_value = MB(913),
 	},
-	[443] = { .name = "MetadataKey", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[444] = {
+	[445] = { .name = "MetadataKey", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[446] = {
 		.name = "MetadataValue",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[445] = {
+	[447] = {
 		.name = "MissingMeta",
 		.service = SV(5),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[446] = {
+	[448] = {
 		.name = "ObjectCannedACL",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7825,7 +7892,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1546],
 		.nenums = 7,
 	},
-	[447] = {
+	[449] = {
 		.name = "ObjectKey",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7833,7 +7900,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[448] = {
+	[450] = {
 		.name = "ObjectLockLegalHoldStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7841,7 +7908,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1553],
 		.nenums = 2,
 	},
-	[449] = {
+	[451] = {
 		.name = "ObjectLockMode",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7849,63 +7916,63 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1555],
 		.nenums = 2,
 	},
-	[450] = {
+	[452] = {
 		.name = "ObjectLockRetainUntilDate",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.timestamp_format = AWS_TS_ISO8601,
 		.payload = -1,
 	},
-	[451] = {
+	[453] = {
 		.name = "ObjectVersionId",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[452] = { .name = "PartNumber", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[453] = { .name = "PartsCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[454] = {
+	[454] = { .name = "PartNumber", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[455] = { .name = "PartsCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[456] = {
 		.name = "PolicyStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(894),
+		.members = MB(914),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[455] = {
+	[457] = {
 		.name = "PublicAccessBlockConfiguration",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(895),
+		.members = MB(915),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[456] = {
+	[458] = {
 		.name = "PutObjectOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(899),
+		.members = MB(919),
 		.nmembers = 22,
 		.payload = -1,
 	},
-	[457] = {
+	[459] = {
 		.name = "PutObjectRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(921),
+		.members = MB(941),
 		.nmembers = 46,
 		.payload = 1,
 	},
-	[458] = {
+	[460] = {
 		.name = "PutPublicAccessBlockRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(967),
+		.members = MB(987),
 		.nmembers = 5,
 		.payload = 3,
 	},
-	[459] = { .name = "Range", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[460] = {
+	[461] = { .name = "Range", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[462] = {
 		.name = "ReplicationStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7913,7 +7980,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1557],
 		.nenums = 5,
 	},
-	[461] = {
+	[463] = {
 		.name = "RequestCharged",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7921,7 +7988,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1562],
 		.nenums = 1,
 	},
-	[462] = {
+	[464] = {
 		.name = "RequestPayer",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7929,78 +7996,78 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1563],
 		.nenums = 1,
 	},
-	[463] = {
+	[465] = {
 		.name = "ResponseCacheControl",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[464] = {
+	[466] = {
 		.name = "ResponseContentDisposition",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[465] = {
+	[467] = {
 		.name = "ResponseContentEncoding",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[466] = {
+	[468] = {
 		.name = "ResponseContentLanguage",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[467] = {
+	[469] = {
 		.name = "ResponseContentType",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[468] = {
+	[470] = {
 		.name = "ResponseExpires",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.timestamp_format = AWS_TS_RFC822,
 		.payload = -1,
 	},
-	[469] = { .name = "Restore", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[470] = {
+	[471] = { .name = "Restore", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[472] = {
 		.name = "SSECustomerAlgorithm",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[471] = {
+	[473] = {
 		.name = "SSECustomerKey",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[472] = {
+	[474] = {
 		.name = "SSECustomerKeyMD5",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[473] = {
+	[475] = {
 		.name = "SSEKMSEncryptionContext",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[474] = {
+	[476] = {
 		.name = "SSEKMSKeyId",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[475] = {
+	[477] = {
 		.name = "ServerSideEncryption",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -8008,9 +8075,9 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1564],
 		.nenums = 4,
 	},
-	[476] = { .name = "Setting", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[477] = { .name = "Size", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
-	[478] = {
+	[478] = { .name = "Setting", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[479] = { .name = "Size", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
+	[480] = {
 		.name = "StorageClass",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -8018,99 +8085,99 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1568],
 		.nenums = 13,
 	},
-	[479] = { .name = "TagCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[480] = {
+	[481] = { .name = "TagCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[482] = {
 		.name = "TaggingHeader",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[481] = {
+	[483] = {
 		.name = "WebsiteRedirectLocation",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[482] = {
+	[484] = {
 		.name = "WriteOffsetBytes",
 		.service = SV(5),
 		.type = AWS_SHAPE_LONG,
 		.payload = -1,
 	},
-	[483] = { .name = "Binary", .service = SV(6), .type = AWS_SHAPE_BLOB, .payload = -1 },
-	[484] = {
+	[485] = { .name = "Binary", .service = SV(6), .type = AWS_SHAPE_BLOB, .payload = -1 },
+	[486] = {
 		.name = "MessageAttributeMap",
 		.service = SV(6),
 		.type = AWS_SHAPE_MAP,
 		.payload = -1,
-		.map_key = MB(972),
-		.map_value = MB(973),
+		.map_key = MB(992),
+		.map_value = MB(993),
 	},
-	[485] = {
+	[487] = {
 		.name = "MessageAttributeValue",
 		.service = SV(6),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(974),
+		.members = MB(994),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[486] = {
+	[488] = {
 		.name = "PhoneNumber",
 		.service = SV(6),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[487] = {
+	[489] = {
 		.name = "PublishInput",
 		.service = SV(6),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(977),
+		.members = MB(997),
 		.nmembers = 9,
 		.payload = -1,
 	},
-	[488] = {
+	[490] = {
 		.name = "PublishResponse",
 		.service = SV(6),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(986),
+		.members = MB(1006),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[489] = { .name = "String", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[490] = { .name = "message", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[491] = { .name = "messageId", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[492] = {
+	[491] = { .name = "String", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[492] = { .name = "message", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[493] = { .name = "messageId", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[494] = {
 		.name = "messageStructure",
 		.service = SV(6),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[493] = { .name = "subject", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[494] = { .name = "topicARN", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[495] = {
+	[495] = { .name = "subject", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[496] = { .name = "topicARN", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[497] = {
 		.name = "ActivationId",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[496] = {
+	[498] = {
 		.name = "Alarm",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(988),
+		.members = MB(1008),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[497] = {
+	[499] = {
 		.name = "AlarmConfiguration",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(989),
+		.members = MB(1009),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[498] = {
+	[500] = {
 		.name = "AlarmList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
@@ -8118,9 +8185,9 @@ static const aws_shape shapes[616] = {
 		.max = 1LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(991),
+		.list_member = MB(1011),
 	},
-	[499] = {
+	[501] = {
 		.name = "AlarmName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8129,15 +8196,15 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[500] = {
+	[502] = {
 		.name = "AlarmStateInformation",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(992),
+		.members = MB(1012),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[501] = {
+	[503] = {
 		.name = "AlarmStateInformationList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
@@ -8145,10 +8212,10 @@ static const aws_shape shapes[616] = {
 		.max = 1LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(994),
+		.list_member = MB(1014),
 	},
-	[502] = { .name = "Boolean", .service = SV(7), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[503] = {
+	[504] = { .name = "Boolean", .service = SV(7), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[505] = {
 		.name = "CloudWatchLogGroupName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8157,29 +8224,29 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[504] = {
+	[506] = {
 		.name = "CloudWatchOutputConfig",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(995),
+		.members = MB(1015),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[505] = {
+	[507] = {
 		.name = "CloudWatchOutputEnabled",
 		.service = SV(7),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[506] = {
+	[508] = {
 		.name = "Command",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(997),
+		.members = MB(1017),
 		.nmembers = 26,
 		.payload = -1,
 	},
-	[507] = {
+	[509] = {
 		.name = "CommandId",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8188,7 +8255,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[508] = {
+	[510] = {
 		.name = "CommandInvocationStatus",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8196,7 +8263,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1581],
 		.nenums = 8,
 	},
-	[509] = {
+	[511] = {
 		.name = "CommandPluginName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8204,7 +8271,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[510] = {
+	[512] = {
 		.name = "CommandStatus",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8212,7 +8279,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1589],
 		.nenums = 7,
 	},
-	[511] = {
+	[513] = {
 		.name = "Comment",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8220,13 +8287,13 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[512] = {
+	[514] = {
 		.name = "CompletedCount",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[513] = {
+	[515] = {
 		.name = "ComputerName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8235,31 +8302,31 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[514] = { .name = "DateTime", .service = SV(7), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
-	[515] = {
+	[516] = { .name = "DateTime", .service = SV(7), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
+	[517] = {
 		.name = "DeliveryTimedOutCount",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[516] = {
+	[518] = {
 		.name = "DescribeInstanceInformationRequest",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1023),
+		.members = MB(1043),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[517] = {
+	[519] = {
 		.name = "DescribeInstanceInformationResult",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1027),
+		.members = MB(1047),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[518] = { .name = "DocumentARN", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[519] = {
+	[520] = { .name = "DocumentARN", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[521] = {
 		.name = "DocumentHash",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8267,7 +8334,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[520] = {
+	[522] = {
 		.name = "DocumentHashType",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8275,20 +8342,20 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1596],
 		.nenums = 2,
 	},
-	[521] = {
+	[523] = {
 		.name = "DocumentName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[522] = {
+	[524] = {
 		.name = "DocumentVersion",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[523] = { .name = "ErrorCount", .service = SV(7), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[524] = {
+	[525] = { .name = "ErrorCount", .service = SV(7), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[526] = {
 		.name = "ExternalAlarmState",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8296,23 +8363,23 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1598],
 		.nenums = 2,
 	},
-	[525] = {
+	[527] = {
 		.name = "GetCommandInvocationRequest",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1029),
+		.members = MB(1049),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[526] = {
+	[528] = {
 		.name = "GetCommandInvocationResult",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1032),
+		.members = MB(1052),
 		.nmembers = 17,
 		.payload = -1,
 	},
-	[527] = {
+	[529] = {
 		.name = "IPAddress",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8321,7 +8388,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX | AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[528] = {
+	[530] = {
 		.name = "IamRole",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8329,30 +8396,30 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[529] = {
+	[531] = {
 		.name = "InstanceAggregatedAssociationOverview",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1049),
+		.members = MB(1069),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[530] = {
+	[532] = {
 		.name = "InstanceAssociationStatusAggregatedCount",
 		.service = SV(7),
 		.type = AWS_SHAPE_MAP,
 		.payload = -1,
-		.map_key = MB(1051),
-		.map_value = MB(1052),
+		.map_key = MB(1071),
+		.map_value = MB(1072),
 	},
-	[531] = {
+	[533] = {
 		.name = "InstanceCount",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[532] = { .name = "InstanceId", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[533] = {
+	[534] = { .name = "InstanceId", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[535] = {
 		.name = "InstanceIdList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
@@ -8360,25 +8427,25 @@ static const aws_shape shapes[616] = {
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1053),
+		.list_member = MB(1073),
 	},
-	[534] = {
+	[536] = {
 		.name = "InstanceInformation",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1054),
+		.members = MB(1074),
 		.nmembers = 21,
 		.payload = -1,
 	},
-	[535] = {
+	[537] = {
 		.name = "InstanceInformationFilter",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1075),
+		.members = MB(1095),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[536] = {
+	[538] = {
 		.name = "InstanceInformationFilterKey",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8386,16 +8453,16 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1600],
 		.nenums = 8,
 	},
-	[537] = {
+	[539] = {
 		.name = "InstanceInformationFilterList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
-		.list_member = MB(1077),
+		.list_member = MB(1097),
 	},
-	[538] = {
+	[540] = {
 		.name = "InstanceInformationFilterValue",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8403,7 +8470,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[539] = {
+	[541] = {
 		.name = "InstanceInformationFilterValueSet",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
@@ -8411,24 +8478,24 @@ static const aws_shape shapes[616] = {
 		.max = 100LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1078),
+		.list_member = MB(1098),
 	},
-	[540] = {
+	[542] = {
 		.name = "InstanceInformationList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1079),
+		.list_member = MB(1099),
 	},
-	[541] = {
+	[543] = {
 		.name = "InstanceInformationStringFilter",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1080),
+		.members = MB(1100),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[542] = {
+	[544] = {
 		.name = "InstanceInformationStringFilterKey",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8436,16 +8503,16 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[543] = {
+	[545] = {
 		.name = "InstanceInformationStringFilterList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
-		.list_member = MB(1082),
+		.list_member = MB(1102),
 	},
-	[544] = {
+	[546] = {
 		.name = "MaxConcurrency",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8454,7 +8521,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[545] = {
+	[547] = {
 		.name = "MaxErrors",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8463,7 +8530,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[546] = {
+	[548] = {
 		.name = "MaxResultsEC2Compatible",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
@@ -8472,22 +8539,22 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[547] = { .name = "NextToken", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[548] = {
+	[549] = { .name = "NextToken", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[550] = {
 		.name = "NotificationArn",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[549] = {
+	[551] = {
 		.name = "NotificationConfig",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1083),
+		.members = MB(1103),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[550] = {
+	[552] = {
 		.name = "NotificationEvent",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8495,14 +8562,14 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1608],
 		.nenums = 6,
 	},
-	[551] = {
+	[553] = {
 		.name = "NotificationEventList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1086),
+		.list_member = MB(1106),
 	},
-	[552] = {
+	[554] = {
 		.name = "NotificationType",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8510,35 +8577,35 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1614],
 		.nenums = 2,
 	},
-	[553] = {
+	[555] = {
 		.name = "ParameterName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[554] = {
+	[556] = {
 		.name = "ParameterValue",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[555] = {
+	[557] = {
 		.name = "ParameterValueList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1087),
+		.list_member = MB(1107),
 	},
-	[556] = {
+	[558] = {
 		.name = "Parameters",
 		.service = SV(7),
 		.type = AWS_SHAPE_MAP,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
-		.map_key = MB(1088),
-		.map_value = MB(1089),
+		.map_key = MB(1108),
+		.map_value = MB(1109),
 	},
-	[557] = {
+	[559] = {
 		.name = "PingStatus",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8546,7 +8613,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1616],
 		.nenums = 3,
 	},
-	[558] = {
+	[560] = {
 		.name = "PlatformType",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8554,7 +8621,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1619],
 		.nenums = 3,
 	},
-	[559] = {
+	[561] = {
 		.name = "ResourceType",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8562,13 +8629,13 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1622],
 		.nenums = 2,
 	},
-	[560] = {
+	[562] = {
 		.name = "ResponseCode",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[561] = {
+	[563] = {
 		.name = "S3BucketName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8577,7 +8644,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[562] = {
+	[564] = {
 		.name = "S3KeyPrefix",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8585,7 +8652,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[563] = {
+	[565] = {
 		.name = "S3Region",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8594,24 +8661,24 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[564] = {
+	[566] = {
 		.name = "SendCommandRequest",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1090),
+		.members = MB(1110),
 		.nmembers = 18,
 		.payload = -1,
 	},
-	[565] = {
+	[567] = {
 		.name = "SendCommandResult",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1108),
+		.members = MB(1128),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[566] = { .name = "ServiceRole", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[567] = {
+	[568] = { .name = "ServiceRole", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[569] = {
 		.name = "SourceId",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8620,7 +8687,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[568] = {
+	[570] = {
 		.name = "SourceType",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8628,7 +8695,7 @@ static const aws_shape shapes[616] = {
 		.enums = &enums[1624],
 		.nenums = 3,
 	},
-	[569] = {
+	[571] = {
 		.name = "StandardErrorContent",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8636,7 +8703,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[570] = {
+	[572] = {
 		.name = "StandardOutputContent",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8644,7 +8711,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[571] = {
+	[573] = {
 		.name = "StatusDetails",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8653,29 +8720,29 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[572] = { .name = "StatusName", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[573] = { .name = "String", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[574] = {
+	[574] = { .name = "StatusName", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[575] = { .name = "String", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[576] = {
 		.name = "StringDateTime",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[575] = {
+	[577] = {
 		.name = "Target",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1109),
+		.members = MB(1129),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[576] = {
+	[578] = {
 		.name = "TargetCount",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[577] = {
+	[579] = {
 		.name = "TargetKey",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8684,8 +8751,8 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[578] = { .name = "TargetValue", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[579] = {
+	[580] = { .name = "TargetValue", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[581] = {
 		.name = "TargetValues",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
@@ -8693,9 +8760,9 @@ static const aws_shape shapes[616] = {
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1111),
+		.list_member = MB(1131),
 	},
-	[580] = {
+	[582] = {
 		.name = "Targets",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
@@ -8703,9 +8770,9 @@ static const aws_shape shapes[616] = {
 		.max = 5LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1112),
+		.list_member = MB(1132),
 	},
-	[581] = {
+	[583] = {
 		.name = "TimeoutSeconds",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
@@ -8714,71 +8781,71 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[582] = { .name = "Url", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[583] = { .name = "Version", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[584] = {
+	[584] = { .name = "Url", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[585] = { .name = "Version", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[586] = {
 		.name = "AssumeRoleRequest",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1113),
+		.members = MB(1133),
 		.nmembers = 12,
 		.payload = -1,
 	},
-	[585] = {
+	[587] = {
 		.name = "AssumeRoleResponse",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1125),
-		.nmembers = 4,
-		.payload = -1,
-	},
-	[586] = {
-		.name = "AssumedRoleUser",
-		.service = SV(8),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1129),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[587] = {
-		.name = "Credentials",
-		.service = SV(8),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1131),
+		.members = MB(1145),
 		.nmembers = 4,
 		.payload = -1,
 	},
 	[588] = {
+		.name = "AssumedRoleUser",
+		.service = SV(8),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1149),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[589] = {
+		.name = "Credentials",
+		.service = SV(8),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1151),
+		.nmembers = 4,
+		.payload = -1,
+	},
+	[590] = {
 		.name = "GetCallerIdentityRequest",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
 		.payload = -1,
 	},
-	[589] = {
+	[591] = {
 		.name = "GetCallerIdentityResponse",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1135),
+		.members = MB(1155),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[590] = {
+	[592] = {
 		.name = "PolicyDescriptorType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1138),
+		.members = MB(1158),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[591] = {
+	[593] = {
 		.name = "ProvidedContext",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1139),
+		.members = MB(1159),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[592] = {
+	[594] = {
 		.name = "ProvidedContextsListType",
 		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
@@ -8786,17 +8853,17 @@ static const aws_shape shapes[616] = {
 		.max = 5LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1141),
+		.list_member = MB(1161),
 	},
-	[593] = {
+	[595] = {
 		.name = "Tag",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1142),
+		.members = MB(1162),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[594] = {
+	[596] = {
 		.name = "accessKeyIdType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8805,15 +8872,15 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[595] = {
+	[597] = {
 		.name = "accessKeySecretType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[596] = { .name = "accountType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[597] = {
+	[598] = { .name = "accountType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[599] = {
 		.name = "arnType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8822,7 +8889,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[598] = {
+	[600] = {
 		.name = "assumedRoleIdType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8831,7 +8898,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[599] = {
+	[601] = {
 		.name = "contextAssertionType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8840,8 +8907,8 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[600] = { .name = "dateType", .service = SV(8), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
-	[601] = {
+	[602] = { .name = "dateType", .service = SV(8), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
+	[603] = {
 		.name = "externalIdType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8850,7 +8917,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[602] = {
+	[604] = {
 		.name = "nonNegativeIntegerType",
 		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
@@ -8858,14 +8925,14 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[603] = {
+	[605] = {
 		.name = "policyDescriptorListType",
 		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1144),
+		.list_member = MB(1164),
 	},
-	[604] = {
+	[606] = {
 		.name = "roleDurationSecondsType",
 		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
@@ -8874,7 +8941,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[605] = {
+	[607] = {
 		.name = "roleSessionNameType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8883,7 +8950,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[606] = {
+	[608] = {
 		.name = "serialNumberType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8892,7 +8959,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[607] = {
+	[609] = {
 		.name = "sourceIdentityType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8901,16 +8968,16 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[608] = {
+	[610] = {
 		.name = "tagKeyListType",
 		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1145),
+		.list_member = MB(1165),
 	},
-	[609] = {
+	[611] = {
 		.name = "tagKeyType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8919,16 +8986,16 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[610] = {
+	[612] = {
 		.name = "tagListType",
 		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1146),
+		.list_member = MB(1166),
 	},
-	[611] = {
+	[613] = {
 		.name = "tagValueType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8937,7 +9004,7 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[612] = {
+	[614] = {
 		.name = "tokenCodeType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8946,8 +9013,8 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[613] = { .name = "tokenType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[614] = {
+	[615] = { .name = "tokenType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[616] = {
 		.name = "unrestrictedSessionPolicyDocumentType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8955,5 +9022,5 @@ static const aws_shape shapes[616] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[615] = { .name = "userIdType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[617] = { .name = "userIdType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
 };

@@ -10,6 +10,8 @@ them or gets them wrong; every other request goes to moto unchanged.
        moto: Success at once, empty output, no S3 output, any instance accepted,
        ListCommandInvocations not implemented
   s3   GetBucketPolicyStatus         moto: always an empty PolicyStatus
+  ec2  ModifyNetworkInterfaceAttribute  moto: the instance's launch groups stay on
+       every attached ENI; the fake makes the instance's groups follow its primary ENI
 
 Each handler takes (req, ctx) and returns a wire.Response, or None to forward.
 ctx gives .state (State), .client(service, req) (boto3, straight to moto) and
@@ -416,11 +418,40 @@ def get_bucket_policy_status(req, ctx):
     return wire.s3_xml_response(200, body)
 
 
+# --- EC2: an instance's groups follow its primary ENI ----------------------------
+
+_GROUP_PARAM = re.compile(r"SecurityGroupId\.(\d+)$")
+
+
+def modify_network_interface_attribute(req, ctx):
+    """moto reports an attached ENI's groups as its own plus the groups the
+    instance was launched with, so moving ENIs to another group never shows.
+    In AWS an instance's groups are its primary ENI's: once moto has changed
+    the groups of an ENI at device index 0, the fake sets the instance's
+    groups to the same (ModifyInstanceAttribute Groups, which moto keeps
+    apart). Added by the playbooks engineer for the isolation tests."""
+    resp = ctx.forward(req)
+    groups = sorted((int(m[1]), v) for k, v in req.form_params() if (m := _GROUP_PARAM.match(k)))
+    eni_id = req.params.get("NetworkInterfaceId")
+    if resp.status != 200 or not groups or not eni_id:
+        return resp
+    try:
+        ec2 = ctx.client("ec2", req)
+        eni = ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"][0]
+        attachment = eni.get("Attachment") or {}
+        if attachment.get("DeviceIndex") == 0 and attachment.get("InstanceId"):
+            ec2.modify_instance_attribute(InstanceId=attachment["InstanceId"], Groups=[v for _, v in groups])
+    except (ClientError, BotoCoreError) as exc:
+        return _relay(req, exc)
+    return resp
+
+
 HANDLERS = {
     ("ec2", "GetConsoleScreenshot"): get_console_screenshot,
     ("ec2", "DescribeNetworkInterfaces"): ec2_filters,
     ("ec2", "DescribeVolumes"): ec2_filters,
     ("ec2", "DescribeInstances"): ec2_filters,
+    ("ec2", "ModifyNetworkInterfaceAttribute"): modify_network_interface_attribute,
     ("ssm", "DescribeInstanceInformation"): describe_instance_information,
     ("ssm", "SendCommand"): send_command,
     ("ssm", "GetCommandInvocation"): get_command_invocation,
