@@ -1,9 +1,11 @@
 /* runner — findings in, routing, the step runner, the journal. See runner.h
  * and docs/playbook-api.md (the contract with the playbooks).
  *
- * Per runner: the playbooks are loaded, inspected and hashed once (catalog).
- * Per finding: a fresh sandbox, the routed playbook loaded in it, a ctx, and
- * the steps run one by one through sandbox_pcall. Every change to the
+ * Per runner: the playbooks are loaded, inspected and hashed once (catalog),
+ * and every file they load is compiled once (sandbox_chunks).
+ * Per finding: a fresh sandbox, only the routed playbook (and the modules it
+ * requires) loaded in it from the compiled chunks, a ctx, and the steps run
+ * one by one through sandbox_pcall. Every change to the
  * sandbox's lua_State happens inside a protected call (a C trampoline run by
  * sandbox_pcall), so a memory budget hit is an error, never a panic. */
 #include "runner.h"
@@ -44,6 +46,7 @@ struct runner {
 	char *region;
 	char *env[NENV];
 	catalog cat;
+	sandbox_chunks *chunks; /* playbooks and modules, compiled once */
 	lua_State *H; /* host state: decoding findings, routing patterns */
 	journal *j;
 	run *cur;     /* the run in progress, for the client's observer */
@@ -672,6 +675,7 @@ static void execute(run *rn)
 		fail_run(rn, "sandbox", err);
 		return;
 	}
+	sandbox_set_chunks(rn->sb, r->chunks);
 	if (r->o.client) {
 		aws_client_set_region(r->o.client, rn->region);
 		aws_client_set_deadline(r->o.client, sandbox_deadline(rn->sb));
@@ -1009,6 +1013,7 @@ static int load_catalog(runner *r, char *err, size_t errlen)
 	sandbox *sb = sandbox_new(&lim, &host, r->dir, err, errlen);
 	if (!sb)
 		return -1;
+	sandbox_set_chunks(sb, r->chunks);
 	int problems = catalog_load(&r->cat, sb, r->H, r->dir, keep_first, &fp, err, errlen);
 	sandbox_free(sb);
 	if (problems < 0)
@@ -1032,7 +1037,8 @@ runner *runner_new(const runner_options *o, char *err, size_t errlen)
 		goto fail;
 	r->H = finding_state_new(0);
 	r->j = journal_new(o->journal);
-	if (!r->H || !r->j) {
+	r->chunks = sandbox_chunks_new();
+	if (!r->H || !r->j || !r->chunks) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1053,6 +1059,7 @@ void runner_free(runner *r)
 	if (r->o.client)
 		aws_client_set_observer(r->o.client, NULL, NULL);
 	catalog_free(&r->cat);
+	sandbox_chunks_free(r->chunks);
 	finding_state_free(r->H);
 	journal_free(r->j);
 	for (size_t i = 0; i < NENV; i++)

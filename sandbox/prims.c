@@ -169,6 +169,15 @@ static void open_aws_error(lua_State *L)
 	lua_setfield(L, LUA_REGISTRYINDEX, sandbox_aws_error_key);
 }
 
+/* How many operations of service the allow-list has. */
+static int service_size(const char *service)
+{
+	int n = 0;
+	for (size_t i = 0; i < allowlist_count(); i++)
+		n += strcmp(allowlist_at(i)->service, service) == 0;
+	return n;
+}
+
 /* Adds the entry's method to services[entry->service] (services at top). */
 static void add_method(lua_State *L, const allow_entry *e)
 {
@@ -177,7 +186,7 @@ static void add_method(lua_State *L, const allow_entry *e)
 		luaL_error(L, "allow-list: bad operation name %s", e->operation);
 	if (lua_getfield(L, -1, e->service) == LUA_TNIL) {
 		lua_pop(L, 1);
-		lua_newtable(L);
+		lua_createtable(L, 0, service_size(e->service));
 		lua_pushvalue(L, -1);
 		lua_setfield(L, -3, e->service);
 	}
@@ -192,7 +201,7 @@ void sandbox_open_prims(lua_State *L)
 {
 	size_t i;
 	open_aws_error(L);
-	lua_newtable(L); /* service name -> table of methods */
+	lua_createtable(L, 0, 8); /* service name -> table of methods */
 	for (i = 0; i < allowlist_count(); i++)
 		add_method(L, allowlist_at(i));
 	lua_pushglobaltable(L);

@@ -1,7 +1,7 @@
 /* sandbox — one restricted lua_State per finding, and its budgets.
  *
- * Memory: the allocator refuses any growth past the cap before calling
- * malloc; Lua turns the refusal into LUA_ERRMEM, which counts as the
+ * Memory: the allocator (alloc.c) refuses any growth past the cap before
+ * calling malloc; Lua turns the refusal into LUA_ERRMEM, which counts as the
  * "memory" budget wherever a protected call or a resume sees it.
  * Instructions: a hook every 1000 VM instructions and on every function
  * call (charged as CALL_COST); C loops whose length a script controls
@@ -58,27 +58,6 @@ sandbox *sandbox_of(lua_State *L)
 	void *ud;
 	lua_getallocf(L, &ud);
 	return ud;
-}
-
-/* lua_Alloc with a cap: growth that would pass it is refused before malloc
- * sees it (a string.rep bomb never reaches the system allocator). */
-static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-	sandbox *sb = ud;
-	size_t old = ptr ? osize : 0; /* for a new block osize is a type tag */
-	void *p;
-
-	if (nsize == 0) {
-		free(ptr);
-		sb->mem_used -= old;
-		return NULL;
-	}
-	if (nsize > old && nsize - old > sb->lim.memory_bytes - sb->mem_used)
-		return NULL;
-	p = realloc(ptr, nsize);
-	if (p)
-		sb->mem_used = sb->mem_used - old + nsize;
-	return p;
 }
 
 /* ---- budgets ---- */
@@ -278,7 +257,7 @@ sandbox *sandbox_new(const sandbox_limits *lim, const sandbox_host *host,
 	if (playbook_dir && !(sb->playbook_dir = strdup(playbook_dir)))
 		goto fail;
 	sb->deadline = sandbox_now() + sb->lim.wall_seconds;
-	sb->L = lua_newstate(sb_alloc, sb);
+	sb->L = lua_newstate(sandbox_alloc, sb);
 	if (!sb->L)
 		goto fail;
 	lua_pushcfunction(sb->L, setup);
@@ -301,6 +280,7 @@ void sandbox_free(sandbox *sb)
 		return;
 	if (sb->L)
 		lua_close(sb->L); /* runs only our own finalizers (cjson's) */
+	sandbox_pool_free(sb);
 	free(sb->playbook_dir);
 	free(sb);
 }
@@ -360,7 +340,7 @@ static int load_and_run(lua_State *L)
 	sandbox *sb = sandbox_of(L);
 	const char *name = lua_tostring(L, 1);
 	lua_pushfstring(L, "%s/%s", sb->playbook_dir, name);
-	if (luaL_loadfilex(L, lua_tostring(L, -1), "t") != LUA_OK)
+	if (sandbox_load_file(L, lua_tostring(L, -1)) != LUA_OK)
 		return lua_error(L);
 	lua_call(L, 0, 1);
 	return 1;

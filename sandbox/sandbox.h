@@ -52,6 +52,21 @@ lua_State *sandbox_lua(sandbox *sb);
  * globals, runs it under the budgets and pushes what it returned. */
 sandbox_status sandbox_load_playbook(sandbox *sb, const char *name, char *err, size_t errlen);
 
+/* Compiled playbooks and modules, shared by the sandboxes of one process
+ * (added for issue 3's speed target; backward-compatible: a sandbox without
+ * one compiles every file it loads). A file is compiled from its text the
+ * first time a sandbox given the chunks loads it (sandbox_load_playbook,
+ * require); every later load, in any sandbox given the same chunks, takes
+ * the compiled form, made by this process and never by a playbook (see
+ * sandbox/chunks.c). The chunks keep what they compiled first: make new
+ * chunks to see edited files.
+ * Ownership: the host owns the chunks (new/free); sandbox_set_chunks lends
+ * them to sb, so they must outlive it. */
+typedef struct sandbox_chunks sandbox_chunks;
+sandbox_chunks *sandbox_chunks_new(void); /* NULL: out of memory */
+void sandbox_chunks_free(sandbox_chunks *c);
+void sandbox_set_chunks(sandbox *sb, sandbox_chunks *c);
+
 /* lua_pcall under the budgets, with a traceback on error. The function and
  * its nargs arguments are on the stack. On an error the message is in err
  * and nothing is pushed; a budget error reads "budget exceeded: <which>". */

@@ -1,10 +1,12 @@
 /* sandbox_int — what the sandbox's own modules share; not for the host.
  *
- *   sandbox.c      the state: capped allocator, hook, budgets, pcall/xpcall
+ *   sandbox.c      the state: hook, budgets, pcall/xpcall
+ *   alloc.c        the capped allocator, with a pool of small blocks
  *   sandbox_lib.c  the allow-listed libraries and deadbolt's globals
  *   pattern.c      string.find/match/gmatch/gsub with a step budget
  *   readonly.c     read-only proxies, plain copies for json and primitives
  *   prims.c        the service tables of AWS primitives
+ *   chunks.c       playbooks and modules compiled once, loaded as bytecode
  *
  * Owner: sandbox module. The sandbox struct is owned by sandbox_new/free;
  * everything else here borrows it. */
@@ -16,17 +18,29 @@
 
 #include "sandbox.h"
 
+#define SANDBOX_POOL_CLASSES 32 /* small blocks: 8, 16, ... 256 bytes */
+
+/* alloc.c's slabs of small blocks; free lists linked through a block's
+ * first word, slabs through their first word. */
+typedef struct sandbox_pool {
+	void *free[SANDBOX_POOL_CLASSES];
+	char *next, *end; /* the rest of the newest slab */
+	void *slabs;
+} sandbox_pool;
+
 struct sandbox {
 	lua_State *L;
 	sandbox_limits lim;
 	sandbox_host host;
 	char *playbook_dir;    /* NULL: require and sandbox_load_playbook refuse */
-	size_t mem_used;       /* bytes held through the allocator */
+	size_t mem_used;       /* bytes held through the allocator (slabs whole) */
+	sandbox_pool pool;
 	uint64_t instructions; /* charged so far: VM instructions, calls, C loop steps */
 	uint64_t since_clock;  /* charged since the wall clock was last read */
 	double deadline;       /* CLOCK_MONOTONIC seconds */
 	int calls;             /* AWS primitive calls made */
 	const char *budget_hit; /* static string, or NULL */
+	sandbox_chunks *chunks; /* borrowed; NULL: every load compiles the text */
 };
 
 #define SANDBOX_NAME_MAX 96 /* longest operation or module name we handle */
@@ -55,6 +69,12 @@ int sandbox_lua_xpcall(lua_State *L);
 void sandbox_error_text(lua_State *L, int idx, char *out, size_t len);
 int sandbox_is_aws_error(lua_State *L, int idx);
 
+/* ---- alloc.c ---- */
+/* The lua_Alloc of every sandbox; ud is the sandbox. */
+void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+/* Frees the slabs, after lua_close. */
+void sandbox_pool_free(sandbox *sb);
+
 /* ---- sandbox_lib.c ---- */
 int sandbox_open_libs(lua_State *L); /* a lua_CFunction: run protected */
 
@@ -73,6 +93,14 @@ int sandbox_is_readonly(lua_State *L, int idx);
  * sub-table cannot blow up. Functions, threads and userdata raise. */
 void sandbox_push_plain(lua_State *L, int idx, const char *what, int max_depth,
 			size_t str_factor, size_t *budget);
+
+/* ---- chunks.c ---- */
+/* Pushes the function of the playbook or module file at path, from the
+ * sandbox's chunks when it has them, else compiled from the text (and then
+ * kept in the chunks). Returns a lua_load status (LUA_ERRFILE: no such
+ * file), the error message pushed instead on failure. Host and require
+ * only: never reachable with a path or bytes a playbook chose. */
+int sandbox_load_file(lua_State *L, const char *path);
 
 /* ---- prims.c ---- */
 /* Sets one read-only global per service, ec2 .. sns. */

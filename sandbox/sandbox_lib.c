@@ -40,6 +40,7 @@
 #include <lauxlib.h>
 #include <lua-cjson.h>
 #include <lualib.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -50,6 +51,8 @@
 #define JSON_ENCODE_MAX ((size_t)16 << 20) /* worst-case encoded bytes */
 #define JSON_DECODE_FACTOR 32     /* Lua bytes per JSON byte, at worst */
 #define MODULE_NAME_MAX 64
+#define DIGEST_BYTES_PER_UNIT 64  /* bytes hashed or coded per instruction charged */
+#define BASE64_MAX ((size_t)1 << 30) /* EVP_EncodeBlock takes an int length */
 #define LOADED_KEY "deadbolt.loaded"
 
 static const char *const base_names[] = {
@@ -275,7 +278,7 @@ static int sb_require(lua_State *L)
 		return 1;
 	lua_pop(L, 1);
 	module_path(sb, name, path, sizeof(path));
-	status = luaL_loadfilex(L, path, "t");
+	status = sandbox_load_file(L, path);
 	sandbox_after_status(L, status);
 	if (status == LUA_ERRFILE)
 		return luaL_error(L, "require: module '%s' not found in the playbook directory", name);
@@ -563,15 +566,144 @@ static void open_json(lua_State *L)
 	lua_remove(L, cjson);
 }
 
+/* ---- hash and base64: native, for the evidence manifest ---- */
+
+/* In C for speed: SHA-256 in plain Lua costs about 3,500 VM instructions
+ * a 64-byte block (5 ms of a dry run). Each charges the instruction budget
+ * one unit per DIGEST_BYTES_PER_UNIT bytes, about what the C loop costs;
+ * results are built through the capped allocator. */
+
+static void digest_arg(lua_State *L, unsigned char md[32])
+{
+	size_t len;
+	unsigned int n = 0;
+	const char *s = luaL_checklstring(L, 1, &len);
+	sandbox_charge(L, len / DIGEST_BYTES_PER_UNIT + 1);
+	if (EVP_Digest(s, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
+		luaL_error(L, "hash.sha256: the digest failed");
+}
+
+/* hash.sha256(s): 64 lowercase hex digits. */
+static int sb_sha256(lua_State *L)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+	char out[64];
+	digest_arg(L, md);
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	lua_pushlstring(L, out, sizeof(out));
+	return 1;
+}
+
+/* hash.sha256_raw(s): the 32 bytes of the digest (S3's ChecksumSHA256 is
+ * their base64). */
+static int sb_sha256_raw(lua_State *L)
+{
+	unsigned char md[32];
+	digest_arg(L, md);
+	lua_pushlstring(L, (const char *)md, sizeof(md));
+	return 1;
+}
+
+/* base64.encode(s): RFC 4648, with padding. */
+static int sb_b64_encode(lua_State *L)
+{
+	size_t len;
+	luaL_Buffer b;
+	const char *s = luaL_checklstring(L, 1, &len);
+	luaL_argcheck(L, len <= BASE64_MAX, 1, "string too long");
+	sandbox_charge(L, len / DIGEST_BYTES_PER_UNIT + 1);
+	/* EVP_EncodeBlock writes 4 bytes for every 3 started, then a NUL */
+	char *out = luaL_buffinitsize(L, &b, (len + 2) / 3 * 4 + 1);
+	int n = EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
+	luaL_pushresultsize(&b, (size_t)n);
+	return 1;
+}
+
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+static int b64_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Decodes the quad q (4 characters, '=' padding only when last) into out;
+ * returns the bytes written, or -1. */
+static int b64_quad(const unsigned char *q, int last, char *out)
+{
+	int a = b64_value(q[0]), b = b64_value(q[1]);
+	int c = q[2] == '=' ? 0 : b64_value(q[2]), d = q[3] == '=' ? 0 : b64_value(q[3]);
+	int pad = (q[2] == '=') + (q[3] == '=');
+	if (a < 0 || b < 0 || c < 0 || d < 0 || (q[2] == '=' && q[3] != '=') || (pad && !last))
+		return -1;
+	unsigned long n = (unsigned long)a << 18 | (unsigned long)b << 12 | (unsigned long)c << 6 |
+			  (unsigned long)d;
+	out[0] = (char)(n >> 16);
+	out[1] = (char)(n >> 8 & 255);
+	out[2] = (char)(n & 255);
+	return 3 - pad;
+}
+
+/* base64.decode(text): the bytes, or nil and why. Whitespace is ignored;
+ * characters are counted without it. */
+static int sb_b64_decode(lua_State *L)
+{
+	size_t len, count = 0, i, k = 0, done = 0;
+	const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
+	unsigned char q[4];
+	luaL_Buffer b;
+	sandbox_charge(L, len / DIGEST_BYTES_PER_UNIT + 1);
+	for (i = 0; i < len; i++)
+		count += !b64_space(s[i]);
+	if (count % 4 != 0) {
+		luaL_pushfail(L);
+		lua_pushliteral(L, "length is not a multiple of 4");
+		return 2;
+	}
+	char *out = luaL_buffinitsize(L, &b, count / 4 * 3 + 1);
+	for (i = 0; i < len; i++) {
+		if (b64_space(s[i]))
+			continue;
+		q[k++ % 4] = s[i];
+		if (k % 4 != 0)
+			continue;
+		int n = b64_quad(q, k == count, out + done);
+		if (n < 0) {
+			luaL_pushfail(L);
+			lua_pushfstring(L, "not base64 at character %d", (int)(k - 3));
+			return 2;
+		}
+		done += (size_t)n;
+	}
+	luaL_pushresultsize(&b, done);
+	return 1;
+}
+
 /* ---- assembling the globals ---- */
 
 /* Calls open (a luaopen_*), and pushes a new table with only the listed
- * fields of what it returned. */
-static void open_allowed(lua_State *L, lua_CFunction open, const char *const *names)
+ * fields of what it returned, sized for extra more (no rehash as the
+ * sandbox adds its own). */
+static void open_allowed(lua_State *L, lua_CFunction open, const char *const *names, int extra)
 {
+	int n = 0;
+	while (names[n])
+		n++;
 	lua_pushcfunction(L, open);
 	lua_call(L, 0, 1);
-	lua_newtable(L);
+	lua_createtable(L, 0, n + extra);
 	for (; *names; names++) {
 		lua_getfield(L, -2, *names);
 		lua_setfield(L, -2, *names);
@@ -596,9 +728,27 @@ static void set_library(lua_State *L, int G, const char *name)
 	lua_setfield(L, G, name);
 }
 
+static void open_codecs(lua_State *L, int G)
+{
+	static const luaL_Reg hash[] = {
+		{"sha256", sb_sha256},
+		{"sha256_raw", sb_sha256_raw},
+		{NULL, NULL},
+	};
+	static const luaL_Reg base64[] = {
+		{"encode", sb_b64_encode},
+		{"decode", sb_b64_decode},
+		{NULL, NULL},
+	};
+	luaL_newlib(L, hash);
+	set_library(L, G, "hash");
+	luaL_newlib(L, base64);
+	set_library(L, G, "base64");
+}
+
 static void open_string(lua_State *L, int G)
 {
-	open_allowed(L, luaopen_string, string_names);
+	open_allowed(L, luaopen_string, string_names, 4); /* + patterns */
 	replace(L, "rep", sb_rep, 1);
 	sandbox_open_patterns(L);
 	sandbox_readonly(L, -1);
@@ -615,26 +765,27 @@ static void open_string(lua_State *L, int G)
 static void open_libraries(lua_State *L, int G)
 {
 	open_string(L, G);
-	open_allowed(L, luaopen_table, table_names);
+	open_allowed(L, luaopen_table, table_names, 3);
 	replace(L, "concat", sb_concat, 1);
 	replace(L, "sort", sb_sort, 1);
 	replace(L, "insert", sb_insert, 0);
 	replace(L, "remove", sb_remove, 0);
 	replace(L, "move", sb_move, 0);
 	set_library(L, G, "table");
-	open_allowed(L, luaopen_math, math_names);
+	open_allowed(L, luaopen_math, math_names, 0);
 	set_library(L, G, "math");
-	open_allowed(L, luaopen_utf8, utf8_names);
+	open_allowed(L, luaopen_utf8, utf8_names, 0);
 	set_library(L, G, "utf8");
-	open_allowed(L, luaopen_os, os_names);
+	open_allowed(L, luaopen_os, os_names, 0);
 	set_library(L, G, "os");
-	open_allowed(L, luaopen_coroutine, coroutine_names);
+	open_allowed(L, luaopen_coroutine, coroutine_names, 2);
 	replace(L, "resume", sb_resume, 0);
 	replace(L, "wrap", sb_wrap, 0);
 	replace(L, "close", sb_close, 1);
 	set_library(L, G, "coroutine");
 	open_json(L);
 	set_library(L, G, "json");
+	open_codecs(L, G);
 }
 
 int sandbox_open_libs(lua_State *L)
@@ -657,7 +808,8 @@ int sandbox_open_libs(lua_State *L)
 
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
-	open_allowed(L, luaopen_base, base_names);
+	/* + the functions above, _G, 9 libraries and the services (prims.c) */
+	open_allowed(L, luaopen_base, base_names, 11 + 1 + 9 + 8);
 	G = lua_gettop(L);
 	luaL_setfuncs(L, globals, 0);
 	lua_pushvalue(L, G);

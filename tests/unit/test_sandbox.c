@@ -5,8 +5,8 @@
  * defeats; every one must end within its budget plus a small margin, with
  * the right status and message, and leave the host able to run the next
  * finding. Normal use: computing, primitives through a fake host, AWS
- * errors, budgets, read-only views, json, require, boto3 names, and the
- * sandbox's pattern matcher against Lua's own, case by case.
+ * errors, budgets, read-only views, json, require, compiled chunks, hash
+ * and base64, boto3 names, and the sandbox's pattern matcher against Lua's own, case by case.
  * DEADBOLT_HOSTILE_DIR overrides where the corpus is. Owner: sandbox. */
 #include <check.h>
 #include <lauxlib.h>
@@ -843,6 +843,100 @@ START_TEST(load_playbook_runs_a_named_file_only)
 }
 END_TEST
 
+START_TEST(hash_and_base64_match_known_vectors)
+{
+	/* FIPS 180-4's examples; RFC 4648 section 10 */
+	expect_result("return hash.sha256('')",
+		      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	expect_result("return hash.sha256('abc')",
+		      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	expect_result("return hash.sha256('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')",
+		      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	expect_result("return hash.sha256(string.rep('a', 1000000))",
+		      "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	expect_result("local r = hash.sha256_raw('abc') return #r .. base64.encode(r)",
+		      "32ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+	expect_result("local t = {} for _, s in ipairs { '', 'f', 'fo', 'foo', 'foob', 'fooba', 'foobar' } do "
+		      "t[#t + 1] = base64.encode(s) .. '=' .. base64.decode(base64.encode(s)) end "
+		      "return table.concat(t, ',')",
+		      "=,Zg===f,Zm8==fo,Zm9v=foo,Zm9vYg===foob,Zm9vYmE==fooba,Zm9vYmFy=foobar");
+}
+END_TEST
+
+START_TEST(base64_round_trips_and_says_what_is_wrong)
+{
+	expect_result("local bad = 0 for n = 0, 130 do local t = {} "
+		      "for i = 1, n do t[i] = string.char((i * 7 + n) % 256) end "
+		      "local s = table.concat(t) local e = base64.encode(s) "
+		      "if base64.decode(e) ~= s or base64.decode(e:gsub('(..)', '%1\\n ')) ~= s "
+		      "or #e ~= (n + 2) // 3 * 4 then bad = bad + 1 end end "
+		      "return bad .. base64.decode(' Zm9v\\r\\nYmFy\\t')",
+		      "0foobar");
+	expect_result("local t = {} for _, s in ipairs { 'Zm9', 'Zm=v', 'Zg==Zm9v', 'Zm9v!!!!', 'Z===', 'Zm9v Zg=' } do "
+		      "local ok, why = base64.decode(s) t[#t + 1] = tostring(ok) .. ':' .. why end "
+		      "return table.concat(t, ',')",
+		      "nil:length is not a multiple of 4,nil:not base64 at character 1,"
+		      "nil:not base64 at character 1,nil:not base64 at character 5,"
+		      "nil:not base64 at character 1,nil:length is not a multiple of 4");
+	expect_error("hash.sha256 = print", "read-only");
+	expect_error("base64.decode = print", "read-only");
+	expect_error("return hash.sha256({})", "bad argument #1");
+}
+END_TEST
+
+START_TEST(hashing_is_charged_by_length)
+{
+	fake f = {0};
+	char out[256] = "", err[1024] = "";
+	sandbox_limits lim;
+	sandbox_default_limits(&lim);
+	lim.instructions = 100000;
+	sandbox *sb = new_sandbox(&lim, &f, NULL);
+	/* 8 MiB is 131072 units of 64 bytes: past the budget */
+	sandbox_status st = run(sb, "local s = string.rep('a', 8 << 20) "
+				"return pcall(hash.sha256, s)", out, sizeof(out), err, sizeof(err));
+	sandbox_free(sb);
+	ck_assert_msg(st == SANDBOX_BUDGET, "status %d (%s)", st, out);
+	ck_assert_str_eq(err, "budget exceeded: instructions");
+}
+END_TEST
+
+START_TEST(chunks_compile_once_and_keep_line_numbers)
+{
+	fake f = {0};
+	char dir[64], path[600], out[256] = "", err[4096] = "";
+	sandbox_chunks *chunks = sandbox_chunks_new();
+	sandbox *sb;
+	lua_State *L;
+	ck_assert_ptr_nonnull(chunks);
+	make_playbook_dir(dir, sizeof(dir));
+	write_file(dir, "fails.lua", "local x = 1\n\nerror('line three ' .. x)\n");
+	for (int round = 0; round < 3; round++) {
+		if (round == 1) /* an edit after the first load: the chunks keep what they compiled */
+			write_file(dir, "helper.lua", "return { upper = function() return 'edited' end }\n");
+		sb = new_sandbox(NULL, &f, dir);
+		L = sandbox_lua(sb);
+		if (round < 2)
+			sandbox_set_chunks(sb, chunks);
+		ck_assert_int_eq(sandbox_load_playbook(sb, "ec2.lua", err, sizeof(err)), SANDBOX_OK);
+		ck_assert_int_eq(lua_getfield(L, -1, "name"), LUA_TSTRING);
+		ck_assert_str_eq(lua_tostring(L, -1), round < 2 ? "EC2" : "edited");
+		lua_pop(L, 2);
+		ck_assert_int_eq(sandbox_load_playbook(sb, "fails.lua", err, sizeof(err)), SANDBOX_ERROR);
+		ck_assert_msg(strstr(err, "fails.lua:3: line three 1"), "round %d: %s", round, err);
+		/* the compiled form is the host's: a playbook still cannot load bytecode */
+		ck_assert_int_eq(run(sb, "return tostring(load('\\27Lua', 'x', 'b')) .. tostring(string.dump)",
+				     out, sizeof(out), err, sizeof(err)), SANDBOX_OK);
+		ck_assert_str_eq(out, "nilnil");
+		sandbox_free(sb);
+	}
+	sandbox_chunks_free(chunks);
+	snprintf(path, sizeof(path), "%s/fails.lua", dir);
+	unlink(path);
+	remove_playbook_dir(dir);
+}
+END_TEST
+
 START_TEST(pcall_and_coroutines_behave_like_lua)
 {
 	expect_result(
@@ -1260,6 +1354,10 @@ static Suite *sandbox_suite(void)
 	tcase_add_test(use, json_encodes_decodes_and_refuses_the_unbounded);
 	tcase_add_test(use, require_loads_playbook_modules_once);
 	tcase_add_test(use, load_playbook_runs_a_named_file_only);
+	tcase_add_test(use, chunks_compile_once_and_keep_line_numbers);
+	tcase_add_test(use, hash_and_base64_match_known_vectors);
+	tcase_add_test(use, base64_round_trips_and_says_what_is_wrong);
+	tcase_add_test(use, hashing_is_charged_by_length);
 	tcase_add_test(use, pcall_and_coroutines_behave_like_lua);
 	tcase_add_test(use, budget_hit_fails_every_later_call);
 	tcase_add_test(use, print_and_log_reach_the_host);
