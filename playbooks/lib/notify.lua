@@ -1,0 +1,119 @@
+-- lib/notify — what a run did, for the people who have to follow up: notes
+-- taken by the steps as they go, and the one summary published at the end.
+
+local config = require "config"
+
+local M = {}
+
+-- Records one thing a step did or found: in the journal now, in the summary
+-- later.
+function M.note(ctx, fmt, ...)
+  local text = select("#", ...) > 0 and string.format(fmt, ...) or fmt
+  ctx.state.notes = ctx.state.notes or {}
+  ctx.state.notes[#ctx.state.notes + 1] = text
+  log("info", text)
+end
+
+-- How the run went so far, in a few words.
+local function verdict(ctx)
+  local failed = 0
+  for _, step in ipairs(ctx.steps) do
+    if step.status == "failed" then
+      failed = failed + 1
+    end
+  end
+  local response = ctx.state.response or "contain"
+  local word = ({ contain = "contained", evidence = "evidence collected", notify = "notified" })[response]
+  if ctx.dry_run then
+    word = "plan (dry run): " .. word
+  end
+  if failed > 0 then
+    word = word .. string.format(", %d step%s failed", failed, failed == 1 and "" or "s")
+  end
+  return word
+end
+
+-- SNS: a subject is at most 100 printable ASCII characters, one line.
+local function subject(text)
+  return (text:gsub("[^\32-\126]", "?"):sub(1, 100))
+end
+
+local function message(ctx)
+  local lines = {
+    string.format("%s: %s", verdict(ctx), ctx.state.headline or ctx.type),
+    "",
+    string.format("Finding   %s", ctx.id),
+    string.format("Type      %s (severity %s)", ctx.type, tostring(ctx.severity)),
+    string.format("Account   %s, %s", ctx.account or "?", ctx.region or "?"),
+    string.format("Response  %s (%s)", ctx.state.response or "contain", ctx.state.response_why or "the default"),
+    "",
+    "Steps:",
+  }
+  for _, step in ipairs(ctx.steps) do
+    local err = step.error and step.error ~= "" and (": " .. step.error) or ""
+    lines[#lines + 1] = string.format("  %-8s %s%s", step.status, step.name, err)
+  end
+  if ctx.state.notes and #ctx.state.notes > 0 then
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = "What was done and found:"
+    for _, note in ipairs(ctx.state.notes) do
+      lines[#lines + 1] = "  - " .. note
+    end
+  end
+  if ctx.state.evidence_location then
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = "Evidence: " .. ctx.state.evidence_location
+  end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "The journal of this run has every call and what to restore."
+  return table.concat(lines, "\n")
+end
+
+-- The last step of every playbook: one summary to NOTIFICATION_TOPIC_ARN.
+function M.step()
+  return {
+    name = "notify",
+    why = "the people on call learn what was done, what failed and where the evidence is",
+    when = function(ctx)
+      return ctx.env.NOTIFICATION_TOPIC_ARN ~= nil
+    end,
+    run = function(ctx)
+      sns.publish {
+        TopicArn = ctx.env.NOTIFICATION_TOPIC_ARN,
+        Subject = subject(string.format("%s %s: %s", config.notify.subject_prefix, verdict(ctx),
+          ctx.state.headline or ctx.type)),
+        Message = message(ctx),
+      }
+    end,
+  }
+end
+
+-- The very last step of every playbook: a finding that was only notified
+-- about, had evidence collected, or had nothing to contain ends "skipped"
+-- with the reason, not "contained". A run with a failed step is left alone
+-- (it ends "partial").
+function M.finish_step()
+  return {
+    name = "finish",
+    why = "a finding that was not contained does not end as contained",
+    when = function(ctx)
+      return ctx.state.response ~= "contain" or ctx.state.nothing_to_do ~= nil
+    end,
+    run = function(ctx)
+      for _, step in ipairs(ctx.steps) do
+        if step.status == "failed" then
+          return
+        end
+      end
+      local reason = ctx.state.nothing_to_do
+      if not reason and ctx.state.response == "evidence" then
+        reason = "evidence collected, not contained (" .. tostring(ctx.state.response_why) .. ")"
+      elseif not reason then
+        reason = "notification only (" .. tostring(ctx.state.response_why) .. ")"
+      end
+      ctx.skip(reason .. (ctx.env.NOTIFICATION_TOPIC_ARN and "; notified" or ""))
+    end,
+  }
+end
+
+return M

@@ -1,0 +1,141 @@
+-- s3 — block public access to the buckets a finding shows public.
+--
+-- Every bucket in resource.s3BucketDetails is looked at, not only the first:
+-- those whose publicAccess.effectivePermission is PUBLIC get S3 Block Public
+-- Access with all four settings on (the configuration they had before, or
+-- its absence, is saved for restore); the others are journaled and left
+-- alone. ExpectedBucketOwner is the finding's account, so a bucket name that
+-- now belongs to someone else is refused by S3 rather than changed.
+--
+-- Routed here: S3Bucket findings, and the S3 findings that GuardDuty files
+-- under AccessKey with the bucket in s3BucketDetails (Policy:S3/...,
+-- Discovery:S3/... by a known key). Nothing is deleted: no bucket policy or
+-- ACL is touched, the block only overrides them.
+
+local config = require "config"
+local aws = require "lib.aws"
+local validate = require "lib.validate"
+local policy = require "lib.policy"
+local notify = require "lib.notify"
+
+local cfg = config.s3
+local note = notify.note
+
+local SETTINGS = { "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets" }
+
+local function fully_blocked(configuration)
+  for _, setting in ipairs(SETTINGS) do
+    if not (configuration and configuration[setting] == true) then
+      return false
+    end
+  end
+  return true
+end
+
+-- The bucket's public access block now: the configuration, false when it
+-- has none, nil when the bucket is gone.
+local function current_block(ctx, bucket)
+  local r, err = aws.try(s3.get_public_access_block, { Bucket = bucket, ExpectedBucketOwner = ctx.account })
+  if r then
+    return r.PublicAccessBlockConfiguration or false
+  end
+  if aws.is(err, "NoSuchPublicAccessBlockConfiguration") then
+    return false
+  end
+  if aws.is(err, "NoSuchBucket") then
+    return nil
+  end
+  error(err)
+end
+
+return {
+  name = "s3",
+  handles = {
+    { resource_type = "S3Bucket", finding_type = "^AttackSequence:",
+      skip = "an attack sequence: respond to the findings it is made of" },
+    { resource_type = "AccessKey", finding_type = "^AttackSequence:",
+      skip = "an attack sequence: respond to the findings it is made of" },
+    { resource_type = "S3Bucket" },
+    -- S3 findings that GuardDuty files under the access key that was used.
+    { resource_type = "AccessKey", finding_type = "^[%w]+:S3/" },
+  },
+  steps = {
+    {
+      name = "check_finding",
+      why = "every bucket name is checked before any call uses it",
+      critical = true,
+      run = function(ctx)
+        validate.account_id(ctx.account, "accountId")
+        local public, private = {}, {}
+        for i, bucket in ipairs(ctx.finding.resource.s3BucketDetails or {}) do
+          local name = validate.bucket_name(bucket.name, string.format("resource.s3BucketDetails[%d].name", i))
+          local access = bucket.publicAccess and bucket.publicAccess.effectivePermission
+          if access == "PUBLIC" then
+            public[#public + 1] = name
+          else
+            private[#private + 1] = { name = name, access = access or "not given" }
+          end
+        end
+        ctx.state.public, ctx.state.private = public, private
+        ctx.state.headline = #public == 1 and ("bucket " .. public[1])
+          or string.format("%d public bucket(s) of %d", #public, #public + #private)
+      end,
+    },
+    {
+      name = "choose_response",
+      why = "the team decides, by finding type, severity and resource role, what is contained",
+      run = function(ctx)
+        ctx.state.response, ctx.state.response_why = policy.choose(ctx, cfg)
+        if ctx.state.response == "evidence" then -- a bucket setting has no evidence to collect
+          ctx.state.response = "notify"
+        end
+        note(ctx, "response: %s (%s)", ctx.state.response, ctx.state.response_why)
+        for _, bucket in ipairs(ctx.state.private) do
+          note(ctx, "bucket %s is not public (%s): left alone", bucket.name, bucket.access)
+        end
+        if #ctx.state.public + #ctx.state.private == 0 then
+          ctx.state.nothing_to_do = "the finding names no bucket: nothing to block"
+        elseif #ctx.state.public == 0 then
+          ctx.state.nothing_to_do = "no bucket in the finding is public: nothing to block"
+        end
+      end,
+    },
+    {
+      name = "block_public_access",
+      why = "nobody outside the account reads or writes the public buckets any more",
+      when = function(ctx) return ctx.state.response == "contain" and #ctx.state.public > 0 end,
+      run = function(ctx)
+        local saved, gone = {}, 0
+        aws.each(ctx.state.public, function(bucket)
+          local before = current_block(ctx, bucket)
+          if before == nil then
+            note(ctx, "bucket %s no longer exists", bucket)
+            gone = gone + 1
+            if gone == #ctx.state.public then
+              ctx.state.nothing_to_do = "every public bucket of the finding is gone: nothing to block"
+            end
+            return
+          end
+          if fully_blocked(before) then
+            note(ctx, "bucket %s already blocks all public access", bucket)
+            return
+          end
+          saved[bucket] = before or { absent = true }
+          ctx.save("public_access_blocks", saved)
+          s3.put_public_access_block {
+            Bucket = bucket,
+            ExpectedBucketOwner = ctx.account,
+            PublicAccessBlockConfiguration = {
+              BlockPublicAcls = true, IgnorePublicAcls = true,
+              BlockPublicPolicy = true, RestrictPublicBuckets = true,
+            },
+          }
+          note(ctx, "bucket %s: public access blocked (before: %s)", bucket,
+            before and json.encode(before) or "no public access block")
+        end)
+      end,
+    },
+    notify.step(),
+    notify.finish_step(),
+  },
+}

@@ -1,0 +1,96 @@
+"""Dry runs of the three playbooks: the printed plan lists every write, in
+order, with its parameters; reads are sent, no write is, and the world is
+the same afterwards (checked with boto3 and with the fake's request log)."""
+
+import json
+import unittest
+
+from harness.world import ACCOUNT, WorldTestCase
+from playbook_cases import (bucket_resource, ec2_state, ec2_world, fake_writes, finding,
+                            instance_resource, key_resource, notification_queue, printed_plan, run)
+
+
+class DryRunCase(WorldTestCase):
+    def dry_run(self, document, env):
+        result = run(self.world, document, "--dry-run", env=env, journal=False)
+        self.assertEqual(result.rc, 0, result.describe())
+        self.assertIn("outcome: planned", result.out, result.describe())
+        self.assertIn("none sent", result.out)
+        self.assertEqual(fake_writes(self.world), [], "a write reached AWS")
+        return printed_plan(result.out)
+
+
+class TestEc2DryRun(DryRunCase):
+    def test_plan_lists_the_writes_in_order_and_the_world_is_unchanged(self):
+        w = ec2_world(self.world)
+        before = ec2_state(self.world, w)
+        plan = self.dry_run(finding("CryptoCurrency:EC2/BitcoinTool.B", instance_resource(w.inst.id), role="ACTOR"), w.env)
+        self.assertEqual([op for op, _ in plan], [
+            "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute",
+            "ec2.CreateSecurityGroup", "ec2.RevokeSecurityGroupEgress",
+            "ec2.CreateSecurityGroup", "ec2.AuthorizeSecurityGroupIngress", "ec2.AuthorizeSecurityGroupEgress",
+            "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
+            "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
+            "autoscaling.DetachInstances", "ec2.DisassociateIamInstanceProfile",
+            "elb.DeregisterInstancesFromLoadBalancer", "elbv2.DeregisterTargets", "elbv2.DeregisterTargets",
+            "ec2.CreateTags", "ec2.CreateSnapshot", "ec2.CreateSnapshot", "ec2.CreateSnapshot",
+            "s3.PutObject", "s3.PutObject", "s3.PutObject",
+            "ec2.AuthorizeSecurityGroupEgress", "ec2.AssociateIamInstanceProfile", "ssm.SendCommand",
+            "ec2.DisassociateIamInstanceProfile", "ec2.RevokeSecurityGroupEgress", "sns.Publish"])
+        params = [p for _, p in plan]
+        self.assertEqual(params[0], {"InstanceId": w.inst.id, "DisableApiTermination": {"Value": True}})
+        self.assertEqual(params[1], {"InstanceId": w.inst.id, "DisableApiStop": {"Value": True}})
+        self.assertEqual(params[12]["ShouldDecrementDesiredCapacity"], False)
+        moved = sorted(p["NetworkInterfaceId"] for op, p in plan if op == "ec2.ModifyNetworkInterfaceAttribute")
+        self.assertEqual(moved, sorted(w.inst.enis * 2))
+        self.assertEqual(sorted(p["VolumeId"] for op, p in plan if op == "ec2.CreateSnapshot"),
+                         sorted(w.inst.volumes))
+        self.assertEqual(ec2_state(self.world, w), before)
+        self.assertEqual(self.world.ssm_commands(), [])
+
+
+class TestS3DryRun(DryRunCase):
+    def test_plan_lists_the_writes_in_order_and_the_world_is_unchanged(self):
+        topic, _ = notification_queue(self.world)
+        for name, public in (("reports-public", True), ("ledger-private", False), ("assets-public", True)):
+            self.world.bucket(name, public=public)
+        plan = self.dry_run(finding("Policy:S3/BucketAnonymousAccessGranted", bucket_resource([
+            ("reports-public", True), ("ledger-private", False), ("assets-public", True)])),
+            {"NOTIFICATION_TOPIC_ARN": topic})
+        self.assertEqual([(op, p.get("Bucket")) for op, p in plan], [
+            ("s3.PutPublicAccessBlock", "reports-public"), ("s3.PutPublicAccessBlock", "assets-public"),
+            ("sns.Publish", None)])
+        self.assertEqual(plan[0][1]["ExpectedBucketOwner"], ACCOUNT)
+        self.assertEqual(plan[0][1]["PublicAccessBlockConfiguration"], {
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True})
+        for name in ("reports-public", "ledger-private", "assets-public"):
+            with self.assertRaises(Exception, msg=name):
+                self.world.s3.get_public_access_block(Bucket=name)
+
+
+class TestIamDryRun(DryRunCase):
+    def test_plan_lists_the_writes_in_order_and_the_world_is_unchanged(self):
+        topic, _ = notification_queue(self.world)
+        user = self.world.iam_user("intern-2023", keys=2)
+        plan = self.dry_run(finding("PenTest:IAMUser/KaliLinux", key_resource("IAMUser", user.name, user.keys[1]["id"])),
+                            {"NOTIFICATION_TOPIC_ARN": topic})
+        self.assertEqual([op for op, _ in plan], ["iam.UpdateAccessKey", "iam.PutUserPolicy", "sns.Publish"])
+        self.assertEqual(plan[0][1], {"UserName": user.name, "AccessKeyId": user.keys[1]["id"], "Status": "Inactive"})
+        doc = json.loads(plan[1][1]["PolicyDocument"])
+        self.assertEqual(doc["Statement"][0]["Effect"], "Deny")
+        keys = self.world.iam.list_access_keys(UserName=user.name)["AccessKeyMetadata"]
+        self.assertEqual({k["Status"] for k in keys}, {"Active"})
+        self.assertEqual(self.world.iam.list_user_policies(UserName=user.name)["PolicyNames"], [])
+
+    def test_assumed_role_plan(self):
+        self.world.role("web-role")
+        plan = self.dry_run(finding("UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+                                    key_resource("AssumedRole", "web-role", "ASIAQXVTRV5EXAMPLE11",
+                                                 "AROAQXVTRV5EXAMPLE5:i-0a1b2c3d4e5f67890")), {})
+        self.assertEqual([(op, p.get("RoleName")) for op, p in plan], [("iam.PutRolePolicy", "web-role")])
+        self.assertEqual(self.world.iam.list_role_policies(RoleName="web-role")["PolicyNames"], [])
+
+
+if __name__ == "__main__":
+    unittest.main()

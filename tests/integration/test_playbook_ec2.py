@@ -1,0 +1,391 @@
+"""The EC2 playbook (playbooks/ec2.lua) on a simulated account: the issue's
+world (an instance with two ENIs, two extra volumes, an instance profile, in
+an Auto Scaling group, behind a classic ELB and an ALB target group), run
+live, and the end state checked with boto3 against moto."""
+
+import json
+import os
+import shutil
+import threading
+import unittest
+
+from harness.world import WorldTestCase
+from playbook_cases import (FORENSIC_COMMANDS, ec2_state, ec2_world, envelope, fake_writes,
+                            finding, instance_resource, notifications, playbooks_with_config, run,
+                            sha256_of)
+
+TYPE = "UnauthorizedAccess:EC2/SSHBruteForce"
+
+
+class Ec2Case(WorldTestCase):
+    def setUp(self):
+        super().setUp()
+        self.w = ec2_world(self.world)
+        self.finding = finding(TYPE, instance_resource(self.w.inst.id), fid="a2c6b1f0e7d34c1b9a4f3e2d1c0b9a87")
+
+    def contain(self, document=None, *flags, **kw):
+        kw.setdefault("env", self.w.env)
+        result = run(self.world, document or self.finding, *flags, **kw)
+        self.assertNotIn("Traceback", result.err)
+        return result
+
+    def isolation_group(self):
+        groups = self.world.ec2.describe_security_groups(Filters=[
+            {"Name": "vpc-id", "Values": [self.w.inst.vpc]},
+            {"Name": "group-name", "Values": [f"deadbolt-isolation-{self.w.inst.id}"]}])["SecurityGroups"]
+        self.assertEqual(len(groups), 1, "one isolation group per instance and VPC")
+        return groups[0]
+
+
+class TestContainment(Ec2Case):
+    def test_full_world_is_contained(self):
+        result = self.contain()
+        self.assertEqual((result.rc, result.outcome), (0, "contained"), result.describe())
+        iid, ec2 = self.w.inst.id, self.world.ec2
+
+        # Every ENI is in the isolation group only, and the group has no rules.
+        group = self.isolation_group()
+        enis = ec2.describe_network_interfaces(
+            Filters=[{"Name": "attachment.instance-id", "Values": [iid]}])["NetworkInterfaces"]
+        self.assertEqual(len(enis), 2)
+        for eni in enis:
+            self.assertEqual([g["GroupId"] for g in eni["Groups"]], [group["GroupId"]], eni["NetworkInterfaceId"])
+        self.assertEqual(group["IpPermissions"], [])
+        self.assertEqual(group["IpPermissionsEgress"], [])
+        self.assertIn({"Key": "deadbolt:isolation-for", "Value": iid}, group.get("Tags", []))
+
+        # Every EBS volume: DeleteOnTermination=false and one snapshot for this finding.
+        inst = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+        volumes = [m["Ebs"]["VolumeId"] for m in inst["BlockDeviceMappings"]]
+        self.assertEqual(len(volumes), 3, "moto's root volume and the two extra ones")
+        for m in inst["BlockDeviceMappings"]:
+            self.assertIs(m["Ebs"]["DeleteOnTermination"], False, m["DeviceName"])
+        for vol in volumes:
+            snaps = ec2.describe_snapshots(OwnerIds=["self"], Filters=[
+                {"Name": "volume-id", "Values": [vol]},
+                {"Name": "tag:deadbolt:finding-id", "Values": [self.finding["id"]]}])["Snapshots"]
+            self.assertEqual(len(snaps), 1, vol)
+            tags = {t["Key"]: t["Value"] for t in snaps[0]["Tags"]}
+            self.assertEqual(tags["deadbolt:instance-id"], iid)
+
+        # Termination and stop protection on, shutdown behaviour stop.
+        attr = lambda a: ec2.describe_instance_attribute(InstanceId=iid, Attribute=a)
+        self.assertIs(attr("disableApiTermination")["DisableApiTermination"]["Value"], True)
+        self.assertIs(attr("disableApiStop")["DisableApiStop"]["Value"], True)
+        self.assertEqual(attr("instanceInitiatedShutdownBehavior")["InstanceInitiatedShutdownBehavior"]["Value"], "stop")
+
+        # The profile is gone (the quarantine one came and went), the instance
+        # is out of its group and its load balancers, still running.
+        state = ec2_state(self.world, self.w)
+        self.assertEqual(state["profiles"], [])
+        self.assertEqual(state["asg"], [])
+        self.assertEqual(state["elb"], [])
+        self.assertEqual(state["targets"], [])
+        self.assertEqual(state["state"], "running")
+        asg = self.world.autoscaling.describe_auto_scaling_groups(
+            AutoScalingGroupNames=[self.w.asg])["AutoScalingGroups"][0]
+        self.assertEqual(asg["DesiredCapacity"], 1, "detached without decrementing the desired capacity")
+
+        tags = dict(state["tags"])
+        self.assertEqual(tags["deadbolt:status"], "contained")
+        self.assertEqual(tags["deadbolt:finding-id"], self.finding["id"])
+        self.assertEqual(tags["deadbolt:finding-type"], TYPE)
+        self.assertEqual(tags["deadbolt:source"], "GuardDuty")
+        self.assertRegex(tags["deadbolt:contained-at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+    def test_evidence_objects_have_the_sha256_the_manifest_says(self):
+        result = self.contain()
+        self.assertEqual(result.outcome, "contained", result.describe())
+        prefix = f"evidence/123456789012/us-east-1/{self.w.inst.id}/{self.finding['id']}/"
+        manifest = json.loads(self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "manifest.json")["Body"].read())
+        self.assertEqual(manifest["finding"]["id"], self.finding["id"])
+        keys = {a["key"]: a for a in manifest["artifacts"]}
+        self.assertEqual(set(keys), {prefix + "describe-instances.json", prefix + "screenshot.png",
+                                     prefix + "forensic-commands.json"})
+        for key, art in keys.items():
+            self.assertEqual(art["sha256"], sha256_of(self.world, self.w.bucket, key), key)
+            obj = self.world.s3.head_object(Bucket=self.w.bucket, Key=key)
+            self.assertEqual(obj["ContentLength"], art["bytes"], key)
+        record = json.loads(self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "describe-instances.json")["Body"].read())
+        self.assertEqual(record["Reservations"][0]["Instances"][0]["InstanceId"], self.w.inst.id)
+        image = self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "screenshot.png")["Body"].read()
+        self.assertTrue(image.startswith(b"\x89PNG"), "the screenshot is stored decoded, as an image")
+
+        # The forensic commands ran, wrote their output beside the evidence,
+        # and the record says how they ended.
+        commands = self.world.ssm_commands()
+        self.assertEqual(len(commands), 1)
+        self.assertEqual(commands[0]["DocumentName"], "AWS-RunShellScript")
+        self.assertEqual(commands[0]["Parameters"]["commands"], FORENSIC_COMMANDS)
+        self.assertEqual(commands[0]["OutputS3BucketName"], self.w.bucket)
+        forensic = json.loads(self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "forensic-commands.json")["Body"].read())
+        self.assertEqual(forensic["status"], "Success")
+        self.assertIn("uname -a", forensic["stdout"])
+        outputs = self.world.s3.list_objects_v2(Bucket=self.w.bucket, Prefix=prefix + "forensics/").get("Contents", [])
+        self.assertTrue(any(o["Key"].endswith("/stdout") for o in outputs), outputs)
+
+    def test_isolation_comes_before_the_slow_evidence_work(self):
+        result = self.contain()
+        self.assertEqual(result.outcome, "contained", result.describe())
+        ops = result.ops()
+        moves = [i for i, op in enumerate(ops) if op == "ec2.ModifyNetworkInterfaceAttribute"]
+        self.assertEqual(len(moves), 4, "two moves for each of the two ENIs")
+        self.assertLess(ops.index("ec2.GetConsoleScreenshot"), moves[0], "the screenshot is taken first")
+        for later in ("ec2.CreateSnapshot", "s3.PutObject", "ssm.SendCommand",
+                      "ssm.DescribeInstanceInformation", "autoscaling.DetachInstances"):
+            self.assertLess(moves[-1], ops.index(later), later)
+        protections = [i for i, op in enumerate(ops) if op == "ec2.ModifyInstanceAttribute"]
+        self.assertLess(protections[-1], moves[0], "protected before isolation is visible from inside")
+
+    def test_each_eni_moves_through_an_allow_all_group_first(self):
+        result = self.contain()
+        moves = [c["params"] for c in result.calls() if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
+        isolation = self.isolation_group()["GroupId"]
+        for first, second in zip(moves[0::2], moves[1::2]):
+            self.assertEqual(first["NetworkInterfaceId"], second["NetworkInterfaceId"])
+            self.assertEqual(second["Groups"], [isolation])
+            untrack = self.world.ec2.describe_security_groups(GroupIds=first["Groups"])["SecurityGroups"][0]
+            for rules in (untrack["IpPermissions"], untrack["IpPermissionsEgress"]):
+                self.assertTrue(any(r["IpProtocol"] == "-1" and {"CidrIp": "0.0.0.0/0"} in
+                                    [{"CidrIp": x["CidrIp"]} for x in r.get("IpRanges", [])] for r in rules),
+                                "the first group allows all traffic both ways: %r" % untrack)
+
+    def test_the_forensic_egress_rule_is_open_only_while_the_commands_run(self):
+        result = self.contain()
+        calls = result.calls()
+        ops = [c["op"] for c in calls]
+        isolation = self.isolation_group()["GroupId"]
+        opened = [i for i, c in enumerate(calls) if c["op"] == "ec2.AuthorizeSecurityGroupEgress"
+                  and c["params"]["GroupId"] == isolation]
+        closed = [i for i, c in enumerate(calls) if c["op"] == "ec2.RevokeSecurityGroupEgress"
+                  and c["params"]["GroupId"] == isolation]
+        self.assertEqual(len(opened), 1)
+        rule = calls[opened[0]]["params"]["IpPermissions"]
+        self.assertEqual([(r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in rule], [("tcp", 443, 443)])
+        self.assertLess(opened[0], ops.index("ssm.SendCommand"))
+        self.assertLess(ops.index("ssm.GetCommandInvocation"), closed[-1])
+        self.assertEqual(self.isolation_group()["IpPermissionsEgress"], [])
+        associate = [c for c in calls if c["op"] == "ec2.AssociateIamInstanceProfile"]
+        self.assertEqual(associate[0]["params"]["IamInstanceProfile"]["Arn"], self.w.quarantine.arn)
+
+    def test_undo_data_is_saved_for_everything_changed(self):
+        result = self.contain()
+        saved = result.saved()
+        self.assertEqual(set(saved["eni_groups"]), set(self.w.inst.enis))
+        for groups in saved["eni_groups"].values():
+            self.assertEqual(groups, [self.w.inst.sg])
+        self.assertEqual(saved["attributes"], {"DisableApiTermination": False, "DisableApiStop": False})
+        self.assertEqual([d["DeviceName"] for d in saved["delete_on_termination"]], ["/dev/sda1"])
+        self.assertEqual([p["Arn"] for p in saved["instance_profiles"]], [self.w.profile.arn])
+        self.assertEqual(saved["auto_scaling_groups"], [self.w.asg])
+        self.assertEqual(saved["classic_load_balancers"], [self.w.elb])
+        self.assertEqual(sorted(saved["target_groups"], key=lambda r: r["TargetGroupArn"]), sorted([
+            {"TargetGroupArn": self.w.tg, "Targets": [{"Id": self.w.inst.id, "Port": 80}]},
+            {"TargetGroupArn": self.w.admin_tg, "Targets": [{"Id": self.w.inst.id, "Port": 8080}]}],
+            key=lambda r: r["TargetGroupArn"]))
+        self.assertIn("deadbolt:status", saved["tags"]["absent"])
+        self.assertEqual(sorted(g["GroupName"] for g in saved["created_security_groups"]),
+                         [f"deadbolt-isolation-{self.w.inst.id}", f"deadbolt-untrack-{self.w.inst.id}"])
+
+    def test_one_notification_says_what_was_done_and_where_the_evidence_is(self):
+        result = self.contain()
+        self.assertEqual(result.outcome, "contained", result.describe())
+        messages = notifications(self.world, self.w.queue)
+        self.assertEqual(len(messages), 1)
+        text = messages[0]
+        self.assertIn("contained: instance " + self.w.inst.id, text)
+        self.assertIn("isolate_network", text)
+        self.assertIn(f"s3://{self.w.bucket}/evidence/", text)
+        self.assertIn("snapshot", text)
+
+    def test_nothing_is_terminated_deleted_or_stopped(self):
+        self.contain()
+        actions = fake_writes(self.world)
+        for bad in ("Terminate", "Delete", "Stop"):
+            self.assertFalse([a for a in actions if a.startswith(bad)], actions)
+
+
+class TestIdempotence(Ec2Case):
+    def test_second_run_leaves_the_same_end_state(self):
+        first = self.contain()
+        self.assertEqual(first.outcome, "contained", first.describe())
+        state = ec2_state(self.world, self.w)
+        again = self.contain(envelope(self.finding))
+        self.assertEqual((again.rc, again.outcome), (0, "contained"), again.describe())
+        self.assertEqual(ec2_state(self.world, self.w), state)
+        self.assertEqual([op for op, _ in again.writes()], ["sns.Publish"],
+                         "a re-delivered finding changes nothing; it only notifies")
+        self.assertEqual(len(self.world.ssm_commands()), 1, "the forensic commands ran once")
+
+    def test_forensics_that_could_not_run_the_first_time_run_on_redelivery(self):
+        self.world.reset()
+        self.w = ec2_world(self.world, ssm=False)
+        self.finding = finding(TYPE, instance_resource(self.w.inst.id))
+        first = self.contain()
+        self.assertEqual(first.outcome, "contained", first.describe())
+        prefix = f"evidence/123456789012/us-east-1/{self.w.inst.id}/{self.finding['id']}/"
+        manifest = self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "manifest.json")["Body"].read()
+        self.world.ssm_managed([self.w.inst.id])
+        again = self.contain()
+        self.assertEqual(again.outcome, "contained", again.describe())
+        self.assertEqual(len(self.world.ssm_commands()), 1)
+        self.assertEqual(self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "manifest.json")["Body"].read(),
+                         manifest, "the first manifest is not rewritten")
+        extra = json.loads(self.world.s3.get_object(
+            Bucket=self.w.bucket, Key=prefix + "forensic-commands.manifest.json")["Body"].read())
+        [art] = extra["artifacts"]
+        self.assertEqual(art["key"], prefix + "forensic-commands.json")
+        self.assertEqual(art["sha256"], sha256_of(self.world, self.w.bucket, art["key"]))
+        self.assertEqual(self.isolation_group()["IpPermissionsEgress"], [])
+        self.assertEqual(ec2_state(self.world, self.w)["profiles"], [])
+
+    def test_a_second_finding_snapshots_again_but_isolates_once(self):
+        self.contain()
+        other = finding("Backdoor:EC2/C&CActivity.B!DNS", instance_resource(self.w.inst.id), role="ACTOR")
+        result = self.contain(other)
+        self.assertEqual(result.outcome, "contained", result.describe())
+        self.isolation_group()
+        self.assertEqual(len(ec2_state(self.world, self.w)["snapshots"]), 6, "one snapshot per volume per finding")
+        ops = result.ops(access="write")
+        self.assertNotIn("ec2.ModifyNetworkInterfaceAttribute", ops)
+        self.assertNotIn("ec2.CreateSecurityGroup", ops)
+
+    def test_two_findings_for_the_same_instance_at_once(self):
+        findings = [finding(TYPE, instance_resource(self.w.inst.id)) for _ in range(2)]
+        results = [None, None]
+
+        def go(i):
+            results[i] = run(self.world, findings[i], env=self.w.env)
+        threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        for r in results:
+            self.assertIn(r.outcome, ("contained", "partial"), r.describe() + str(r.only()["end"]) +
+                          str([(k, v["status"], v.get("error")) for k, v in r.only()["steps"].items()]))
+            self.assertEqual(r.step_status("isolate_network"), "ok", r.describe())
+        group = self.isolation_group()
+        for eni in self.world.ec2.describe_network_interfaces(
+                Filters=[{"Name": "attachment.instance-id", "Values": [self.w.inst.id]}])["NetworkInterfaces"]:
+            self.assertEqual([g["GroupId"] for g in eni["Groups"]], [group["GroupId"]])
+        untrack = self.world.ec2.describe_security_groups(Filters=[
+            {"Name": "group-name", "Values": [f"deadbolt-untrack-{self.w.inst.id}"]}])["SecurityGroups"]
+        self.assertEqual(len(untrack), 1)
+        self.assertEqual(len(ec2_state(self.world, self.w)["snapshots"]), 6, "one snapshot per volume per finding")
+
+
+class TestGuards(Ec2Case):
+    def test_exempt_instance_is_skipped_without_a_write(self):
+        self.world.ec2.create_tags(Resources=[self.w.inst.id], Tags=[{"Key": "deadbolt:exempt", "Value": "true"}])
+        before = ec2_state(self.world, self.w)
+        result = self.contain()
+        self.assertEqual((result.rc, result.outcome), (0, "skipped"), result.describe())
+        self.assertIn("exempt", result.reason)
+        self.assertEqual(result.writes(), [])
+        self.assertEqual(ec2_state(self.world, self.w), before)
+
+    def test_instance_that_no_longer_exists_is_skipped(self):
+        result = self.contain(finding(TYPE, instance_resource("i-0123456789abcdef0")))
+        self.assertEqual((result.rc, result.outcome), (0, "skipped"), result.describe())
+        self.assertIn("i-0123456789abcdef0 no longer exists", result.reason)
+        self.assertEqual(result.writes(), [])
+
+    def test_malformed_instance_id_is_rejected_before_any_call(self):
+        for bad in ("i-../../etc", "i-12345678&Action=TerminateInstances", "I-0123456789ABCDEF0", "sg-12345678", ""):
+            result = self.contain(finding(TYPE, instance_resource(bad)))
+            self.assertEqual((result.rc, result.outcome), (1, "failed"), bad)
+            self.assertIn("malformed finding", result.reason)
+            self.assertIn("instanceId", result.reason)
+            self.assertEqual(result.calls(), [], bad)
+        self.assertEqual(self.world.log(), [], "no request reached AWS")
+
+    def test_screenshot_that_the_instance_cannot_give_is_journaled_not_fatal(self):
+        self.world.screenshot_fails("UnsupportedOperation", "This instance type does not support screenshots.")
+        result = self.contain()
+        self.assertEqual(result.outcome, "contained", result.describe())
+        prefix = f"evidence/123456789012/us-east-1/{self.w.inst.id}/{self.finding['id']}/"
+        manifest = json.loads(self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "manifest.json")["Body"].read())
+        self.assertFalse([a for a in manifest["artifacts"] if "screenshot" in a["key"]])
+        self.assertIn("UnsupportedOperation", " ".join(manifest["notes"]))
+
+    def test_instance_not_managed_by_ssm_gets_no_commands_and_no_forensic_egress(self):
+        self.world.reset()
+        self.w = ec2_world(self.world, ssm=False)
+        self.finding = finding(TYPE, instance_resource(self.w.inst.id))
+        result = self.contain()
+        self.assertEqual(result.outcome, "contained", result.describe())
+        self.assertIn("not managed by SSM", " ".join(result.only()["logs"]))
+        ops = result.ops()
+        for op in ("ssm.SendCommand", "ec2.AssociateIamInstanceProfile", "ec2.AuthorizeSecurityGroupEgress"):
+            if op == "ec2.AuthorizeSecurityGroupEgress":  # only the allow-all group's IPv6 rule
+                self.assertTrue(all(c["params"]["GroupId"] != self.isolation_group()["GroupId"]
+                                    for c in result.calls() if c["op"] == op))
+            else:
+                self.assertNotIn(op, ops)
+        self.assertEqual(self.world.ssm_commands(), [])
+        self.assertEqual(self.isolation_group()["IpPermissionsEgress"], [])
+
+
+class TestFailures(Ec2Case):
+    def test_failed_isolation_fails_the_run_and_stops_it(self):
+        self.world.fault("ModifyNetworkInterfaceAttribute", "500", count=50)
+        result = self.contain()
+        self.assertEqual((result.rc, result.outcome), (1, "failed"), result.describe())
+        self.assertEqual(result.step_status("isolate_network"), "failed")
+        self.assertNotIn("ec2.CreateSnapshot", result.ops(), "the steps after a critical failure do not run")
+
+    def test_forensic_wait_is_bounded_and_cleanup_still_runs(self):
+        self.world.ssm_result(pending_polls=1000)
+        playbooks = playbooks_with_config({"command_wait_seconds = 45": "command_wait_seconds = 2",
+                                           "poll_seconds = 2": "poll_seconds = 1"})
+        self.addCleanup(shutil.rmtree, os.path.dirname(playbooks), True)
+        result = self.contain(playbooks=playbooks)
+        self.assertEqual((result.rc, result.outcome), (1, "partial"), result.describe())
+        self.assertEqual(result.step_status("run_forensic_commands"), "failed")
+        self.assertIn("still running", result.only()["steps"]["run_forensic_commands"]["error"])
+        self.assertEqual(result.step_status("end_forensics"), "ok")
+        self.assertEqual(self.isolation_group()["IpPermissionsEgress"], [], "the forensic rule is gone")
+        self.assertEqual(ec2_state(self.world, self.w)["profiles"], [], "the quarantine profile is gone")
+        self.assertLess(result.only()["end"]["ms"], 20000)
+
+
+class TestResponsePolicy(Ec2Case):
+    def with_rule(self, rule):
+        playbooks = playbooks_with_config({"    rules = {},\n    default = \"contain\",\n\n    -- An instance":
+                                           f"    rules = {{ {rule} }},\n    default = \"contain\",\n\n    -- An instance"})
+        self.addCleanup(shutil.rmtree, os.path.dirname(playbooks), True)
+        return playbooks
+
+    def test_a_rule_can_make_a_finding_notify_only(self):
+        playbooks = self.with_rule('{ finding_type = "^UnauthorizedAccess:EC2/SSH", resource_role = "TARGET", response = "notify" }')
+        before = ec2_state(self.world, self.w)
+        result = self.contain(playbooks=playbooks)
+        self.assertEqual((result.rc, result.outcome), (0, "skipped"), result.describe())
+        self.assertIn("notification only", result.reason)
+        self.assertEqual([op for op, _ in result.writes()], ["sns.Publish"])
+        self.assertEqual(ec2_state(self.world, self.w), before)
+
+    def test_a_rule_can_make_a_finding_collect_evidence_only(self):
+        playbooks = self.with_rule("{ max_severity = 6, response = \"evidence\" }")
+        result = self.contain(playbooks=playbooks)
+        self.assertEqual((result.rc, result.outcome), (0, "skipped"), result.describe())
+        self.assertIn("evidence collected, not contained", result.reason)
+        state = ec2_state(self.world, self.w)
+        self.assertEqual(len(state["snapshots"]), 3)
+        self.assertTrue(state["objects"])
+        self.assertEqual(state["profiles"], [self.w.profile.arn], "nothing contained")
+        self.assertEqual(state["asg"], [self.w.asg])
+        self.assertFalse(state["termination_protection"])
+        for _, groups in state["eni_groups"]:
+            self.assertEqual(groups, [self.w.inst.sg])
+        self.assertEqual(len(self.world.ssm_commands()), 1, "SSM already reaches it: the commands run")
+
+    def test_a_rule_that_does_not_match_leaves_the_default(self):
+        playbooks = self.with_rule('{ finding_type = "^Recon:", response = "notify" }')
+        result = self.contain(playbooks=playbooks)
+        self.assertEqual(result.outcome, "contained", result.describe())
+
+
+if __name__ == "__main__":
+    unittest.main()
