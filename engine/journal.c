@@ -460,6 +460,11 @@ journal *journal_new(FILE *f)
 	return j;
 }
 
+void journal_set_file(journal *j, FILE *f)
+{
+	j->f = f;
+}
+
 void journal_free(journal *j)
 {
 	if (!j)

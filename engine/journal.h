@@ -71,6 +71,8 @@ typedef struct journal journal;
 /* f may be NULL: lines are built and dropped (so callers need no checks). */
 journal *journal_new(FILE *f);
 void journal_free(journal *j);
+/* Later lines go to f (NULL: none). The journal never closes it. */
+void journal_set_file(journal *j, FILE *f);
 int journal_enabled(const journal *j);
 
 /* Starts a new run: a fresh random run id for the lines that follow. */

@@ -55,6 +55,7 @@ typedef struct lambda_rt {
 	char playbooks[PATH_MAX];
 	aws_client *client;
 	runner_options opts;
+	runner *runner;         /* one for the process: playbooks compiled once */
 	int partial_is_error;
 } lambda_rt;
 
@@ -502,31 +503,23 @@ static void inv_archive_journal(lambda_rt *rt, const rt_invocation *inv, const j
 /* Runs the event through a runner built for this invocation's deadline. */
 static void inv_run(lambda_rt *rt, const rt_invocation *inv, double deadline)
 {
-	runner_options o = rt->opts;
 	runner_outcome worst = OUTCOME_INVALID;
 	buf result = BUF_INIT;
 	char err[512] = "";
-	runner *r = NULL;
 	journal_tee tee;
-	int rc = -1;
+	FILE *jf = journal_tee_open(&tee, stdout, RT_JOURNAL_COPY_MAX);
 
-	o.deadline = deadline;
-	if ((o.journal = journal_tee_open(&tee, stdout, RT_JOURNAL_COPY_MAX)) == NULL)
-		o.journal = stdout;
-	if ((r = runner_new(&o, err, sizeof err)) != NULL)
-		rc = runner_run_document(r, inv->body.data, inv->body.len, &worst, &result, err,
-					 sizeof err);
-	if (r != NULL)
-		runner_free(r);
+	runner_set_run(rt->runner, deadline, jf ? jf : stdout);
+	int rc = runner_run_document(rt->runner, inv->body.data, inv->body.len, &worst, &result,
+				     err, sizeof err);
+	runner_set_run(rt->runner, 0, stdout);
 	/* Stored before answering: Lambda may freeze the process once the
 	 * answer is posted. */
-	if (o.journal != stdout) {
-		fclose(o.journal);
+	if (jf) {
+		fclose(jf);
 		inv_archive_journal(rt, inv, &tee);
 	}
-	if (r == NULL)
-		inv_error(rt, inv, "Deadbolt.RunnerError", err, strlen(err));
-	else if (rc != 0)
+	if (rc != 0)
 		inv_error(rt, inv, "Deadbolt.InvalidEvent", err, strlen(err));
 	else
 		inv_report(rt, inv, worst, &result);
@@ -654,7 +647,6 @@ static int rt_init(lambda_rt *rt)
 	aws_client_config cfg;
 	aws_error aerr;
 	char err[512] = "";
-	runner *probe;
 
 	if (init_playbooks(rt, err, sizeof err) != 0 || init_settings(rt, err, sizeof err) != 0)
 		return init_error(rt, "Deadbolt.InitError", err);
@@ -668,10 +660,9 @@ static int rt_init(lambda_rt *rt)
 	rt->opts.playbook_dir = rt->playbooks;
 	rt->opts.client = rt->client;
 	rt->opts.journal = stdout;
-	/* A runner now, so that broken playbooks fail the init, not an invoke. */
-	if ((probe = runner_new(&rt->opts, err, sizeof err)) == NULL)
+	/* The runner now, so that broken playbooks fail the init, not an invoke. */
+	if ((rt->runner = runner_new(&rt->opts, err, sizeof err)) == NULL)
 		return init_error(rt, "Deadbolt.InitError", err);
-	runner_free(probe);
 	rt_log("init", NULL, "playbooks", rt->playbooks, "dry_run", rt->opts.dry_run ? "true" : "false",
 	       NULL);
 	return 0;
@@ -716,6 +707,7 @@ int lambda_main(void)
 		rt_handle(&rt, &inv);
 out:
 	buf_free(&inv.body);
+	runner_free(rt.runner);
 	if (rt.client != NULL)
 		aws_client_free(rt.client);
 	if (rt.curl != NULL)

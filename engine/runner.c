@@ -1052,6 +1052,13 @@ fail:
 	return NULL;
 }
 
+void runner_set_run(runner *r, double deadline, FILE *journal_file)
+{
+	r->o.deadline = deadline;
+	r->o.journal = journal_file;
+	journal_set_file(r->j, journal_file);
+}
+
 void runner_free(runner *r)
 {
 	if (!r)

@@ -64,6 +64,11 @@ void runner_free(runner *r);
 int runner_run_document(runner *r, const char *json, size_t len, runner_outcome *worst,
 			buf *result, char *err, size_t errlen);
 
+/* For a long-lived runner (Lambda: one per process, so the playbooks are
+ * loaded and compiled once): the deadline and the journal of the next runs,
+ * as runner_options has them. */
+void runner_set_run(runner *r, double deadline, FILE *journal_file);
+
 const char *runner_outcome_name(runner_outcome o);
 
 /* `deadbolt check`: loads every playbook of dir in a sandbox whose AWS calls
