@@ -18,7 +18,12 @@ CFLAGS  ?=
 CFLAGS  += $(OPT) $(SAN) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -fno-strict-aliasing -Iengine -Iengine/aws -Isandbox \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -llua5.4-cjson -lm
+# Lua and lua-cjson are linked statically, as in the Lambda package: two fewer
+# shared objects to map and relocate at start-up (~0.15 MiB of peak RSS) and
+# direct calls into Lua. (Most of the peak RSS is Debian's libcurl: its ~30
+# shared objects and OpenSSL's initialisation take ~9.5 MiB by themselves.)
+LDLIBS  += -Wl,-Bstatic -llua5.4-cjson -llua5.4 -Wl,-Bdynamic \
+           $(shell pkg-config --libs libcurl openssl 2>/dev/null) -lm -ldl
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 ENGINE_SRC  = $(filter-out engine/main.c,$(wildcard engine/*.c engine/aws/*.c sandbox/*.c))

@@ -26,6 +26,16 @@
 #define SKEW_THRESHOLD_S 240 /* a Date this far from ours means our clock is off */
 #define CREDS_REFRESH_MARGIN_S 300
 #define USER_AGENT "deadbolt/0.1"
+#define ENDPOINT_CACHE_SLOTS 16 /* (service, region) pairs a client talks to */
+
+/* A resolved endpoint: resolving reads the environment and the shared config
+ * files, so it is done once per (service, region) for the client's life (the
+ * profile and --endpoint-url are fixed at aws_client_new). */
+typedef struct endpoint_slot {
+	const char *service; /* the model's service name (static) */
+	char region[64];
+	aws_endpoint ep;
+} endpoint_slot;
 
 struct aws_client {
 	aws_client_config cfg;
@@ -39,6 +49,8 @@ struct aws_client {
 	double deadline;
 	aws_call_observer observer;
 	void *observer_ud;
+	endpoint_slot endpoints[ENDPOINT_CACHE_SLOTS];
+	size_t endpoints_next; /* the slot to replace next (round robin) */
 };
 
 double aws_monotonic_now(void)
@@ -191,6 +203,25 @@ static int run_protected(lua_State *L, lua_CFunction fn, call_ctx *x, int nresul
 	return -1;
 }
 
+static const aws_endpoint *cached_endpoint(const aws_client *c, const char *service, const char *region)
+{
+	for (size_t i = 0; i < ENDPOINT_CACHE_SLOTS; i++) {
+		const endpoint_slot *e = &c->endpoints[i];
+		if (e->service && strcmp(e->service, service) == 0 && strcmp(e->region, region) == 0)
+			return &e->ep;
+	}
+	return NULL;
+}
+
+static void cache_endpoint(aws_client *c, const char *service, const char *region, const aws_endpoint *ep)
+{
+	endpoint_slot *e = &c->endpoints[c->endpoints_next];
+	c->endpoints_next = (c->endpoints_next + 1) % ENDPOINT_CACHE_SLOTS;
+	e->service = service;
+	copy_str(e->region, sizeof(e->region), region);
+	e->ep = *ep;
+}
+
 static const aws_endpoint *find_endpoint(aws_client *c, const aws_service *svc, aws_endpoint *out,
 					 aws_error *err)
 {
@@ -199,9 +230,15 @@ static const aws_endpoint *find_endpoint(aws_client *c, const aws_service *svc, 
 		aws_error_set(err, "NoRegion", "no region: set --region, AWS_REGION or the profile's region");
 		return NULL;
 	}
-	if (endpoint_resolve(svc->name, region ? region : "us-east-1", c->profile, c->cfg.endpoint_url,
-			     out, err) != 0)
+	region = region ? region : "us-east-1";
+	const aws_endpoint *hit = cached_endpoint(c, svc->name, region);
+	if (hit) {
+		*out = *hit;
+		return out;
+	}
+	if (endpoint_resolve(svc->name, region, c->profile, c->cfg.endpoint_url, out, err) != 0)
 		return NULL;
+	cache_endpoint(c, svc->name, region, out);
 	return out;
 }
 
@@ -264,8 +301,6 @@ _Static_assert(sizeof(sigv4_header) == sizeof(http_header) &&
 typedef struct signed_headers {
 	sigv4_header h[MAX_SEND_HEADERS]; /* borrowed strings */
 	size_t n;
-	char amz_date[17];
-	char sha[65];
 	sigv4_output sig;
 } signed_headers;
 
@@ -282,16 +317,9 @@ static int sign_request(call_ctx *x, signed_headers *s, time_t now)
 {
 	const aws_service *svc = x->op->service;
 	int s3 = svc->protocol == AWS_PROTO_REST_XML;
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(s->amz_date, sizeof(s->amz_date), "%Y%m%dT%H%M%SZ", &tm);
-	sigv4_sha256_hex(x->req.body.data ? x->req.body.data : "", x->req.body.len, s->sha);
 	add_sh(s, "Host", x->host.data);
-	add_sh(s, "X-Amz-Date", s->amz_date);
 	if (x->creds->session_token[0])
 		add_sh(s, "X-Amz-Security-Token", x->creds->session_token);
-	if (s3)
-		add_sh(s, "X-Amz-Content-Sha256", s->sha);
 	for (size_t i = 0; i < x->req.nheaders; i++)
 		add_sh(s, x->req.header_names[i], x->req.header_values[i]);
 	sigv4_request sr = {
@@ -317,6 +345,10 @@ static int sign_request(call_ctx *x, signed_headers *s, time_t now)
 		aws_error_set(x->err, "SigningError", "%s", why);
 		return -1;
 	}
+	/* The values the signature covers, from the signer (see sigv4.h). */
+	add_sh(s, "X-Amz-Date", s->sig.amz_date);
+	if (s3)
+		add_sh(s, "X-Amz-Content-Sha256", s->sig.content_sha256);
 	return 0;
 }
 

@@ -50,6 +50,7 @@ typedef struct dctx {
 	jt_doc *jdoc;      /* the JSON body, or NULL */
 	jt_doc *scratch;   /* a jsonvalue header's tree; freed with the body */
 	int failed;        /* push_protected stopped on a value that did not fit */
+	int keys;          /* stack index of the member-name key table (push_key) */
 	char why[256];
 } dctx;
 
@@ -134,6 +135,69 @@ static void d_fail(dctx *c, const char *fmt, ...)
 	lua_pushnil(c->L);
 	lua_error(c->L);
 	abort(); /* not reached */
+}
+
+/* ==== member keys ======================================================= */
+
+/* Results are tables keyed by member names, a hundred or more per answer.
+ * lua_setfield would hash each name again (its pointer cache is too small
+ * for that many) and re-create the strings the previous result's collection
+ * freed. Instead every member name gets a small number (key_id, by the
+ * address of the model's string), each lua_State keeps the name's Lua string
+ * at that number in a table in its registry, and fields are set raw: the
+ * tables filled here are fresh and have no metatable, so raw is the same.
+ * The numbering is process-wide and not thread-safe (deadbolt is not
+ * threaded). */
+#define KEY_IDS 1024 /* a power of two; numbers given: up to half of it */
+
+static const char *key_names[KEY_IDS]; /* open addressing by address */
+static int key_numbers[KEY_IDS];
+static int key_count;
+
+static const char key_table_id; /* its address is the registry key */
+
+/* The number of a model name string, 1..KEY_IDS/2; 0 once they ran out. */
+static int key_id(const char *name)
+{
+	size_t i = (size_t)(((uint64_t)(uintptr_t)name * 0x9E3779B97F4A7C15u) >> 54);
+	for (;; i = (i + 1) & (KEY_IDS - 1)) {
+		if (key_names[i] == name)
+			return key_numbers[i];
+		if (!key_names[i])
+			break;
+	}
+	if (key_count >= KEY_IDS / 2)
+		return 0;
+	key_names[i] = name;
+	key_numbers[i] = ++key_count;
+	return key_count;
+}
+
+/* Pushes the key table (created on first use in this lua_State). */
+static void push_key_table(lua_State *L)
+{
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key_table_id) == LUA_TTABLE)
+		return;
+	lua_pop(L, 1);
+	lua_createtable(L, 128, 0);
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &key_table_id);
+}
+
+/* Pushes the Lua string of a model name, from the key table when there. */
+static void push_key(dctx *c, const char *name)
+{
+	lua_State *L = c->L;
+	int id = key_id(name);
+	if (id && lua_rawgeti(L, c->keys, id) == LUA_TSTRING)
+		return;
+	if (id)
+		lua_pop(L, 1);
+	lua_pushstring(L, name);
+	if (id) {
+		lua_pushvalue(L, -1);
+		lua_rawseti(L, c->keys, id);
+	}
 }
 
 /* ==== numbers, booleans ================================================= */
@@ -383,29 +447,68 @@ static int epoch_to_ts(double v, ts_value *out)
 	return 0;
 }
 
+/* "2026-...": four digits then '-' cannot be a number (strtod stops at a
+ * '-' that does not follow an 'e'), so the number attempt can be skipped. */
+static int starts_like_iso_date(const char *s, size_t len)
+{
+	for (size_t i = 0; i < 4; i++)
+		if (i >= len || s[i] < '0' || s[i] > '9')
+			return 0;
+	return len > 4 && s[4] == '-';
+}
+
 /* botocore parse_timestamp: an epoch number, else ISO 8601, else RFC 822. */
 static int parse_timestamp_text(const char *s, size_t len, ts_value *out)
 {
 	double v;
 	trim(&s, &len);
-	if (parse_double(s, len, &v) == 0)
+	if (!starts_like_iso_date(s, len) && parse_double(s, len, &v) == 0)
 		return epoch_to_ts(v, out);
 	if (parse_iso8601(s, s + len, out) == 0)
 		return 0;
 	return parse_rfc822(s, s + len, out);
 }
 
-/* "2026-11-27T19:04:05.000Z": always milliseconds, always UTC (see codec.h). */
-static void push_ts(lua_State *L, const ts_value *t)
+/* v (0 <= v < 10^n) as exactly n decimal digits. */
+static void put_digits(char *out, long v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v /= 10)
+		out[i] = (char)('0' + v % 10);
+}
+
+/* t as "2026-11-27T19:04:05.000Z" into out: always milliseconds, always UTC
+ * (see codec.h). Returns the length (24 but for years past 9999). */
+static size_t format_ts(const ts_value *t, char out[40])
 {
 	int64_t days = t->sec >= 0 ? t->sec / 86400 : -((-t->sec + 86399) / 86400);
 	int64_t rem = t->sec - days * 86400, y;
 	int m, d;
 	civil_from_days(days, &y, &m, &d);
+	/* As "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", without printf's cost: a
+	 * response can hold hundreds of timestamps. A zone offset can push a
+	 * year 1 or 9999 date out of four digits: printf does those. */
+	if (y < 0 || y > 9999)
+		return (size_t)snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, m, d,
+					(int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), t->ms);
+	put_digits(out, (long)y, 4);
+	put_digits(out + 5, m, 2);
+	put_digits(out + 8, d, 2);
+	put_digits(out + 11, (long)(rem / 3600), 2);
+	put_digits(out + 14, (long)(rem / 60 % 60), 2);
+	put_digits(out + 17, (long)(rem % 60), 2);
+	put_digits(out + 20, t->ms, 3);
+	out[4] = out[7] = '-';
+	out[10] = 'T';
+	out[13] = out[16] = ':';
+	out[19] = '.';
+	out[23] = 'Z';
+	return 24;
+}
+
+static void push_ts(lua_State *L, const ts_value *t)
+{
 	char out[40];
-	snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, m, d,
-		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), t->ms);
-	lua_pushstring(L, out);
+	lua_pushlstring(L, out, format_ts(t, out));
 }
 
 static void push_timestamp_text(dctx *c, const char *s, size_t len)
@@ -523,8 +626,13 @@ static int j_structure(dctx *c, const aws_shape *s, const jt_node *v)
 	for (size_t i = 0; i < s->nmembers; i++) {
 		const aws_member *m = &s->members[i];
 		const jt_node *mv = json_tree_get(v, wire_name(m, m->name));
-		if (mv && j_value(c, m->shape, mv))
-			lua_setfield(c->L, -2, m->name);
+		if (!mv)
+			continue;
+		push_key(c, m->name); /* stack: t, key */
+		if (j_value(c, m->shape, mv))
+			lua_rawset(c->L, -3);
+		else
+			lua_pop(c->L, 1);
 	}
 	return 1;
 }
@@ -704,11 +812,35 @@ static int x_attribute(dctx *c, const aws_member *m, const xml_node *parent)
 	return 1;
 }
 
-/* One member of a structure found under parent; 0 when absent. */
-static int x_member(dctx *c, const aws_member *m, const xml_node *parent)
+/* ---- a structure's members among an element's children ----
+ * Looking every member of a shape up among an element's children costs
+ * members x children name compares (an EC2 Instance: ~60 x ~35). Nodes carry
+ * a hash of their name and an element's children can be indexed by it
+ * (xml.h); the members' hashes are cached here. */
+
+#define KEY_HASH_SLOTS 512 /* a power of two */
+
+/* xml_name_hash of a model string, cached by the string's address
+ * (direct-mapped; process-wide, not thread-safe: deadbolt is not threaded). */
+static unsigned key_hash(const char *key)
+{
+	static struct {
+		const char *key;
+		unsigned hash;
+	} cache[KEY_HASH_SLOTS];
+	size_t i = (size_t)(((uint64_t)(uintptr_t)key * 0x9E3779B97F4A7C15u) >> 55);
+	if (cache[i].key != key) {
+		cache[i].key = key;
+		cache[i].hash = xml_name_hash(key);
+	}
+	return cache[i].hash;
+}
+
+/* One member of a structure: n is its element under parent (NULL: none);
+ * 0 when absent. */
+static int x_member(dctx *c, const aws_member *m, const xml_node *parent, const xml_node *n)
 {
 	const aws_shape *s = m->shape;
-	const xml_node *n = xml_child(parent, member_key(m));
 	if (!n)
 		return (m->flags & AWS_MF_XML_ATTRIBUTE) ? x_attribute(c, m, parent) : 0;
 	if (s->type == AWS_SHAPE_LIST)
@@ -723,14 +855,23 @@ static int x_member(dctx *c, const aws_member *m, const xml_node *parent)
 /* Fills the table on top with the body members of s found under n (NULL: none). */
 static void x_fill_structure(dctx *c, const aws_shape *s, const xml_node *n)
 {
+	xml_child_index ix;
 	if (!n)
 		return;
+	xml_index_children(&ix, n);
 	for (size_t i = 0; i < s->nmembers; i++) {
 		const aws_member *m = &s->members[i];
 		if (m->location != AWS_LOC_BODY)
 			continue; /* headers and status code: the rest-xml pass */
-		if (x_member(c, m, n))
-			lua_setfield(c->L, -2, m->name);
+		const char *key = member_key(m);
+		const xml_node *child = xml_index_find(&ix, key, key_hash(key));
+		if (!child && !(m->flags & AWS_MF_XML_ATTRIBUTE))
+			continue;
+		push_key(c, m->name); /* stack: t, key */
+		if (x_member(c, m, n, child))
+			lua_rawset(c->L, -3);
+		else
+			lua_pop(c->L, 1);
 	}
 }
 
@@ -914,6 +1055,8 @@ static int push_protected(lua_State *L)
 {
 	dctx *c = lua_touserdata(L, 1);
 	luaL_checkstack(L, 16, "decode");
+	push_key_table(L);
+	c->keys = lua_gettop(L);
 	switch (c->op->service->protocol) {
 	case AWS_PROTO_JSON:
 		push_json_result(c);

@@ -68,38 +68,54 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
+/* Room for n headers: the name and value arrays share one allocation
+ * (names, then values), grown by doubling from 16 (a 1 KiB allocation per
+ * response would make glibc consolidate its free lists every call). */
+static int reserve_headers(http_response *r, size_t n)
+{
+	size_t cap = r->header_names ? (size_t)(r->header_values - r->header_names) : 0;
+	if (n <= cap)
+		return 0;
+	size_t ncap = cap ? 2 * cap : 16;
+	char **a = malloc(2 * ncap * sizeof(char *));
+	if (!a)
+		return -1;
+	if (cap) {
+		memcpy(a, r->header_names, r->nheaders * sizeof(char *));
+		memcpy(a + ncap, r->header_values, r->nheaders * sizeof(char *));
+	}
+	free(r->header_names);
+	r->header_names = a;
+	r->header_values = a + ncap;
+	return 0;
+}
+
+/* One allocation per header: "name\0value\0"; the value points inside it. */
 static int add_header(http_response *r, const char *name, size_t nlen, const char *val, size_t vlen)
 {
 	if (r->nheaders >= HTTP_MAX_HEADERS)
 		return 0; /* ignore the excess; AWS never sends that many */
-	if (!r->header_names) {
-		r->header_names = calloc(HTTP_MAX_HEADERS, sizeof(char *));
-		r->header_values = calloc(HTTP_MAX_HEADERS, sizeof(char *));
-		if (!r->header_names || !r->header_values)
-			return -1;
-	}
-	char *n = strndup(name, nlen), *v = strndup(val, vlen);
-	if (!n || !v) {
-		free(n);
-		free(v);
+	if (reserve_headers(r, r->nheaders + 1) != 0)
 		return -1;
-	}
-	for (char *c = n; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
+	char *n = malloc(nlen + vlen + 2);
+	if (!n)
+		return -1;
+	for (size_t i = 0; i < nlen; i++)
+		n[i] = (char)tolower((unsigned char)name[i]);
+	n[nlen] = '\0';
+	memcpy(n + nlen + 1, val, vlen);
+	n[nlen + 1 + vlen] = '\0';
 	r->header_names[r->nheaders] = n;
-	r->header_values[r->nheaders] = v;
+	r->header_values[r->nheaders] = n + nlen + 1;
 	r->nheaders++;
 	return 0;
 }
 
 static void free_headers(http_response *r)
 {
-	for (size_t i = 0; i < r->nheaders; i++) {
-		free(r->header_names[i]);
-		free(r->header_values[i]);
-	}
-	free(r->header_names);
-	free(r->header_values);
+	for (size_t i = 0; i < r->nheaders; i++)
+		free(r->header_names[i]); /* the value is in the same block */
+	free(r->header_names);     /* and so is the values array */
 	r->header_names = r->header_values = NULL;
 	r->nheaders = 0;
 }
@@ -154,25 +170,36 @@ static int has_header(const http_request *req, const char *name)
 	return 0;
 }
 
+/* Whether set_method gives curl a body (POSTFIELDS), hence a Content-Type. */
+static int sends_body(const http_request *req)
+{
+	return req->body_len || strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0;
+}
+
 static struct curl_slist *build_headers(const http_request *req, int *ok)
 {
 	struct curl_slist *list = NULL, *next;
 	buf line = BUF_INIT;
 	*ok = 1;
-	/* curl adds "Expect: 100-continue" for large bodies; AWS does not need it. */
-	if (!(next = curl_slist_append(list, "Expect:")))
-		goto fail;
-	list = next;
+	/* curl adds "Expect: 100-continue" for large bodies (over 1 MiB in
+	 * curl 7.88, over 1 KiB in older ones); AWS does not need it. Every entry
+	 * costs curl a scan per header of its own, so only when it can matter. */
+	if (req->body_len > 1024) {
+		if (!(next = curl_slist_append(list, "Expect:")))
+			goto fail;
+		list = next;
+	}
 	/* With a body, curl would add a form Content-Type of its own; S3 would
 	 * then store objects with it. Send only what the caller gave. */
-	if (!has_header(req, "Content-Type")) {
+	if (sends_body(req) && !has_header(req, "Content-Type")) {
 		if (!(next = curl_slist_append(list, "Content-Type:")))
 			goto fail;
 		list = next;
 	}
 	for (size_t i = 0; i < req->nheaders; i++) {
 		buf_reset(&line);
-		if (buf_printf(&line, "%s: %s", req->headers[i].name, req->headers[i].value) != 0)
+		if (buf_puts(&line, req->headers[i].name) != 0 || buf_append(&line, ": ", 2) != 0 ||
+		    buf_puts(&line, req->headers[i].value) != 0)
 			goto fail;
 		if (!(next = curl_slist_append(list, line.data)))
 			goto fail;
@@ -193,7 +220,7 @@ static CURLcode set_method(CURL *c, const http_request *req)
 		rc = curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	if (rc != CURLE_OK)
 		return rc;
-	if (req->body_len || strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
+	if (sends_body(req)) {
 		rc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		if (rc == CURLE_OK)
 			rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body_len ? req->body : "");

@@ -12,7 +12,17 @@
  *   canonical headers names lower-cased, values trimmed and runs of white
  *                     space folded to one space, repeated names joined by
  *                     ',', sorted by name.
- * The time comes from p->now; nothing here reads the clock or environment. */
+ * The time comes from p->now; nothing here reads the clock or environment.
+ *
+ * Speed (an AWS call signs once, so this is on every call's path): SHA-256
+ * is fetched from OpenSSL once per process and one digest context is reused,
+ * HMAC is built on it (OpenSSL 3's one-shot HMAC()/EVP_Digest() look the
+ * algorithm up in the provider store on every call, which cost more than the
+ * hashing), and the derived signing key is kept in a small cache keyed by
+ * everything it is derived from (secret, date, region, service), so the
+ * signer stays a pure function of its inputs. The cache holds secrets: an
+ * entry is wiped when replaced and all of them at exit. Process-wide state,
+ * not thread-safe: deadbolt is single-threaded. */
 #include "sigv4.h"
 
 #include <stdarg.h>
@@ -24,7 +34,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "buf.h"
 
@@ -73,20 +82,91 @@ static void fail(signer *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-void sigv4_sha256_hex(const void *data, size_t len, char out[65])
+/* ---- SHA-256 and HMAC-SHA256 on one reused context ---- */
+
+static EVP_MD *sha256_md;      /* fetched once, kept for the process */
+static EVP_MD_CTX *sha256_ctx; /* reused by every hash below */
+
+static void free_digest(void)
+{
+	EVP_MD_CTX_free(sha256_ctx);
+	EVP_MD_free(sha256_md);
+	sha256_ctx = NULL;
+	sha256_md = NULL;
+}
+
+/* Starts a SHA-256 on the shared context. */
+static int sha_begin(void)
+{
+	if (!sha256_ctx) {
+		if (!sha256_md && !(sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL)))
+			return -1;
+		if (!(sha256_ctx = EVP_MD_CTX_new()))
+			return -1;
+		atexit(free_digest);
+	}
+	return EVP_DigestInit_ex(sha256_ctx, sha256_md, NULL) == 1 ? 0 : -1;
+}
+
+static int sha_add(const void *data, size_t len)
+{
+	return !len || EVP_DigestUpdate(sha256_ctx, data, len) == 1 ? 0 : -1;
+}
+
+static int sha_end(unsigned char md[32])
+{
+	unsigned int n = 0;
+	return EVP_DigestFinal_ex(sha256_ctx, md, &n) == 1 && n == 32 ? 0 : -1;
+}
+
+static int sha256(const void *data, size_t len, unsigned char md[32])
+{
+	return sha_begin() || sha_add(data, len) || sha_end(md) ? -1 : 0;
+}
+
+static void hex32(const unsigned char md[32], char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	out[0] = '\0';
-	if (!EVP_Digest(data ? data : "", len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-		return;
 	for (unsigned int i = 0; i < 32; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+void sigv4_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	out[0] = '\0';
+	if (sha256(data ? data : "", len, md) == 0)
+		hex32(md, out);
+}
+
+/* HMAC-SHA256 (RFC 2104): H(K ^ opad, H(K ^ ipad, msg)), K padded to the
+ * 64-byte block (hashed first when longer). */
+static int hmac(const void *key, size_t keylen, const void *msg, size_t len, unsigned char md[32])
+{
+	unsigned char k[64], pad[64], inner[32];
+	int rc = -1;
+	memset(k, 0, sizeof(k));
+	if (keylen <= sizeof(k))
+		memcpy(k, key, keylen);
+	else if (sha256(key, keylen, k) != 0)
+		goto out;
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	if (sha_begin() || sha_add(pad, sizeof(pad)) || sha_add(msg, len) || sha_end(inner))
+		goto out;
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	if (sha_begin() || sha_add(pad, sizeof(pad)) || sha_add(inner, sizeof(inner)) || sha_end(md))
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	OPENSSL_cleanse(inner, sizeof(inner));
+	return rc;
 }
 
 static int is_ws(char c)
@@ -404,31 +484,35 @@ static long collect_headers(signer *s, hdr *h)
 	return (long)n;
 }
 
-/* Appends value trimmed, with inner runs of white space folded to one space. */
+/* Appends value trimmed, with inner runs of white space folded to one
+ * space: word by word, one append each. */
 static int put_folded(buf *b, const char *v)
 {
-	int started = 0, pending = 0;
-
-	for (; *v; v++) {
-		if (is_ws(*v)) {
-			pending = started;
-			continue;
-		}
-		if ((pending && buf_putc(b, ' ') != 0) || buf_putc(b, *v) != 0)
+	int first = 1;
+	for (;;) {
+		while (is_ws(*v))
+			v++;
+		size_t n = 0;
+		while (v[n] && !is_ws(v[n]))
+			n++;
+		if (!n)
+			return 0;
+		if ((!first && buf_putc(b, ' ') != 0) || buf_append(b, v, n) != 0)
 			return -1;
-		started = 1;
-		pending = 0;
+		first = 0;
+		v += n;
 	}
-	return 0;
 }
 
+/* Appends s[0..n) lower-cased (ASCII). */
 static int put_lower(buf *b, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (buf_putc(b, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c)) != 0)
-			return -1;
-	}
+	size_t at = b->len;
+	if (buf_append(b, s, n) != 0)
+		return -1;
+	for (char *c = b->data + at; c < b->data + b->len; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c + 32);
 	return 0;
 }
 
@@ -469,11 +553,12 @@ static int put_canonical_headers(signer *s)
 
 static int build_canonical(signer *s)
 {
-	if (buf_printf(&s->cr, "%s\n", s->req->method) != 0 || put_canonical_uri(s) != 0 ||
-	    buf_putc(&s->cr, '\n') != 0 || put_canonical_query(s) != 0 || buf_putc(&s->cr, '\n') != 0 ||
-	    put_canonical_headers(s) != 0)
+	if (buf_puts(&s->cr, s->req->method) != 0 || buf_putc(&s->cr, '\n') != 0 ||
+	    put_canonical_uri(s) != 0 || buf_putc(&s->cr, '\n') != 0 || put_canonical_query(s) != 0 ||
+	    buf_putc(&s->cr, '\n') != 0 || put_canonical_headers(s) != 0)
 		goto too_long;
-	if (buf_printf(&s->cr, "\n%s\n%s", buf_cstr(&s->sh), s->out->content_sha256) != 0)
+	if (buf_putc(&s->cr, '\n') != 0 || buf_append(&s->cr, buf_cstr(&s->sh), s->sh.len) != 0 ||
+	    buf_putc(&s->cr, '\n') != 0 || buf_puts(&s->cr, s->out->content_sha256) != 0)
 		goto too_long;
 	return 0;
 too_long:
@@ -483,55 +568,117 @@ too_long:
 	return -1;
 }
 
+/* Appends each piece in turn, up to the NULL that ends the list. */
+static int put_pieces(buf *b, const char *const *pieces)
+{
+	for (; *pieces; pieces++)
+		if (buf_puts(b, *pieces) != 0)
+			return -1;
+	return 0;
+}
+
 static int build_string_to_sign(signer *s)
 {
-	char hash[65];
+	char hash[65], day[9];
 
 	sigv4_sha256_hex(s->cr.data, s->cr.len, hash);
-	if (!hash[0] || buf_printf(&s->sts, SIGV4_ALGORITHM "\n%s\n%.8s/%s/%s/aws4_request\n%s",
-				   s->out->amz_date, s->out->amz_date, s->p->region, s->p->service,
-				   hash) != 0) {
+	memcpy(day, s->out->amz_date, 8);
+	day[8] = '\0';
+	const char *const pieces[] = { SIGV4_ALGORITHM "\n", s->out->amz_date, "\n", day, "/",
+				       s->p->region, "/", s->p->service, "/aws4_request\n", hash, NULL };
+	if (!hash[0] || put_pieces(&s->sts, pieces) != 0) {
 		fail(s, "sigv4: cannot build the string to sign");
 		return -1;
 	}
 	return 0;
 }
 
-static int hmac(const void *key, size_t keylen, const void *msg, size_t len, unsigned char md[32])
+/* ---- the signing key and its cache ---- */
+
+#define KEY_CACHE_SLOTS 8 /* (secret, date, region, service) in use at once */
+
+typedef struct key_slot {
+	char secret[SIGV4_MAX_SECRET + 1];
+	char date[9]; /* YYYYMMDD */
+	char region[SIGV4_MAX_SCOPE_PART + 1];
+	char service[SIGV4_MAX_SCOPE_PART + 1];
+	unsigned char key[32];
+	int used;
+} key_slot;
+
+static key_slot key_cache[KEY_CACHE_SLOTS];
+static size_t key_cache_next; /* the slot to replace next (round robin) */
+
+static void wipe_key_cache(void)
 {
-	unsigned int mdlen = 0;
-	if (keylen > INT32_MAX || !HMAC(EVP_sha256(), key, (int)keylen, msg, len, md, &mdlen))
-		return -1;
-	return mdlen == 32 ? 0 : -1;
+	OPENSSL_cleanse(key_cache, sizeof(key_cache));
+}
+
+static int slot_matches(const key_slot *k, const sigv4_params *p, const char *date)
+{
+	return k->used && memcmp(k->date, date, 8) == 0 && strcmp(k->region, p->region) == 0 &&
+	       strcmp(k->service, p->service) == 0 && strcmp(k->secret, p->secret_access_key) == 0;
 }
 
 /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" secret, date), region), service),
- * "aws4_request"); signature = hex HMAC(kSigning, string to sign). */
-static int compute_signature(signer *s, char sig[65])
+ * "aws4_request"). check_params has bounded every part. */
+static int derive_key(const sigv4_params *p, const char *date, unsigned char key[32])
 {
-	static const char hex[] = "0123456789abcdef";
 	char k0[4 + SIGV4_MAX_SECRET];
 	unsigned char a[32], b[32];
-	const sigv4_params *p = s->p;
 	size_t klen = strlen(p->secret_access_key);
 	int rc = -1;
 
 	memcpy(k0, "AWS4", 4);
 	memcpy(k0 + 4, p->secret_access_key, klen);
-	if (hmac(k0, 4 + klen, s->out->amz_date, 8, a) || hmac(a, 32, p->region, strlen(p->region), b) ||
-	    hmac(b, 32, p->service, strlen(p->service), a) || hmac(a, 32, "aws4_request", 12, b) ||
-	    hmac(b, 32, s->sts.data, s->sts.len, a))
+	if (hmac(k0, 4 + klen, date, 8, a) || hmac(a, 32, p->region, strlen(p->region), b) ||
+	    hmac(b, 32, p->service, strlen(p->service), a) || hmac(a, 32, "aws4_request", 12, key))
 		goto out;
-	for (int i = 0; i < 32; i++) {
-		sig[2 * i] = hex[a[i] >> 4];
-		sig[2 * i + 1] = hex[a[i] & 15];
-	}
-	sig[64] = '\0';
 	rc = 0;
 out:
 	OPENSSL_cleanse(k0, sizeof(k0));
 	OPENSSL_cleanse(a, sizeof(a));
 	OPENSSL_cleanse(b, sizeof(b));
+	return rc;
+}
+
+/* The signing key for p on date, from the cache or derived (and cached). */
+static const unsigned char *signing_key(const sigv4_params *p, const char *date)
+{
+	static int wipe_registered;
+	for (size_t i = 0; i < KEY_CACHE_SLOTS; i++)
+		if (slot_matches(&key_cache[i], p, date))
+			return key_cache[i].key;
+	key_slot *k = &key_cache[key_cache_next];
+	key_cache_next = (key_cache_next + 1) % KEY_CACHE_SLOTS;
+	OPENSSL_cleanse(k, sizeof(*k)); /* the secret it held */
+	if (!wipe_registered)
+		wipe_registered = atexit(wipe_key_cache) == 0;
+	if (derive_key(p, date, k->key) != 0) {
+		OPENSSL_cleanse(k, sizeof(*k));
+		return NULL;
+	}
+	memcpy(k->date, date, 8);
+	snprintf(k->region, sizeof(k->region), "%s", p->region);
+	snprintf(k->service, sizeof(k->service), "%s", p->service);
+	snprintf(k->secret, sizeof(k->secret), "%s", p->secret_access_key);
+	k->used = 1;
+	return k->key;
+}
+
+/* signature = hex HMAC(kSigning, string to sign). */
+static int compute_signature(signer *s, char sig[65])
+{
+	const unsigned char *key = signing_key(s->p, s->out->amz_date);
+	unsigned char md[32];
+	int rc = -1;
+
+	if (!key || hmac(key, 32, s->sts.data, s->sts.len, md) != 0)
+		goto out;
+	hex32(md, sig);
+	rc = 0;
+out:
+	OPENSSL_cleanse(md, sizeof(md));
 	if (rc != 0)
 		fail(s, "sigv4: HMAC-SHA256 failed");
 	return rc;

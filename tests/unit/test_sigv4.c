@@ -4,6 +4,8 @@
  * tools/gen_sigv4_vectors.py) are loaded before the suite runs; each one is a
  * loop test. SIGV4_VECTORS overrides the file's path. Owner: sigv4 module. */
 #include <check.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +316,53 @@ START_TEST(test_doc_example_canonical_request_and_signature)
 }
 END_TEST
 
+/* The signature over sts for p, computed here with OpenSSL's one-shot HMAC()
+ * from scratch: not through the signer's own HMAC nor its signing-key cache. */
+static void reference_signature(const sigv4_params *p, const char *sts, char out[65])
+{
+	unsigned char k[64], m[32];
+	unsigned int n = 0;
+	char date[9], k0[300];
+	snprintf(date, sizeof(date), "%.8s", strstr(sts, "\n") + 1);
+	snprintf(k0, sizeof(k0), "AWS4%s", p->secret_access_key);
+	HMAC(EVP_sha256(), k0, (int)strlen(k0), (const unsigned char *)date, 8, k, &n);
+	HMAC(EVP_sha256(), k, 32, (const unsigned char *)p->region, strlen(p->region), m, &n);
+	HMAC(EVP_sha256(), m, 32, (const unsigned char *)p->service, strlen(p->service), k, &n);
+	HMAC(EVP_sha256(), k, 32, (const unsigned char *)"aws4_request", 12, m, &n);
+	HMAC(EVP_sha256(), m, 32, (const unsigned char *)sts, strlen(sts), k, &n);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", k[i]);
+}
+
+/* The signer caches derived signing keys by (secret, date, region, service):
+ * a change in any of them, more keys than the cache holds, and coming back to
+ * an earlier one must each give the signature computed from scratch. */
+START_TEST(test_signing_key_cache_keys_on_every_input)
+{
+	static const char *const secrets[] = {"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "other", "x",
+					      "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ"};
+	static const char *const regions[] = {"us-east-1", "eu-west-1"};
+	static const char *const services[] = {"iam", "sts"};
+	sigv4_request r = doc_request();
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 4 * 2 * 2 * 2; i++) {
+			sigv4_params p = doc_params();
+			p.secret_access_key = secrets[i % 4];
+			p.region = regions[i / 4 % 2];
+			p.service = services[i / 8 % 2];
+			p.now += (time_t)(i / 16) * 86400; /* the next day */
+			sigv4_output out;
+			char sts[512], want[65];
+			ck_assert_int_eq(sigv4_sign(&r, &p, &out, NULL, 0, sts, sizeof(sts), NULL, 0), 0);
+			reference_signature(&p, sts, want);
+			const char *got = strstr(out.authorization, "Signature=");
+			ck_assert_msg(got && strcmp(got + 10, want) == 0, "round %d, case %d: %s, want %s",
+				      round, i, out.authorization, want);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_canonical_output_truncated_and_terminated)
 {
 	sigv4_request r = doc_request();
@@ -488,6 +537,7 @@ static Suite *sigv4_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("known");
 	tcase_add_test(tc, test_doc_example_canonical_request_and_signature);
+	tcase_add_test(tc, test_signing_key_cache_keys_on_every_input);
 	tcase_add_test(tc, test_canonical_output_truncated_and_terminated);
 	tcase_add_test(tc, test_stale_date_and_authorization_headers_are_replaced);
 	tcase_add_test(tc, test_session_token_signed_only_when_given);
