@@ -231,6 +231,68 @@ START_TEST(test_broken_documents)
 }
 END_TEST
 
+START_TEST(test_line_breaks_are_normalised)
+{
+	/* XML 1.0 2.11 and 3.3.3, as expat did: CR LF and CR are LF in text;
+	 * tab, CR and LF are a space in attribute values (a reference is kept). */
+	xml_doc *d = parse_ok("<a x=\"1\r\n2\t3&#10;\">p\r\nq\rr<![CDATA[\r\n]]></a>");
+	ck_assert_str_eq(xml_attr(xml_root(d), "x"), "1 2 3\n");
+	ck_assert_str_eq(xml_root(d)->text, "p\nq\nr\n");
+	xml_free(d);
+}
+END_TEST
+
+START_TEST(test_name_hashes_find_children)
+{
+	xml_doc *d = parse_ok("<p:R xmlns:p=\"urn:x\"><a/><b:item>1</b:item><item>2</item>"
+			      "<c/><d/><e/><f/><g/><h/></p:R>");
+	const xml_node *r = xml_root(d);
+	for (const xml_node *c = r; c; c = c == r ? r->first : c->next)
+		ck_assert_uint_eq(c->name_hash, xml_name_hash(c->name));
+	const xml_node *it = xml_child_hashed(r, "item", xml_name_hash("item"));
+	ck_assert_ptr_nonnull(it);
+	ck_assert_str_eq(it->text, "1"); /* the first, its prefix cut */
+	ck_assert_ptr_null(xml_child_hashed(r, "item", xml_name_hash("item") + 1));
+	ck_assert_ptr_null(xml_child_hashed(r, "nope", xml_name_hash("nope")));
+	ck_assert_uint_ne(xml_name_hash("abcdefgh1"), xml_name_hash("abcdefgh2"));
+	xml_child_index ix; /* nine children: indexed */
+	xml_index_children(&ix, r);
+	ck_assert_int_eq(ix.used, 1);
+	ck_assert_ptr_eq(xml_index_find(&ix, "item", xml_name_hash("item")), it);
+	ck_assert_ptr_eq(xml_index_find(&ix, "h", xml_name_hash("h")), xml_child(r, "h"));
+	ck_assert_ptr_null(xml_index_find(&ix, "nope", xml_name_hash("nope")));
+	xml_index_children(&ix, r->first); /* no children: walked */
+	ck_assert_int_eq(ix.used, 0);
+	ck_assert_ptr_null(xml_index_find(&ix, "a", xml_name_hash("a")));
+	xml_free(d);
+}
+END_TEST
+
+static void refused(const char *s, const char *part)
+{
+	parse_refused(s, strlen(s), NULL, part);
+}
+
+START_TEST(test_characters_are_checked)
+{
+	refused("<a>\x01</a>", "not well-formed");
+	refused("<a>\xc3\x28</a>", "not well-formed");     /* bad UTF-8 */
+	refused("<a>\xed\xa0\x80</a>", "not well-formed"); /* a surrogate */
+	refused("<a>\xc0\xaf</a>", "not well-formed");     /* overlong '/' */
+	refused("<a>&#0;</a>", "invalid character number");
+	refused("<a>&#xD800;</a>", "invalid character number");
+	refused("<a>]]></a>", "not well-formed");
+	refused("<a b=\"1\" b=\"2\"/>", "duplicate attribute");
+	refused("<a b=\"<\"/>", "not well-formed");
+	refused("<a><!-- x -- y --></a>", "not well-formed");
+	refused("<a/><?xml version=\"1.0\"?>", "junk after document element");
+	refused("<a><?xml version=\"1.0\"?></a>", "not at start");
+	refused("<?xml version=\"1.0\" bogus=\"1\"?><a/>", "declaration not well-formed");
+	xml_free(parse_ok("\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>"
+			  "<!-- c --><?pi data?><a>\xe2\x82\xac \xf0\x9f\x98\x80</a><!-- d --> "));
+}
+END_TEST
+
 START_TEST(test_null_safe_queries)
 {
 	ck_assert_ptr_null(xml_root(NULL));
@@ -251,6 +313,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_text_is_elementtree_text);
 	tcase_add_test(tc, test_entities_cdata_and_utf8);
 	tcase_add_test(tc, test_long_text_arrives_in_pieces);
+	tcase_add_test(tc, test_line_breaks_are_normalised);
+	tcase_add_test(tc, test_name_hashes_find_children);
 	tcase_add_test(tc, test_null_safe_queries);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
@@ -262,6 +326,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_size_limit_20mb);
 	tcase_add_test(tc, test_node_limit);
 	tcase_add_test(tc, test_broken_documents);
+	tcase_add_test(tc, test_characters_are_checked);
 	suite_add_tcase(s, tc);
 	return s;
 }
