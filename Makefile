@@ -55,9 +55,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdeadbolt.a
 deps:
 	sh tools/install-deps.sh
 
-# One line, not a wall of compiler errors, when the machine lacks something.
+# test, demo and bench install what is missing first (quietly when nothing
+# is), so that they work on a fresh machine; install-deps.sh says in one line
+# what it could not install.
 deps-check:
-	@sh tools/install-deps.sh --check || { echo "deadbolt: missing dependencies; run 'make deps'" >&2; exit 1; }
+	@sh tools/install-deps.sh --check >/dev/null 2>&1 || sh tools/install-deps.sh
 
 unit: deps-check $(UNIT_BIN)
 	@sh tools/run-units.sh $(UNIT_BIN)
