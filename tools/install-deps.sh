@@ -12,6 +12,8 @@
 set -u
 set -f  # no globbing: "moto[server]" is a pip requirement, not a pattern
 
+# libexpat1-dev (expat): only tests/unit/test_xml_expat.c links it, to check
+# engine/aws/xml.c against the parser it replaced; deadbolt itself does not.
 APT_PACKAGES="build-essential pkg-config liblua5.4-dev lua5.4 lua-cjson-dev
 libcurl4-openssl-dev libssl-dev libexpat1-dev check nginx-light hyperfine
 iproute2 ca-certificates python3 python3-pip"

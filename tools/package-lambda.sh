@@ -8,8 +8,9 @@
 #
 # DIR receives:
 #   bootstrap               the deadbolt binary (it serves the Runtime API when
-#                           called "bootstrap"); Lua 5.4, lua-cjson and expat
-#                           linked in statically
+#                           called "bootstrap"); Lua 5.4 and lua-cjson linked in
+#                           statically (XML is parsed by engine/aws/xml.c: no
+#                           expat)
 #   lib/                    every other shared library it needs except glibc's
 #                           own, copied from the build machine (libcurl and its
 #                           closure: OpenSSL 3, nghttp2, ...). The binary's
@@ -27,10 +28,10 @@
 # Limits, checked here rather than discovered in Lambda:
 #   - glibc is the one library not shipped: nothing in the package may need a
 #     symbol version newer than Amazon Linux 2023's glibc 2.34
-#     (DEADBOLT_GLIBC_MAX to change it). On Debian 12 the one such symbol is
-#     expat's arc4random_buf (2.36), defined in the binary instead
-#     (tools/lambda_glibc_compat.c); a newer build machine may bring others:
-#     then build with `sam build --use-container`.
+#     (DEADBOLT_GLIBC_MAX to change it). Debian 12 builds need none (the one
+#     they used to need, arc4random_buf from glibc 2.36, came with expat,
+#     which is no longer linked); a newer build machine may bring some: then
+#     build with `sam build --use-container`.
 #   - the package is for the build machine's architecture (x86_64 or arm64,
 #     the template's Architecture parameter must match).
 #   - the shipped OpenSSL reads no config file on Amazon Linux (Debian's
@@ -64,15 +65,11 @@ DIR=$(cd "$DIR" && pwd)
 rm -rf "${DIR:?}/bootstrap" "${DIR:?}/lib" "${DIR:?}/playbooks" "${DIR:?}/certs"
 mkdir -p "$DIR/lib" "$DIR/playbooks" "$DIR/certs"
 
-# 1. The binary: static Lua, lua-cjson and expat; everything else dynamic,
-#    found through $ORIGIN/lib first. tools/lambda_glibc_compat.c stands in
-#    for the glibc 2.36 function Debian's expat calls.
-compat="$BUILD/obj/tools/lambda_glibc_compat.o"
-mkdir -p "$(dirname "$compat")"
-$CC -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -c tools/lambda_glibc_compat.c -o "$compat"
+# 1. The binary: static Lua and lua-cjson; everything else dynamic, found
+#    through $ORIGIN/lib first.
 # shellcheck disable=SC2016,SC2046 # $ORIGIN is the dynamic linker's; pkg-config's words split
-$CC -o "$DIR/bootstrap" "$BUILD/obj/engine/main.o" "$compat" "$BUILD/libdeadbolt.a" \
-	-Wl,-Bstatic -llua5.4-cjson -llua5.4 -lexpat -Wl,-Bdynamic \
+$CC -o "$DIR/bootstrap" "$BUILD/obj/engine/main.o" "$BUILD/libdeadbolt.a" \
+	-Wl,-Bstatic -llua5.4-cjson -llua5.4 -Wl,-Bdynamic \
 	$(pkg-config --libs libcurl openssl) -lm -ldl \
 	-Wl,-rpath,'$ORIGIN/lib' -Wl,--disable-new-dtags
 strip --strip-debug "$DIR/bootstrap" 2>/dev/null || true

@@ -1,4 +1,4 @@
-/* xml — a small read-only XML tree for AWS responses, built with expat.
+/* xml — a small read-only XML tree for AWS responses, by a parser of our own.
  *
  * Owner: the codec (decode half). Every input is treated as hostile: a
  * document with a DOCTYPE (hence any entity declaration, internal or
