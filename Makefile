@@ -48,13 +48,13 @@ $(BUILD)/deadbolt: $(BUILD)/obj/engine/main.o $(BUILD)/libdeadbolt.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdeadbolt.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libdeadbolt.a $(LDLIBS) $(CHECK_LIBS)
+	$(CC) $(CFLAGS) -Itests/unit -MMD -MP -o $@ $< $(BUILD)/libdeadbolt.a $(LDLIBS) $(CHECK_LIBS)
 
 # expat is linked into this one test only: it checks engine/aws/xml.c against
 # expat, which xml.c replaced (the binary itself no longer uses expat).
 $(BUILD)/tests/test_xml_expat: LDLIBS += -lexpat
 
--include $(ENGINE_OBJ:.o=.d) $(BUILD)/obj/engine/main.d
+-include $(ENGINE_OBJ:.o=.d) $(BUILD)/obj/engine/main.d $(UNIT_BIN:=.d)
 
 deps:
 	sh tools/install-deps.sh

@@ -19,6 +19,7 @@
 
 #include "codec.h"
 #include "model_types.h"
+#include "testutil.h"
 
 /* ==== the synthetic model (mirrors _synthetic_shapes in the generator) ==== */
 
@@ -475,9 +476,7 @@ END_TEST
 START_TEST(test_20mb_body_is_refused)
 {
 	size_t len = (size_t)20 << 20;
-	char *doc = malloc(len);
-	memset(doc, ' ', len);
-	memcpy(doc, "<DescribeInstancesResponse>", 27);
+	char *doc = tu_blank_doc(len, "<DescribeInstancesResponse>", "");
 	expect_invalid("ec2", "DescribeInstances", 200, doc, len, "larger than");
 	free(doc);
 }
@@ -693,11 +692,8 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int status = tu_run(suite());
 	for (int i = 0; i < nvectors; i++)
 		free(vector_files[i]);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

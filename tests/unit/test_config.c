@@ -3,7 +3,6 @@
  * forks) with a fresh temporary HOME and no AWS_* variables. Owner: the
  * creds/config/endpoint work. */
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,59 +10,26 @@
 #include <unistd.h>
 
 #include "config.h"
-
-extern char **environ;
+#include "testutil.h"
 
 static char home[256];
 
-static void clear_aws_env(void)
-{
-	char names[256][128];
-	size_t n = 0;
-	for (char **e = environ; *e && n < 256; e++) {
-		size_t k = strcspn(*e, "=");
-		if (strncmp(*e, "AWS_", 4) == 0 && k < sizeof(names[0])) {
-			memcpy(names[n], *e, k);
-			names[n++][k] = '\0';
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		unsetenv(names[i]);
-}
-
 static void setup(void)
 {
-	clear_aws_env();
-	snprintf(home, sizeof(home), "/tmp/deadbolt-config-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(home));
-	setenv("HOME", home, 1);
-	char dir[300];
-	snprintf(dir, sizeof(dir), "%s/.aws", home);
-	ck_assert_int_eq(mkdir(dir, 0700), 0);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	tu_clear_aws_env();
+	tu_home_create(home, sizeof(home), "/tmp/deadbolt-config-XXXXXX");
+	tu_home_mkdir(home, ".aws");
 }
 
 static void teardown(void)
 {
-	nftw(home, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_home_remove(home);
 }
 
 /* Writes content to HOME/rel. */
 static void put_file(const char *rel, const char *content, size_t len)
 {
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", home, rel);
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(content, 1, len, f), len);
-	fclose(f);
+	tu_put_file(home, rel, content, len, 0600);
 }
 
 static void put_config(const char *text)
@@ -402,9 +368,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(config_suite());
 }

@@ -4,80 +4,39 @@
  * with a temporary HOME, no AWS_* variables and IMDS disabled (container and
  * IMDS are in test_creds_http). Owner: the creds/config/endpoint work. */
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "creds.h"
 #include "creds_internal.h"
-
-extern char **environ;
+#include "testutil.h"
 
 static char home[256];
 
-static void clear_aws_env(void)
-{
-	char names[256][128];
-	size_t n = 0;
-	for (char **e = environ; *e && n < 256; e++) {
-		size_t k = strcspn(*e, "=");
-		if (strncmp(*e, "AWS_", 4) == 0 && k < sizeof(names[0])) {
-			memcpy(names[n], *e, k);
-			names[n++][k] = '\0';
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		unsetenv(names[i]);
-}
-
 static void setup(void)
 {
-	clear_aws_env();
+	tu_clear_aws_env();
 	setenv("AWS_EC2_METADATA_DISABLED", "true", 1); /* never leave the machine */
-	snprintf(home, sizeof(home), "/tmp/deadbolt-creds-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(home));
-	setenv("HOME", home, 1);
-	char dir[300];
-	snprintf(dir, sizeof(dir), "%s/.aws", home);
-	ck_assert_int_eq(mkdir(dir, 0700), 0);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	tu_home_create(home, sizeof(home), "/tmp/deadbolt-creds-XXXXXX");
+	tu_home_mkdir(home, ".aws");
 }
 
 static void teardown(void)
 {
-	nftw(home, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void put_file(const char *rel, const char *text, mode_t mode)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", home, rel);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	ck_assert_int_eq(chmod(path, mode), 0);
+	tu_home_remove(home);
 }
 
 static void put_config(const char *text)
 {
-	put_file(".aws/config", text, 0600);
+	tu_put_text(home, ".aws/config", text, 0600);
 }
 
 static void put_credentials(const char *text)
 {
-	put_file(".aws/credentials", text, 0600);
+	tu_put_text(home, ".aws/credentials", text, 0600);
 }
 
 /* A shell script in HOME; returns its path (static buffer). */
@@ -86,7 +45,7 @@ static const char *put_script(const char *name, const char *body)
 	static char path[512];
 	char text[8192];
 	snprintf(text, sizeof(text), "#!/bin/sh\n%s", body);
-	put_file(name, text, 0755);
+	tu_put_text(home, name, text, 0755);
 	snprintf(path, sizeof(path), "%s/%s", home, name);
 	return path;
 }
@@ -864,8 +823,6 @@ START_TEST(test_expiring)
 }
 END_TEST
 
-#define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
 static Suite *creds_suite(void)
 {
 	Suite *s = suite_create("creds");
@@ -922,9 +879,5 @@ static Suite *creds_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(creds_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(creds_suite());
 }

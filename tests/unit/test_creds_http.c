@@ -10,20 +10,17 @@
  * Owner: the creds/config/endpoint work. */
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "creds.h"
-
-extern char **environ;
+#include "testutil.h"
 
 static pid_t server_pid = -1, server_owner = -1;
 static int server_port;
@@ -128,44 +125,19 @@ static int log_lines(void)
 
 /* ---- per test ---- */
 
-static void clear_aws_env(void)
-{
-	char names[256][128];
-	size_t n = 0;
-	for (char **e = environ; *e && n < 256; e++) {
-		size_t k = strcspn(*e, "=");
-		if (strncmp(*e, "AWS_", 4) == 0 && k < sizeof(names[0])) {
-			memcpy(names[n], *e, k);
-			names[n++][k] = '\0';
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		unsetenv(names[i]);
-}
-
 static void setup(void)
 {
-	clear_aws_env();
+	tu_clear_aws_env();
 	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-	snprintf(home, sizeof(home), "/tmp/deadbolt-credshttp-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(home));
-	setenv("HOME", home, 1);
+	tu_home_create(home, sizeof(home), "/tmp/deadbolt-credshttp-XXXXXX");
 	FILE *f = fopen(log_path, "w"); /* a fresh request log */
 	ck_assert_ptr_nonnull(f);
 	fclose(f);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void teardown(void)
 {
-	nftw(home, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_home_remove(home);
 }
 
 static void set_url(const char *var, const char *host, const char *path)
@@ -489,8 +461,6 @@ START_TEST(test_credential_source_over_http)
 }
 END_TEST
 
-#define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
 static Suite *creds_http_suite(void)
 {
 	Suite *s = suite_create("creds_http");
@@ -518,10 +488,7 @@ static Suite *creds_http_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(creds_http_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int status = tu_run(creds_http_suite());
 	server_stop();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return status;
 }

@@ -3,66 +3,31 @@
  * runs in its own process with a temporary HOME and no AWS_* variables.
  * Owner: the creds/config/endpoint work. */
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "endpoint.h"
-
-extern char **environ;
+#include "testutil.h"
 
 static char home[256];
 
-static void clear_aws_env(void)
-{
-	char names[256][128];
-	size_t n = 0;
-	for (char **e = environ; *e && n < 256; e++) {
-		size_t k = strcspn(*e, "=");
-		if (strncmp(*e, "AWS_", 4) == 0 && k < sizeof(names[0])) {
-			memcpy(names[n], *e, k);
-			names[n++][k] = '\0';
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		unsetenv(names[i]);
-}
-
 static void setup(void)
 {
-	clear_aws_env();
-	snprintf(home, sizeof(home), "/tmp/deadbolt-endpoint-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(home));
-	setenv("HOME", home, 1);
-	char dir[300];
-	snprintf(dir, sizeof(dir), "%s/.aws", home);
-	ck_assert_int_eq(mkdir(dir, 0700), 0);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	tu_clear_aws_env();
+	tu_home_create(home, sizeof(home), "/tmp/deadbolt-endpoint-XXXXXX");
+	tu_home_mkdir(home, ".aws");
 }
 
 static void teardown(void)
 {
-	nftw(home, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_home_remove(home);
 }
 
 static void put_config(const char *text)
 {
-	char path[512];
-	snprintf(path, sizeof(path), "%s/.aws/config", home);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
+	tu_put_text(home, ".aws/config", text, 0600);
 }
 
 /* ---- precedence ---- */
@@ -393,8 +358,6 @@ START_TEST(test_unknown_service)
 }
 END_TEST
 
-#define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
 static Suite *endpoint_suite(void)
 {
 	Suite *s = suite_create("endpoint");
@@ -419,9 +382,5 @@ static Suite *endpoint_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(endpoint_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(endpoint_suite());
 }

@@ -18,6 +18,7 @@
 #include <lualib.h>
 
 #include "finding.h"
+#include "testutil.h"
 
 #define MAX_ROWS 256
 
@@ -473,9 +474,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(suite());
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "journal.h"
+#include "testutil.h"
 
 typedef struct key_case {
 	const char *key;
@@ -209,9 +210,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(suite());
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json_tree.h"
+#include "testutil.h"
 
 static jt_doc *parse_ok(const char *s)
 {
@@ -173,9 +174,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(suite());
 }

@@ -18,6 +18,7 @@
 #include "catalog.h"
 #include "finding.h"
 #include "runner.h"
+#include "testutil.h"
 
 #define PLAYBOOKS "tests/playbooks"
 
@@ -651,9 +652,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(suite());
 }

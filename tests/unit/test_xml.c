@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "xml.h"
+#include "testutil.h"
 
 static xml_doc *parse_ok(const char *s)
 {
@@ -182,10 +183,7 @@ END_TEST
 START_TEST(test_size_limit_20mb)
 {
 	size_t len = (size_t)20 << 20;
-	char *s = malloc(len);
-	memset(s, ' ', len);
-	memcpy(s, "<a>", 3);
-	memcpy(s + len - 4, "</a>", 4);
+	char *s = tu_blank_doc(len, "<a>", "</a>");
 	parse_refused(s, len, NULL, "larger than");
 	xml_limits lim = { .max_bytes = (size_t)32 << 20, .max_text = (size_t)32 << 20 };
 	char why[160];
@@ -333,9 +331,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(suite());
 }
