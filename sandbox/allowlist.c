@@ -2,7 +2,9 @@
  *
  * Deliberately absent:
  *   ec2 RevokeSecurityGroupIngress
- *       the quarantine group is made with no ingress and never gets any
+ *       the isolation group is made with no ingress and never gets any; the
+ *       allow-all group of the two-step move keeps its rule and holds no ENI
+ *       once the move is done
  *   ec2 DeleteTags, autoscaling AttachInstances, elb RegisterInstancesWithLoadBalancer,
  *   elbv2 RegisterTargets, s3 DeletePublicAccessBlock, iam DeleteUserPolicy, DeleteRolePolicy
  *       undo-only: they belong to the restore command, not to playbooks
@@ -57,7 +59,7 @@ static const allow_entry entries[] = {
 	{"iam", "GetUserPolicy", R, NULL, "an inline policy to save before replacing it"},
 	{"iam", "GetRolePolicy", R, NULL, "an inline policy to save before replacing it"},
 	{"iam", "ListAccessKeys", R, NULL, "the user's keys"},
-	{"iam", "PutUserPolicy", W, "DeleteUserPolicy", "deny-all for the compromised user"},
+	{"iam", "PutUserPolicy", W, "DeleteUserPolicy", "deny the user's sessions issued before now"},
 	{"iam", "PutRolePolicy", W, "DeleteRolePolicy", "revoke the role's older sessions"},
 	{"iam", "UpdateAccessKey", W, "UpdateAccessKey", "deactivate the key; undo reactivates it"},
 	{"sns", "Publish", W, NULL, "no undo: a notification"},
