@@ -65,12 +65,15 @@ def _signature(req, secret, token):
     return signer.signature(signer.string_to_sign(aws, canonical), aws)
 
 
-def _skewed(stamp):
+def _skewed(stamp, clocks=(0,)):
+    """True when stamp is more than MAX_SKEW from each of the server clocks
+    (offsets in seconds from the real time) the fake answers for."""
     try:
         when = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
     except (TypeError, ValueError):
         return True
-    return abs(when.timestamp() - time.time()) > MAX_SKEW
+    now = time.time()
+    return all(abs(when.timestamp() - (now + offset)) > MAX_SKEW for offset in clocks)
 
 
 def _payload_mismatch(req):
@@ -80,9 +83,11 @@ def _payload_mismatch(req):
     return claimed != hashlib.sha256(req.body).hexdigest()
 
 
-def verify(req, keys):
+def verify(req, keys, clocks=(0,)):
     """None when req is validly signed by a known key, else the kind of failure
-    (a key of wire.AUTH_ERRORS). Presigned URLs are not checked."""
+    (a key of wire.AUTH_ERRORS). clocks: the server clock offsets whose
+    15-minute window the request time may fall in. Presigned URLs are not
+    checked."""
     auth = req.header("authorization")
     if auth is None:
         return None if "X-Amz-Signature" in req.query else "missing"
@@ -94,7 +99,7 @@ def verify(req, keys):
     secret, token = known
     if token is not None and req.header("x-amz-security-token") != token:
         return "bad_token"
-    if _skewed(req.header("x-amz-date")):
+    if _skewed(req.header("x-amz-date"), clocks):
         return "expired"
     if _payload_mismatch(req):
         return "mismatch"

@@ -11,10 +11,13 @@ unchanged (status, headers, body), except:
 
 Control endpoints (JSON; never faulted, logged or signature-checked):
   POST /__fake/faults       {"match": Action | X-Amz-Target | path substring | "*",
-                             "kind": throttle|500|503|drop|slow|html500|empty503,
-                             "count": N, "delay_ms": D}: the next N matching requests fail so
+                             "kind": throttle|500|503|drop|slow|html500|empty503|skew|expired,
+                             "count": N, "delay_ms": D, "skew_s": S}: the next N matching
+                            requests fail so. skew: the protocol's clock-skew error with a
+                            Date S seconds (default 3600) from now; expired: the protocol's
+                            expired-session-token error
   GET  /__fake/log          {"requests": [{method, path, query, service, action, target,
-                             had_auth, time, fault, auth, status}]}
+                             had_auth, amz_date, key, time, fault, auth, status}]}
   POST /__fake/reset        faults, log, SSM and screenshot state, learned keys
   POST /__fake/auth         {"verify": true|false}
   POST /__fake/credentials  {"access_key_id", "secret_access_key", "session_token"}
@@ -45,7 +48,8 @@ import answers
 import auth
 import wire
 
-FAULT_KINDS = {"throttle", "500", "503", "drop", "slow", "html500", "empty503"}
+FAULT_KINDS = {"throttle", "500", "503", "drop", "slow", "html500", "empty503", "skew", "expired"}
+DEFAULT_SKEW_S = 3600
 # Headers about one connection, not the message: never relayed either way.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
               "trailer", "upgrade", "expect"}
@@ -66,7 +70,8 @@ class Faults:
         if kind not in FAULT_KINDS or not spec.get("match"):
             raise ValueError(f"kind must be one of {sorted(FAULT_KINDS)} and match given")
         fault = {"match": str(spec["match"]), "kind": kind, "count": int(spec.get("count", 1)),
-                 "delay_ms": int(spec.get("delay_ms", 0))}
+                 "delay_ms": int(spec.get("delay_ms", 0)),
+                 "skew_s": int(spec.get("skew_s", DEFAULT_SKEW_S))}
         with self._lock:
             self._faults.append(fault)
 
@@ -98,6 +103,7 @@ class Fake:
         self.faults = Faults()
         self._log_lock = threading.Lock()
         self._log = []
+        self.clocks = {0}  # the server clock offsets (s) the fake has claimed; see _answer
         self._clients = {}
         self._clients_lock = threading.Lock()
 
@@ -108,6 +114,7 @@ class Fake:
         self.verify = self.verify_default
         with self._log_lock:
             self._log = []
+            self.clocks = {0}
 
     def log(self):
         with self._log_lock:
@@ -173,16 +180,30 @@ class Fake:
             if fault["kind"] == "slow":
                 time.sleep(fault["delay_ms"] / 1000.0)
             else:
-                resp = wire.fault(req, fault["kind"])
+                resp = self._fault_answer(req, fault)
                 entry["status"] = resp.status
                 return resp
         resp = self._answer(req, entry)
         entry["status"] = resp.status
         return resp
 
+    def _fault_answer(self, req, fault):
+        if fault["kind"] != "skew":
+            return wire.fault(req, fault["kind"])
+        with self._log_lock:
+            self.clocks.add(fault["skew_s"])
+        return wire.skew_error(req, fault["skew_s"])
+
     def _answer(self, req, entry):
+        # A skew fault's Date said the server's clock is off by skew_s; a
+        # client that believes it signs for that time, and the fake, playing
+        # that server, accepts it. The fake's other clients (boto3 in the
+        # tests) still use the real time, so each clock it has claimed since
+        # the last reset passes the 15-minute freshness check, 0 included.
+        with self._log_lock:
+            clocks = tuple(self.clocks)
         if self.verify:
-            failure = auth.verify(req, self.keys)
+            failure = auth.verify(req, self.keys, clocks)
             if failure:
                 entry["auth"] = failure
                 return wire.auth_error(req, failure)

@@ -4,6 +4,7 @@ its own answers read exactly like the real service's to boto3 and to deadbolt.
 
 Owned by the test harness (tests/fakeaws). Standard library only."""
 
+import calendar
 import json
 import time
 import uuid
@@ -122,11 +123,15 @@ class Request:
         return segments[0] if segments else ""
 
     def describe(self):
-        """The fields the request log keeps: never a header's value."""
+        """The fields the request log keeps: no header's value but X-Amz-Date
+        (the time the client signed for, which clock-skew tests compare) and
+        the access key id of the signature (not a secret), never a secret."""
         return {"method": self.method, "path": self.path, "query": self.query,
                 "service": self.service, "action": self.action,
                 "target": self.header("x-amz-target"),
                 "had_auth": self.header("authorization") is not None,
+                "amz_date": self.header("x-amz-date"),
+                "key": self.scope[0] if self.scope else None,
                 "time": time.time()}
 
 
@@ -142,8 +147,9 @@ def request_id():
     return str(uuid.uuid4())
 
 
-def http_date():
-    return formatdate(usegmt=True)
+def http_date(offset_s=0):
+    """An HTTP Date, offset_s seconds from now (a skewed server's clock)."""
+    return formatdate(time.time() + offset_s, usegmt=True)
 
 
 def xml_response(status, body, rid, extra=()):
@@ -213,15 +219,74 @@ FAULTS = {
 
 
 def fault(req, kind):
-    """The response a fault of this kind sends; None for drop and slow."""
+    """The response a fault of this kind sends; None for drop and slow (and
+    skew, which takes an offset: skew_error)."""
     if kind in FAULTS:
         return error(req, *FAULTS[kind][req.protocol])
+    if kind == "expired":
+        return error(req, *EXPIRED[req.protocol])
     if kind == "html500":  # a load balancer's page, not an AWS error
         body = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
         return Response(500, [("Content-Type", "text/html")], body)
     if kind == "empty503":
         return Response(503, [], b"")
     return None
+
+
+# What each protocol's services send for an expired session token.
+EXPIRED = {
+    # EC2 has no ExpiredToken: its docs (Common client error codes) list
+    # RequestExpired, "this error can also occur if the credentials have expired".
+    "ec2": (400, "RequestExpired", "Request has expired."),
+    "query": (403, "ExpiredToken", "The security token included in the request is expired"),  # STS, IAM
+    "json": (400, "ExpiredTokenException", "The security token included in the request is expired"),  # SSM
+    "rest-xml": (400, "ExpiredToken", "The provided token has expired."),  # S3
+}
+# The window each protocol's services name in a skew message: SSM and the
+# other JSON services 5 minutes, STS and IAM 15.
+SKEW_WINDOW_MIN = {"json": 5, "query": 15}
+
+
+def _amz(epoch):
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(epoch))
+
+
+def _skew_message(req, server, window_min):
+    """The query and JSON services' words for a request time outside the window."""
+    stamp = req.header("x-amz-date") or _amz(time.time())
+    window = window_min * 60
+    try:
+        sent = calendar.timegm(time.strptime(stamp, "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        sent = time.time()
+    if sent < server:
+        return (f"Signature expired: {stamp} is now earlier than {_amz(server - window)} "
+                f"({_amz(server)} - {window_min} min.)")
+    return (f"Signature not yet current: {stamp} is still later than {_amz(server + window)} "
+            f"({_amz(server)} + {window_min} min.)")
+
+
+def skew_error(req, skew_s):
+    """The answer of a service whose clock is skew_s seconds ahead of ours
+    (behind when negative) to a request signed for our time: the protocol's
+    clock-skew error, with the server's Date header, from which an SDK learns
+    the offset."""
+    server = time.time() + skew_s
+    if req.protocol == "ec2":
+        resp = error(req, 400, "RequestExpired", "Request has expired.")
+    elif req.protocol == "rest-xml":
+        extra = (f"<RequestTime>{escape(req.header('x-amz-date') or '')}</RequestTime>"
+                 f"<ServerTime>{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(server))}</ServerTime>"
+                 "<MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>")
+        resp = error(req, 403, "RequestTimeTooSkewed",
+                     "The difference between the request time and the current time is too large.", extra)
+    else:
+        code = "InvalidSignatureException" if req.protocol == "json" else "SignatureDoesNotMatch"
+        status = 400 if req.protocol == "json" else 403
+        resp = error(req, status, code, _skew_message(req, server, SKEW_WINDOW_MIN[req.protocol]))
+    resp.headers = [(k, v) for k, v in resp.headers if k.lower() != "date"]
+    resp.headers.append(("Date", http_date(skew_s)))
+    return resp
 
 
 # kind -> protocol -> (status, code, message) for a request that fails SigV4.

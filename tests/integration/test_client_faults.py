@@ -6,11 +6,23 @@ cleanly within the bound; errors that are not transient are sent once.
 The fake's log (GET /__fake/log) counts the attempts.
 
 Slow answers use `--cli-read-timeout` (the per-attempt timeout, 10 s by
-default) to stay short. Not here: clock-skew correction (the fake's Date is always right; faking
-deadbolt's clock would need libfaketime). Owned by the client's integration
-tests."""
+default) to stay short.
 
+Clock skew: instead of faking deadbolt's clock, the fake plays a server whose
+clock is off ("skew" fault: the protocol's skew error and a Date skew_s from
+now). deadbolt learns the offset only when that Date is more than 240 s from
+its clock, then sends once more signed for the server's time (the log's
+amz_date shows it); otherwise, or when the corrected attempt fails the same
+way, it fails without looping. An expired session token ("expired" fault) is
+answered by resolving the credentials again and sending once more. Owned by
+the client's integration tests."""
+
+import calendar
 import json
+import os
+import shutil
+import tempfile
+import time
 
 from client_support import Deadbolt, boto3_call, normalise, parse_error
 from harness.world import ACCESS_KEY, SECRET_KEY, WorldTestCase
@@ -215,3 +227,136 @@ class TestNotRetried(FaultTestCase):
             self.assertEqual((fields["code"], fields["status"], fields["attempts"]), ("AccessDenied", 403, 1))
             self.assertEqual(len(self.world.log("ListAccessKeys")) - before, 1)
             self.assertIsNone(self.world.log("ListAccessKeys")[-1]["auth"])  # moto refused, not the fake
+
+
+def signed_at(entry):
+    """The epoch second a logged request was signed for (its X-Amz-Date)."""
+    return calendar.timegm(time.strptime(entry["amz_date"], "%Y%m%dT%H%M%SZ"))
+
+
+class TestClockSkew(FaultTestCase):
+    # (service, operation, params, the code its protocol sends for skew)
+    CASES = [
+        ("ec2", "DescribeInstances", {}, "RequestExpired"),                       # ec2
+        ("sts", "GetCallerIdentity", {}, "SignatureDoesNotMatch"),                # query
+        ("ssm", "DescribeInstanceInformation", {}, "InvalidSignatureException"),  # json
+        ("s3", "GetPublicAccessBlock", {"Bucket": "skewed-bucket"}, "RequestTimeTooSkewed"),  # rest-xml
+    ]
+    LEARN_SLACK_S = 30  # the Date has 1 s resolution; the two attempts are moments apart
+
+    def setUp(self):
+        super().setUp()
+        self.world.bucket("skewed-bucket")
+        self.world.s3.put_public_access_block(Bucket="skewed-bucket", PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": False, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": False})
+
+    def skew(self, match, skew_s, count=1):
+        self.world.control("/__fake/faults", {"match": match, "kind": "skew", "count": count,
+                                              "skew_s": skew_s})
+
+    def test_a_far_server_clock_is_learned_and_the_call_signed_again_for_it(self):
+        for service, operation, params, _ in self.CASES:
+            for skew_s in (3600, -3600):  # the server ahead of us, then behind
+                with self.subTest(operation=operation, skew_s=skew_s):
+                    self.fresh_log()
+                    self.skew(operation, skew_s)
+                    got = self.db.ok(service, operation, params)
+                    log = self.world.log(operation)
+                    self.assertEqual([e["fault"] for e in log], ["skew", None])
+                    self.assertEqual((log[1]["auth"], log[1]["status"]), (None, 200))  # the fake's check passed
+                    self.assertAlmostEqual(signed_at(log[1]) - signed_at(log[0]), skew_s,
+                                           delta=self.LEARN_SLACK_S)
+                    want = normalise(boto3_call(self.world.fake_client(service), operation, params))
+                    self.assertEqual(got, want)
+
+    def test_a_server_clock_within_the_threshold_is_not_a_reason_to_retry(self):
+        """A skew-type error whose Date agrees with ours (+60 s) is a genuine
+        signature problem: sent once, never looped on."""
+        for service, operation, params, code in self.CASES:
+            with self.subTest(operation=operation):
+                self.fresh_log()
+                self.skew(operation, 60, count=5)
+                rc, out, err, took = self.db.run(service, operation, params)
+                self.assertEqual((rc, out), (1, ""))
+                fields = parse_error(err)
+                self.assertEqual((fields["code"], fields["attempts"]), (code, 1))
+                self.assertEqual(self.faults_seen(operation), ["skew"])
+                self.assertLess(took, SLACK_S)
+
+    def test_skew_after_the_correction_fails_cleanly_without_a_loop(self):
+        for service, operation, params, code in self.CASES:
+            with self.subTest(operation=operation):
+                self.fresh_log()
+                self.skew(operation, 3600, count=5)
+                rc, out, err, took = self.db.run(service, operation, params)
+                self.assertEqual((rc, out), (1, ""))
+                fields = parse_error(err)
+                self.assertEqual((fields["code"], fields["attempts"]), (code, 2))
+                log = self.world.log(operation)
+                self.assertEqual([e["fault"] for e in log], ["skew", "skew"])
+                self.assertAlmostEqual(signed_at(log[1]) - signed_at(log[0]), 3600,
+                                       delta=self.LEARN_SLACK_S)
+                self.assertLess(took, SLACK_S)
+
+
+class TestExpiredToken(FaultTestCase):
+    ROTATED_KEY = "AKIAIOSFODNN7ROTATED"
+    ROTATED_SECRET = "rotatedSecretKeyForTheExpiredTokenTest0000"
+
+    def test_an_expired_token_is_answered_by_resolving_credentials_again(self):
+        cases = [  # the protocols whose services send ExpiredToken(Exception); not EC2's
+            ("sts", "GetCallerIdentity", {}),
+            ("iam", "ListAccessKeys", {"UserName": "alice"}),
+            ("ssm", "DescribeInstanceInformation", {}),
+            ("s3", "GetPublicAccessBlock", {"Bucket": "token-bucket"}),
+        ]
+        self.world.iam_user("alice", keys=1)
+        self.world.bucket("token-bucket")
+        self.world.s3.put_public_access_block(Bucket="token-bucket", PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False})
+        for service, operation, params in cases:
+            with self.subTest(operation=operation):
+                self.fresh_log()
+                self.world.fault(operation, "expired", count=1)
+                got = self.db.ok(service, operation, params)
+                self.assertEqual(self.faults_seen(operation), ["expired", None])
+                want = normalise(boto3_call(self.world.fake_client(service), operation, params))
+                self.assertEqual(got, want)
+
+    def test_an_expired_token_twice_fails_cleanly(self):
+        self.world.fault("GetCallerIdentity", "expired", count=5)
+        rc, out, err, took = self.db.run("sts", "GetCallerIdentity")
+        self.assertEqual((rc, out), (1, ""))
+        fields = parse_error(err)
+        self.assertEqual((fields["code"], fields["status"], fields["attempts"]), ("ExpiredToken", 403, 2))
+        self.assertEqual(self.faults_seen("GetCallerIdentity"), ["expired", "expired"])
+        self.assertLess(took, SLACK_S)
+
+    def test_the_retry_after_an_expired_token_is_signed_with_the_new_credentials(self):
+        """credential_process hands out the test key, then a rotated one: the
+        attempt after ExpiredToken must use what the second run printed."""
+        self.world.control("/__fake/credentials", {"access_key_id": self.ROTATED_KEY,
+                                                   "secret_access_key": self.ROTATED_SECRET})
+        home = tempfile.mkdtemp(prefix="deadbolt-rotate-")
+        self.addCleanup(shutil.rmtree, home, ignore_errors=True)
+        script, config = os.path.join(home, "creds.sh"), os.path.join(home, "config")
+        with open(script, "w") as f:
+            f.write(f"""#!/bin/sh
+n=$(cat "{home}/runs" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" >"{home}/runs"
+if [ "$n" -eq 1 ]; then k={ACCESS_KEY}; s={SECRET_KEY}; else k={self.ROTATED_KEY}; s={self.ROTATED_SECRET}; fi
+printf '{{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s"}}\\n' "$k" "$s"
+""")
+        os.chmod(script, 0o755)
+        with open(config, "w") as f:
+            f.write(f"[default]\ncredential_process = {script}\n")
+        self.world.fault("GetCallerIdentity", "expired", count=1)
+        self.db.ok("sts", "GetCallerIdentity", env={
+            "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_CONFIG_FILE": config})
+        log = self.world.log("GetCallerIdentity")
+        self.assertEqual([(e["fault"], e["key"]) for e in log],
+                         [("expired", ACCESS_KEY), (None, self.ROTATED_KEY)])
+        self.assertEqual(log[1]["auth"], None)  # signed with the rotated secret: the fake's check passed
+        with open(os.path.join(home, "runs")) as f:
+            self.assertEqual(f.read().strip(), "2")
