@@ -446,6 +446,14 @@ static int learn_skew(call_ctx *x)
 	return 1;
 }
 
+/* Fresh credentials for the client's own (not AssumeRole's source ones). */
+static int refresh_own_creds(call_ctx *x)
+{
+	aws_error e2;
+	aws_error_clear(&e2);
+	return x->creds == &x->c->creds && ensure_creds(x->c, 1, &e2) == 0;
+}
+
 /* Decides whether to go again after a failed attempt, and waits if so. */
 static int should_retry(call_ctx *x, int attempt, int *fixed_once, double call_end)
 {
@@ -454,13 +462,17 @@ static int should_retry(call_ctx *x, int attempt, int *fixed_once, double call_e
 		return 0;
 	if (k == RETRY_SKEW) {
 		*fixed_once = 1;
-		return learn_skew(x);
+		if (learn_skew(x))
+			return 1;
+		/* EC2 answers RequestExpired for expired temporary credentials
+		 * too: with our clock right, try fresh credentials once. */
+		if (strcmp(x->err->code, "RequestExpired") != 0 || !x->creds->session_token[0])
+			return 0;
+		k = RETRY_EXPIRED;
 	}
 	if (k == RETRY_EXPIRED) {
 		*fixed_once = 1;
-		aws_error e2;
-		aws_error_clear(&e2);
-		return x->creds == &x->c->creds && ensure_creds(x->c, 1, &e2) == 0;
+		return refresh_own_creds(x);
 	}
 	if (k == RETRY_NO || attempt >= x->c->cfg.max_attempts)
 		return 0;

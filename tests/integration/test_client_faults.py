@@ -334,6 +334,21 @@ class TestExpiredToken(FaultTestCase):
         self.assertEqual(self.faults_seen("GetCallerIdentity"), ["expired", "expired"])
         self.assertLess(took, SLACK_S)
 
+    def test_ec2_request_expired_with_a_right_clock_refreshes_temporary_credentials(self):
+        """EC2 says RequestExpired for expired temporary credentials too: with
+        the Date right (nothing to learn) and a session token, the client
+        tries fresh credentials once; with long-term keys it does not."""
+        self.world.fault("DescribeInstances", "expired", count=1)
+        rc, out, err, _ = self.db.run("ec2", "DescribeInstances", {},
+                                      env={"AWS_SESSION_TOKEN": "FwoGZXIvYXdzEXAMPLETOKEN"})
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(self.faults_seen("DescribeInstances"), ["expired", None])
+        self.fresh_log()
+        self.world.fault("DescribeInstances", "expired", count=1)
+        rc, out, err, _ = self.db.run("ec2", "DescribeInstances", {})
+        self.assertEqual((rc, parse_error(err)["code"]), (1, "RequestExpired"))
+        self.assertEqual(self.faults_seen("DescribeInstances"), ["expired"])
+
     def test_the_retry_after_an_expired_token_is_signed_with_the_new_credentials(self):
         """credential_process hands out the test key, then a rotated one: the
         attempt after ExpiredToken must use what the second run printed."""
