@@ -2,6 +2,7 @@
 #include "journal.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,11 @@
 
 #include <lauxlib.h>
 
+#include "timestamp.h"
+
 #define LINE_MAX_BYTES ((size_t)1 << 20)
 #define LUA_MAX_DEPTH 32
+#define JOURNAL_TIME_LIMIT 9.2e18 /* seconds: what an int64_t holds */
 
 struct journal {
 	FILE *f;
@@ -423,21 +427,34 @@ void jw_lua(jw *w, lua_State *L, int idx, int redact)
 
 /* ---- time ---- */
 
+/* A year that, less 1900, fits an int (struct tm's limit, kept from when
+ * this was gmtime_r). */
+static int year_fits(int64_t sec)
+{
+	int64_t y;
+	int m, d;
+	timestamp_civil_from_days(sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400), &y, &m, &d);
+	return y - 1900 >= INT_MIN && y - 1900 <= INT_MAX;
+}
+
+/* Rounded to the nearest millisecond (not truncated as timestamp_from_epoch
+ * does for AWS answers); a time past any calendar prints as the epoch. */
 void journal_format_time(double t, char *out, size_t outlen)
 {
-	struct tm tm;
-	time_t secs = (time_t)floor(t);
-	long ms = lround((t - floor(t)) * 1000.0);
-	if (ms >= 1000) {
-		secs++;
-		ms = 0;
+	char text[TIMESTAMP_TEXT_MAX];
+	timestamp_value v = { 0, 0 };
+	if (t > -JOURNAL_TIME_LIMIT && t < JOURNAL_TIME_LIMIT) {
+		v.sec = (int64_t)floor(t);
+		v.ms = (int)lround((t - floor(t)) * 1000.0);
+		if (v.ms >= 1000) {
+			v.sec++;
+			v.ms = 0;
+		}
+		if (!year_fits(v.sec))
+			v.sec = v.ms = 0;
 	}
-	if (!gmtime_r(&secs, &tm)) {
-		snprintf(out, outlen, "1970-01-01T00:00:00.000Z");
-		return;
-	}
-	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+	timestamp_format(&v, text);
+	snprintf(out, outlen, "%s", text);
 }
 
 void journal_timestamp(char *out, size_t outlen)

@@ -36,6 +36,8 @@
 #endif
 #include "sandbox_int.h"
 
+#include "base64.h"
+
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua-cjson.h>
@@ -52,7 +54,7 @@
 #define JSON_DECODE_FACTOR 32     /* Lua bytes per JSON byte, at worst */
 #define MODULE_NAME_MAX 64
 #define DIGEST_BYTES_PER_UNIT 64  /* bytes hashed or coded per instruction charged */
-#define BASE64_MAX ((size_t)1 << 30) /* EVP_EncodeBlock takes an int length */
+#define BASE64_MAX ((size_t)1 << 30) /* longest string base64.encode takes */
 #define LOADED_KEY "deadbolt.loaded"
 
 static const char *const base_names[] = {
@@ -616,76 +618,29 @@ static int sb_b64_encode(lua_State *L)
 	const char *s = luaL_checklstring(L, 1, &len);
 	luaL_argcheck(L, len <= BASE64_MAX, 1, "string too long");
 	sandbox_charge(L, len / DIGEST_BYTES_PER_UNIT + 1);
-	/* EVP_EncodeBlock writes 4 bytes for every 3 started, then a NUL */
-	char *out = luaL_buffinitsize(L, &b, (len + 2) / 3 * 4 + 1);
-	int n = EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
-	luaL_pushresultsize(&b, (size_t)n);
+	char *out = luaL_buffinitsize(L, &b, BASE64_ENCODED_SIZE(len));
+	luaL_pushresultsize(&b, base64_encode(s, len, out));
 	return 1;
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-static int b64_space(unsigned char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-/* Decodes the quad q (4 characters, '=' padding only when last) into out;
- * returns the bytes written, or -1. */
-static int b64_quad(const unsigned char *q, int last, char *out)
-{
-	int a = b64_value(q[0]), b = b64_value(q[1]);
-	int c = q[2] == '=' ? 0 : b64_value(q[2]), d = q[3] == '=' ? 0 : b64_value(q[3]);
-	int pad = (q[2] == '=') + (q[3] == '=');
-	if (a < 0 || b < 0 || c < 0 || d < 0 || (q[2] == '=' && q[3] != '=') || (pad && !last))
-		return -1;
-	unsigned long n = (unsigned long)a << 18 | (unsigned long)b << 12 | (unsigned long)c << 6 |
-			  (unsigned long)d;
-	out[0] = (char)(n >> 16);
-	out[1] = (char)(n >> 8 & 255);
-	out[2] = (char)(n & 255);
-	return 3 - pad;
-}
-
-/* base64.decode(text): the bytes, or nil and why. Whitespace is ignored;
- * characters are counted without it. */
+/* base64.decode(text): the bytes, or nil and why. Strict (base64.h):
+ * whitespace is ignored; characters are counted without it. */
 static int sb_b64_decode(lua_State *L)
 {
-	size_t len, count = 0, i, k = 0, done = 0;
-	const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
-	unsigned char q[4];
+	size_t len, size = 0, done = 0, where = 0;
+	const char *s = luaL_checklstring(L, 1, &len);
 	luaL_Buffer b;
 	sandbox_charge(L, len / DIGEST_BYTES_PER_UNIT + 1);
-	for (i = 0; i < len; i++)
-		count += !b64_space(s[i]);
-	if (count % 4 != 0) {
+	if (base64_strict_size(s, len, &size) != BASE64_OK) {
 		luaL_pushfail(L);
 		lua_pushliteral(L, "length is not a multiple of 4");
 		return 2;
 	}
-	char *out = luaL_buffinitsize(L, &b, count / 4 * 3 + 1);
-	for (i = 0; i < len; i++) {
-		if (b64_space(s[i]))
-			continue;
-		q[k++ % 4] = s[i];
-		if (k % 4 != 0)
-			continue;
-		int n = b64_quad(q, k == count, out + done);
-		if (n < 0) {
-			luaL_pushfail(L);
-			lua_pushfstring(L, "not base64 at character %d", (int)(k - 3));
-			return 2;
-		}
-		done += (size_t)n;
+	char *out = luaL_buffinitsize(L, &b, size + 1);
+	if (base64_decode_strict(s, len, out, &done, &where) != BASE64_OK) {
+		luaL_pushfail(L);
+		lua_pushfstring(L, "not base64 at character %d", (int)where);
+		return 2;
 	}
 	luaL_pushresultsize(&b, done);
 	return 1;

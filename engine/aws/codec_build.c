@@ -4,7 +4,6 @@
 #include "codec.h"
 
 #include <math.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,7 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "serialize.h"
+#include "timestamp.h"
 
 /* ---- errors and member paths -------------------------------------------- */
 
@@ -211,17 +212,6 @@ int cb_to_int64(lua_State *L, int idx, int64_t *out)
 	return 0;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 static int digits(const char **p, int n, int *out)
 {
 	int v = 0;
@@ -234,13 +224,6 @@ static int digits(const char **p, int n, int *out)
 	*p += n;
 	*out = v;
 	return 0;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return dm[m - 1] + (m == 2 && leap);
 }
 
 /* "Z", "+hh:mm", "+hhmm", "+hh" (or '-') at *p: the offset in seconds. */
@@ -291,7 +274,9 @@ static int parse_clock(const char **p, int *h, int *mi, int *s, int32_t *usec)
 	return *h > 23 || *mi > 59 || *s > 59 ? -1 : 0;
 }
 
-/* YYYY-MM-DD[(T| )hh:mm[:ss[.frac]][zone]] */
+/* YYYY-MM-DD[(T| )hh:mm[:ss[.frac]][zone]]. Not timestamp_parse_iso8601 on
+ * purpose: a request keeps microseconds (cb_format_time writes ".ffffffZ"),
+ * and the basic form, the RFC 822 form and out-of-range zones are refused. */
 static int parse_iso8601(const char *p, cb_time *out)
 {
 	int y, mo, d, h = 0, mi = 0, s = 0, off = 0;
@@ -299,7 +284,7 @@ static int parse_iso8601(const char *p, cb_time *out)
 	if (digits(&p, 4, &y) != 0 || *p++ != '-' || digits(&p, 2, &mo) != 0 ||
 	    *p++ != '-' || digits(&p, 2, &d) != 0)
 		return -1;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > timestamp_days_in_month(y, mo))
 		return -1;
 	if (*p == 'T' || *p == 't' || *p == ' ') {
 		p++;
@@ -308,7 +293,7 @@ static int parse_iso8601(const char *p, cb_time *out)
 	}
 	if (parse_zone(p, &off) != 0)
 		return -1;
-	out->sec = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s - off;
+	out->sec = timestamp_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - off;
 	out->usec = usec;
 	return 0;
 }
@@ -475,11 +460,10 @@ int cb_scalar_text(lua_State *L, int idx, const aws_shape *s, int ts_format,
 int cb_put_base64(buf *b, const void *data, size_t n)
 {
 	const unsigned char *p = data;
-	unsigned char out[1024 + 1];
+	char out[BASE64_ENCODED_SIZE(768)];
 	while (n > 0) {
 		size_t chunk = n > 768 ? 768 : n; /* a multiple of 3: no padding inside */
-		int w = EVP_EncodeBlock(out, p, (int)chunk);
-		if (w < 0 || buf_append(b, out, (size_t)w) != 0)
+		if (buf_append(b, out, base64_encode(p, chunk, out)) != 0)
 			return -1;
 		p += chunk;
 		n -= chunk;

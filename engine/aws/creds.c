@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "creds_internal.h"
+#include "timestamp.h"
 
 #define CREDS_MAX_CHAIN 5 /* profiles in one source_profile chain */
 #define PROFILE_NAME_MAX 256
@@ -51,7 +52,11 @@ int creds_copy(char *dst, size_t dstlen, const char *src, const char *what, aws_
 	return 0;
 }
 
-/* ---- time ---- */
+/* ---- time ----
+ * Stricter than timestamp_parse_iso8601 on purpose: an expiry must be a full
+ * "YYYY-MM-DDThh:mm:ss[.f]" with a zone, so a truncated or naive one is
+ * refused rather than guessed at; a leap second (:60) passes. Only the
+ * calendar arithmetic is timestamp.h's. */
 
 static int num(const char *s, int n, int *out)
 {
@@ -63,24 +68,6 @@ static int num(const char *s, int n, int *out)
 	}
 	*out = v;
 	return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static long days_from_civil(long y, int m, int d)
-{
-	y -= m <= 2;
-	long era = (y >= 0 ? y : y - 399) / 400;
-	long yoe = y - era * 400;
-	long doy = (153L * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return m == 2 && leap ? 29 : dm[m - 1];
 }
 
 /* "Z", "+hh:mm", "-hh:mm" or "+hhmm" after the seconds: offset in seconds. */
@@ -117,9 +104,10 @@ int creds_parse_time(const char *s, time_t *out)
 		z += 1 + nf;
 	}
 	if (parse_zone(z, &off) != 0 || mo < 1 || mo > 12 || d < 1 ||
-	    d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60)
+	    d > timestamp_days_in_month(y, mo) || h > 23 || mi > 59 || se > 60)
 		return -1;
-	long long t = (long long)days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + se - off;
+	long long t = (long long)timestamp_days_from_civil(y, mo, d) * 86400LL + h * 3600LL +
+		      mi * 60LL + se - off;
 	*out = (time_t)t;
 	return 0;
 }

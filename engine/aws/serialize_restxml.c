@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "serialize.h"
 
 static int x_node(cb_ctx *c, buf *b, const aws_member *m, int idx, const char *name);
@@ -524,9 +525,9 @@ static int x_digest(cb_ctx *c, const char *alg, char *out, size_t outlen)
 		for (mdlen = 0; mdlen < 4; mdlen++)
 			md[mdlen] = (unsigned char)(crc >> (24 - 8 * mdlen));
 	}
-	unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-	EVP_EncodeBlock(b64, md, (int)mdlen);
-	snprintf(out, outlen, "%s", (const char *)b64);
+	char b64[BASE64_ENCODED_SIZE(EVP_MAX_MD_SIZE)];
+	base64_encode(md, mdlen, b64);
+	snprintf(out, outlen, "%s", b64);
 	return 0;
 }
 
