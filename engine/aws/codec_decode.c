@@ -22,6 +22,7 @@
  *    when an ec2/query body has none;
  *  - an error with an empty body, or a body that is not an AWS error, gets a
  *    code of ours (NotFound, Forbidden, ..., "HTTP503") instead of "404". */
+#include "text.h"
 #include "codec.h"
 
 #include <errno.h>
@@ -42,7 +43,7 @@
 
 #define EXCERPT_MAX 100 /* printable characters of a non-AWS body in a message */
 #define PH_MAX_DEPTH 3  /* nesting of placeholder structures */
-#define SCALAR_MAX 64   /* longest number text we look at */
+#define SCALAR_MAX TEXT_NUMBER_MAX /* longest number text we look at */
 
 typedef struct dctx {
 	lua_State *L;
@@ -72,24 +73,11 @@ static const char *header_request_id(const http_response *r)
 	return id ? id : resp_header(r, "x-amz-request-id");
 }
 
-static int is_space(int c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static void trim(const char **s, size_t *len)
-{
-	while (*len > 0 && is_space((unsigned char)**s))
-		(*s)++, (*len)--;
-	while (*len > 0 && is_space((unsigned char)(*s)[*len - 1]))
-		(*len)--;
-}
-
 static int body_blank(const http_response *r)
 {
 	const char *s = r->body.data ? r->body.data : "";
 	size_t len = r->body.len;
-	trim(&s, &len);
+	text_trim(&s, &len);
 	return len == 0;
 }
 
@@ -202,22 +190,12 @@ static void push_key(dctx *c, const char *name)
 /* Copies trimmed text into a NUL-terminated scratch; -1 when too long/empty. */
 static int scalar_copy(const char *s, size_t len, char out[SCALAR_MAX + 1])
 {
-	trim(&s, &len);
+	text_trim(&s, &len);
 	if (len == 0 || len > SCALAR_MAX)
 		return -1;
 	memcpy(out, s, len);
 	out[len] = '\0';
 	return 0;
-}
-
-static int parse_double(const char *s, size_t len, double *out)
-{
-	char tmp[SCALAR_MAX + 1], *end;
-	if (scalar_copy(s, len, tmp) != 0)
-		return -1;
-	errno = 0;
-	*out = strtod(tmp, &end);
-	return (*end == '\0' && end != tmp) ? 0 : -1;
 }
 
 /* Python's int(text). Pushes an integer, or a float past the int64 range. */
@@ -432,7 +410,7 @@ static void push_scalar_text(dctx *c, const aws_shape *s, const char *t, size_t 
 		break;
 	case AWS_SHAPE_DOUBLE:
 	case AWS_SHAPE_FLOAT:
-		if (parse_double(t, len, &d) != 0)
+		if (text_to_double(t, len, &d) != 0)
 			d_fail(c, "not a number: \"%.40s\"", t);
 		lua_pushnumber(L, d);
 		break;
@@ -647,7 +625,7 @@ static void push_header_list(dctx *c, const aws_shape *s, const char *v)
 		comma = strchr(v, ',');
 		size_t len = comma ? (size_t)(comma - v) : strlen(v);
 		const char *item = v;
-		trim(&item, &len);
+		text_trim(&item, &len);
 		push_scalar_text(c, s->list_member->shape, item, len, 0);
 		lua_rawseti(c->L, -2, ++i);
 		v = comma ? comma + 1 : v;
@@ -836,7 +814,7 @@ static size_t utf8_whole(const char *s, size_t n)
 static void copy_clean(char *dst, size_t cap, const char *src, size_t len, int ascii_only)
 {
 	size_t n = 0, i = 0;
-	trim(&src, &len);
+	text_trim(&src, &len);
 	for (; i < len && n + 1 < cap; i++) {
 		unsigned char ch = (unsigned char)src[i];
 		if (ch >= 0x80 && ascii_only)

@@ -7,16 +7,6 @@
 
 #include "model_types.h"
 
-const aws_service *model_find_service(const char *name)
-{
-	if (!name)
-		return NULL;
-	for (size_t i = 0; i < model_nservices; i++)
-		if (strcmp(model_services[i].name, name) == 0)
-			return &model_services[i];
-	return NULL;
-}
-
 /* model_operations is sorted by (service name, operation name): a binary
  * search on the model name, a linear scan for the snake name (few entries). */
 static int op_cmp(const char *service, const char *name, const aws_operation *op)
@@ -116,19 +106,4 @@ const aws_member *model_member_find_wire(const aws_shape *s, const char *wire, i
 			return m;
 	}
 	return NULL;
-}
-
-const char *model_shape_type_name(int type)
-{
-	static const char *const names[] = {
-		[AWS_SHAPE_STRING] = "string",       [AWS_SHAPE_INTEGER] = "integer",
-		[AWS_SHAPE_LONG] = "long",           [AWS_SHAPE_BOOLEAN] = "boolean",
-		[AWS_SHAPE_DOUBLE] = "double",       [AWS_SHAPE_FLOAT] = "float",
-		[AWS_SHAPE_TIMESTAMP] = "timestamp", [AWS_SHAPE_BLOB] = "blob",
-		[AWS_SHAPE_LIST] = "list",           [AWS_SHAPE_MAP] = "map",
-		[AWS_SHAPE_STRUCTURE] = "structure", [AWS_SHAPE_DOCUMENT] = "document",
-	};
-	if (type < 0 || (size_t)type >= sizeof(names) / sizeof(names[0]))
-		return "unknown";
-	return names[type];
 }

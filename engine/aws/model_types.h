@@ -170,7 +170,6 @@ extern const aws_operation model_operations[]; /* sorted by (service name, op na
 extern const size_t model_noperations;
 
 /* Helpers (model.c). */
-const aws_service *model_find_service(const char *name); /* boto3 name; NULL if absent */
 /* The member of structure s named name (model name, exact case), or NULL. */
 const aws_member *model_member_find(const aws_shape *s, const char *name);
 /* The member of structure s whose wire name (location_name, else name) is
@@ -179,6 +178,5 @@ const aws_member *model_member_find_wire(const aws_shape *s, const char *wire, i
 /* The name on the wire: location_name, else name ("member" for a list element
  * without locationName, "key"/"value" for map parts is up to the caller). */
 const char *model_member_wire_name(const aws_member *m);
-const char *model_shape_type_name(int type); /* "string", "structure", ... */
 
 #endif

@@ -3,42 +3,13 @@
  * hundreds of timestamps. */
 #include "timestamp.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define NUMBER_MAX 64 /* longest epoch-number text we look at */
-
-/* ==== text helpers (as codec_decode.c's trim and parse_double) ========== */
-
-static int is_space(int c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static void trim(const char **s, size_t *len)
-{
-	while (*len > 0 && is_space((unsigned char)**s))
-		(*s)++, (*len)--;
-	while (*len > 0 && is_space((unsigned char)(*s)[*len - 1]))
-		(*len)--;
-}
-
-/* The whole of s[0..len) as a strtod number; -1 when empty, too long or not one. */
-static int parse_number(const char *s, size_t len, double *out)
-{
-	char tmp[NUMBER_MAX + 1], *end;
-	if (len == 0 || len > NUMBER_MAX)
-		return -1;
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	errno = 0;
-	*out = strtod(tmp, &end);
-	return (*end == '\0' && end != tmp) ? 0 : -1;
-}
+#include "text.h"
 
 /* ==== calendar ============================================================ */
 
@@ -262,8 +233,8 @@ static int starts_like_iso_date(const char *s, size_t len)
 int timestamp_parse_text(const char *s, size_t len, timestamp_value *out)
 {
 	double v;
-	trim(&s, &len);
-	if (!starts_like_iso_date(s, len) && parse_number(s, len, &v) == 0)
+	text_trim(&s, &len);
+	if (!starts_like_iso_date(s, len) && text_to_double(s, len, &v) == 0)
 		return timestamp_from_epoch(v, out);
 	if (timestamp_parse_iso8601(s, s + len, out) == 0)
 		return 0;
