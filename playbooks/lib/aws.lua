@@ -36,19 +36,67 @@ function M.not_found(err)
   return err ~= nil and (err.status == 404 or M.is(err, "NotFound", "NoSuchKey", "404"))
 end
 
--- Calls fn(item) for every item of the list even when some fail, then raises
--- one error naming every failure: one bad volume does not stop the others.
-function M.each(items, fn)
-  local failed = {}
-  for _, item in ipairs(items) do
-    local ok, err = pcall(fn, item)
-    if not ok then
-      failed[#failed + 1] = tostring(err)
+-- Concurrency: what may run together, said in plain Lua.
+--
+--   aws.all { f1, f2, ... }   calls every function (no arguments) and returns
+--                             once all of them have returned or raised. On
+--                             success it returns a list: results[i] is the
+--                             first value fi returned. When any raised, it
+--                             raises ONE error, after all have finished:
+--                             "<k> of <n> failed: <err>; <err>" (each err as
+--                             tostring gives it, in list order), so one failed
+--                             branch never cuts another short.
+--   aws.each(list, fn)        aws.all over fn(item) for every item of list;
+--                             the same result and error shape.
+--
+-- When the engine provides them (a global `aws` table with `all` and `each`:
+-- calls on coroutines over one event loop, really concurrent), those are
+-- used. Otherwise the stand-in below runs the functions one after the other,
+-- in list order, with the same shape: everything behaves the same, only
+-- slower. Either way the order in which calls are journaled follows the
+-- order in which they end, so a playbook must not depend on it.
+
+local function failure(failed, n)
+  return string.format("%d of %d failed: %s", #failed, n, table.concat(failed, "; "))
+end
+
+local function all_in_order(fns)
+  local results, failed = {}, {}
+  for i, fn in ipairs(fns) do
+    local ok, result = pcall(fn)
+    if ok then
+      results[i] = result
+    else
+      failed[#failed + 1] = tostring(result)
     end
   end
   if #failed > 0 then
-    error(string.format("%d of %d failed: %s", #failed, #items, table.concat(failed, "; ")), 0)
+    error(failure(failed, #fns), 0)
   end
+  return results
+end
+
+local engine = _G.aws
+if type(engine) == "table" and type(engine.all) == "function" then
+  M.all = engine.all
+  M.each = engine.each or function(items, fn)
+    local fns = {}
+    for i, item in ipairs(items) do
+      fns[i] = function() return fn(item) end
+    end
+    return engine.all(fns)
+  end
+  M.concurrent = true
+else
+  M.all = all_in_order
+  function M.each(items, fn)
+    local fns = {}
+    for i, item in ipairs(items) do
+      fns[i] = function() return fn(item) end
+    end
+    return all_in_order(fns)
+  end
+  M.concurrent = false
 end
 
 -- Every item of a Marker/NextMarker listing (elb, elbv2), all pages joined:

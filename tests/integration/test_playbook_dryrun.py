@@ -27,8 +27,8 @@ class TestEc2DryRun(DryRunCase):
         plan = self.dry_run(finding("CryptoCurrency:EC2/BitcoinTool.B", instance_resource(w.inst.id), role="ACTOR"), w.env)
         self.assertEqual([op for op, _ in plan], [
             "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute",
-            "ec2.CreateSecurityGroup", "ec2.RevokeSecurityGroupEgress",
-            "ec2.CreateSecurityGroup", "ec2.AuthorizeSecurityGroupIngress", "ec2.AuthorizeSecurityGroupEgress",
+            "ec2.CreateSecurityGroup", "ec2.CreateSecurityGroup",
+            "ec2.RevokeSecurityGroupEgress", "ec2.AuthorizeSecurityGroupIngress", "ec2.AuthorizeSecurityGroupEgress",
             "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
             "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
             "autoscaling.DetachInstances", "ec2.DisassociateIamInstanceProfile",
