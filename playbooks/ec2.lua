@@ -64,8 +64,9 @@
 --      open before isolation already cut. end_forensics is its own step so
 --      that it runs even when the commands failed: it revokes every egress
 --      rule of the isolation groups and takes the quarantine profile off.
---   8. notify — one summary; finish — a finding only notified about, or
---      with evidence collected only, ends "skipped" with why, not "contained".
+--   8. notify — one summary. (A finding only notified about, or with
+--      evidence collected only, ends "skipped" with why, not "contained":
+--      choose_response tells the runner, which decides the outcome.)
 --
 -- Until the engine runs aws.all concurrently, lib/aws.lua runs the
 -- functions of a group one after the other in the order written (the
@@ -99,13 +100,7 @@ local note = notify.note
 -- ---------------------------------------------------------------------------
 -- Guards for `when`
 
-local function responding(ctx)
-  return ctx.state.response ~= "notify"
-end
-
-local function containing(ctx)
-  return ctx.state.response == "contain"
-end
+local responding, containing = policy.responding, policy.containing
 
 -- ---------------------------------------------------------------------------
 -- Helpers
@@ -507,7 +502,7 @@ return {
       name = "choose_response",
       why = "the team decides, by finding type, severity and resource role, what is contained",
       run = function(ctx)
-        ctx.state.response, ctx.state.response_why = policy.choose(ctx, cfg)
+        policy.respond(ctx, cfg)
         note(ctx, "response: %s (%s)", ctx.state.response, ctx.state.response_why)
       end,
     },
@@ -562,7 +557,10 @@ return {
     {
       name = "protect_instance",
       why = "nobody can terminate or stop the instance, or lose its volumes: what failed beside isolation, again",
-      when = function(ctx) return containing(ctx) and (ctx.state.beside_failed or {}).protect_instance ~= nil end,
+      when = function(ctx)
+        return containing(ctx) and (ctx.state.beside_failed or {}).protect_instance ~= nil,
+          "done beside isolate_network"
+      end,
       run = protect_instance,
     },
     {
@@ -744,6 +742,5 @@ return {
       end,
     },
     notify.step(),
-    notify.finish_step(),
   },
 }
