@@ -140,13 +140,23 @@ def seed_playbooks(tmp):
 
 
 def spans(lines):
-    """Every sent AWS call as (start, end, attempts, step), epoch seconds."""
-    out = []
+    """Every sent AWS call as (start, end, attempts, step, op), epoch
+    seconds. A line with start_ms and end_ms (from the run's start: the
+    engine's scheduler writes lines in a sequential run's order, not when
+    each call ended) is placed by those; otherwise it ended at its ts."""
+    out, run0 = [], None
     for ln in lines:
+        if ln.get("event") == "run_start":
+            run0 = iso_epoch(ln["ts"])
         if ln.get("event") != "aws_call" or ln.get("dry_run") or not isinstance(ln.get("ms"), (int, float)):
             continue
-        end = iso_epoch(ln["ts"])
-        out.append((end - ln["ms"] / 1000.0, end, int(ln.get("attempts") or 1), ln.get("step"), ln.get("op")))
+        if run0 is not None and isinstance(ln.get("end_ms"), (int, float)) and \
+                isinstance(ln.get("start_ms"), (int, float)):
+            start, end = run0 + ln["start_ms"] / 1000.0, run0 + ln["end_ms"] / 1000.0
+        else:
+            end = iso_epoch(ln["ts"])
+            start = end - ln["ms"] / 1000.0
+        out.append((start, end, int(ln.get("attempts") or 1), ln.get("step"), ln.get("op")))
     return out
 
 

@@ -220,20 +220,28 @@ local function protect_instance(ctx)
     wanted[#wanted + 1] = { attribute = "instanceInitiatedShutdownBehavior",
                             member = "InstanceInitiatedShutdownBehavior", value = "stop" }
   end
+  -- Every attribute read at once; what differs is saved in one ctx.save,
+  -- before any is changed; then every change at once.
+  local current = aws.each(wanted, function(w)
+    local r = ec2.describe_instance_attribute { InstanceId = id, Attribute = w.attribute }
+    return r[w.member] and r[w.member].Value
+  end)
   ctx.state.attributes_before = ctx.state.attributes_before or {}
-  local before = ctx.state.attributes_before
+  local before, change = ctx.state.attributes_before, {}
+  for i, w in ipairs(wanted) do
+    if current[i] ~= w.value then
+      before[w.member] = current[i]
+      change[#change + 1] = { member = w.member, from = current[i], to = w.value }
+    end
+  end
+  if #change > 0 then
+    ctx.save("attributes", before)
+  end
   local work = {}
-  for _, w in ipairs(wanted) do
+  for _, c in ipairs(change) do
     work[#work + 1] = function()
-      local current = ec2.describe_instance_attribute { InstanceId = id, Attribute = w.attribute }
-      local value = current[w.member] and current[w.member].Value
-      if value == w.value then
-        return
-      end
-      before[w.member] = value
-      ctx.save("attributes", before)
-      ec2.modify_instance_attribute { InstanceId = id, [w.member] = { Value = w.value } }
-      note(ctx, "%s: %s -> %s", w.member, tostring(value), tostring(w.value))
+      ec2.modify_instance_attribute { InstanceId = id, [c.member] = { Value = c.to } }
+      note(ctx, "%s: %s -> %s", c.member, tostring(c.from), tostring(c.to))
     end
   end
   if cfg.keep_volumes_on_termination then
@@ -273,27 +281,35 @@ local function isolate(ctx)
     end
   end
   ctx.state.groups = isolation.groups(ctx, vpcs)
-  local saved = {}
-  aws.each(enis, function(eni)
+  -- Each ENI's groups before, saved once for all of them before any moves
+  -- (an ENI a run already moved is not saved as if that were its state).
+  local saved, moving = {}, {}
+  for _, eni in ipairs(enis) do
     local groups = ctx.state.groups[eni.VpcId or inst.VpcId]
     local current = group_ids(eni.Groups)
     if #current == 1 and current[1] == groups.isolation then
       note(ctx, "%s is already isolated", eni.NetworkInterfaceId)
-      return
-    end
-    local original = {}
-    for _, g in ipairs(current) do
-      if not is_our_group(ctx, g) then
-        original[#original + 1] = g
+    else
+      local original = {}
+      for _, g in ipairs(current) do
+        if not is_our_group(ctx, g) then
+          original[#original + 1] = g
+        end
       end
+      if #original > 0 then
+        saved[eni.NetworkInterfaceId] = original
+      end
+      moving[#moving + 1] = { eni = eni, groups = groups, current = current }
     end
-    if #original > 0 then
-      saved[eni.NetworkInterfaceId] = original
-      ctx.save("eni_groups", saved)
-    end
-    ec2.modify_network_interface_attribute { NetworkInterfaceId = eni.NetworkInterfaceId, Groups = { groups.untrack } }
-    ec2.modify_network_interface_attribute { NetworkInterfaceId = eni.NetworkInterfaceId, Groups = { groups.isolation } }
-    note(ctx, "%s isolated in %s (was %s)", eni.NetworkInterfaceId, groups.isolation, table.concat(current, ","))
+  end
+  if next(saved) then
+    ctx.save("eni_groups", saved)
+  end
+  aws.each(moving, function(m)
+    local id = m.eni.NetworkInterfaceId
+    ec2.modify_network_interface_attribute { NetworkInterfaceId = id, Groups = { m.groups.untrack } }
+    ec2.modify_network_interface_attribute { NetworkInterfaceId = id, Groups = { m.groups.isolation } }
+    note(ctx, "%s isolated in %s (was %s)", id, m.groups.isolation, table.concat(m.current, ","))
   end)
 end
 

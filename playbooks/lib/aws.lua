@@ -39,56 +39,54 @@ end
 -- Concurrency: what may run together, said in plain Lua.
 --
 --   aws.all { f1, f2, ... }   calls every function (no arguments) and returns
---                             once all of them have returned or raised. On
---                             success it returns a list: results[i] is the
---                             first value fi returned. When any raised, it
---                             raises ONE error, after all have finished:
---                             "<k> of <n> failed: <err>; <err>" (each err as
---                             tostring gives it, in list order), so one failed
---                             branch never cuts another short.
---   aws.each(list, fn)        aws.all over fn(item) for every item of list;
---                             the same result and error shape.
+--                             once all of them have returned or raised: a
+--                             list, results[i] the first value fi returned.
+--                             When any raised, it raises ONE error table,
+--                             after all have finished:
+--                               message  "aws.all: <k> of <n> failed: [i] <err>; ..."
+--                                        (also its tostring)
+--                               errors   errors[i]: what fi raised, unchanged
+--                               results  what the others returned
+--                               failed, total
+--                             so one failed branch never cuts another short.
+--   aws.each(list, fn)        aws.all over fn(item) for every item of list.
 --
--- When the engine provides them (a global `aws` table with `all` and `each`:
--- calls on coroutines over one event loop, really concurrent), those are
--- used. Otherwise the stand-in below runs the functions one after the other,
--- in list order, with the same shape: everything behaves the same, only
--- slower. Either way the order in which calls are journaled follows the
--- order in which they end, so a playbook must not depend on it.
+-- The engine's aws.all and aws.each (a global `aws` table) run the calls
+-- concurrently, on coroutines over one event loop, and keep the journal,
+-- the plan and ctx.save in the order of a sequential run. Without them, the
+-- stand-in below runs the functions one after the other, in list order, with
+-- the same results and the same error: everything behaves the same, only
+-- slower. A branch must not rely on what another branch does before or
+-- after its own calls: with the engine's, the branches interleave at every
+-- call.
 
-local function failure(failed, n)
-  return string.format("%d of %d failed: %s", #failed, n, table.concat(failed, "; "))
-end
+local ERROR_MT = { __tostring = function(e) return e.message end }
 
 local function all_in_order(fns)
-  local results, failed = {}, {}
+  local results, errors, texts, failed = {}, {}, {}, 0
   for i, fn in ipairs(fns) do
     local ok, result = pcall(fn)
     if ok then
       results[i] = result
     else
-      failed[#failed + 1] = tostring(result)
+      errors[i], failed = result, failed + 1
+      texts[#texts + 1] = string.format("[%d] %s", i, tostring(result))
     end
   end
-  if #failed > 0 then
-    error(failure(failed, #fns), 0)
+  if failed > 0 then
+    error(setmetatable({
+      message = string.format("aws.all: %d of %d failed: %s", failed, #fns, table.concat(texts, "; ")),
+      errors = errors, results = results, failed = failed, total = #fns,
+    }, ERROR_MT), 0)
   end
   return results
 end
 
 local engine = _G.aws
-if type(engine) == "table" and type(engine.all) == "function" then
-  M.all = engine.all
-  M.each = engine.each or function(items, fn)
-    local fns = {}
-    for i, item in ipairs(items) do
-      fns[i] = function() return fn(item) end
-    end
-    return engine.all(fns)
-  end
-  M.concurrent = true
+if type(engine) == "table" and type(engine.all) == "function" and type(engine.each) == "function" then
+  M.all, M.each, M.concurrent = engine.all, engine.each, true
 else
-  M.all = all_in_order
+  M.all, M.concurrent = all_in_order, false
   function M.each(items, fn)
     local fns = {}
     for i, item in ipairs(items) do
@@ -96,7 +94,6 @@ else
     end
     return all_in_order(fns)
   end
-  M.concurrent = false
 end
 
 -- Every item of a Marker/NextMarker listing (elb, elbv2), all pages joined:
