@@ -196,6 +196,9 @@ def analyse(lines, wall0):
     rest = [c for c in calls if c[3] not in SSM_WAIT_STEPS]
     r["wait"] = wait
     r["rt_run"] = chain(rest, last) + 1
+    # And without any forensic step: the run of an instance SSM does not manage.
+    bare = [c for c in rest if c[3] != "end_forensics"]
+    r["rt_bare"] = chain(bare, max((c[1] for c in bare), default=wall0)) + 1
     return r
 
 
@@ -330,6 +333,9 @@ def run(args, srv, tmp, env, b):
                f"seed order {rt(peer, 'rt_isolated', 'isolated')}" if peer else "seed: none",
                f"{peer['isolated'] / ours['isolated']:.1f}x sooner" if peer else "n/a",
                f"<= 8 round trips, {8 * rtt:.1f} s + local costs", ok)
+        note(f"screenshot {shot}, without any forensic step (open_forensic_access, run_forensic_commands, "
+             f"end_forensics): deadbolt {ours['rt_bare']:g} round trips"
+             + (f", seed order {peer['rt_bare']:g}" if peer else ""))
         report(f"whole run without the SSM wait, screenshot {shot}", rt(ours, "rt_run", "run"),
                f"seed order {rt(peer, 'rt_run', 'run')}" if peer else "seed: none",
                f"{peer['run'] / ours['run']:.1f}x sooner" if peer else "n/a",

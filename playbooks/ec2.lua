@@ -37,7 +37,7 @@
 --          failure here does not fail isolation: the next step redoes it.
 --   4. protect_instance — what failed beside isolation, again, with the
 --      client's usual retries (no call when it all succeeded).
---   5. cut_ties_and_snapshot — together, right after isolation:
+--   5. cut_ties_and_keep_evidence — together, right after isolation:
 --      detach_from_auto_scaling (an isolated instance fails its health
 --      checks and Auto Scaling would terminate it; termination protection
 --      does not stop Auto Scaling), remove_instance_profile (no new
@@ -46,11 +46,11 @@
 --      classic load balancers and target groups (no traffic sent to an
 --      instance that cannot answer), tag_instance, snapshot_volumes (every
 --      volume at once; CreateSnapshot returns at once, the copy is AWS's),
---      and the screenshot again if its one quick attempt failed.
---   6. store_evidence — the instance record and the screenshot with their
---      SHA-256 manifest.
---   7. check_forensic_access, open_forensic_access, run_forensic_commands,
---      end_forensics — the slow part, last: the quarantine profile, a
+--      store_evidence (the screenshot again first if its one quick attempt
+--      failed transiently; then the instance record and the screenshot,
+--      then their SHA-256 manifest) and check_forensic_access.
+--   6. open_forensic_access, run_forensic_commands, end_forensics — the
+--      slow part, last: the quarantine profile, a
 --      bounded wait for the SSM agent, the commands, a bounded wait for them.
 --      The agent needs HTTPS out to reach SSM and to write its output to S3,
 --      which the isolation group blocks: while the commands run, and only
@@ -64,7 +64,7 @@
 --      open before isolation already cut. end_forensics is its own step so
 --      that it runs even when the commands failed: it revokes every egress
 --      rule of the isolation groups and takes the quarantine profile off.
---   8. notify — one summary. (A finding only notified about, or with
+--   7. notify — one summary. (A finding only notified about, or with
 --      evidence collected only, ends "skipped" with why, not "contained":
 --      choose_response tells the runner, which decides the outcome.)
 --
@@ -488,6 +488,81 @@ local function snapshot_volumes(ctx)
   end)
 end
 
+-- store_evidence: the instance record and the screenshot together, then
+-- the manifest naming them with their SHA-256.
+local function store_evidence(ctx)
+  local bucket = ctx.env.ARTIFACT_BUCKET
+  if not bucket then
+    note(ctx, "no ARTIFACT_BUCKET: the instance record and screenshot were not stored")
+    return
+  end
+  local prefix = evidence.prefix(ctx, ctx.state.instance_id)
+  ctx.state.evidence_location = string.format("s3://%s/%s", bucket, prefix)
+  if evidence.exists(bucket, prefix .. config.evidence.manifest) then
+    note(ctx, "evidence for this finding is already at s3://%s/%s: not overwritten", bucket, prefix)
+    ctx.state.evidence_stored_before = true
+    return
+  end
+  local uploads, notes = {}, {}
+  uploads[#uploads + 1] = function()
+    return evidence.put(bucket, prefix .. "describe-instances.json", json.encode(ctx.state.record), "application/json")
+  end
+  if ctx.state.screenshot then
+    local image, why = base64.decode(ctx.state.screenshot)
+    if image then
+      local file, content_type = screenshot_file(image)
+      uploads[#uploads + 1] = function() return evidence.put(bucket, prefix .. file, image, content_type) end
+    else
+      notes[#notes + 1] = "the screenshot was not base64 (" .. why .. "): stored as received"
+      uploads[#uploads + 1] = function()
+        return evidence.put(bucket, prefix .. "screenshot.b64", ctx.state.screenshot, "text/plain")
+      end
+    end
+  else
+    notes[#notes + 1] = "no console screenshot: " .. tostring(ctx.state.screenshot_error)
+  end
+  local artifacts = aws.all(uploads)
+  ctx.state.artifacts, ctx.state.artifact_notes = artifacts, notes
+  local key = evidence.write_manifest(ctx, bucket, prefix, ctx.state.instance_id, artifacts, notes)
+  note(ctx, "evidence stored: %d object(s), manifest s3://%s/%s", #artifacts, bucket, key)
+end
+
+-- check_forensic_access: whether the forensic commands can and should run
+-- (ctx.state.forensics): a bucket for their output, not run already for
+-- this finding, the instance running and managed by SSM. The two reads
+-- together.
+local function check_forensic_access(ctx)
+  local id, bucket = ctx.state.instance_id, ctx.env.ARTIFACT_BUCKET
+  local prefix = evidence.prefix(ctx, id)
+  local state = ctx.state.instance.State and ctx.state.instance.State.Name
+  local why_not
+  if not bucket then
+    why_not = "no artifact bucket for their output"
+  elseif state ~= "running" then
+    why_not = string.format("%s is %s", id, tostring(state))
+  else
+    local found = aws.all {
+      function() return evidence.exists(bucket, prefix .. "forensic-commands.json") end,
+      function() return forensics.agent(id) or false end,
+    }
+    local ran, agent = found[1], found[2]
+    if ran then
+      why_not = string.format("they already ran for this finding (s3://%s/%sforensic-commands.json)", bucket, prefix)
+    elseif not agent then
+      why_not = string.format("%s is not managed by SSM", id)
+    elseif ctx.state.response == "contain" and not ctx.env.QUARANTINE_PROFILE_ARN then
+      why_not = "no QUARANTINE_PROFILE_ARN to give the SSM agent credentials"
+    elseif ctx.state.response == "evidence" and agent.PingStatus ~= "Online" then
+      why_not = string.format("the SSM agent of %s is %s", id, tostring(agent.PingStatus))
+    end
+  end
+  if why_not then
+    note(ctx, "forensic commands skipped: %s", why_not)
+  end
+  ctx.state.evidence_prefix = prefix
+  ctx.state.forensics = why_not == nil
+end
+
 -- ---------------------------------------------------------------------------
 -- The runbook
 
@@ -580,8 +655,8 @@ return {
       run = protect_instance,
     },
     {
-      name = "cut_ties_and_snapshot",
-      why = "Auto Scaling, the instance profile and the load balancers let go of it, and its disks are kept, all at once",
+      name = "cut_ties_and_keep_evidence",
+      why = "Auto Scaling, the instance profile and the load balancers let go of it; its disks, record and screen are kept; all at once",
       when = responding,
       run = function(ctx)
         tasks.run(ctx, {
@@ -595,83 +670,18 @@ return {
             when = function() return containing(ctx) and cfg.deregister_from_load_balancers end },
           { name = "tag_instance", run = tag_instance },
           { name = "snapshot_volumes", run = snapshot_volumes, when = function() return cfg.snapshots end },
-          -- Not taken beside isolation (an evidence-only response), or its
-          -- one quick attempt failed transiently: now, with retries.
-          { name = "capture_screenshot", run = function() capture_screenshot(ctx, false) end,
-            when = function() return not ctx.state.screenshot_tried or ctx.state.screenshot_again end },
+          -- The screenshot first when it was not taken beside isolation (an
+          -- evidence-only response) or its one quick attempt failed
+          -- transiently: now with the usual retries.
+          { name = "store_evidence", run = function()
+              if not ctx.state.screenshot_tried or ctx.state.screenshot_again then
+                capture_screenshot(ctx, false)
+              end
+              store_evidence(ctx)
+            end },
+          { name = "check_forensic_access", run = check_forensic_access,
+            when = function() return config.forensics.enabled end },
         })
-      end,
-    },
-    {
-      name = "store_evidence",
-      why = "the instance record and the screenshot, in the artifact bucket with their SHA-256",
-      when = responding,
-      run = function(ctx)
-        local bucket = ctx.env.ARTIFACT_BUCKET
-        if not bucket then
-          note(ctx, "no ARTIFACT_BUCKET: the instance record and screenshot were not stored")
-          return
-        end
-        local prefix = evidence.prefix(ctx, ctx.state.instance_id)
-        ctx.state.evidence_location = string.format("s3://%s/%s", bucket, prefix)
-        ctx.state.evidence_prefix = prefix
-        if evidence.exists(bucket, prefix .. config.evidence.manifest) then
-          note(ctx, "evidence for this finding is already at s3://%s/%s: not overwritten", bucket, prefix)
-          ctx.state.evidence_stored_before = true
-          return
-        end
-        local uploads, notes = {}, {}
-        uploads[#uploads + 1] = function()
-          return evidence.put(bucket, prefix .. "describe-instances.json", json.encode(ctx.state.record), "application/json")
-        end
-        if ctx.state.screenshot then
-          local image, why = base64.decode(ctx.state.screenshot)
-          if image then
-            local file, content_type = screenshot_file(image)
-            uploads[#uploads + 1] = function() return evidence.put(bucket, prefix .. file, image, content_type) end
-          else
-            notes[#notes + 1] = "the screenshot was not base64 (" .. why .. "): stored as received"
-            uploads[#uploads + 1] = function()
-              return evidence.put(bucket, prefix .. "screenshot.b64", ctx.state.screenshot, "text/plain")
-            end
-          end
-        else
-          notes[#notes + 1] = "no console screenshot: " .. tostring(ctx.state.screenshot_error)
-        end
-        local artifacts = aws.all(uploads) -- the objects together, then the manifest naming them
-        ctx.state.artifacts, ctx.state.artifact_notes = artifacts, notes
-        local key = evidence.write_manifest(ctx, bucket, prefix, ctx.state.instance_id, artifacts, notes)
-        note(ctx, "evidence stored: %d object(s), manifest s3://%s/%s", #artifacts, bucket, key)
-      end,
-    },
-    {
-      name = "check_forensic_access",
-      why = "the forensic commands need SSM to manage the running instance, and a bucket for their output",
-      when = function(ctx) return responding(ctx) and config.forensics.enabled end,
-      run = function(ctx)
-        local id, bucket, prefix = ctx.state.instance_id, ctx.env.ARTIFACT_BUCKET, ctx.state.evidence_prefix
-        local state = ctx.state.instance.State and ctx.state.instance.State.Name
-        local why_not
-        if not bucket or not prefix then
-          why_not = "no artifact bucket for their output"
-        elseif evidence.exists(bucket, prefix .. "forensic-commands.json") then
-          why_not = string.format("they already ran for this finding (s3://%s/%sforensic-commands.json)", bucket, prefix)
-        elseif state ~= "running" then
-          why_not = string.format("%s is %s", id, tostring(state))
-        else
-          local agent = forensics.agent(id)
-          if not agent then
-            why_not = string.format("%s is not managed by SSM", id)
-          elseif ctx.state.response == "contain" and not ctx.env.QUARANTINE_PROFILE_ARN then
-            why_not = "no QUARANTINE_PROFILE_ARN to give the SSM agent credentials"
-          elseif ctx.state.response == "evidence" and agent.PingStatus ~= "Online" then
-            why_not = string.format("the SSM agent of %s is %s", id, tostring(agent.PingStatus))
-          end
-        end
-        if why_not then
-          note(ctx, "forensic commands skipped: %s", why_not)
-        end
-        ctx.state.forensics = why_not == nil
       end,
     },
     {
@@ -731,30 +741,30 @@ return {
       why = "the forensic egress rule and the quarantine profile go as soon as the commands are done",
       when = containing,
       run = function(ctx)
-        local work = {}
-        -- The quarantine profile, found by its ARN: one a stopped run left
-        -- behind goes too.
         local profile = ctx.env.QUARANTINE_PROFILE_ARN
-        local associations = profile and profile_associations(ctx.state.instance_id) or {}
-        if ctx.dry_run and ctx.state.quarantine_association then
-          associations = { { AssociationId = ctx.state.quarantine_association, IamInstanceProfile = { Arn = profile } } }
-        end
-        for _, a in ipairs(associations) do
-          if a.IamInstanceProfile and a.IamInstanceProfile.Arn == profile then
-            work[#work + 1] = function()
-              ec2.disassociate_iam_instance_profile { AssociationId = a.AssociationId }
-              note(ctx, "quarantine instance profile removed")
+        aws.all {
+          -- The quarantine profile, found by its ARN: one a stopped run left
+          -- behind goes too.
+          function()
+            local associations = profile and profile_associations(ctx.state.instance_id) or {}
+            if ctx.dry_run and ctx.state.quarantine_association then
+              associations = { { AssociationId = ctx.state.quarantine_association, IamInstanceProfile = { Arn = profile } } }
             end
-          end
-        end
-        -- The isolation groups: back to no rules at all (in a dry run, only
-        -- if this run would have opened them).
-        if not ctx.dry_run or ctx.state.forensic_egress_opened then
-          work[#work + 1] = function()
-            isolation.close_forensic_egress(ctx, isolation_group_ids(ctx))
-          end
-        end
-        aws.each(work, function(fn) fn() end)
+            aws.each(associations, function(a)
+              if a.IamInstanceProfile and a.IamInstanceProfile.Arn == profile then
+                ec2.disassociate_iam_instance_profile { AssociationId = a.AssociationId }
+                note(ctx, "quarantine instance profile removed")
+              end
+            end)
+          end,
+          -- The isolation groups: back to no rules at all (in a dry run, only
+          -- if this run would have opened them).
+          function()
+            if not ctx.dry_run or ctx.state.forensic_egress_opened then
+              isolation.close_forensic_egress(ctx, isolation_group_ids(ctx))
+            end
+          end,
+        }
       end,
     },
     notify.step(),

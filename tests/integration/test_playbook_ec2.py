@@ -358,7 +358,7 @@ class TestFailures(Ec2Case):
         self.assertEqual((shots[0]["step"], shots[0]["status"], shots[0]["attempts"]), ("isolate_network", 500, 1))
         # Tried again only once isolation is done, with the usual retries.
         self.assertEqual(len(shots), 2)
-        self.assertEqual((shots[1]["step"], shots[1]["attempts"]), ("cut_ties_and_snapshot", 3))
+        self.assertEqual((shots[1]["step"], shots[1]["attempts"]), ("cut_ties_and_keep_evidence", 3))
         self.assertLess(moves[-1], calls.index(shots[1]))
         self.assertEqual(self.world.log("GetConsoleScreenshot")[0]["fault"], "500")
         self.assertEqual(len(self.world.log("GetConsoleScreenshot")), 4, "1 attempt beside isolation, 3 after")
@@ -375,7 +375,7 @@ class TestFailures(Ec2Case):
         shots = [c for c in result.calls() if c["op"] == "ec2.GetConsoleScreenshot"]
         self.assertEqual((shots[0]["step"], shots[0]["error"], shots[0]["attempts"]), ("isolate_network", "Timeout", 1))
         self.assertLess(shots[0]["ms"], 4000, "config.ec2.screenshot.deadline_seconds (2 s), not the 8 s answer")
-        self.assertEqual((shots[1]["step"], shots[1]["error"]), ("cut_ties_and_snapshot", None))
+        self.assertEqual((shots[1]["step"], shots[1]["error"]), ("cut_ties_and_keep_evidence", None))
         prefix = f"evidence/123456789012/us-east-1/{self.w.inst.id}/{self.finding['id']}/"
         self.world.s3.head_object(Bucket=self.w.bucket, Key=prefix + "screenshot.png")
 
