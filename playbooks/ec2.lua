@@ -741,27 +741,31 @@ return {
       why = "the forensic egress rule and the quarantine profile go as soon as the commands are done",
       when = containing,
       run = function(ctx)
-        local profile = ctx.env.QUARANTINE_PROFILE_ARN
+        local profile, known = ctx.env.QUARANTINE_PROFILE_ARN, ctx.state.quarantine_association
         aws.all {
-          -- The quarantine profile, found by its ARN: one a stopped run left
-          -- behind goes too.
+          -- The quarantine profile this run attached, by the id its
+          -- association answered.
           function()
-            local associations = profile and profile_associations(ctx.state.instance_id) or {}
-            if ctx.dry_run and ctx.state.quarantine_association then
-              associations = { { AssociationId = ctx.state.quarantine_association, IamInstanceProfile = { Arn = profile } } }
+            if known then
+              ec2.disassociate_iam_instance_profile { AssociationId = known }
+              note(ctx, "quarantine instance profile removed")
             end
-            aws.each(associations, function(a)
-              if a.IamInstanceProfile and a.IamInstanceProfile.Arn == profile then
+          end,
+          -- Any other association of the quarantine profile (one a stopped
+          -- run left behind), found by its ARN.
+          function()
+            for _, a in ipairs(profile and profile_associations(ctx.state.instance_id) or {}) do
+              if a.AssociationId ~= known and a.IamInstanceProfile and a.IamInstanceProfile.Arn == profile then
                 ec2.disassociate_iam_instance_profile { AssociationId = a.AssociationId }
-                note(ctx, "quarantine instance profile removed")
+                note(ctx, "quarantine instance profile %s removed (left behind)", a.AssociationId)
               end
-            end)
+            end
           end,
           -- The isolation groups: back to no rules at all (in a dry run, only
           -- if this run would have opened them).
           function()
             if not ctx.dry_run or ctx.state.forensic_egress_opened then
-              isolation.close_forensic_egress(ctx, isolation_group_ids(ctx))
+              isolation.close_forensic_egress(ctx, isolation_group_ids(ctx), ctx.state.forensic_egress_opened)
             end
           end,
         }

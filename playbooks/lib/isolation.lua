@@ -218,8 +218,16 @@ function M.open_forensic_egress(ctx, group_id)
   notify.note(ctx, "forensic egress tcp/443 opened in %s while the commands run", group_id)
 end
 
--- Takes every egress rule out of the isolation groups again.
-function M.close_forensic_egress(ctx, group_ids)
+local function is_forensic(permission)
+  return permission.IpProtocol == "tcp" and permission.FromPort == 443 and permission.ToPort == 443
+end
+
+-- Takes every egress rule out of the isolation groups again. When this run
+-- opened the forensic rule (opened true), that rule is revoked as it was
+-- made, and the groups are read at the same time: only a rule that is not
+-- the forensic one (none, unless someone added it) costs another call.
+-- Otherwise the groups are read and every egress rule is revoked.
+function M.close_forensic_egress(ctx, group_ids, opened)
   if #group_ids == 0 then
     return
   end
@@ -229,12 +237,29 @@ function M.close_forensic_egress(ctx, group_ids)
     end
     return
   end
-  local r = ec2.describe_security_groups { GroupIds = group_ids }
-  aws.each(r.SecurityGroups or {}, function(group)
-    if #(group.IpPermissionsEgress or {}) > 0 then
+  local found = aws.all {
+    function() return ec2.describe_security_groups { GroupIds = group_ids } end,
+    function()
+      if opened then
+        aws.each(group_ids, function(id)
+          unless_done(ec2.revoke_security_group_egress,
+            { GroupId = id, IpPermissions = { forensic_rule() } }, "InvalidPermission.NotFound")
+          notify.note(ctx, "forensic egress closed in %s: the isolation group has no rules again", id)
+        end)
+      end
+    end,
+  }
+  aws.each(found[1].SecurityGroups or {}, function(group)
+    local rest = {}
+    for _, permission in ipairs(group.IpPermissionsEgress or {}) do
+      if not (opened and is_forensic(permission)) then
+        rest[#rest + 1] = permission
+      end
+    end
+    if #rest > 0 then
       unless_done(ec2.revoke_security_group_egress,
-        { GroupId = group.GroupId, IpPermissions = group.IpPermissionsEgress }, "InvalidPermission.NotFound")
-      notify.note(ctx, "forensic egress closed in %s: the isolation group has no rules again", group.GroupId)
+        { GroupId = group.GroupId, IpPermissions = rest }, "InvalidPermission.NotFound")
+      notify.note(ctx, "egress rules revoked in %s: the isolation group has no rules again", group.GroupId)
     end
   end)
 end
