@@ -643,6 +643,7 @@ def parse(argv):
     ap.add_argument("--replay", type=int, default=1000, help="findings in the replay")
     ap.add_argument("--rtt-ms", type=float, default=100.0)
     ap.add_argument("--containment-reps", type=int, default=3)
+    ap.add_argument("--keep-journals", metavar="DIR", help="containment: copy each run's journal to DIR")
     ap.add_argument("--no-samples", action="store_true",
                     help="containment: leave out the aws-samples order (its 15 s of sleeps)")
     ap.add_argument("--only", choices=("client", "runner", "containment"), action="append")

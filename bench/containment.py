@@ -215,6 +215,9 @@ def run_deadbolt(args, tmp, env, url, w, finding_doc, run_measured, playbooks, t
     rc, dt, _, wall0 = run_measured(argv, denv, timeout=300)
     if not os.path.exists(journal):
         return None, f"`deadbolt run` exited {rc} and wrote no journal"
+    if args.keep_journals:
+        os.makedirs(args.keep_journals, exist_ok=True)
+        shutil.copy(journal, args.keep_journals)
     r = analyse(read_journal(journal), wall0)
     if "isolated" not in r:
         return None, f"no ENI was moved (exit {rc}, outcome {r['outcome']})"
