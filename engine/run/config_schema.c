@@ -149,16 +149,21 @@ static const cs_field notify[] = {
 typedef struct cs_section {
 	const char *key;
 	const cs_field *fields;
-	const char *read_by; /* the playbook that needs it; NULL: every one */
+	const char *const *read_by; /* the playbooks that need it (any of them) */
 } cs_section;
 
+static const char *const by_ec2[] = {"ec2.lua", NULL};
+static const char *const by_s3[] = {"s3.lua", NULL};
+static const char *const by_iam[] = {"iam.lua", NULL};
+static const char *const by_all[] = {"ec2.lua", "s3.lua", "iam.lua", NULL}; /* lib/notify.lua */
+
 static const cs_section sections[] = {
-	{"ec2", ec2, "ec2.lua"},
-	{"forensics", forensics, "ec2.lua"},
-	{"evidence", evidence, "ec2.lua"},
-	{"s3", s3, "s3.lua"},
-	{"iam", iam, "iam.lua"},
-	{"notify", notify, NULL},
+	{"ec2", ec2, by_ec2},
+	{"forensics", forensics, by_ec2},
+	{"evidence", evidence, by_ec2},
+	{"s3", s3, by_s3},
+	{"iam", iam, by_iam},
+	{"notify", notify, by_all},
 };
 
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -176,7 +181,7 @@ typedef struct cs_ctx {
 	lua_State *L, *H;
 	const char *file;
 	const lua_srcmap *map;
-	lint_report rep;
+	problem_fn rep;
 	void *ud;
 	int problems;
 } cs_ctx;
@@ -596,19 +601,21 @@ static void check_sections(cs_ctx *c, int t, const char *const *playbooks)
 		lua_pop(L, 1);
 	}
 	for (size_t i = 0; i < NSECTIONS; i++) {
-		const char *by = sections[i].read_by;
-		if (by ? !has(playbooks, by) : !playbooks || !playbooks[0])
+		const char *by = NULL;
+		for (size_t j = 0; !by && sections[i].read_by[j]; j++)
+			if (has(playbooks, sections[i].read_by[j]))
+				by = sections[i].read_by[j];
+		if (!by)
 			continue;
 		lua_pushstring(L, sections[i].key);
 		if (lua_rawget(L, t) == LUA_TNIL)
-			problem(c, sections[i].key, "the section is missing (%s reads it)",
-				by ? by : "every playbook");
+			problem(c, sections[i].key, "the section is missing (%s reads it)", by);
 		lua_pop(L, 1);
 	}
 }
 
 int config_schema_check(lua_State *L, int idx, const char *file, const lua_srcmap *map,
-			lua_State *H, const char *const *playbooks, lint_report rep, void *ud)
+			lua_State *H, const char *const *playbooks, problem_fn rep, void *ud)
 {
 	cs_ctx c = {L, H, file, map, rep, ud, 0};
 	int top = lua_gettop(L), t = lua_absindex(L, idx);

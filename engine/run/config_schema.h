@@ -17,7 +17,7 @@
 
 #include <lua.h>
 
-#include "lint_calls.h"
+#include "problem.h"
 #include "lua_lex.h"
 
 /* Checks the config table at idx of L. file names it in the reports, map
@@ -25,6 +25,6 @@
  * NULL-terminated list of the playbook files in the directory ("ec2.lua").
  * Returns how many problems were reported. */
 int config_schema_check(lua_State *L, int idx, const char *file, const lua_srcmap *map,
-			lua_State *H, const char *const *playbooks, lint_report rep, void *ud);
+			lua_State *H, const char *const *playbooks, problem_fn rep, void *ud);
 
 #endif
