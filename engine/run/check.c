@@ -91,9 +91,9 @@ static void print_problem(void *ud, const char *file, int line, const char *prob
 		fprintf(c->out, "%s/%s: %s\n", c->dir, file, problem);
 }
 
-/* config.lua against its schema. The playbook files present say which
- * sections are required. */
-static void check_config(const char *dir, sandbox *sb, lua_State *H, const playbook_set *pbs,
+/* config.lua against its schema. The files of the directory (names) say
+ * which sections are required. */
+static void check_config(const char *dir, sandbox *sb, lua_State *H, char **names, int count,
 			 check_out *co)
 {
 	char err[512];
@@ -102,8 +102,8 @@ static void check_config(const char *dir, sandbox *sb, lua_State *H, const playb
 	int top = lua_gettop(L);
 	lua_srcmap map;
 	size_t n = 0;
-	for (size_t i = 0; i < pbs->n && n < PLAYBOOKS_MAX_FILES; i++)
-		files[n++] = pbs->pbs[i].file;
+	for (int i = 0; i < count && n < PLAYBOOKS_MAX_FILES; i++)
+		files[n++] = names[i];
 	files[n] = NULL;
 	if (sandbox_load_playbook(sb, "config.lua", err, sizeof(err)) != SANDBOX_OK ||
 	    lua_gettop(L) == top) {
@@ -116,35 +116,70 @@ static void check_config(const char *dir, sandbox *sb, lua_State *H, const playb
 	lua_settop(L, top);
 }
 
-static int has_config(const char *dir)
+/* The string field key of the table at t, or NULL. The string stays alive
+ * in the table, which the caller keeps on the stack. */
+static const char *string_field(lua_State *L, int t, const char *key)
 {
-	char path[4096];
-	FILE *f;
-	if (snprintf(path, sizeof(path), "%s/config.lua", dir) >= (int)sizeof(path) ||
-	    (f = fopen(path, "rb")) == NULL)
-		return 0;
-	fclose(f);
-	return 1;
+	lua_pushstring(L, key);
+	lua_rawget(L, t);
+	const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+	lua_pop(L, 1);
+	return v;
 }
 
-/* Each playbook's handles: what GuardDuty sends. */
-static void check_handles(const char *dir, const playbook_def *def, check_out *co)
+static void check_handle(lua_State *L, int h, long i, const char *file, const lua_srcmap *map,
+			 check_out *co)
 {
 	char msg[600], path[64];
-	lua_srcmap map;
-	source_map(dir, def->file, &map);
-	for (size_t i = 0; i < def->nhandles; i++) {
-		const pb_handle *h = &def->handles[i];
-		if (h->resource_type && gd_check_resource_type(h->resource_type, msg, sizeof(msg))) {
-			snprintf(path, sizeof(path), "handles[%zu].resource_type", i + 1);
-			print_problem(co, def->file, lua_srcmap_line(&map, path), msg);
-		}
-		if (h->finding_type && gd_check_type_pattern(h->finding_type, msg, sizeof(msg))) {
-			snprintf(path, sizeof(path), "handles[%zu].finding_type", i + 1);
-			print_problem(co, def->file, lua_srcmap_line(&map, path), msg);
-		}
+	const char *rt = string_field(L, h, "resource_type");
+	const char *ft = string_field(L, h, "finding_type");
+	if (rt && gd_check_resource_type(rt, msg, sizeof(msg))) {
+		snprintf(path, sizeof(path), "handles[%ld].resource_type", i);
+		print_problem(co, file, lua_srcmap_line(map, path), msg);
 	}
+	if (ft && gd_check_type_pattern(ft, msg, sizeof(msg))) {
+		snprintf(path, sizeof(path), "handles[%ld].finding_type", i);
+		print_problem(co, file, lua_srcmap_line(map, path), msg);
+	}
+}
+
+/* A file's handles: what GuardDuty sends. Read from what the file returns,
+ * so that a playbook with other problems is checked too. */
+static void check_handles(const char *dir, sandbox *sb, const char *file, check_out *co)
+{
+	char err[512];
+	lua_State *L = sandbox_lua(sb);
+	int top = lua_gettop(L);
+	lua_srcmap map = {NULL, 0, 0};
+	if (sandbox_load_playbook(sb, file, err, sizeof(err)) != SANDBOX_OK ||
+	    lua_gettop(L) == top || !lua_istable(L, top + 1) || !lua_checkstack(L, 8))
+		goto out; /* playbooks_load reported it */
+	lua_pushliteral(L, "handles");
+	if (lua_rawget(L, top + 1) != LUA_TTABLE)
+		goto out;
+	source_map(dir, file, &map);
+	for (long i = 1; lua_rawgeti(L, top + 2, i) != LUA_TNIL; i++) {
+		if (lua_istable(L, -1))
+			check_handle(L, lua_gettop(L), i, file, &map, co);
+		lua_pop(L, 1);
+	}
+out:
 	lua_srcmap_free(&map);
+	lua_settop(L, top);
+}
+
+/* config.lua against its schema, every other top-level file's handles. */
+static void check_files(const char *dir, sandbox *sb, lua_State *H, check_out *co)
+{
+	char err[512], **names = NULL;
+	int n = playbooks_list(dir, &names, err, sizeof(err));
+	for (int i = 0; i < n; i++) {
+		if (strcmp(names[i], "config.lua") == 0)
+			check_config(dir, sb, H, names, n, co);
+		else
+			check_handles(dir, sb, names[i], co);
+	}
+	playbooks_free_names(names, n);
 }
 
 int runner_check(const char *dir, FILE *out, char *err, size_t errlen)
@@ -166,10 +201,7 @@ int runner_check(const char *dir, FILE *out, char *err, size_t errlen)
 	if (playbooks_load(&pbs, sb, H, dir, print_problem, &co, err, errlen) < 0)
 		goto out;
 	if (lint_scan_dir(dir, print_problem, &co, err, errlen) >= 0) {
-		if (has_config(dir))
-			check_config(dir, sb, H, &pbs, &co);
-		for (size_t i = 0; i < pbs.n; i++)
-			check_handles(dir, &pbs.pbs[i], &co);
+		check_files(dir, sb, H, &co);
 		problems = co.n;
 	}
 	if (problems == 0)

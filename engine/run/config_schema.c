@@ -510,7 +510,9 @@ static const cs_field *find_field(const cs_field *fields, const char *key)
 	return NULL;
 }
 
-static void unknown_key(cs_ctx *c, const cs_field *fields, const char *key, const char *path)
+/* Reports an unknown key; returns the field it is a near miss of, or NULL. */
+static const cs_field *unknown_key(cs_ctx *c, const cs_field *fields, const char *key,
+				   const char *path)
 {
 	suggest s;
 	char list[500];
@@ -521,7 +523,7 @@ static void unknown_key(cs_ctx *c, const cs_field *fields, const char *key, cons
 	const char *near = suggest_best(&s);
 	if (near) {
 		problem(c, path, "unknown setting: did you mean %s?", near);
-		return;
+		return find_field(fields, near);
 	}
 	list[0] = '\0';
 	for (size_t i = 0; fields[i].key && used + 1 < sizeof(list); i++) {
@@ -529,12 +531,15 @@ static void unknown_key(cs_ctx *c, const cs_field *fields, const char *key, cons
 		used += w > 0 ? (size_t)w : 0;
 	}
 	problem(c, path, "unknown setting (the settings here are: %s)", list);
+	return NULL;
 }
 
 static void check_table(cs_ctx *c, int t, const cs_field *fields, const char *path)
 {
 	lua_State *L = c->L;
 	char p[CS_PATH];
+	const cs_field *missed[16]; /* near misses already reported */
+	size_t nmissed = 0;
 	if (!lua_checkstack(L, 8))
 		return;
 	lua_pushnil(L);
@@ -542,16 +547,20 @@ static void check_table(cs_ctx *c, int t, const cs_field *fields, const char *pa
 		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
 		const cs_field *f = k ? find_field(fields, k) : NULL;
 		snprintf(p, sizeof(p), "%.180s%s%.60s", path, path[0] ? "." : "", k ? k : "[?]");
+		const cs_field *near = NULL;
 		if (!k)
 			problem(c, path, "has a key that is not a name");
-		else if (!f)
-			unknown_key(c, fields, k, p);
-		else
+		else if (f)
 			check_value(c, lua_gettop(L), f, p);
+		else if ((near = unknown_key(c, fields, k, p)) != NULL && nmissed < 16)
+			missed[nmissed++] = near;
 		lua_pop(L, 1);
 	}
 	for (size_t i = 0; fields[i].key; i++) {
-		if (!fields[i].required)
+		int was_missed = 0;
+		for (size_t j = 0; j < nmissed; j++)
+			was_missed |= missed[j] == &fields[i];
+		if (!fields[i].required || was_missed)
 			continue;
 		lua_pushstring(L, fields[i].key);
 		if (lua_rawget(L, t) == LUA_TNIL)
