@@ -502,7 +502,8 @@ END_TEST
 
 START_TEST(aws_error_is_raised_with_fields)
 {
-	const char *want = "UnauthorizedOperation: You are not authorized to perform "
+	/* with the file and line of the call that raised it */
+	const char *want = "test:1: UnauthorizedOperation: You are not authorized to perform "
 			   "UpdateAccessKey (iam.UpdateAccessKey)\nstack traceback:";
 	fake f = {0};
 	char out[1024] = "", err[2048] = "";
