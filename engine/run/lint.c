@@ -430,6 +430,40 @@ static void check_use(lint *l, size_t i)
 	check_struct(l, op->input, open, "", 0);
 }
 
+/* Whether the names list starting at i (NAME {, NAME}) holds name. */
+static int in_name_list(const lua_toks *k, size_t i, const lua_tok *name)
+{
+	for (; i < k->n && k->t[i].type == LT_NAME; i += 2) {
+		if (k->t[i].n == name->n && memcmp(k->t[i].s, name->s, name->n) == 0)
+			return 1;
+		if (i + 1 >= k->n || !lua_tok_is(&k->t[i + 1], ","))
+			break;
+	}
+	return 0;
+}
+
+/* Whether the file declares a local, a loop variable or a parameter of this
+ * name anywhere (`local s3 = ...`, `function(ec2)`): then `s3.x` may not be
+ * the primitives' table, and the file's uses of it are not checked. */
+static int shadowed(const lua_toks *k, const lua_tok *name)
+{
+	for (size_t i = 0; i + 1 < k->n; i++) {
+		const lua_tok *t = &k->t[i];
+		size_t first = 0;
+		if (lua_tok_is(t, "local") || lua_tok_is(t, "for"))
+			first = lua_tok_is(&k->t[i + 1], "function") ? 0 : i + 1;
+		else if (lua_tok_is(t, "function")) {
+			size_t j = i + 1;
+			while (j < k->n && !lua_tok_is(&k->t[j], "("))
+				j++; /* the function's name, if any */
+			first = j + 1;
+		}
+		if (first && in_name_list(k, first, name))
+			return 1;
+	}
+	return 0;
+}
+
 int lint_scan_source(const char *file, const char *text, size_t n, problem_fn rep, void *ud)
 {
 	lua_toks k;
@@ -443,6 +477,8 @@ int lint_scan_source(const char *file, const char *text, size_t n, problem_fn re
 		    k.t[i + 2].type != LT_NAME || !is_use(&k.t[i + 3]))
 			continue;
 		if (i > 0 && (lua_tok_is(&k.t[i - 1], ".") || lua_tok_is(&k.t[i - 1], ":")))
+			continue;
+		if (shadowed(&k, &k.t[i]))
 			continue;
 		check_use(&l, i);
 	}

@@ -133,6 +133,10 @@ static const struct {
 	 "--[==[ ec2.stop_instances{} ]==] local t = [[ iam.delete_role{} ]]\n"
 	 "local u = {}; u.ec2.stop_instances{}\n",
 	 {NULL}, 0},
+	{"a local or a parameter named like a service is not the primitives' table",
+	 "local cfg, s3 = {}, {}\nprint(s3.rules, 1)\nlocal function f(a, ec2) return ec2.x(a) end\n"
+	 "f(x, sns.pubish)\n",
+	 {"4: sns.pubish is not an operation of sns: did you mean sns.publish?"}, 1},
 	{"every call syntax",
 	 "ec2.terminate_instances{}\nec2.delete_volume(x)\ns3 . delete_bucket \"b\"\n"
 	 "iam.create_user [[u]]\nec2.describe_instances{}\n",
