@@ -8,6 +8,7 @@
  * "DIR/FILE:LINE: what is wrong and the fix"; the line of a structural
  * problem is found in the source (lua_lex.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config_schema.h"
@@ -39,12 +40,35 @@ static void source_map(const char *dir, const char *file, lua_srcmap *map)
 	buf_free(&src);
 }
 
+/* The decimal number at s (0 when there is none). */
+static int atoi_safe(const char *s)
+{
+	long v = strtol(s, NULL, 10);
+	return v > 0 && v < 1000000 ? (int)v : 0;
+}
+
 /* "steps[3]" or "handles[2]" at the start of a structural problem, with the
  * field it names ("steps[5]: unknown field 'critcal'" -> "steps[5].critcal",
  * "steps[6]: name must be ..." -> "steps[6].name"). 0 when there is none. */
 static int problem_path(const char *problem, char *path, size_t len)
 {
 	const char *close = strchr(problem, ']'), *q;
+	static const struct {
+		const char *start, *path;
+	} whole[] = {
+		{"has no name", "name"}, {"playbook name ", "name"}, {"has no steps", "steps"},
+		{"has no handles", "handles"}, {"steps must be", "steps"},
+		{"handles must be", "handles"},
+	};
+	for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++)
+		if (strncmp(problem, whole[i].start, strlen(whole[i].start)) == 0) {
+			snprintf(path, len, "%s", whole[i].path);
+			return 1;
+		}
+	if (strncmp(problem, "step name '", 11) == 0 && (q = strstr(problem, " and steps[")) != NULL) {
+		snprintf(path, len, "steps[%d].name", atoi_safe(q + 11));
+		return 1;
+	}
 	if ((strncmp(problem, "steps[", 6) != 0 && strncmp(problem, "handles[", 8) != 0) || !close)
 		return 0;
 	int n = (int)(close - problem + 1);

@@ -422,6 +422,8 @@ int lua_srcmap_build(const lua_toks *k, lua_srcmap *m)
 	map_walk w = {m, "", 0, 0};
 	memset(m, 0, sizeof(*m));
 	size_t t = lua_returned_table(k);
+	if (t && map_add(m, "", k->t[t].line) != 0) /* the table itself */
+		return -1;
 	if (t)
 		lua_table_fields(k, t, map_field, &w);
 	return w.oom ? -1 : 0;
@@ -444,8 +446,10 @@ int lua_srcmap_line(const lua_srcmap *m, const char *path)
 		char *cut = strrchr(p, '.'), *br = strrchr(p, '[');
 		if (br && (!cut || br > cut))
 			cut = br;
-		if (!cut || cut == p)
+		if (!p[0])
 			return 0;
+		if (!cut)
+			cut = p; /* then the table itself, "" */
 		*cut = '\0';
 	}
 }

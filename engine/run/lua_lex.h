@@ -90,7 +90,8 @@ typedef struct lua_srcmap {
 /* Maps the table the chunk returns. 0, or -1 when out of memory. */
 int lua_srcmap_build(const lua_toks *k, lua_srcmap *m);
 void lua_srcmap_free(lua_srcmap *m);
-/* The line of path, else of its nearest mapped parent, else 0. */
+/* The line of path, else of its nearest mapped parent, else of the
+ * returned table's "{" (path ""), else 0. */
 int lua_srcmap_line(const lua_srcmap *m, const char *path);
 
 #endif

@@ -203,7 +203,7 @@ static const struct {
 	 "return {\n  ec2 = {\n    isolation_tag = 'x',\n  },\n  forensic = {},\n  custom = { x = 1 },\n}\n",
 	 {"ec2.lua"},
 	 {"2: ec2: exempt_tag is missing", "5: forensic: unknown section: did you mean forensics?",
-	  "0: evidence: the section is missing (ec2.lua reads it)"}, 8},
+	  "1: evidence: the section is missing (ec2.lua reads it)"}, 8},
 	{"names, prefixes, tags and the egress rule",
 	 "return {\n  ec2 = {\n    exempt_tag = { key = 'aws:exempt', value = 'true' },\n"
 	 "    tags = { status = 'deadbolt:status' },\n"
@@ -354,7 +354,8 @@ START_TEST(test_source_map_gives_the_line_of_each_field)
 	} want[] = {
 		{"name", 4}, {"handles[1].resource_type", 5}, {"handles[2]", 6},
 		{"handles[2].finding_type", 6}, {"steps[1].run", 8}, {"steps[2]", 12},
-		{"steps[3]", 13}, {"steps[3].why", 14}, {"steps[3].name", 13}, {"nothing", 0},
+		{"steps[3]", 13}, {"steps[3].why", 14}, {"steps[3].name", 13},
+		{"nothing", 3}, /* not a field: the line of the returned table */
 	};
 	lua_toks k;
 	lua_srcmap map;

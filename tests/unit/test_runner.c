@@ -549,10 +549,10 @@ END_TEST
 
 static const char *const check_problems[] = {
 	"bad/not_table.lua: does not return a table (it returns number)",
-	"bad/no_name.lua: has no name",
-	"bad/no_steps.lua: has no steps",
+	"bad/no_name.lua:2: has no name",
+	"bad/no_steps.lua:2: has no steps",
 	"bad/syntax_error.lua: does not load:",
-	"bad/bad_steps.lua: step name 'twice' is used twice",
+	"bad/bad_steps.lua:7: step name 'twice' is used twice",
 	"bad/bad_steps.lua:8: steps[3] has no name: add name = ",
 	"bad/bad_steps.lua:9: steps[4] (no_run) has no run function",
 	"bad/bad_steps.lua:10: steps[5]: unknown field 'critcal': did you mean critical?",
@@ -561,7 +561,7 @@ static const char *const check_problems[] = {
 	"bad/bad_handles.lua:5: handles[1]: unknown field 'resourceType': did you mean resource_type?",
 	"bad/bad_handles.lua:6: handles[2]: finding_type is not a Lua pattern",
 	"bad/bad_handles.lua:7: handles[3] is not a table",
-	"bad/forbidden.lua: playbook name 'forbidden' is also used by dup_name.lua",
+	"bad/forbidden.lua:5: playbook name 'forbidden' is also used by dup_name.lua",
 	"bad/forbidden.lua:11: ec2.terminate_instances is not on the allow-list",
 	"bad/forbidden.lua:13: iam.delete_user is not on the allow-list",
 };
