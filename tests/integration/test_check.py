@@ -124,6 +124,15 @@ class TestCheckWithoutAws(unittest.TestCase):
         self.assertIn("sns.pubish is not an operation of sns: did you mean sns.publish?", lines[0])
 
 
+class TestOperationNames(unittest.TestCase):
+    def test_the_operation_names_are_those_of_the_installed_botocore(self):
+        """engine/aws/op_names_data.c is what tools/gen_op_names.py makes now:
+        check knows the same operations as boto3 does."""
+        p = subprocess.run(["python3", "tools/gen_op_names.py", "--check"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, "regenerate: python3 tools/gen_op_names.py\n" + p.stderr)
+
+
 class TestRuntimeErrors(WorldTestCase):
     """The same mistakes, had nobody run check: the dry run fails the step as
     the live run would (moto is not asked: validation happens before any
