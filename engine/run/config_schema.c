@@ -639,3 +639,168 @@ int config_schema_check(lua_State *L, int idx, const char *file, const lua_srcma
 	lua_settop(L, top);
 	return c.problems;
 }
+
+/* ---- reads of the settings in the playbooks' source ---- */
+
+typedef struct reads {
+	const char *file;
+	problem_fn rep;
+	void *ud;
+	int problems;
+	const lua_toks *k;
+	char config[64];      /* the local that holds require "config" */
+	struct {
+		char name[64];
+		const cs_section *section;
+	} alias[16];          /* local cfg = config.ec2 */
+	size_t nalias;
+} reads;
+
+static int tok_eq(const lua_tok *t, const char *s)
+{
+	return t->type == LT_NAME && t->n == strlen(s) && memcmp(t->s, s, t->n) == 0;
+}
+
+static const cs_section *section_named(const lua_tok *t)
+{
+	for (size_t i = 0; i < NSECTIONS; i++)
+		if (tok_eq(t, sections[i].key))
+			return &sections[i];
+	return NULL;
+}
+
+static const cs_field *field_named(const cs_field *fields, const lua_tok *t)
+{
+	for (size_t i = 0; fields && fields[i].key; i++)
+		if (tok_eq(t, fields[i].key))
+			return &fields[i];
+	return NULL;
+}
+
+/* A key t that is not among fields: reported when a near one exists. */
+static void misread(reads *r, const lua_tok *t, const cs_field *fields, const char *where)
+{
+	char key[64];
+	suggest s;
+	if (t->n >= sizeof(key))
+		return;
+	snprintf(key, sizeof(key), "%.*s", (int)t->n, t->s);
+	suggest_init(&s, key);
+	for (size_t i = 0; fields[i].key; i++)
+		suggest_offer(&s, fields[i].key);
+	const char *near = suggest_best(&s);
+	if (!near)
+		return;
+	char msg[300];
+	snprintf(msg, sizeof(msg), "%s.%s is no setting of config.lua (it reads nil): did you mean "
+		 "%s.%s?", where, key, where, near);
+	r->problems++;
+	if (r->rep)
+		r->rep(r->ud, r->file, t->line, msg);
+}
+
+/* The fields after a section at i ("." NAME ["." NAME]). */
+static void check_path(reads *r, size_t i, const cs_section *sec)
+{
+	const lua_toks *k = r->k;
+	char where[96];
+	if (i + 1 >= k->n || !lua_tok_is(&k->t[i], ".") || k->t[i + 1].type != LT_NAME)
+		return;
+	const cs_field *f = field_named(sec->fields, &k->t[i + 1]);
+	if (!f) {
+		snprintf(where, sizeof(where), "%s", sec->key);
+		misread(r, &k->t[i + 1], sec->fields, where);
+		return;
+	}
+	if (f->type == CS_TABLE && i + 3 < k->n && lua_tok_is(&k->t[i + 2], ".") &&
+	    k->t[i + 3].type == LT_NAME && !field_named(f->fields, &k->t[i + 3])) {
+		snprintf(where, sizeof(where), "%s.%s", sec->key, f->key);
+		misread(r, &k->t[i + 3], f->fields, where);
+	}
+}
+
+/* `local NAME = require "config"` / `local NAME = CONFIG.SECTION` at i. */
+static void note_local(reads *r, size_t i)
+{
+	const lua_toks *k = r->k;
+	const lua_tok *name = &k->t[i + 1];
+	if (i + 4 >= k->n || name->type != LT_NAME || !lua_tok_is(&k->t[i + 2], "=") ||
+	    name->n >= sizeof(r->config))
+		return;
+	const lua_tok *v = &k->t[i + 3];
+	char s[16];
+	size_t arg = i + 4 + (lua_tok_is(&k->t[i + 4], "(") ? 1 : 0); /* require "x" or ("x") */
+	if (tok_eq(v, "require") && arg < k->n && lua_tok_string(&k->t[arg], s, sizeof(s)) >= 0 &&
+	    strcmp(s, "config") == 0) {
+		snprintf(r->config, sizeof(r->config), "%.*s", (int)name->n, name->s);
+		return;
+	}
+	if (r->config[0] && tok_eq(v, r->config) && i + 5 < k->n && lua_tok_is(&k->t[i + 4], ".")) {
+		const cs_section *sec = section_named(&k->t[i + 5]);
+		if (sec && r->nalias < sizeof(r->alias) / sizeof(r->alias[0])) {
+			snprintf(r->alias[r->nalias].name, sizeof(r->alias[0].name), "%.*s",
+				 (int)name->n, name->s);
+			r->alias[r->nalias++].section = sec;
+		}
+	}
+}
+
+static const cs_section *alias_of(const reads *r, const lua_tok *t)
+{
+	for (size_t i = 0; i < r->nalias; i++)
+		if (tok_eq(t, r->alias[i].name))
+			return r->alias[i].section;
+	return NULL;
+}
+
+/* policy.setting("ec2", "snapshots") at i (the name "setting"). */
+static void check_setting_call(reads *r, size_t i)
+{
+	const lua_toks *k = r->k;
+	char section[64];
+	if (i + 5 >= k->n || !lua_tok_is(&k->t[i + 1], "(") || !lua_tok_is(&k->t[i + 3], ",") ||
+	    lua_tok_string(&k->t[i + 2], section, sizeof(section)) < 0 ||
+	    k->t[i + 4].type != LT_STRING)
+		return;
+	for (size_t s = 0; s < NSECTIONS; s++) {
+		if (strcmp(sections[s].key, section) != 0)
+			continue;
+		lua_tok key = k->t[i + 4];
+		key.type = LT_NAME; /* the string's contents, for the lookups */
+		key.s++;
+		key.n = key.n >= 2 ? key.n - 2 : 0;
+		if (!field_named(sections[s].fields, &key))
+			misread(r, &key, sections[s].fields, section);
+	}
+}
+
+int config_schema_lint_reads(const char *file, const char *text, size_t n, problem_fn rep,
+			     void *ud)
+{
+	lua_toks k;
+	reads r;
+	memset(&r, 0, sizeof(r));
+	r.file = file;
+	r.rep = rep;
+	r.ud = ud;
+	r.k = &k;
+	if (lua_lex_scan(text, n, &k) != 0)
+		return 0;
+	for (size_t i = 0; i + 2 < k.n; i++) {
+		const lua_tok *t = &k.t[i];
+		const cs_section *sec;
+		if (lua_tok_is(t, "local"))
+			note_local(&r, i);
+		if (tok_eq(t, "setting")) /* policy.setting("ec2", "snapshots") */
+			check_setting_call(&r, i);
+		if (i > 0 && (lua_tok_is(&k.t[i - 1], ".") || lua_tok_is(&k.t[i - 1], ":")))
+			continue; /* a field of something else */
+		if (r.config[0] && tok_eq(t, r.config) && lua_tok_is(&k.t[i + 1], ".") &&
+			 (sec = section_named(&k.t[i + 2])) != NULL)
+			check_path(&r, i + 3, sec);
+		else if ((sec = alias_of(&r, t)) != NULL)
+			check_path(&r, i + 1, sec);
+	}
+	lua_toks_free(&k);
+	return r.problems;
+}

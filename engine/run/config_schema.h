@@ -27,4 +27,12 @@
 int config_schema_check(lua_State *L, int idx, const char *file, const lua_srcmap *map,
 			lua_State *H, const char *const *playbooks, problem_fn rep, void *ud);
 
+/* The settings a playbook's source reads: `config.ec2.snapshots`,
+ * `cfg.snapshots` after `local cfg = config.ec2`, `cfg.tags.finding_id`,
+ * `policy.setting("ec2", "snapshots")`. A key that the schema does not have
+ * but has a near neighbour of is reported with it: a misspelt read is nil,
+ * which turns the setting off without a word. Returns how many problems. */
+int config_schema_lint_reads(const char *file, const char *text, size_t n, problem_fn rep,
+			     void *ud);
+
 #endif

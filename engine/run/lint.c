@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "allowlist.h"
+#include "config_schema.h"
 #include "lua_lex.h"
 #include "model.h"
 #include "model_types.h"
@@ -499,6 +500,8 @@ static int scan_files(const char *dir, const char *shown, problem_fn rep, void *
 			continue;
 		}
 		problems += lint_scan_source(file, src->data ? src->data : "", src->len, rep, ud);
+		problems += config_schema_lint_reads(file, src->data ? src->data : "", src->len, rep,
+						     ud);
 	}
 	playbooks_free_names(names, n);
 	return problems;

@@ -25,8 +25,9 @@
  * it reported (each with the line, what is wrong and the fix). */
 int lint_scan_source(const char *file, const char *text, size_t n, problem_fn rep, void *ud);
 
-/* Scans every *.lua of dir and of dir/lib. Returns how many problems, or -1
- * with err when dir cannot be listed. */
+/* Scans every *.lua of dir and of dir/lib: the primitives (lint_scan_source)
+ * and the settings read from config.lua (config_schema_lint_reads). Returns
+ * how many problems, or -1 with err when dir cannot be listed. */
 int lint_scan_dir(const char *dir, problem_fn rep, void *ud, char *err, size_t errlen);
 
 #endif

@@ -90,6 +90,9 @@ PLANTED = [
      'response = "evidance"', 'ec2.rules[1].response: "evidance" is not contain, evidence or notify: did you mean "evidence"?'),
     ("config.lua", "prefix = \"evidence/{account}/", "prefix = \"evidence/{acount}/", "{acount}",
      "evidence.prefix: {acount} is not filled in (it becomes \"\"): did you mean {account}?"),
+    ("iam.lua", 'policy.setting("iam", "revoke_sessions")', 'policy.setting("iam", "revoke_session")',
+     '"revoke_session")', "iam.revoke_session is no setting of config.lua (it reads nil): did you mean "
+     "iam.revoke_sessions?"),
     ("config.lua", "egress = { IpRanges = {", "egress = { IpRange = {", "egress = { IpRange",
      "forensics.egress.IpRange: is not used"),
 ]

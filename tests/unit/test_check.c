@@ -280,6 +280,38 @@ START_TEST(test_the_shipped_config_is_clean)
 }
 END_TEST
 
+/* ---- settings read by the playbooks ----------------------------------------- */
+
+static const struct {
+	const char *name, *src, *want[3];
+	int n;
+} read_cases[] = {
+	{"through a local alias of a section, and a nested table",
+	 "local config = require \"config\"\nlocal cfg = config.ec2\n"
+	 "if cfg.snapshot then end\nlocal t = cfg.tags.findingid\nlocal ok = cfg.snapshots\n",
+	 {"3: ec2.snapshot is no setting of config.lua (it reads nil): did you mean ec2.snapshots?",
+	  "4: ec2.tags.findingid is no setting of config.lua (it reads nil): did you mean "
+	  "ec2.tags.finding_id?"}, 2},
+	{"through the module, and policy.setting",
+	 "local config = require(\"config\")\nlocal w = config.forensics.agent_wait_secs\n"
+	 "local g = policy.setting(\"iam\", \"revoke_session\")\nlocal p = config.evidence.prefix:gsub('x', 'y')\n",
+	 {"2: forensics.agent_wait_secs is no setting", "3: iam.revoke_session is no setting"}, 2},
+	{"a team's own section and a far-off key are theirs",
+	 "local config = require \"config\"\nlocal a = config.guardrails.anything\n"
+	 "local b = config.ec2.my_own_setting\n",
+	 {NULL}, 0},
+};
+
+START_TEST(test_misspelt_setting_reads_are_reported)
+{
+	collected got = {"", 0};
+	int n = config_schema_lint_reads("x.lua", read_cases[_i].src, strlen(read_cases[_i].src),
+					 collect, &got);
+	expect_lines(&got, read_cases[_i].want, read_cases[_i].n, read_cases[_i].name);
+	ck_assert_int_eq(n, read_cases[_i].n);
+}
+END_TEST
+
 /* ---- GuardDuty's types ------------------------------------------------------ */
 
 static const struct {
@@ -384,6 +416,7 @@ static Suite *check_suite(void)
 	tcase_add_loop_test(t, test_config_reports_each_setting_problem_with_its_line, 0,
 			    NROWS(config_cases));
 	tcase_add_test(t, test_the_shipped_config_is_clean);
+	tcase_add_loop_test(t, test_misspelt_setting_reads_are_reported, 0, NROWS(read_cases));
 	suite_add_tcase(s, t);
 	t = tcase_create("guardduty");
 	tcase_add_loop_test(t, test_finding_type_patterns_match_what_guardduty_sends, 0,
