@@ -222,7 +222,7 @@ static void check_choice(cs_ctx *c, int idx, const char *path, const char *const
 		if (strcmp(v, choices[i]) == 0)
 			return;
 	const char *near = suggest_among(v, choices);
-	if (c->L && strcmp(v, "evidence") == 0 && choices == responses_ne)
+	if (strcmp(v, "evidence") == 0 && choices == responses_ne)
 		problem(c, path, "\"evidence\" is EC2's only (here it would only notify): write "
 			"\"notify\"");
 	else if (near)
