@@ -1,5 +1,4 @@
 /* lambda — the Lambda custom runtime loop. See lambda.h.
- * Owner: the Lambda engineer.
  *
  * The Runtime API is plain HTTP on AWS_LAMBDA_RUNTIME_API (host:port):
  *   GET  /2018-06-01/runtime/invocation/next         long poll, no timeout

@@ -1,4 +1,4 @@
-/* ca_bundle — see ca_bundle.h. Owner: the Lambda engineer. */
+/* ca_bundle — see ca_bundle.h. */
 #include "ca_bundle.h"
 
 #include <stdio.h>

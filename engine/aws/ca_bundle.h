@@ -1,5 +1,5 @@
 /* ca_bundle — where the trusted CA certificates are on this machine.
- * Owner: the Lambda engineer; called by http.c (the lead) for CURLOPT_CAINFO.
+ * http.c calls it for CURLOPT_CAINFO.
  *
  * The deadbolt binary is built on Debian, whose libcurl looks for
  * /etc/ssl/certs/ca-certificates.crt; Amazon Linux 2023 (the Lambda

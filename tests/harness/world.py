@@ -10,9 +10,7 @@ with deadbolt's own client.
         def test_instance_is_isolated(self):
             inst = self.world.instance(enis=2, volumes=1)
             rc, out, err = self.world.deadbolt("respond", finding_path)
-            ...
-
-Owned by the test harness."""
+            ..."""
 
 import contextlib
 import ipaddress

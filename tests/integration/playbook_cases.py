@@ -1,9 +1,7 @@
 """playbook_cases — shared by the playbook tests (test_playbook_*.py): GuardDuty
 findings built from a world's ids, deadbolt runs with their journal read
 back, the worlds the playbooks are tested on, and the world's state as boto3
-sees it (never as deadbolt does).
-
-Owned by the playbooks engineer."""
+sees it (never as deadbolt does)."""
 
 import hashlib
 import json

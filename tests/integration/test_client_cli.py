@@ -3,8 +3,7 @@ credentials and endpoint come from (--region, --profile, ~/.aws/credentials
 and config, credential_process, role_arn + source_profile,
 AWS_ENDPOINT_URL[_EC2], --endpoint-url), each proved by a call that only
 succeeds when the setting was used: moto checks signatures, so only the
-right credentials get through, and the environment's are made wrong.
-Owned by the client's integration tests."""
+right credentials get through, and the environment's are made wrong."""
 
 import json
 import os

@@ -1,7 +1,6 @@
 """The Lambda custom runtime end to end: build/deadbolt started as
 `bootstrap` against the fake Runtime API (tests/lambda/runtime_api.py), with
 its AWS calls going to the fake AWS in front of moto (tests/harness/world.py).
-Owner: the Lambda engineer.
 
     sh tests/run-integration.sh tests/integration/test_lambda.py
 

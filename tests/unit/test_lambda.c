@@ -1,5 +1,5 @@
 /* Check suite for engine/lambda.c's helpers and engine/aws/ca_bundle.c.
- * Owner: the Lambda engineer. The Runtime API loop itself is tested end to
+ * The Runtime API loop itself is tested end to
  * end by tests/integration/test_lambda.py against tests/lambda/runtime_api.py. */
 #include <check.h>
 #include <math.h>
