@@ -227,7 +227,8 @@ int cmd_call(int argc, char **argv)
 	call_args a;
 	memset(&a, 0, sizeof(a));
 	if (parse_args(argc, argv, &a) != 0) {
-		fprintf(stderr, "%sdeadbolt call: %s\n", CALL_USAGE, a.why);
+		fprintf(stderr, "usage: deadbolt call SERVICE OPERATION [JSON-PARAMS] [OPTIONS] "
+				"(deadbolt call --help)\ndeadbolt call: %s\n", a.why);
 		return 2;
 	}
 	if (a.help) {
