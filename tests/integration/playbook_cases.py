@@ -11,9 +11,8 @@ import tempfile
 import types
 import uuid
 
-from harness.world import ACCOUNT, REGION, ROOT
-
-PLAYBOOKS = os.path.join(ROOT, "playbooks")
+from harness.playbooks import test_playbooks
+from harness.world import ACCOUNT, REGION
 FORENSIC_COMMANDS = ["uname -a", "whoami", "netstat -ap", "lsof", "ps auxww", "last"]
 
 
@@ -152,10 +151,11 @@ def run(world, document, *flags, env=None, playbooks=None, timeout=120, journal=
 
 
 def playbooks_with_config(replacements):
-    """A copy of playbooks/ with config.lua edited: {old text: new text}.
-    The caller removes the directory."""
+    """A copy of the suite's playbooks (the shipped ones with the tests'
+    config.lua, harness/playbooks.py) with config.lua edited: {old text: new
+    text}. The caller removes the directory."""
     tmp = tempfile.mkdtemp(prefix="deadbolt-playbooks-")
-    shutil.copytree(PLAYBOOKS, os.path.join(tmp, "playbooks"))
+    shutil.copytree(test_playbooks(), os.path.join(tmp, "playbooks"))
     path = os.path.join(tmp, "playbooks", "config.lua")
     with open(path) as f:
         text = f.read()

@@ -28,6 +28,7 @@ sys.path[:0] = [TESTS, os.path.join(TESTS, "lambda")]
 
 from harness.world import (ACCESS_KEY, ACCOUNT, DEADBOLT, REGION, ROOT,  # noqa: E402
                            SECRET_KEY, WorldTestCase)
+from harness.playbooks import test_playbooks  # noqa: E402
 from runtime_api import RuntimeAPI  # noqa: E402
 
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE-session-token-" + uuid.uuid4().hex
@@ -209,7 +210,7 @@ class LambdaCase(WorldTestCase):
         self.addCleanup(self.api.stop)
         self.task_root = tempfile.mkdtemp(prefix="deadbolt-task-")
         self.addCleanup(shutil.rmtree, self.task_root, True)
-        os.symlink(os.path.join(ROOT, "playbooks"), os.path.join(self.task_root, "playbooks"))
+        os.symlink(test_playbooks(), os.path.join(self.task_root, "playbooks"))
         self.boots = []
 
     def bootstrap(self, runtime_api=None, endpoint=None, task_root=None, **kw):
