@@ -36,8 +36,7 @@ static const char CALL_HELP[] =
 	"  --region R, --profile P\n"
 	"  --cli-connect-timeout S, --cli-read-timeout S   seconds, as the AWS CLI's\n"
 	"\n"
-	"Exit status: 0 answered, 1 the call failed (the error on stderr), 2 usage.\n"
-	"%s";
+	"Exit status: 0 answered, 1 the call failed (the error on stderr), 2 usage.\n";
 
 typedef struct call_args {
 	const char *service, *operation, *params;
@@ -232,7 +231,8 @@ int cmd_call(int argc, char **argv)
 		return 2;
 	}
 	if (a.help) {
-		printf(CALL_HELP, CLI_AWS_ENVIRONMENT);
+		fputs(CALL_HELP, stdout);
+		fputs(CLI_AWS_ENVIRONMENT, stdout);
 		return 0;
 	}
 	const aws_operation *op = find_operation(a.service, a.operation);

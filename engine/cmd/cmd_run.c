@@ -43,9 +43,10 @@ static const char RUN_USAGE[] =
 	"  DEADBOLT_REGION       as --region\n"
 	"  DEADBOLT_MIN_SEVERITY as --min-severity\n"
 	"  DEADBOLT_INCLUDE_SAMPLES=true  as --include-samples\n"
-	"  LAMBDA_TASK_ROOT      where a Lambda package's own CA bundle is looked for\n"
-	"%s"
-	"\n"
+	"  LAMBDA_TASK_ROOT      where a Lambda package's own CA bundle is looked for\n";
+
+/* After CLI_AWS_ENVIRONMENT. */
+static const char RUN_USAGE_END[] =
 	"\n"
 	"`deadbolt run event.json` is what `sam local invoke -e event.json` would run: the same\n"
 	"runner and playbooks on the same event, with the settings of this shell instead of the\n"
@@ -68,7 +69,9 @@ typedef struct run_args {
 
 static void run_usage(FILE *f)
 {
-	fprintf(f, RUN_USAGE, CLI_AWS_ENVIRONMENT);
+	fputs(RUN_USAGE, f);
+	fputs(CLI_AWS_ENVIRONMENT, f);
+	fputs(RUN_USAGE_END, f);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
