@@ -13,7 +13,7 @@
 static const char USAGE[] =
 	"usage: deadbolt COMMAND [ARGS]       (deadbolt COMMAND --help for each)\n"
 	"\n"
-	"  run [--dry-run] [--playbooks DIR] [--journal FILE] [--endpoint-url URL]\n"
+	"  run [--dry-run] [--playbooks DIR] [--journal FILE] [--quiet] [--endpoint-url URL]\n"
 	"      [--region R] [--profile P] [--include-samples] [--min-severity N] FINDING.json...\n"
 	"                 respond to GuardDuty findings (exit 0 contained/skipped/planned,\n"
 	"                 1 partial/failed, 2 bad input or usage)\n"
