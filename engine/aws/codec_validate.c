@@ -2,7 +2,7 @@
  * shape before anything is serialized: member names, required members,
  * types, enums, lengths, ranges, list shape, nesting depth, and what the
  * wire needs (header values without CR/LF, a bucket that is a host label).
- * Owner: the codec (build half). Raw access only; see serialize.h. */
+ * Raw access only; see serialize.h. */
 #include <stdio.h>
 #include <string.h>
 
