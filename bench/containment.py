@@ -30,7 +30,7 @@ Round trips are read from the journal: the longest chain of calls each
 starting after the one before it ended (each counting its attempts), plus
 one for the first connection. Calls that overlap count once, so the number
 is the same for a sequential and a concurrent run of the same calls only if
-nothing overlapped. Owner: the bench engineer."""
+nothing overlapped."""
 
 import json
 import os
