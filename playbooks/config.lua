@@ -56,7 +56,8 @@ return {
     -- and this deadline (seconds), so that a slow or failing screenshot
     -- never delays isolation. After a transient failure (5xx, throttling,
     -- no answer in time) it is asked for again after isolation, with the
-    -- usual retries, when retry_after_isolation is true.
+    -- usual retries, when retry_after_isolation is true. Left out: 2 s, no
+    -- retry.
     screenshot = { deadline_seconds = 2, retry_after_isolation = true },
 
     snapshots = true,

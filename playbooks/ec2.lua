@@ -189,8 +189,9 @@ end
 -- deadline (beside isolation); otherwise the client's usual retries.
 local function capture_screenshot(ctx, quick)
   local params = { InstanceId = ctx.state.instance_id }
+  local settings = cfg.screenshot or {}
   if quick then
-    params.__deadline = cfg.screenshot.deadline_seconds
+    params.__deadline = settings.deadline_seconds or 2
     params.__attempts = 1
   end
   ctx.state.screenshot_tried = true
@@ -198,7 +199,7 @@ local function capture_screenshot(ctx, quick)
   if not r then -- stopped, not Nitro, slow, ...: journaled, not fatal
     note(ctx, "no console screenshot%s: %s", quick and " (one quick attempt)" or "", tostring(err))
     ctx.state.screenshot_error = tostring(err)
-    ctx.state.screenshot_again = quick and transient(err) and cfg.screenshot.retry_after_isolation
+    ctx.state.screenshot_again = quick and transient(err) and settings.retry_after_isolation == true
     return
   end
   ctx.state.screenshot, ctx.state.screenshot_error, ctx.state.screenshot_again = r.ImageData, nil, false
