@@ -26,11 +26,11 @@ Measured from process start (both sides pay their start-up):
   whole run   the end of the run, less the SSM wait: the time of the steps
               open_forensic_access and run_forensic_commands (the agent and
               the commands), and their calls
-Round trips are read from the journal: the longest chain of calls each
-starting after the one before it ended (each counting its attempts), plus
-one for the first connection. Calls that overlap count once, so the number
-is the same for a sequential and a concurrent run of the same calls only if
-nothing overlapped."""
+Round trips are read from the journal: a call's depth is its attempts plus
+the depth of the call that ended last before it started (the answer that
+set it off), and the count is the deepest call by then, plus one for the
+first connection. One after the other, that is every attempt; overlapping,
+the dependency chain."""
 
 import json
 import os
@@ -161,14 +161,21 @@ def spans(lines):
 
 
 def chain(calls, until):
-    """Round trips up to `until`: the longest chain of calls one after
-    another (greedy by end time), each counting its attempts."""
-    n, last = 0, float("-inf")
-    for start, end, attempts, _, _ in sorted(calls, key=lambda c: c[1]):
-        if end <= until + EPS and start >= last - EPS:
-            n += attempts
-            last = end
-    return n
+    """Round trips up to `until`: each call's depth is its attempts plus the
+    depth of the call that ended last before it started (what set it off:
+    a call starts as soon as the answer it waited for is in); the deepest
+    call that ended by `until`. One after the other, that is the number of
+    attempts; overlapping, the length of the dependency chain."""
+    calls = sorted(calls, key=lambda c: c[0])
+    ends = []  # (end, depth) of the calls seen so far
+    deepest = 0
+    for start, end, attempts, _, _ in calls:
+        before = [e for e in ends if e[0] <= start + EPS]
+        depth = attempts + (max(before, key=lambda e: e[0])[1] if before else 0)
+        ends.append((end, depth))
+        if end <= until + EPS:
+            deepest = max(deepest, depth)
+    return deepest
 
 
 def overlap(calls):
