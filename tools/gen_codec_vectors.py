@@ -49,6 +49,14 @@ POLICY = json.dumps({
                    "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2024-05-01T12:00:00Z"}}}],
 })
 
+# S3 keys a playbook (or a finding's attacker-chosen names) could hand over.
+HOSTILE_KEYS = [
+    "../../other-bucket/x", "a/./b", "./a", "a/..", ".", "..", "%2e%2e/x", "%2F%2e%2E%5c",
+    "a?b#c", "?x=1&y", "#frag", "a\x01b\x7fc", "tab\tnl\ncr\r", "sp ace+plus",
+    "/lead//double//", "trailing/", "ünï/日本 ~!*'()", "a;b=c&d@e:f,g$h",
+    "[x]{y}|z^`\"<>\\", "..\\..\\win", "%", "%zz", "\u2024\u2025/\uff0e\uff0e",
+]
+
 CASES = [
     # ---- ec2 -------------------------------------------------------------
     ("ec2 describe instances by id and filter", "ec2", "DescribeInstances", {
@@ -200,6 +208,16 @@ CASES = [
         "Bucket": "evidence", "Key": "a/b~c", "VersionId": "v 1", "PartNumber": 2,
         "IfModifiedSince": "2024-01-02T03:04:05Z",
     }),
+    # ---- rest-xml: hostile keys (issue 11, "parameters cannot escape") ------
+    # {Key+} is greedy: '/' stays, every byte outside A-Z a-z 0-9 - _ . ~ is
+    # %XX. So "." and ".." segments go as they are (S3 takes the path
+    # literally; the client tells libcurl not to normalise it), a literal
+    # "%2e" becomes "%252e", and '?', '#', control bytes and spaces cannot end
+    # the path or change the request line.
+    *[("s3 put object, hostile key " + repr(k), "s3", "PutObject",
+       {"Bucket": "evidence", "Key": k, "Body": b"x"}) for k in HOSTILE_KEYS],
+    *[("s3 head object, hostile key " + repr(k), "s3", "HeadObject",
+       {"Bucket": "my.evidence", "Key": k, "VersionId": k}) for k in HOSTILE_KEYS],
 ]
 
 

@@ -1,0 +1,115 @@
+"""What `deadbolt call` puts on the wire for S3: the request path of hostile
+keys, checksums, conditional writes, and the redirects S3 answers a request
+sent to the wrong region with.
+
+Hostile keys: each key goes through the fake (which logs the request target
+it received, then relays it to moto unchanged). The path must be exactly
+what botocore sends for the same call (its request captured on a
+before-send hook, path-style like deadbolt's against a custom endpoint), and
+the object must land in the bucket named, under the key given, as boto3
+reads it back; the bucket a "../" key names stays empty. What moto cannot
+show: how AWS's own front end parses a path; moto takes the path literally,
+as S3 documents it does for keys with "." and ".." segments. moto cannot
+store a key holding a line feed (its URL router does not match "%0A": boto3
+gets the same 404), so for that key only the wire path is checked.
+
+Owned by the client's integration tests."""
+
+import json
+from urllib.parse import urlsplit
+
+from botocore.config import Config
+
+from client_support import Deadbolt, parse_error
+from harness.world import ACCESS_KEY, REGION, SECRET_KEY, WorldTestCase
+
+HOSTILE_KEYS = [
+    "../../other-bucket/x", "a/./b", "./c", "d/..", "%2e%2e/x", "%2F%2e%2E%5c", "a?b#c",
+    "?x=1&y", "a\x01b\x7fc", "tab\tcr\r", "sp ace+plus", "/lead//double//", "trailing/",
+    "ünï/日本 ~!*'()", "a;b=c&d@e:f,g$h", "[x]{y}|z^`\"<>\\", "..\\..\\win", "%", "%zz",
+]
+BUCKET = "wire-evidence"
+VICTIM = "other-bucket"
+
+
+class _Captured(Exception):
+    """Stops botocore once the request is built: nothing is sent."""
+
+
+def botocore_target(url, operation, params):
+    """The request target (path?query) botocore would send for an S3 call at
+    url, path-style, signed for us-east-1."""
+    import boto3
+    client = boto3.session.Session().client(
+        "s3", region_name=REGION, endpoint_url=url, aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
+    seen = []
+
+    def capture(request, **_):
+        seen.append(request.url)
+        raise _Captured()
+    client.meta.events.register("before-send.s3", capture)
+    try:
+        getattr(client, operation)(**params)
+    except _Captured:
+        pass
+    parts = urlsplit(seen[0])
+    return parts.path, parts.query
+
+
+class WireCase(WorldTestCase):
+    def setUp(self):
+        super().setUp()
+        self.db = Deadbolt(self.world, ACCESS_KEY, SECRET_KEY)
+
+    def fresh_log(self):
+        self.world.control("/__fake/reset", {})
+
+
+class TestHostileKeys(WireCase):
+    def setUp(self):
+        super().setUp()
+        self.world.bucket(BUCKET)
+        self.world.bucket(VICTIM)
+
+    def test_hostile_keys_are_sent_as_botocore_sends_them_and_stay_in_their_bucket(self):
+        for key in HOSTILE_KEYS:
+            with self.subTest(key=key):
+                self.fresh_log()
+                body = "evidence for " + key
+                self.db.ok("s3", "PutObject", {"Bucket": BUCKET, "Key": key, "Body": body})
+                [put] = self.world.log("PutObject")
+                want = botocore_target(self.world.fake_url, "put_object",
+                                       {"Bucket": BUCKET, "Key": key, "Body": body.encode()})
+                self.assertEqual((put["path"], put["query"]), want)
+                got = self.world.s3.get_object(Bucket=BUCKET, Key=key)
+                self.assertEqual(got["Body"].read(), body.encode())
+                head = self.db.ok("s3", "HeadObject", {"Bucket": BUCKET, "Key": key})
+                self.assertEqual(head["ContentLength"], len(body.encode()))
+                [sent] = self.world.log("HeadObject")
+                self.assertEqual((sent["path"], sent["query"]),
+                                 botocore_target(self.world.fake_url, "head_object",
+                                                 {"Bucket": BUCKET, "Key": key}))
+        self.assertNotIn("Contents", self.world.s3.list_objects_v2(Bucket=VICTIM))
+        stored = sorted(o["Key"] for o in self.world.s3.list_objects_v2(Bucket=BUCKET)["Contents"])
+        self.assertEqual(stored, sorted(HOSTILE_KEYS))
+
+    def test_a_line_feed_key_is_sent_encoded_as_botocore_sends_it(self):
+        key = "nl\n/x"
+        self.db.run("s3", "PutObject", {"Bucket": BUCKET, "Key": key, "Body": "x"})
+        [put] = self.world.log("PutObject")
+        self.assertEqual((put["path"], put["query"]),
+                         botocore_target(self.world.fake_url, "put_object",
+                                         {"Bucket": BUCKET, "Key": key, "Body": b"x"}))
+        self.assertEqual(put["path"], f"/{BUCKET}/nl%0A/x")
+
+    def test_a_dot_segment_bucket_is_refused_before_anything_is_sent(self):
+        for bucket in (".", ".."):
+            with self.subTest(bucket=bucket):
+                self.fresh_log()
+                err = self.db.fails("s3", "PutObject", {"Bucket": bucket, "Key": f"{VICTIM}/x",
+                                                        "Body": "x"})
+                self.assertEqual(parse_error(err)["code"], "ValidationError")
+                self.assertEqual(self.world.log(), [])
+        self.assertNotIn("Contents", self.world.s3.list_objects_v2(Bucket=VICTIM))
