@@ -12,14 +12,16 @@
  *     with ','), "headers" maps as prefix+key.
  *   - the payload member: a blob or string is the raw body; a structure is
  *     XML rooted at the member's locationName with its xmlNamespace.
- *   - Content-MD5 (base64 MD5 of the body) when the model requires a
- *     checksum, unless the caller gave one or asked for another algorithm
- *     (ChecksumAlgorithm: x-amz-checksum-crc32/crc32c/sha1/sha256).
+ *   - Content-MD5 (base64 MD5 of the body) when the model takes a checksum
+ *     (httpChecksum, required or not: see x_checksum), unless the caller
+ *     gave one (ContentMD5, ChecksumSHA256, ...) or asked for another
+ *     algorithm (ChecksumAlgorithm: x-amz-checksum-crc32/crc32c/sha1/sha256).
  * Owner: the codec (build half). */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base64.h"
 #include "serialize.h"
@@ -531,6 +533,20 @@ static int x_digest(cb_ctx *c, const char *alg, char *out, size_t outlen)
 	return 0;
 }
 
+/* A checksum header the caller set itself (ChecksumSHA256, ...). */
+static int has_checksum_header(const aws_request *r)
+{
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (strncasecmp(r->header_names[i], "x-amz-checksum-", 15) == 0)
+			return 1;
+	return aws_request_header(r, "Content-MD5") != NULL;
+}
+
+/* Every operation whose model takes a checksum (httpChecksum) gets one, not
+ * only those that require it: S3 refuses a PutObject into a bucket with
+ * Object Lock retention without Content-MD5 or an x-amz-checksum-* header,
+ * and the model cannot know the bucket. Content-MD5 is the one every S3
+ * documentation version and every S3-compatible store accepts. */
 static int x_checksum(cb_ctx *c)
 {
 	const char *alg_member = c->op->checksum_algorithm_member;
@@ -545,7 +561,8 @@ static int x_checksum(cb_ctx *c)
 			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 		return cb_set_header(c, name, value);
 	}
-	if (!(c->op->flags & AWS_OF_CHECKSUM_REQUIRED) || aws_request_header(c->req, "Content-MD5"))
+	int takes = (c->op->flags & AWS_OF_CHECKSUM_REQUIRED) || alg_member;
+	if (!takes || has_checksum_header(c->req))
 		return 0;
 	if (x_digest(c, "MD5", value, sizeof(value)) != 0)
 		return -1;

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from botocore.config import Config
 
+import test_lambda as lam
 from client_support import Deadbolt, parse_error
 from harness.world import ACCESS_KEY, REGION, SECRET_KEY, WorldTestCase
 
@@ -113,3 +114,102 @@ class TestHostileKeys(WireCase):
                 self.assertEqual(parse_error(err)["code"], "ValidationError")
                 self.assertEqual(self.world.log(), [])
         self.assertNotIn("Contents", self.world.s3.list_objects_v2(Bucket=VICTIM))
+
+
+# --- checksums and conditional writes ----------------------------------------------
+
+def object_lock_bucket(world, name):
+    """A bucket with Object Lock and a default retention: S3 (and moto) then
+    refuse a PutObject without Content-MD5 or a checksum header."""
+    world.s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    world.s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+    return name
+
+
+class TestChecksums(WireCase):
+    """moto checks that an upload into an Object Lock bucket carries
+    Content-MD5 or x-amz-sdk-checksum-algorithm, as AWS documents; it does
+    not check the MD5 value itself (AWS answers BadDigest to a wrong one): the
+    unit vectors (tests/vectors/codec_build.lua) hold the values, computed
+    with hashlib."""
+
+    def setUp(self):
+        super().setUp()
+        self.bucket = object_lock_bucket(self.world, "wire-locked")
+
+    def test_an_upload_without_a_checksum_is_refused_by_an_object_lock_bucket(self):
+        """The control: a client that sends no checksum fails here."""
+        import boto3
+        from botocore.exceptions import ClientError
+        bare = boto3.session.Session().client(
+            "s3", region_name=REGION, endpoint_url=self.world.moto_url,
+            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+            config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
+                          request_checksum_calculation="when_required"))
+        with self.assertRaises(ClientError) as ctx:
+            bare.put_object(Bucket=self.bucket, Key="k", Body=b"x")
+        # AWS says InvalidRequest; moto names the case
+        self.assertIn(ctx.exception.response["Error"]["Code"],
+                      {"InvalidRequest", "MissingUploadObjectWithObjectLockHeaders"})
+
+    def test_put_object_sends_content_md5_so_an_object_lock_bucket_takes_it(self):
+        self.db.ok("s3", "PutObject", {"Bucket": self.bucket, "Key": "evidence/i-1.json",
+                                       "Body": "{\"a\": 1}"}, via="moto")
+        got = self.world.s3.get_object(Bucket=self.bucket, Key="evidence/i-1.json")
+        self.assertEqual(got["Body"].read(), b"{\"a\": 1}")
+        self.assertEqual(got["ObjectLockMode"], "GOVERNANCE")
+
+    def test_a_sha256_checksum_asked_for_is_sent_and_stored(self):
+        import base64
+        import hashlib
+        body = b"locked evidence \x01 \xc3\xbc"  # sent as a JSON string: UTF-8
+        want = base64.b64encode(hashlib.sha256(body).digest()).decode()
+        out = self.db.ok("s3", "PutObject", {"Bucket": self.bucket, "Key": "k",
+                                             "Body": body.decode(),
+                                             "ChecksumAlgorithm": "SHA256"}, via="moto")
+        self.assertEqual(out["ChecksumSHA256"], want)
+        attrs = self.world.s3.get_object_attributes(Bucket=self.bucket, Key="k",
+                                                    ObjectAttributes=["Checksum"])
+        self.assertEqual(attrs["Checksum"]["ChecksumSHA256"], want)
+
+
+class TestConditionalWrite(WireCase):
+    """If-None-Match: * (IfNoneMatch) writes an object only where none is:
+    the second writer gets PreconditionFailed (HTTP 412), the error code a
+    playbook sees in the error value, and the first object is kept."""
+
+    def test_the_second_write_of_a_key_fails_with_precondition_failed(self):
+        self.world.bucket("wire-locks")
+        params = {"Bucket": "wire-locks", "Key": "locks/i-1", "Body": "run 1",
+                  "IfNoneMatch": "*"}
+        self.db.ok("s3", "PutObject", params)
+        err = self.db.fails("s3", "PutObject", {**params, "Body": "run 2"})
+        fields = parse_error(err)
+        self.assertEqual((fields["code"], fields["status"], fields["attempts"]),
+                         ("PreconditionFailed", 412, 1))
+        got = self.world.s3.get_object(Bucket="wire-locks", Key="locks/i-1")["Body"].read()
+        self.assertEqual(got, b"run 1")
+        self.assertEqual(len(self.world.log("PutObject")), 2)
+
+
+class TestJournalUpload(lam.LambdaCase):
+    """The Lambda runtime stores each run's journal in the artifact bucket
+    (engine/journal_archive.c) through the same PutObject: with Content-MD5,
+    so an Object Lock artifact bucket keeps it."""
+
+    def test_the_journal_lands_in_an_object_lock_artifact_bucket(self):
+        object_lock_bucket(self.world, "deadbolt-artifacts")
+        event = lam.finding_event("i-0123456789abcdef0")
+        event["detail"]["resource"] = {"resourceType": "EKSCluster",
+                                       "eksClusterDetails": {"name": "prod"}}  # skipped, journaled
+        self.bootstrap(extra_env={"DEADBOLT_DRY_RUN": "false"})
+        rid = self.api.enqueue(event)
+        self.assertEqual(self.assert_response(self.answer(rid))["outcome"], "skipped")
+        listed = self.world.s3.list_objects_v2(Bucket="deadbolt-artifacts", Prefix="journal/")
+        keys = [o["Key"] for o in listed.get("Contents", [])]
+        self.assertEqual(len(keys), 1, (keys, self.boots[0].output()))
+        got = self.world.s3.get_object(Bucket="deadbolt-artifacts", Key=keys[0])
+        self.assertEqual(got["ObjectLockMode"], "GOVERNANCE")
+        self.assertIn(event["detail"]["id"], got["Body"].read().decode())

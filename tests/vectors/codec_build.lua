@@ -689,6 +689,7 @@ return {
     method = "PUT", path = "/i-1/2024%2005/memory%20dump%2B1.json",
     query = "", bucket = "evidence",
     headers = {
+      ["Content-MD5"] = "7koK+ZQgIcfA3SHoE8StpQ==",
       ["Content-Type"] = "application/json",
       ["x-amz-meta-deadbolt"] = "1",
       ["x-amz-meta-finding-id"] = "abc",
@@ -715,6 +716,72 @@ return {
     body = "",
   },
   {
+    name = "s3 put object, SHA-256 checksum asked for",
+    service = "s3", op = "PutObject",
+    params = {
+      ["Body"] = "locked evidence",
+      ["Bucket"] = "evidence",
+      ["ChecksumAlgorithm"] = "SHA256",
+      ["Key"] = "k",
+    },
+    method = "PUT", path = "/k",
+    query = "", bucket = "evidence",
+    headers = {
+      ["x-amz-checksum-sha256"] = "AdrP/W+JzT/kOg5Tq+gFoxOjOZumlIhXgsFbuDQfiN8=",
+      ["x-amz-sdk-checksum-algorithm"] = "SHA256",
+    },
+    body = "locked evidence",
+  },
+  {
+    name = "s3 put object, the caller's Content-MD5 kept",
+    service = "s3", op = "PutObject",
+    params = {
+      ["Body"] = "x",
+      ["Bucket"] = "evidence",
+      ["ContentMD5"] = "bm90IHRoZSByZWFsIG1kNQ==",
+      ["Key"] = "k",
+    },
+    method = "PUT", path = "/k",
+    query = "", bucket = "evidence",
+    headers = {
+      ["Content-MD5"] = "bm90IHRoZSByZWFsIG1kNQ==",
+    },
+    body = "x",
+  },
+  {
+    name = "s3 put object, the caller's SHA-256 value instead of Content-MD5",
+    service = "s3", op = "PutObject",
+    params = {
+      ["Body"] = "x",
+      ["Bucket"] = "evidence",
+      ["ChecksumSHA256"] = "LQHDvbCldJTiItL/qR2O8SeB4yfHmPFcHu9KYyhR0tw=",
+      ["Key"] = "k",
+    },
+    method = "PUT", path = "/k",
+    query = "", bucket = "evidence",
+    headers = {
+      ["x-amz-checksum-sha256"] = "LQHDvbCldJTiItL/qR2O8SeB4yfHmPFcHu9KYyhR0tw=",
+    },
+    body = "x",
+  },
+  {
+    name = "s3 put object only if absent (If-None-Match: *)",
+    service = "s3", op = "PutObject",
+    params = {
+      ["Body"] = "{}",
+      ["Bucket"] = "evidence",
+      ["IfNoneMatch"] = "*",
+      ["Key"] = "locks/i-1",
+    },
+    method = "PUT", path = "/locks/i-1",
+    query = "", bucket = "evidence",
+    headers = {
+      ["Content-MD5"] = "mZFLkyvTelC5g8XnyQrpOw==",
+      ["If-None-Match"] = "*",
+    },
+    body = "{}",
+  },
+  {
     name = "s3 put object, hostile key '../../other-bucket/x'",
     service = "s3", op = "PutObject",
     params = {
@@ -724,7 +791,9 @@ return {
     },
     method = "PUT", path = "/../../other-bucket/x",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -737,7 +806,9 @@ return {
     },
     method = "PUT", path = "/a/./b",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -750,7 +821,9 @@ return {
     },
     method = "PUT", path = "/./a",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -763,7 +836,9 @@ return {
     },
     method = "PUT", path = "/a/..",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -776,7 +851,9 @@ return {
     },
     method = "PUT", path = "/.",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -789,7 +866,9 @@ return {
     },
     method = "PUT", path = "/..",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -802,7 +881,9 @@ return {
     },
     method = "PUT", path = "/%252e%252e/x",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -815,7 +896,9 @@ return {
     },
     method = "PUT", path = "/%252F%252e%252E%255c",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -828,7 +911,9 @@ return {
     },
     method = "PUT", path = "/a%3Fb%23c",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -841,7 +926,9 @@ return {
     },
     method = "PUT", path = "/%3Fx%3D1%26y",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -854,7 +941,9 @@ return {
     },
     method = "PUT", path = "/%23frag",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -867,7 +956,9 @@ return {
     },
     method = "PUT", path = "/a%01b%7Fc",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -880,7 +971,9 @@ return {
     },
     method = "PUT", path = "/tab%09nl%0Acr%0D",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -893,7 +986,9 @@ return {
     },
     method = "PUT", path = "/sp%20ace%2Bplus",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -906,7 +1001,9 @@ return {
     },
     method = "PUT", path = "//lead//double//",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -919,7 +1016,9 @@ return {
     },
     method = "PUT", path = "/trailing/",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -932,7 +1031,9 @@ return {
     },
     method = "PUT", path = "/%C3%BCn%C3%AF/%E6%97%A5%E6%9C%AC%20~%21%2A%27%28%29",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -945,7 +1046,9 @@ return {
     },
     method = "PUT", path = "/a%3Bb%3Dc%26d%40e%3Af%2Cg%24h",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -958,7 +1061,9 @@ return {
     },
     method = "PUT", path = "/%5Bx%5D%7By%7D%7Cz%5E%60%22%3C%3E%5C",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -971,7 +1076,9 @@ return {
     },
     method = "PUT", path = "/..%5C..%5Cwin",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -984,7 +1091,9 @@ return {
     },
     method = "PUT", path = "/%25",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -997,7 +1106,9 @@ return {
     },
     method = "PUT", path = "/%25zz",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
@@ -1010,7 +1121,9 @@ return {
     },
     method = "PUT", path = "/%E2%80%A4%E2%80%A5/%EF%BC%8E%EF%BC%8E",
     query = "", bucket = "evidence",
-    headers = {},
+    headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
+    },
     body = "x",
   },
   {
