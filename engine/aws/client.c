@@ -22,6 +22,7 @@
 #include "model_types.h"
 #include "retry.h"
 #include "sigv4.h"
+#include "wipe_alloc.h"
 
 #define SKEW_THRESHOLD_S 240 /* a Date this far from ours means our clock is off */
 #define CREDS_REFRESH_MARGIN_S 300
@@ -65,8 +66,7 @@ static void copy_str(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%s", src ? src : "");
 }
 
-static int assume_role_cb(void *ud, const aws_credentials *source, const char *role_arn,
-			  const char *session_name, const char *external_id, const char *region,
+static int assume_role_cb(void *ud, const aws_credentials *source, const creds_assume_role_params *p,
 			  aws_credentials *out, aws_error *err);
 
 aws_client *aws_client_new(const aws_client_config *cfg, aws_error *err)
@@ -128,7 +128,7 @@ static int ensure_creds(aws_client *c, int force, aws_error *err)
 	creds_options o = {
 		.profile = c->profile,
 		.region = c->region[0] ? c->region : NULL,
-		.assume_role = assume_role_cb,
+		.assume_role_ex = assume_role_cb, /* passes duration_seconds on */
 		.assume_role_ud = c,
 	};
 	aws_credentials fresh;
@@ -560,6 +560,7 @@ out:
 	if (!raise)
 		notify(c, &x, rc == 0, t0);
 	aws_request_free(&x.req);
+	buf_wipe(&x.resp.body); /* an answer may hold secrets (AssumeRole's) */
 	http_response_free(&x.resp);
 	buf_free(&x.url);
 	buf_free(&x.host);
@@ -602,36 +603,66 @@ static int read_assumed(lua_State *L, aws_credentials *out, aws_error *err)
 	return 0;
 }
 
-static int assume_role_cb(void *ud, const aws_credentials *source, const char *role_arn,
-			  const char *session_name, const char *external_id, const char *region,
+typedef struct assume_job {
+	aws_client *c;
+	const aws_operation *op;
+	const aws_credentials *source;
+	const creds_assume_role_params *p;
+	aws_credentials *out;
+	aws_error *err;
+	int rc;
+} assume_job;
+
+/* stack: job. Protected, so that running out of the state's memory is an
+ * error here, not a panic. */
+static int assume_protected(lua_State *L)
+{
+	assume_job *j = lua_touserdata(L, 1);
+	const creds_assume_role_params *p = j->p;
+	lua_createtable(L, 0, 4);
+	lua_pushstring(L, p->role_arn);
+	lua_setfield(L, -2, "RoleArn");
+	lua_pushstring(L, p->session_name);
+	lua_setfield(L, -2, "RoleSessionName");
+	if (p->external_id && *p->external_id) {
+		lua_pushstring(L, p->external_id);
+		lua_setfield(L, -2, "ExternalId");
+	}
+	if (p->duration_seconds > 0) {
+		lua_pushinteger(L, p->duration_seconds);
+		lua_setfield(L, -2, "DurationSeconds");
+	}
+	if (call_with(j->c, L, j->op, lua_gettop(L), j->source, j->err) == 0)
+		j->rc = read_assumed(L, j->out, j->err);
+	return 0;
+}
+
+/* The answer's strings live in a throwaway state whose every block is
+ * cleansed when freed (wipe_alloc), so lua_close leaves no secret behind. */
+static int assume_role_cb(void *ud, const aws_credentials *source, const creds_assume_role_params *p,
 			  aws_credentials *out, aws_error *err)
 {
 	aws_client *c = ud;
-	const aws_operation *op = model_find_operation("sts", "AssumeRole");
-	lua_State *L = luaL_newstate();
-	int rc = -1;
+	assume_job job = {c, model_find_operation("sts", "AssumeRole"), source, p, out, err, -1};
+	wipe_heap heap = {.cap = (size_t)32 << 20};
+	lua_State *L = wipe_state_new(&heap);
 	char saved_region[64];
 	copy_str(saved_region, sizeof(saved_region), c->region);
-	if (!L || !op) {
+	if (!L || !job.op) {
 		aws_error_set(err, "InternalError", "sts.AssumeRole unavailable");
 		goto out;
 	}
-	if (region && *region)
-		copy_str(c->region, sizeof(c->region), region);
-	lua_createtable(L, 0, 3);
-	lua_pushstring(L, role_arn);
-	lua_setfield(L, -2, "RoleArn");
-	lua_pushstring(L, session_name);
-	lua_setfield(L, -2, "RoleSessionName");
-	if (external_id && *external_id) {
-		lua_pushstring(L, external_id);
-		lua_setfield(L, -2, "ExternalId");
+	if (p->region && *p->region)
+		copy_str(c->region, sizeof(c->region), p->region);
+	lua_pushcfunction(L, assume_protected);
+	lua_pushlightuserdata(L, &job);
+	if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+		aws_error_set(err, "InternalError", "sts.AssumeRole: the answer does not fit in memory");
+		job.rc = -1;
 	}
-	if (call_with(c, L, op, 1, source, err) == 0)
-		rc = read_assumed(L, out, err);
 out:
 	copy_str(c->region, sizeof(c->region), saved_region);
 	if (L)
-		lua_close(L); /* the strings that held the secret die with it */
-	return rc;
+		lua_close(L); /* every block cleansed on its way out */
+	return job.rc;
 }

@@ -17,7 +17,8 @@ Control endpoints (JSON; never faulted, logged or signature-checked):
                             Date S seconds (default 3600) from now; expired: the protocol's
                             expired-session-token error
   GET  /__fake/log          {"requests": [{method, path, query, service, action, target,
-                             had_auth, amz_date, key, time, fault, auth, status}]}
+                             had_auth, amz_date, key, region, params, time, fault, auth,
+                             status}]} (params: wire.LOGGED_PARAMS only)
   POST /__fake/reset        faults, log, SSM and screenshot state, learned keys
   POST /__fake/auth         {"verify": true|false}
   POST /__fake/credentials  {"access_key_id", "secret_access_key", "session_token"}

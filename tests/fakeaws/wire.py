@@ -39,6 +39,9 @@ S3_BUCKET_OPS = {
 }
 S3_OBJECT_OPS = {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject",
                  "DELETE": "DeleteObject"}
+# Request parameters the log keeps (none of them a secret), for tests of what
+# a client asked for.
+LOGGED_PARAMS = ("RoleArn", "RoleSessionName", "ExternalId", "DurationSeconds")
 
 class Request:
     """An incoming request, raw (for forwarding unchanged) and understood."""
@@ -124,14 +127,17 @@ class Request:
 
     def describe(self):
         """The fields the request log keeps: no header's value but X-Amz-Date
-        (the time the client signed for, which clock-skew tests compare) and
-        the access key id of the signature (not a secret), never a secret."""
+        (the time the client signed for, which clock-skew tests compare), the
+        access key id and region of the signature (not secrets), and the
+        LOGGED_PARAMS; never a secret."""
         return {"method": self.method, "path": self.path, "query": self.query,
                 "service": self.service, "action": self.action,
                 "target": self.header("x-amz-target"),
                 "had_auth": self.header("authorization") is not None,
                 "amz_date": self.header("x-amz-date"),
                 "key": self.scope[0] if self.scope else None,
+                "region": self.scope[2] if self.scope else None,
+                "params": {k: v for k, v in self.params.items() if k in LOGGED_PARAMS},
                 "time": time.time()}
 
 

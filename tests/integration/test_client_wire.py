@@ -15,7 +15,9 @@ gets the same 404), so for that key only the wire path is checked.
 
 Owned by the client's integration tests."""
 
-import json
+import os
+import shutil
+import tempfile
 from urllib.parse import urlsplit
 
 from botocore.config import Config
@@ -213,3 +215,45 @@ class TestJournalUpload(lam.LambdaCase):
         got = self.world.s3.get_object(Bucket="deadbolt-artifacts", Key=keys[0])
         self.assertEqual(got["ObjectLockMode"], "GOVERNANCE")
         self.assertIn(event["detail"]["id"], got["Body"].read().decode())
+
+
+# --- credentials ----------------------------------------------------------------------
+
+class TestAssumeRoleProfile(WireCase):
+    """A role_arn profile's duration_seconds reaches STS as DurationSeconds
+    (the fake logs the AssumeRole parameters), and the assumed role signs the
+    call. What cannot be shown from outside: that the answer's secrets were
+    cleansed from memory (tests/unit/test_wipe_alloc.c covers the Lua state)."""
+
+    def setUp(self):
+        super().setUp()
+        self.home = tempfile.mkdtemp(prefix="deadbolt-wire-home-")
+        self.addCleanup(shutil.rmtree, self.home, ignore_errors=True)
+        os.mkdir(os.path.join(self.home, ".aws"))
+        with open(os.path.join(self.home, ".aws", "credentials"), "w") as f:
+            f.write(f"[base]\naws_access_key_id = {ACCESS_KEY}\n"
+                    f"aws_secret_access_key = {SECRET_KEY}\n")
+        self.role = self.world.role("responder")
+
+    def assumed_with(self, extra):
+        with open(os.path.join(self.home, ".aws", "config"), "w") as f:
+            f.write(f"[profile responder]\nrole_arn = {self.role}\nsource_profile = base\n"
+                    f"role_session_name = wire-test\n{extra}")
+        self.fresh_log()
+        out = self.db.ok("sts", "GetCallerIdentity", args=("--profile", "responder"),
+                         env={"HOME": self.home, "AWS_ACCESS_KEY_ID": None,
+                              "AWS_SECRET_ACCESS_KEY": None})
+        self.assertTrue(out["Arn"].endswith(":assumed-role/responder/wire-test"), out)
+        [assume] = self.world.log("AssumeRole")
+        [call] = self.world.log("GetCallerIdentity")
+        self.assertEqual(assume["key"], ACCESS_KEY)
+        self.assertNotEqual(call["key"], ACCESS_KEY)  # the role's own key
+        return assume["params"]
+
+    def test_duration_seconds_reaches_sts(self):
+        self.assertEqual(self.assumed_with("duration_seconds = 1800\n"),
+                         {"RoleArn": self.role, "RoleSessionName": "wire-test",
+                          "DurationSeconds": "1800"})
+
+    def test_without_duration_seconds_sts_chooses(self):
+        self.assertNotIn("DurationSeconds", self.assumed_with(""))
