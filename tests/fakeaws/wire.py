@@ -332,3 +332,39 @@ AUTH_ERRORS = {
 
 def auth_error(req, kind):
     return error(req, *AUTH_ERRORS[kind][req.protocol])
+
+
+# How S3 answers a request for a bucket of another region, per answer kind
+# (botocore's S3RegionRedirectorv2 reads each): "redirect" 301
+# PermanentRedirect, "auth" 400 AuthorizationHeaderMalformed with <Region>,
+# "illegal" 400 IllegalLocationConstraintException. A HEAD gets the status
+# alone (301 for "redirect", else 400), with no body.
+WRONG_REGION = {
+    "redirect": (301, "PermanentRedirect",
+                 "The bucket you are attempting to access must be addressed using the specified "
+                 "endpoint. Please send all future requests to this endpoint."),
+    "auth": (400, "AuthorizationHeaderMalformed",
+             "The authorization header is malformed; the region '{signed}' is wrong; "
+             "expecting '{region}'"),
+    "illegal": (400, "IllegalLocationConstraintException",
+                "The {region} location constraint is incompatible for the region specific "
+                "endpoint this request was sent to."),
+}
+
+
+def wrong_region(req, bucket, region, kind, header):
+    """S3's answer to req, signed for another region than bucket's. header:
+    whether x-amz-bucket-region comes with it (S3 always sends it to a
+    HEAD on the bucket itself)."""
+    status, code, message = WRONG_REGION[kind]
+    signed = req.scope[2] if req.scope else ""
+    extra = [("x-amz-bucket-region", region)] if header or req.path.rstrip("/") == "/" + bucket else []
+    if req.method == "HEAD":
+        rid = request_id()
+        return Response(301 if kind == "redirect" else status,
+                        [("x-amz-request-id", rid), ("Date", http_date())] + extra, b"")
+    more = {"redirect": f"<Endpoint>{escape(bucket)}.s3.{escape(region)}.amazonaws.com</Endpoint>",
+            "auth": f"<Region>{escape(region)}</Region>", "illegal": ""}[kind]
+    resp = error(req, status, code, message.format(signed=signed, region=region), more)
+    resp.headers += extra
+    return resp

@@ -257,3 +257,96 @@ class TestAssumeRoleProfile(WireCase):
 
     def test_without_duration_seconds_sts_chooses(self):
         self.assertNotIn("DurationSeconds", self.assumed_with(""))
+
+
+# --- S3 region redirects ---------------------------------------------------------------
+
+OTHER = "eu-west-1"
+
+
+class TestRegionRedirects(WireCase):
+    """The fake plays S3 for a bucket that lives in eu-west-1 while deadbolt
+    signs for us-east-1 (POST /__fake/bucket-region): each of S3's
+    wrong-region answers is followed once, signed for the bucket's region,
+    as botocore's S3RegionRedirectorv2 does. The fake's log shows the
+    region each request was signed for. What the fake cannot show: AWS's
+    real host names (deadbolt's endpoint here is the fake's URL, so only the
+    signing region moves; tests/unit covers the host of a region)."""
+
+    # (answer, x-amz-bucket-region sent, operation, [(status, signed region)...])
+    CASES = [
+        ("redirect", True, "PutObject", [(301, REGION), (200, OTHER)]),
+        ("auth", False, "PutObject", [(400, REGION), (200, OTHER)]),       # <Region> in the body
+        ("illegal", True, "PutObject", [(400, REGION), (200, OTHER)]),
+        ("redirect", True, "HeadObject", [(301, REGION), (200, OTHER)]),   # header, no body
+        ("auth", True, "HeadObject", [(400, REGION), (200, OTHER)]),       # 400, header, no body
+        ("auth", False, "HeadObject", [(400, REGION), ("HeadBucket", 400, REGION),
+                                       (200, OTHER)]),                     # nothing: ask the bucket
+    ]
+
+    def bucket_in(self, name, region, answer="redirect", header=True):
+        self.world.bucket(name)
+        self.world.s3.put_object(Bucket=name, Key="k", Body=b"old")
+        self.world.control("/__fake/bucket-region", {"bucket": name, "region": region,
+                                                     "answer": answer, "header": header})
+
+    def seen(self):
+        return [(e["status"], e["region"]) if e["action"] != "HeadBucket"
+                else ("HeadBucket", e["status"], e["region"]) for e in self.world.log()]
+
+    def test_each_wrong_region_answer_is_followed_once_signed_for_the_buckets_region(self):
+        for i, (answer, header, op, want) in enumerate(self.CASES):
+            with self.subTest(answer=answer, header=header, op=op):
+                bucket = f"far-bucket-{i}"
+                self.bucket_in(bucket, OTHER, answer, header)
+                self.fresh_log()
+                self.world.control("/__fake/bucket-region", {"bucket": bucket, "region": OTHER,
+                                                             "answer": answer, "header": header})
+                params = {"Bucket": bucket, "Key": "k"}
+                if op == "PutObject":
+                    params["Body"] = "new"
+                self.db.ok("s3", op, params, env={"AWS_MAX_ATTEMPTS": "1"})
+                self.assertEqual(self.seen(), want)
+                body = self.world.s3.get_object(Bucket=bucket, Key="k")["Body"].read()
+                self.assertEqual(body, b"new" if op == "PutObject" else b"old")
+
+    def test_a_region_that_is_not_a_region_name_is_not_followed(self):
+        self.bucket_in("far-bucket-evil", "evil.example.com/x")
+        self.fresh_log()
+        self.world.control("/__fake/bucket-region", {"bucket": "far-bucket-evil",
+                                                     "region": "evil.example.com/x"})
+        err = self.db.fails("s3", "PutObject", {"Bucket": "far-bucket-evil", "Key": "k",
+                                                "Body": "x"})
+        self.assertEqual(parse_error(err)["code"], "PermanentRedirect")
+        self.assertEqual(self.seen(), [(301, REGION)])
+
+    def test_a_second_wrong_region_answer_is_not_followed(self):
+        """A bucket whose answers name a region it is not in (the fake's
+        "says"): one redirect, then the error, as botocore; no loop."""
+        self.bucket_in("far-bucket-loop", OTHER)
+        self.fresh_log()
+        self.world.control("/__fake/bucket-region", {"bucket": "far-bucket-loop",
+                                                     "region": "ap-south-1", "says": OTHER})
+        err = self.db.fails("s3", "PutObject", {"Bucket": "far-bucket-loop", "Key": "k",
+                                                "Body": "x"})
+        self.assertEqual(parse_error(err)["code"], "PermanentRedirect")
+        self.assertEqual(self.seen(), [(301, REGION), (301, OTHER)])
+
+    def test_a_run_remembers_the_buckets_region(self):
+        """A playbook run makes several calls on one bucket: only the first is
+        sent to the wrong region."""
+        from playbook_cases import bucket_resource, finding, run
+        self.world.bucket("far-public", public=True)
+        self.world.control("/__fake/bucket-region", {"bucket": "far-public", "region": OTHER})
+        self.fresh_log()
+        self.world.control("/__fake/bucket-region", {"bucket": "far-public", "region": OTHER})
+        result = run(self.world, finding("Policy:S3/BucketAnonymousAccessGranted",
+                                         bucket_resource([("far-public", True)]), severity=8))
+        self.assertEqual(result.rc, 0, result.describe())
+        on_bucket = [(e["action"], e["status"], e["region"]) for e in self.world.log()
+                     if e["service"] == "s3" and e["path"].startswith("/far-public")]
+        self.assertGreater(len(on_bucket), 2, on_bucket)
+        self.assertEqual(on_bucket[0][1:], (301, REGION))
+        self.assertEqual([e[2] for e in on_bucket[1:]], [OTHER] * (len(on_bucket) - 1), on_bucket)
+        self.assertEqual(self.world.s3.get_public_access_block(Bucket="far-public")
+                         ["PublicAccessBlockConfiguration"]["BlockPublicAcls"], True)
