@@ -214,7 +214,7 @@ CASES = [
     ("s3 put object, the caller's Content-MD5 kept", "s3", "PutObject", {
         "Bucket": "evidence", "Key": "k", "Body": b"x", "ContentMD5": "bm90IHRoZSByZWFsIG1kNQ==",
     }),
-    ("s3 put object, the caller's SHA-256 value instead of Content-MD5", "s3", "PutObject", {
+    ("s3 put object, the caller's SHA-256 value, and Content-MD5 beside it", "s3", "PutObject", {
         "Bucket": "evidence", "Key": "k", "Body": b"x",
         "ChecksumSHA256": "LQHDvbCldJTiItL/qR2O8SeB4yfHmPFcHu9KYyhR0tw=",
     }),
@@ -311,14 +311,14 @@ def rest_xml(op, params, r, out):
     body = r["body"]
     out["body"] = body if isinstance(body, bytes) else body.encode()
     # deadbolt sends a checksum whenever the model takes one (httpChecksum,
-    # required or not), Content-MD5 unless the caller chose another
-    # (ChecksumAlgorithm, or a ChecksumXXX / ContentMD5 value): S3 Object Lock
-    # buckets refuse uploads without one. botocore's default since 1.36 is a
-    # CRC32 for the same operations; deadbolt keeps Content-MD5.
+    # required or not): Content-MD5 unless the caller gave one or chose an
+    # algorithm (ChecksumAlgorithm), also beside a ChecksumXXX value given
+    # alone. S3 Object Lock buckets refuse uploads without Content-MD5 or
+    # x-amz-sdk-checksum-algorithm. botocore's default since 1.36 is a CRC32
+    # for the same operations; deadbolt keeps Content-MD5.
     checksum = (op.http_checksum.get("requestChecksumRequired") or op.http_checksum_required
                 or op.http_checksum.get("requestAlgorithmMember"))
-    given = any(h.lower().startswith("x-amz-checksum-") or h.lower() == "content-md5"
-                for h in out["headers"])
+    given = any(h.lower() == "content-md5" for h in out["headers"])
     alg = next((v for h, v in out["headers"].items()
                 if h.lower() == "x-amz-sdk-checksum-algorithm"), None)
     if alg:  # as botocore's checksum handler does for the algorithm named

@@ -14,14 +14,13 @@
  *     XML rooted at the member's locationName with its xmlNamespace.
  *   - Content-MD5 (base64 MD5 of the body) when the model takes a checksum
  *     (httpChecksum, required or not: see x_checksum), unless the caller
- *     gave one (ContentMD5, ChecksumSHA256, ...) or asked for another
- *     algorithm (ChecksumAlgorithm: x-amz-checksum-crc32/crc32c/sha1/sha256).
+ *     gave one (ContentMD5) or asked for another algorithm
+ *     (ChecksumAlgorithm: x-amz-checksum-crc32/crc32c/sha1/sha256).
  * Owner: the codec (build half). */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "base64.h"
 #include "serialize.h"
@@ -533,20 +532,14 @@ static int x_digest(cb_ctx *c, const char *alg, char *out, size_t outlen)
 	return 0;
 }
 
-/* A checksum header the caller set itself (ChecksumSHA256, ...). */
-static int has_checksum_header(const aws_request *r)
-{
-	for (size_t i = 0; i < r->nheaders; i++)
-		if (strncasecmp(r->header_names[i], "x-amz-checksum-", 15) == 0)
-			return 1;
-	return aws_request_header(r, "Content-MD5") != NULL;
-}
-
 /* Every operation whose model takes a checksum (httpChecksum) gets one, not
  * only those that require it: S3 refuses a PutObject into a bucket with
- * Object Lock retention without Content-MD5 or an x-amz-checksum-* header,
- * and the model cannot know the bucket. Content-MD5 is the one every S3
- * documentation version and every S3-compatible store accepts. */
+ * Object Lock retention without "Content-MD5 or x-amz-sdk-checksum-algorithm"
+ * (the PutObject reference), and the model cannot know the bucket.
+ * Content-MD5 is the one every S3 documentation version and every
+ * S3-compatible store accepts; it is added beside a checksum value the
+ * caller gave (ChecksumSHA256 alone, without ChecksumAlgorithm, is not
+ * what that sentence names). */
 static int x_checksum(cb_ctx *c)
 {
 	const char *alg_member = c->op->checksum_algorithm_member;
@@ -562,7 +555,7 @@ static int x_checksum(cb_ctx *c)
 		return cb_set_header(c, name, value);
 	}
 	int takes = (c->op->flags & AWS_OF_CHECKSUM_REQUIRED) || alg_member;
-	if (!takes || has_checksum_header(c->req))
+	if (!takes || aws_request_header(c->req, "Content-MD5"))
 		return 0;
 	if (x_digest(c, "MD5", value, sizeof(value)) != 0)
 		return -1;

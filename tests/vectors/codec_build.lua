@@ -749,7 +749,7 @@ return {
     body = "x",
   },
   {
-    name = "s3 put object, the caller's SHA-256 value instead of Content-MD5",
+    name = "s3 put object, the caller's SHA-256 value, and Content-MD5 beside it",
     service = "s3", op = "PutObject",
     params = {
       ["Body"] = "x",
@@ -760,6 +760,7 @@ return {
     method = "PUT", path = "/k",
     query = "", bucket = "evidence",
     headers = {
+      ["Content-MD5"] = "ndTkYSaMgDT1yFZOFVxnpg==",
       ["x-amz-checksum-sha256"] = "LQHDvbCldJTiItL/qR2O8SeB4yfHmPFcHu9KYyhR0tw=",
     },
     body = "x",
