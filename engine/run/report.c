@@ -10,8 +10,29 @@
 #include "journal.h"
 #include "run_int.h"
 
-/* A line for the terminal. Messages can quote the finding (attacker
- * controlled), so control characters other than newline become '?'. */
+/* Writes s to f with every control character escaped as the journal's JSON
+ * strings escape it (\n, \t, \u001b ...): a value cannot start a line of its
+ * own or move the cursor. */
+static void put_escaped(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+/* One line of the summary (the newline is added here). The values in it
+ * can quote the finding or a playbook, both attacker controlled, so the
+ * whole line is escaped: nothing in it can forge another line. */
 void report_line(const runner *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -21,11 +42,10 @@ void report_line(const runner *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	int rc = buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	for (size_t i = 0; rc == 0 && i < b.len; i++)
-		if (((unsigned char)b.data[i] < 0x20 && b.data[i] != '\n') || b.data[i] == 0x7f)
-			b.data[i] = '?';
-	if (rc == 0)
-		fputs(b.data, r->o.summary);
+	if (rc == 0) {
+		put_escaped(r->o.summary, b.data, b.len);
+		fputc('\n', r->o.summary);
+	}
 	buf_free(&b);
 }
 
@@ -35,6 +55,7 @@ void report_step(run *rn, const pb_step *st, size_t i, const char *status,
 	jw *w = journal_line(rn->r->j, "step");
 	const char *nl = err ? strchr(err, '\n') : NULL;
 	jw_field_str(w, "step", st->name);
+	jw_field_str(w, "why", st->why);
 	jw_field_int(w, "index", (long long)i + 1);
 	jw_field_str(w, "status", status);
 	jw_field_bool(w, "critical", st->critical);
@@ -57,6 +78,26 @@ void report_step(run *rn, const pb_step *st, size_t i, const char *status,
 	}
 	jw_obj_end(w);
 	journal_emit(rn->r->j);
+}
+
+/* Prints each sep-terminated piece of text as a line of its own, indented. */
+static void report_lines(const runner *r, const char *indent, const char *text, size_t n,
+			 char sep)
+{
+	const char *p = text, *end = text + n;
+	while (p < end) {
+		const char *nl = memchr(p, sep, (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		report_line(r, "%s%.*s", indent, (int)len, p);
+		p += len + 1;
+	}
+}
+
+void report_notes(run *rn)
+{
+	if (rn->notes.len)
+		report_lines(rn->r, "           ", rn->notes.data, rn->notes.len, '\0');
+	buf_reset(&rn->notes);
 }
 
 static void write_finding(jw *w, const finding_info *fi)
@@ -139,29 +180,33 @@ void report_result(jw *w, const run *rn)
 void report_head(const run *rn, int total)
 {
 	const finding_info *fi = &rn->fi;
-	report_line(rn->r, "finding %s (%d of %d)\n", fi->id, fi->index + 1, total);
-	report_line(rn->r, "  %s, severity %g, %s%s%s in account %s, %s\n", fi->type, fi->severity,
+	if (total > 1)
+		report_line(rn->r, "finding %d: %s (%d of %d in its document)", rn->r->seen, fi->id,
+			    fi->index + 1, total);
+	else
+		report_line(rn->r, "finding %d: %s", rn->r->seen, fi->id);
+	report_line(rn->r, "  %s, severity %g, %s%s%s in account %s, %s", fi->type, fi->severity,
 		fi->resource_type, fi->resource_role[0] ? " " : "", fi->resource_role, fi->account,
 		rn->region);
 	if (rn->pb)
-		report_line(rn->r, "  playbook %s (%s, sha256 %.16s)\n", rn->pb->name, rn->pb->file,
+		report_line(rn->r, "  playbook %s (%s, sha256 %.16s)", rn->pb->name, rn->pb->file,
 			rn->pb->sha256);
 }
 
 void report_tail(const run *rn)
 {
-	if (rn->plan.len)
-		report_line(rn->r, "  plan (writes not sent, in order):\n%s", rn->plan.data);
-	else if (rn->r->o.dry_run && rn->outcome != OUTCOME_SKIPPED)
-		report_line(rn->r, "  plan: no writes\n");
-	report_line(rn->r, "  outcome: %s%s%s%s\n", runner_outcome_name(rn->outcome),
+	if (rn->plan.len) {
+		report_line(rn->r, "  plan (writes not sent, in order, under the step that makes them):");
+		report_lines(rn->r, "", rn->plan.data, rn->plan.len, '\0');
+	} else if (rn->r->o.dry_run && rn->outcome != OUTCOME_SKIPPED)
+		report_line(rn->r, "  plan: no writes");
+	report_line(rn->r, "  outcome: %s%s%s%s", runner_outcome_name(rn->outcome),
 		rn->reason[0] ? " (" : "", rn->reason, rn->reason[0] ? ")" : "");
 	if (rn->ok + rn->failed + rn->skipped + rn->not_run)
-		report_line(rn->r, "  steps: %d ok, %d failed, %d skipped, %d not run; %d AWS calls%s\n",
-			rn->ok, rn->failed, rn->skipped, rn->not_run, rn->calls,
-			rn->r->o.dry_run ? "" : "");
+		report_line(rn->r, "  steps: %d ok, %d failed, %d skipped, %d not run; %d AWS calls",
+			rn->ok, rn->failed, rn->skipped, rn->not_run, rn->calls);
 	if (rn->r->o.dry_run && rn->writes)
-		report_line(rn->r, "  %d write%s planned, none sent\n", rn->writes, rn->writes == 1 ? "" : "s");
+		report_line(rn->r, "  %d write%s planned, none sent", rn->writes, rn->writes == 1 ? "" : "s");
 }
 
 void report_input_error(runner *r, const char *err)
@@ -170,4 +215,20 @@ void report_input_error(runner *r, const char *err)
 	jw *w = journal_line(r->j, "input_error");
 	jw_field_str(w, "error", err);
 	journal_emit(r->j);
+}
+
+void report_totals(const runner *r)
+{
+	static const runner_outcome order[] = {OUTCOME_CONTAINED, OUTCOME_PLANNED, OUTCOME_PARTIAL,
+					       OUTCOME_FAILED,    OUTCOME_SKIPPED, OUTCOME_INVALID};
+	char line[400];
+	size_t n = 0;
+	if (r->seen == 0)
+		return;
+	n += (size_t)snprintf(line, sizeof(line), "total: %d finding%s", r->seen, r->seen == 1 ? "" : "s");
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && n < sizeof(line); i++)
+		if (r->totals[order[i]])
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %d %s", n ? "," : "",
+					      r->totals[order[i]], runner_outcome_name(order[i]));
+	report_line(r, "%s", line);
 }

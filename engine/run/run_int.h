@@ -25,6 +25,8 @@
 #define MAX_SAVES 64
 #define MAX_SAVE_BYTES ((size_t)1 << 20)
 #define PARAMS_MAX ((size_t)256 << 10)
+#define NOTES_MAX ((size_t)64 << 10)   /* one step's log lines kept for the summary */
+#define PLAN_MAX_VALUE 1024            /* longer strings are shortened in the plan */
 
 /* The environment settings a playbook sees as ctx.env. */
 #define RUN_NENV 3
@@ -47,6 +49,8 @@ struct runner {
 	lua_State *H; /* host state: decoding findings, routing patterns */
 	journal *j;
 	run *cur;     /* the run in progress, for the client's observer */
+	int seen;     /* findings run so far, over every document */
+	int totals[OUTCOME_INVALID + 1]; /* how many ended each way */
 };
 
 struct run {
@@ -58,10 +62,14 @@ struct run {
 	const char *region;
 	int fidx;          /* the finding in r->H */
 	const char *step;  /* the step running now, or NULL */
+	const pb_step *cur;      /* the same step, whole */
+	const pb_step *planned;  /* the step of the last planned write */
+	buf notes;         /* the running step's log lines, shown under its status */
 	save_entry saves[MAX_SAVES];
 	size_t nsaves, save_bytes;
 	int skip;
 	int stop;
+	char not_contained[512]; /* ctx.not_contained's reason: the run ends skipped */
 	runner_outcome outcome;
 	char reason[512];
 	int ok, failed, skipped, not_run, calls, writes;
@@ -106,11 +114,13 @@ int route_guard(const runner *r, const run *rn, char *why, size_t n);
 void report_line(const runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void report_step(run *rn, const pb_step *st, size_t i, const char *status, const char *err,
 		 double ms);
+void report_notes(run *rn); /* the step's log lines, under its status line */
 void report_run_start(run *rn);
 void report_run_end(run *rn);
 void report_head(const run *rn, int total);
 void report_tail(const run *rn);
 void report_result(jw *w, const run *rn);
 void report_input_error(runner *r, const char *err);
+void report_totals(const runner *r); /* "total: 5 findings, 2 contained, ..." */
 
 #endif
