@@ -500,7 +500,7 @@ static int should_retry(call_ctx *x, int attempt, int *fixed_once, double call_e
 /* A bucket whose region an earlier answer told: straight there. */
 static int s3_learnt_region(call_ctx *x)
 {
-	const char *r = x->req.bucket[0] ? s3_region_cache_get(&x->c->s3_regions, x->req.bucket) : NULL;
+	const char *b = x->req.bucket, *r = b[0] ? s3_region_cache_get(&x->c->s3_regions, b) : NULL;
 	if (!r || strcmp(r, x->ep.signing_region) == 0)
 		return 0;
 	return endpoint_in(x->c, x->op->service, r, &x->ep, x->err) ? 0 : -1;
