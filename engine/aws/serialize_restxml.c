@@ -15,8 +15,7 @@
  *   - Content-MD5 (base64 MD5 of the body) when the model takes a checksum
  *     (httpChecksum, required or not: see x_checksum), unless the caller
  *     gave one (ContentMD5) or asked for another algorithm
- *     (ChecksumAlgorithm: x-amz-checksum-crc32/crc32c/sha1/sha256).
- * Owner: the codec (build half). */
+ *     (ChecksumAlgorithm: x-amz-checksum-crc32/crc32c/sha1/sha256). */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
