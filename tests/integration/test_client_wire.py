@@ -11,9 +11,7 @@ reads it back; the bucket a "../" key names stays empty. What moto cannot
 show: how AWS's own front end parses a path; moto takes the path literally,
 as S3 documents it does for keys with "." and ".." segments. moto cannot
 store a key holding a line feed (its URL router does not match "%0A": boto3
-gets the same 404), so for that key only the wire path is checked.
-
-Owned by the client's integration tests."""
+gets the same 404), so for that key only the wire path is checked."""
 
 import os
 import shutil
