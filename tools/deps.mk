@@ -80,7 +80,7 @@ DEPS_ALL := $(LUA_LIB) $(CJSON_LIB) $(CURL_LIB)
 deps-build: $(DEPS_ALL)
 
 # Objects include lua.h and curl/curl.h: the libraries come first.
-$(ENGINE_OBJ) $(BUILD)/obj/engine/main.o: | $(DEPS_ALL)
+$(ENGINE_OBJ) $(MAIN_OBJ): | $(DEPS_ALL)
 
 # A tarball is unpacked only if deps/SHA256SUMS has its line and it matches.
 check_sum = (cd $(DEPS_SRC) && grep -F '  $(notdir $(1))' SHA256SUMS | sha256sum --check --strict --quiet -)
