@@ -13,10 +13,12 @@
 # Nothing here reaches the network.
 #
 # glibc: the Lambda runtime (Amazon Linux 2023) has glibc 2.34 and the build
-# machine (Debian 12) 2.36. The one function of glibc newer than 2.34 that
-# these configure scripts find on Debian 12 is arc4random (2.36): curl is
-# told it is absent (ac_cv_func_arc4random=no) and uses OpenSSL's RNG.
-# tools/package-lambda.sh checks the result with objdump -T.
+# machine (Debian 12) 2.36. curl's configure would find arc4random (new in
+# 2.36) and call it: it is told the function is absent
+# (ac_cv_func_arc4random=no) and draws random bytes from OpenSSL instead.
+# Debian's libssl.a/libcrypto.a need nothing newer than 2.34. The whole
+# binary is checked by tools/package-lambda.sh (objdump -T) and
+# tests/integration/test_lambda.py.
 
 DEPS_SRC   := deps
 LUA_TAR    := $(DEPS_SRC)/lua5.4_5.4.9.orig.tar.gz
@@ -39,9 +41,9 @@ OPENSSL_A  := $(shell $(CC) -print-file-name=libssl.a) $(shell $(CC) -print-file
 # Debian's lua5.4 too), without dlopen: the sandbox loads no C modules.
 # LUA_SAN: sanitizer flags for Lua and lua-cjson too, e.g.
 #   rm -rf build/asan/deps && make check-asan LUA_SAN="-fsanitize=address,undefined"
-# Off by default: an instrumented Lua runs the VM 3-5 times slower, and the
-# sandbox tests that expect the instruction budget to end a loop before the
-# wall clock does (1 s) then fail on a loaded machine.
+# Off by default: an instrumented Lua runs the VM several times slower, and
+# the sandbox tests that expect the instruction budget to end a loop before
+# the wall clock does (1 s) fail more often on a loaded machine.
 LUA_SAN    ?=
 LUA_CFLAGS := -std=gnu99 -DLUA_COMPAT_5_3 -DLUA_USE_POSIX -O2 -g $(LUA_SAN)
 CJSON_CFLAGS := -std=gnu99 -DNDEBUG -O2 -g $(LUA_SAN) -I$(DEPS_INC)
