@@ -575,8 +575,7 @@ def parse(argv):
     ap.add_argument("--dry-runs", type=int, default=30)
     ap.add_argument("--replay", type=int, default=1000, help="findings in the replay")
     ap.add_argument("--rtt-ms", type=float, default=20.0)
-    ap.add_argument("--startup-rounds", type=int, default=5)
-    ap.add_argument("--startup-round-runs", type=int, default=200)
+    ap.add_argument("--startup-pairs", type=int, default=500)
     ap.add_argument("--lambda-invocations", type=int, default=1000)
     ap.add_argument("--only", choices=("client", "runner", "containment", "startup"),
                     action="append")

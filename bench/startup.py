@@ -3,10 +3,11 @@ the program, not its libraries"): what the statically linked binary costs
 before and around its own work.
 
   1. `deadbolt version` against bench/noop.c (a do-nothing C program built
-     here with the machine's defaults): whole-process wall time by
-     hyperfine, the two measured in alternating rounds so that a noisy
-     neighbour hits both alike; the ratio is the median of the rounds'
-     ratios. The CPU time (user + system) is given beside it.
+     here with the machine's defaults), whole processes run in turn
+     (A B A B ...) by bench/abtime.c: wall-time medians and the median of
+     the pairwise ratios (a noisy neighbour's share falls alike on both
+     sides of a pair), and the CPU time (user + system) beside them: on a
+     loaded machine the steadier figure.
   2. The Lambda loop: `deadbolt lambda` serving 1,000 invocations (one EC2
      finding each, dry run) from tests/lambda/runtime_api.py, against the
      canned nginx endpoint of the runner part; its peak RSS (VmHWM) after
@@ -16,7 +17,6 @@ The peak RSS of a dry run of one EC2 finding is the runner part's line.
 Owner: the bench engineer."""
 
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -27,13 +27,14 @@ ROOT = os.path.dirname(BENCH)
 sys.path.insert(0, os.path.join(ROOT, "tests", "lambda"))
 
 
-def build_noop(tmp):
-    exe = os.path.join(tmp, "noop")
+def build(tmp, name, flags=()):
+    """Compiles bench/NAME.c with the machine's defaults into tmp."""
+    exe = os.path.join(tmp, name)
     cc = os.environ.get("CC", "cc")
-    proc = subprocess.run([cc, "-O2", "-o", exe, os.path.join(BENCH, "noop.c")],
+    proc = subprocess.run([cc, "-O2", *flags, "-o", exe, os.path.join(BENCH, name + ".c")],
                           capture_output=True, text=True)
     if proc.returncode != 0:
-        return None, f"{cc} could not build bench/noop.c: {proc.stderr.strip()[-200:]}"
+        return None, f"{cc} could not build bench/{name}.c: {proc.stderr.strip()[-200:]}"
     return exe, None
 
 
@@ -43,32 +44,20 @@ def version_vs_noop(args, tmp, env, b):
     if not deadbolt:
         b.skipped(name, f"{args.build}/deadbolt not built")
         return
-    noop, why = build_noop(tmp)
-    if not noop:
-        b.skipped(name, why)
+    noop, why = build(tmp, "noop")
+    abtime, why2 = build(tmp, "abtime")
+    if not noop or not abtime:
+        b.skipped(name, why or why2)
         return
-    rounds, runs = args.startup_rounds, args.startup_round_runs
-    ours, peer, ours_cpu, peer_cpu, ratios = [], [], [], [], []
-    for _ in range(rounds):
-        d = b.hyperfine_median([deadbolt, "version"], env, runs, b.CLIENT_CPU, warmup=10, tmp=tmp)
-        dc = b.LAST_CPU
-        p = b.hyperfine_median([noop], env, runs, b.CLIENT_CPU, warmup=10, tmp=tmp)
-        pc = b.LAST_CPU
-        ours.append(d)
-        peer.append(p)
-        ratios.append(d / p)
-        if dc and pc:
-            ours_cpu.append(dc)
-            peer_cpu.append(pc)
-    d, p, r = statistics.median(ours), statistics.median(peer), statistics.median(ratios)
-    cpu = ""
-    if ours_cpu:
-        dc, pc = statistics.median(ours_cpu), statistics.median(peer_cpu)
-        cpu = f"; CPU {b.fmt_ms(dc)} vs {b.fmt_ms(pc)}, {dc / pc:.2f}x"
-    b.report(f"{name}, {rounds} alternating rounds of {runs} runs", b.fmt_ms(d),
-             f"noop {b.fmt_ms(p)}", f"{r:.2f}x{cpu}", "<= 2.5x", r <= 2.5)
-    dk = b.rss_runs([deadbolt, "version"], env, 5, b.CLIENT_CPU)
-    pk = b.rss_runs([noop], env, 5, b.CLIENT_CPU)
+    n = args.startup_pairs
+    r = b.run_kv([abtime, str(n), deadbolt, "version", "--", noop], env, timeout=600)
+    ok = r["ratio"] <= 2.5
+    b.report(f"{name}, {n} pairs run in turn", f"{r['a_ms']:.2f} ms",
+             f"noop {r['b_ms']:.2f} ms",
+             f"{r['ratio']:.2f}x (median of pairs); CPU {r['a_cpu_ms']:.2f} ms vs "
+             f"{r['b_cpu_ms']:.2f} ms, {r['a_cpu_ms'] / r['b_cpu_ms']:.2f}x", "<= 2.5x", ok)
+    dk = b.rss_runs([deadbolt, "version"], env, 5)
+    pk = b.rss_runs([noop], env, 5)
     if dk is not None and pk is not None:
         b.note(f"peak RSS: `deadbolt version` {b.fmt_mib(dk)}, noop {b.fmt_mib(pk)}")
 
