@@ -20,7 +20,11 @@
 # binary is checked by tools/package-lambda.sh (objdump -T) and
 # tests/integration/test_lambda.py.
 
-DEPS_SRC   := deps
+# Paths from the source tree that holds this file, symbolic links resolved:
+# a make run from another directory (a tree of links to this one, BUILD
+# elsewhere) still finds deps/ and shares the one curl build.
+DEPS_ROOT  := $(realpath $(dir $(lastword $(MAKEFILE_LIST)))..)
+DEPS_SRC   := $(DEPS_ROOT)/deps
 LUA_TAR    := $(DEPS_SRC)/lua5.4_5.4.9.orig.tar.gz
 CJSON_TAR  := $(DEPS_SRC)/lua-cjson_2.1.0+dfsg.orig.tar.gz
 CURL_TAR   := $(DEPS_SRC)/curl_8.21.0.orig.tar.gz
@@ -31,7 +35,7 @@ LUA_DIR    := $(DEPS_OUT)/lua
 LUA_LIB    := $(DEPS_OUT)/lib/liblua.a
 CJSON_DIR  := $(DEPS_OUT)/lua-cjson
 CJSON_LIB  := $(DEPS_OUT)/lib/libcjson.a
-CURL_DIR   ?= build/deps/curl
+CURL_DIR   ?= $(DEPS_ROOT)/build/deps/curl
 CURL_LIB   := $(CURL_DIR)/lib/.libs/libcurl.a
 
 # Debian's libssl-dev: the static archives next to the shared ones.
