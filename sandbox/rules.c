@@ -641,6 +641,7 @@ static int rule_eni_own_groups(view *v, int p)
 		return -1;
 	if ((r = sub_table(v, p, "Groups")) <= 0)
 		return r < 0 || is_static(v) ? r : refuse(v, "Groups is required");
+	r = 0;
 	if (!is_static(v) && lua_rawlen(L, -1) == 0)
 		r = refuse(v, "Groups is empty");
 	for (lua_Integer i = 1; r == 0 && !is_static(v) && i <= (lua_Integer)lua_rawlen(L, -1); i++) {
@@ -1106,9 +1107,12 @@ static int judge(view *v, const allow_entry *e, int p)
 		return refuse(v, "this write has no rule in the allow-list");
 	if (!lua_checkstack(v->L, 12))
 		return refuse(v, "out of Lua stack");
+	v->why[0] = '\0';
 	r = f(v, lua_absindex(v->L, p));
 	lua_settop(v->L, top);
-	return r;
+	if (r != 0 && !v->why[0])
+		snprintf(v->why, v->n, "the arguments do not follow the rule");
+	return r != 0 ? -1 : 0;
 }
 
 int rules_check(lua_State *L, const allow_entry *e, int params, char *why, size_t n)
