@@ -55,7 +55,7 @@ static const allow_entry entries[] = {
 	{"ec2", "AuthorizeSecurityGroupIngress", W, "RevokeSecurityGroupIngress", "the allow-all group of the two-step isolation: untracks connections",
 	 RULE_INGRESS_OWN_GROUP, "only on deadbolt's untrack (allow-all) group: no other group is ever opened"},
 	{"ec2", "AuthorizeSecurityGroupEgress", W, "RevokeSecurityGroupEgress", "allow only what forensics needs out",
-	 RULE_EGRESS_OWN_GROUP, "deadbolt's groups only; the isolation group only tcp/443 to endpoint groups or prefix lists, never an address range"},
+	 RULE_EGRESS_OWN_GROUP, "deadbolt's groups only; the isolation group only tcp/443 to the endpoints config.forensics.egress names, never an address range"},
 	{"ec2", "RevokeSecurityGroupEgress", W, "AuthorizeSecurityGroupEgress", "a new group allows all egress: remove it",
 	 RULE_REVOKE_OWN_GROUP, "only on deadbolt's groups: no one else's group loses a rule"},
 	{"autoscaling", "DescribeAutoScalingInstances", R, NULL, "is the instance in a group", RULE_NONE, NULL},

@@ -558,6 +558,43 @@ static int rule_ingress_own_group(view *v, int p)
 	return 0;
 }
 
+static int listed(char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* One destination of the isolation group's egress: { <key> = id, Description }
+ * with id one config.forensics.egress names (config.lua as the host read it). */
+static int configured_destination(view *v, int item, const char *key, int prefix_list)
+{
+	const char *const allowed[] = {key, "Description", NULL};
+	const sandbox_config *c = v->run->config;
+	const char *id;
+	int bad = 0;
+	if (only_members(v, item, prefix_list ? "PrefixListIds" : "UserIdGroupPairs", allowed) != 0)
+		return -1;
+	id = get_str(v->L, item, key, &bad);
+	if (!id || bad)
+		return refuse(v, "%s is required", key);
+	if (!c || !listed(prefix_list ? c->prefix_lists : c->endpoint_groups,
+			  prefix_list ? c->nprefix_lists : c->nendpoint_groups, id))
+		return refuse(v, "%.64s is not an endpoint config.forensics.egress names", id);
+	return 0;
+}
+
+static int configured_group(view *v, int item)
+{
+	return configured_destination(v, item, "GroupId", 0);
+}
+
+static int configured_prefix_list(view *v, int item)
+{
+	return configured_destination(v, item, "PrefixListId", 1);
+}
+
 static int endpoint_permission(view *v, int perm)
 {
 	static const char *const allowed[] = {"IpProtocol", "FromPort", "ToPort", "UserIdGroupPairs",
@@ -586,16 +623,24 @@ static int endpoint_permission(view *v, int perm)
 		lua_pop(L, 1);
 	}
 	for (int i = 0; i < 2; i++) {
-		get(L, perm, i ? "PrefixListIds" : "UserIdGroupPairs");
-		targets += lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+		int r = sub_table(v, perm, i ? "PrefixListIds" : "UserIdGroupPairs");
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
+		targets += (int)lua_rawlen(L, -1);
+		r = each_item(v, lua_gettop(L), i ? configured_prefix_list : configured_group);
 		lua_pop(L, 1);
+		if (r != 0)
+			return r;
 	}
 	return targets > 0 ? 0 : refuse(v, "the isolation group's egress names no endpoint group or prefix list");
 }
 
 /* Egress: on the untrack group anything (it allows all by design); on the
- * isolation group tcp/443 to groups or prefix lists only (issue 7: never
- * 0.0.0.0/0 or ::/0, never an address range). */
+ * isolation group tcp/443 to the endpoint groups and prefix lists that
+ * config.forensics.egress names, nothing else (issue 7: never 0.0.0.0/0 or
+ * ::/0, never an address range). */
 static int rule_egress_own_group(view *v, int p)
 {
 	static const char *const allowed[] = {"GroupId", "IpPermissions", "DryRun", NULL};

@@ -95,6 +95,10 @@ typedef struct sandbox_config {
 	char **commands;      /* config.forensics.commands, ncommands strings */
 	size_t ncommands;
 	char *policy_name;    /* config.iam.revoke_policy_name, or NULL */
+	char **endpoint_groups; /* config.forensics.egress.UserIdGroupPairs[].GroupId */
+	size_t nendpoint_groups;
+	char **prefix_lists;  /* config.forensics.egress.PrefixListIds[].PrefixListId */
+	size_t nprefix_lists;
 } sandbox_config;
 
 typedef struct sandbox_run {
@@ -116,7 +120,8 @@ void sandbox_set_run(sandbox *sb, const sandbox_run *run);
  * and copies what the rules need into out, which the caller frees with
  * sandbox_config_free. A missing config.lua leaves out empty and returns 0;
  * a config that does not load, or whose forensics.document,
- * forensics.commands or iam.revoke_policy_name has the wrong type, returns
+ * forensics.commands, forensics.egress or iam.revoke_policy_name has the
+ * wrong type, returns
  * -1 with why in err (out empty). */
 int sandbox_config_read(const sandbox_limits *lim, const char *playbook_dir, sandbox_chunks *chunks,
 			sandbox_config *out, char *err, size_t errlen);

@@ -90,6 +90,8 @@ static int fake_call(void *ud, lua_State *L, const allow_entry *e, int params, a
 
 static sandbox_config config;
 static char *commands[] = {"uname -a", "ps auxww"};
+static char *endpoint_groups[] = {"sg-0e0d"};
+static char *prefix_lists[] = {"pl-63a5400a"};
 
 static sandbox *new_sandbox(fake *f, int restore)
 {
@@ -101,6 +103,10 @@ static sandbox *new_sandbox(fake *f, int restore)
 	config.commands = commands;
 	config.ncommands = 2;
 	config.policy_name = "AWSRevokeOlderSessions";
+	config.endpoint_groups = endpoint_groups;
+	config.nendpoint_groups = 1;
+	config.prefix_lists = prefix_lists;
+	config.nprefix_lists = 1;
 	sandbox_run run = {.artifact_bucket = "artifacts", .account = "123456789012",
 			   .region = "us-east-1", .finding_id = "f00d",
 			   .quarantine_profile_arn = "arn:aws:iam::123456789012:instance-profile/q",
@@ -240,6 +246,13 @@ static const struct rule_case {
 	{"isolation egress to ::/0", "ec2.authorize_security_group_egress{ GroupId = 'sg-0150', "
 	 "IpPermissions = { { IpProtocol = 'tcp', FromPort = 443, ToPort = 443, Ipv6Ranges = "
 	 "{ { CidrIpv6 = '::/0' } } } } }", "never to an address range (Ipv6Ranges)"},
+	{"isolation egress to a group config does not name", "ec2.authorize_security_group_egress{ "
+	 "GroupId = 'sg-0150', IpPermissions = { { IpProtocol = 'tcp', FromPort = 443, ToPort = 443, "
+	 "UserIdGroupPairs = { { GroupId = 'sg-0prod' } } } } }",
+	 "sg-0prod is not an endpoint config.forensics.egress names"},
+	{"isolation egress to a prefix list config does not name", "ec2.authorize_security_group_egress{ "
+	 "GroupId = 'sg-0150', IpPermissions = { { IpProtocol = 'tcp', FromPort = 443, ToPort = 443, "
+	 "PrefixListIds = { { PrefixListId = 'pl-0wide' } } } } }", "pl-0wide is not an endpoint"},
 	{"isolation egress on every port", "ec2.authorize_security_group_egress{ GroupId = 'sg-0150', "
 	 "IpPermissions = { { IpProtocol = '-1', UserIdGroupPairs = { { GroupId = 'sg-0e0d' } } } } }",
 	 "tcp/443 only"},
@@ -521,13 +534,19 @@ START_TEST(test_config_commands_are_read_by_the_host)
 	sandbox_config c;
 	char err[512] = "";
 	write_config("return { forensics = { document = 'AWS-RunShellScript', commands = { 'uname -a', "
-		     "'last' } }, iam = { revoke_policy_name = 'P' } }");
+		     "'last' }, egress = { UserIdGroupPairs = { { GroupId = 'sg-1' } }, PrefixListIds = "
+		     "{ { PrefixListId = 'pl-1' }, { PrefixListId = 'pl-2' } } } }, "
+		     "iam = { revoke_policy_name = 'P' } }");
 	ck_assert_msg(sandbox_config_read(NULL, dir, NULL, &c, err, sizeof(err)) == 0, "%s", err);
 	remove_config();
 	ck_assert_str_eq(c.document, "AWS-RunShellScript");
 	ck_assert_uint_eq(c.ncommands, 2);
 	ck_assert_str_eq(c.commands[1], "last");
 	ck_assert_str_eq(c.policy_name, "P");
+	ck_assert_uint_eq(c.nendpoint_groups, 1);
+	ck_assert_str_eq(c.endpoint_groups[0], "sg-1");
+	ck_assert_uint_eq(c.nprefix_lists, 2);
+	ck_assert_str_eq(c.prefix_lists[1], "pl-2");
 	sandbox_config_free(&c);
 }
 END_TEST
