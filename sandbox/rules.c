@@ -928,6 +928,13 @@ static int rule_evidence_object(view *v, int p)
 
 /* ---- deny-only policies ---- */
 
+/* Whether the JSON node is the string want exactly (a JSON string may hold
+ * a NUL: "Deny\u0000Allow" is not "Deny"). */
+static int json_is(const jt_node *n, const char *want)
+{
+	return n && n->type == JT_STRING && n->len == strlen(want) && memcmp(n->str, want, n->len) == 0;
+}
+
 /* Index of key in names, or -1. */
 static int name_index(const jt_node *m, const char *const *names)
 {
@@ -978,7 +985,7 @@ static int deny_statement(view *v, const jt_node *s, size_t i)
 	if (members_once(v, s, where, names, &seen) != 0)
 		return -1;
 	effect = json_tree_get(s, "Effect");
-	if (!effect || effect->type != JT_STRING || strcmp(effect->str, "Deny") != 0)
+	if (!json_is(effect, "Deny"))
 		return refuse(v, "%s: Effect is %s%.20s%s, and a policy written by a playbook may only "
 			      "deny", where, effect && effect->type == JT_STRING ? "\"" : "",
 			      effect && effect->type == JT_STRING ? effect->str : "not \"Deny\"",
@@ -1007,8 +1014,7 @@ static int deny_document(view *v, const jt_node *root)
 	if (members_once(v, root, "the PolicyDocument", names, &seen) != 0)
 		return -1;
 	ver = json_tree_get(root, "Version");
-	if (ver && (ver->type != JT_STRING || (strcmp(ver->str, "2012-10-17") != 0 &&
-					       strcmp(ver->str, "2008-10-17") != 0)))
+	if (ver && !json_is(ver, "2012-10-17") && !json_is(ver, "2008-10-17"))
 		return refuse(v, "the PolicyDocument's Version is not an IAM policy version");
 	st = json_tree_get(root, "Statement");
 	if (!st)

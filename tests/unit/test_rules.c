@@ -156,6 +156,9 @@ static const struct rule_case {
 	{"a lower-case effect key", "iam.put_user_policy{ UserName = 'u', PolicyName = "
 	 "'AWSRevokeOlderSessions', PolicyDocument = '{\"Statement\":[{\"effect\":\"Allow\",\"Effect\":"
 	 "\"Deny\",\"Action\":\"*\",\"Resource\":\"*\"}]}' }", "member \"effect\" is not allowed"},
+	{"a Deny with a NUL and more after it", "iam.put_user_policy{ UserName = 'u', PolicyName = "
+	 "'AWSRevokeOlderSessions', PolicyDocument = '{\"Statement\":{\"Effect\":\"Deny\\\\u0000Allow\",'"
+	 " .. '\"Action\":\"*\",\"Resource\":\"*\"}}' }", "may only deny"},
 	{"a malformed document", "iam.put_role_policy{ RoleName = 'r', PolicyName = "
 	 "'AWSRevokeOlderSessions', PolicyDocument = '{\"Statement\":[' }", "is not valid JSON"},
 	{"no statement", "iam.put_role_policy{ RoleName = 'r', PolicyName = 'AWSRevokeOlderSessions', "
