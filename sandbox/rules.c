@@ -322,13 +322,82 @@ static int role_in_specs(lua_State *L, int p)
 	return role;
 }
 
+/* ---- ENIs: where each one was when the run first saw it ---- */
+
+static const rules_eni *known_eni(const sandbox *sb, const char *id)
+{
+	for (size_t i = 0; i < sb->nenis; i++)
+		if (strcmp(sb->enis[i].id, id) == 0)
+			return &sb->enis[i];
+	return NULL;
+}
+
+/* The ENI table at eni ({ NetworkInterfaceId, Groups = { {GroupId} } }):
+ * kept the first time only, so a later answer showing deadbolt's groups on
+ * it does not replace where it was. */
+static void remember_eni(lua_State *L, int eni)
+{
+	sandbox *sb = sandbox_of(L);
+	int bad = 0, top = lua_gettop(L);
+	const char *id = get_str(L, eni, "NetworkInterfaceId", &bad);
+	rules_eni *r;
+	if (!id || strlen(id) >= RULES_GROUP_ID_MAX || known_eni(sb, id) ||
+	    sb->nenis == RULES_ENIS_MAX || get(L, eni, "Groups") != LUA_TTABLE) {
+		lua_settop(L, top);
+		return;
+	}
+	r = &sb->enis[sb->nenis];
+	memset(r, 0, sizeof(*r));
+	memcpy(r->id, id, strlen(id) + 1);
+	for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, top + 1); i++) {
+		const char *g = NULL;
+		if (lua_rawgeti(L, top + 1, i) == LUA_TTABLE)
+			g = get_str(L, top + 2, "GroupId", &bad);
+		if (!g || strlen(g) >= RULES_GROUP_ID_MAX || r->ngroups == RULES_ENI_GROUPS_MAX) {
+			lua_settop(L, top); /* an ENI not wholly known is not kept */
+			return;
+		}
+		memcpy(r->groups[r->ngroups++], g, strlen(g) + 1);
+		lua_pop(L, 1);
+	}
+	sb->nenis++;
+	lua_settop(L, top);
+}
+
+/* Calls fn(L, item) for every table in the list t[k]. */
+static void each_in(lua_State *L, int t, const char *k, void (*fn)(lua_State *, int))
+{
+	int top = lua_gettop(L);
+	if (lua_istable(L, t) && get(L, t, k) == LUA_TTABLE)
+		for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, top + 1); i++) {
+			if (lua_rawgeti(L, top + 1, i) == LUA_TTABLE)
+				fn(L, top + 2);
+			lua_settop(L, top + 1);
+		}
+	lua_settop(L, top);
+}
+
+static void instance_enis(lua_State *L, int inst)
+{
+	each_in(L, inst, "NetworkInterfaces", remember_eni);
+}
+
+static void reservation_enis(lua_State *L, int res)
+{
+	each_in(L, res, "Instances", instance_enis);
+}
+
 void rules_observe(lua_State *L, const allow_entry *e, int params, int result)
 {
 	sandbox *sb = sandbox_of(L);
 	int top = lua_gettop(L), bad = 0;
 	if (strcmp(e->service, "ec2") != 0 || !lua_istable(L, result))
 		return;
-	if (strcmp(e->operation, "CreateSecurityGroup") == 0) {
+	if (strcmp(e->operation, "DescribeInstances") == 0)
+		each_in(L, result, "Reservations", reservation_enis);
+	else if (strcmp(e->operation, "DescribeNetworkInterfaces") == 0)
+		each_in(L, result, "NetworkInterfaces", remember_eni);
+	else if (strcmp(e->operation, "CreateSecurityGroup") == 0) {
 		int role = role_in_specs(L, params);
 		lua_settop(L, top);
 		const char *id = get_str(L, result, "GroupId", &bad);
@@ -674,30 +743,62 @@ static int rule_revoke_own_group(view *v, int p)
 	return 0;
 }
 
-/* ModifyNetworkInterfaceAttribute: Groups only, every one deadbolt's. */
+/* Whether the list at t holds exactly the groups the run first saw on the
+ * ENI (in any order). */
+static int back_where_it_was(view *v, int t, const char *eni)
+{
+	const rules_eni *r = eni ? known_eni(v->sb, eni) : NULL;
+	lua_State *L = v->L;
+	lua_Integer n = (lua_Integer)lua_rawlen(L, t);
+	if (!r || n != r->ngroups)
+		return 0;
+	for (lua_Integer i = 1; i <= n; i++) {
+		const char *g = lua_rawgeti(L, t, i) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		int found = 0;
+		for (int k = 0; g && k < r->ngroups && !found; k++)
+			found = strcmp(r->groups[k], g) == 0;
+		lua_pop(L, 1);
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* ModifyNetworkInterfaceAttribute: Groups only, every one deadbolt's, or
+ * exactly the groups the run first saw on the ENI (a fallback that leaves it
+ * no more open than before the run). */
 static int rule_eni_own_groups(view *v, int p)
 {
 	static const char *const allowed[] = {"NetworkInterfaceId", "Groups", "DryRun", NULL};
 	lua_State *L = v->L;
-	int r = 0;
+	const char *eni;
+	int r = 0, bad = 0;
 	if (restore_mode(v))
 		return 0;
 	if (only_members(v, p, "", allowed) != 0)
 		return -1;
+	eni = get_str(L, p, "NetworkInterfaceId", &bad);
 	if ((r = sub_table(v, p, "Groups")) <= 0)
 		return r < 0 || is_static(v) ? r : refuse(v, "Groups is required");
+	if (is_static(v)) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	int groups = lua_gettop(L);
+	if (lua_rawlen(L, groups) == 0)
+		return refuse(v, "Groups is empty");
+	if (back_where_it_was(v, groups, eni))
+		return 0;
 	r = 0;
-	if (!is_static(v) && lua_rawlen(L, -1) == 0)
-		r = refuse(v, "Groups is empty");
-	for (lua_Integer i = 1; r == 0 && !is_static(v) && i <= (lua_Integer)lua_rawlen(L, -1); i++) {
-		const char *id = lua_rawgeti(L, -1, i) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+	for (lua_Integer i = 1; r == 0 && i <= (lua_Integer)lua_rawlen(L, groups); i++) {
+		const char *id = lua_rawgeti(L, groups, i) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 		lua_pop(L, 1);
 		if (!id)
 			r = refuse(v, "Groups holds something that is not a group id");
 		else if (group_role(v, id) == GROUP_UNKNOWN)
-			r = not_ours(v, id);
+			r = refuse(v, "group %.64s is not one deadbolt created, nor are these the groups "
+				   "%.32s had when the run first saw it", id, eni ? eni : "the ENI");
 	}
-	lua_pop(L, 1);
 	return r;
 }
 

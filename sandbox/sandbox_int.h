@@ -32,6 +32,17 @@ typedef struct sandbox_pool {
 #define RULES_GROUPS_MAX 128 /* groups known as deadbolt's in one run */
 #define RULES_GROUP_ID_MAX 32
 
+#define RULES_ENIS_MAX 32       /* ENIs whose first-seen groups one run keeps */
+#define RULES_ENI_GROUPS_MAX 16 /* EC2's most security groups per ENI */
+
+/* An ENI's security groups as AWS first showed them in this run: the one
+ * other place rules.c lets an ENI be moved (back where it was). */
+typedef struct rules_eni {
+	char id[RULES_GROUP_ID_MAX];
+	char groups[RULES_ENI_GROUPS_MAX][RULES_GROUP_ID_MAX];
+	int ngroups;
+} rules_eni;
+
 /* A security group an AWS answer showed with deadbolt's group tag. */
 typedef struct rules_group {
 	char id[RULES_GROUP_ID_MAX];
@@ -54,6 +65,8 @@ struct sandbox {
 	sandbox_run run;        /* for the rules; strings borrowed from the host */
 	rules_group groups[RULES_GROUPS_MAX];
 	size_t ngroups;
+	rules_eni enis[RULES_ENIS_MAX];
+	size_t nenis;
 };
 
 #define SANDBOX_NAME_MAX 96 /* longest operation or module name we handle */
@@ -130,7 +143,8 @@ int sandbox_snake_name(const char *op, char *out, size_t outlen);
 int rules_check(lua_State *L, const allow_entry *e, int params, char *why, size_t n);
 /* After a call succeeded, its result at result: remembers the groups that
  * CreateSecurityGroup made and DescribeSecurityGroups showed with deadbolt's
- * group tag. Raises only out of memory. */
+ * group tag, and the groups DescribeInstances and DescribeNetworkInterfaces
+ * first showed on each ENI. Raises only out of memory. */
 void rules_observe(lua_State *L, const allow_entry *e, int params, int result);
 
 #endif

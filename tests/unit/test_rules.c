@@ -70,6 +70,52 @@ static void describe_groups(lua_State *L, int params)
 	lua_setfield(L, -2, "SecurityGroups");
 }
 
+/* { NetworkInterfaceId = id, Groups = { {GroupId = g1}, {GroupId = g2} } } */
+static void push_eni(lua_State *L, const char *id, const char *g1, const char *g2)
+{
+	lua_createtable(L, 0, 2);
+	lua_pushstring(L, id);
+	lua_setfield(L, -2, "NetworkInterfaceId");
+	lua_newtable(L);
+	for (int i = 0; i < 2; i++) {
+		const char *g = i ? g2 : g1;
+		if (!g)
+			continue;
+		lua_createtable(L, 0, 1);
+		lua_pushstring(L, g);
+		lua_setfield(L, -2, "GroupId");
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "Groups");
+}
+
+/* DescribeInstances: eni-1 in sg-0prod and sg-0web; DescribeNetworkInterfaces:
+ * eni-1 in deadbolt's isolation group (as after a first run). */
+static void describe_enis(lua_State *L, int instances)
+{
+	lua_newtable(L);
+	lua_newtable(L);
+	push_eni(L, "eni-1", instances ? "sg-0prod" : "sg-0150", instances ? "sg-0web" : NULL);
+	lua_rawseti(L, -2, 1);
+	if (!instances) {
+		lua_setfield(L, -2, "NetworkInterfaces");
+		return;
+	}
+	lua_createtable(L, 0, 1);
+	lua_insert(L, -2);
+	lua_setfield(L, -2, "NetworkInterfaces"); /* the instance */
+	lua_createtable(L, 1, 0);
+	lua_insert(L, -2);
+	lua_rawseti(L, -2, 1); /* Instances */
+	lua_createtable(L, 0, 1);
+	lua_insert(L, -2);
+	lua_setfield(L, -2, "Instances"); /* the reservation */
+	lua_createtable(L, 1, 0);
+	lua_insert(L, -2);
+	lua_rawseti(L, -2, 1);
+	lua_setfield(L, -2, "Reservations");
+}
+
 static int fake_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_error *err)
 {
 	fake *f = ud;
@@ -78,6 +124,10 @@ static int fake_call(void *ud, lua_State *L, const allow_entry *e, int params, a
 	if (strcmp(e->operation, "DescribeSecurityGroups") == 0) {
 		f->describes++;
 		describe_groups(L, params);
+	} else if (strcmp(e->operation, "DescribeInstances") == 0) {
+		describe_enis(L, 1);
+	} else if (strcmp(e->operation, "DescribeNetworkInterfaces") == 0) {
+		describe_enis(L, 0);
 	} else if (strcmp(e->operation, "CreateSecurityGroup") == 0) {
 		lua_newtable(L);
 		lua_pushliteral(L, "sg-0new");
@@ -406,6 +456,46 @@ START_TEST(test_a_group_created_without_the_tag_is_not_deadbolts)
 }
 END_TEST
 
+/* The one move of an ENI out of deadbolt's groups: back to exactly the
+ * groups the run first saw on it (issue 7's fallback when the second move of
+ * the isolation fails), never anywhere else. */
+START_TEST(test_an_eni_may_go_back_only_where_the_run_first_saw_it)
+{
+	static const struct {
+		const char *groups;
+		int ok;
+	} moves[] = {
+		{"{ 'sg-0web', 'sg-0prod' }", 1},            /* where it was, any order */
+		{"{ 'sg-0prod' }", 0},                       /* part of it: a different set */
+		{"{ 'sg-0prod', 'sg-0web', 'sg-0odd' }", 0}, /* more than it had */
+		{"{ 'sg-0150' }", 1},                        /* deadbolt's isolation group */
+	};
+	for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++) {
+		fake f = {{0}, 0};
+		char src[512], err[1024] = "";
+		sandbox *sb = new_sandbox(&f, 0);
+		snprintf(src, sizeof(src),
+			 "ec2.describe_instances{ InstanceIds = { 'i-1' } }\n"
+			 "ec2.describe_network_interfaces{}\n" /* now in sg-0150: the first sighting stays */
+			 "ec2.modify_network_interface_attribute{ NetworkInterfaceId = 'eni-1', Groups = %s }",
+			 moves[i].groups);
+		sandbox_status st = run_src(sb, src, err, sizeof(err));
+		ck_assert_msg((st == SANDBOX_OK) == moves[i].ok, "%s: %s", moves[i].groups, err);
+		if (!moves[i].ok)
+			ck_assert_msg(strstr(err, "nor are these the groups eni-1 had"), "%s", err);
+		sandbox_free(sb);
+	}
+	/* another ENI's groups are not this one's */
+	fake f = {{0}, 0};
+	char err[1024] = "";
+	sandbox *sb = new_sandbox(&f, 0);
+	ck_assert_int_eq(run_src(sb, "ec2.describe_instances{}\n"
+		"ec2.modify_network_interface_attribute{ NetworkInterfaceId = 'eni-2', "
+		"Groups = { 'sg-0prod', 'sg-0web' } }", err, sizeof(err)), SANDBOX_ERROR);
+	sandbox_free(sb);
+}
+END_TEST
+
 START_TEST(test_a_refusal_cannot_be_turned_into_an_aws_error)
 {
 	fake f = {{0}, 0};
@@ -588,6 +678,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(t, test_every_write_declares_a_rule_and_why);
 	tcase_add_test(t, test_groups_seen_in_answers_cost_no_extra_call);
 	tcase_add_test(t, test_a_group_created_without_the_tag_is_not_deadbolts);
+	tcase_add_test(t, test_an_eni_may_go_back_only_where_the_run_first_saw_it);
 	tcase_add_test(t, test_a_refusal_cannot_be_turned_into_an_aws_error);
 	tcase_add_test(t, test_restore_mode_may_loosen_what_only_tightens);
 	tcase_add_test(t, test_a_sandbox_without_a_run_writes_no_object_and_sends_no_command);
