@@ -56,7 +56,8 @@ const char *allow_rule_name(allow_rule r);
  * written as literals; nested tables likewise), against e's rule, without a
  * run. What depends on the run (the artifact bucket, the run's prefix, the
  * groups deadbolt created, the configured commands) and members that are
- * absent are not judged. Reads only raw fields, never raises, runs no Lua.
+ * absent are not judged. Reads only raw fields and runs no Lua; raises only
+ * out of memory (call it protected).
  * Returns 0 when nothing is wrong as far as it can see, -1 with
  * "rule <name>: <why>" in err. */
 int allow_rule_check_static(const allow_entry *e, lua_State *L, int idx, char *err, size_t errlen);
