@@ -87,12 +87,21 @@ class TestHostileRules(HostileRulesCase):
         self.assertNotIn("Contents", self.world.s3.list_objects_v2(Bucket=self.artifacts))
 
     def test_rules_are_authorised_only_on_deadbolts_groups(self):
+        open_group = self.world.ec2.create_security_group(
+            GroupName="wide-open", Description="allows everything in", VpcId=self.inst.vpc)["GroupId"]
+        self.world.ec2.authorize_security_group_ingress(GroupId=open_group, IpPermissions=[
+            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
         before = self.world.ec2.describe_security_groups(GroupIds=[self.inst.sg])["SecurityGroups"][0]
         result = self.hostile("open_any_group")
         self.assert_refused(result, ["ingress-own-group", "egress-own-group", "no-group-tag",
-                                     "revoke-own-group"])
+                                     "revoke-own-group", "eni-own-groups"])
         self.assert_never_sent("AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress",
-                               "RevokeSecurityGroupEgress", "CreateTags")
+                               "RevokeSecurityGroupEgress", "CreateTags",
+                               "ModifyNetworkInterfaceAttribute")
+        enis = self.world.ec2.describe_network_interfaces(
+            NetworkInterfaceIds=self.inst.enis)["NetworkInterfaces"]
+        self.assertEqual([[g["GroupId"] for g in e["Groups"]] for e in enis], [[self.inst.sg]],
+                         "the instance is still in its own group only")
         after = self.world.ec2.describe_security_groups(GroupIds=[self.inst.sg])["SecurityGroups"][0]
         self.assertEqual((after["IpPermissions"], after["IpPermissionsEgress"], after.get("Tags", [])),
                          (before["IpPermissions"], before["IpPermissionsEgress"], before.get("Tags", [])))

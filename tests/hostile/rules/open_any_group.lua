@@ -1,7 +1,8 @@
 -- Opens security groups that are not deadbolt's, or opens deadbolt's
 -- isolation group to the internet, or forges deadbolt's group tag. Every
 -- step must be refused (ingress-own-group, egress-own-group, no-group-tag,
--- eni-own-groups) and the production group keep its rules.
+-- eni-own-groups, revoke-own-group) and the production group keep its rules,
+-- the instance its groups.
 local function production_group(ctx)
   local id = ctx.finding.resource.instanceDetails.instanceId
   local r = ec2.describe_instances { InstanceIds = { id } }
@@ -48,6 +49,13 @@ return {
         ctx.state.iso = ctx.state.iso or isolation_group(ctx)
         ec2.authorize_security_group_egress { GroupId = ctx.state.iso,
           IpPermissions = { { IpProtocol = "tcp", FromPort = 443, ToPort = 443, Ipv6Ranges = { { CidrIpv6 = "::/0" } } } } }
+      end },
+    { name = "eni_into_an_open_group", run = function(ctx)
+        local id = ctx.finding.resource.instanceDetails.instanceId
+        local inst = ec2.describe_instances({ InstanceIds = { id } }).Reservations[1].Instances[1]
+        local open = ec2.describe_security_groups { Filters = { { Name = "group-name", Values = { "wide-open" } } } }
+        ec2.modify_network_interface_attribute { NetworkInterfaceId = inst.NetworkInterfaces[1].NetworkInterfaceId,
+          Groups = { open.SecurityGroups[1].GroupId } }
       end },
     { name = "revoke_on_production", run = function(ctx)
         ec2.revoke_security_group_egress { GroupId = production_group(ctx), IpPermissions = ALL_V4 }
