@@ -49,7 +49,7 @@ static const allow_entry entries[] = {
 	{"ec2", "DisassociateIamInstanceProfile", W, "AssociateIamInstanceProfile", "take the instance's credentials away",
 	 RULE_ANY, "only takes credentials away"},
 	{"ec2", "ModifyNetworkInterfaceAttribute", W, "ModifyNetworkInterfaceAttribute", "put each ENI in the quarantine group",
-	 RULE_ENI_OWN_GROUPS, "only into groups deadbolt made (deadbolt:group tag), or back to exactly the groups the run first saw on it; nothing else of the ENI"},
+	 RULE_ENI_OWN_GROUPS, "only into groups deadbolt made (deadbolt:group tag), or back to exactly the groups the run first saw on it; left in the allow-all group past a step, the sandbox moves it back"},
 	{"ec2", "CreateSecurityGroup", W, NULL, "no undo: the quarantine group stays, empty and tagged",
 	 RULE_NEW_GROUP, "a new group may carry deadbolt:group = isolation or untrack: how the rules below know deadbolt's groups"},
 	{"ec2", "AuthorizeSecurityGroupIngress", W, "RevokeSecurityGroupIngress", "the allow-all group of the two-step isolation: untracks connections",

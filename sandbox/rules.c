@@ -23,6 +23,12 @@
  * tag groups in the account outside deadbolt can still make one pass: the
  * tag is trusted as AWS reports it.
  *
+ * The allow-all (untrack) group is open to everything by design, for the
+ * moment between the two moves of the isolation. So that no ENI stays in it
+ * (a failed second move, a budget, a playbook that stops there), an ENI may
+ * enter it only once the run has seen the ENI's own groups, and when a step
+ * ends with an ENI still in it, rules_settle moves the ENI back there itself.
+ *
  * Restore mode (sandbox_run.restore) lifts the rules that only tighten
  * (protections, profile, public access blocks, key status); restore is not
  * built, so nothing sets it yet.
@@ -387,13 +393,90 @@ static void reservation_enis(lua_State *L, int res)
 	each_in(L, res, "Instances", instance_enis);
 }
 
+/* A move succeeded: the ENI is in the allow-all group now, or out of it. */
+static void note_move(lua_State *L, int params)
+{
+	sandbox *sb = sandbox_of(L);
+	int bad = 0, untrack = 0, top = lua_gettop(L);
+	const char *id = get_str(L, params, "NetworkInterfaceId", &bad);
+	rules_eni *r = id ? (rules_eni *)known_eni(sb, id) : NULL;
+	if (!r)
+		return;
+	if (get(L, params, "Groups") == LUA_TTABLE)
+		for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, top + 1); i++) {
+			if (lua_rawgeti(L, top + 1, i) == LUA_TSTRING)
+				untrack |= known_role(sb, lua_tostring(L, -1)) == GROUP_UNTRACK;
+			lua_pop(L, 1);
+		}
+	lua_settop(L, top);
+	r->in_untrack = untrack;
+}
+
+/* Protected, on the sandbox's state: arg the ENI. Sends the move back. */
+static int move_back(lua_State *L)
+{
+	sandbox *sb = sandbox_of(L);
+	rules_eni *r = lua_touserdata(L, 1);
+	aws_error *err = lua_touserdata(L, 2);
+	const allow_entry *e = allowlist_find("ec2", "ModifyNetworkInterfaceAttribute");
+	lua_createtable(L, 0, 2);
+	lua_pushstring(L, r->id);
+	lua_setfield(L, -2, "NetworkInterfaceId");
+	lua_createtable(L, r->ngroups, 0);
+	for (int i = 0; i < r->ngroups; i++) {
+		lua_pushstring(L, r->groups[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "Groups");
+	lua_pushboolean(L, e && sb->host.call && sb->host.call(sb->host.ud, L, e, 3, err) == 0);
+	return 1;
+}
+
+static void settle_log(sandbox *sb, const char *level, const char *msg)
+{
+	if (sb->host.log)
+		sb->host.log(sb->host.ud, level, msg);
+}
+
+void rules_settle(sandbox *sb)
+{
+	lua_State *L = sb->L;
+	for (size_t i = 0; i < sb->nenis; i++) {
+		rules_eni *r = &sb->enis[i];
+		char msg[512];
+		aws_error err;
+		int top = lua_gettop(L), sent;
+		if (!r->in_untrack)
+			continue;
+		r->in_untrack = 0;
+		aws_error_clear(&err);
+		if (!lua_checkstack(L, 8))
+			return;
+		lua_pushcfunction(L, move_back);
+		lua_pushlightuserdata(L, r);
+		lua_pushlightuserdata(L, &err);
+		sent = lua_pcall(L, 2, 1, 0) == LUA_OK && lua_toboolean(L, -1);
+		lua_settop(L, top);
+		if (sent)
+			snprintf(msg, sizeof(msg), "%s was left in deadbolt's allow-all group: the sandbox "
+				 "moved it back to the groups it had before the run", r->id);
+		else
+			snprintf(msg, sizeof(msg), "%s was left in deadbolt's allow-all group and could not "
+				 "be moved back: %.64s: %.200s", r->id, err.code[0] ? err.code : "error",
+				 err.message[0] ? err.message : "out of memory");
+		settle_log(sb, sent ? "warn" : "error", msg);
+	}
+}
+
 void rules_observe(lua_State *L, const allow_entry *e, int params, int result)
 {
 	sandbox *sb = sandbox_of(L);
 	int top = lua_gettop(L), bad = 0;
 	if (strcmp(e->service, "ec2") != 0 || !lua_istable(L, result))
 		return;
-	if (strcmp(e->operation, "DescribeInstances") == 0)
+	if (strcmp(e->operation, "ModifyNetworkInterfaceAttribute") == 0)
+		note_move(L, params);
+	else if (strcmp(e->operation, "DescribeInstances") == 0)
 		each_in(L, result, "Reservations", reservation_enis);
 	else if (strcmp(e->operation, "DescribeNetworkInterfaces") == 0)
 		each_in(L, result, "NetworkInterfaces", remember_eni);
@@ -784,7 +867,7 @@ static int rule_eni_own_groups(view *v, int p)
 		lua_pop(L, 1);
 		return 0;
 	}
-	int groups = lua_gettop(L);
+	int groups = lua_gettop(L), untrack = 0;
 	if (lua_rawlen(L, groups) == 0)
 		return refuse(v, "Groups is empty");
 	if (back_where_it_was(v, groups, eni))
@@ -792,13 +875,20 @@ static int rule_eni_own_groups(view *v, int p)
 	r = 0;
 	for (lua_Integer i = 1; r == 0 && i <= (lua_Integer)lua_rawlen(L, groups); i++) {
 		const char *id = lua_rawgeti(L, groups, i) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		int role = id ? group_role(v, id) : GROUP_UNKNOWN;
 		lua_pop(L, 1);
+		untrack |= role == GROUP_UNTRACK;
 		if (!id)
 			r = refuse(v, "Groups holds something that is not a group id");
-		else if (group_role(v, id) == GROUP_UNKNOWN)
+		else if (role == GROUP_UNKNOWN)
 			r = refuse(v, "group %.64s is not one deadbolt created, nor are these the groups "
 				   "%.32s had when the run first saw it", id, eni ? eni : "the ENI");
 	}
+	/* Into the allow-all group only an ENI the sandbox can put back: its
+	 * groups before the run are known (rules_settle). */
+	if (r == 0 && untrack && (!eni || !known_eni(v->sb, eni)))
+		r = refuse(v, "%.32s may enter the allow-all group only once the run has seen its groups "
+			   "(describe the instance first)", eni ? eni : "the ENI");
 	return r;
 }
 

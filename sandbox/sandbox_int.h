@@ -41,6 +41,7 @@ typedef struct rules_eni {
 	char id[RULES_GROUP_ID_MAX];
 	char groups[RULES_ENI_GROUPS_MAX][RULES_GROUP_ID_MAX];
 	int ngroups;
+	int in_untrack; /* moved into deadbolt's allow-all group and not out yet */
 } rules_eni;
 
 /* A security group an AWS answer showed with deadbolt's group tag. */
@@ -146,5 +147,10 @@ int rules_check(lua_State *L, const allow_entry *e, int params, char *why, size_
  * group tag, and the groups DescribeInstances and DescribeNetworkInterfaces
  * first showed on each ENI. Raises only out of memory. */
 void rules_observe(lua_State *L, const allow_entry *e, int params, int result);
+/* After every sandbox_pcall: an ENI a playbook left in deadbolt's allow-all
+ * group (the first of the two-step move, then an error, a budget, or a
+ * hostile playbook that stops there) is moved back to the groups the run
+ * first saw on it, through the host, and the move logged. Keeps the stack. */
+void rules_settle(sandbox *sb);
 
 #endif

@@ -135,10 +135,23 @@ class TestHostileRules(HostileRulesCase):
         keys = self.world.iam.list_access_keys(UserName="victim")["AccessKeyMetadata"]
         self.assertEqual([k["Status"] for k in keys], ["Inactive"])
 
+    def test_no_eni_stays_in_the_allow_all_group_after_its_step(self):
+        result = self.hostile("eni_left_open")
+        self.assertEqual(result.step_status("open_and_stop"), "failed")
+        moves = [c["params"]["Groups"] for c in result.calls()
+                 if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
+        self.assertEqual(len(moves), 2, "the playbook's move, then the sandbox's move back")
+        self.assertEqual(moves[1], [self.inst.sg])
+        enis = self.world.ec2.describe_network_interfaces(
+            NetworkInterfaceIds=self.inst.enis)["NetworkInterfaces"]
+        self.assertEqual([[g["GroupId"] for g in e["Groups"]] for e in enis], [[self.inst.sg]])
+        self.assertTrue(any("was left in deadbolt's allow-all group" in m for m in result.only()["logs"]),
+                        result.only()["logs"])
+
     def test_every_door_has_a_hostile_playbook_here(self):
         files = sorted(f[:-4] for f in os.listdir(HOSTILE) if f.endswith(".lua") and f != "config.lua")
         tested = sorted(["policy_allow_all", "object_overwrite", "open_any_group", "public_access_off",
-                         "ssm_any_command", "powers_and_leaks"])
+                         "ssm_any_command", "powers_and_leaks", "eni_left_open"])
         self.assertEqual(files, tested, "a file in tests/hostile/rules/ without a test")
 
 

@@ -22,7 +22,29 @@
 typedef struct fake {
 	char sent[4096]; /* "ec2.CreateTags;" per call that reached the host */
 	int describes;   /* DescribeSecurityGroups calls */
+	char moved[256]; /* the last ModifyNetworkInterfaceAttribute's Groups: "sg-a,sg-b" */
+	char log[1024];  /* what the sandbox logged */
 } fake;
+
+static void fake_log(void *ud, const char *level, const char *msg)
+{
+	fake *f = ud;
+	size_t n = strlen(f->log);
+	snprintf(f->log + n, sizeof(f->log) - n, "%s:%s\n", level, msg);
+}
+
+static void record_move(fake *f, lua_State *L, int params)
+{
+	f->moved[0] = '\0';
+	lua_getfield(L, params, "Groups");
+	for (lua_Integer i = 1; lua_istable(L, -1) && i <= (lua_Integer)lua_rawlen(L, -1); i++) {
+		size_t n = strlen(f->moved);
+		lua_rawgeti(L, -1, i);
+		snprintf(f->moved + n, sizeof(f->moved) - n, "%s%s", n ? "," : "", lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
 
 /* The account's groups: id, deadbolt:group tag value (NULL: none). */
 static const struct {
@@ -124,6 +146,9 @@ static int fake_call(void *ud, lua_State *L, const allow_entry *e, int params, a
 	if (strcmp(e->operation, "DescribeSecurityGroups") == 0) {
 		f->describes++;
 		describe_groups(L, params);
+	} else if (strcmp(e->operation, "ModifyNetworkInterfaceAttribute") == 0) {
+		record_move(f, L, params);
+		lua_newtable(L);
 	} else if (strcmp(e->operation, "DescribeInstances") == 0) {
 		describe_enis(L, 1);
 	} else if (strcmp(e->operation, "DescribeNetworkInterfaces") == 0) {
@@ -145,7 +170,7 @@ static char *prefix_lists[] = {"pl-63a5400a"};
 
 static sandbox *new_sandbox(fake *f, int restore)
 {
-	sandbox_host host = {fake_call, NULL, f};
+	sandbox_host host = {fake_call, fake_log, f};
 	char err[256];
 	sandbox *sb = sandbox_new(NULL, &host, NULL, err, sizeof(err));
 	ck_assert_msg(sb != NULL, "%s", err);
@@ -318,8 +343,10 @@ static const struct rule_case {
 	 "IpPermissions = { { IpProtocol = '-1' } } }", OK},
 	{"revoke on a production group", "ec2.revoke_security_group_egress{ GroupId = 'sg-0prod', "
 	 "IpPermissions = { { IpProtocol = '-1' } } }", "refused by rule revoke-own-group"},
-	{"an ENI into deadbolt's groups", "ec2.modify_network_interface_attribute{ NetworkInterfaceId = "
-	 "'eni-1', Groups = { 'sg-07a1' } }", OK},
+	{"an ENI into deadbolt's isolation group", "ec2.modify_network_interface_attribute{ "
+	 "NetworkInterfaceId = 'eni-1', Groups = { 'sg-0150' } }", OK},
+	{"an unseen ENI into the allow-all group", "ec2.modify_network_interface_attribute{ "
+	 "NetworkInterfaceId = 'eni-1', Groups = { 'sg-07a1' } }", "describe the instance first"},
 	{"an ENI into a production group", "ec2.modify_network_interface_attribute{ NetworkInterfaceId = "
 	 "'eni-1', Groups = { 'sg-0150', 'sg-0prod' } }",
 	 "refused by rule eni-own-groups: group sg-0prod is not one deadbolt created"},
@@ -380,7 +407,7 @@ static const struct rule_case {
 START_TEST(test_each_rule_allows_and_refuses)
 {
 	const struct rule_case *c = &cases[_i];
-	fake f = {{0}, 0};
+	fake f = {{0}, 0, {0}, {0}};
 	char err[2048] = "", op[128];
 	sandbox *sb = new_sandbox(&f, 0);
 	sandbox_status st = run_src(sb, c->call, err, sizeof(err));
@@ -421,7 +448,7 @@ END_TEST
 
 START_TEST(test_groups_seen_in_answers_cost_no_extra_call)
 {
-	fake f = {{0}, 0};
+	fake f = {{0}, 0, {0}, {0}};
 	char err[1024] = "";
 	sandbox *sb = new_sandbox(&f, 0);
 	ck_assert_int_eq(run_src(sb,
@@ -444,7 +471,7 @@ END_TEST
 
 START_TEST(test_a_group_created_without_the_tag_is_not_deadbolts)
 {
-	fake f = {{0}, 0};
+	fake f = {{0}, 0, {0}, {0}};
 	char err[1024] = "";
 	sandbox *sb = new_sandbox(&f, 0);
 	ck_assert_int_eq(run_src(sb,
@@ -471,7 +498,7 @@ START_TEST(test_an_eni_may_go_back_only_where_the_run_first_saw_it)
 		{"{ 'sg-0150' }", 1},                        /* deadbolt's isolation group */
 	};
 	for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++) {
-		fake f = {{0}, 0};
+		fake f = {{0}, 0, {0}, {0}};
 		char src[512], err[1024] = "";
 		sandbox *sb = new_sandbox(&f, 0);
 		snprintf(src, sizeof(src),
@@ -486,7 +513,7 @@ START_TEST(test_an_eni_may_go_back_only_where_the_run_first_saw_it)
 		sandbox_free(sb);
 	}
 	/* another ENI's groups are not this one's */
-	fake f = {{0}, 0};
+	fake f = {{0}, 0, {0}, {0}};
 	char err[1024] = "";
 	sandbox *sb = new_sandbox(&f, 0);
 	ck_assert_int_eq(run_src(sb, "ec2.describe_instances{}\n"
@@ -496,9 +523,35 @@ START_TEST(test_an_eni_may_go_back_only_where_the_run_first_saw_it)
 }
 END_TEST
 
+/* The two-step move's first half left alone (an error, a budget, a hostile
+ * playbook stopping there): the sandbox moves the ENI back itself when the
+ * step ends, so no ENI stays open to everything. */
+START_TEST(test_an_eni_left_in_the_allow_all_group_is_moved_back_when_the_step_ends)
+{
+	fake f = {{0}, 0, {0}, {0}};
+	char err[1024] = "";
+	sandbox *sb = new_sandbox(&f, 0);
+	ck_assert_int_eq(run_src(sb,
+		"ec2.describe_instances{ InstanceIds = { 'i-1' } }\n"
+		"ec2.modify_network_interface_attribute{ NetworkInterfaceId = 'eni-1', Groups = { 'sg-07a1' } }\n"
+		"error('the second move never comes')", err, sizeof(err)), SANDBOX_ERROR);
+	ck_assert_str_eq(f.moved, "sg-0prod,sg-0web");
+	ck_assert_msg(strstr(f.log, "warn:eni-1 was left in deadbolt's allow-all group"), "%s", f.log);
+	/* the whole two-step move: nothing to settle */
+	f.log[0] = '\0';
+	ck_assert_int_eq(run_src(sb,
+		"ec2.modify_network_interface_attribute{ NetworkInterfaceId = 'eni-1', Groups = { 'sg-07a1' } }\n"
+		"ec2.modify_network_interface_attribute{ NetworkInterfaceId = 'eni-1', Groups = { 'sg-0150' } }\n",
+		err, sizeof(err)), SANDBOX_OK);
+	ck_assert_str_eq(f.moved, "sg-0150");
+	ck_assert_str_eq(f.log, "");
+	sandbox_free(sb);
+}
+END_TEST
+
 START_TEST(test_a_refusal_cannot_be_turned_into_an_aws_error)
 {
-	fake f = {{0}, 0};
+	fake f = {{0}, 0, {0}, {0}};
 	char err[1024] = "";
 	sandbox *sb = new_sandbox(&f, 0);
 	/* pcall catches it (nothing was sent), but it is a plain error, not an
@@ -514,7 +567,7 @@ END_TEST
 
 START_TEST(test_restore_mode_may_loosen_what_only_tightens)
 {
-	fake f = {{0}, 0};
+	fake f = {{0}, 0, {0}, {0}};
 	char err[1024] = "";
 	sandbox *sb = new_sandbox(&f, 1);
 	ck_assert_msg(run_src(sb,
@@ -535,7 +588,7 @@ END_TEST
 
 START_TEST(test_a_sandbox_without_a_run_writes_no_object_and_sends_no_command)
 {
-	fake f = {{0}, 0};
+	fake f = {{0}, 0, {0}, {0}};
 	sandbox_host host = {fake_call, NULL, &f};
 	char err[1024] = "";
 	sandbox *sb = sandbox_new(NULL, &host, NULL, err, sizeof(err));
@@ -679,6 +732,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(t, test_groups_seen_in_answers_cost_no_extra_call);
 	tcase_add_test(t, test_a_group_created_without_the_tag_is_not_deadbolts);
 	tcase_add_test(t, test_an_eni_may_go_back_only_where_the_run_first_saw_it);
+	tcase_add_test(t, test_an_eni_left_in_the_allow_all_group_is_moved_back_when_the_step_ends);
 	tcase_add_test(t, test_a_refusal_cannot_be_turned_into_an_aws_error);
 	tcase_add_test(t, test_restore_mode_may_loosen_what_only_tightens);
 	tcase_add_test(t, test_a_sandbox_without_a_run_writes_no_object_and_sends_no_command);
