@@ -118,3 +118,8 @@ const allow_entry *allowlist_find(const char *service, const char *operation)
 	}
 	return NULL;
 }
+
+const char *allowlist_rule_text(const allow_entry *e)
+{
+	return e->rule_why ? e->rule_why : e->why;
+}

@@ -62,4 +62,9 @@ const char *allow_rule_name(allow_rule r);
  * "rule <name>: <why>" in err. */
 int allow_rule_check_static(const allow_entry *e, lua_State *L, int idx, char *err, size_t errlen);
 
+/* One line on what the entry's arguments must be, for people (`deadbolt
+ * primitives`): the entry's argument rule where it has one, else its why.
+ * Static text; never NULL for an entry of the list. */
+const char *allowlist_rule_text(const allow_entry *e);
+
 #endif

@@ -9,7 +9,7 @@
  *   chunks.c       playbooks and modules compiled once, loaded as bytecode
  *   rules.c        the allow-list's argument rules, and the groups deadbolt made
  *
- * Owner: sandbox module. The sandbox struct is owned by sandbox_new/free;
+ * The sandbox struct is owned by sandbox_new/free;
  * everything else here borrows it. */
 #ifndef DEADBOLT_SANDBOX_INT_H
 #define DEADBOLT_SANDBOX_INT_H
