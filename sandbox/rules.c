@@ -45,6 +45,8 @@
 #include <strings.h>
 
 #include "json_tree.h"
+#include "model.h"
+#include "model_types.h"
 
 #define GROUP_TAG "deadbolt:group"
 #define EVIDENCE_ROOT "evidence"
@@ -54,6 +56,7 @@
 enum { GROUP_UNKNOWN = 0, GROUP_ISOLATION, GROUP_UNTRACK };
 
 typedef struct view {
+	const aws_shape *input; /* the operation's input shape, or NULL */
 	lua_State *L;
 	sandbox *sb;            /* NULL: static analysis, no run */
 	const sandbox_run *run; /* NULL: static analysis */
@@ -105,7 +108,19 @@ static const char *get_str(lua_State *L, int t, const char *k, int *bad)
 	return s;
 }
 
-/* Every key of the table at t is one of allowed (NULL-terminated). */
+/* Whether k is a member of the operation's input in the model. */
+static int in_model(const view *v, const char *k)
+{
+	for (size_t i = 0; v->input && i < v->input->nmembers; i++)
+		if (strcmp(v->input->members[i].name, k) == 0)
+			return 1;
+	return 0;
+}
+
+/* Every key of the table at t is one of allowed (NULL-terminated). At the
+ * top level (what ""), a name the model does not know is left to the
+ * model's validation, which refuses it before anything is sent and says
+ * what was meant. */
 static int only_members(view *v, int t, const char *what, const char *const *allowed)
 {
 	lua_State *L = v->L;
@@ -117,6 +132,8 @@ static int only_members(view *v, int t, const char *what, const char *const *all
 		for (i = 0; k && allowed[i]; i++)
 			if (strcmp(k, allowed[i]) == 0)
 				break;
+		if (k && !allowed[i] && !what[0] && v->input && !in_model(v, k))
+			continue;
 		if (!k || !allowed[i]) {
 			int r = refuse(v, "%s%s%s is not allowed", what, what[0] ? " member " : "member ",
 				       k ? k : "(not a name)");
@@ -1357,17 +1374,23 @@ static int judge(view *v, const allow_entry *e, int p)
 	return r != 0 ? -1 : 0;
 }
 
+static const aws_shape *input_of(const allow_entry *e)
+{
+	const aws_operation *op = model_find_operation(e->service, e->operation);
+	return op ? op->input : NULL;
+}
+
 int rules_check(lua_State *L, const allow_entry *e, int params, char *why, size_t n)
 {
 	sandbox *sb = sandbox_of(L);
-	view v = {L, sb, &sb->run, why, n};
+	view v = {input_of(e), L, sb, &sb->run, why, n};
 	return judge(&v, e, params);
 }
 
 int allow_rule_check_static(const allow_entry *e, lua_State *L, int idx, char *err, size_t errlen)
 {
 	char why[512];
-	view v = {L, NULL, NULL, why, sizeof(why)};
+	view v = {input_of(e), L, NULL, NULL, why, sizeof(why)};
 	if (!e || !lua_istable(L, idx))
 		return 0;
 	if (judge(&v, e, idx) == 0)
