@@ -10,6 +10,14 @@
 -- two), all of them in one call, tagged with the instance id, and never
 -- deleted. While forensic commands run, the isolation group gets one egress
 -- rule, tcp/443 to config.forensics.egress, and loses it again after.
+--
+-- Each group also carries GROUP_TAG = "isolation" or "untrack": the sandbox
+-- lets rules be authorised or revoked, and ENIs be moved, only on groups
+-- that AWS shows with that tag (sandbox/rules.c), which no playbook can put
+-- on any other resource. Its isolation group's egress can only be tcp/443 to
+-- endpoint groups or prefix lists, never an address range. The sandbox
+-- learns the tag from the answers of the one lookup and of the creations,
+-- so it costs no round trip.
 
 local config = require "config"
 local aws = require "lib.aws"
@@ -19,6 +27,8 @@ local cfg = config.ec2
 local forensics = config.forensics
 
 local M = {}
+
+local GROUP_TAG = "deadbolt:group" -- fixed: sandbox/rules.c knows deadbolt's groups by it
 
 local ALL_V4 = { IpProtocol = "-1", IpRanges = { { CidrIp = "0.0.0.0/0" } } }
 local ALL_V6 = { IpProtocol = "-1", Ipv6Ranges = { { CidrIpv6 = "::/0" } } }
@@ -93,6 +103,7 @@ local function create(ctx, want)
       Tags = {
         { Key = "Name", Value = want.name },
         { Key = cfg.isolation_tag, Value = ctx.state.instance_id },
+        { Key = GROUP_TAG, Value = want.kind },
         { Key = cfg.tags.finding_id or "deadbolt:finding-id", Value = ctx.id },
       },
     } },

@@ -218,7 +218,7 @@ static const struct {
 	 {"3: ec2.exempt_tag.key: \"aws:exempt\": tag keys starting with aws: are AWS's own",
 	  "5: ec2.isolation_group_name: must be a name with one %s",
 	  "8: evidence.prefix: {acount} is not filled in (it becomes \"\"): did you mean {account}?",
-	  "11: forensics.egress.IpRanges[1].CidrIP: is no member of IpRange: did you mean CidrIp?"}, 6},
+	  "11: forensics.egress.IpRanges[1].CidrIP: is no member of IpRange: did you mean CidrIp?"}, 7},
 };
 
 static lua_State *config_state(const char *src)
