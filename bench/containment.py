@@ -34,6 +34,7 @@ the dependency chain."""
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -101,8 +102,32 @@ def build_world(world_mod, tag):
     bucket = w.bucket(f"deadbolt-evidence-{tag}")
     topic = w.sns.create_topic(Name=f"deadbolt-{tag}")["TopicArn"]
     w.ssm_managed([inst.id])
+    # The security group of the VPC's interface endpoints for SSM: the only
+    # place the sandbox lets the isolation group's forensic egress go.
+    endpoints = w.ec2.create_security_group(
+        GroupName="vpc-endpoints", Description="interface endpoints: ssm, ssmmessages, ec2messages",
+        VpcId=inst.vpc)["GroupId"]
     return {"instance": inst.id, "enis": inst.enis, "volumes": inst.volumes, "bucket": bucket,
-            "topic": topic, "quarantine_arn": quarantine.arn, "world": w}
+            "topic": topic, "quarantine_arn": quarantine.arn, "endpoints": endpoints, "world": w}
+
+
+def with_endpoints(src, tmp, tag, endpoints):
+    """A copy of the playbook directory src whose config.lua names the
+    world's endpoint group as the forensic egress (both sides alike)."""
+    dest = os.path.join(tmp, f"playbooks-{tag}")
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest)
+    path = os.path.join(dest, "config.lua")
+    with open(path) as f:
+        text = f.read()
+    text, n = re.subn(r"(\n\s*)egress = \{.*?\},\n",
+                      lambda m: f'{m.group(1)}egress = {{ UserIdGroupPairs = {{ {{ GroupId = "{endpoints}" }} }} }},\n',
+                      text, count=1)
+    if n != 1:
+        raise RuntimeError(f"{path}: no forensics egress setting to point at the endpoints")
+    with open(path, "w") as f:
+        f.write(text)
+    return dest
 
 
 def iso_epoch(ts):
@@ -116,6 +141,20 @@ def read_journal(path):
 
 SEED_COMMIT = "5f54e21"  # the seed's playbooks: their order is the peer
 SSM_WAIT_STEPS = ("open_forensic_access", "run_forensic_commands")
+# What the seed's playbooks need to pass today's sandbox rules, which they
+# predate; their calls and their order are unchanged: deadbolt's group tag on
+# the groups they create, and evidence written only as new objects.
+SEED_SHIMS = {
+    "playbooks/lib/isolation.lua": [(
+        "        { Key = cfg.isolation_tag, Value = ctx.state.instance_id },\n",
+        "        { Key = cfg.isolation_tag, Value = ctx.state.instance_id },\n"
+        "        { Key = \"deadbolt:group\", Value = purpose:match(\"^isolation\") and \"isolation\" or \"untrack\" },\n")],
+    "playbooks/lib/evidence.lua": [(
+        "    ChecksumSHA256 = base64.encode(digest),\n",
+        "    ChecksumSHA256 = base64.encode(digest),\n    IfNoneMatch = \"*\",\n"), (
+        "    ChecksumSHA256 = base64.encode(hash.sha256_raw(body)),\n",
+        "    ChecksumSHA256 = base64.encode(hash.sha256_raw(body)),\n    IfNoneMatch = \"*\",\n")],
+}
 EPS = 0.002  # journal timestamps have millisecond resolution
 
 
@@ -134,6 +173,10 @@ def seed_playbooks(tmp):
                               capture_output=True).stdout
         dest = os.path.join(out, path)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
+        for old, shim in SEED_SHIMS.get(path, ()):
+            if old.encode() not in body:
+                return None, f"{path} of {SEED_COMMIT} is not as expected (a shim does not apply)"
+            body = body.replace(old.encode(), shim.encode())
         with open(dest, "wb") as f:
             f.write(body)
     return os.path.join(out, "playbooks"), None
@@ -263,6 +306,7 @@ def one_side(args, tmp, env, delayed, world_mod, b, playbooks, tag, screenshot_5
     w = build_world(world_mod, tag)
     if screenshot_5xx:
         w["world"].fault("GetConsoleScreenshot", "500", count=1000)
+    playbooks = with_endpoints(playbooks, tmp, tag, w["endpoints"])
     r, why = run_deadbolt(args, tmp, env, delayed, w, b.finding_doc, b.run_measured, playbooks, tag)
     if r is not None:
         r["isolated_ok"] = isolated_in_moto(w)
