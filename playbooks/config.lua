@@ -52,6 +52,23 @@ return {
     untrack_group_name = "deadbolt-untrack-%s",
     isolation_tag = "deadbolt:isolation-for",  -- tag on both groups, value: the instance id
 
+    -- The two-step move. Each ENI goes first into the allow-all (untrack)
+    -- group, so that AWS stops tracking its open connections, then into the
+    -- isolation group, which cuts them. untrack_dwell_seconds is how long the
+    -- ENIs stay in the allow-all group between the two moves (all ENIs
+    -- together, one wait): AWS documents that a change of an ENI's groups
+    -- takes effect after a small propagation delay and gives no figure, so
+    -- this is not measured; 1 s is a default that keeps the open moment
+    -- short.
+    untrack_dwell_seconds = 1,
+    -- No ENI may stay in the allow-all group: a second move that fails is
+    -- tried again, each round with the client's usual retries, up to
+    -- second_move_rounds rounds, second_move_pause_seconds apart; after that
+    -- the ENI is moved back to its original groups, the journal and an
+    -- alert on the notification topic say so, and the run fails.
+    second_move_rounds = 3,
+    second_move_pause_seconds = 1,
+
     -- The console screenshot is asked for beside isolation with one attempt
     -- and this deadline (seconds), so that a slow or failing screenshot
     -- never delays isolation. After a transient failure (5xx, throttling,

@@ -264,6 +264,110 @@ local function protect_instance(ctx)
   aws.all(work)
 end
 
+-- The second move of one ENI, into the isolation group: the client's
+-- attempts, then again up to config.ec2.second_move_rounds rounds in all
+-- with second_move_pause_seconds between them, because an ENI left in the
+-- allow-all group is open to everything. true, or false and the last error.
+local function second_move(m)
+  local rounds, err = math.max(1, cfg.second_move_rounds or 3), nil
+  for round = 1, rounds do
+    local ok, e = aws.try(ec2.modify_network_interface_attribute,
+      { NetworkInterfaceId = m.eni.NetworkInterfaceId, Groups = { m.groups.isolation } })
+    if ok then
+      return true, round
+    end
+    err = e
+    if round < rounds then
+      sleep(cfg.second_move_pause_seconds or 1)
+    end
+  end
+  return false, err
+end
+
+-- An ENI whose second move never went through leaves the allow-all group
+-- anyway: back to the groups it had before the run (saved), which is no
+-- more open than before. Returns what became of it, in words.
+local function fall_back(ctx, m, err)
+  local id = m.eni.NetworkInterfaceId
+  local why = string.format("the move to isolation group %s failed %d time(s) in a row (last: %s)",
+    m.groups.isolation, cfg.second_move_rounds or 3, tostring(err))
+  if not m.original then
+    return string.format("%s: %s, and it had only deadbolt's groups before: left in allow-all group %s "
+      .. "for the sandbox to move back at the end of the step", id, why, m.groups.untrack)
+  end
+  local ok, back_err = aws.try(ec2.modify_network_interface_attribute,
+    { NetworkInterfaceId = id, Groups = m.original })
+  if ok then
+    return string.format("%s NOT isolated: %s; moved back to its original groups %s", id, why,
+      table.concat(m.original, ","))
+  end
+  return string.format("%s NOT isolated: %s; the move back to its original groups %s failed too (%s): "
+    .. "left in allow-all group %s for the sandbox to move back at the end of the step", id, why,
+    table.concat(m.original, ","), tostring(back_err), m.groups.untrack)
+end
+
+-- Every ENI of moving, in two moves: all into the allow-all (untrack) group
+-- together, config.ec2.untrack_dwell_seconds there, then all into the
+-- isolation group together. An ENI whose first move failed never left its
+-- own groups; one whose second move failed is retried past the client's
+-- budget, then moved back to its original groups (fall_back). Each ENI's
+-- fate is noted; when any ENI is not isolated, the notification topic gets
+-- an alert naming each one and where it is now (a failed critical step ends
+-- the run before the summary), and the step fails with the same text.
+local function move_all(ctx, moving)
+  local first = {}
+  aws.each(moving, function(m)
+    local ok, err = aws.try(ec2.modify_network_interface_attribute,
+      { NetworkInterfaceId = m.eni.NetworkInterfaceId, Groups = { m.groups.untrack } })
+    if ok then
+      first[#first + 1] = m
+    else
+      m.fate = string.format("%s NOT isolated: the move to allow-all group %s failed (%s); it stays in its own groups %s",
+        m.eni.NetworkInterfaceId, m.groups.untrack, tostring(err), table.concat(m.current, ","))
+    end
+  end)
+  if #first > 0 and (cfg.untrack_dwell_seconds or 0) > 0 and not ctx.dry_run then
+    sleep(cfg.untrack_dwell_seconds)
+  end
+  aws.each(first, function(m)
+    local id = m.eni.NetworkInterfaceId
+    local ok, detail = second_move(m)
+    if ok then
+      m.isolated = true
+      note(ctx, "%s isolated in %s (was %s)%s", id, m.groups.isolation, table.concat(m.current, ","),
+        detail > 1 and string.format(", the second move on round %d", detail) or "")
+    else
+      m.fate = fall_back(ctx, m, detail)
+    end
+  end)
+  local failed = {}
+  for _, m in ipairs(moving) do
+    if m.fate then
+      note(ctx, "%s", m.fate)
+      failed[#failed + 1] = m.fate
+    end
+  end
+  if #failed == 0 then
+    return
+  end
+  ctx.state.not_isolated = failed
+  local text = table.concat(failed, "\n")
+  if ctx.env.NOTIFICATION_TOPIC_ARN then
+    local ok, err = aws.try(sns.publish, {
+      TopicArn = ctx.env.NOTIFICATION_TOPIC_ARN,
+      Subject = (string.format("%s ISOLATION FAILED: instance %s", config.notify.subject_prefix,
+        ctx.state.instance_id):gsub("[^\32-\126]", "?"):sub(1, 100)),
+      Message = string.format("Finding %s (%s): %d of %d network interface(s) of %s are not isolated.\n\n%s\n",
+        ctx.id, ctx.type, #failed, #moving, ctx.state.instance_id, text),
+    })
+    if not ok then
+      note(ctx, "the isolation alert could not be published: %s", tostring(err))
+    end
+  end
+  error(string.format("%d of %d network interface(s) not isolated: %s", #failed, #moving,
+    table.concat(failed, "; ")), 0)
+end
+
 -- The chain of isolate_network: the groups (lib/isolation: one lookup, the
 -- creations together, the rules together), then every ENI at once.
 local function isolate(ctx)
@@ -305,12 +409,10 @@ local function isolate(ctx)
   if next(saved) then
     ctx.save("eni_groups", saved)
   end
-  aws.each(moving, function(m)
-    local id = m.eni.NetworkInterfaceId
-    ec2.modify_network_interface_attribute { NetworkInterfaceId = id, Groups = { m.groups.untrack } }
-    ec2.modify_network_interface_attribute { NetworkInterfaceId = id, Groups = { m.groups.isolation } }
-    note(ctx, "%s isolated in %s (was %s)", id, m.groups.isolation, table.concat(m.current, ","))
-  end)
+  for _, m in ipairs(moving) do
+    m.original = saved[m.eni.NetworkInterfaceId]
+  end
+  move_all(ctx, moving)
 end
 
 -- fn(ctx) as work beside the chain: its failure is noted and kept in

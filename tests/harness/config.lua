@@ -39,6 +39,11 @@ return {
     isolation_group_name = "deadbolt-isolation-%s",
     untrack_group_name = "deadbolt-untrack-%s",
     isolation_tag = "deadbolt:isolation-for",  -- tag on both groups, value: the instance id
+    -- The two-step move: the wait in the allow-all group, and the rounds of
+    -- a second move that fails before the ENI goes back to its own groups.
+    untrack_dwell_seconds = 1,
+    second_move_rounds = 3,
+    second_move_pause_seconds = 1,
 
     -- The console screenshot beside isolation: one attempt, this deadline.
     screenshot = { deadline_seconds = 2, retry_after_isolation = true },

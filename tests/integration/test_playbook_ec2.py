@@ -359,6 +359,77 @@ class TestFailures(Ec2Case):
         for eni in enis:
             self.assertEqual([g["GroupId"] for g in eni["Groups"]], [group["GroupId"]], eni["NetworkInterfaceId"])
 
+    def fast_moves(self):
+        """playbooks/ whose retries of the second move wait 0.1 s, not 1 s."""
+        return self.playbooks({"    untrack_dwell_seconds = 1,\n": "    untrack_dwell_seconds = 0.1,\n",
+                               "    second_move_pause_seconds = 1,\n": "    second_move_pause_seconds = 0.1,\n"})
+
+    def premade_isolation_group(self):
+        """The isolation group as an earlier run left it (groups are never
+        deleted), so that a fault can name its id before the run."""
+        iid = self.w.inst.id
+        return self.world.ec2.create_security_group(
+            GroupName=f"deadbolt-isolation-{iid}", Description="deadbolt: isolation", VpcId=self.w.inst.vpc,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": [
+                {"Key": "deadbolt:group", "Value": "isolation"},
+                {"Key": "deadbolt:isolation-for", "Value": iid}]}])["GroupId"]
+
+    def enis(self):
+        return sorted(self.world.ec2.describe_network_interfaces(
+            Filters=[{"Name": "attachment.instance-id", "Values": [self.w.inst.id]}])["NetworkInterfaces"],
+            key=lambda e: e["Attachment"]["DeviceIndex"])
+
+    def test_a_second_move_that_keeps_failing_leaves_no_eni_in_the_allow_all_group(self):
+        isolation = self.premade_isolation_group()
+        enis = self.enis()
+        victim, other = enis[0]["NetworkInterfaceId"], enis[1]["NetworkInterfaceId"]
+        original = sorted(g["GroupId"] for g in enis[0]["Groups"])
+        # Every move of one ENI into the isolation group fails, for good.
+        self.world.fault("ModifyNetworkInterfaceAttribute", "503", count=1000,
+                         params={"NetworkInterfaceId": victim, "SecurityGroupId.1": isolation})
+        result = self.contain(playbooks=self.fast_moves())
+        self.assertEqual((result.rc, result.outcome), (1, "failed"), result.describe())
+        self.assertEqual(result.step_status("isolate_network"), "failed")
+        self.assertIn(victim, result.reason)
+        self.assertIn("moved back to its original groups", result.reason)
+        faulted = [e for e in self.world.log("ModifyNetworkInterfaceAttribute") if e["fault"]]
+        self.assertGreater(len(faulted), 3, "tried past the client's budget of 3 attempts")
+
+        # The world: the victim in its own groups again, the other isolated,
+        # no ENI in the allow-all group.
+        # moto reports an attached ENI's groups as its own plus the
+        # instance's (which the fake keeps equal to the primary ENI's, see
+        # tests/fakeaws/answers.py): the victim is the primary ENI, and the
+        # other's own groups are what is left without the instance's.
+        launched = {g["GroupId"] for g in self.world.ec2.describe_instance_attribute(
+            InstanceId=self.w.inst.id, Attribute="groupSet")["Groups"]}
+        self.assertEqual(sorted(launched), original, "the instance's groups are the primary ENI's again")
+        by_id = {e["NetworkInterfaceId"]: sorted(g["GroupId"] for g in e["Groups"]) for e in self.enis()}
+        self.assertEqual(by_id[victim], original)
+        self.assertEqual(sorted(set(by_id[other]) - launched), [isolation])
+        untrack = self.world.ec2.describe_security_groups(Filters=[
+            {"Name": "tag:deadbolt:group", "Values": ["untrack"]}])["SecurityGroups"]
+        self.assertEqual(len(untrack), 1)
+        for groups in by_id.values():
+            self.assertNotIn(untrack[0]["GroupId"], groups)
+
+        # Said exactly: the journal's notes and an alert on the topic.
+        alerts = [m for m in notifications(self.world, self.w.queue) if "not isolated" in m]
+        self.assertEqual(len(alerts), 1, "one alert about the interfaces not isolated")
+        self.assertIn(victim, alerts[0])
+        self.assertIn("original groups " + ",".join(g["GroupId"] for g in enis[0]["Groups"]), alerts[0])
+        self.assertNotIn(other, alerts[0])
+
+    def test_a_second_move_that_fails_past_the_client_budget_is_retried_until_isolated(self):
+        isolation = self.premade_isolation_group()
+        victim = self.enis()[0]["NetworkInterfaceId"]
+        self.world.fault("ModifyNetworkInterfaceAttribute", "503", count=4,
+                         params={"NetworkInterfaceId": victim, "SecurityGroupId.1": isolation})
+        result = self.contain(playbooks=self.fast_moves())
+        self.assertEqual((result.rc, result.outcome), (0, "contained"), result.describe())
+        for eni in self.enis():
+            self.assertEqual([g["GroupId"] for g in eni["Groups"]], [isolation], eni["NetworkInterfaceId"])
+
     def test_a_screenshot_answered_5xx_does_not_hold_up_isolation(self):
         self.world.fault("GetConsoleScreenshot", "500", count=50)
         result = self.contain()
