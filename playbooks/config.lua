@@ -45,12 +45,16 @@ return {
     shutdown_behavior_stop = true,
     keep_volumes_on_termination = true,      -- DeleteOnTermination = false on EBS volumes
 
-    -- Isolation groups, one of each per instance and VPC, found again by name
-    -- (security group names are unique in a VPC, so two runs cannot make two).
-    -- %s is the instance id.
+    -- The groups of isolation, found again by name (security group names are
+    -- unique in a VPC, so two runs cannot make two): the isolation group,
+    -- one per instance and VPC (%s is the instance id), and the allow-all
+    -- group of the two-step move, one per VPC, shared by every instance
+    -- isolated there (%s is the VPC id).
     isolation_group_name = "deadbolt-isolation-%s",
     untrack_group_name = "deadbolt-untrack-%s",
-    isolation_tag = "deadbolt:isolation-for",  -- tag on both groups, value: the instance id
+    -- Tag on both groups; value: the instance id (isolation group), the VPC
+    -- id (allow-all group).
+    isolation_tag = "deadbolt:isolation-for",
 
     -- The two-step move. Each ENI goes first into the allow-all (untrack)
     -- group, so that AWS stops tracking its open connections, then into the

@@ -133,15 +133,28 @@ local function group_ids(groups)
   return ids
 end
 
--- Whether group_id is one of deadbolt's groups for this instance: an ENI a
--- run already moved must not be saved as if that were its original state.
-local function is_our_group(ctx, group_id)
+-- Whether a name was made by string.format(format, <one id>): the id is
+-- the part between the format's text before and after its %s.
+local function made_by(format, name)
+  local at = format:find("%s", 1, true)
+  if not at or not name then
+    return false
+  end
+  local head, tail = format:sub(1, at - 1), format:sub(at + 2)
+  return #name > #head + #tail and name:sub(1, #head) == head and (tail == "" or name:sub(-#tail) == tail)
+end
+
+-- Whether group (an ENI's { GroupId, GroupName }) is one of deadbolt's
+-- groups: this run's, or any isolation or allow-all group by its name (an
+-- ENI another run of any finding moved, or is moving right now): an ENI's
+-- groups are saved as its original state without them.
+local function is_our_group(ctx, group)
   for _, groups in pairs(ctx.state.groups or {}) do
-    if groups.isolation == group_id or groups.untrack == group_id then
+    if groups.isolation == group.GroupId or groups.untrack == group.GroupId then
       return true
     end
   end
-  return false
+  return made_by(cfg.isolation_group_name, group.GroupName) or made_by(cfg.untrack_group_name, group.GroupName)
 end
 
 -- The isolation groups of the instance, one per VPC.
@@ -395,9 +408,9 @@ local function isolate(ctx)
       note(ctx, "%s is already isolated", eni.NetworkInterfaceId)
     else
       local original = {}
-      for _, g in ipairs(current) do
+      for _, g in ipairs(eni.Groups or {}) do
         if not is_our_group(ctx, g) then
-          original[#original + 1] = g
+          original[#original + 1] = g.GroupId
         end
       end
       if #original > 0 then
@@ -446,7 +459,16 @@ local function detach_from_auto_scaling(ctx)
 end
 
 local function remove_instance_profile(ctx)
-  local associations = profile_associations(ctx.state.instance_id)
+  local associations, quarantine = {}, ctx.env.QUARANTINE_PROFILE_ARN
+  for _, a in ipairs(profile_associations(ctx.state.instance_id)) do
+    if quarantine and a.IamInstanceProfile and a.IamInstanceProfile.Arn == quarantine then
+      -- deadbolt's own, put there by a run of another finding for its
+      -- forensics: not the instance's profile, neither saved nor removed
+      note(ctx, "the quarantine profile is attached (%s): another run's forensics, left to it", a.AssociationId)
+    else
+      associations[#associations + 1] = a
+    end
+  end
   if #associations == 0 then
     return
   end
@@ -572,7 +594,7 @@ local function snapshot_volumes(ctx)
       note(ctx, "%s already has snapshot %s for this finding", v.volume, have[v.volume])
       return
     end
-    local snap = ec2.create_snapshot {
+    local snap, err = aws.try(ec2.create_snapshot, {
       VolumeId = v.volume,
       Description = string.format("deadbolt: %s (%s) of %s, GuardDuty finding %s", v.volume,
         tostring(v.device), id, ctx.id):sub(1, 255),
@@ -585,7 +607,29 @@ local function snapshot_volumes(ctx)
           { Key = "deadbolt:device", Value = tostring(v.device) },
         },
       } },
-    }
+    })
+    if not snap then
+      if not aws.is(err, "SnapshotCreationPerVolumeRateExceeded") then
+        error(err)
+      end
+      -- AWS allows one snapshot of a volume every 15 s: another run (another
+      -- finding for this instance) took one just now, and it holds the same
+      -- disk: counted as taken, named by its tags.
+      local recent = ec2.describe_snapshots {
+        OwnerIds = { "self" },
+        Filters = { { Name = "volume-id", Values = { v.volume } }, { Name = "tag:deadbolt:instance-id", Values = { id } } },
+      }
+      local newest
+      for _, other in ipairs(recent.Snapshots or {}) do
+        if not newest or tostring(other.StartTime) > tostring(newest.StartTime) then
+          newest = other
+        end
+      end
+      ctx.state.shared_snapshots = (ctx.state.shared_snapshots or 0) + 1
+      note(ctx, "%s (%s): snapshotted by another run within AWS's 15 s per volume: %s counts as this finding's",
+        v.volume, tostring(v.device), newest and newest.SnapshotId or "its snapshot (not listed yet)")
+      return
+    end
     note(ctx, "snapshot %s of %s (%s)", tostring(snap.SnapshotId), v.volume, tostring(v.device))
   end)
 end
@@ -800,10 +844,24 @@ return {
           ctx.state.forensic_egress_opened = true
           isolation.open_forensic_egress(ctx, group)
         end
-        local associated = ec2.associate_iam_instance_profile { InstanceId = id, IamInstanceProfile = { Arn = profile } }
-        ctx.state.quarantine_association = associated.IamInstanceProfileAssociation
-          and associated.IamInstanceProfileAssociation.AssociationId
-        note(ctx, "quarantine instance profile attached for the SSM agent")
+        -- An instance has one profile association at most: when another
+        -- run's forensics has the quarantine profile attached, it is used
+        -- as it is and left to that run to remove (not fought over).
+        local theirs
+        for _, a in ipairs(ctx.dry_run and {} or profile_associations(id)) do
+          if a.IamInstanceProfile and a.IamInstanceProfile.Arn == profile then
+            theirs = a.AssociationId
+          end
+        end
+        if theirs then
+          ctx.state.quarantine_shared = theirs
+          note(ctx, "quarantine instance profile already attached (%s, another run's): used as it is", theirs)
+        else
+          local associated = ec2.associate_iam_instance_profile { InstanceId = id, IamInstanceProfile = { Arn = profile } }
+          ctx.state.quarantine_association = associated.IamInstanceProfileAssociation
+            and associated.IamInstanceProfileAssociation.AssociationId
+          note(ctx, "quarantine instance profile attached for the SSM agent")
+        end
         if not ctx.dry_run and not forensics.wait_until_online(id) then
           error(string.format("the SSM agent of %s was not online within %d s", id,
             config.forensics.agent_wait_seconds), 0)
@@ -854,7 +912,8 @@ return {
           -- run left behind), found by its ARN.
           function()
             for _, a in ipairs(profile and profile_associations(ctx.state.instance_id) or {}) do
-              if a.AssociationId ~= known and a.IamInstanceProfile and a.IamInstanceProfile.Arn == profile then
+              if a.AssociationId ~= known and a.AssociationId ~= ctx.state.quarantine_shared
+                  and a.IamInstanceProfile and a.IamInstanceProfile.Arn == profile then
                 ec2.disassociate_iam_instance_profile { AssociationId = a.AssociationId }
                 note(ctx, "quarantine instance profile %s removed (left behind)", a.AssociationId)
               end

@@ -103,7 +103,7 @@ static const cs_field ec2[] = {
 	{"shutdown_behavior_stop", CS_BOOL, OPT, NULL, "set the shutdown behaviour to stop"},
 	{"keep_volumes_on_termination", CS_BOOL, OPT, NULL, "DeleteOnTermination = false"},
 	{"isolation_group_name", CS_NAME_FORMAT, REQ, NULL, "the isolation group's name"},
-	{"untrack_group_name", CS_NAME_FORMAT, REQ, NULL, "the allow-all group's name"},
+	{"untrack_group_name", CS_NAME_FORMAT, REQ, NULL, "the allow-all group's name (one per VPC: %s is the VPC id)"},
 	{"isolation_tag", CS_TAG_KEY, REQ, NULL, "the tag on both groups"},
 	{"untrack_dwell_seconds", CS_SECONDS, OPT, NULL, "the wait in the allow-all group between the two moves"},
 	{"second_move_rounds", CS_SECONDS, OPT, NULL, "rounds of the move into the isolation group before the fallback"},

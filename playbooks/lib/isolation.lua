@@ -1,15 +1,20 @@
--- lib/isolation — the security groups that isolate an EC2 instance, one of
--- each per instance and VPC:
---   the isolation group   no rules at all: nothing in, nothing out
---   the untrack group     all traffic in and out (IPv4 and IPv6): the first
---                         step of the two-step move, because flows a group
---                         allows that way are not tracked, so moving to the
---                         isolation group next cuts connections that were
---                         open (a tracked connection would outlive it)
+-- lib/isolation — the security groups that isolate an EC2 instance:
+--   the isolation group   one per instance and VPC, no rules at all: nothing
+--                         in, nothing out
+--   the untrack group     one per VPC, shared by every instance deadbolt
+--                         isolates there: all traffic in and out (IPv4 and
+--                         IPv6), the first step of the two-step move, because
+--                         flows a group allows that way are not tracked, so
+--                         moving to the isolation group next cuts connections
+--                         that were open (a tracked connection would outlive
+--                         it). It is the same for every instance, so a VPC
+--                         has one, not one per instance (security groups per
+--                         VPC are limited: 2,500 by default).
 -- Both are found again by name (unique in a VPC: two runs at once cannot make
--- two), all of them in one call, tagged with the instance id, and never
--- deleted. While forensic commands run, the isolation group gets one egress
--- rule, tcp/443 to config.forensics.egress, and loses it again after.
+-- two), all of them in one call, and never deleted. The isolation group is
+-- tagged with the instance id (config.ec2.isolation_tag); the untrack group
+-- with the VPC's. While forensic commands run, the isolation group gets one
+-- egress rule, tcp/443 to config.forensics.egress, and loses it again after.
 --
 -- Each group also carries GROUP_TAG = "isolation" or "untrack": the sandbox
 -- lets rules be authorised or revoked, and ENIs be moved, only on groups
@@ -67,7 +72,7 @@ local function wanted(ctx, vpcs)
   for _, vpc in ipairs(vpcs) do
     list[#list + 1] = { vpc = vpc, kind = "isolation", name = string.format(cfg.isolation_group_name, ctx.state.instance_id),
                         purpose = "isolation, no rules" }
-    list[#list + 1] = { vpc = vpc, kind = "untrack", name = string.format(cfg.untrack_group_name, ctx.state.instance_id),
+    list[#list + 1] = { vpc = vpc, kind = "untrack", name = string.format(cfg.untrack_group_name, vpc),
                         purpose = "first step of isolation, allows all to untrack connections" }
   end
   return list
@@ -76,7 +81,13 @@ end
 -- Both groups of every VPC in ONE DescribeSecurityGroups call; fills
 -- want.group for those that exist.
 local function look_up(list, vpcs)
-  local names = { list[1].name, list[2].name }
+  local names, seen = {}, {}
+  for _, want in ipairs(list) do
+    if not seen[want.name] then
+      seen[want.name] = true
+      names[#names + 1] = want.name
+    end
+  end
   local found = ec2.describe_security_groups {
     Filters = { { Name = "vpc-id", Values = vpcs }, { Name = "group-name", Values = names } },
   }
@@ -97,12 +108,13 @@ local function create(ctx, want)
   local created, err = aws.try(ec2.create_security_group, {
     GroupName = want.name,
     VpcId = want.vpc,
-    Description = string.format("deadbolt: %s for %s", want.purpose, ctx.state.instance_id),
+    Description = string.format("deadbolt: %s for %s", want.purpose,
+      want.kind == "untrack" and ("every instance isolated in " .. want.vpc) or ctx.state.instance_id),
     TagSpecifications = { {
       ResourceType = "security-group",
       Tags = {
         { Key = "Name", Value = want.name },
-        { Key = cfg.isolation_tag, Value = ctx.state.instance_id },
+        { Key = cfg.isolation_tag, Value = want.kind == "untrack" and want.vpc or ctx.state.instance_id },
         { Key = GROUP_TAG, Value = want.kind },
         { Key = cfg.tags.finding_id or "deadbolt:finding-id", Value = ctx.id },
       },
@@ -160,8 +172,8 @@ local function rule_calls(ctx, want)
   return calls
 end
 
--- The isolation and untrack groups of every VPC in vpcs, ready for the
--- moves: { [vpc] = { isolation = id, untrack = id } }. Three round trips at
+-- The isolation group of the instance and the untrack group of every VPC
+-- in vpcs, ready for the moves: { [vpc] = { isolation = id, untrack = id } }. Three round trips at
 -- most, each a set of independent calls made together:
 --   1. one DescribeSecurityGroups for both groups of every VPC
 --   2. CreateSecurityGroup of each one missing

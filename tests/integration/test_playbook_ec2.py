@@ -154,8 +154,13 @@ class TestContainment(Ec2Case):
         result = self.contain()
         moves = [c["params"] for c in result.calls() if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
         isolation = self.isolation_group()["GroupId"]
-        for first, second in zip(moves[0::2], moves[1::2]):
-            self.assertEqual(first["NetworkInterfaceId"], second["NetworkInterfaceId"])
+        by_eni = {}
+        for move in moves:
+            by_eni.setdefault(move["NetworkInterfaceId"], []).append(move)
+        self.assertEqual(len(by_eni), 2)
+        self.assertEqual([m["NetworkInterfaceId"] for m in moves[:2]], sorted(by_eni, key=list(by_eni).index),
+                         "every ENI's first move before any second one: one dwell for all")
+        for first, second in by_eni.values():
             self.assertEqual(second["Groups"], [isolation])
             untrack = self.world.ec2.describe_security_groups(GroupIds=first["Groups"])["SecurityGroups"][0]
             for rules in (untrack["IpPermissions"], untrack["IpPermissionsEgress"]):
@@ -198,7 +203,7 @@ class TestContainment(Ec2Case):
             key=lambda r: r["TargetGroupArn"]))
         self.assertIn("deadbolt:status", saved["tags"]["absent"])
         self.assertEqual(sorted(g["GroupName"] for g in saved["created_security_groups"]),
-                         [f"deadbolt-isolation-{self.w.inst.id}", f"deadbolt-untrack-{self.w.inst.id}"])
+                         [f"deadbolt-isolation-{self.w.inst.id}", f"deadbolt-untrack-{self.w.inst.vpc}"])
 
     def test_one_notification_says_what_was_done_and_where_the_evidence_is(self):
         result = self.contain()
@@ -252,6 +257,25 @@ class TestIdempotence(Ec2Case):
         self.assertEqual(self.isolation_group()["IpPermissionsEgress"], [])
         self.assertEqual(ec2_state(self.world, self.w)["profiles"], [])
 
+    def test_instances_of_one_vpc_share_one_allow_all_group(self):
+        first = self.contain()
+        self.assertEqual(first.outcome, "contained", first.describe())
+        second = self.world.instance(enis=1, volumes=0, net=self.w.inst.net)
+        self.assertEqual(second.vpc, self.w.inst.vpc)
+        result = self.contain(finding(TYPE, instance_resource(second.id)))
+        self.assertEqual(result.outcome, "contained", result.describe())
+        untrack = self.world.ec2.describe_security_groups(Filters=[
+            {"Name": "vpc-id", "Values": [self.w.inst.vpc]},
+            {"Name": "tag:deadbolt:group", "Values": ["untrack"]}])["SecurityGroups"]
+        self.assertEqual([g["GroupName"] for g in untrack], [f"deadbolt-untrack-{self.w.inst.vpc}"],
+                         "one allow-all group for the VPC")
+        created = [c["params"]["GroupName"] for c in result.calls() if c["op"] == "ec2.CreateSecurityGroup"]
+        self.assertEqual(created, [f"deadbolt-isolation-{second.id}"], "the second run makes only its isolation group")
+        moves = [c["params"]["Groups"] for c in result.calls() if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
+        self.assertEqual(moves[0], [untrack[0]["GroupId"]])
+        looked = [c for c in result.calls() if c["op"] == "ec2.DescribeSecurityGroups" and c["step"] == "isolate_network"]
+        self.assertEqual(len(looked), 1, "both groups found with one call")
+
     def test_a_second_finding_snapshots_again_but_isolates_once(self):
         self.contain()
         other = finding("Backdoor:EC2/C&CActivity.B!DNS", instance_resource(self.w.inst.id), role="ACTOR")
@@ -262,6 +286,20 @@ class TestIdempotence(Ec2Case):
         ops = result.ops(access="write")
         self.assertNotIn("ec2.ModifyNetworkInterfaceAttribute", ops)
         self.assertNotIn("ec2.CreateSecurityGroup", ops)
+
+    def test_a_snapshot_inside_the_15_s_window_of_another_run_counts_as_taken(self):
+        self.contain()
+        volume = self.w.inst.volumes[0]
+        # AWS's answer to a second CreateSnapshot of a volume within 15 s
+        # (moto has no such limit: the fake gives it, once, for one volume).
+        self.world.fault("CreateSnapshot", "snapshot-rate", count=1, params={"VolumeId": volume})
+        other = finding("Backdoor:EC2/C&CActivity.B!DNS", instance_resource(self.w.inst.id), role="ACTOR")
+        result = self.contain(other)
+        self.assertEqual(result.outcome, "contained", result.describe())
+        self.assertEqual(result.step_status("cut_ties_and_keep_evidence"), "ok")
+        self.assertIn(volume, result.describe())
+        self.assertIn("counts as this finding's", result.describe())
+        self.assertEqual(len(ec2_state(self.world, self.w)["snapshots"]), 5, "3 for the first, 2 taken + 1 shared")
 
     def test_two_findings_for_the_same_instance_at_once(self):
         findings = [finding(TYPE, instance_resource(self.w.inst.id)) for _ in range(2)]
@@ -280,12 +318,20 @@ class TestIdempotence(Ec2Case):
             self.assertIn(r.outcome, ("contained", "partial"), r.describe() + str(r.only()["end"]) +
                           str([(k, v["status"], v.get("error")) for k, v in r.only()["steps"].items()]))
             self.assertEqual(r.step_status("isolate_network"), "ok", r.describe())
+            # What a run saved as an ENI's original groups is never one of
+            # deadbolt's own (the other run's moves are visible to it).
+            saved = r.only()["steps"]["isolate_network"]["saved"].get("eni_groups", {})
+            for eni, groups in saved.items():
+                self.assertEqual(groups, [self.w.inst.net.sg], eni)
+            profiles = r.only()["steps"]["cut_ties_and_keep_evidence"]["saved"].get("instance_profiles", [])
+            self.assertNotIn(self.w.quarantine.arn, [p["Arn"] for p in profiles], "the quarantine profile is not an original")
+
         group = self.isolation_group()
         for eni in self.world.ec2.describe_network_interfaces(
                 Filters=[{"Name": "attachment.instance-id", "Values": [self.w.inst.id]}])["NetworkInterfaces"]:
             self.assertEqual([g["GroupId"] for g in eni["Groups"]], [group["GroupId"]])
         untrack = self.world.ec2.describe_security_groups(Filters=[
-            {"Name": "group-name", "Values": [f"deadbolt-untrack-{self.w.inst.id}"]}])["SecurityGroups"]
+            {"Name": "group-name", "Values": [f"deadbolt-untrack-{self.w.inst.vpc}"]}])["SecurityGroups"]
         self.assertEqual(len(untrack), 1)
         self.assertEqual(len(ec2_state(self.world, self.w)["snapshots"]), 6, "one snapshot per volume per finding")
 
