@@ -116,6 +116,13 @@ class Fake:
             self._log = []
             self.clocks = {0}
 
+    def record(self, entry):
+        """Logs a request the fake made itself on behalf of something in the
+        simulated account (the SSM agent's output upload, as the instance)."""
+        entry = dict(entry, time=time.time())
+        with self._log_lock:
+            self._log.append(entry)
+
     def log(self):
         with self._log_lock:
             return [dict(e) for e in self._log]

@@ -132,7 +132,21 @@ class Request:
                 "had_auth": self.header("authorization") is not None,
                 "amz_date": self.header("x-amz-date"),
                 "key": self.scope[0] if self.scope else None,
+                "params": self.logged_params(),
                 "time": time.time()}
+
+    def logged_params(self):
+        """The request's parameters for the log (what IAM authorizes: names
+        and ids; tests/harness/iam_calls.py builds resource ARNs from them):
+        query-protocol and query-string parameters, or a JSON body's top
+        level. Never an S3 object's body."""
+        if self.header("x-amz-target") and self.body:
+            try:
+                doc = json.loads(self.body)
+            except ValueError:
+                return {}
+            return doc if isinstance(doc, dict) else {}
+        return dict(self.params)
 
 
 class Response:
