@@ -215,6 +215,12 @@ class World:
 
     # --- IAM ---------------------------------------------------------------
 
+    def track_run(self, env):
+        """Counts the calls from now until the test ends as a run of the
+        function with environment env (a Lambda bootstrap the test starts
+        itself): iam_problems() checks them."""
+        self.runs.append((time.time(), None, dict(env)))
+
     def iam_problems(self):
         """Every AWS call the fake logged during a `deadbolt run` or `deadbolt
         lambda` checked against the template's role that would make it in
