@@ -170,6 +170,17 @@ def _iam_role(e, p, n):
     return [(f"iam:{e['action']}", n.role(p["RoleName"]), {})]
 
 
+def _sts_assume(e, p, n):
+    return [("sts:AssumeRole", p["RoleArn"], {})]
+
+
+def _s3_account_pab(e):
+    """s3control's account-level Get/PutPublicAccessBlock (signed for "s3", path
+    /v20180820/configuration/publicAccessBlock): no resource-level permission."""
+    verb = {"GET": "Get", "PUT": "Put", "DELETE": "Put"}.get(e.get("method"), "Get")
+    return [(f"s3:{verb}AccountPublicAccessBlock", "*", {})]
+
+
 def _sns_publish(e, p, n):
     return [("sns:Publish", p["TopicArn"], {})]
 
@@ -194,6 +205,8 @@ OPERATIONS = {
     ("ec2", "AuthorizeSecurityGroupIngress"): _ec2_group,
     ("ec2", "AuthorizeSecurityGroupEgress"): _ec2_group,
     ("ec2", "RevokeSecurityGroupEgress"): _ec2_group,
+    ("ec2", "RevokeSecurityGroupIngress"): _ec2_group,
+    ("ec2", "DeleteSecurityGroup"): _ec2_group,
     ("autoscaling", "DescribeAutoScalingInstances"): _describe("autoscaling"),
     ("autoscaling", "DetachInstances"): _asg_detach,
     ("elasticloadbalancing", "DescribeLoadBalancers"): _describe("elb"),
@@ -215,6 +228,7 @@ OPERATIONS = {
     ("s3", "HeadObject"): _s3_head_object,
     ("s3", "GetObject"): _s3_object("s3:GetObject"),
     ("s3", "PutObject"): _s3_object("s3:PutObject"),
+    ("s3", "DeleteObject"): _s3_object("s3:DeleteObject"),
     ("iam", "GetUserPolicy"): _iam_user,
     ("iam", "PutUserPolicy"): _iam_user,
     ("iam", "ListAccessKeys"): _iam_user,
@@ -222,7 +236,11 @@ OPERATIONS = {
     ("iam", "GetRolePolicy"): _iam_role,
     ("iam", "PutRolePolicy"): _iam_role,
     ("sns", "Publish"): _sns_publish,
+    ("sts", "AssumeRole"): _sts_assume,
 }
+# Describe* of these services have no resource-level permissions (the
+# Service Authorization Reference lists no resource type for them): "*".
+DESCRIBE_STAR = {"ec2", "autoscaling", "elasticloadbalancing"}
 
 
 def requests_of(entry, arns=None):
@@ -233,7 +251,11 @@ def requests_of(entry, arns=None):
     op = entry.get("action") or ""
     if (service, op) in UNAUTHORIZED:
         return []
+    if service == "s3" and (entry.get("path") or "").startswith("/v20180820/configuration/publicAccessBlock"):
+        return _s3_account_pab(entry)
     fn = OPERATIONS.get((service, op))
+    if fn is None and service in DESCRIBE_STAR and op.startswith("Describe"):
+        fn = _describe(service)
     if fn is None:
         raise KeyError(f"{service} {op}: no IAM mapping in tests/harness/iam_calls.py "
                        "OPERATIONS (add its action and resource from the Service "

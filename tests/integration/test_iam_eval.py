@@ -215,6 +215,13 @@ class OperationTable(unittest.TestCase):
         entry["status"] = 200
         self.assertEqual([a for a, _, _ in requests_of(entry)], ["s3:GetObject"])
 
+    def test_account_public_access_block_and_describe_calls(self):
+        pab = {"service": "s3", "action": "PutObject", "method": "PUT",
+               "path": "/v20180820/configuration/publicAccessBlock", "params": {}}
+        self.assertEqual(requests_of(pab), [("s3:PutAccountPublicAccessBlock", "*", {})])
+        vpce = {"service": "ec2", "action": "DescribeVpcEndpoints", "params": {}}
+        self.assertEqual(requests_of(vpce), [("ec2:DescribeVpcEndpoints", "*", {})])
+
     def test_a_call_the_role_would_refuse_is_reported(self):
         view = StackView({"ARTIFACT_BUCKET": BUCKET})
         head = {"service": "s3", "action": "HeadObject", "path": f"/{BUCKET}/evidence/a",
