@@ -73,9 +73,18 @@ def _ec2_tags(e, p, n):
     return [("ec2:CreateTags", n.ec2(r), {}) for r in indexed(p, "ResourceId")]
 
 
+def _tagged_on_create(p, arn, op):
+    """Tags given with a create (TagSpecification.N) need ec2:CreateTags on
+    the new resource too, with ec2:CreateAction naming the create."""
+    if any(k.startswith("TagSpecification") for k in p):
+        return [("ec2:CreateTags", arn, {"ec2:CreateAction": op})]
+    return []
+
+
 def _ec2_snapshot(e, p, n):
+    new = f"arn:aws:ec2:{n.r}::snapshot/*"
     return [("ec2:CreateSnapshot", n.ec2(p["VolumeId"]), {}),
-            ("ec2:CreateSnapshot", f"arn:aws:ec2:{n.r}::snapshot/*", {})]
+            ("ec2:CreateSnapshot", new, {})] + _tagged_on_create(p, new, "CreateSnapshot")
 
 
 def _ec2_associate(e, p, n):
@@ -96,10 +105,11 @@ def _ec2_eni(e, p, n):
 
 
 def _ec2_create_group(e, p, n):
-    out = [("ec2:CreateSecurityGroup", f"arn:aws:ec2:{n.r}:{n.a}:security-group/*", {})]
+    new = f"arn:aws:ec2:{n.r}:{n.a}:security-group/*"
+    out = [("ec2:CreateSecurityGroup", new, {})]
     if p.get("VpcId"):
         out.append(("ec2:CreateSecurityGroup", n.ec2(p["VpcId"]), {}))
-    return out
+    return out + _tagged_on_create(p, new, "CreateSecurityGroup")
 
 
 def _ec2_group(e, p, n):
