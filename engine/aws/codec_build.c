@@ -1,6 +1,6 @@
 /* codec_build — codec_build_request and the helpers its passes share:
  * error paths, raw table reads, scalar conversions, encodings.
- * Owner: the codec (build half). See codec.h and serialize.h. */
+ * See codec.h and serialize.h. */
 #include "codec.h"
 
 #include <math.h>

@@ -15,7 +15,7 @@ them or gets them wrong; every other request goes to moto unchanged.
 
 Each handler takes (req, ctx) and returns a wire.Response, or None to forward.
 ctx gives .state (State), .client(service, req) (boto3, straight to moto) and
-.forward(req). Owned by the test harness (tests/fakeaws)."""
+.forward(req)."""
 
 import json
 import re
@@ -265,6 +265,7 @@ def _write_output(ctx, req, cmd):
                 ctx.record({"method": "PUT", "path": f"/{cmd['OutputS3BucketName']}/{key}",
                             "query": "", "service": "s3", "action": "PutObject", "target": None,
                             "had_auth": True, "amz_date": None, "key": None, "params": {},
+                            "iam_params": {}, "region": None,
                             "principal": "instance", "instance_id": iid, "fault": None,
                             "auth": None, "status": status})
 
@@ -438,7 +439,7 @@ def modify_network_interface_attribute(req, ctx):
     In AWS an instance's groups are its primary ENI's: once moto has changed
     the groups of an ENI at device index 0, the fake sets the instance's
     groups to the same (ModifyInstanceAttribute Groups, which moto keeps
-    apart). Added by the playbooks engineer for the isolation tests."""
+    apart). Used by the isolation tests."""
     resp = ctx.forward(req)
     groups = sorted((int(m[1]), v) for k, v in req.form_params() if (m := _GROUP_PARAM.match(k)))
     eni_id = req.params.get("NetworkInterfaceId")

@@ -270,7 +270,7 @@ def requests_of(entry, arns=None):
         raise KeyError(f"{service} {op}: no IAM mapping in tests/harness/iam_calls.py "
                        "OPERATIONS (add its action and resource from the Service "
                        "Authorization Reference)")
-    return fn(entry, entry.get("params") or {}, arns or Arns())
+    return fn(entry, entry.get("iam_params") or {}, arns or Arns())
 
 
 class StackView:

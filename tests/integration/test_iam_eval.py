@@ -210,26 +210,26 @@ class OperationTable(unittest.TestCase):
 
     def test_head_object_on_a_missing_key_needs_list_bucket(self):
         entry = {"service": "s3", "action": "HeadObject", "path": f"/{BUCKET}/evidence/a/b",
-                 "status": 404, "params": {}}
+                 "status": 404, "iam_params": {}}
         self.assertEqual([a for a, _, _ in requests_of(entry)], ["s3:GetObject", "s3:ListBucket"])
         entry["status"] = 200
         self.assertEqual([a for a, _, _ in requests_of(entry)], ["s3:GetObject"])
 
     def test_account_public_access_block_and_describe_calls(self):
         pab = {"service": "s3", "action": "PutObject", "method": "PUT",
-               "path": "/v20180820/configuration/publicAccessBlock", "params": {}}
+               "path": "/v20180820/configuration/publicAccessBlock", "iam_params": {}}
         self.assertEqual(requests_of(pab), [("s3:PutAccountPublicAccessBlock", "*", {})])
-        vpce = {"service": "ec2", "action": "DescribeVpcEndpoints", "params": {}}
+        vpce = {"service": "ec2", "action": "DescribeVpcEndpoints", "iam_params": {}}
         self.assertEqual(requests_of(vpce), [("ec2:DescribeVpcEndpoints", "*", {})])
 
     def test_a_call_the_role_would_refuse_is_reported(self):
         view = StackView({"ARTIFACT_BUCKET": BUCKET})
         head = {"service": "s3", "action": "HeadObject", "path": f"/{BUCKET}/evidence/a",
-                "status": 404, "params": {}}
+                "status": 404, "iam_params": {}}
         self.assertEqual(view.check(head), [])
         other = dict(head, path="/customer-bucket/evidence/a")
         self.assertTrue(view.check(other))
-        unknown = {"service": "ec2", "action": "TerminateInstances", "params": {}}
+        unknown = {"service": "ec2", "action": "TerminateInstances", "iam_params": {}}
         self.assertIn("no IAM mapping", view.check(unknown)[0])
         upload = {"service": "s3", "action": "PutObject", "principal": "instance",
                   "instance_id": "i-0abc", "path": f"/{BUCKET}/evidence/123456789012/us-east-1/i-0abc/f/manifest.json"}

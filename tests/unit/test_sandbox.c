@@ -7,7 +7,7 @@
  * finding. Normal use: computing, primitives through a fake host, AWS
  * errors, budgets, read-only views, json, require, compiled chunks, hash
  * and base64, boto3 names, and the sandbox's pattern matcher against Lua's own, case by case.
- * DEADBOLT_HOSTILE_DIR overrides where the corpus is. Owner: sandbox. */
+ * DEADBOLT_HOSTILE_DIR overrides where the corpus is. */
 #include <check.h>
 #include <lauxlib.h>
 #include <lualib.h>
