@@ -181,8 +181,7 @@ void *http_multi_run(http_multi *m, long timeout_ms, int *rc)
 	http_xfer *x = first_done(m);
 	if (x)
 		return give_back(m, x, rc);
-	if (!m->count)
-		return NULL;
+	/* With nothing in flight this only waits (a backoff timer). */
 	curl_multi_perform(m->multi, &running);
 	collect(m);
 	if (!(x = first_done(m)) && timeout_ms > 0) {
