@@ -146,6 +146,9 @@ static int prim_call(lua_State *L)
 		aws_error_set(&err, "NotConnected", "no AWS client in this sandbox");
 		return raise_aws_error(L, e, &err);
 	}
+	int n = sandbox_sched_call(L, e, lua_gettop(L), raise_aws_error);
+	if (n >= 0)
+		return n; /* started and answered inside aws.all (sched.c) */
 	if (sb->host.call(sb->host.ud, L, e, lua_gettop(L), &err) != 0)
 		return raise_aws_error(L, e, &err);
 	return 1;

@@ -32,6 +32,7 @@ struct sandbox {
 	lua_State *L;
 	sandbox_limits lim;
 	sandbox_host host;
+	sandbox_async async;   /* zeroed: none */
 	char *playbook_dir;    /* NULL: require and sandbox_load_playbook refuse */
 	size_t mem_used;       /* bytes held through the allocator (slabs whole) */
 	sandbox_pool pool;
@@ -41,6 +42,7 @@ struct sandbox {
 	int calls;             /* AWS primitive calls made */
 	const char *budget_hit; /* static string, or NULL */
 	sandbox_chunks *chunks; /* borrowed; NULL: every load compiles the text */
+	struct sched_run *sched; /* the aws.all running now (sched.c), or NULL */
 };
 
 #define SANDBOX_NAME_MAX 96 /* longest operation or module name we handle */
@@ -101,6 +103,20 @@ void sandbox_push_plain(lua_State *L, int idx, const char *what, int max_depth,
  * file), the error message pushed instead on failure. Host and require
  * only: never reachable with a path or bytes a playbook chose. */
 int sandbox_load_file(lua_State *L, const char *path);
+
+/* ---- sched.c ---- */
+/* Sets the global aws: all, each. */
+void sandbox_open_sched(lua_State *L);
+/* When L is a function aws.all runs, and can yield: starts the call through
+ * host.start and yields until it is done; returns the lua_CFunction's
+ * result count, or -1 when the call must go through host.call (outside
+ * aws.all, or where a yield cannot cross: a metamethod called from C, a
+ * sort comparator, a coroutine of the playbook's own). e is raised as the
+ * AWS error on failure by raise_err. */
+typedef int (*sandbox_raise_fn)(lua_State *L, const allow_entry *e, const aws_error *err);
+int sandbox_sched_call(lua_State *L, const allow_entry *e, int params, sandbox_raise_fn raise_err);
+/* Whether the error value at idx is aws.all's aggregated error. */
+int sandbox_is_all_error(lua_State *L, int idx);
 
 /* ---- prims.c ---- */
 /* Sets one read-only global per service, ec2 .. sns. */
