@@ -24,6 +24,7 @@
 #include "finding.h"
 #include "journal.h"
 #include "model.h"
+#include "ordered.h"
 
 #define MAX_SAVES 64
 #define MAX_SAVE_BYTES ((size_t)1 << 20)
@@ -36,6 +37,7 @@ static const char *const ENV_NAMES[] = {"ARTIFACT_BUCKET", "QUARANTINE_PROFILE_A
 typedef struct save_entry {
 	char *key;
 	char *json;
+	char *order; /* inside aws.all: the save's order key (sandbox_order_key), else NULL */
 } save_entry;
 
 typedef struct run run;
@@ -72,7 +74,25 @@ struct run {
 	buf params;        /* the last call's parameters, as JSON */
 	buf plan;          /* the dry-run plan, for the summary */
 	double t0;
+	/* Inside aws.all (calls overlap): plan and summary text kept by order
+	 * key (kind 0: plan, 1: summary), written sorted when it ends, as the
+	 * journal's lines are; saves from saves_mark on are sorted then too. */
+	int concurrent;
+	ordered held;
+	int plan_n;        /* plan lines written */
+	size_t saves_mark;
 };
+
+/* One call started inside aws.all, until its answer is journaled. */
+typedef struct run_call {
+	run *rn;
+	const allow_entry *e;
+	const char *step;
+	char label[200];
+	char order[SANDBOX_ORDER_MAX];
+	buf params;
+	aws_pending *p;
+} run_call;
 
 static double mono_now(void)
 {
@@ -137,43 +157,53 @@ static void op_label(const aws_operation *op, const allow_entry *e, char *out, s
 
 /* ---- the host side of the sandbox: calls, logs ---- */
 
-static void journal_call_head(run *rn, jw *w, const char *op, int write)
+static void journal_call_head(jw *w, const char *step, const char *op, int write, const buf *params)
 {
-	jw_field_str(w, "step", rn->step);
+	jw_field_str(w, "step", step);
 	jw_field_str(w, "op", op);
 	jw_field_str(w, "access", write ? "write" : "read");
 	jw_key(w, "params");
-	jw_raw(w, rn->params.len ? rn->params.data : "null");
+	jw_raw(w, params->len ? params->data : "null");
 }
 
-/* The client's observer: one line per call it sent. */
+/* The client's observer: one line per call it sent. A call started inside
+ * aws.all (call_ud) carries its own step, parameters and order key; its
+ * line says when it started and ended (ms from the run's start). */
 static void observe(void *ud, const aws_call_record *rec)
 {
 	runner *r = ud;
 	run *rn = r->cur;
+	const run_call *rc = rec->call_ud;
 	char op[200];
 	if (!rn || !rec->op)
 		return;
 	rn->observed = 1;
 	snprintf(op, sizeof(op), "%s.%s", model_op_service(rec->op), model_op_name(rec->op));
+	if (rc)
+		journal_set_order(r->j, rc->order);
 	jw *w = journal_line(r->j, "aws_call");
 	const allow_entry *e = allowlist_find(model_op_service(rec->op), model_op_name(rec->op));
-	journal_call_head(rn, w, op, e && e->access == ALLOW_WRITE);
+	journal_call_head(w, rc ? rc->step : rn->step, op, e && e->access == ALLOW_WRITE,
+			  rc ? &rc->params : &rn->params);
 	jw_field_int(w, "status", rec->status);
 	jw_field_str(w, "request_id", rec->request_id);
 	jw_field_int(w, "attempts", rec->attempts);
 	jw_key(w, "ms");
 	jw_num(w, round(rec->ms * 10) / 10);
+	jw_key(w, "start_ms");
+	jw_num(w, round((rec->start - rn->t0) * 10000) / 10);
+	jw_key(w, "end_ms");
+	jw_num(w, round(((rec->start - rn->t0) * 1000 + rec->ms) * 10) / 10);
 	jw_field_str(w, "error", rec->error_code);
 	journal_emit(r->j);
 }
 
 /* A call the observer did not see (a fake host, a validation error). */
 static void journal_unobserved(run *rn, const char *op, const allow_entry *e, int rc,
-			       const aws_error *err)
+			       const aws_error *err, const buf *params)
 {
 	jw *w = journal_line(rn->r->j, "aws_call");
-	journal_call_head(rn, w, op, e->access == ALLOW_WRITE);
+	journal_call_head(w, rn->step, op, e->access == ALLOW_WRITE, params);
 	jw_key(w, "status");
 	if (rc != 0 && err->status)
 		jw_int(w, err->status);
@@ -189,27 +219,47 @@ static void journal_unobserved(run *rn, const char *op, const allow_entry *e, in
 	journal_emit(rn->r->j);
 }
 
-static void plan_write(run *rn, const char *op)
+static void add_plan_line(run *rn, const char *text, size_t len)
 {
-	rn->writes++;
-	jw *w = journal_line(rn->r->j, "aws_call");
-	journal_call_head(rn, w, op, 1);
-	jw_field_bool(w, "dry_run", 1);
-	journal_emit(rn->r->j);
-	buf_printf(&rn->plan, "    %d. %s %s\n", rn->writes, op,
-		   rn->params.len ? rn->params.data : "{}");
+	buf_printf(&rn->plan, "    %d. %.*s", ++rn->plan_n, (int)len, text);
 }
 
-static void capture_params(run *rn, lua_State *L, int params)
+/* order: the write's order key inside aws.all, else NULL. */
+static void plan_write(run *rn, const char *op, const buf *params, const char *order)
+{
+	buf line = BUF_INIT;
+	rn->writes++;
+	jw *w = journal_line(rn->r->j, "aws_call");
+	journal_call_head(w, rn->step, op, 1, params);
+	jw_field_bool(w, "dry_run", 1);
+	journal_emit(rn->r->j);
+	if (buf_printf(&line, "%s %s\n", op, params->len ? params->data : "{}") != 0)
+		goto out;
+	if (!order || ordered_add(&rn->held, order, 0, line.data, line.len) != 0)
+		add_plan_line(rn, line.data, line.len);
+out:
+	buf_free(&line);
+}
+
+static void capture_params(buf *out, lua_State *L, int params)
 {
 	jw w;
-	buf_reset(&rn->params);
-	jw_init(&w, &rn->params);
+	buf_reset(out);
+	jw_init(&w, out);
 	jw_lua(&w, L, params, 1);
 	if (jw_failed(&w)) {
-		buf_reset(&rn->params);
-		buf_puts(&rn->params, "\"<too large to journal>\"");
+		buf_reset(out);
+		buf_puts(out, "\"<too large to journal>\"");
 	}
+}
+
+/* The order key of the next event inside aws.all (journal lines of it
+ * kept back by that key), or NULL. */
+static const char *next_order(run *rn, char *key, size_t n)
+{
+	const char *k = rn->concurrent ? sandbox_order_key(rn->sb, key, n) : NULL;
+	journal_set_order(rn->r->j, k);
+	return k;
 }
 
 static int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_error *err)
@@ -217,13 +267,14 @@ static int host_call(void *ud, lua_State *L, const allow_entry *e, int params, a
 	run *rn = ud;
 	runner *r = rn->r;
 	const aws_operation *op = model_find_operation(e->service, e->operation);
-	char label[200];
+	char label[200], key[SANDBOX_ORDER_MAX];
 	int rc;
 	op_label(op, e, label, sizeof(label));
 	rn->calls++;
-	capture_params(rn, L, params);
+	capture_params(&rn->params, L, params);
+	const char *order = next_order(rn, key, sizeof(key));
 	if (r->o.dry_run && e->access == ALLOW_WRITE && op) {
-		plan_write(rn, label);
+		plan_write(rn, label, &rn->params, order);
 		codec_push_placeholder(L, op);
 		return 0;
 	}
@@ -240,18 +291,136 @@ static int host_call(void *ud, lua_State *L, const allow_entry *e, int params, a
 		rc = -1;
 	}
 	if (!rn->observed)
-		journal_unobserved(rn, label, e, rc, err);
+		journal_unobserved(rn, label, e, rc, err, &rn->params);
 	return rc;
+}
+
+/* ---- calls that overlap (sandbox_async) ---- */
+
+static void free_run_call(run_call *c)
+{
+	if (!c)
+		return;
+	aws_pending_free(c->p);
+	buf_free(&c->params);
+	free(c);
+}
+
+/* Inside aws.all: started on the client's multi handle. A dry-run write,
+ * a fake host (call_override) or a call that cannot start are done at once
+ * through host_call, in the same order. */
+static int host_start(void *ud, lua_State *L, const allow_entry *e, int params, const char *order,
+		      aws_error *err, void **pending)
+{
+	run *rn = ud;
+	runner *r = rn->r;
+	const aws_operation *op = model_find_operation(e->service, e->operation);
+	*pending = NULL;
+	if (!op || !r->o.client || r->o.call_override || (r->o.dry_run && e->access == ALLOW_WRITE))
+		return host_call(ud, L, e, params, err); /* keys its lines itself */
+	run_call *c = calloc(1, sizeof(*c));
+	if (!c) {
+		aws_error_set(err, "InternalError", "out of memory");
+		return -1;
+	}
+	c->rn = rn;
+	c->e = e;
+	c->step = rn->step;
+	op_label(op, e, c->label, sizeof(c->label));
+	snprintf(c->order, sizeof(c->order), "%s", order ? order : "");
+	buf_init(&c->params, PARAMS_MAX);
+	capture_params(&c->params, L, params);
+	rn->calls++;
+	c->p = aws_call_start(r->o.client, L, op, params, c, err); /* may raise: c is lost then */
+	if (!c->p) {
+		free_run_call(c); /* the observer journaled the failure */
+		return -1;
+	}
+	*pending = c;
+	return 0;
+}
+
+static int host_wait(void *ud, lua_State *L, double until, void **done, aws_error *err)
+{
+	run *rn = ud;
+	int rc = 0;
+	aws_pending *p = aws_client_wait(rn->r->o.client, L, until, &rc, err);
+	if (!p)
+		return 1;
+	run_call *c = aws_pending_ud(p);
+	*done = c;
+	free_run_call(c); /* the sandbox only compares the pointer */
+	return rc;
+}
+
+/* A call abandoned because the run stops: journaled as such. */
+static void host_cancel(void *ud, void *pending)
+{
+	run *rn = ud;
+	run_call *c = pending;
+	aws_error e;
+	aws_error_clear(&e);
+	aws_error_set(&e, "Cancelled", "%s: abandoned, the run stopped (a budget ran out)", c->label);
+	journal_set_order(rn->r->j, c->order);
+	const char *step = rn->step;
+	rn->step = c->step;
+	journal_unobserved(rn, c->label, c->e, -1, &e, &c->params);
+	rn->step = step;
+	free_run_call(c);
+}
+
+static void write_held(void *ud, int kind, const char *text, size_t len)
+{
+	run *rn = ud;
+	if (kind == 0)
+		add_plan_line(rn, text, len);
+	else
+		summary(rn->r, "%.*s", (int)len, text);
+}
+
+static int by_order(const void *a, const void *b)
+{
+	const save_entry *x = a, *y = b;
+	return strcmp(x->order ? x->order : "", y->order ? y->order : "");
+}
+
+/* The outermost aws.all begins (1) or ends (0). */
+static void host_concurrent(void *ud, int begin)
+{
+	run *rn = ud;
+	rn->concurrent = begin;
+	if (begin) {
+		journal_hold(rn->r->j);
+		rn->saves_mark = rn->nsaves;
+		return;
+	}
+	journal_release(rn->r->j);
+	ordered_take(&rn->held, write_held, rn);
+	if (rn->nsaves > rn->saves_mark)
+		qsort(rn->saves + rn->saves_mark, rn->nsaves - rn->saves_mark, sizeof(save_entry), by_order);
+	for (size_t i = 0; i < rn->nsaves; i++) {
+		free(rn->saves[i].order);
+		rn->saves[i].order = NULL;
+	}
 }
 
 static void host_log(void *ud, const char *level, const char *msg)
 {
 	run *rn = ud;
+	char key[SANDBOX_ORDER_MAX];
+	const char *order = next_order(rn, key, sizeof(key));
 	jw *w = journal_line(rn->r->j, "log");
 	jw_field_str(w, "step", rn->step);
 	jw_field_str(w, "level", level);
 	jw_field_str(w, "msg", msg);
 	journal_emit(rn->r->j);
+	buf line = BUF_INIT;
+	if (order && buf_printf(&line, "      [%s] %s\n", level, msg) == 0 &&
+	    ordered_add(&rn->held, order, 1, line.data, line.len) == 0) {
+		buf_free(&line);
+		return;
+	}
+	buf_free(&line);
 	summary(rn->r, "      [%s] %s\n", level, msg);
 }
 
@@ -273,32 +442,47 @@ static void free_saves(run *rn)
 	for (size_t i = 0; i < rn->nsaves; i++) {
 		free(rn->saves[i].key);
 		free(rn->saves[i].json);
+		free(rn->saves[i].order);
 	}
 	rn->nsaves = 0;
 	rn->save_bytes = 0;
 }
 
 /* Stores key -> json (taking json); replaces an earlier value of key.
- * Returns NULL, or what is wrong. */
-static const char *store_save(run *rn, const char *key, size_t kn, char *json, size_t jn)
+ * Inside aws.all (order set) a value replaces only one that comes before
+ * it in a sequential run. Returns NULL, or what is wrong. */
+static const char *store_save(run *rn, const char *key, size_t kn, char *json, size_t jn,
+			      const char *order)
 {
 	size_t i;
 	for (i = 0; i < rn->nsaves; i++)
 		if (strcmp(rn->saves[i].key, key) == 0)
 			break;
+	if (i < rn->nsaves && order && rn->saves[i].order && strcmp(order, rn->saves[i].order) < 0) {
+		free(json); /* a later place in a sequential run already saved key */
+		return NULL;
+	}
 	if (i == MAX_SAVES)
 		return "too many keys";
 	if (rn->save_bytes + jn + kn > MAX_SAVE_BYTES)
 		return "too much undo data";
 	char *k = i < rn->nsaves ? rn->saves[i].key : strdup(key);
-	if (!k)
+	char *o = order ? strdup(order) : NULL;
+	if (!k || (order && !o)) {
+		if (i == rn->nsaves)
+			free(k);
+		free(o);
 		return "out of memory";
-	if (i < rn->nsaves)
+	}
+	if (i < rn->nsaves) {
 		free(rn->saves[i].json);
-	else
+		free(rn->saves[i].order);
+	} else {
 		rn->nsaves++;
+	}
 	rn->saves[i].key = k;
 	rn->saves[i].json = json;
+	rn->saves[i].order = o;
 	rn->save_bytes += jn + kn;
 	return NULL;
 }
@@ -319,8 +503,11 @@ static int ctx_save(lua_State *L)
 	jw_lua(&w, L, 2, 1);
 	if (jw_failed(&w) || !b.data)
 		bad = "too much undo data";
-	else
-		bad = store_save(rn, key, kn, b.data, b.len);
+	else {
+		char okey[SANDBOX_ORDER_MAX];
+		const char *order = rn->concurrent ? sandbox_order_key(rn->sb, okey, sizeof(okey)) : NULL;
+		bad = store_save(rn, key, kn, b.data, b.len, order);
+	}
 	if (bad) {
 		buf_free(&b);
 		return luaL_error(L, "ctx.save: %s", bad);
@@ -661,6 +848,7 @@ static void execute(run *rn)
 	runner *r = rn->r;
 	sandbox_limits lim;
 	sandbox_host host = {host_call, host_log, rn};
+	sandbox_async async = {host_start, host_wait, host_cancel, host_concurrent};
 	char err[512];
 	resolve_limits(r, &lim);
 	if (r->o.deadline > 0) {
@@ -676,6 +864,7 @@ static void execute(run *rn)
 		return;
 	}
 	sandbox_set_chunks(rn->sb, r->chunks);
+	sandbox_set_async(rn->sb, &async);
 	if (r->o.client) {
 		aws_client_set_region(r->o.client, rn->region);
 		aws_client_set_deadline(r->o.client, sandbox_deadline(rn->sb));
@@ -687,6 +876,7 @@ static void execute(run *rn)
 		aws_client_set_deadline(r->o.client, 0);
 	sandbox_free(rn->sb);
 	rn->sb = NULL;
+	ordered_free(&rn->held); /* empty unless the run stopped inside aws.all */
 }
 
 /* Protected, on H: args type, pattern (light userdata C strings). */
