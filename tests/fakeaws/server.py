@@ -17,7 +17,10 @@ Control endpoints (JSON; never faulted, logged or signature-checked):
                             Date S seconds (default 3600) from now; expired: the protocol's
                             expired-session-token error
   GET  /__fake/log          {"requests": [{method, path, query, service, action, target,
-                             had_auth, amz_date, key, time, fault, auth, status}]}
+                             had_auth, amz_date, key, time, fault, auth, status, done,
+                             conn}]}: time when it arrived, done when answered (faults
+                            other than slow: none), conn the client's address:port (one
+                            per TCP connection)
   POST /__fake/reset        faults, log, SSM and screenshot state, learned keys
   POST /__fake/auth         {"verify": true|false}
   POST /__fake/credentials  {"access_key_id", "secret_access_key", "session_token"}
@@ -185,6 +188,7 @@ class Fake:
                 return resp
         resp = self._answer(req, entry)
         entry["status"] = resp.status
+        entry["done"] = time.time()
         return resp
 
     def _fault_answer(self, req, fault):
@@ -311,6 +315,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(wire.Response(status, [("Content-Type", "application/json")], payload))
             return
         req = wire.Request(self.command, self.path, self.headers.items(), body)
+        req.conn = "%s:%d" % self.client_address  # one TCP connection, for reuse checks
         try:
             resp = self.server.fake.handle(req)
         except Exception as exc:  # a bug of the fake's: say so, in the protocol

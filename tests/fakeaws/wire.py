@@ -132,7 +132,8 @@ class Request:
                 "had_auth": self.header("authorization") is not None,
                 "amz_date": self.header("x-amz-date"),
                 "key": self.scope[0] if self.scope else None,
-                "time": time.time()}
+                "time": time.time(),
+                "conn": getattr(self, "conn", None)}
 
 
 class Response:

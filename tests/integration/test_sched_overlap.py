@@ -1,0 +1,141 @@
+"""Calls inside aws.all overlap: a playbook's aws.all and aws.each run
+through deadbolt against the fake, which delays each answer (the "slow"
+fault) and records when every request arrived, when it was answered and on
+which TCP connection (GET /__fake/log: time, done, conn).
+
+What this shows: five calls delayed 300 ms each inside aws.all are all in
+flight together and take less than two answers' time (one after the other
+would take five); the requests of a run share a few kept-alive connections
+(fewer connections than requests); no more than DEADBOLT_MAX_CONCURRENT
+requests to one service are in flight at once; the journal lists the calls
+in the order a sequential run makes them, each with its start and end.
+
+What it cannot show: moto answers at once and the fake runs on loopback
+over plain HTTP, so neither TLS session reuse (the share handle's
+SSL_SESSION cache) nor AWS's real rate limits are exercised here; the fake
+is a threaded server, so "in flight at once" is what it saw arrive before
+it answered, measured by its own clock."""
+
+import os
+import shutil
+import tempfile
+import textwrap
+
+from harness.world import WorldTestCase
+from playbook_cases import finding, instance_resource, run
+
+DELAY_MS = 300
+
+PLAYBOOK = textwrap.dedent("""\
+    -- Test playbook: calls that overlap (aws.all, aws.each).
+    local function describe(tag)
+      return function()
+        ec2.describe_security_groups { GroupNames = { tag } }
+        return tag
+      end
+    end
+    return {
+      name = "overlap",
+      handles = { { finding_type = "^Test:EC2/Overlap" } },
+      steps = {
+        { name = "five", run = function(ctx)
+            local r = aws.all { describe("default"), describe("default"), describe("default"),
+                                describe("default"), describe("default") }
+            assert(#r == 5)
+          end },
+        { name = "each", run = function(ctx)
+            aws.each({ 1, 2, 3, 4, 5, 6 }, function(i)
+              ec2.describe_instances {}
+              log("info", "item " .. i)
+            end)
+          end },
+      },
+    }
+    """)
+
+
+def overlap_at_most(entries):
+    """The most requests the fake had in hand at one moment."""
+    edges = sorted([(e["time"], 1) for e in entries] + [(e["done"], -1) for e in entries])
+    most = now = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
+class OverlapCase(WorldTestCase):
+    def setUp(self):
+        super().setUp()
+        self.dir = tempfile.mkdtemp(prefix="deadbolt-overlap-")
+        with open(os.path.join(self.dir, "overlap.lua"), "w") as f:
+            f.write(PLAYBOOK)
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.world.control("/__fake/reset", {})
+
+    def run_playbook(self, env=None):
+        doc = finding("Test:EC2/Overlap", instance_resource("i-0123456789abcdef0"))
+        result = run(self.world, doc, env=env, playbooks=self.dir)
+        self.assertEqual(result.rc, 0, result.describe())
+        return result
+
+    def calls(self, action):
+        return [e for e in self.world.log(action) if e.get("done")]
+
+
+class TestCallsOverlap(OverlapCase):
+    def test_five_slow_calls_in_all_take_less_than_two_delays(self):
+        self.world.fault("DescribeSecurityGroups", "slow", count=5, delay_ms=DELAY_MS)
+        self.run_playbook(env={"DEADBOLT_MAX_CONCURRENT": "5"})
+        five = self.calls("DescribeSecurityGroups")
+        self.assertEqual(len(five), 5)
+        span = max(e["done"] for e in five) - min(e["time"] for e in five)
+        # One answer takes the delay plus moto's own time (about 0.1-0.5 s
+        # on a loaded machine): the five together must take less than two
+        # answers' time, where one after the other would take five.
+        one = min(e["done"] - e["time"] for e in five)
+        self.assertGreaterEqual(one, DELAY_MS / 1000.0)
+        self.assertLess(span, 2 * one, f"5 calls took {span:.3f} s, one {one:.3f} s: not overlapped")
+        self.assertLess(max(e["time"] for e in five), min(e["done"] for e in five),
+                        "a call was sent only after another was answered")
+        self.assertEqual(overlap_at_most(five), 5)
+
+    def test_default_cap_sends_four_then_the_fifth(self):
+        self.world.fault("DescribeSecurityGroups", "slow", count=5, delay_ms=DELAY_MS)
+        self.run_playbook()
+        five = self.calls("DescribeSecurityGroups")
+        self.assertEqual(overlap_at_most(five), 4)
+
+    def test_requests_share_kept_alive_connections(self):
+        self.run_playbook()
+        entries = [e for e in self.world.log() if e["service"] == "ec2"]
+        self.assertEqual(len(entries), 11)
+        conns = {e["conn"] for e in entries}
+        self.assertLess(len(conns), len(entries), "every request opened its own connection")
+        self.assertLessEqual(len(conns), 4, "more connections than the cap allows")
+
+    def test_concurrency_cap_per_service(self):
+        self.world.fault("DescribeInstances", "slow", count=6, delay_ms=DELAY_MS)
+        self.run_playbook(env={"DEADBOLT_MAX_CONCURRENT": "2"})
+        six = self.calls("DescribeInstances")
+        self.assertEqual(len(six), 6)
+        self.assertEqual(overlap_at_most(six), 2)
+        span = max(e["done"] for e in six) - min(e["time"] for e in six)
+        self.assertGreaterEqual(span, 3 * DELAY_MS / 1000.0 * 0.95, "6 calls 2 at a time need 3 delays")
+
+    def test_journal_is_in_sequential_order_with_start_and_end(self):
+        self.world.fault("DescribeSecurityGroups", "slow", count=1, delay_ms=DELAY_MS)
+        result = self.run_playbook()
+        lines = [(l["event"], l.get("op"), l.get("msg")) for l in result.lines
+                 if l["event"] in ("aws_call", "log")]
+        # aws.each: each item's call, then its log line, item by item,
+        # whatever order the answers came in.
+        expected = [("aws_call", "ec2.DescribeSecurityGroups", None)] * 5
+        for i in range(1, 7):
+            expected += [("aws_call", "ec2.DescribeInstances", None), ("log", None, f"item {i}")]
+        self.assertEqual(lines, expected)
+        calls = [l for l in result.lines if l["event"] == "aws_call"]
+        for c in calls:
+            self.assertLessEqual(c["start_ms"], c["end_ms"])
+        first = calls[0]  # the slow one: the others started before it ended
+        self.assertTrue(all(c["start_ms"] < first["end_ms"] for c in calls[1:5]), calls[:5])
