@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
+#include "digest.h"
+#include "lint.h"
+#include "playbooks.h"
 #include "finding.h"
 #include "runner.h"
 #include "testutil.h"
@@ -231,7 +233,8 @@ START_TEST(test_dry_run_sends_reads_and_plans_writes_in_order)
 	lua_State *L = journal_lua(&out);
 	JCHECK(L, "ops() == 'ec2.DescribeInstances,ec2.CreateTags(dry),ec2.ModifyInstanceAttribute(dry)'");
 	JCHECK(L, "steps() == 'describe=ok,tag=ok,never=skipped,protect=ok,report=ok'");
-	JCHECK(L, "find('step', 'never').reason == 'when returned false'");
+	JCHECK(L, "find('step', 'never').reason == 'its condition (when, contain.lua:29) does not hold'");
+	JCHECK(L, "find('step', 'never').why == 'a when guard that says no'");
 	JCHECK(L, "find('aws_call', 'tag').params.Tags[1].Key == 'deadbolt:status'");
 	JCHECK(L, "find('aws_call', 'tag').access == 'write'");
 	JCHECK(L, "find('aws_call', 'describe').params.InstanceIds[1] == 'i-0a1b2c3d4e5f67890'");
@@ -277,7 +280,7 @@ START_TEST(test_playbook_hash_is_the_file_sha256)
 	outcome out = {0};
 	char *json = read_finding("ec2-ssh-bruteforce.bare.json"), sha[65], expr[200];
 	char *src = read_finding("../playbooks/contain.lua");
-	catalog_sha256_hex(src, strlen(src), sha);
+	digest_sha256_hex(src, strlen(src), sha);
 	run_doc(&out, 1, json);
 	lua_State *L = journal_lua(&out);
 	snprintf(expr, sizeof(expr), "find('run_start').playbook.sha256 == '%s'", sha);
@@ -327,8 +330,11 @@ START_TEST(test_failed_steps_make_partial_and_the_rest_still_runs)
 	JCHECK(L, "find('log').level == 'warn' and find('log').msg:find('\\27%[31m') ~= nil");
 	lua_close(L);
 	/* the terminal summary does not pass escapes through */
-	ck_assert_ptr_nonnull(strstr(out.summary, "carry ?[31mterminal escapes?[0m"));
+	ck_assert_ptr_nonnull(strstr(out.summary, "carry \\u001b[31mterminal escapes\\u001b[0m"));
 	ck_assert_ptr_null(strchr(out.summary, '\033'));
+	/* nor newlines: a log line cannot forge a line of the summary */
+	ck_assert_ptr_nonnull(strstr(out.summary, "escapes\\u001b[0m\\n  outcome: contained (forged)"));
+	ck_assert_ptr_null(strstr(out.summary, "\n  outcome: contained"));
 	outcome_free(&out);
 }
 END_TEST
@@ -595,7 +601,7 @@ START_TEST(test_scan_finds_calls_in_every_call_syntax)
 		"local t = {}; t.ec2.stop_instances{}\n"
 		"--[==[ ec2.stop_instances{} ]==] x = [[ iam.delete_role{} ]]\n"
 		"ec2.describe_instances{}\n";
-	ck_assert_int_eq(catalog_scan_source("x.lua", src, strlen(src), NULL, NULL), 4);
+	ck_assert_int_eq(lint_scan_source("x.lua", src, strlen(src), NULL, NULL), 4);
 }
 END_TEST
 

@@ -12,6 +12,7 @@
 
 #include <lauxlib.h>
 
+#include "digest.h"
 #include "timestamp.h"
 #include "ordered.h"
 
@@ -382,11 +383,13 @@ static void lua_table(jw *w, lua_State *L, int t, int redact, int depth)
 	jw_arr_end(w);
 }
 
-/* An object body or a screenshot does not belong in a journal line. */
-static void long_string(jw *w, size_t n)
+/* An object body or a screenshot does not belong in a journal line, nor in
+ * a plan: its size and the start of its SHA-256 say which one it was. */
+static void long_string(jw *w, const char *s, size_t n)
 {
-	char tmp[64];
-	snprintf(tmp, sizeof(tmp), "<%zu bytes>", n);
+	char tmp[96], sha[65];
+	digest_sha256_hex(s, n, sha);
+	snprintf(tmp, sizeof(tmp), "<%zu bytes, sha256 %.12s...>", n, sha);
 	jw_str(w, tmp);
 }
 
@@ -408,8 +411,8 @@ static void lua_value(jw *w, lua_State *L, int idx, int redact, int depth)
 		s = lua_tolstring(L, idx, &n);
 		if (redact && journal_secret_value(s, n))
 			jw_str(w, "<redacted>");
-		else if (redact && n > JW_MAX_STRING)
-			long_string(w, n);
+		else if (w->shorten ? n > w->shorten : redact && n > JW_MAX_STRING)
+			long_string(w, s, n);
 		else
 			jw_strn(w, s, n);
 		break;

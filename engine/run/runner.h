@@ -1,8 +1,7 @@
 /* runner — takes GuardDuty findings in, routes each to its playbook, runs the
  * playbook's steps in a fresh sandbox, and journals everything.
  *
- * Owner: the runner engineer (engine/runner.c, with engine/finding.c,
- * engine/catalog.c and engine/journal.c). The playbooks are loaded, checked
+ * The playbooks are loaded, checked
  * and hashed once, in runner_new (broken playbooks make it fail); each
  * finding then gets a fresh sandbox. ctx and the outcomes are as
  * docs/playbook-api.md says.
@@ -70,6 +69,10 @@ int runner_run_document(runner *r, const char *json, size_t len, runner_outcome 
 void runner_set_run(runner *r, double deadline, FILE *journal_file);
 
 const char *runner_outcome_name(runner_outcome o);
+
+/* Writes the summary's closing line over every finding run so far, numbered
+ * over every document ("total: 5 findings, 2 contained, 3 skipped"). */
+void runner_report_totals(runner *r);
 
 /* `deadbolt check`: loads every playbook of dir in a sandbox whose AWS calls
  * are refused, checks its structure (a table with a name, handles and named

@@ -1,0 +1,234 @@
+/* report — what a run tells: the journal's run_start, step and run_end lines,
+ * the human summary (the plan, in a dry run) and the Lambda result entry. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "cli.h"
+#include "journal.h"
+#include "run_int.h"
+
+/* Writes s to f with every control character escaped as the journal's JSON
+ * strings escape it (\n, \t, \u001b ...): a value cannot start a line of its
+ * own or move the cursor. */
+static void put_escaped(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+/* One line of the summary (the newline is added here). The values in it
+ * can quote the finding or a playbook, both attacker controlled, so the
+ * whole line is escaped: nothing in it can forge another line. */
+void report_line(const runner *r, const char *fmt, ...)
+{
+	va_list ap;
+	buf b = BUF_INIT;
+	if (!r->o.summary)
+		return;
+	va_start(ap, fmt);
+	int rc = buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (rc == 0) {
+		put_escaped(r->o.summary, b.data, b.len);
+		fputc('\n', r->o.summary);
+	}
+	buf_free(&b);
+}
+
+void report_step(run *rn, const pb_step *st, size_t i, const char *status,
+			 const char *err, double ms)
+{
+	jw *w = journal_line(rn->r->j, "step");
+	const char *nl = err ? strchr(err, '\n') : NULL;
+	jw_field_str(w, "step", st->name);
+	jw_field_str(w, "why", st->why);
+	jw_field_int(w, "index", (long long)i + 1);
+	jw_field_str(w, "status", status);
+	jw_field_bool(w, "critical", st->critical);
+	jw_key(w, "ms");
+	jw_num(w, round(ms * 10) / 10);
+	jw_key(w, strcmp(status, "skipped") == 0 ? "reason" : "error");
+	if (err && *err)
+		jw_strn(w, err, nl ? (size_t)(nl - err) : strlen(err));
+	else
+		jw_null(w);
+	if (nl) {
+		jw_key(w, "traceback");
+		jw_str(w, nl + 1);
+	}
+	jw_key(w, "saved");
+	jw_obj(w);
+	for (size_t k = 0; k < rn->nsaves; k++) {
+		jw_key(w, rn->saves[k].key);
+		jw_raw(w, rn->saves[k].json);
+	}
+	jw_obj_end(w);
+	journal_emit(rn->r->j);
+}
+
+/* Prints each sep-terminated piece of text as a line of its own, indented. */
+static void report_lines(const runner *r, const char *indent, const char *text, size_t n,
+			 char sep)
+{
+	const char *p = text, *end = text + n;
+	while (p < end) {
+		const char *nl = memchr(p, sep, (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		report_line(r, "%s%.*s", indent, (int)len, p);
+		p += len + 1;
+	}
+}
+
+void report_notes(run *rn)
+{
+	if (rn->notes.len)
+		report_lines(rn->r, "           ", rn->notes.data, rn->notes.len, '\0');
+	buf_reset(&rn->notes);
+}
+
+static void write_finding(jw *w, const finding_info *fi)
+{
+	jw_obj(w);
+	jw_field_str(w, "id", fi->id);
+	jw_field_str(w, "type", fi->type);
+	jw_field_num(w, "severity", fi->severity);
+	jw_field_str(w, "resource_type", fi->resource_type);
+	jw_field_str(w, "resource_role", fi->resource_role[0] ? fi->resource_role : NULL);
+	jw_field_str(w, "account", fi->account);
+	jw_field_str(w, "region", fi->region);
+	jw_field_str(w, "partition", fi->partition);
+	jw_field_int(w, "index", fi->index);
+	jw_field_bool(w, "sample", fi->sample);
+	jw_field_bool(w, "archived", fi->archived);
+	jw_obj_end(w);
+}
+
+void report_run_start(run *rn)
+{
+	jw *w = journal_line(rn->r->j, "run_start");
+	jw_key(w, "finding");
+	write_finding(w, &rn->fi);
+	jw_key(w, "playbook");
+	if (rn->pb) {
+		jw_obj(w);
+		jw_field_str(w, "name", rn->pb->name);
+		jw_field_str(w, "file", rn->pb->file);
+		jw_field_str(w, "sha256", rn->pb->sha256);
+		jw_obj_end(w);
+	} else {
+		jw_null(w);
+	}
+	jw_field_str(w, "engine", "deadbolt " DEADBOLT_VERSION);
+	jw_field_str(w, "mode", rn->r->o.dry_run ? "dry-run" : "live");
+	jw_field_str(w, "region", rn->region);
+	journal_emit(rn->r->j);
+}
+
+static void write_counts(jw *w, const run *rn)
+{
+	jw_obj(w);
+	jw_field_int(w, "steps", rn->ok + rn->failed + rn->skipped + rn->not_run);
+	jw_field_int(w, "ok", rn->ok);
+	jw_field_int(w, "failed", rn->failed);
+	jw_field_int(w, "skipped", rn->skipped);
+	jw_field_int(w, "not_run", rn->not_run);
+	jw_field_int(w, "aws_calls", rn->calls);
+	jw_field_int(w, "writes_planned", rn->writes);
+	jw_obj_end(w);
+}
+
+void report_run_end(run *rn)
+{
+	jw *w = journal_line(rn->r->j, "run_end");
+	jw_field_str(w, "outcome", runner_outcome_name(rn->outcome));
+	jw_field_str(w, "reason", rn->reason[0] ? rn->reason : NULL);
+	jw_key(w, "counts");
+	write_counts(w, rn);
+	jw_field_num(w, "ms", round((clock_mono() - rn->t0) * 10000) / 10);
+	journal_emit(rn->r->j);
+}
+
+void report_result(jw *w, const run *rn)
+{
+	jw_obj(w);
+	jw_field_str(w, "id", rn->fi.id);
+	jw_field_str(w, "type", rn->fi.type);
+	jw_field_str(w, "resource_type", rn->fi.resource_type);
+	jw_field_str(w, "run", journal_run_id(rn->r->j));
+	jw_field_str(w, "playbook", rn->pb ? rn->pb->name : NULL);
+	jw_field_str(w, "outcome", runner_outcome_name(rn->outcome));
+	jw_field_str(w, "reason", rn->reason[0] ? rn->reason : NULL);
+	jw_key(w, "counts");
+	write_counts(w, rn);
+	jw_obj_end(w);
+}
+
+void report_head(const run *rn, int total)
+{
+	const finding_info *fi = &rn->fi;
+	if (total > 1)
+		report_line(rn->r, "finding %d: %s (%d of %d in its document)", rn->r->seen, fi->id,
+			    fi->index + 1, total);
+	else
+		report_line(rn->r, "finding %d: %s", rn->r->seen, fi->id);
+	report_line(rn->r, "  %s, severity %g, %s%s%s in account %s, %s", fi->type, fi->severity,
+		fi->resource_type, fi->resource_role[0] ? " " : "", fi->resource_role, fi->account,
+		rn->region);
+	if (rn->pb)
+		report_line(rn->r, "  playbook %s (%s, sha256 %.16s)", rn->pb->name, rn->pb->file,
+			rn->pb->sha256);
+}
+
+void report_tail(const run *rn)
+{
+	if (rn->plan.len) {
+		report_line(rn->r, "  plan (writes not sent, in order, under the step that makes them):");
+		report_lines(rn->r, "", rn->plan.data, rn->plan.len, '\0');
+	} else if (rn->r->o.dry_run && rn->outcome != OUTCOME_SKIPPED)
+		report_line(rn->r, "  plan: no writes");
+	report_line(rn->r, "  outcome: %s%s%s%s", runner_outcome_name(rn->outcome),
+		rn->reason[0] ? " (" : "", rn->reason, rn->reason[0] ? ")" : "");
+	if (rn->ok + rn->failed + rn->skipped + rn->not_run)
+		report_line(rn->r, "  steps: %d ok, %d failed, %d skipped, %d not run; %d AWS calls",
+			rn->ok, rn->failed, rn->skipped, rn->not_run, rn->calls);
+	if (rn->r->o.dry_run && rn->writes)
+		report_line(rn->r, "  %d write%s planned, none sent", rn->writes, rn->writes == 1 ? "" : "s");
+}
+
+void report_input_error(runner *r, const char *err)
+{
+	journal_new_run(r->j);
+	jw *w = journal_line(r->j, "input_error");
+	jw_field_str(w, "error", err);
+	journal_emit(r->j);
+}
+
+void report_totals(const runner *r)
+{
+	static const runner_outcome order[] = {OUTCOME_CONTAINED, OUTCOME_PLANNED, OUTCOME_PARTIAL,
+					       OUTCOME_FAILED,    OUTCOME_SKIPPED, OUTCOME_INVALID};
+	char line[400];
+	size_t n = 0;
+	if (r->seen == 0)
+		return;
+	n += (size_t)snprintf(line, sizeof(line), "total: %d finding%s", r->seen, r->seen == 1 ? "" : "s");
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && n < sizeof(line); i++)
+		if (r->totals[order[i]])
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %d %s", n ? "," : "",
+					      r->totals[order[i]], runner_outcome_name(order[i]));
+	report_line(r, "%s", line);
+}
