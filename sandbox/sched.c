@@ -15,7 +15,9 @@
  * failed: [2] code: message (op); [4] ...", and tostring gives message.
  *
  * Everything else stays in order: a function runs until it makes a call,
- * and the others run only while it waits. Inside an aws.all function, an
+ * and the others run only while it waits. Without an async host (a dry
+ * run, `deadbolt check`), nothing waits: the functions run one after the
+ * other, depth first, exactly as a sequential run. Inside an aws.all function, an
  * aws.all nests (its functions join the same scheduler); a primitive
  * called where a yield cannot cross (a coroutine of the playbook's own, a
  * sort comparator, a metamethod called from C) is sent synchronously
@@ -85,6 +87,7 @@ typedef struct sched_run {
 	sched_task *ready, *ready_tail;
 	sched_group *groups;
 	int done;            /* the outermost group is complete */
+	int sequential;      /* no async host: depth first, as a sequential run */
 } sched_run;
 
 static char yield_sentinel; /* what our yields carry */
@@ -111,6 +114,17 @@ static void make_ready(sched_run *run, sched_task *t, int nargs)
 	else
 		run->ready = t;
 	run->ready_tail = t;
+}
+
+/* Sequential runs: a nested group's functions, and then its caller, run
+ * before anything already queued. */
+static void make_ready_first(sched_run *run, sched_task *t, int nargs)
+{
+	t->nargs = nargs;
+	t->next_ready = run->ready;
+	run->ready = t;
+	if (!run->ready_tail)
+		run->ready_tail = t;
 }
 
 static sched_task *take_ready(sched_run *run)
@@ -194,8 +208,13 @@ static sched_group *new_group(lua_State *L, sched_run *run, int fns, int fn, int
 	lua_pop(L, 1);
 	g->next = run->groups;
 	run->groups = g;
-	for (int i = 0; i < n; i++)
-		make_ready(run, &g->tasks[i], list ? 1 : 0);
+	if (run->sequential && parent) {
+		for (int i = n - 1; i >= 0; i--)
+			make_ready_first(run, &g->tasks[i], list ? 1 : 0);
+	} else {
+		for (int i = 0; i < n; i++)
+			make_ready(run, &g->tasks[i], list ? 1 : 0);
+	}
 	return g;
 }
 
@@ -275,7 +294,9 @@ static void task_done(lua_State *L, sched_run *run, sched_task *t, int failed)
 	g->failed += failed;
 	if (--g->left > 0)
 		return;
-	if (g->parent)
+	if (g->parent && run->sequential)
+		make_ready_first(run, g->parent, 0);
+	else if (g->parent)
 		make_ready(run, g->parent, 0);
 	else
 		run->done = 1;
@@ -401,6 +422,7 @@ static int all_outer(lua_State *L, int fns, int fn, int list, int n)
 	sandbox *sb = sandbox_of(L);
 	sched_run run;
 	memset(&run, 0, sizeof(run));
+	run.sequential = !sb->async.start;
 	luaL_checkstack(L, 6, "aws.all");
 	lua_pushcfunction(L, run_outer);
 	lua_pushlightuserdata(L, &run);

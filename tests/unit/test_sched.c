@@ -518,6 +518,29 @@ START_TEST(without_async_host_all_runs_in_order)
 }
 END_TEST
 
+START_TEST(without_async_host_nested_all_runs_depth_first)
+{
+	fake f;
+	sandbox_limits l = limits();
+	char out[64], err[512];
+	sandbox_host host = {fake_call, fake_log, &f};
+	memset(&f, 0, sizeof(f));
+	sandbox *sb = sandbox_new(&l, &host, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(sb);
+	ck_assert_int_eq(run(sb,
+		"local seen = {}\n"
+		"aws.all {\n"
+		"  function() seen[#seen+1] = 'a1'\n"
+		"    aws.all { function() seen[#seen+1] = 'x' end, function() seen[#seen+1] = 'y' end }\n"
+		"    seen[#seen+1] = 'a2' end,\n"
+		"  function() seen[#seen+1] = 'b' end,\n"
+		"}\n"
+		"return table.concat(seen, ' ')", out, sizeof(out), err, sizeof(err)), SANDBOX_OK);
+	ck_assert_str_eq(out, "a1 x y a2 b");
+	sandbox_free(sb);
+}
+END_TEST
+
 START_TEST(log_order_keys_are_given_inside_all_only)
 {
 	fake f;
@@ -549,6 +572,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, waiting_stops_at_the_wall_clock_budget);
 	tcase_add_test(tc, misuse_is_refused_clearly);
 	tcase_add_test(tc, without_async_host_all_runs_in_order);
+	tcase_add_test(tc, without_async_host_nested_all_runs_depth_first);
 	tcase_add_test(tc, log_order_keys_are_given_inside_all_only);
 	suite_add_tcase(s, tc);
 	return s;
