@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "finding.h"
 #include "journal.h"
+#include "ordered.h"
 #include "playbooks.h"
 #include "runner.h"
 
@@ -35,6 +36,7 @@ extern const char *const RUN_ENV_NAMES[RUN_NENV];
 typedef struct save_entry {
 	char *key;
 	char *json;
+	char *order; /* saved inside aws.all: its order key (sandbox_order_key), else NULL */
 } save_entry;
 
 typedef struct run run;
@@ -77,6 +79,12 @@ struct run {
 	buf params;        /* the last call's parameters, as JSON */
 	buf plan;          /* the dry-run plan, for the summary */
 	double t0;
+	/* Inside the outermost aws.all (calls overlap): log lines for the
+	 * notes kept by order key, and the saves from saves_mark on, put in a
+	 * sequential run's order when it ends (the journal's lines too). */
+	int concurrent;
+	ordered held;
+	size_t saves_mark;
 };
 
 typedef struct step_frame {
@@ -95,6 +103,9 @@ int host_refuse_call(void *ud, lua_State *L, const allow_entry *e, int params, a
 void host_quiet_log(void *ud, const char *level, const char *msg);
 /* The AWS client's observer (ud: the runner): one journal line per call sent. */
 void host_observe(void *ud, const aws_call_record *rec);
+/* Calls that overlap, inside aws.all (ud: the run): the sandbox_async of a
+ * live run. A dry run has none, so its plan is a sequential run's. */
+extern const sandbox_async host_async;
 
 /* ctx.c. Protected (run by sandbox_pcall) unless said otherwise. */
 int ctx_build(lua_State *L);     /* args run, playbook table: pushes ctx, steps */

@@ -126,6 +126,8 @@ static void execute(run *rn)
 		return;
 	}
 	sandbox_set_chunks(rn->sb, r->chunks);
+	if (!r->o.dry_run)
+		sandbox_set_async(rn->sb, &host_async);
 	if (r->o.client) {
 		aws_client_set_region(r->o.client, rn->region);
 		aws_client_set_deadline(r->o.client, sandbox_deadline(rn->sb));
@@ -137,6 +139,7 @@ static void execute(run *rn)
 		aws_client_set_deadline(r->o.client, 0);
 	sandbox_free(rn->sb);
 	rn->sb = NULL;
+	ordered_free(&rn->held); /* empty unless the run stopped inside aws.all */
 }
 
 static void final_outcome(run *rn)
