@@ -290,7 +290,7 @@ static void held_note(void *ud, int kind, const char *text, size_t len)
 static int by_order(const void *a, const void *b)
 {
 	const save_entry *x = a, *y = b;
-	return strcmp(x->order ? x->order : "", y->order ? y->order : "");
+	return strcmp(x->first ? x->first : "", y->first ? y->first : "");
 }
 
 /* The outermost aws.all begins (1) or ends (0): what was kept back is
@@ -310,7 +310,8 @@ static void host_concurrent(void *ud, int begin)
 		qsort(rn->saves + rn->saves_mark, rn->nsaves - rn->saves_mark, sizeof(save_entry), by_order);
 	for (size_t i = 0; i < rn->nsaves; i++) {
 		free(rn->saves[i].order);
-		rn->saves[i].order = NULL;
+		free(rn->saves[i].first);
+		rn->saves[i].order = rn->saves[i].first = NULL;
 	}
 }
 

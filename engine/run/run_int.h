@@ -36,7 +36,10 @@ extern const char *const RUN_ENV_NAMES[RUN_NENV];
 typedef struct save_entry {
 	char *key;
 	char *json;
-	char *order; /* saved inside aws.all: its order key (sandbox_order_key), else NULL */
+	/* Saved inside aws.all: the order keys (sandbox_order_key) of the first
+	 * save of key, which places it, and of the one whose value is kept. */
+	char *first;
+	char *order;
 } save_entry;
 
 typedef struct run run;
