@@ -64,17 +64,47 @@ def overlap_at_most(entries):
     return most
 
 
+SAVES_PLAYBOOK = textwrap.dedent("""\
+    -- Test playbook: ctx.save and retries inside aws.each.
+    return {
+      name = "saves",
+      handles = { { finding_type = "^Test:EC2/Saves" } },
+      steps = {
+        { name = "save", run = function(ctx)
+            local calls = { a = ec2.describe_security_groups,
+                            b = ec2.describe_iam_instance_profile_associations,
+                            c = ec2.describe_network_interfaces }
+            aws.each({ "a", "b", "c" }, function(tag)
+              calls[tag] {}
+              ctx.save("item_" .. tag, tag)
+              ctx.save("last", tag)
+            end)
+          end },
+        { name = "retried", run = function(ctx)
+            aws.all {
+              function() ec2.describe_instances {} end,
+              function() ec2.describe_snapshots { OwnerIds = { "self" } } end,
+              function() ec2.describe_volumes {} end,
+            }
+          end },
+      },
+    }
+    """)
+
+
 class OverlapCase(WorldTestCase):
     def setUp(self):
         super().setUp()
         self.dir = tempfile.mkdtemp(prefix="deadbolt-overlap-")
         with open(os.path.join(self.dir, "overlap.lua"), "w") as f:
             f.write(PLAYBOOK)
+        with open(os.path.join(self.dir, "saves.lua"), "w") as f:
+            f.write(SAVES_PLAYBOOK)
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.world.control("/__fake/reset", {})
 
-    def run_playbook(self, env=None):
-        doc = finding("Test:EC2/Overlap", instance_resource("i-0123456789abcdef0"))
+    def run_playbook(self, env=None, ftype="Test:EC2/Overlap"):
+        doc = finding(ftype, instance_resource("i-0123456789abcdef0"))
         result = run(self.world, doc, env=env, playbooks=self.dir)
         self.assertEqual(result.rc, 0, result.describe())
         return result
@@ -139,3 +169,47 @@ class TestCallsOverlap(OverlapCase):
             self.assertLessEqual(c["start_ms"], c["end_ms"])
         first = calls[0]  # the slow one: the others started before it ended
         self.assertTrue(all(c["start_ms"] < first["end_ms"] for c in calls[1:5]), calls[:5])
+
+    def test_saves_are_in_sequential_order_whatever_order_answers_come(self):
+        # a's answer comes last, b's second, c's first: the saves happen
+        # c, b, a; a sequential run makes them a, b, c.
+        self.world.fault("DescribeSecurityGroups", "slow", count=1, delay_ms=2 * DELAY_MS)
+        self.world.fault("DescribeIamInstanceProfileAssociations", "slow", count=1, delay_ms=DELAY_MS)
+        result = self.run_playbook(ftype="Test:EC2/Saves")
+        step = [l for l in result.lines if l["event"] == "step" and l["step"] == "save"][0]
+        self.assertEqual(list(step["saved"]), ["item_a", "last", "item_b", "item_c"])
+        self.assertEqual(step["saved"]["last"], "c", "the value of the last save in sequential order")
+        a, b, c = (self.calls(op)[0]["done"] for op in (
+            "DescribeSecurityGroups", "DescribeIamInstanceProfileAssociations", "DescribeNetworkInterfaces"))
+        self.assertLess(c, b)
+        self.assertLess(b, a)
+
+
+class TestRetriesInsideAll(OverlapCase):
+    def test_backoff_is_a_timer_the_other_calls_go_on(self):
+        # DescribeInstances is throttled twice, then answered; meanwhile the
+        # other two, slow, are answered. A sleeping retry would hold them.
+        self.world.fault("DescribeInstances", "throttle", count=2)
+        self.world.fault("DescribeSnapshots", "slow", count=1, delay_ms=DELAY_MS)
+        self.world.fault("DescribeVolumes", "slow", count=1, delay_ms=DELAY_MS)
+        result = self.run_playbook(ftype="Test:EC2/Saves")
+        tries = self.world.log("DescribeInstances")
+        self.assertEqual([e["fault"] for e in tries], ["throttle", "throttle", None])
+        others = self.calls("DescribeSnapshots") + self.calls("DescribeVolumes")
+        self.assertEqual(len(others), 2)
+        # Both others were sent before the first retry: they did not wait
+        # for the throttled call's backoff.
+        self.assertLess(max(e["time"] for e in others), tries[1]["time"])
+        call = [l for l in result.lines if l["event"] == "aws_call" and l["op"] == "ec2.DescribeInstances"][0]
+        self.assertEqual(call["attempts"], 3)
+        self.assertIsNone(call["error"])
+
+    def test_expired_token_is_refreshed_inside_all(self):
+        # EC2's RequestExpired with a right clock and a session token: fresh
+        # credentials once (as test_client_faults checks for a single call).
+        self.world.fault("DescribeSnapshots", "expired", count=1)
+        result = self.run_playbook(ftype="Test:EC2/Saves",
+                                   env={"AWS_SESSION_TOKEN": "FwoGZXIvYXdzEXAMPLETOKEN"})
+        self.assertEqual([e["fault"] for e in self.world.log("DescribeSnapshots")], ["expired", None])
+        step = [l for l in result.lines if l["event"] == "step" and l["step"] == "retried"][0]
+        self.assertEqual(step["status"], "ok", step)
