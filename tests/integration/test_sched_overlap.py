@@ -92,6 +92,23 @@ SAVES_PLAYBOOK = textwrap.dedent("""\
     """)
 
 
+SPIN_PLAYBOOK = textwrap.dedent("""\
+    -- Test playbook: a function spinning inside aws.all while a call is in flight.
+    return {
+      name = "spin",
+      handles = { { finding_type = "^Test:EC2/Spin" } },
+      steps = {
+        { name = "spin", run = function(ctx)
+            pcall(aws.all, {
+              function() ec2.describe_volumes {} end,
+              function() while true do end end,
+            })
+          end },
+      },
+    }
+    """)
+
+
 class OverlapCase(WorldTestCase):
     def setUp(self):
         super().setUp()
@@ -100,13 +117,15 @@ class OverlapCase(WorldTestCase):
             f.write(PLAYBOOK)
         with open(os.path.join(self.dir, "saves.lua"), "w") as f:
             f.write(SAVES_PLAYBOOK)
+        with open(os.path.join(self.dir, "spin.lua"), "w") as f:
+            f.write(SPIN_PLAYBOOK)
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.world.control("/__fake/reset", {})
 
-    def run_playbook(self, env=None, ftype="Test:EC2/Overlap"):
+    def run_playbook(self, env=None, ftype="Test:EC2/Overlap", rc=0):
         doc = finding(ftype, instance_resource("i-0123456789abcdef0"))
         result = run(self.world, doc, env=env, playbooks=self.dir)
-        self.assertEqual(result.rc, 0, result.describe())
+        self.assertEqual(result.rc, rc, result.describe())
         return result
 
     def calls(self, action):
@@ -173,8 +192,9 @@ class TestCallsOverlap(OverlapCase):
     def test_saves_are_in_sequential_order_whatever_order_answers_come(self):
         # a's answer comes last, b's second, c's first: the saves happen
         # c, b, a; a sequential run makes them a, b, c.
-        self.world.fault("DescribeSecurityGroups", "slow", count=1, delay_ms=2 * DELAY_MS)
-        self.world.fault("DescribeIamInstanceProfileAssociations", "slow", count=1, delay_ms=DELAY_MS)
+        # (wide margins: moto alone takes up to a few hundred ms an answer)
+        self.world.fault("DescribeSecurityGroups", "slow", count=1, delay_ms=1600)
+        self.world.fault("DescribeIamInstanceProfileAssociations", "slow", count=1, delay_ms=800)
         result = self.run_playbook(ftype="Test:EC2/Saves")
         step = [l for l in result.lines if l["event"] == "step" and l["step"] == "save"][0]
         self.assertEqual(list(step["saved"]), ["item_a", "last", "item_b", "item_c"])
@@ -213,3 +233,14 @@ class TestRetriesInsideAll(OverlapCase):
         self.assertEqual([e["fault"] for e in self.world.log("DescribeSnapshots")], ["expired", None])
         step = [l for l in result.lines if l["event"] == "step" and l["step"] == "retried"][0]
         self.assertEqual(step["status"], "ok", step)
+
+
+class TestBudgetsInsideAll(OverlapCase):
+    def test_spinning_function_ends_by_the_budget_and_the_call_in_flight_is_cancelled(self):
+        self.world.fault("DescribeVolumes", "slow", count=1, delay_ms=10000)
+        result = self.run_playbook(ftype="Test:EC2/Spin", rc=1)
+        step = [l for l in result.lines if l["event"] == "step"][0]
+        self.assertEqual(step["status"], "failed")
+        self.assertIn("budget exceeded: instructions", step["error"])
+        call = [l for l in result.lines if l["event"] == "aws_call"][0]
+        self.assertEqual((call["op"], call["error"]), ("ec2.DescribeVolumes", "Cancelled"))
