@@ -851,10 +851,13 @@ static int on_transfer_end(aws_pending *p, lua_State *L, int hrc, int *raise)
 		p->rc = 0;
 		return 1;
 	}
-	if (*raise)
+	if (*raise) {
+		aws_error_set(p->x.err, "InternalError", "%s: out of memory decoding the answer",
+			      model_op_name(p->x.op));
 		finish_failed(p);
-	else
+	} else {
 		after_failure(p);
+	}
 	return 0;
 }
 
@@ -902,10 +905,9 @@ aws_pending *aws_client_wait(aws_client *c, lua_State *L, double until, int *rc,
 		p = http_multi_run(c->multi, wait_ms(c, until), &hrc);
 		if (p && on_transfer_end(p, L, hrc, &raise))
 			return give(c, p, rc, err);
-		if (raise) {
-			aws_pending_free(p);
-			lua_error(L); /* out of memory in L: the error object is on top */
-		}
+		if (raise) /* out of memory in L: the error object is on top; p stays
+			    * listed, failed, for its owner to free */
+			lua_error(L);
 	}
 }
 

@@ -87,7 +87,8 @@ aws_pending *aws_call_start(aws_client *c, lua_State *L, const aws_operation *op
  * finished call: *rc 0 with its result pushed on L, or *rc -1 with err
  * filled; or NULL when none finished by then or none is in flight. The
  * observer is told of the call before it is returned. May raise only out
- * of memory in L (the call is then freed, and lost). */
+ * of memory in L; the call being decoded then stays in flight, failed, for
+ * the caller to free with aws_pending_free as any other. */
 aws_pending *aws_client_wait(aws_client *c, lua_State *L, double until, int *rc, aws_error *err);
 void *aws_pending_ud(const aws_pending *p);
 void aws_pending_free(aws_pending *p);
