@@ -27,6 +27,7 @@ static void op_label(const aws_operation *op, const allow_entry *e, char *out, s
 /* One call started inside aws.all, until its answer is journaled. */
 typedef struct run_call {
 	run *rn;
+	struct run_call *next; /* rn->live */
 	const allow_entry *e;
 	const char *step;
 	char label[200];
@@ -215,6 +216,11 @@ static void free_run_call(run_call *c)
 {
 	if (!c)
 		return;
+	for (run_call **p = &c->rn->live; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
 	aws_pending_free(c->p);
 	buf_free(&c->params);
 	free(c);
@@ -238,6 +244,8 @@ static int host_start(void *ud, lua_State *L, const allow_entry *e, int params, 
 		return -1;
 	}
 	c->rn = rn;
+	c->next = rn->live; /* freed by host_free_calls if nothing else does */
+	rn->live = c;
 	c->e = e;
 	c->step = rn->step;
 	op_label(op, e, c->label, sizeof(c->label));
@@ -245,7 +253,7 @@ static int host_start(void *ud, lua_State *L, const allow_entry *e, int params, 
 	buf_init(&c->params, PARAMS_MAX);
 	capture_params(&c->params, L, params);
 	rn->calls++;
-	/* aws_call_start raises only out of memory, and then the sandbox stops */
+	/* aws_call_start raises only out of memory; the sandbox stops then */
 	c->p = aws_call_start(r->o.client, L, op, params, c, err);
 	if (!c->p) {
 		free_run_call(c); /* the observer journaled the failure */
@@ -316,6 +324,12 @@ static void host_concurrent(void *ud, int begin)
 }
 
 const sandbox_async host_async = {host_start, host_wait, host_cancel, host_concurrent};
+
+void host_free_calls(run *rn)
+{
+	while (rn->live)
+		free_run_call(rn->live);
+}
 
 int host_refuse_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_error *err)
 {

@@ -88,6 +88,7 @@ struct run {
 	int concurrent;
 	ordered held;
 	size_t saves_mark;
+	struct run_call *live; /* calls started and not yet answered or cancelled */
 };
 
 typedef struct step_frame {
@@ -109,6 +110,8 @@ void host_observe(void *ud, const aws_call_record *rec);
 /* Calls that overlap, inside aws.all (ud: the run): the sandbox_async of a
  * live run. A dry run has none, so its plan is a sequential run's. */
 extern const sandbox_async host_async;
+/* Frees what host_async still holds (a run stopped by out of memory). */
+void host_free_calls(run *rn);
 
 /* ctx.c. Protected (run by sandbox_pcall) unless said otherwise. */
 int ctx_build(lua_State *L);     /* args run, playbook table: pushes ctx, steps */

@@ -140,6 +140,7 @@ static void execute(run *rn)
 	sandbox_free(rn->sb);
 	rn->sb = NULL;
 	ordered_free(&rn->held); /* empty unless the run stopped inside aws.all */
+	host_free_calls(rn);     /* none left unless out of memory stopped it */
 }
 
 static void final_outcome(run *rn)
