@@ -115,6 +115,9 @@ void sandbox_open_sched(lua_State *L);
  * AWS error on failure by raise_err. */
 typedef int (*sandbox_raise_fn)(lua_State *L, const allow_entry *e, const aws_error *err);
 int sandbox_sched_call(lua_State *L, const allow_entry *e, int params, sandbox_raise_fn raise_err);
+/* Whether co is the coroutine of a function aws.all runs now: only the
+ * scheduler resumes or closes those. */
+int sandbox_sched_is_task(lua_State *L, lua_State *co);
 /* Whether the error value at idx is aws.all's aggregated error. */
 int sandbox_is_all_error(lua_State *L, int idx);
 

@@ -458,6 +458,8 @@ static int all_k(lua_State *L, int status, lua_KContext ctx)
 	sched_group *g = (sched_group *)ctx;
 	(void)status;
 	sandbox_check_budget(L);
+	if (!sb->sched || !sb->sched->current || sb->sched->current->co != L || g->left > 0)
+		return luaL_error(L, "aws.all: a function resumed out of turn");
 	if (g->parent)
 		g->parent->child = NULL;
 	if (!push_group_result(L, sb->sched, g))
@@ -523,13 +525,31 @@ static int aws_each(lua_State *L)
 	return start_all(L, 1, 2, 1, (int)n);
 }
 
+/* The task whose coroutine L is, or NULL. */
+static sched_task *task_of(sched_run *run, lua_State *L)
+{
+	for (sched_group *g = run ? run->groups : NULL; g; g = g->next)
+		for (int i = 0; i < g->n; i++)
+			if (g->tasks[i].co == L)
+				return &g->tasks[i];
+	return NULL;
+}
+
+int sandbox_sched_is_task(lua_State *L, lua_State *co)
+{
+	return task_of(sandbox_of(L)->sched, co) != NULL;
+}
+
 /* ---- a primitive inside aws.all ---- */
 
 static int call_k(lua_State *L, int status, lua_KContext ctx)
 {
-	sched_task *t = sandbox_of(L)->sched->current;
+	sched_run *run = sandbox_of(L)->sched;
+	sched_task *t = run ? run->current : NULL;
 	(void)status;
 	(void)ctx;
+	if (!t || t->co != L || !t->raise_err) /* only the scheduler resumes a task */
+		return luaL_error(L, "aws.all: a function resumed out of turn");
 	if (t->rc != 0)
 		return t->raise_err(L, t->entry, &t->err);
 	return 1; /* the result, passed by the resume */

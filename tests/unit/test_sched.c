@@ -541,6 +541,32 @@ START_TEST(without_async_host_nested_all_runs_depth_first)
 }
 END_TEST
 
+/* A function of aws.all waiting for its answer, resumed or closed by
+ * another one, would run on with a made-up answer: refused. */
+START_TEST(another_function_cannot_resume_or_close_a_waiting_one)
+{
+	fake f;
+	sandbox_limits l = limits();
+	sandbox *sb = new_sandbox(&f, &l);
+	char out[512], err[512];
+	sandbox_status st = run(sb,
+		"local waiting\n"
+		"local r = aws.all {\n"
+		"  function() waiting = coroutine.running(); return " CALL("real", 100) ".tag end,\n"
+		"  function()\n"
+		"    local ok1, e1 = pcall(coroutine.resume, waiting, { tag = 'forged' })\n"
+		"    local ok2, e2 = pcall(coroutine.close, waiting)\n"
+		"    return tostring(ok1) .. ' ' .. tostring(ok2) .. ' ' .. e1\n"
+		"  end,\n"
+		"}\n"
+		"return r[1] .. ' | ' .. r[2]",
+		out, sizeof(out), err, sizeof(err));
+	ck_assert_msg(st == SANDBOX_OK, "%s", err);
+	ck_assert_msg(strncmp(out, "real | false false ", 19) == 0 && strstr(out, "runs only under aws.all"), "%s", out);
+	sandbox_free(sb);
+}
+END_TEST
+
 START_TEST(log_order_keys_are_given_inside_all_only)
 {
 	fake f;
@@ -573,6 +599,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, misuse_is_refused_clearly);
 	tcase_add_test(tc, without_async_host_all_runs_in_order);
 	tcase_add_test(tc, without_async_host_nested_all_runs_depth_first);
+	tcase_add_test(tc, another_function_cannot_resume_or_close_a_waiting_one);
 	tcase_add_test(tc, log_order_keys_are_given_inside_all_only);
 	suite_add_tcase(s, tc);
 	return s;
