@@ -52,7 +52,7 @@ struct aws_client {
 	void *observer_ud;
 	endpoint_slot endpoints[ENDPOINT_CACHE_SLOTS];
 	size_t endpoints_next; /* the slot to replace next (round robin) */
-	http_multi *multi;     /* calls that overlap; made on the first aws_call_start */
+	http_multi *multi;     /* calls that overlap; its share serves http too */
 	aws_pending *pending;  /* started, not yet returned: newest first */
 };
 
@@ -100,6 +100,13 @@ aws_client *aws_client_new(const aws_client_config *cfg, aws_error *err)
 		long n = env ? strtol(env, NULL, 10) : 0;
 		c->cfg.max_concurrent = n > 0 && n <= 64 ? (int)n : 4;
 	}
+	if (!(c->multi = http_multi_new(c->cfg.max_concurrent))) {
+		aws_client_free(c);
+		aws_error_set(err, "InternalError", "cannot create the HTTP client");
+		return NULL;
+	}
+	/* one connection cache for the calls sent one at a time and those that overlap */
+	http_client_set_share(c->http, http_multi_share(c->multi));
 	return c;
 }
 
@@ -109,9 +116,9 @@ void aws_client_free(aws_client *c)
 		return;
 	while (c->pending)
 		aws_pending_free(c->pending);
+	http_client_free(c->http); /* before the share it borrows */
 	http_multi_free(c->multi);
 	creds_wipe(&c->creds);
-	http_client_free(c->http);
 	free(c);
 }
 
@@ -928,7 +935,7 @@ aws_pending *aws_call_start(aws_client *c, lua_State *L, const aws_operation *op
 			    aws_error *err)
 {
 	aws_pending *p = calloc(1, sizeof(*p));
-	if (!p || (!c->multi && !(c->multi = http_multi_new(c->cfg.max_concurrent)))) {
+	if (!p) {
 		free(p);
 		aws_error_set(err, "InternalError", "cannot start %s: out of memory", model_op_name(op));
 		return NULL;

@@ -16,6 +16,7 @@
 
 struct http_client {
 	CURL *curl;
+	CURLSH *share; /* borrowed (multi.c): connections, TLS sessions, DNS; or NULL */
 };
 
 static int curl_global_ready;
@@ -264,6 +265,8 @@ int http_do(http_client *h, const http_request *req, http_response *resp)
 	memset(resp, 0, sizeof(*resp));
 	buf_init(&resp->body, req->max_response ? req->max_response : (size_t)16 << 20);
 	curl_easy_reset(h->curl); /* keeps the connection cache */
+	if (h->share && curl_easy_setopt(h->curl, CURLOPT_SHARE, h->share) != CURLE_OK)
+		h->share = NULL; /* then its own connections, as without */
 	struct curl_slist *hdrs = build_headers(req, &ok);
 	CURLcode rc = ok ? set_options(h->curl, req, resp, hdrs) : CURLE_OUT_OF_MEMORY;
 	if (rc == CURLE_OK)
@@ -294,6 +297,11 @@ void http_response_free(http_response *r)
 {
 	free_headers(r);
 	buf_free(&r->body);
+}
+
+void http_client_set_share(http_client *h, void *share)
+{
+	h->share = share;
 }
 
 /* ---- for the multi transport (multi.c): one easy handle per transfer ---- */

@@ -33,10 +33,14 @@ struct http_multi {
 static int setup_share(http_multi *m)
 {
 	m->share = curl_share_init();
-	return m->share && curl_share_setopt(m->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) == CURLSHE_OK &&
-			       curl_share_setopt(m->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) == CURLSHE_OK
-		       ? 0
-		       : -1;
+	if (!m->share)
+		return -1;
+	static const curl_lock_data what[] = {CURL_LOCK_DATA_SSL_SESSION, CURL_LOCK_DATA_DNS,
+					      CURL_LOCK_DATA_CONNECT};
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++)
+		if (curl_share_setopt(m->share, CURLSHOPT_SHARE, what[i]) != CURLSHE_OK)
+			return -1;
+	return 0;
 }
 
 http_multi *http_multi_new(long max_host_connections)
@@ -199,6 +203,11 @@ void http_multi_cancel(http_multi *m, http_xfer *x)
 		return;
 	unlink_xfer(m, x);
 	release(m, x);
+}
+
+void *http_multi_share(http_multi *m)
+{
+	return m->share;
 }
 
 int http_multi_running(const http_multi *m)

@@ -2,11 +2,11 @@
  * in one thread: the transport of calls that overlap (client.c's
  * aws_call_start / aws_client_wait).
  *
- * Connections: the multi handle keeps one connection cache for all its
- * transfers (keep-alive, reused per host); CURLMOPT_MAX_HOST_CONNECTIONS caps
- * the connections to one host (transfers beyond it wait in curl's queue), and
- * a share handle gives every transfer the same TLS session cache and DNS
- * cache, so a second connection to a host resumes the TLS session.
+ * Connections: a share handle gives every transfer, and the client's
+ * one-at-a-time handle (http_client_set_share), the same connection cache
+ * (keep-alive, reused per host), TLS session cache (a second connection to a
+ * host resumes the session) and DNS cache; CURLMOPT_MAX_HOST_CONNECTIONS caps
+ * the connections to one host (transfers beyond it wait in curl's queue).
  *
  * Ownership: http_multi owns its handles and every transfer's easy handle
  * and header list. A transfer borrows its http_request's URL and body, and
@@ -37,6 +37,12 @@ void *http_multi_run(http_multi *m, long timeout_ms, int *rc);
 
 /* Stops a transfer that has not been returned yet, and frees it. */
 void http_multi_cancel(http_multi *m, http_xfer *x);
+
+/* The share handle (a CURLSH *) every transfer uses: connection cache, TLS
+ * sessions, DNS. Lend it to an http_client (http_client_set_share) so that
+ * calls sent one at a time reuse the same connections; free that client
+ * before m. */
+void *http_multi_share(http_multi *m);
 
 /* Transfers started and not yet returned or cancelled. */
 int http_multi_running(const http_multi *m);
