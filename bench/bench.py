@@ -13,7 +13,7 @@ and a part that cannot run says "NAME: skipped: <why>".
                             a 20 ms round-trip delay, vs the aws-samples order
 
 Every server is started on a free 127.0.0.1 port and stopped by its PID.
-Owner: the bench engineer. Standard library only (boto3 in the peers)."""
+Standard library only (boto3 in the peers)."""
 
 import argparse
 import json

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate tests/vectors/sigv4_vectors.txt from two independent SigV4 signers.
 
-Owner: the sigv4 module (engine/aws/sigv4.c, tests/unit/test_sigv4.c).
+Used by engine/aws/sigv4.c's tests (tests/unit/test_sigv4.c).
 
   botocore  botocore.auth.SigV4Auth / S3SigV4Auth over an AWSRequest, with
             botocore.auth.get_current_datetime patched to a fixed time (as

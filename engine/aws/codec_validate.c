@@ -2,11 +2,12 @@
  * shape before anything is serialized: member names, required members,
  * types, enums, lengths, ranges, list shape, nesting depth, and what the
  * wire needs (header values without CR/LF, a bucket that is a host label).
- * Owner: the codec (build half). Raw access only; see serialize.h. */
+ * Raw access only; see serialize.h. */
 #include <stdio.h>
 #include <string.h>
 
 #include "serialize.h"
+#include "suggest.h"
 
 static int v_value(cb_ctx *c, const aws_shape *s, int idx);
 static int v_document(cb_ctx *c, const aws_shape *s, int idx);
@@ -342,6 +343,19 @@ static const aws_member *find_member(const aws_shape *s, const char *k, size_t n
 	return NULL;
 }
 
+/* An unknown member: the nearest member's name when there is one. */
+static int unknown_member(cb_ctx *c, const aws_shape *s, const char *name)
+{
+	suggest sg;
+	suggest_init(&sg, name);
+	for (size_t i = 0; i < s->nmembers; i++)
+		suggest_offer(&sg, s->members[i].name);
+	const char *near = suggest_best(&sg);
+	if (near)
+		return cb_fail(c, "unknown parameter %s: did you mean %s?", cb_path(c), near);
+	return cb_fail(c, "unknown parameter %s", cb_path(c));
+}
+
 /* One entry of a structure: stack: key, value. */
 static int v_struct_entry(cb_ctx *c, const aws_shape *s, int top)
 {
@@ -357,7 +371,7 @@ static int v_struct_entry(cb_ctx *c, const aws_shape *s, int top)
 	size_t old = cb_path_push_name(c, name);
 	int rc;
 	if (!m)
-		rc = cb_fail(c, "unknown parameter %s", cb_path(c));
+		rc = unknown_member(c, s, name);
 	else if (m->flags & AWS_MF_JSON_VALUE) /* any JSON-able value */
 		rc = v_document(c, m->shape, lua_gettop(L));
 	else

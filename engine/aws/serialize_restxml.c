@@ -14,8 +14,7 @@
  *     XML rooted at the member's locationName with its xmlNamespace.
  *   - Content-MD5 (base64 MD5 of the body) when the model requires a
  *     checksum, unless the caller gave one or asked for another algorithm
- *     (ChecksumAlgorithm: x-amz-checksum-crc32/crc32c/sha1/sha256).
- * Owner: the codec (build half). */
+ *     (ChecksumAlgorithm: x-amz-checksum-crc32/crc32c/sha1/sha256). */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,9 @@
 
 #include <lauxlib.h>
 
+#include "clock.h"
 #include "digest.h"
+#include "json_escape.h"
 #include "timestamp.h"
 #include "ordered.h"
 
@@ -86,55 +88,10 @@ void jw_obj_end(jw *w) { close_container(w, "}"); }
 void jw_arr(jw *w) { open_container(w, "["); }
 void jw_arr_end(jw *w) { close_container(w, "]"); }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
-	if (s[0] < 0xC2 || s[0] > 0xF4 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
-	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-		return 0; /* overlong, surrogate, or past U+10FFFF */
-	return len;
-}
-
 static void put_escaped(jw *w, const char *str, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	char esc[8];
-	put(w, "\"", 1);
-	for (size_t i = 0; i < n && !w->failed;) {
-		size_t run = i;
-		while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
-			run++;
-		put(w, str + i, run - i);
-		i = run;
-		if (i >= n)
-			break;
-		if (s[i] >= 0x80) {
-			size_t len = utf8_seq(s + i, n - i);
-			put(w, len ? str + i : "\\ufffd", len ? len : 6);
-			i += len ? len : 1;
-			continue;
-		}
-		if (s[i] == '"' || s[i] == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)s[i];
-			put(w, esc, 2);
-		} else if (s[i] == '\n') {
-			put(w, "\\n", 2);
-		} else if (s[i] == '\t') {
-			put(w, "\\t", 2);
-		} else {
-			snprintf(esc, sizeof(esc), "\\u%04x", s[i]);
-			put(w, esc, 6);
-		}
-		i++;
-	}
-	put(w, "\"", 1);
+	if (!w->failed && json_escape(w->b, str, n, JSON_ESC_UTF8) != 0)
+		w->failed = 1;
 }
 
 void jw_key(jw *w, const char *k)
@@ -466,9 +423,7 @@ void journal_format_time(double t, char *out, size_t outlen)
 
 void journal_timestamp(char *out, size_t outlen)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	journal_format_time((double)ts.tv_sec + ts.tv_nsec / 1e9, out, outlen);
+	journal_format_time(clock_wall(), out, outlen);
 }
 
 /* ---- the journal ---- */

@@ -30,7 +30,7 @@ Control endpoints (JSON; never faulted, logged or signature-checked):
   GET  /__fake/ssm-commands the commands sent, with their parameters
   POST /__fake/screenshot   {"error": "UnsupportedOperation" | null, "message": "..."}
   GET  /__fake/health
-/moto-api/* goes to moto as is, unlogged. Owned by the test harness."""
+/moto-api/* goes to moto as is, unlogged."""
 
 import argparse
 import http.client

@@ -2,7 +2,7 @@
 each of the four AWS protocols writes an error, so that the fake's faults and
 its own answers read exactly like the real service's to boto3 and to deadbolt.
 
-Owned by the test harness (tests/fakeaws). Standard library only."""
+Standard library only."""
 
 import calendar
 import json

@@ -1,9 +1,7 @@
 """client_support — what the `deadbolt call` integration tests share
 (test_client_ops, test_client_faults, test_client_cli): running the debug
 command, putting a boto3 answer into deadbolt's printed shape, and masking
-what differs between two equal calls (fresh ids, times).
-
-Owned by the client's integration tests."""
+what differs between two equal calls (fresh ids, times)."""
 
 import json
 import os

@@ -7,7 +7,7 @@
  * finding. Normal use: computing, primitives through a fake host, AWS
  * errors, budgets, read-only views, json, require, compiled chunks, hash
  * and base64, boto3 names, and the sandbox's pattern matcher against Lua's own, case by case.
- * DEADBOLT_HOSTILE_DIR overrides where the corpus is. Owner: sandbox. */
+ * DEADBOLT_HOSTILE_DIR overrides where the corpus is. */
 #include <check.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -502,7 +502,8 @@ END_TEST
 
 START_TEST(aws_error_is_raised_with_fields)
 {
-	const char *want = "UnauthorizedOperation: You are not authorized to perform "
+	/* with the file and line of the call that raised it */
+	const char *want = "test:1: UnauthorizedOperation: You are not authorized to perform "
 			   "UpdateAccessKey (iam.UpdateAccessKey)\nstack traceback:";
 	fake f = {0};
 	char out[1024] = "", err[2048] = "";

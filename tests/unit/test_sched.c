@@ -271,7 +271,7 @@ START_TEST(uncaught_aggregated_error_reads_as_its_message)
 	sandbox_status st = run(sb, "aws.all { function() error('x failed', 0) end, function() end }",
 				out, sizeof(out), err, sizeof(err));
 	ck_assert_int_eq(st, SANDBOX_ERROR);
-	ck_assert_msg(strncmp(err, "aws.all: 1 of 2 failed: [1] x failed", 36) == 0, "%s", err);
+	ck_assert_msg(strstr(err, "aws.all: 1 of 2 failed: [1] x failed") != NULL, "%s", err);
 	sandbox_free(sb);
 }
 END_TEST
