@@ -1,7 +1,7 @@
 /* sched — calls that overlap: aws.all and aws.each run their functions as
  * coroutines in one thread, and a primitive called in one of them starts
- * its request (sandbox_host.start) and yields; the scheduler drives the
- * requests (sandbox_host.wait) and resumes each coroutine with its answer.
+ * its request (sandbox_async.start) and yields; the scheduler drives the
+ * requests (sandbox_async.wait) and resumes each coroutine with its answer.
  *
  *   aws.all { f1, f2, ... }   runs f1, f2, ... together; returns when all
  *                             are done: results, results[i] the first value
@@ -17,13 +17,16 @@
  * Everything else stays in order: a function runs until it makes a call,
  * and the others run only while it waits. Without an async host (a dry
  * run, `deadbolt check`), nothing waits: the functions run one after the
- * other, depth first, exactly as a sequential run. Inside an aws.all function, an
- * aws.all nests (its functions join the same scheduler); a primitive
- * called where a yield cannot cross (a coroutine of the playbook's own, a
- * sort comparator, a metamethod called from C) is sent synchronously
- * through host.call, which holds the others for that call. A bare
- * coroutine.yield in an aws.all function (not inside a coroutine of its
- * own) fails that function.
+ * other, depth first, exactly as a sequential run.
+ *
+ * Inside an aws.all function, an aws.all nests (its functions join the
+ * same scheduler). A primitive called where a yield cannot cross (a
+ * coroutine of the playbook's own, a sort comparator, a metamethod called
+ * from C) is sent synchronously through sandbox_host.call, which holds the
+ * others for that call. A bare coroutine.yield in an aws.all function (not
+ * inside a coroutine of its own) fails that function; only the scheduler
+ * resumes or closes a function's coroutine (coroutine.resume and close
+ * refuse it), so no answer can be forged.
  *
  * Budgets: every coroutine inherits the instruction hook and counts into
  * the same sandbox totals; the wait for answers stops at the wall-clock
@@ -40,9 +43,9 @@
  *
  * Memory: groups and tasks are userdata (under the memory cap), each
  * group anchored by a registry reference to its table (its coroutines,
- * results and errors) until it has been returned. The
- * only resources outside Lua are the host's calls in flight, listed in the
- * run and cancelled on every exit path. */
+ * results and errors) until it has been returned. The only resources
+ * outside Lua are the host's calls in flight, listed in the groups and
+ * cancelled on every exit path. */
 #include "sandbox_int.h"
 
 #include <lauxlib.h>
