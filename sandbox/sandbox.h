@@ -40,9 +40,9 @@ typedef struct sandbox_host {
 } sandbox_host;
 
 /* Calls that overlap, inside aws.all and aws.each (sandbox/sched.c): the
- * host's side, with the host's ud. Optional: without it every call goes
+ * host's side, with sandbox_host.ud. Optional: without it every call goes
  * through sandbox_host.call, one at a time, and aws.all runs its functions
- * one after the other (each still runs while the others wait on nothing). */
+ * one after the other, depth first, exactly as a sequential run. */
 typedef struct sandbox_async {
 	/* start: as call, but need not wait for the answer. order is the
 	 * call's place in a sequential run (sandbox_order_key). Returns 0 with
