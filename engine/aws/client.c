@@ -100,7 +100,10 @@ aws_client *aws_client_new(const aws_client_config *cfg, aws_error *err)
 		long n = env ? strtol(env, NULL, 10) : 0;
 		c->cfg.max_concurrent = n > 0 && n <= 64 ? (int)n : 4;
 	}
-	if (!(c->multi = http_multi_new(c->cfg.max_concurrent))) {
+	/* The cap that matters is per service (start_ready); the one per host is
+	 * a safety net, wider, for one endpoint serving several services (a
+	 * VPC endpoint, moto): it must not hold EC2 back while S3 calls run. */
+	if (!(c->multi = http_multi_new(2L * c->cfg.max_concurrent))) {
 		aws_client_free(c);
 		aws_error_set(err, "InternalError", "cannot create the HTTP client");
 		return NULL;
