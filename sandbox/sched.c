@@ -70,7 +70,8 @@ struct sched_task {
 	void *pending;            /* the host call it waits for */
 	sched_group *child;       /* the nested aws.all it waits for */
 	const allow_entry *entry; /* of the pending call */
-	sandbox_raise_fn raise_err;
+	sandbox_finish_fn finish;
+	int params;               /* its parameters' index on co */
 	int rc;                   /* of the pending call, when resumed */
 	aws_error err;
 	int nargs;                /* values on co to resume it with */
@@ -551,14 +552,15 @@ static int call_k(lua_State *L, int status, lua_KContext ctx)
 	sched_task *t = run ? run->current : NULL;
 	(void)status;
 	(void)ctx;
-	if (!t || t->co != L || !t->raise_err) /* only the scheduler resumes a task */
+	if (!t || t->co != L || !t->finish) /* only the scheduler resumes a task */
 		return luaL_error(L, "aws.all: a function resumed out of turn");
-	if (t->rc != 0)
-		return t->raise_err(L, t->entry, &t->err);
-	return 1; /* the result, passed by the resume */
+	sandbox_finish_fn finish = t->finish;
+	t->finish = NULL;
+	/* the result, when rc is 0, was passed by the resume: on top */
+	return finish(L, t->entry, t->params, t->rc, &t->err);
 }
 
-int sandbox_sched_call(lua_State *L, const allow_entry *e, int params, sandbox_raise_fn raise_err)
+int sandbox_sched_call(lua_State *L, const allow_entry *e, int params, sandbox_finish_fn finish)
 {
 	sandbox *sb = sandbox_of(L);
 	sched_task *t = yieldable_task(L);
@@ -570,12 +572,13 @@ int sandbox_sched_call(lua_State *L, const allow_entry *e, int params, sandbox_r
 	aws_error_clear(&err);
 	sandbox_order_key(sb, key, sizeof(key));
 	if (sb->async.start(sb->host.ud, L, e, params, key, &err, &pending) != 0)
-		return raise_err(L, e, &err);
+		return finish(L, e, params, -1, &err);
 	if (!pending)
-		return 1;
+		return finish(L, e, params, 0, &err); /* answered at once: result on top */
 	t->pending = pending;
 	t->entry = e;
-	t->raise_err = raise_err;
+	t->params = params;
+	t->finish = finish;
 	lua_pushlightuserdata(L, &yield_sentinel);
 	return lua_yieldk(L, 1, 0, call_k);
 }

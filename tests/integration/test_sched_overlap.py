@@ -110,6 +110,37 @@ SPIN_PLAYBOOK = textwrap.dedent("""\
     """)
 
 
+GROUPS_PLAYBOOK = textwrap.dedent("""\
+    -- Test playbook: the argument rules see what a call inside aws.all made.
+    local function group(vpc, name)
+      return function()
+        local g = ec2.create_security_group {
+          GroupName = name, VpcId = vpc, Description = "deadbolt test",
+          TagSpecifications = { { ResourceType = "security-group",
+                                  Tags = { { Key = "deadbolt:group", Value = "untrack" } } } },
+        }
+        -- refused unless the rules learnt from the answer that the group is ours
+        ec2.revoke_security_group_egress {
+          GroupId = g.GroupId,
+          IpPermissions = { { IpProtocol = "-1", IpRanges = { { CidrIp = "0.0.0.0/0" } } } },
+        }
+        return g.GroupId
+      end
+    end
+    return {
+      name = "groups",
+      handles = { { finding_type = "^Test:EC2/Groups" } },
+      steps = {
+        { name = "groups", run = function(ctx)
+            local vpc = ec2.describe_security_groups { GroupNames = { "default" } }.SecurityGroups[1].VpcId
+            local ids = aws.all { group(vpc, "deadbolt-test-a"), group(vpc, "deadbolt-test-b") }
+            assert(#ids == 2)
+          end },
+      },
+    }
+    """)
+
+
 class OverlapCase(WorldTestCase):
     def setUp(self):
         super().setUp()
@@ -120,6 +151,8 @@ class OverlapCase(WorldTestCase):
             f.write(SAVES_PLAYBOOK)
         with open(os.path.join(self.dir, "spin.lua"), "w") as f:
             f.write(SPIN_PLAYBOOK)
+        with open(os.path.join(self.dir, "groups.lua"), "w") as f:
+            f.write(GROUPS_PLAYBOOK)
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.world.control("/__fake/reset", {})
 
@@ -251,3 +284,22 @@ class TestBudgetsInsideAll(OverlapCase):
         self.assertIn("budget exceeded: instructions", step["error"])
         call = [l for l in result.lines if l["event"] == "aws_call"][0]
         self.assertEqual((call["op"], call["error"]), ("ec2.DescribeVolumes", "Cancelled"))
+
+
+
+class TestRulesInsideAll(OverlapCase):
+    def test_rules_see_the_groups_created_by_calls_that_overlap(self):
+        self.world.fault("CreateSecurityGroup", "slow", count=2, delay_ms=DELAY_MS)
+        result = self.run_playbook(ftype="Test:EC2/Groups")
+        step = [l for l in result.lines if l["event"] == "step"][0]
+        self.assertEqual(step["status"], "ok", step)
+        creates = self.calls("CreateSecurityGroup")
+        self.assertLess(max(e["time"] for e in creates), min(e["done"] for e in creates), "not overlapped")
+        groups = self.world.ec2.describe_security_groups(
+            Filters=[{"Name": "group-name", "Values": ["deadbolt-test-a", "deadbolt-test-b"]}])["SecurityGroups"]
+        self.assertEqual(len(groups), 2)
+        for g in groups:  # the egress revoked, as boto3 sees it
+            self.assertEqual(g["IpPermissionsEgress"], [], g)
+        # The rules learnt each group from its create's answer: they did not
+        # have to describe it (only the playbook's one lookup was sent).
+        self.assertEqual(len(self.world.log("DescribeSecurityGroups")), 1)
