@@ -18,7 +18,10 @@ Control endpoints (JSON; never faulted, logged or signature-checked):
                             expired-session-token error
   GET  /__fake/log          {"requests": [{method, path, query, service, action, target,
                              had_auth, amz_date, key, region, params, time, fault, auth,
-                             status}]} (params: wire.LOGGED_PARAMS only)
+                             status, done, conn}]} (params: wire.LOGGED_PARAMS only;
+                            time when it arrived, done when answered (faults other than
+                            slow: none), conn the client's address:port, one per TCP
+                            connection)
   POST /__fake/reset        faults, log, SSM and screenshot state, learned keys
   POST /__fake/auth         {"verify": true|false}
   POST /__fake/bucket-region {"bucket", "region", "answer": redirect|auth|illegal,
@@ -201,6 +204,7 @@ class Fake:
         moved = self._wrong_region(req)
         resp = moved or self._answer(req, entry)
         entry["status"] = resp.status
+        entry["done"] = time.time()
         return resp
 
     def _wrong_region(self, req):
@@ -346,6 +350,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(wire.Response(status, [("Content-Type", "application/json")], payload))
             return
         req = wire.Request(self.command, self.path, self.headers.items(), body)
+        req.conn = "%s:%d" % self.client_address  # one TCP connection, for reuse checks
         try:
             resp = self.server.fake.handle(req)
         except Exception as exc:  # a bug of the fake's: say so, in the protocol

@@ -141,7 +141,8 @@ class Request:
                 "region": self.scope[2] if self.scope else None,
                 "params": {k: v for k, v in self.params.items() if k in LOGGED_PARAMS},
                 "iam_params": self.iam_params(),
-                "time": time.time()}
+                "time": time.time(),
+                "conn": getattr(self, "conn", None)}
 
     def iam_params(self):
         """The parameters IAM authorizes a request by (names, ids, ARNs;
