@@ -67,10 +67,9 @@
 --      evidence collected only, ends "skipped" with why, not "contained":
 --      choose_response tells the runner, which decides the outcome.)
 --
--- Until the engine runs aws.all concurrently, lib/aws.lua runs the
--- functions of a group one after the other in the order written (the
--- screenshot, the protections, then the chain): the same calls, the same
--- results, more round trips.
+-- The journal and the dry-run plan keep the order of a sequential run of
+-- each group (the screenshot, the protections, then the chain), whatever
+-- order the answers come in.
 --
 -- Every change saves the state it changed from (ctx.save), for restore; the
 -- protections and the groups made beside or during isolation are saved in

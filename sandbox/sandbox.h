@@ -39,6 +39,29 @@ typedef struct sandbox_host {
 	void *ud;
 } sandbox_host;
 
+/* Calls that overlap, inside aws.all and aws.each (sandbox/sched.c): the
+ * host's side, with sandbox_host.ud. Optional: without it every call goes
+ * through sandbox_host.call, one at a time, and aws.all runs its functions
+ * one after the other, depth first, exactly as a sequential run. */
+typedef struct sandbox_async {
+	/* start: as call, but need not wait for the answer. order is the
+	 * call's place in a sequential run (sandbox_order_key). Returns 0 with
+	 * *pending set (in flight), 0 with *pending NULL (finished now, result
+	 * pushed), or -1 with err filled. May raise only out of memory. */
+	int (*start)(void *ud, lua_State *L, const allow_entry *entry, int params, const char *order,
+		     aws_error *err, void **pending);
+	/* Waits for one started call until the CLOCK_MONOTONIC time until.
+	 * Returns 0 with *done set and its result pushed on L, -1 with *done
+	 * and err set, or 1 when until passed first. May raise only out of
+	 * memory (the call is then lost; the sandbox stops on its budget). */
+	int (*wait)(void *ud, lua_State *L, double until, void **done, aws_error *err);
+	/* Abandons a started call that wait has not returned (the run stops). */
+	void (*cancel)(void *ud, void *pending);
+	/* The outermost aws.all begins (1) and ends (0, on every path). What
+	 * the host keeps in between by order key it writes out at the end. */
+	void (*concurrent)(void *ud, int begin);
+} sandbox_async;
+
 typedef struct sandbox sandbox;
 
 /* Builds the restricted state. playbook_dir is where sandbox_load_playbook
@@ -46,6 +69,8 @@ typedef struct sandbox sandbox;
 sandbox *sandbox_new(const sandbox_limits *lim, const sandbox_host *host,
 		     const char *playbook_dir, char *err, size_t errlen);
 void sandbox_free(sandbox *sb);
+/* Copies the async host (NULL: none) into sb; ud is sandbox_host.ud. */
+void sandbox_set_async(sandbox *sb, const sandbox_async *a);
 lua_State *sandbox_lua(sandbox *sb);
 
 /* Loads playbook_dir/name ("ec2.lua") as a text chunk with the sandbox's
@@ -82,6 +107,13 @@ const char *sandbox_budget_hit(const sandbox *sb);
 int sandbox_calls_made(const sandbox *sb);
 /* The CLOCK_MONOTONIC second at which the wall-clock budget ends. */
 double sandbox_deadline(const sandbox *sb);
+
+/* Inside aws.all: the place of the next event (a call, a log line, a
+ * ctx.save) of the function running now in a sequential run, as a string
+ * that sorts (strcmp) in that order; each call moves to the next place.
+ * NULL outside aws.all. out needs SANDBOX_ORDER_MAX bytes. */
+#define SANDBOX_ORDER_MAX 160
+const char *sandbox_order_key(sandbox *sb, char *out, size_t outlen);
 
 /* ---- the run, for the argument rules (sandbox/rules.c) ----
  *

@@ -459,6 +459,8 @@ static int sb_resume(lua_State *L)
 	lua_State *co = lua_tothread(L, 1);
 	int r;
 	luaL_argexpected(L, co, 1, "coroutine");
+	if (sandbox_sched_is_task(L, co))
+		return luaL_error(L, "coroutine.resume: a function of aws.all runs only under aws.all");
 	r = resume_co(L, co, lua_gettop(L) - 1);
 	lua_pushboolean(L, r >= 0);
 	lua_insert(L, r >= 0 ? -(r + 1) : -2);
@@ -497,6 +499,9 @@ static int sb_wrap(lua_State *L)
 /* coroutine.close runs __close handlers and returns their error. */
 static int sb_close(lua_State *L)
 {
+	lua_State *co = lua_tothread(L, 1);
+	if (co && sandbox_sched_is_task(L, co))
+		return luaL_error(L, "coroutine.close: a function of aws.all runs only under aws.all");
 	int n = call_wrapped(L);
 	sandbox_check_budget(L);
 	return n;

@@ -16,6 +16,7 @@
 #include "digest.h"
 #include "json_escape.h"
 #include "timestamp.h"
+#include "ordered.h"
 
 #define LINE_MAX_BYTES ((size_t)1 << 20)
 #define LUA_MAX_DEPTH 32
@@ -26,6 +27,9 @@ struct journal {
 	buf line;
 	jw w;
 	char run_id[40];
+	int held;          /* lines are kept in kept, by order key, until journal_release */
+	char order[192];   /* the key of the next line kept */
+	ordered kept;
 };
 
 /* ---- the writer ---- */
@@ -445,6 +449,7 @@ void journal_free(journal *j)
 	if (!j)
 		return;
 	buf_free(&j->line);
+	ordered_free(&j->kept);
 	free(j);
 }
 
@@ -511,6 +516,8 @@ int journal_emit(journal *j)
 		goto out;
 	if (jw_failed(&j->w) || j->w.depth != 0)
 		emit_too_long(j);
+	else if (j->held && ordered_add(&j->kept, j->order, 0, j->line.data, j->line.len) == 0)
+		goto out;
 	else if (fwrite(j->line.data, 1, j->line.len, j->f) != j->line.len || fputc('\n', j->f) == EOF)
 		rc = -1;
 	if (fflush(j->f) != 0)
@@ -518,4 +525,33 @@ int journal_emit(journal *j)
 out:
 	buf_reset(&j->line);
 	return rc;
+}
+
+/* ---- lines kept back while calls overlap ---- */
+
+void journal_hold(journal *j)
+{
+	j->held = 1;
+	j->order[0] = '\0';
+}
+
+void journal_set_order(journal *j, const char *key)
+{
+	snprintf(j->order, sizeof(j->order), "%s", key ? key : "");
+}
+
+static void write_kept(void *ud, int kind, const char *text, size_t len)
+{
+	journal *j = ud;
+	(void)kind;
+	if (j->f && fwrite(text, 1, len, j->f) == len)
+		fputc('\n', j->f);
+}
+
+int journal_release(journal *j)
+{
+	j->held = 0;
+	j->order[0] = '\0';
+	ordered_take(&j->kept, write_kept, j);
+	return j->f && fflush(j->f) != 0 ? -1 : 0;
 }

@@ -131,6 +131,8 @@ static void execute(run *rn)
 			     .quarantine_profile_arn = r->env[1], .topic_arn = r->env[2],
 			     .config = &r->rules_config};
 	sandbox_set_run(rn->sb, &facts);
+	if (!r->o.dry_run)
+		sandbox_set_async(rn->sb, &host_async);
 	if (r->o.client) {
 		aws_client_set_region(r->o.client, rn->region);
 		aws_client_set_deadline(r->o.client, sandbox_deadline(rn->sb));
@@ -142,6 +144,8 @@ static void execute(run *rn)
 		aws_client_set_deadline(r->o.client, 0);
 	sandbox_free(rn->sb);
 	rn->sb = NULL;
+	ordered_free(&rn->held); /* empty unless the run stopped inside aws.all */
+	host_free_calls(rn);     /* none left unless out of memory stopped it */
 }
 
 static void final_outcome(run *rn)

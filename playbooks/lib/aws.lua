@@ -36,65 +36,25 @@ function M.not_found(err)
   return err ~= nil and (err.status == 404 or M.is(err, "NotFound", "NoSuchKey", "404"))
 end
 
--- Concurrency: what may run together, said in plain Lua.
+-- Concurrency: what may run together, said in plain Lua, with the engine's
+-- aws.all and aws.each (the global `aws` table, docs/playbook-api.md),
+-- offered here beside the helpers so that a playbook needs one name:
 --
---   aws.all { f1, f2, ... }   calls every function (no arguments) and returns
---                             once all of them have returned or raised: a
---                             list, results[i] the first value fi returned.
---                             When any raised, it raises ONE error table,
---                             after all have finished:
---                               message  "aws.all: <k> of <n> failed: [i] <err>; ..."
---                                        (also its tostring)
---                               errors   errors[i]: what fi raised, unchanged
---                               results  what the others returned
---                               failed, total
---                             so one failed branch never cuts another short.
+--   aws.all { f1, f2, ... }   runs the functions together and returns once
+--                             all have returned or raised: a list, results[i]
+--                             the first value fi returned. When any raised,
+--                             ONE error table, after all have finished:
+--                             message ("aws.all: <k> of <n> failed: [i] ..."),
+--                             errors[i] (what fi raised, unchanged), results,
+--                             failed, total; one failed branch never cuts
+--                             another short.
 --   aws.each(list, fn)        aws.all over fn(item) for every item of list.
 --
--- The engine's aws.all and aws.each (a global `aws` table) run the calls
--- concurrently, on coroutines over one event loop, and keep the journal,
--- the plan and ctx.save in the order of a sequential run. Without them, the
--- stand-in below runs the functions one after the other, in list order, with
--- the same results and the same error: everything behaves the same, only
--- slower. A branch must not rely on what another branch does before or
--- after its own calls: with the engine's, the branches interleave at every
--- call.
-
-local ERROR_MT = { __tostring = function(e) return e.message end }
-
-local function all_in_order(fns)
-  local results, errors, texts, failed = {}, {}, {}, 0
-  for i, fn in ipairs(fns) do
-    local ok, result = pcall(fn)
-    if ok then
-      results[i] = result
-    else
-      errors[i], failed = result, failed + 1
-      texts[#texts + 1] = string.format("[%d] %s", i, tostring(result))
-    end
-  end
-  if failed > 0 then
-    error(setmetatable({
-      message = string.format("aws.all: %d of %d failed: %s", failed, #fns, table.concat(texts, "; ")),
-      errors = errors, results = results, failed = failed, total = #fns,
-    }, ERROR_MT), 0)
-  end
-  return results
-end
-
-local engine = _G.aws
-if type(engine) == "table" and type(engine.all) == "function" and type(engine.each) == "function" then
-  M.all, M.each, M.concurrent = engine.all, engine.each, true
-else
-  M.all, M.concurrent = all_in_order, false
-  function M.each(items, fn)
-    local fns = {}
-    for i, item in ipairs(items) do
-      fns[i] = function() return fn(item) end
-    end
-    return all_in_order(fns)
-  end
-end
+-- The journal, the dry-run plan and ctx.save keep the order of a sequential
+-- run (function 1's, then function 2's, ...). A branch must not rely on what
+-- another branch does before or after its own calls: the branches
+-- interleave at every call.
+M.all, M.each = aws.all, aws.each
 
 -- Every item of a Marker/NextMarker listing (elb, elbv2), all pages joined:
 -- aws.all_pages(elb.describe_load_balancers, {}, "LoadBalancerDescriptions").
