@@ -222,7 +222,15 @@ end
 local function protect_instance(ctx)
   local id = ctx.state.instance_id
   local wanted = {}
-  if cfg.termination_protection then
+  if cfg.termination_protection and ctx.state.instance.InstanceLifecycle == "spot" then
+    -- AWS: "You can't enable termination protection for Spot Instances"
+    -- (ModifyInstanceAttribute answers an error): not asked for, said why.
+    if not ctx.state.spot_noted then
+      ctx.state.spot_noted = true
+      note(ctx, "termination protection skipped: %s is a Spot Instance, which AWS does not let have it "
+        .. "(stop protection, shutdown behaviour and volumes are still protected)", id)
+    end
+  elseif cfg.termination_protection then
     wanted[#wanted + 1] = { attribute = "disableApiTermination", member = "DisableApiTermination", value = true }
   end
   if cfg.stop_protection then

@@ -337,6 +337,26 @@ class TestIdempotence(Ec2Case):
 
 
 class TestGuards(Ec2Case):
+    def test_a_spot_instance_is_contained_without_termination_protection(self):
+        # moto marks the instance spot (InstanceLifecycle) but, unlike AWS,
+        # would accept termination protection on it: the test checks that
+        # deadbolt never asks for it.
+        net = self.w.inst.net
+        spot = self.world.ec2.run_instances(
+            ImageId=self.w.inst.raw["ImageId"], MinCount=1, MaxCount=1, InstanceType="t3.micro",
+            SubnetId=net.subnet, SecurityGroupIds=[net.sg],
+            InstanceMarketOptions={"MarketType": "spot"})["Instances"][0]["InstanceId"]
+        described = self.world.ec2.describe_instances(InstanceIds=[spot])["Reservations"][0]["Instances"][0]
+        self.assertEqual(described.get("InstanceLifecycle"), "spot")
+        result = self.contain(finding(TYPE, instance_resource(spot)))
+        self.assertEqual((result.rc, result.outcome), (0, "contained"), result.describe())
+        self.assertEqual(result.step_status("isolate_network"), "ok")
+        self.assertEqual(result.step_status("protect_instance"), "skipped")
+        sent = [c["params"] for c in result.calls() if c["op"] == "ec2.ModifyInstanceAttribute"]
+        self.assertFalse([p for p in sent if "DisableApiTermination" in p], sent)
+        self.assertIn({"DisableApiStop": {"Value": True}, "InstanceId": spot}, sent)
+        self.assertIn("Spot Instance", result.describe())
+
     def test_exempt_instance_is_skipped_without_a_write(self):
         self.world.ec2.create_tags(Resources=[self.w.inst.id], Tags=[{"Key": "deadbolt:exempt", "Value": "true"}])
         before = ec2_state(self.world, self.w)
