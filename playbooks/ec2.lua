@@ -284,6 +284,15 @@ local function protect_instance(ctx)
   aws.all(work)
 end
 
+-- What isolation leaves open, said in every notification of a contained
+-- instance (AWS, "Amazon EC2 security group connection tracking").
+local NOT_CUT = "Isolation does not cut connections that AWS tracks whatever the security groups say: "
+  .. "traffic through a NAT gateway, a Network or Gateway Load Balancer, an interface VPC endpoint, "
+  .. "an egress-only internet gateway, Global Accelerator, a Network Firewall endpoint or a transit "
+  .. "gateway attachment, opened before isolation, may go on until its tracking times out (TCP: 5 days "
+  .. "by default). Credentials already taken from the instance profile stay valid until they expire. "
+  .. "To cut everything at once: a deny-all network ACL on the subnet (it affects every instance there)."
+
 -- The second move of one ENI, into the isolation group: the client's
 -- attempts, then again up to config.ec2.second_move_rounds rounds in all
 -- with second_move_pause_seconds between them, because an ENI left in the
@@ -368,6 +377,7 @@ local function move_all(ctx, moving)
     end
   end
   if #failed == 0 then
+    note(ctx, "%s", NOT_CUT)
     return
   end
   ctx.state.not_isolated = failed
@@ -377,8 +387,8 @@ local function move_all(ctx, moving)
       TopicArn = ctx.env.NOTIFICATION_TOPIC_ARN,
       Subject = (string.format("%s ISOLATION FAILED: instance %s", config.notify.subject_prefix,
         ctx.state.instance_id):gsub("[^\32-\126]", "?"):sub(1, 100)),
-      Message = string.format("Finding %s (%s): %d of %d network interface(s) of %s are not isolated.\n\n%s\n",
-        ctx.id, ctx.type, #failed, #moving, ctx.state.instance_id, text),
+      Message = string.format("Finding %s (%s): %d of %d network interface(s) of %s are not isolated.\n\n%s\n\n%s\n",
+        ctx.id, ctx.type, #failed, #moving, ctx.state.instance_id, text, NOT_CUT),
     })
     if not ok then
       note(ctx, "the isolation alert could not be published: %s", tostring(err))

@@ -215,6 +215,9 @@ class TestContainment(Ec2Case):
         self.assertIn("isolate_network", text)
         self.assertIn(f"s3://{self.w.bucket}/evidence/", text)
         self.assertIn("snapshot", text)
+        # What isolation does not cut, said plainly (connection tracking).
+        self.assertIn("Isolation does not cut connections", text)
+        self.assertIn("NAT gateway", text)
 
     def test_nothing_is_terminated_deleted_or_stopped(self):
         self.contain()
@@ -485,6 +488,7 @@ class TestFailures(Ec2Case):
         self.assertIn(victim, alerts[0])
         self.assertIn("original groups " + ",".join(g["GroupId"] for g in enis[0]["Groups"]), alerts[0])
         self.assertNotIn(other, alerts[0])
+        self.assertIn("NAT gateway", alerts[0])
 
     def test_a_second_move_that_fails_past_the_client_budget_is_retried_until_isolated(self):
         isolation = self.premade_isolation_group()
