@@ -118,6 +118,14 @@ return {
     egress_description = "deadbolt: SSM agent while forensic commands run",
   },
 
+  -- One run at a time per instance (playbooks/lib/lock.lua): a lock object
+  -- in the artifact bucket, written only if absent (S3 If-None-Match). A
+  -- run waits at most wait_seconds for another run on the same instance,
+  -- then goes on without the lock, saying so. window_seconds must be at
+  -- least the longest run (the Lambda timeout, 120 s): a lock a dead run
+  -- left expires two windows after it was taken.
+  lock = { enabled = true, window_seconds = 150, wait_seconds = 60, poll_seconds = 1 },
+
   -- Evidence objects in the artifact bucket (ARTIFACT_BUCKET).
   evidence = {
     -- {account}, {region}, {resource}, {finding} are filled in. One prefix

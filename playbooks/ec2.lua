@@ -11,6 +11,21 @@
 --      malformed finding.
 --   2. look_up_instance — DescribeInstances. Nothing changes for an exempt or
 --      a gone instance; its answer has the ENIs, their groups, the volumes.
+--   2b. take_lock — one run at a time per instance (lib/lock.lua): a lock
+--      object in the artifact bucket, written only if absent (S3
+--      If-None-Match "*"), released by release_lock before the summary. After a wait, the
+--      instance is read again.
+--      GuardDuty often sends several findings for one instance within
+--      seconds; the second run waits (bounded) and then finds the instance
+--      contained: nothing is done twice, the originals are saved once. It is
+--      a step of this playbook, not of the engine, because only the playbook
+--      knows which resource a finding's changes touch (the instance, not the
+--      finding) and which steps must not interleave; the engine would need
+--      that knowledge for every resource type. Without a lock (no bucket, a
+--      wait that ran out) the steps still converge: groups are found by
+--      name, deadbolt's own groups and quarantine profile are never saved as
+--      the original state, a snapshot refused inside AWS's 15 s per volume
+--      counts as taken.
 --   3. isolate_network — critical. The chain:
 --        a. ONE DescribeSecurityGroups for both groups of the instance (the
 --           allow-all "untrack" group and the isolation group);
@@ -22,7 +37,11 @@
 --        d. every ENI at once, each in two moves, as AWS's own containment
 --           runbook does: the untrack group first (flows allowed that way
 --           are not tracked, so existing connections lose their tracking),
---           then the isolation group, which cuts them.
+--           config.ec2.untrack_dwell_seconds there, then the isolation
+--           group, which cuts them. A second move that fails is retried past
+--           the client's budget (second_move_rounds), then the ENI goes back
+--           to its original groups: never left in the allow-all group; the
+--           journal, an alert on the topic and the failed step say which.
 --      Beside the chain, in the same step, from its first round trip:
 --        - capture_screenshot: the console as the attacker left it, asked
 --          for before anything changes. One attempt with a short deadline
@@ -91,6 +110,7 @@ local isolation = require "lib.isolation"
 local forensics = require "lib.forensics"
 local notify = require "lib.notify"
 local tasks = require "lib.tasks"
+local lock = require "lib.lock"
 
 local cfg = config.ec2
 local note = notify.note
@@ -790,6 +810,22 @@ return {
       end,
     },
     {
+      name = "take_lock",
+      why = "runs of several findings for one instance take turns instead of undoing each other",
+      when = responding,
+      run = function(ctx)
+        -- After a wait, the instance as the other run left it.
+        if lock.acquire(ctx, ctx.state.instance_id) then
+          local r = ec2.describe_instances { InstanceIds = { ctx.state.instance_id } }
+          local inst = r.Reservations and r.Reservations[1] and r.Reservations[1].Instances
+            and r.Reservations[1].Instances[1]
+          if inst then
+            ctx.state.instance, ctx.state.record = inst, r
+          end
+        end
+      end,
+    },
+    {
       name = "isolate_network",
       why = "the instance can reach nothing and nothing can reach it, existing connections included",
       critical = true,
@@ -945,6 +981,12 @@ return {
           end,
         }
       end,
+    },
+    {
+      name = "release_lock",
+      why = "the next run for this instance may go on",
+      when = function(ctx) return ctx.state.locks ~= nil and #ctx.state.locks > 0, "no lock taken" end,
+      run = lock.release,
     },
     notify.step(),
   },

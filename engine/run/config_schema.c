@@ -135,6 +135,14 @@ static const cs_field evidence[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
+static const cs_field lock[] = {
+	{"enabled", CS_BOOL, OPT, NULL, "one run at a time per instance (a lock object in the artifact bucket)"},
+	{"window_seconds", CS_SECONDS, REQ, NULL, "the lock's time window: at least the longest run"},
+	{"wait_seconds", CS_SECONDS, REQ, NULL, "the longest wait for another run's lock"},
+	{"poll_seconds", CS_SECONDS, REQ, NULL, "the polling interval while waiting"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
 static const cs_field s3[] = {
 	{"rules", CS_LIST, OPT, rule_ne, "response rules, the first that matches wins"},
 	{"default", CS_RESPONSE_NE, OPT, NULL, "the response when no rule matches"},
@@ -171,6 +179,7 @@ static const cs_section sections[] = {
 	{"ec2", ec2, by_ec2},
 	{"forensics", forensics, by_ec2},
 	{"evidence", evidence, by_ec2},
+	{"lock", lock, by_ec2},
 	{"s3", s3, by_s3},
 	{"iam", iam, by_iam},
 	{"notify", notify, by_all},

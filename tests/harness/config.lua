@@ -77,6 +77,9 @@ return {
   },
 
   -- Evidence objects in the artifact bucket (ARTIFACT_BUCKET).
+  -- One run at a time per instance (lib/lock.lua).
+  lock = { enabled = true, window_seconds = 150, wait_seconds = 60, poll_seconds = 1 },
+
   evidence = {
     -- {account}, {region}, {resource}, {finding} are filled in. One prefix
     -- per finding: a re-delivered finding finds its evidence there and does

@@ -144,9 +144,14 @@ class TestContainment(Ec2Case):
         moves = [i for i, op in enumerate(ops) if op == "ec2.ModifyNetworkInterfaceAttribute"]
         self.assertEqual(len(moves), 4, "two moves for each of the two ENIs")
         self.assertLess(ops.index("ec2.GetConsoleScreenshot"), moves[0], "the screenshot is taken first")
-        for later in ("ec2.CreateSnapshot", "s3.PutObject", "ssm.SendCommand",
+        for later in ("ec2.CreateSnapshot", "ssm.SendCommand",
                       "ssm.DescribeInstanceInformation", "autoscaling.DetachInstances"):
             self.assertLess(moves[-1], ops.index(later), later)
+        calls = result.calls()
+        evidence = [i for i, c in enumerate(calls) if c["op"] == "s3.PutObject"
+                    and c["params"].get("Key", "").startswith("evidence/")]
+        move_calls = [i for i, c in enumerate(calls) if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
+        self.assertLess(move_calls[-1], evidence[0], "evidence objects after isolation (the lock comes before)")
         protections = [i for i, op in enumerate(ops) if op == "ec2.ModifyInstanceAttribute"]
         self.assertLess(protections[-1], moves[0], "protected before isolation is visible from inside")
 
@@ -234,8 +239,9 @@ class TestIdempotence(Ec2Case):
         again = self.contain(envelope(self.finding))
         self.assertEqual((again.rc, again.outcome), (0, "contained"), again.describe())
         self.assertEqual(ec2_state(self.world, self.w), state)
-        self.assertEqual([op for op, _ in again.writes()], ["sns.Publish"],
-                         "a re-delivered finding changes nothing; it only notifies")
+        self.assertEqual([op for op, p in again.writes()
+                          if not (op == "s3.PutObject" and p.get("Key", "").startswith("locks/"))], ["sns.Publish"],
+                         "a re-delivered finding changes nothing but its lock objects; it only notifies")
         self.assertEqual(len(self.world.ssm_commands()), 1, "the forensic commands ran once")
 
     def test_forensics_that_could_not_run_the_first_time_run_on_redelivery(self):
@@ -317,6 +323,23 @@ class TestIdempotence(Ec2Case):
             t.start()
         for t in threads:
             t.join(120)
+        # One run at a time (lib/lock.lua): one of them saw the ENIs in their
+        # own groups and saved them; the other found them isolated.
+        savers = [r for r in results
+                  if r.only()["steps"]["isolate_network"]["saved"].get("eni_groups")]
+        self.assertEqual(len(savers), 1, "each ENI's original groups saved once")
+        self.assertEqual(sorted(savers[0].only()["steps"]["isolate_network"]["saved"]["eni_groups"]),
+                         sorted(self.w.inst.enis))
+        self.assertTrue(any("after waiting" in r.describe() for r in results), "one run waited for the other")
+        # The lock objects, as S3 has them: two windows' locks per run, each
+        # released by a second object, none overwritten (no delete exists).
+        keys = [o["Key"] for o in self.world.client("s3").list_objects_v2(
+            Bucket=self.w.bucket, Prefix="locks/").get("Contents", [])]
+        locks = [k for k in keys if not k.endswith(".released")]
+        self.assertEqual(len(locks), 4, keys)
+        self.assertEqual(sorted(k + ".released" for k in locks), sorted(k for k in keys if k.endswith(".released")))
+        for k in locks:
+            self.assertTrue(k.startswith(f"locks/123456789012/us-east-1/{self.w.inst.id}/w"), k)
         for r in results:
             self.assertIn(r.outcome, ("contained", "partial"), r.describe() + str(r.only()["end"]) +
                           str([(k, v["status"], v.get("error")) for k, v in r.only()["steps"].items()]))
