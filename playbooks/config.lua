@@ -81,6 +81,14 @@ return {
     -- retry.
     screenshot = { deadline_seconds = 2, retry_after_isolation = true },
 
+    -- One run at a time per instance (playbooks/lib/lock.lua): a lock object
+    -- in the artifact bucket, written only if absent (S3 If-None-Match). A
+    -- run waits at most wait_seconds for another run on the same instance,
+    -- then goes on without the lock, saying so. window_seconds must be at
+    -- least the longest run (the Lambda timeout, 120 s): a lock a dead run
+    -- left expires two windows after it was taken.
+    lock = { enabled = true, window_seconds = 150, wait_seconds = 60, poll_seconds = 1 },
+
     snapshots = true,
     detach_from_auto_scaling = true,
     deregister_from_load_balancers = true,
@@ -117,14 +125,6 @@ return {
     egress = {},
     egress_description = "deadbolt: SSM agent while forensic commands run",
   },
-
-  -- One run at a time per instance (playbooks/lib/lock.lua): a lock object
-  -- in the artifact bucket, written only if absent (S3 If-None-Match). A
-  -- run waits at most wait_seconds for another run on the same instance,
-  -- then goes on without the lock, saying so. window_seconds must be at
-  -- least the longest run (the Lambda timeout, 120 s): a lock a dead run
-  -- left expires two windows after it was taken.
-  lock = { enabled = true, window_seconds = 150, wait_seconds = 60, poll_seconds = 1 },
 
   -- Evidence objects in the artifact bucket (ARTIFACT_BUCKET).
   evidence = {

@@ -92,6 +92,14 @@ static const cs_field ec2_screenshot[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
+static const cs_field lock[] = {
+	{"enabled", CS_BOOL, OPT, NULL, "one run at a time per instance (a lock object in the artifact bucket)"},
+	{"window_seconds", CS_SECONDS, REQ, NULL, "the lock's time window: at least the longest run"},
+	{"wait_seconds", CS_SECONDS, REQ, NULL, "the longest wait for another run's lock"},
+	{"poll_seconds", CS_SECONDS, REQ, NULL, "the polling interval while waiting"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
 static const cs_field ec2[] = {
 	{"rules", CS_LIST, OPT, rule, "response rules, the first that matches wins"},
 	{"default", CS_RESPONSE, OPT, NULL, "the response when no rule matches"},
@@ -109,6 +117,7 @@ static const cs_field ec2[] = {
 	{"second_move_rounds", CS_SECONDS, OPT, NULL, "rounds of the move into the isolation group before the fallback"},
 	{"second_move_pause_seconds", CS_SECONDS, OPT, NULL, "the pause between those rounds"},
 	{"screenshot", CS_TABLE, OPT, ec2_screenshot, "the console screenshot beside isolation"},
+	{"lock", CS_TABLE, OPT, lock, "one run at a time per instance"},
 	{"snapshots", CS_BOOL, OPT, NULL, "snapshot every volume"},
 	{"detach_from_auto_scaling", CS_BOOL, OPT, NULL, "detach from Auto Scaling"},
 	{"deregister_from_load_balancers", CS_BOOL, OPT, NULL, "deregister from load balancers"},
@@ -135,13 +144,6 @@ static const cs_field evidence[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
-static const cs_field lock[] = {
-	{"enabled", CS_BOOL, OPT, NULL, "one run at a time per instance (a lock object in the artifact bucket)"},
-	{"window_seconds", CS_SECONDS, REQ, NULL, "the lock's time window: at least the longest run"},
-	{"wait_seconds", CS_SECONDS, REQ, NULL, "the longest wait for another run's lock"},
-	{"poll_seconds", CS_SECONDS, REQ, NULL, "the polling interval while waiting"},
-	{NULL, 0, 0, NULL, NULL},
-};
 
 static const cs_field s3[] = {
 	{"rules", CS_LIST, OPT, rule_ne, "response rules, the first that matches wins"},
@@ -179,7 +181,6 @@ static const cs_section sections[] = {
 	{"ec2", ec2, by_ec2},
 	{"forensics", forensics, by_ec2},
 	{"evidence", evidence, by_ec2},
-	{"lock", lock, by_ec2},
 	{"s3", s3, by_s3},
 	{"iam", iam, by_iam},
 	{"notify", notify, by_all},

@@ -15,12 +15,12 @@
 -- before it is released.
 -- A run takes the locks of two windows, k and k+1, lower first (so two runs
 -- never wait for each other in a cycle). With window >= the longest run
--- (config.lock.window_seconds, above the Lambda timeout), two runs that
+-- (config.ec2.lock.window_seconds, above the Lambda timeout), two runs that
 -- overlap in time started less than a window apart, so they share one of
 -- these windows: one of them waits. A run that died holding a lock never
 -- releases it; its windows pass, and runs started two windows later take
 -- new keys: that is the expiry (each lock's body also says until when it
--- holds). A waiter gives up after config.lock.wait_seconds and goes on
+-- holds). A waiter gives up after config.ec2.lock.wait_seconds and goes on
 -- without the lock, saying so: the EC2 playbook's steps converge anyway
 -- (groups found by name, originals saved without deadbolt's groups,
 -- snapshots counted), the lock only keeps runs from interleaving.
@@ -61,7 +61,7 @@ end
 
 -- The lock of one window: its key, or nil and why when the wait ran out.
 local function take_window(ctx, bucket, base, k, deadline, body)
-  local settings = config.lock
+  local settings = config.ec2.lock
   local g = 0
   while true do
     local key = string.format("%sw%d.%d", base, k, g)
@@ -83,7 +83,7 @@ end
 -- Returns true when another run held it (waited for, or not taken): what
 -- was read before may have changed.
 function M.acquire(ctx, resource)
-  local bucket, settings = ctx.env.ARTIFACT_BUCKET, config.lock
+  local bucket, settings = ctx.env.ARTIFACT_BUCKET, config.ec2.lock
   if not bucket or not settings or not settings.enabled or ctx.dry_run then
     return false
   end

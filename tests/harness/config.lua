@@ -47,6 +47,9 @@ return {
     -- The console screenshot beside isolation: one attempt, this deadline.
     screenshot = { deadline_seconds = 2, retry_after_isolation = true },
 
+    -- One run at a time per instance (lib/lock.lua).
+    lock = { enabled = true, window_seconds = 150, wait_seconds = 60, poll_seconds = 1 },
+
     snapshots = true,
     detach_from_auto_scaling = true,
     deregister_from_load_balancers = true,
@@ -77,9 +80,6 @@ return {
   },
 
   -- Evidence objects in the artifact bucket (ARTIFACT_BUCKET).
-  -- One run at a time per instance (lib/lock.lua).
-  lock = { enabled = true, window_seconds = 150, wait_seconds = 60, poll_seconds = 1 },
-
   evidence = {
     -- {account}, {region}, {resource}, {finding} are filled in. One prefix
     -- per finding: a re-delivered finding finds its evidence there and does
