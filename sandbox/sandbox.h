@@ -76,6 +76,12 @@ sandbox_status sandbox_pcall(sandbox *sb, int nargs, int nresults, char *err, si
  * (writes raise, rawset cannot reach the contents, its metatable is protected). */
 void sandbox_make_readonly(sandbox *sb, int idx);
 
+/* For a host C function a playbook calls (ctx.save): charges units of work
+ * (about one per byte the host walks or writes) to the instruction budget
+ * of the sandbox that L belongs to; raises the budget error when it runs
+ * out. Call it before holding any malloc'd memory. */
+void sandbox_charge_work(lua_State *L, uint64_t units);
+
 /* Which budget was hit ("memory", "instructions", "wall clock", "aws calls"),
  * or NULL. Once hit, every later sandbox_pcall fails at once. */
 const char *sandbox_budget_hit(const sandbox *sb);

@@ -351,6 +351,7 @@ START_TEST(deep_recursion_ends_with_stack_overflow)
 {
 	sandbox_limits lim = small_limits();
 	lim.memory_bytes = (size_t)64 << 20;
+	lim.instructions = 200000000; /* the stack it grows is charged by the byte */
 	expect_hostile("deep_recursion.lua", &lim, SANDBOX_ERROR, "stack overflow", 3.0);
 }
 END_TEST
@@ -447,6 +448,78 @@ END_TEST
 START_TEST(aws_call_loop_ends_by_call_budget)
 {
 	expect_hostile_small("aws_call_loop.lua", SANDBOX_BUDGET, "budget exceeded: aws calls");
+}
+END_TEST
+
+/* ---- C work a script can cause without instructions: charged by the
+ * bytes (allocator, load, log, sort) or by the CPU floor. Default budgets,
+ * a wall clock far away: each must end by the instruction budget within
+ * about two seconds of CPU, not at the wall clock. ---- */
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time, not wall time, is what the floor bounds: the wall limit only
+ * says it did not end at the wall clock (a busy machine may be slower). */
+static void expect_work_charged(const char *file)
+{
+	sandbox_limits lim;
+	double c0 = cpu_seconds();
+	sandbox_default_limits(&lim);
+	lim.wall_seconds = 60;
+	expect_hostile(file, &lim, SANDBOX_BUDGET, "budget exceeded: instructions", 30.0);
+	ck_assert_msg(cpu_seconds() - c0 < 4.5, "%s used %.2fs of CPU", file, cpu_seconds() - c0);
+}
+
+START_TEST(long_string_comparisons_are_charged)
+{
+	expect_work_charged("compare_long_strings_loop.lua");
+}
+END_TEST
+
+START_TEST(allocating_calls_are_charged_by_the_byte)
+{
+	expect_work_charged("rep_alloc_loop.lua");
+}
+END_TEST
+
+START_TEST(load_is_charged_by_the_byte)
+{
+	expect_work_charged("load_large_text_loop.lua");
+}
+END_TEST
+
+START_TEST(format_and_concat_are_charged_by_the_byte)
+{
+	expect_work_charged("format_copy_loop.lua");
+}
+END_TEST
+
+START_TEST(scans_that_allocate_nothing_are_charged)
+{
+	expect_work_charged("utf8_scan_loop.lua");
+}
+END_TEST
+
+START_TEST(sort_of_long_strings_is_charged)
+{
+	expect_work_charged("sort_long_strings.lua");
+}
+END_TEST
+
+START_TEST(log_flood_is_charged)
+{
+	expect_work_charged("log_flood.lua");
+}
+END_TEST
+
+START_TEST(json_encode_of_shared_tables_is_charged)
+{
+	expect_work_charged("json_encode_shared_loop.lua");
 }
 END_TEST
 
@@ -1338,6 +1411,14 @@ static Suite *sandbox_suite(void)
 	tcase_add_test(tricks, sleep_ends_at_the_deadline);
 	tcase_add_test(tricks, json_of_shared_tables_is_bounded);
 	tcase_add_test(tricks, aws_call_loop_ends_by_call_budget);
+	tcase_add_test(tricks, long_string_comparisons_are_charged);
+	tcase_add_test(tricks, allocating_calls_are_charged_by_the_byte);
+	tcase_add_test(tricks, load_is_charged_by_the_byte);
+	tcase_add_test(tricks, format_and_concat_are_charged_by_the_byte);
+	tcase_add_test(tricks, scans_that_allocate_nothing_are_charged);
+	tcase_add_test(tricks, sort_of_long_strings_is_charged);
+	tcase_add_test(tricks, log_flood_is_charged);
+	tcase_add_test(tricks, json_encode_of_shared_tables_is_charged);
 	suite_add_tcase(s, tricks);
 
 	tcase_add_test(use, playbook_computes_and_calls_a_primitive);
