@@ -6,7 +6,7 @@
 #   make check-asan the C unit tests under AddressSanitizer and UBSan
 #   make bench      benchmarks that print ratios against a peer run
 #
-# Sources are found by wildcard: a new engine/**/*.c or sandbox/*.c is built
+# Sources are found by wildcard: a new engine/*/*.c or sandbox/*.c is built
 # without touching this file; a new tests/unit/test_*.c becomes a Check binary.
 
 CC      ?= cc
@@ -16,7 +16,7 @@ OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS  ?=
 CFLAGS  += $(OPT) $(SAN) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-           -fno-strict-aliasing -Iengine -Iengine/aws -Isandbox \
+           -fno-strict-aliasing -Iengine/util -Iengine/aws -Iengine/run -Iengine/cmd -Isandbox \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Lua and lua-cjson are linked statically, as in the Lambda package: two fewer
 # shared objects to map and relocate at start-up (~0.15 MiB of peak RSS) and
@@ -26,7 +26,8 @@ LDLIBS  += -Wl,-Bstatic -llua5.4-cjson -llua5.4 -Wl,-Bdynamic \
            $(shell pkg-config --libs libcurl openssl 2>/dev/null) -lm -ldl
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
-ENGINE_SRC  = $(filter-out engine/main.c,$(wildcard engine/*.c engine/aws/*.c sandbox/*.c))
+MAIN_OBJ    = $(BUILD)/obj/engine/cmd/main.o
+ENGINE_SRC  = $(filter-out engine/cmd/main.c,$(wildcard engine/*/*.c sandbox/*.c))
 ENGINE_OBJ  = $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC    = $(wildcard tests/unit/test_*.c)
 UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -43,7 +44,7 @@ $(BUILD)/libdeadbolt.a: $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/deadbolt: $(BUILD)/obj/engine/main.o $(BUILD)/libdeadbolt.a
+$(BUILD)/deadbolt: $(MAIN_OBJ) $(BUILD)/libdeadbolt.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdeadbolt.a
@@ -54,7 +55,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdeadbolt.a
 # expat, which xml.c replaced (the binary itself no longer uses expat).
 $(BUILD)/tests/test_xml_expat: LDLIBS += -lexpat
 
--include $(ENGINE_OBJ:.o=.d) $(BUILD)/obj/engine/main.d $(UNIT_BIN:=.d)
+-include $(ENGINE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d)
 
 deps:
 	sh tools/install-deps.sh

@@ -2,7 +2,7 @@
 # package-lambda.sh - the self-contained Lambda deployment package.
 # Owner: the Lambda engineer. Run by `make build-DeadboltFunction` (what
 # `sam build` calls, BuildMethod: makefile) and `make lambda-zip`, after make
-# has built $BUILD/obj/engine/main.o and $BUILD/libdeadbolt.a.
+# has built $BUILD/obj/engine/cmd/main.o and $BUILD/libdeadbolt.a.
 #
 #   tools/package-lambda.sh [--zip FILE.zip] DIR
 #
@@ -55,7 +55,7 @@ done
 [ $# -eq 1 ] || die "usage: package-lambda.sh [--zip FILE.zip] DIR (ARTIFACTS_DIR unset?)"
 DIR=$1
 [ -n "$DIR" ] || die "empty output directory (ARTIFACTS_DIR unset?)"
-for f in "$BUILD/obj/engine/main.o" "$BUILD/libdeadbolt.a"; do
+for f in "$BUILD/obj/engine/cmd/main.o" "$BUILD/libdeadbolt.a"; do
 	[ -f "$f" ] || die "$f is missing: run make first"
 done
 ls playbooks/*.lua >/dev/null 2>&1 || die "no playbooks/*.lua to package"
@@ -68,7 +68,7 @@ mkdir -p "$DIR/lib" "$DIR/playbooks" "$DIR/certs"
 # 1. The binary: static Lua and lua-cjson; everything else dynamic, found
 #    through $ORIGIN/lib first.
 # shellcheck disable=SC2016,SC2046 # $ORIGIN is the dynamic linker's; pkg-config's words split
-$CC -o "$DIR/bootstrap" "$BUILD/obj/engine/main.o" "$BUILD/libdeadbolt.a" \
+$CC -o "$DIR/bootstrap" "$BUILD/obj/engine/cmd/main.o" "$BUILD/libdeadbolt.a" \
 	-Wl,-Bstatic -llua5.4-cjson -llua5.4 -Wl,-Bdynamic \
 	$(pkg-config --libs libcurl openssl) -lm -ldl \
 	-Wl,-rpath,'$ORIGIN/lib' -Wl,--disable-new-dtags

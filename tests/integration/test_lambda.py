@@ -479,7 +479,7 @@ class TestPackage(LambdaCase):
 
     def test_packaged_bootstrap_serves_with_its_own_libraries(self):
         build = os.environ.get("BUILD", os.path.join(ROOT, "build"))
-        for f in ("obj/engine/main.o", "libdeadbolt.a"):
+        for f in ("obj/engine/cmd/main.o", "libdeadbolt.a"):
             self.assertTrue(os.path.exists(os.path.join(build, f)), "run make first: %s" % f)
         pkg = tempfile.mkdtemp(prefix="deadbolt-pkg-")
         self.addCleanup(shutil.rmtree, pkg, True)

@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
+#include "lint.h"
+#include "playbooks.h"
 #include "finding.h"
 #include "runner.h"
 #include "testutil.h"
@@ -277,7 +278,7 @@ START_TEST(test_playbook_hash_is_the_file_sha256)
 	outcome out = {0};
 	char *json = read_finding("ec2-ssh-bruteforce.bare.json"), sha[65], expr[200];
 	char *src = read_finding("../playbooks/contain.lua");
-	catalog_sha256_hex(src, strlen(src), sha);
+	playbooks_sha256_hex(src, strlen(src), sha);
 	run_doc(&out, 1, json);
 	lua_State *L = journal_lua(&out);
 	snprintf(expr, sizeof(expr), "find('run_start').playbook.sha256 == '%s'", sha);
@@ -595,7 +596,7 @@ START_TEST(test_scan_finds_calls_in_every_call_syntax)
 		"local t = {}; t.ec2.stop_instances{}\n"
 		"--[==[ ec2.stop_instances{} ]==] x = [[ iam.delete_role{} ]]\n"
 		"ec2.describe_instances{}\n";
-	ck_assert_int_eq(catalog_scan_source("x.lua", src, strlen(src), NULL, NULL), 4);
+	ck_assert_int_eq(lint_scan_source("x.lua", src, strlen(src), NULL, NULL), 4);
 }
 END_TEST
 

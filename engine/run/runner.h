@@ -1,8 +1,7 @@
 /* runner — takes GuardDuty findings in, routes each to its playbook, runs the
  * playbook's steps in a fresh sandbox, and journals everything.
  *
- * Owner: the runner engineer (engine/runner.c, with engine/finding.c,
- * engine/catalog.c and engine/journal.c). The playbooks are loaded, checked
+ * The playbooks are loaded, checked
  * and hashed once, in runner_new (broken playbooks make it fail); each
  * finding then gets a fresh sandbox. ctx and the outcomes are as
  * docs/playbook-api.md says.

@@ -10,8 +10,8 @@
  *                          be the standard alphabet in whole quads, '='
  *                          padding only at the very end; errors say where.
  *
- * Owner: the engine (shared by engine/aws/codec_decode.c, codec_build.c,
- * serialize_restxml.c and sandbox/sandbox_lib.c). Ownership: nothing here
+ * Shared by engine/aws/codec_decode.c, codec_build.c,
+ * serialize_restxml.c and sandbox/sandbox_lib.c. Ownership: nothing here
  * allocates; the caller owns every buffer and sizes it with the macros or
  * base64_strict_size below. Inputs need no NUL terminator. */
 #ifndef DEADBOLT_BASE64_H

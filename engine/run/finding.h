@@ -1,7 +1,7 @@
 /* finding — GuardDuty findings in: read a document (bounded), decode it,
  * unwrap EventBridge envelopes, normalise and validate every finding.
  *
- * Owner: the runner engineer (engine/finding.c). A document is an EventBridge
+ * A document is an EventBridge
  * event ({"source":"aws.guardduty","detail-type":"GuardDuty Finding",
  * "detail":{...}}), a bare finding, {"Findings":[...]} (GetFindings), or a
  * JSON array of any of these. Normalised means: the bare form, JSON nulls

@@ -1,7 +1,7 @@
 /* journal — the run journal as JSON lines, and the small JSON writer the lines
  * (and the dry-run plan) are built with.
  *
- * Owner: the runner engineer (engine/journal.c). Ownership: a journal borrows
+ * Ownership: a journal borrows
  * its FILE (the caller closes it) and owns its line buffer; a jw borrows the
  * buf it writes into. jw_lua reads a Lua value with raw access only and never
  * raises or allocates in that lua_State, so it may be called anywhere. */

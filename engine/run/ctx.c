@@ -1,0 +1,184 @@
+/* ctx — what a step sees: the finding, the run's settings, ctx.state,
+ * ctx.steps, ctx.save (undo data, journaled with the step) and ctx.skip.
+ * The contract is docs/playbook-api.md. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "finding.h"
+#include "journal.h"
+#include "run_int.h"
+
+void ctx_free_saves(run *rn)
+{
+	for (size_t i = 0; i < rn->nsaves; i++) {
+		free(rn->saves[i].key);
+		free(rn->saves[i].json);
+	}
+	rn->nsaves = 0;
+	rn->save_bytes = 0;
+}
+
+/* Stores key -> json (taking json); replaces an earlier value of key.
+ * Returns NULL, or what is wrong. */
+static const char *store_save(run *rn, const char *key, size_t kn, char *json, size_t jn)
+{
+	size_t i;
+	for (i = 0; i < rn->nsaves; i++)
+		if (strcmp(rn->saves[i].key, key) == 0)
+			break;
+	if (i == MAX_SAVES)
+		return "too many keys";
+	if (rn->save_bytes + jn + kn > MAX_SAVE_BYTES)
+		return "too much undo data";
+	char *k = i < rn->nsaves ? rn->saves[i].key : strdup(key);
+	if (!k)
+		return "out of memory";
+	if (i < rn->nsaves)
+		free(rn->saves[i].json);
+	else
+		rn->nsaves++;
+	rn->saves[i].key = k;
+	rn->saves[i].json = json;
+	rn->save_bytes += jn + kn;
+	return NULL;
+}
+
+/* ctx.save(key, value): the value as JSON now (the state before a change),
+ * in the step's journal line. */
+static int ctx_save(lua_State *L)
+{
+	run *rn = lua_touserdata(L, lua_upvalueindex(1));
+	size_t kn;
+	const char *key = luaL_checklstring(L, 1, &kn);
+	const char *bad = NULL;
+	buf b;
+	jw w;
+	luaL_argcheck(L, kn > 0 && kn <= 128 && strlen(key) == kn, 1, "a key of 1 to 128 characters");
+	buf_init(&b, MAX_SAVE_BYTES);
+	jw_init(&w, &b);
+	jw_lua(&w, L, 2, 1);
+	if (jw_failed(&w) || !b.data)
+		bad = "too much undo data";
+	else
+		bad = store_save(rn, key, kn, b.data, b.len);
+	if (bad) {
+		buf_free(&b);
+		return luaL_error(L, "ctx.save: %s", bad);
+	}
+	return 0;
+}
+
+/* ctx.skip(reason): ends the run as skipped. The flag holds even if the
+ * playbook catches the error. */
+static int ctx_skip(lua_State *L)
+{
+	run *rn = lua_touserdata(L, lua_upvalueindex(1));
+	const char *why = luaL_optstring(L, 1, "skipped by the playbook");
+	if (!rn->skip) {
+		rn->skip = 1;
+		snprintf(rn->reason, sizeof(rn->reason), "%s", why);
+	}
+	return luaL_error(L, "skipped: %s", why);
+}
+
+static void set_string(lua_State *L, const char *k, const char *v)
+{
+	if (v && *v) {
+		lua_pushstring(L, v);
+		lua_setfield(L, -2, k);
+	}
+}
+
+static void push_env(lua_State *L, run *rn)
+{
+	lua_createtable(L, 0, (int)RUN_NENV);
+	for (size_t i = 0; i < RUN_NENV; i++)
+		set_string(L, RUN_ENV_NAMES[i], rn->r->env[i]);
+	sandbox_make_readonly(rn->sb, -1);
+}
+
+static void push_closure(lua_State *L, run *rn, lua_CFunction f, const char *name)
+{
+	lua_pushlightuserdata(L, rn);
+	lua_pushcclosure(L, f, 1);
+	lua_setfield(L, -2, name);
+}
+
+/* Protected: args run, playbook table. Returns ctx and the steps table. */
+int ctx_build(lua_State *L)
+{
+	run *rn = lua_touserdata(L, 1);
+	double sev = rn->fi.severity;
+	lua_createtable(L, 0, 16);
+	finding_copy(rn->r->H, rn->fidx, L);
+	sandbox_make_readonly(rn->sb, -1);
+	lua_setfield(L, -2, "finding");
+	set_string(L, "id", rn->fi.id);
+	set_string(L, "type", rn->fi.type);
+	set_string(L, "region", rn->region);
+	set_string(L, "account", rn->fi.account);
+	set_string(L, "partition", rn->fi.partition);
+	if (sev == floor(sev))
+		lua_pushinteger(L, (lua_Integer)sev);
+	else
+		lua_pushnumber(L, sev);
+	lua_setfield(L, -2, "severity");
+	lua_pushboolean(L, rn->r->o.dry_run);
+	lua_setfield(L, -2, "dry_run");
+	push_env(L, rn);
+	lua_setfield(L, -2, "env");
+	lua_newtable(L);
+	lua_setfield(L, -2, "state");
+	lua_newtable(L);
+	lua_setfield(L, -2, "steps");
+	push_closure(L, rn, ctx_save, "save");
+	push_closure(L, rn, ctx_skip, "skip");
+	lua_pushliteral(L, "steps");
+	lua_rawget(L, 2);
+	return 2;
+}
+
+/* Protected: args steps, ctx, index, which (false: when, true: run). Calls
+ * the step's function with ctx; returns whether it returned true (a step
+ * without when applies). */
+int ctx_call_step(lua_State *L)
+{
+	int run_fn = lua_toboolean(L, 4);
+	lua_rawgeti(L, 1, lua_tointeger(L, 3));
+	luaL_checktype(L, -1, LUA_TTABLE);
+	lua_pushstring(L, run_fn ? "run" : "when");
+	lua_rawget(L, -2);
+	if (!run_fn && lua_isnil(L, -1)) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	lua_pushvalue(L, 2);
+	lua_call(L, 1, 1);
+	lua_pushboolean(L, lua_toboolean(L, -1));
+	return 1;
+}
+
+/* Protected: args ctx, step_note. Appends {name=, status=, error=} to
+ * ctx.steps (recreated if a step replaced it). */
+int ctx_note_step(lua_State *L)
+{
+	const step_note *n = lua_touserdata(L, 2);
+	lua_pushliteral(L, "steps");
+	if (lua_rawget(L, 1) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushliteral(L, "steps");
+		lua_pushvalue(L, -2);
+		lua_rawset(L, 1);
+	}
+	lua_createtable(L, 0, 3);
+	set_string(L, "name", n->name);
+	set_string(L, "status", n->status);
+	set_string(L, "error", n->error);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+	return 0;
+}

@@ -1,0 +1,116 @@
+/* run_int — what the files of the run layer share, and nothing else needs.
+ *
+ * runner.c   a runner (options, the playbooks, the host Lua state) and one
+ *            finding's run from routing to outcome
+ * route.c    which playbook answers a finding; the guards
+ * steps.c    the step loop: when/run, critical steps, outcomes
+ * ctx.c      ctx: the finding, env, state, save, skip
+ * host.c     the sandbox's host: primitive calls (sent or planned), logs
+ * report.c   the journal lines, the human summary and plan, the Lambda result
+ * check.c    `deadbolt check`
+ *
+ * Ownership: a runner owns its runs' strings; a run lives on run_one's
+ * stack for one finding and borrows everything from its runner. */
+#ifndef DEADBOLT_RUN_INT_H
+#define DEADBOLT_RUN_INT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "finding.h"
+#include "journal.h"
+#include "playbooks.h"
+#include "runner.h"
+
+#define MAX_SAVES 64
+#define MAX_SAVE_BYTES ((size_t)1 << 20)
+#define PARAMS_MAX ((size_t)256 << 10)
+
+/* The environment settings a playbook sees as ctx.env. */
+#define RUN_NENV 3
+extern const char *const RUN_ENV_NAMES[RUN_NENV];
+
+typedef struct save_entry {
+	char *key;
+	char *json;
+} save_entry;
+
+typedef struct run run;
+
+struct runner {
+	runner_options o;
+	char *dir;
+	char *region;
+	char *env[RUN_NENV];
+	playbook_set pbs;
+	sandbox_chunks *chunks; /* playbooks and modules, compiled once */
+	lua_State *H; /* host state: decoding findings, routing patterns */
+	journal *j;
+	run *cur;     /* the run in progress, for the client's observer */
+};
+
+struct run {
+	runner *r;
+	sandbox *sb;
+	const playbook_def *pb;
+	const pb_handle *entry; /* the handles entry that routed the finding */
+	finding_info fi;
+	const char *region;
+	int fidx;          /* the finding in r->H */
+	const char *step;  /* the step running now, or NULL */
+	save_entry saves[MAX_SAVES];
+	size_t nsaves, save_bytes;
+	int skip;
+	int stop;
+	runner_outcome outcome;
+	char reason[512];
+	int ok, failed, skipped, not_run, calls, writes;
+	int observed;      /* the client's observer journaled the last call */
+	buf params;        /* the last call's parameters, as JSON */
+	buf plan;          /* the dry-run plan, for the summary */
+	double t0;
+};
+
+typedef struct step_frame {
+	int steps, ctx;  /* stack indexes in the sandbox */
+	playbook_def def; /* the steps as loaded for this finding */
+} step_frame;
+
+typedef struct step_note {
+	const char *name, *status, *error;
+} step_note;
+
+/* host.c: the sandbox_host of a run (ud: the run), and of a load (no calls). */
+int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_error *err);
+void host_log(void *ud, const char *level, const char *msg);
+int host_refuse_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_error *err);
+void host_quiet_log(void *ud, const char *level, const char *msg);
+/* The AWS client's observer (ud: the runner): one journal line per call sent. */
+void host_observe(void *ud, const aws_call_record *rec);
+
+/* ctx.c. Protected (run by sandbox_pcall) unless said otherwise. */
+int ctx_build(lua_State *L);     /* args run, playbook table: pushes ctx, steps */
+int ctx_call_step(lua_State *L); /* args steps, ctx, index, run?: pushes its truth */
+int ctx_note_step(lua_State *L); /* args ctx, step_note: appends to ctx.steps */
+void ctx_free_saves(run *rn);    /* not protected: frees the step's undo data */
+
+/* steps.c */
+void steps_run(run *rn, step_frame *f);
+
+/* route.c */
+const playbook_def *route_finding(runner *r, const finding_info *fi, const pb_handle **entry);
+/* 1 with why filled when the finding is skipped before any playbook runs. */
+int route_guard(const runner *r, const run *rn, char *why, size_t n);
+
+/* report.c */
+void report_line(const runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void report_step(run *rn, const pb_step *st, size_t i, const char *status, const char *err,
+		 double ms);
+void report_run_start(run *rn);
+void report_run_end(run *rn);
+void report_head(const run *rn, int total);
+void report_tail(const run *rn);
+void report_result(jw *w, const run *rn);
+void report_input_error(runner *r, const char *err);
+
+#endif
