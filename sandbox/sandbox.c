@@ -428,6 +428,59 @@ sandbox_status sandbox_load_playbook(sandbox *sb, const char *name, char *err, s
 	return sandbox_pcall(sb, 1, 1, err, errlen);
 }
 
+/* ---- patterns for the host ---- */
+
+/* Protected: args subject, pattern. Pushes whether find found it. */
+static int pattern_probe(lua_State *L)
+{
+	lua_newtable(L);
+	sandbox_open_patterns(L);
+	lua_getfield(L, -1, "find");
+	lua_pushvalue(L, 1);
+	lua_pushvalue(L, 2);
+	lua_call(L, 2, 1);
+	lua_pushboolean(L, !lua_isnil(L, -1));
+	return 1;
+}
+
+int sandbox_pattern_find(const char *subject, const char *pattern, uint64_t steps, char *err,
+			 size_t errlen)
+{
+	sandbox sb;
+	int rc = -1;
+	memset(&sb, 0, sizeof(sb));
+	sb.lim.memory_bytes = SANDBOX_PATTERN_MEMORY;
+	sb.lim.instructions = steps ? steps : SANDBOX_PATTERN_STEPS;
+	sb.lim.wall_seconds = 10;
+	sb.deadline = sandbox_now() + sb.lim.wall_seconds;
+	sb.sync_wall = sandbox_now();
+	sb.sync_cpu = thread_cpu();
+	if (!(sb.L = lua_newstate(sandbox_alloc, &sb))) {
+		copy_str(err, errlen, "pattern: out of memory");
+		goto out;
+	}
+	lua_pushcfunction(sb.L, pattern_probe);
+	lua_pushstring(sb.L, subject);
+	lua_pushstring(sb.L, pattern);
+	if (lua_pcall(sb.L, 2, 1, 0) == LUA_OK) {
+		rc = lua_toboolean(sb.L, -1);
+	} else if (sb.budget_hit && strcmp(sb.budget_hit, "instructions") == 0) {
+		if (errlen)
+			snprintf(err, errlen, "pattern too costly (more than %llu steps)",
+				 (unsigned long long)sb.lim.instructions);
+	} else if (sb.budget_hit) {
+		if (errlen)
+			snprintf(err, errlen, "pattern: budget exceeded: %s", sb.budget_hit);
+	} else {
+		sandbox_error_text(sb.L, -1, err, errlen);
+	}
+out:
+	if (sb.L)
+		lua_close(sb.L);
+	sandbox_pool_free(&sb);
+	return rc;
+}
+
 const char *sandbox_budget_hit(const sandbox *sb)
 {
 	return sb->budget_hit;

@@ -82,6 +82,17 @@ void sandbox_make_readonly(sandbox *sb, int idx);
  * out. Call it before holding any malloc'd memory. */
 void sandbox_charge_work(lua_State *L, uint64_t units);
 
+/* string.find(subject, pattern) ~= nil, for a pattern a playbook declared
+ * (routing by finding_type): run by the sandbox's metered matcher in a
+ * small state of its own, at most `steps` matcher steps and
+ * SANDBOX_PATTERN_MEMORY bytes, so no pattern runs long in the host.
+ * Returns 1 (a match), 0 (none), or -1 with err (not a pattern, or the
+ * steps ran out: "pattern too costly (more than N steps)"). */
+#define SANDBOX_PATTERN_STEPS 1000000u
+#define SANDBOX_PATTERN_MEMORY ((size_t)1 << 20)
+int sandbox_pattern_find(const char *subject, const char *pattern, uint64_t steps, char *err,
+			 size_t errlen);
+
 /* Which budget was hit ("memory", "instructions", "wall clock", "aws calls"),
  * or NULL. Once hit, every later sandbox_pcall fails at once. */
 const char *sandbox_budget_hit(const sandbox *sb);

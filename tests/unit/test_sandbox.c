@@ -523,6 +523,28 @@ START_TEST(json_encode_of_shared_tables_is_charged)
 }
 END_TEST
 
+/* Routing patterns come from playbooks: the host matches them with the
+ * metered matcher, never with the stock string.find. */
+START_TEST(host_pattern_find_is_metered)
+{
+	char err[256] = "";
+	char subject[200];
+	double t0 = mono();
+	memset(subject, 'a', sizeof(subject) - 1);
+	subject[sizeof(subject) - 1] = '\0';
+	ck_assert_int_eq(sandbox_pattern_find("UnauthorizedAccess:EC2/SSHBruteForce",
+					      "^UnauthorizedAccess:EC2/", 0, err, sizeof(err)), 1);
+	ck_assert_int_eq(sandbox_pattern_find("Recon:IAMUser/MaliciousIPCaller", "^Unauth", 0, err,
+					      sizeof(err)), 0);
+	ck_assert_int_eq(sandbox_pattern_find("x", "[a", 0, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "missing ']'"), "%s", err);
+	ck_assert_int_eq(sandbox_pattern_find(subject, "a*a*a*a*a*a*a*a*a*a*a*a*b", 0, err,
+					      sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "pattern too costly"), "%s", err);
+	ck_assert_msg(mono() - t0 < 2.0, "metered patterns took %.2fs", mono() - t0);
+}
+END_TEST
+
 /* ---- normal use ---- */
 
 START_TEST(playbook_computes_and_calls_a_primitive)
@@ -1412,6 +1434,7 @@ static Suite *sandbox_suite(void)
 	tcase_add_test(tricks, json_of_shared_tables_is_bounded);
 	tcase_add_test(tricks, aws_call_loop_ends_by_call_budget);
 	tcase_add_test(tricks, long_string_comparisons_are_charged);
+	tcase_add_test(tricks, host_pattern_find_is_metered);
 	tcase_add_test(tricks, allocating_calls_are_charged_by_the_byte);
 	tcase_add_test(tricks, load_is_charged_by_the_byte);
 	tcase_add_test(tricks, format_and_concat_are_charged_by_the_byte);
