@@ -46,6 +46,15 @@ static void push_data(lua_State *L, int idx)
 	lua_remove(L, -2);
 }
 
+int sandbox_view_data(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	if (!lua_checkstack(L, 3) || !sandbox_is_readonly(L, idx))
+		return 0;
+	push_data(L, idx);
+	return 1;
+}
+
 static int ro_len(lua_State *L)
 {
 	push_data(L, 1);

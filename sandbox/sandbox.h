@@ -76,6 +76,12 @@ sandbox_status sandbox_pcall(sandbox *sb, int nargs, int nresults, char *err, si
  * (writes raise, rawset cannot reach the contents, its metatable is protected). */
 void sandbox_make_readonly(sandbox *sb, int idx);
 
+/* When the value at idx is one of the sandbox's read-only views, pushes
+ * the table behind it and returns 1; else returns 0 and pushes nothing.
+ * Never raises: for host code that walks a playbook's values raw (the
+ * journal's exact writer). The table pushed must not be written. */
+int sandbox_view_data(lua_State *L, int idx);
+
 /* For a host C function a playbook calls (ctx.save): charges units of work
  * (about one per byte the host walks or writes) to the instruction budget
  * of the sandbox that L belongs to; raises the budget error when it runs
