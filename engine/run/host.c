@@ -78,8 +78,9 @@ static void plan_write(run *rn, const char *op)
 	journal_call_head(rn, w, op, 1);
 	jw_field_bool(w, "dry_run", 1);
 	journal_emit(rn->r->j);
-	buf_printf(&rn->plan, "    %d. %s %s\n", rn->writes, op,
-		   rn->params.len ? rn->params.data : "{}");
+	if (rn->plan_cut || buf_printf(&rn->plan, "    %d. %s %s\n", rn->writes, op,
+					rn->params.len ? rn->params.data : "{}") != 0)
+		rn->plan_cut++; /* the plan is full: counted, said in the summary */
 }
 
 static void capture_params(run *rn, lua_State *L, int params)

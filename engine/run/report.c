@@ -10,23 +10,111 @@
 #include "journal.h"
 #include "run_int.h"
 
-/* A line for the terminal. Messages can quote the finding (attacker
- * controlled), so control characters other than newline become '?'. */
-void report_line(const runner *r, const char *fmt, ...)
+size_t report_output_limit(const runner *r)
+{
+	return r->o.output_limit ? r->o.output_limit : JOURNAL_RUN_LIMIT;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
+	if (s[0] < 0xC2 || s[0] > 0xF4 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
+		return 0;
+	return len;
+}
+
+/* Code points a terminal acts on or that reorder or break what is shown:
+ * C1 controls, line and paragraph separators, bidirectional controls. */
+static int unsafe_code_point(unsigned cp)
+{
+	return (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E ||
+	       cp == 0x200F || cp == 0x061C;
+}
+
+static unsigned code_point(const unsigned char *s, size_t len)
+{
+	if (len == 2)
+		return (unsigned)(s[0] & 0x1F) << 6 | (s[1] & 0x3F);
+	if (len == 3)
+		return (unsigned)(s[0] & 0x0F) << 12 | (unsigned)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
+	return (unsigned)(s[0] & 0x07) << 18 | (unsigned)(s[1] & 0x3F) << 12 |
+	       (unsigned)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
+}
+
+/* Appends text for a terminal: control characters as the journal writes
+ * them (\n, \t, \u001b, \u007f), the code points above as \uXXXX, bytes
+ * that are not UTF-8 as \xNN; everything else as it is. */
+static void put_terminal_safe(buf *out, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	for (size_t i = 0; i < n;) {
+		size_t len = s[i] < 0x80 ? 1 : utf8_len(s + i, n - i);
+		if (s[i] == '\n')
+			buf_puts(out, "\\n");
+		else if (s[i] == '\t')
+			buf_puts(out, "\\t");
+		else if (s[i] < 0x20 || s[i] == 0x7f)
+			buf_printf(out, "\\u%04x", s[i]);
+		else if (len == 0)
+			buf_printf(out, "\\x%02x", s[i]);
+		else if (len > 1 && unsafe_code_point(code_point(s + i, len)))
+			buf_printf(out, "\\u%04x", code_point(s + i, len));
+		else
+			buf_append(out, str + i, len);
+		i += len ? len : 1;
+	}
+}
+
+static void vline(runner *r, int always, const char *fmt, va_list ap)
+{
+	buf b = BUF_INIT, out = BUF_INIT;
+	size_t limit = report_output_limit(r);
+	if (!r->o.summary || (r->summary_cut && !always))
+		return;
+	if (buf_vprintf(&b, fmt, ap) != 0)
+		goto out;
+	if (b.len && b.data[b.len - 1] == '\n')
+		b.len--;
+	put_terminal_safe(&out, b.data, b.len);
+	if (buf_putc(&out, '\n') != 0)
+		goto out;
+	if (!always && r->summary_bytes + out.len > limit) {
+		r->summary_cut = 1;
+		fprintf(r->o.summary, "  ... output cut: this finding's summary passed %zu bytes\n", limit);
+		goto out;
+	}
+	r->summary_bytes += out.len;
+	fputs(out.data, r->o.summary);
+out:
+	buf_free(&b);
+	buf_free(&out);
+}
+
+void report_line(runner *r, const char *fmt, ...)
 {
 	va_list ap;
-	buf b = BUF_INIT;
-	if (!r->o.summary)
-		return;
 	va_start(ap, fmt);
-	int rc = buf_vprintf(&b, fmt, ap);
+	vline(r, 0, fmt, ap);
 	va_end(ap);
-	for (size_t i = 0; rc == 0 && i < b.len; i++)
-		if (((unsigned char)b.data[i] < 0x20 && b.data[i] != '\n') || b.data[i] == 0x7f)
-			b.data[i] = '?';
-	if (rc == 0)
-		fputs(b.data, r->o.summary);
-	buf_free(&b);
+}
+
+/* A line of the head or the tail: written whatever the limit. */
+static void always_line(runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void always_line(runner *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vline(r, 1, fmt, ap);
+	va_end(ap);
 }
 
 void report_step(run *rn, const pb_step *st, size_t i, const char *status,
@@ -118,6 +206,8 @@ void report_run_end(run *rn)
 	jw_key(w, "counts");
 	write_counts(w, rn);
 	jw_field_num(w, "ms", round((clock_mono() - rn->t0) * 10000) / 10);
+	if (journal_dropped(rn->r->j))
+		jw_field_int(w, "journal_lines_dropped", (long long)journal_dropped(rn->r->j));
 	journal_emit(rn->r->j);
 }
 
@@ -139,29 +229,46 @@ void report_result(jw *w, const run *rn)
 void report_head(const run *rn, int total)
 {
 	const finding_info *fi = &rn->fi;
-	report_line(rn->r, "finding %s (%d of %d)\n", fi->id, fi->index + 1, total);
-	report_line(rn->r, "  %s, severity %g, %s%s%s in account %s, %s\n", fi->type, fi->severity,
-		fi->resource_type, fi->resource_role[0] ? " " : "", fi->resource_role, fi->account,
-		rn->region);
+	always_line(rn->r, "finding %s (%d of %d)", fi->id, fi->index + 1, total);
+	always_line(rn->r, "  %s, severity %g, %s%s%s in account %s, %s", fi->type, fi->severity,
+		    fi->resource_type, fi->resource_role[0] ? " " : "", fi->resource_role, fi->account,
+		    rn->region);
 	if (rn->pb)
-		report_line(rn->r, "  playbook %s (%s, sha256 %.16s)\n", rn->pb->name, rn->pb->file,
-			rn->pb->sha256);
+		always_line(rn->r, "  playbook %s (%s, sha256 %.16s)", rn->pb->name, rn->pb->file,
+			    rn->pb->sha256);
+}
+
+/* The plan, a line a write (the lines are ours; the parameters in them are
+ * JSON, escaped again by report_line). */
+static void report_plan(const run *rn)
+{
+	const char *p = rn->plan.data, *end = p + rn->plan.len;
+	report_line(rn->r, "  plan (writes not sent, in order):");
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		report_line(rn->r, "%.*s", (int)n, p);
+		p += n + 1;
+	}
+	if (rn->plan_cut)
+		always_line(rn->r, "    ... and %d more planned write%s, not shown: the plan passed %zu bytes",
+			    rn->plan_cut, rn->plan_cut == 1 ? "" : "s", report_output_limit(rn->r));
 }
 
 void report_tail(const run *rn)
 {
-	if (rn->plan.len)
-		report_line(rn->r, "  plan (writes not sent, in order):\n%s", rn->plan.data);
+	if (rn->plan.len || rn->plan_cut)
+		report_plan(rn);
 	else if (rn->r->o.dry_run && rn->outcome != OUTCOME_SKIPPED)
-		report_line(rn->r, "  plan: no writes\n");
-	report_line(rn->r, "  outcome: %s%s%s%s\n", runner_outcome_name(rn->outcome),
-		rn->reason[0] ? " (" : "", rn->reason, rn->reason[0] ? ")" : "");
+		always_line(rn->r, "  plan: no writes");
+	always_line(rn->r, "  outcome: %s%s%s%s", runner_outcome_name(rn->outcome),
+		    rn->reason[0] ? " (" : "", rn->reason, rn->reason[0] ? ")" : "");
 	if (rn->ok + rn->failed + rn->skipped + rn->not_run)
-		report_line(rn->r, "  steps: %d ok, %d failed, %d skipped, %d not run; %d AWS calls%s\n",
-			rn->ok, rn->failed, rn->skipped, rn->not_run, rn->calls,
-			rn->r->o.dry_run ? "" : "");
+		always_line(rn->r, "  steps: %d ok, %d failed, %d skipped, %d not run; %d AWS calls",
+			    rn->ok, rn->failed, rn->skipped, rn->not_run, rn->calls);
 	if (rn->r->o.dry_run && rn->writes)
-		report_line(rn->r, "  %d write%s planned, none sent\n", rn->writes, rn->writes == 1 ? "" : "s");
+		always_line(rn->r, "  %d write%s planned, none sent", rn->writes,
+			    rn->writes == 1 ? "" : "s");
 }
 
 void report_input_error(runner *r, const char *err)

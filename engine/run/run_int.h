@@ -47,6 +47,8 @@ struct runner {
 	lua_State *H; /* host state: decoding findings, routing patterns */
 	journal *j;
 	run *cur;     /* the run in progress, for the client's observer */
+	size_t summary_bytes; /* written to the summary for the current finding */
+	int summary_cut;      /* the summary's cut line was written */
 };
 
 struct run {
@@ -67,7 +69,8 @@ struct run {
 	int ok, failed, skipped, not_run, calls, writes;
 	int observed;      /* the client's observer journaled the last call */
 	buf params;        /* the last call's parameters, as JSON */
-	buf plan;          /* the dry-run plan, for the summary */
+	buf plan;          /* the dry-run plan, for the summary (at most output_limit) */
+	int plan_cut;      /* planned writes left out of plan: it was full */
 	double t0;
 };
 
@@ -103,7 +106,14 @@ const playbook_def *route_finding(runner *r, const finding_info *fi, const pb_ha
 int route_guard(const runner *r, const run *rn, char *why, size_t n);
 
 /* report.c */
-void report_line(const runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The output limit of one finding (runner_options.output_limit or 16 MiB). */
+size_t report_output_limit(const runner *r);
+/* One line of the human summary: the text formatted, one trailing newline
+ * dropped, then everything a terminal would act on escaped (report.c says
+ * how) and a newline added, so no value can start a line of its own. Past
+ * the finding's output limit one line says the summary was cut and later
+ * lines are dropped; report_head and report_tail are always written. */
+void report_line(runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void report_step(run *rn, const pb_step *st, size_t i, const char *status, const char *err,
 		 double ms);
 void report_run_start(run *rn);

@@ -163,7 +163,9 @@ static runner_outcome run_one(runner *r, int fidx, int index, int total, jw *res
 	rn.t0 = clock_mono();
 	rn.fidx = fidx;
 	buf_init(&rn.params, PARAMS_MAX);
-	buf_init(&rn.plan, 0);
+	buf_init(&rn.plan, report_output_limit(r));
+	r->summary_bytes = 0;
+	r->summary_cut = 0;
 	finding_info_get(r->H, fidx, index, &rn.fi);
 	rn.region = r->region ? r->region : rn.fi.region;
 	journal_new_run(r->j);
@@ -311,6 +313,8 @@ runner *runner_new(const runner_options *o, char *err, size_t errlen)
 		goto fail;
 	r->H = finding_state_new(0);
 	r->j = journal_new(o->journal);
+	if (r->j)
+		journal_set_limit(r->j, o->output_limit);
 	r->chunks = sandbox_chunks_new();
 	if (!r->H || !r->j || !r->chunks) {
 		snprintf(err, errlen, "out of memory");
