@@ -1,5 +1,6 @@
 /* check — `deadbolt check`: every playbook of a directory loaded in a sandbox
- * whose AWS calls are refused and inspected, and its source linted. */
+ * of its own whose AWS calls are refused and inspected, and its source
+ * linted. */
 #include <stdio.h>
 #include <string.h>
 
@@ -32,15 +33,12 @@ int runner_check(const char *dir, FILE *out, char *err, size_t errlen)
 	playbook_set pbs;
 	int problems = -1;
 	lua_State *H = finding_state_new(0);
-	sandbox *sb = NULL;
 	if (!H) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	sandbox_default_limits(&lim);
-	if ((sb = sandbox_new(&lim, &host, dir, err, errlen)) == NULL)
-		goto out;
-	problems = playbooks_load(&pbs, sb, H, dir, print_problem, &co, err, errlen);
+	problems = playbooks_load(&pbs, &lim, &host, NULL, H, dir, print_problem, &co, err, errlen);
 	if (problems < 0)
 		goto out;
 	int scanned = lint_scan_dir(dir, print_problem, &co, err, errlen);
@@ -50,7 +48,6 @@ int runner_check(const char *dir, FILE *out, char *err, size_t errlen)
 			pbs.n == 1 ? "" : "s", pbs.modules, pbs.modules == 1 ? "" : "s");
 	playbooks_free(&pbs);
 out:
-	sandbox_free(sb);
 	finding_state_free(H);
 	return problems;
 }

@@ -274,11 +274,18 @@ int journal_secret_value(const char *s, size_t n)
 /* ---- Lua values ---- */
 
 typedef struct lkey {
-	const char *k;
+	const char *k; /* a string key's text; NULL: the text is num */
 	size_t n;
 	char num[32];
 	int vidx; /* stack index of the value */
 } lkey;
+
+/* The key's text: num is inside the struct, which qsort moves, so it is
+ * never pointed at. */
+static const char *lkey_text(const lkey *e)
+{
+	return e->k ? e->k : e->num;
+}
 
 static void lua_value(jw *w, lua_State *L, int idx, int redact, int depth);
 
@@ -286,7 +293,7 @@ static int lkey_cmp(const void *a, const void *b)
 {
 	const lkey *x = a, *y = b;
 	size_t n = x->n < y->n ? x->n : y->n;
-	int c = memcmp(x->k, y->k, n);
+	int c = memcmp(lkey_text(x), lkey_text(y), n);
 	return c ? c : (x->n > y->n) - (x->n < y->n);
 }
 
@@ -322,20 +329,21 @@ static int key_text(lua_State *L, int k, lkey *e)
 		snprintf(e->num, sizeof(e->num), "%s", lua_toboolean(L, k) ? "true" : "false");
 	else
 		return 0;
-	e->k = e->num;
+	e->k = NULL;
 	e->n = strlen(e->num);
 	return 1;
 }
 
 static void write_member(jw *w, lua_State *L, const lkey *e, int redact, int depth)
 {
+	const char *k = lkey_text(e);
 	before_value(w);
-	put_escaped(w, e->k, e->n);
+	put_escaped(w, k, e->n);
 	put(w, ":", 1);
 	w->after_key = 1;
-	if (redact && journal_secret_key(e->k, e->n))
+	if (redact && journal_secret_key(k, e->n))
 		jw_str(w, "<redacted>");
-	else if (e->n == 14 && memcmp(e->k, "PolicyDocument", 14) == 0)
+	else if (e->n == 14 && memcmp(k, "PolicyDocument", 14) == 0)
 		lua_value(w, L, e->vidx, 0, depth + 1);
 	else
 		lua_value(w, L, e->vidx, redact, depth + 1);
@@ -561,7 +569,7 @@ static int exact_key(lua_State *L, int k, lkey *e)
 	default:
 		return 0;
 	}
-	e->k = e->num;
+	e->k = NULL;
 	e->n = strlen(e->num);
 	return 1;
 }
@@ -608,19 +616,21 @@ static void exact_object(exact *x, int t, size_t count, int redact, int depth)
 	qsort(keys, n, sizeof(*keys), lkey_cmp);
 	for (size_t i = 1; i < n; i++)
 		if (lkey_cmp(&keys[i - 1], &keys[i]) == 0) {
-			exact_fail(x, "two keys are both written \"%.40s\" (say 1 and \"1\")", keys[i].k);
+			exact_fail(x, "two keys are both written \"%.40s\" (say 1 and \"1\")",
+				   lkey_text(&keys[i]));
 			goto out;
 		}
 	jw_obj(x->w);
 	for (size_t i = 0; i < n && !x->failed; i++) {
 		const lkey *e = &keys[i];
-		size_t at = path_push(x, e->k, e->n, 0);
+		const char *k = lkey_text(e);
+		size_t at = path_push(x, k, e->n, 0);
 		x->work += e->n;
-		jw_key_n(x->w, e->k, e->n);
-		if (redact && journal_secret_key(e->k, e->n))
+		jw_key_n(x->w, k, e->n);
+		if (redact && journal_secret_key(k, e->n))
 			jw_str(x->w, "<redacted>");
 		else
-			exact_value(x, e->vidx, redact && !(e->n == 14 && memcmp(e->k, "PolicyDocument", 14) == 0),
+			exact_value(x, e->vidx, redact && !(e->n == 14 && memcmp(k, "PolicyDocument", 14) == 0),
 				    depth + 1);
 		x->path[at] = '\0';
 	}

@@ -179,6 +179,13 @@ void report_run_start(run *rn)
 	} else {
 		jw_null(w);
 	}
+	if (rn->r->pbs.nbroken) { /* files that did not load: the others still run */
+		jw_key(w, "playbook_problems");
+		jw_arr(w);
+		for (size_t i = 0; i < rn->r->pbs.nbroken; i++)
+			jw_str(w, rn->r->pbs.broken[i]);
+		jw_arr_end(w);
+	}
 	jw_field_str(w, "engine", "deadbolt " DEADBOLT_VERSION);
 	jw_field_str(w, "mode", rn->r->o.dry_run ? "dry-run" : "live");
 	jw_field_str(w, "region", rn->region);
@@ -236,6 +243,8 @@ void report_head(const run *rn, int total)
 	if (rn->pb)
 		always_line(rn->r, "  playbook %s (%s, sha256 %.16s)", rn->pb->name, rn->pb->file,
 			    rn->pb->sha256);
+	for (size_t i = 0; i < rn->r->pbs.nbroken; i++)
+		always_line(rn->r, "  warning: playbook file not used: %s", rn->r->pbs.broken[i]);
 }
 
 /* The plan, a line a write (the lines are ours; the parameters in them are

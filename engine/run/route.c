@@ -39,6 +39,14 @@ const playbook_def *route_finding(runner *r, const finding_info *fi, const pb_ha
 int route_guard(const runner *r, const run *rn, char *why, size_t n)
 {
 	const finding_info *fi = &rn->fi;
+	if (!rn->pb && r->pbs.nbroken && !fi->archived && !(fi->sample && !r->o.include_samples) &&
+	    !(fi->severity < r->o.min_severity)) {
+		snprintf(why, n, "no playbook answers resource type %s, and %zu playbook file%s did not "
+			 "load (%.300s%s)", fi->resource_type, r->pbs.nbroken,
+			 r->pbs.nbroken == 1 ? "" : "s", r->pbs.broken[0],
+			 r->pbs.nbroken > 1 ? ", ..." : "");
+		return 2;
+	}
 	if (fi->sample && !r->o.include_samples)
 		snprintf(why, n, "sample finding: GuardDuty generated it as an example");
 	else if (fi->archived)

@@ -102,7 +102,9 @@ void steps_run(run *rn, step_frame *f);
 
 /* route.c */
 const playbook_def *route_finding(runner *r, const finding_info *fi, const pb_handle **entry);
-/* 1 with why filled when the finding is skipped before any playbook runs. */
+/* 1 with why filled when the finding is skipped before any playbook runs;
+ * 2 when it fails before: no playbook answers it and some playbook files
+ * did not load (one of them might have). */
 int route_guard(const runner *r, const run *rn, char *why, size_t n);
 
 /* report.c */
