@@ -43,7 +43,18 @@
 #define HOOK_EVERY 1000    /* VM instructions between two count hooks */
 #define CLOCK_EVERY 1000   /* charged units between two wall clock reads */
 #define CALL_COST 10       /* a call is charged as this many instructions */
-#define CPU_NS_PER_UNIT 10 /* the floor: CPU nanoseconds a charged unit may take */
+/* The floor: CPU nanoseconds a charged unit may take; ten times more under
+ * AddressSanitizer, which makes everything that much slower. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CPU_NS_PER_UNIT 100
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CPU_NS_PER_UNIT 100
+#endif
+#endif
+#ifndef CPU_NS_PER_UNIT
+#define CPU_NS_PER_UNIT 10
+#endif
 #define CPU_SYNC_SECONDS 0.001 /* wall time between two reads of the CPU clock */
 
 static char budget_sentinel; /* its address is the budget error value */
