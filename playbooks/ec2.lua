@@ -48,8 +48,9 @@
 --      open before isolation already cut. end_forensics is its own step so
 --      that it runs even when the commands failed: it revokes that rule and
 --      takes the quarantine profile off again.
---  10. notify — one summary; finish — a finding only notified about, or
---      with evidence collected only, ends "skipped" with why, not "contained".
+--  10. notify — one summary. (A finding only notified about, or with
+--      evidence collected only, ends "skipped" with why, not "contained":
+--      choose_response tells the runner, which decides the outcome.)
 --
 -- Every change saves the state it changed from (ctx.save), for restore.
 -- Nothing is terminated, deleted or stopped; the allow-list has no such
@@ -75,13 +76,7 @@ local note = notify.note
 -- ---------------------------------------------------------------------------
 -- Guards for `when`
 
-local function responding(ctx)
-  return ctx.state.response ~= "notify"
-end
-
-local function containing(ctx)
-  return ctx.state.response == "contain"
-end
+local responding, containing = policy.responding, policy.containing
 
 -- ---------------------------------------------------------------------------
 -- Helpers
@@ -187,7 +182,7 @@ return {
       name = "choose_response",
       why = "the team decides, by finding type, severity and resource role, what is contained",
       run = function(ctx)
-        ctx.state.response, ctx.state.response_why = policy.choose(ctx, cfg)
+        policy.respond(ctx, cfg)
         note(ctx, "response: %s (%s)", ctx.state.response, ctx.state.response_why)
       end,
     },
@@ -645,6 +640,5 @@ return {
       end,
     },
     notify.step(),
-    notify.finish_step(),
   },
 }

@@ -72,8 +72,9 @@ local function existing_policy(get, params)
   error(err)
 end
 
-local function is_user(ctx) return ctx.state.user_type == "IAMUser" end
-local function containing(ctx) return ctx.state.response == "contain" end
+local function is_user(ctx)
+  return ctx.state.user_type == "IAMUser", "the credential is not an IAM user's"
+end
 
 return {
   name = "iam",
@@ -109,28 +110,23 @@ return {
       name = "choose_response",
       why = "the team decides, by finding type, severity and resource role, what is contained",
       run = function(ctx)
-        ctx.state.response, ctx.state.response_why = policy.choose(ctx, cfg)
-        if ctx.state.response == "evidence" then -- nothing to collect for a credential
-          ctx.state.response = "notify"
-        end
+        policy.respond(ctx, cfg, "notify") -- nothing to collect for a credential
         note(ctx, "response: %s (%s)", ctx.state.response, ctx.state.response_why)
         local t = ctx.state.user_type
         if t ~= "IAMUser" and t ~= "AssumedRole" then
-          ctx.state.nothing_to_do = t .. " credentials: no change is possible or safe from here; a person must act"
+          policy.nothing_to_do(ctx, t .. " credentials: no change is possible or safe from here; a person must act")
           note(ctx, ctx.state.nothing_to_do)
-          ctx.state.response = "notify"
         elseif t == "AssumedRole" and is_protected_role(ctx.state.name) then
-          ctx.state.nothing_to_do = string.format("role %s is managed by AWS (%s): not changed; "
-            .. "revoke its sessions where it is managed", ctx.state.name, is_protected_role(ctx.state.name))
+          policy.nothing_to_do(ctx, string.format("role %s is managed by AWS (%s): not changed; "
+            .. "revoke its sessions where it is managed", ctx.state.name, is_protected_role(ctx.state.name)))
           note(ctx, ctx.state.nothing_to_do)
-          ctx.state.response = "notify"
         end
       end,
     },
     {
       name = "deactivate_access_key",
       why = "the long-term key the finding saw in use stops working (the session policy cannot stop it)",
-      when = function(ctx) return containing(ctx) and is_user(ctx) and cfg.deactivate_access_key end,
+      when = policy.all(policy.containing, is_user, policy.setting("iam", "deactivate_access_key")),
       run = function(ctx)
         local user, key = ctx.state.name, ctx.state.access_key
         local listed, err = aws.try(iam.list_access_keys, { UserName = user })
@@ -166,7 +162,7 @@ return {
     {
       name = "revoke_older_sessions",
       why = "every session issued before now is denied everything; new sign-ins still work",
-      when = function(ctx) return containing(ctx) and cfg.revoke_sessions end,
+      when = policy.all(policy.containing, policy.setting("iam", "revoke_sessions")),
       run = function(ctx)
         local name, at = ctx.state.name, now()
         local doc = revoke_document(at)
@@ -198,6 +194,5 @@ return {
       end,
     },
     notify.step(),
-    notify.finish_step(),
   },
 }

@@ -85,25 +85,22 @@ return {
       name = "choose_response",
       why = "the team decides, by finding type, severity and resource role, what is contained",
       run = function(ctx)
-        ctx.state.response, ctx.state.response_why = policy.choose(ctx, cfg)
-        if ctx.state.response == "evidence" then -- a bucket setting has no evidence to collect
-          ctx.state.response = "notify"
-        end
+        policy.respond(ctx, cfg, "notify") -- a bucket setting has no evidence to collect
         note(ctx, "response: %s (%s)", ctx.state.response, ctx.state.response_why)
         for _, bucket in ipairs(ctx.state.private) do
           note(ctx, "bucket %s is not public (%s): left alone", bucket.name, bucket.access)
         end
         if #ctx.state.public + #ctx.state.private == 0 then
-          ctx.state.nothing_to_do = "the finding names no bucket: nothing to block"
+          policy.nothing_to_do(ctx, "the finding names no bucket: nothing to block")
         elseif #ctx.state.public == 0 then
-          ctx.state.nothing_to_do = "no bucket in the finding is public: nothing to block"
+          policy.nothing_to_do(ctx, "no bucket in the finding is public: nothing to block")
         end
       end,
     },
     {
       name = "block_public_access",
       why = "nobody outside the account reads or writes the public buckets any more",
-      when = function(ctx) return ctx.state.response == "contain" and #ctx.state.public > 0 end,
+      when = policy.containing,
       run = function(ctx)
         local saved, gone = {}, 0
         aws.each(ctx.state.public, function(bucket)
@@ -112,7 +109,7 @@ return {
             note(ctx, "bucket %s no longer exists", bucket)
             gone = gone + 1
             if gone == #ctx.state.public then
-              ctx.state.nothing_to_do = "every public bucket of the finding is gone: nothing to block"
+              policy.nothing_to_do(ctx, "every public bucket of the finding is gone: nothing to block")
             end
             return
           end
@@ -136,6 +133,5 @@ return {
       end,
     },
     notify.step(),
-    notify.finish_step(),
   },
 }

@@ -40,6 +40,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 #define HOOK_EVERY 1000    /* VM instructions between two count hooks */
 #define CLOCK_EVERY 1000   /* charged units between two wall clock reads */
 #define CALL_COST 10       /* a call is charged as this many instructions */
@@ -70,9 +72,7 @@ void sandbox_default_limits(sandbox_limits *l)
 
 double sandbox_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return clock_mono();
 }
 
 static double thread_cpu(void)

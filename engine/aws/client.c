@@ -5,6 +5,8 @@
  * error in a capped sandbox state never leaks what this file allocated. */
 #include "client.h"
 
+#include "clock.h"
+
 #include <lauxlib.h>
 #include <openssl/crypto.h>
 #include <stddef.h>
@@ -55,9 +57,7 @@ struct aws_client {
 
 double aws_monotonic_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return clock_mono();
 }
 
 static void copy_str(char *dst, size_t n, const char *src)

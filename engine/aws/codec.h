@@ -56,7 +56,9 @@ int codec_parse_response(lua_State *L, const aws_operation *op, const http_respo
 
 /* Pushes a result of op's output shape with placeholder values (dry run):
  * every string member present in the top-level structure is "dryrun-<Member>"
- * (ids look like ids: "snap-dryrun", "sg-dryrun", ...), lists empty. */
-void codec_push_placeholder(lua_State *L, const aws_operation *op);
+ * (ids look like ids: "snap-dryrun<seq>", "sg-dryrun<seq>", ...; seq 0: no
+ * number), lists empty. Distinct seqs (the planned write's number) give
+ * distinct ids, so two planned groups are two groups in the plan. */
+void codec_push_placeholder(lua_State *L, const aws_operation *op, int seq);
 
 #endif

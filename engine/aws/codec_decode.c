@@ -1110,10 +1110,11 @@ static const char *placeholder_id(const char *member)
 	return NULL;
 }
 
-static void ph_structure(lua_State *L, const aws_shape *s, int depth);
+static void ph_structure(lua_State *L, const aws_shape *s, int depth, int seq);
 
-/* Pushes a placeholder for member m; 0 when it is left out (deep nesting). */
-static int ph_member(lua_State *L, const aws_member *m, int depth)
+/* Pushes a placeholder for member m; 0 when it is left out (deep nesting).
+ * Ids end in seq, so that two planned resources never share one. */
+static int ph_member(lua_State *L, const aws_member *m, int depth, int seq)
 {
 	const aws_shape *s = m->shape;
 	const char *id;
@@ -1121,7 +1122,9 @@ static int ph_member(lua_State *L, const aws_member *m, int depth)
 	case AWS_SHAPE_STRING:
 		if (s->nenums > 0)
 			lua_pushstring(L, s->enums[0]);
-		else if ((id = placeholder_id(m->name)))
+		else if ((id = placeholder_id(m->name)) && seq > 0)
+			lua_pushfstring(L, "%s%d", id, seq);
+		else if (id)
 			lua_pushstring(L, id);
 		else
 			lua_pushfstring(L, "dryrun-%s", m->name);
@@ -1146,7 +1149,7 @@ static int ph_member(lua_State *L, const aws_member *m, int depth)
 	case AWS_SHAPE_STRUCTURE:
 		if (depth >= PH_MAX_DEPTH)
 			return 0;
-		ph_structure(L, s, depth + 1);
+		ph_structure(L, s, depth + 1, seq);
 		return 1;
 	default: /* lists, maps, documents: empty */
 		lua_newtable(L);
@@ -1154,19 +1157,19 @@ static int ph_member(lua_State *L, const aws_member *m, int depth)
 	}
 }
 
-static void ph_structure(lua_State *L, const aws_shape *s, int depth)
+static void ph_structure(lua_State *L, const aws_shape *s, int depth, int seq)
 {
 	luaL_checkstack(L, 4, "placeholder");
 	lua_createtable(L, 0, s->nmembers + 1);
 	for (size_t i = 0; i < s->nmembers; i++)
-		if (ph_member(L, &s->members[i], depth))
+		if (ph_member(L, &s->members[i], depth, seq))
 			lua_setfield(L, -2, s->members[i].name);
 }
 
-void codec_push_placeholder(lua_State *L, const aws_operation *op)
+void codec_push_placeholder(lua_State *L, const aws_operation *op, int seq)
 {
 	if (op->output)
-		ph_structure(L, op->output, 0);
+		ph_structure(L, op->output, 0, seq);
 	else
 		lua_createtable(L, 0, 1);
 	lua_createtable(L, 0, 2);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "buf.h"
 
 #define PROC_MAX_ARGS 64
@@ -104,9 +105,7 @@ int creds_split_command(const char *cmd, char *storage, size_t storage_len, char
 
 static double now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+	return clock_mono() * 1000.0;
 }
 
 /* In the child, between fork and exec: async-signal-safe calls only. */

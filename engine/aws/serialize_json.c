@@ -9,30 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_escape.h"
 #include "serialize.h"
 
 static int j_string(buf *b, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	int rc = buf_putc(b, '"');
-	size_t run = 0; /* bytes copied as they are, in one append */
-	for (size_t i = 0; rc == 0 && i <= n; i++) {
-		unsigned char ch = i < n ? (unsigned char)s[i] : 0;
-		if (i < n && ch >= 0x20 && ch != '"' && ch != '\\') {
-			run++;
-			continue;
-		}
-		rc = buf_append(b, s + i - run, run);
-		run = 0;
-		if (rc != 0 || i == n)
-			break;
-		const char *esc = ch == '"' ? "\\\"" : ch == '\\' ? "\\\\" : ch == '\n' ? "\\n"
-				: ch == '\r' ? "\\r" : ch == '\t' ? "\\t" : ch == '\b' ? "\\b"
-				: ch == '\f' ? "\\f" : NULL;
-		char u[7] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15], 0};
-		rc = buf_puts(b, esc ? esc : u);
-	}
-	return rc == 0 ? buf_putc(b, '"') : -1;
+	return json_escape(b, s, n, 0);
 }
 
 static int j_token(buf *b)

@@ -16,8 +16,9 @@
 #include "runner.h"
 
 static const char RUN_USAGE[] =
-	"usage: deadbolt run [--dry-run] [--playbooks DIR] [--journal FILE] [--endpoint-url URL]\n"
-	"                    [--region R] [--profile P] [--include-samples] [--min-severity N]\n"
+	"usage: deadbolt run [--dry-run] [--playbooks DIR] [--journal FILE] [--quiet]\n"
+	"                    [--endpoint-url URL] [--region R] [--profile P] [--include-samples]\n"
+	"                    [--min-severity N]\n"
 	"                    FINDING.json...\n"
 	"\n"
 	"Responds to GuardDuty findings: each file ('-' is stdin) holds an EventBridge event,\n"
@@ -25,7 +26,9 @@ static const char RUN_USAGE[] =
 	"\n"
 	"  --dry-run          send reads, record writes without sending them; print the plan\n"
 	"  --playbooks DIR    the playbook directory (default: playbooks)\n"
-	"  --journal FILE     append the journal (JSON lines) to FILE; no summary is printed\n"
+	"  --journal FILE     append the journal (JSON lines) to FILE ('-': stdout); the summary\n"
+	"                     then goes to stderr\n"
+	"  --quiet            no summary\n"
 	"  --endpoint-url URL send every AWS call to URL (a moto server, say)\n"
 	"  --region R         use R instead of each finding's region (env DEADBOLT_REGION)\n"
 	"  --profile P        the AWS profile for credentials\n"
@@ -46,6 +49,7 @@ typedef struct run_args {
 	runner_options o;
 	aws_client_config cfg;
 	const char *journal;
+	int quiet;
 	char **files;
 	int nfiles;
 } run_args;
@@ -116,6 +120,10 @@ static int parse_option(int argc, char **argv, int *i, run_args *a)
 		a->o.include_samples = 1;
 		return 1;
 	}
+	if (strcmp(argv[*i], "--quiet") == 0) {
+		a->quiet = 1;
+		return 1;
+	}
 	if ((r = cli_opt(argc, argv, i, "--playbooks", &a->o.playbook_dir)) ||
 	    (r = cli_opt(argc, argv, i, "--journal", &a->journal)) ||
 	    (r = cli_opt(argc, argv, i, "--endpoint-url", &a->cfg.endpoint_url)) ||
@@ -163,6 +171,8 @@ static int parse_run(int argc, char **argv, run_args *a)
 
 static FILE *open_journal(const char *path)
 {
+	if (strcmp(path, "-") == 0)
+		return stdout;
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return NULL;
@@ -217,6 +227,8 @@ static int run_all(run_args *a)
 			fputc('\n', a->o.summary);
 		code = worse(code, (runner_outcome)run_file(r, a->files[i], &doc));
 	}
+	if (a->o.summary)
+		runner_report_totals(r);
 out:
 	runner_free(r);
 	aws_client_free(a->o.client);
@@ -243,10 +255,13 @@ int cmd_run(int argc, char **argv)
 		code = 2;
 		goto out;
 	}
-	a.o.summary = a.o.journal ? NULL : stdout;
+	/* The summary never shares a stream with the journal's JSON lines. */
+	a.o.summary = a.quiet ? NULL : a.o.journal ? stderr : stdout;
 	code = run_all(&a);
 out:
-	if (a.o.journal && fclose(a.o.journal) != 0 && code == 0)
+	if (a.o.journal == stdout && fflush(stdout) != 0 && code == 0)
+		code = 2;
+	else if (a.o.journal && a.o.journal != stdout && fclose(a.o.journal) != 0 && code == 0)
 		code = 2;
 	free(a.files);
 	fflush(stdout);

@@ -28,7 +28,9 @@
 
 #include "buf.h"
 #include "client.h"
+#include "clock.h"
 #include "journal_archive.h"
+#include "json_escape.h"
 #include "runner.h"
 
 #define RT_VERSION "2018-06-01"
@@ -61,14 +63,6 @@ typedef struct lambda_rt {
 
 /* ---- small helpers --------------------------------------------------- */
 
-static double clock_now(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -77,29 +71,11 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Appends s as JSON string contents. Bytes >= 0x80 become '?': messages may
- * quote hostile input and must stay valid UTF-8. */
-static int json_escape(buf *b, const char *s, size_t n)
-{
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < n && rc == 0; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			rc = buf_printf(b, "\\%c", c);
-		else if (c < 0x20)
-			rc = buf_printf(b, "\\u%04x", c);
-		else
-			rc = buf_putc(b, c >= 0x80 ? '?' : (char)c);
-	}
-	return rc;
-}
-
+/* Messages may quote hostile input: JSON_ESC_UTF8 keeps the line valid
+ * UTF-8 whatever they hold. */
 static int json_str(buf *b, const char *s)
 {
-	return buf_putc(b, '"') || json_escape(b, s, strlen(s)) || buf_putc(b, '"') ? -1 : 0;
+	return json_escape(b, s, strlen(s), JSON_ESC_UTF8);
 }
 
 /* One runtime journal line: {"event":"lambda.<what>","request_id":..} and
@@ -386,8 +362,9 @@ static long rt_post_error(lambda_rt *rt, const char *path, const char *type, con
 	buf b = BUF_INIT;
 	long status = 0;
 
-	if (buf_puts(&b, "{\"errorMessage\":\"") == 0 && json_escape(&b, msg, msglen) == 0 &&
-	    buf_puts(&b, "\",\"errorType\":") == 0 && json_str(&b, type) == 0 &&
+	if (buf_puts(&b, "{\"errorMessage\":") == 0 &&
+	    json_escape(&b, msg, msglen, JSON_ESC_UTF8) == 0 &&
+	    buf_puts(&b, ",\"errorType\":") == 0 && json_str(&b, type) == 0 &&
 	    buf_puts(&b, ",\"stackTrace\":[]}") == 0)
 		rt_post(rt, path, type, b.data, b.len, &status);
 	buf_free(&b);
@@ -530,18 +507,18 @@ static void inv_run(lambda_rt *rt, const rt_invocation *inv, double deadline)
 /* The monotonic deadline for this invocation, or 0 with the error posted. */
 static double inv_deadline(lambda_rt *rt, const rt_invocation *inv)
 {
-	double mono = clock_now(CLOCK_MONOTONIC);
+	double mono = clock_mono();
 	double cap = mono + (rt->opts.limits.wall_seconds > 0 ? rt->opts.limits.wall_seconds : 120);
 	double d;
 	char msg[160];
 
 	if (inv->deadline_ms == 0)
 		return cap; /* no header: the sandbox's own budget */
-	d = lambda_run_deadline(inv->deadline_ms, clock_now(CLOCK_REALTIME), mono);
+	d = lambda_run_deadline(inv->deadline_ms, clock_wall(), mono);
 	if (d - mono >= RT_MIN_RUN_SECONDS)
 		return d < cap ? d : cap;
 	snprintf(msg, sizeof msg, "%.0f ms left before the Lambda deadline: too little to run",
-		 ((double)inv->deadline_ms / 1000.0 - clock_now(CLOCK_REALTIME)) * 1000.0);
+		 ((double)inv->deadline_ms / 1000.0 - clock_wall()) * 1000.0);
 	inv_error(rt, inv, "Deadbolt.DeadlineExceeded", msg, strlen(msg));
 	return 0;
 }

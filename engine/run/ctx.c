@@ -96,6 +96,18 @@ static int ctx_skip(lua_State *L)
 	return luaL_error(L, "skipped: %s", why);
 }
 
+/* ctx.not_contained(reason): this run answers the finding without containing
+ * it (notify only, evidence only, nothing to do). The steps go on; the run
+ * ends "skipped" with the first reason given, unless a step failed. */
+static int ctx_not_contained(lua_State *L)
+{
+	run *rn = lua_touserdata(L, lua_upvalueindex(1));
+	const char *why = luaL_checkstring(L, 1);
+	if (!rn->not_contained[0])
+		snprintf(rn->not_contained, sizeof(rn->not_contained), "%s", why[0] ? why : "not contained");
+	return 0;
+}
+
 static void set_string(lua_State *L, const char *k, const char *v)
 {
 	if (v && *v) {
@@ -148,29 +160,53 @@ int ctx_build(lua_State *L)
 	lua_setfield(L, -2, "steps");
 	push_closure(L, rn, ctx_save, "save");
 	push_closure(L, rn, ctx_skip, "skip");
+	push_closure(L, rn, ctx_not_contained, "not_contained");
 	lua_pushliteral(L, "steps");
 	lua_rawget(L, 2);
 	return 2;
 }
 
+/* Where f (at idx) was defined, "ec2.lua:123", into out. */
+static void defined_at(lua_State *L, int idx, char *out, size_t n)
+{
+	lua_Debug ar;
+	lua_pushvalue(L, idx);
+	if (lua_getinfo(L, ">S", &ar) && ar.linedefined > 0)
+		snprintf(out, n, "%s:%d", ar.short_src, ar.linedefined);
+	else
+		snprintf(out, n, "?");
+}
+
 /* Protected: args steps, ctx, index, which (false: when, true: run). Calls
  * the step's function with ctx; returns whether it returned true (a step
- * without when applies). */
+ * without when applies) and, for a when that said no, why: the string it
+ * returned second, else where the when is. */
 int ctx_call_step(lua_State *L)
 {
 	int run_fn = lua_toboolean(L, 4);
+	char at[200];
 	lua_rawgeti(L, 1, lua_tointeger(L, 3));
 	luaL_checktype(L, -1, LUA_TTABLE);
 	lua_pushstring(L, run_fn ? "run" : "when");
 	lua_rawget(L, -2);
 	if (!run_fn && lua_isnil(L, -1)) {
 		lua_pushboolean(L, 1);
-		return 1;
+		lua_pushnil(L);
+		return 2;
 	}
+	int fn = lua_gettop(L);
+	lua_pushvalue(L, fn);
 	lua_pushvalue(L, 2);
-	lua_call(L, 1, 1);
-	lua_pushboolean(L, lua_toboolean(L, -1));
-	return 1;
+	lua_call(L, 1, 2); /* stack: fn, yes, why */
+	int yes = lua_toboolean(L, -2);
+	lua_pushboolean(L, yes);
+	if (yes || run_fn || lua_type(L, -2) == LUA_TSTRING) {
+		lua_pushvalue(L, -2);
+	} else {
+		defined_at(L, fn, at, sizeof(at));
+		lua_pushfstring(L, "its condition (when, %s) does not hold", at);
+	}
+	return 2;
 }
 
 /* Protected: args ctx, step_note. Appends {name=, status=, error=} to

@@ -70,17 +70,44 @@ static void journal_unobserved(run *rn, const char *op, const allow_entry *e, in
 	journal_emit(rn->r->j);
 }
 
-/* A write not sent (dry run): journaled, and added to the plan. */
-static void plan_write(run *rn, const char *op)
+/* The plan's heading for the step of the next write, once per step: its
+ * name and why. */
+static void plan_step_heading(run *rn)
 {
+	const pb_step *st = rn->cur;
+	if (!st || st == rn->planned)
+		return;
+	rn->planned = st;
+	buf_printf(&rn->plan, "    %s%s%s", st->name, st->why ? ": " : "", st->why ? st->why : "");
+	buf_putc(&rn->plan, '\0'); /* lines end in NUL: a why may hold a newline */
+}
+
+/* A write not sent (dry run): journaled, and added to the plan with long
+ * values shortened to their size and hash. */
+static void plan_write(run *rn, const char *op, lua_State *L, int params)
+{
+	jw pw;
 	rn->writes++;
 	jw *w = journal_line(rn->r->j, "aws_call");
 	journal_call_head(rn, w, op, 1);
 	jw_field_bool(w, "dry_run", 1);
 	journal_emit(rn->r->j);
-	if (rn->plan_cut || buf_printf(&rn->plan, "    %d. %s %s\n", rn->writes, op,
-					rn->params.len ? rn->params.data : "{}") != 0)
-		rn->plan_cut++; /* the plan is full: counted, said in the summary */
+	if (rn->plan_cut) { /* the plan is full: counted, said in the summary */
+		rn->plan_cut++;
+		return;
+	}
+	size_t before = rn->plan.len;
+	plan_step_heading(rn);
+	buf_printf(&rn->plan, "      %d. %s ", rn->writes, op);
+	jw_init(&pw, &rn->plan);
+	pw.shorten = PLAN_MAX_VALUE;
+	jw_lua(&pw, L, params, 1);
+	if (jw_failed(&pw) || buf_putc(&rn->plan, '\0') != 0) { /* past the output limit */
+		rn->plan.len = before; /* whole entries only */
+		if (rn->plan.data)
+			rn->plan.data[before] = '\0';
+		rn->plan_cut++;
+	}
 }
 
 static void capture_params(run *rn, lua_State *L, int params)
@@ -106,8 +133,8 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 	rn->calls++;
 	capture_params(rn, L, params);
 	if (r->o.dry_run && e->access == ALLOW_WRITE && op) {
-		plan_write(rn, label);
-		codec_push_placeholder(L, op);
+		plan_write(rn, label, L, params);
+		codec_push_placeholder(L, op, rn->writes);
 		return 0;
 	}
 	rn->observed = 0;
@@ -135,7 +162,12 @@ void host_log(void *ud, const char *level, const char *msg)
 	jw_field_str(w, "level", level);
 	jw_field_str(w, "msg", msg);
 	journal_emit(rn->r->j);
-	report_line(rn->r, "      [%s] %s\n", level, msg);
+	if (rn->step) { /* shown under the step's status line, once it is known */
+		buf_printf(&rn->notes, "[%s] %s", level, msg);
+		buf_putc(&rn->notes, '\0'); /* msg is a C string: NUL ends it */
+	}
+	else
+		report_line(rn->r, "      [%s] %s", level, msg);
 }
 
 int host_refuse_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_error *err)

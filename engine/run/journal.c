@@ -14,6 +14,9 @@
 
 #include <lauxlib.h>
 
+#include "clock.h"
+#include "digest.h"
+#include "json_escape.h"
 #include "timestamp.h"
 
 /* A line: more than a step's undo data (MAX_SAVE_BYTES, 1 MiB) with its
@@ -89,55 +92,10 @@ void jw_obj_end(jw *w) { close_container(w, "}"); }
 void jw_arr(jw *w) { open_container(w, "["); }
 void jw_arr_end(jw *w) { close_container(w, "]"); }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
-	if (s[0] < 0xC2 || s[0] > 0xF4 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
-	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-		return 0; /* overlong, surrogate, or past U+10FFFF */
-	return len;
-}
-
 static void put_escaped(jw *w, const char *str, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	char esc[8];
-	put(w, "\"", 1);
-	for (size_t i = 0; i < n && !w->failed;) {
-		size_t run = i;
-		while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
-			run++;
-		put(w, str + i, run - i);
-		i = run;
-		if (i >= n)
-			break;
-		if (s[i] >= 0x80) {
-			size_t len = utf8_seq(s + i, n - i);
-			put(w, len ? str + i : "\\ufffd", len ? len : 6);
-			i += len ? len : 1;
-			continue;
-		}
-		if (s[i] == '"' || s[i] == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)s[i];
-			put(w, esc, 2);
-		} else if (s[i] == '\n') {
-			put(w, "\\n", 2);
-		} else if (s[i] == '\t') {
-			put(w, "\\t", 2);
-		} else {
-			snprintf(esc, sizeof(esc), "\\u%04x", s[i]);
-			put(w, esc, 6);
-		}
-		i++;
-	}
-	put(w, "\"", 1);
+	if (!w->failed && json_escape(w->b, str, n, JSON_ESC_UTF8) != 0)
+		w->failed = 1;
 }
 
 void jw_key_n(jw *w, const char *k, size_t n)
@@ -399,11 +357,13 @@ static void lua_table(jw *w, lua_State *L, int t, int redact, int depth)
 	jw_arr_end(w);
 }
 
-/* An object body or a screenshot does not belong in a journal line. */
-static void long_string(jw *w, size_t n)
+/* An object body or a screenshot does not belong in a journal line, nor in
+ * a plan: its size and the start of its SHA-256 say which one it was. */
+static void long_string(jw *w, const char *s, size_t n)
 {
-	char tmp[64];
-	snprintf(tmp, sizeof(tmp), "<%zu bytes>", n);
+	char tmp[96], sha[65];
+	digest_sha256_hex(s, n, sha);
+	snprintf(tmp, sizeof(tmp), "<%zu bytes, sha256 %.12s...>", n, sha);
 	jw_str(w, tmp);
 }
 
@@ -427,8 +387,8 @@ static void lua_value(jw *w, lua_State *L, int idx, int redact, int depth)
 		s = lua_tolstring(L, idx, &n);
 		if (redact && journal_secret_value(s, n))
 			jw_str(w, "<redacted>");
-		else if (redact && n > JW_MAX_STRING)
-			long_string(w, n);
+		else if (w->shorten ? n > w->shorten : redact && n > JW_MAX_STRING)
+			long_string(w, s, n);
 		else
 			jw_strn(w, s, n);
 		break;
@@ -535,7 +495,7 @@ static int utf8_valid(const char *str, size_t n)
 			i++;
 			continue;
 		}
-		size_t len = utf8_seq(s + i, n - i);
+		size_t len = json_utf8_seq(s + i, n - i);
 		if (!len)
 			return 0;
 		i += len;
@@ -783,9 +743,7 @@ void journal_format_time(double t, char *out, size_t outlen)
 
 void journal_timestamp(char *out, size_t outlen)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	journal_format_time((double)ts.tv_sec + ts.tv_nsec / 1e9, out, outlen);
+	journal_format_time(clock_wall(), out, outlen);
 }
 
 /* ---- the journal ---- */

@@ -24,6 +24,7 @@ typedef struct jw {
 	int depth;
 	int after_key;
 	int failed;
+	size_t shorten; /* jw_lua: strings longer than this become "<N bytes, sha256 ...>"; 0: JW_MAX_STRING when redacting */
 	unsigned char comma[JW_MAX_DEPTH + 1];
 } jw;
 

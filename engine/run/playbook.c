@@ -107,8 +107,11 @@ static void inspect_step_field(lua_State *L, inspect *in, lua_Integer i, pb_step
 			problem(in, "steps[%lld]: critical must be true or false", (long long)i);
 		st->critical = lua_toboolean(L, -1);
 	} else if (key_is(k, n, "why")) {
-		if (vt != LUA_TSTRING)
+		const char *v = vt == LUA_TSTRING ? lua_tolstring(L, -1, &vn) : NULL;
+		if (!v)
 			problem(in, "steps[%lld]: why must be a string", (long long)i);
+		else if (!st->why)
+			st->why = dupstr(v, vn < 400 ? vn : 400);
 	} else {
 		problem(in, "steps[%lld]: unknown field '%.60s'", (long long)i, k ? k : "(not a string)");
 	}
@@ -304,8 +307,10 @@ void playbook_def_free(playbook_def *def)
 		free(def->handles[i].finding_type);
 		free(def->handles[i].skip);
 	}
-	for (size_t i = 0; i < def->nsteps; i++)
+	for (size_t i = 0; i < def->nsteps; i++) {
 		free(def->steps[i].name);
+		free(def->steps[i].why);
+	}
 	free(def->handles);
 	free(def->steps);
 	free(def->file);

@@ -22,6 +22,7 @@ typedef struct pb_handle {
 
 typedef struct pb_step {
 	char *name;
+	char *why; /* one line on why the step is there; NULL: none given */
 	int critical;
 } pb_step;
 

@@ -2,24 +2,13 @@
 #include "playbooks.h"
 
 #include <dirent.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "digest.h"
 #include "finding.h"
-
-void playbooks_sha256_hex(const void *data, size_t n, char *out)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	out[0] = '\0';
-	if (EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) != 1)
-		return;
-	for (unsigned int i = 0; i < len && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 static int name_cmp(const void *a, const void *b)
 {
@@ -123,7 +112,7 @@ static int load_one(playbook_set *c, sandbox *sb, lua_State *H, const char *dir,
 		problem_report(rep, ud, file, 0, "%s", err);
 		return 1;
 	}
-	playbooks_sha256_hex(src->data ? src->data : "", src->len, sha);
+	digest_sha256_hex(src->data ? src->data : "", src->len, sha);
 	if (sandbox_load_playbook(sb, file, err, sizeof(err)) != SANDBOX_OK) {
 		first_line(err);
 		problem_report(rep, ud, file, 0, "does not load: %s", err);

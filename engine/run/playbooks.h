@@ -47,7 +47,4 @@ void playbooks_free_names(char **names, int n);
 int playbooks_read_source(const char *dir, const char *file, buf *src, char *err,
 			  size_t errlen);
 
-/* Lowercase hex SHA-256 of n bytes; out needs 65 bytes. */
-void playbooks_sha256_hex(const void *data, size_t n, char *out);
-
 #endif

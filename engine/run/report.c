@@ -8,26 +8,12 @@
 #include "clock.h"
 #include "cli.h"
 #include "journal.h"
+#include "json_escape.h"
 #include "run_int.h"
 
 size_t report_output_limit(const runner *r)
 {
 	return r->o.output_limit ? r->o.output_limit : JOURNAL_RUN_LIMIT;
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
-	if (s[0] < 0xC2 || s[0] > 0xF4 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
-	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-		return 0;
-	return len;
 }
 
 /* Code points a terminal acts on or that reorder or break what is shown:
@@ -56,9 +42,11 @@ static void put_terminal_safe(buf *out, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	for (size_t i = 0; i < n;) {
-		size_t len = s[i] < 0x80 ? 1 : utf8_len(s + i, n - i);
+		size_t len = s[i] < 0x80 ? 1 : json_utf8_seq(s + i, n - i);
 		if (s[i] == '\n')
 			buf_puts(out, "\\n");
+		else if (s[i] == '\r')
+			buf_puts(out, "\\r");
 		else if (s[i] == '\t')
 			buf_puts(out, "\\t");
 		else if (s[i] < 0x20 || s[i] == 0x7f)
@@ -73,6 +61,12 @@ static void put_terminal_safe(buf *out, const char *str, size_t n)
 	}
 }
 
+/* Summary lines: the text formatted, one trailing newline dropped, then
+ * escaped whole (put_terminal_safe) with a newline added: the values in it
+ * quote the finding or a playbook, both attacker controlled, and nothing in
+ * them can forge another line or move the cursor. Past the finding's
+ * output limit one line says the summary was cut and later lines are
+ * dropped, except those written always (the head and the tail). */
 static void vline(runner *r, int always, const char *fmt, va_list ap)
 {
 	buf b = BUF_INIT, out = BUF_INIT;
@@ -123,6 +117,7 @@ void report_step(run *rn, const pb_step *st, size_t i, const char *status,
 	jw *w = journal_line(rn->r->j, "step");
 	const char *nl = err ? strchr(err, '\n') : NULL;
 	jw_field_str(w, "step", st->name);
+	jw_field_str(w, "why", st->why);
 	jw_field_int(w, "index", (long long)i + 1);
 	jw_field_str(w, "status", status);
 	jw_field_bool(w, "critical", st->critical);
@@ -145,6 +140,26 @@ void report_step(run *rn, const pb_step *st, size_t i, const char *status,
 	}
 	jw_obj_end(w);
 	journal_emit(rn->r->j);
+}
+
+/* Prints each sep-terminated piece of text as a line of its own, indented. */
+static void report_lines(runner *r, const char *indent, const char *text, size_t n,
+			 char sep)
+{
+	const char *p = text, *end = text + n;
+	while (p < end) {
+		const char *nl = memchr(p, sep, (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		report_line(r, "%s%.*s", indent, (int)len, p);
+		p += len + 1;
+	}
+}
+
+void report_notes(run *rn)
+{
+	if (rn->notes.len)
+		report_lines(rn->r, "           ", rn->notes.data, rn->notes.len, '\0');
+	buf_reset(&rn->notes);
 }
 
 static void write_finding(jw *w, const finding_info *fi)
@@ -236,7 +251,11 @@ void report_result(jw *w, const run *rn)
 void report_head(const run *rn, int total)
 {
 	const finding_info *fi = &rn->fi;
-	always_line(rn->r, "finding %s (%d of %d)", fi->id, fi->index + 1, total);
+	if (total > 1)
+		always_line(rn->r, "finding %d: %s (%d of %d in its document)", rn->r->seen, fi->id,
+			    fi->index + 1, total);
+	else
+		always_line(rn->r, "finding %d: %s", rn->r->seen, fi->id);
 	always_line(rn->r, "  %s, severity %g, %s%s%s in account %s, %s", fi->type, fi->severity,
 		    fi->resource_type, fi->resource_role[0] ? " " : "", fi->resource_role, fi->account,
 		    rn->region);
@@ -247,28 +266,16 @@ void report_head(const run *rn, int total)
 		always_line(rn->r, "  warning: playbook file not used: %s", rn->r->pbs.broken[i]);
 }
 
-/* The plan, a line a write (the lines are ours; the parameters in them are
- * JSON, escaped again by report_line). */
-static void report_plan(const run *rn)
-{
-	const char *p = rn->plan.data, *end = p + rn->plan.len;
-	report_line(rn->r, "  plan (writes not sent, in order):");
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		report_line(rn->r, "%.*s", (int)n, p);
-		p += n + 1;
-	}
-	if (rn->plan_cut)
-		always_line(rn->r, "    ... and %d more planned write%s, not shown: the plan passed %zu bytes",
-			    rn->plan_cut, rn->plan_cut == 1 ? "" : "s", report_output_limit(rn->r));
-}
-
 void report_tail(const run *rn)
 {
-	if (rn->plan.len || rn->plan_cut)
-		report_plan(rn);
-	else if (rn->r->o.dry_run && rn->outcome != OUTCOME_SKIPPED)
+	if (rn->plan.len || rn->plan_cut) {
+		report_line(rn->r, "  plan (writes not sent, in order, under the step that makes them):");
+		report_lines(rn->r, "", rn->plan.data ? rn->plan.data : "", rn->plan.len, '\0');
+		if (rn->plan_cut)
+			always_line(rn->r, "    ... and %d more planned write%s, not shown: the plan passed "
+				    "%zu bytes", rn->plan_cut, rn->plan_cut == 1 ? "" : "s",
+				    report_output_limit(rn->r));
+	} else if (rn->r->o.dry_run && rn->outcome != OUTCOME_SKIPPED)
 		always_line(rn->r, "  plan: no writes");
 	always_line(rn->r, "  outcome: %s%s%s%s", runner_outcome_name(rn->outcome),
 		    rn->reason[0] ? " (" : "", rn->reason, rn->reason[0] ? ")" : "");
@@ -286,4 +293,20 @@ void report_input_error(runner *r, const char *err)
 	jw *w = journal_line(r->j, "input_error");
 	jw_field_str(w, "error", err);
 	journal_emit(r->j);
+}
+
+void report_totals(runner *r)
+{
+	static const runner_outcome order[] = {OUTCOME_CONTAINED, OUTCOME_PLANNED, OUTCOME_PARTIAL,
+					       OUTCOME_FAILED,    OUTCOME_SKIPPED, OUTCOME_INVALID};
+	char line[400];
+	size_t n = 0;
+	if (r->seen == 0)
+		return;
+	n += (size_t)snprintf(line, sizeof(line), "total: %d finding%s", r->seen, r->seen == 1 ? "" : "s");
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && n < sizeof(line); i++)
+		if (r->totals[order[i]])
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %d %s", n ? "," : "",
+					      r->totals[order[i]], runner_outcome_name(order[i]));
+	always_line(r, "%s", line);
 }

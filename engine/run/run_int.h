@@ -25,6 +25,8 @@
 #define MAX_SAVES 64
 #define MAX_SAVE_BYTES ((size_t)1 << 20)
 #define PARAMS_MAX ((size_t)256 << 10)
+#define NOTES_MAX ((size_t)64 << 10)   /* one step's log lines kept for the summary */
+#define PLAN_MAX_VALUE 1024            /* longer strings are shortened in the plan */
 
 /* The environment settings a playbook sees as ctx.env. */
 #define RUN_NENV 3
@@ -49,6 +51,8 @@ struct runner {
 	run *cur;     /* the run in progress, for the client's observer */
 	size_t summary_bytes; /* written to the summary for the current finding */
 	int summary_cut;      /* the summary's cut line was written */
+	int seen;     /* findings run so far, over every document */
+	int totals[OUTCOME_INVALID + 1]; /* how many ended each way */
 };
 
 struct run {
@@ -60,10 +64,14 @@ struct run {
 	const char *region;
 	int fidx;          /* the finding in r->H */
 	const char *step;  /* the step running now, or NULL */
+	const pb_step *cur;      /* the same step, whole */
+	const pb_step *planned;  /* the step of the last planned write */
+	buf notes;         /* the running step's log lines, shown under its status */
 	save_entry saves[MAX_SAVES];
 	size_t nsaves, save_bytes;
 	int skip;
 	int stop;
+	char not_contained[512]; /* ctx.not_contained's reason: the run ends skipped */
 	runner_outcome outcome;
 	char reason[512];
 	int ok, failed, skipped, not_run, calls, writes;
@@ -118,11 +126,13 @@ size_t report_output_limit(const runner *r);
 void report_line(runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void report_step(run *rn, const pb_step *st, size_t i, const char *status, const char *err,
 		 double ms);
+void report_notes(run *rn); /* the step's log lines, under its status line */
 void report_run_start(run *rn);
 void report_run_end(run *rn);
 void report_head(const run *rn, int total);
 void report_tail(const run *rn);
 void report_result(jw *w, const run *rn);
 void report_input_error(runner *r, const char *err);
+void report_totals(runner *r); /* "total: 5 findings, 2 contained, ..." */
 
 #endif

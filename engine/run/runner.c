@@ -147,8 +147,12 @@ static void final_outcome(run *rn)
 		return;
 	else if (rn->failed)
 		rn->outcome = OUTCOME_PARTIAL;
+	else if (rn->not_contained[0])
+		rn->outcome = OUTCOME_SKIPPED;
 	else
 		rn->outcome = rn->r->o.dry_run ? OUTCOME_PLANNED : OUTCOME_CONTAINED;
+	if (rn->outcome == OUTCOME_SKIPPED && !rn->skip)
+		snprintf(rn->reason, sizeof(rn->reason), "%s", rn->not_contained);
 	if (rn->outcome == OUTCOME_PARTIAL)
 		snprintf(rn->reason, sizeof(rn->reason), "%d step%s failed", rn->failed,
 			 rn->failed == 1 ? "" : "s");
@@ -164,6 +168,8 @@ static runner_outcome run_one(runner *r, int fidx, int index, int total, jw *res
 	rn.fidx = fidx;
 	buf_init(&rn.params, PARAMS_MAX);
 	buf_init(&rn.plan, report_output_limit(r));
+	buf_init(&rn.notes, NOTES_MAX);
+	r->seen++;
 	r->summary_bytes = 0;
 	r->summary_cut = 0;
 	finding_info_get(r->H, fidx, index, &rn.fi);
@@ -184,9 +190,11 @@ static runner_outcome run_one(runner *r, int fidx, int index, int total, jw *res
 	report_tail(&rn);
 	if (result)
 		report_result(result, &rn);
+	r->totals[rn.outcome]++;
 	ctx_free_saves(&rn);
 	buf_free(&rn.params);
 	buf_free(&rn.plan);
+	buf_free(&rn.notes);
 	return rn.outcome;
 }
 
@@ -351,4 +359,9 @@ void runner_free(runner *r)
 	free(r->dir);
 	free(r->region);
 	free(r);
+}
+
+void runner_report_totals(runner *r)
+{
+	report_totals(r);
 }

@@ -73,6 +73,10 @@ void runner_set_run(runner *r, double deadline, FILE *journal_file);
 
 const char *runner_outcome_name(runner_outcome o);
 
+/* Writes the summary's closing line over every finding run so far, numbered
+ * over every document ("total: 5 findings, 2 contained, 3 skipped"). */
+void runner_report_totals(runner *r);
+
 /* `deadbolt check`: loads every playbook of dir in a sandbox whose AWS calls
  * are refused, checks its structure (a table with a name, handles and named
  * steps with run functions, no duplicate names, valid finding_type patterns)

@@ -8,7 +8,8 @@
 #include "run_int.h"
 
 /* Runs the step's when (which = 0) or run (1) under sandbox_pcall.
- * Returns the status and leaves whether it returned true in *yes. */
+ * Returns the status and leaves whether it returned true in *yes; for a
+ * when that said no, why in err. */
 static sandbox_status call_fn(run *rn, const step_frame *f, size_t i, int which, int *yes,
 			      char *err, size_t errlen)
 {
@@ -22,12 +23,23 @@ static sandbox_status call_fn(run *rn, const step_frame *f, size_t i, int which,
 	lua_pushvalue(L, f->ctx);
 	lua_pushinteger(L, (lua_Integer)i + 1);
 	lua_pushboolean(L, which);
-	sandbox_status st = sandbox_pcall(rn->sb, 4, 1, err, errlen);
+	sandbox_status st = sandbox_pcall(rn->sb, 4, 2, err, errlen);
 	if (st == SANDBOX_OK) {
-		*yes = lua_toboolean(L, -1);
-		lua_pop(L, 1);
+		*yes = lua_toboolean(L, -2);
+		if (!*yes && lua_type(L, -1) == LUA_TSTRING)
+			snprintf(err, errlen, "%.400s", lua_tostring(L, -1));
+		lua_pop(L, 2);
 	}
 	return st;
+}
+
+/* Removes "dir/" from msg: a place in a playbook reads "lib/notify.lua:77". */
+static void strip_dir(char *msg, const char *dir)
+{
+	size_t dn = strlen(dir);
+	char *p = strstr(msg, dir);
+	if (dn && p && p[dn] == '/')
+		memmove(p, p + dn + 1, strlen(p + dn + 1) + 1);
 }
 
 static const char *exec_step(run *rn, const step_frame *f, size_t i, char *err, size_t errlen)
@@ -39,7 +51,8 @@ static const char *exec_step(run *rn, const step_frame *f, size_t i, char *err, 
 		return "failed";
 	}
 	if (!yes) {
-		snprintf(err, errlen, "when returned false");
+		snprintf(err, errlen, "%s", msg);
+		strip_dir(err, rn->r->dir);
 		return "skipped";
 	}
 	if (call_fn(rn, f, i, 1, &yes, err, errlen) != SANDBOX_OK)
@@ -94,6 +107,8 @@ static void one_step(run *rn, const step_frame *f, size_t i)
 	char err[2048] = "";
 	double t = clock_mono();
 	rn->step = st->name;
+	rn->cur = st;
+	buf_reset(&rn->notes);
 	ctx_free_saves(rn);
 	const char *status = exec_step(rn, f, i, err, sizeof(err));
 	if (rn->skip) {
@@ -104,11 +119,13 @@ static void one_step(run *rn, const step_frame *f, size_t i)
 	char *nl = strchr(err, '\n');
 	if (nl)
 		*nl = '\0';
-	report_line(rn->r, "  %-8s %s%s%s\n", status, st->name, err[0] ? ": " : "", err);
+	report_line(rn->r, "  %-8s %s%s%s", status, st->name, err[0] ? ": " : "", err);
+	report_notes(rn);
 	step_outcome(rn, st, status, err);
 	note(rn, f, st->name, status, err);
 	ctx_free_saves(rn);
 	rn->step = NULL;
+	rn->cur = NULL;
 }
 
 void steps_run(run *rn, step_frame *f)

@@ -1,5 +1,7 @@
 #include "jsonw.h"
 
+#include "json_escape.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,27 +19,7 @@ static int write_value(jw *w, int idx, const aws_shape *shape, int depth);
 
 int jsonw_string(buf *out, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	if (buf_putc(out, '"') != 0)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-		int rc;
-		if (c == '"' || c == '\\')
-			rc = buf_putc(out, '\\') || buf_putc(out, (char)c);
-		else if (c == '\n')
-			rc = buf_puts(out, "\\n");
-		else if (c == '\t')
-			rc = buf_puts(out, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			rc = buf_puts(out, esc);
-		else
-			rc = buf_putc(out, (char)c);
-		if (rc)
-			return -1;
-	}
-	return buf_putc(out, '"');
+	return json_escape(out, s, len, JSON_ESC_UTF8);
 }
 
 static int fail(jw *w, const char *what)

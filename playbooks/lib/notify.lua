@@ -75,7 +75,7 @@ function M.step()
     name = "notify",
     why = "the people on call learn what was done, what failed and where the evidence is",
     when = function(ctx)
-      return ctx.env.NOTIFICATION_TOPIC_ARN ~= nil
+      return ctx.env.NOTIFICATION_TOPIC_ARN ~= nil, "no NOTIFICATION_TOPIC_ARN set"
     end,
     run = function(ctx)
       sns.publish {
@@ -84,34 +84,6 @@ function M.step()
           ctx.state.headline or ctx.type)),
         Message = message(ctx),
       }
-    end,
-  }
-end
-
--- The very last step of every playbook: a finding that was only notified
--- about, had evidence collected, or had nothing to contain ends "skipped"
--- with the reason, not "contained". A run with a failed step is left alone
--- (it ends "partial").
-function M.finish_step()
-  return {
-    name = "finish",
-    why = "a finding that was not contained does not end as contained",
-    when = function(ctx)
-      return ctx.state.response ~= "contain" or ctx.state.nothing_to_do ~= nil
-    end,
-    run = function(ctx)
-      for _, step in ipairs(ctx.steps) do
-        if step.status == "failed" then
-          return
-        end
-      end
-      local reason = ctx.state.nothing_to_do
-      if not reason and ctx.state.response == "evidence" then
-        reason = "evidence collected, not contained (" .. tostring(ctx.state.response_why) .. ")"
-      elseif not reason then
-        reason = "notification only (" .. tostring(ctx.state.response_why) .. ")"
-      end
-      ctx.skip(reason .. (ctx.env.NOTIFICATION_TOPIC_ARN and "; notified" or ""))
     end,
   }
 end

@@ -24,7 +24,7 @@ local function matches(rule, ctx)
 end
 
 -- The response for ctx's finding and a description of why.
-function M.choose(ctx, section)
+local function choose(ctx, section)
   for i, rule in ipairs(section.rules or {}) do
     if matches(rule, ctx) then
       if not RESPONSES[rule.response] then
@@ -35,6 +35,69 @@ function M.choose(ctx, section)
     end
   end
   return section.default or "contain", "the default"
+end
+M.choose = choose
+
+local NOT_CONTAINED = {
+  evidence = "evidence collected, not contained",
+  notify = "notification only",
+}
+
+-- Chooses the response (downgraded to `ceiling` when the resource has
+-- nothing of that kind: "notify" for a bucket setting), keeps it in
+-- ctx.state and tells the runner when the run will not contain.
+function M.respond(ctx, section, ceiling)
+  local response, why = choose(ctx, section)
+  if ceiling and response == "evidence" then
+    response = ceiling
+  end
+  ctx.state.response, ctx.state.response_why = response, why
+  if NOT_CONTAINED[response] then
+    ctx.not_contained(string.format("%s (%s)", NOT_CONTAINED[response], why))
+  end
+end
+
+-- Nothing to contain after all (no public bucket, a Root credential): the
+-- run ends skipped with why, unless a step fails.
+function M.nothing_to_do(ctx, why)
+  ctx.state.nothing_to_do = why
+  ctx.state.response, ctx.state.response_why = "notify", why
+  ctx.not_contained(why)
+end
+
+-- Guards for `when`: each says whether the step applies and, when it does
+-- not, why, in words the summary shows.
+
+function M.containing(ctx)
+  return ctx.state.response == "contain",
+    string.format("response is %s (%s)", tostring(ctx.state.response), tostring(ctx.state.response_why))
+end
+
+function M.responding(ctx)
+  return ctx.state.response ~= "notify",
+    string.format("response is notify (%s)", tostring(ctx.state.response_why))
+end
+
+-- A guard on a setting of config.lua: setting("ec2", "snapshots").
+function M.setting(section, key)
+  local config = require "config"
+  return function()
+    return config[section][key] == true, string.format("off in config.lua: %s.%s", section, key)
+  end
+end
+
+-- Every guard given must hold; the first that does not says why.
+function M.all(...)
+  local guards = { ... }
+  return function(ctx)
+    for _, guard in ipairs(guards) do
+      local yes, why = guard(ctx)
+      if not yes then
+        return false, why
+      end
+    end
+    return true
+  end
 end
 
 return M

@@ -268,17 +268,21 @@ def ec2_state(world, w):
 
 
 def printed_plan(stdout):
-    """The writes of a dry run's printed plan, in order: [(op, params)]."""
+    """The writes of a dry run's printed plan, in order: [(op, params)]. The
+    plan's block lists, under each step's heading ("    name: why"), its
+    numbered writes ("      3. ec2.CreateTags {...}")."""
     plan, inside = [], False
     for line in stdout.splitlines():
         if line.strip().startswith("plan (writes not sent"):
             inside = True
             continue
         if inside:
-            head, _, rest = line.strip().partition(" ")
-            if not (head.endswith(".") and head[:-1].isdigit()):
+            if not line.startswith("    "):
                 inside = False
                 continue
+            head, _, rest = line.strip().partition(" ")
+            if not (head.endswith(".") and head[:-1].isdigit()):
+                continue  # a step's heading
             op, _, params = rest.partition(" ")
             plan.append((op, json.loads(params)))
     return plan

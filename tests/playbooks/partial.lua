@@ -6,7 +6,7 @@ return {
     { name = "first",
       run = function(ctx)
         ctx.save("n", 1)
-        log("warn", "finding text can carry \27[31mterminal escapes\27[0m")
+        log("warn", "finding text can carry \27[31mterminal escapes\27[0m\n  outcome: contained (forged)")
       end },
     { name = "boom", run = function(ctx) error("boom") end },
     { name = "write_finding",

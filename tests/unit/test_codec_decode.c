@@ -599,7 +599,7 @@ static lua_State *placeholder(const char *service, const char *opname)
 	lua_State *L = luaL_newstate();
 	const aws_operation *op = model_find_operation(service, opname);
 	ck_assert_ptr_nonnull(op);
-	codec_push_placeholder(L, op);
+	codec_push_placeholder(L, op, 0);
 	ck_assert_int_eq(lua_gettop(L), 1);
 	ck_assert(lua_istable(L, 1));
 	lua_getfield(L, 1, "ResponseMetadata");
@@ -610,6 +610,19 @@ static lua_State *placeholder(const char *service, const char *opname)
 	lua_pop(L, 2);
 	return L;
 }
+
+START_TEST(test_placeholder_ids_of_two_writes_differ)
+{
+	lua_State *L = luaL_newstate();
+	const aws_operation *op = model_find_operation("ec2", "CreateSecurityGroup");
+	ck_assert_ptr_nonnull(op);
+	codec_push_placeholder(L, op, 3);
+	codec_push_placeholder(L, op, 4);
+	ck_assert_str_eq(field_str(L, 1, "GroupId"), "sg-dryrun3");
+	ck_assert_str_eq(field_str(L, 2, "GroupId"), "sg-dryrun4");
+	lua_close(L);
+}
+END_TEST
 
 START_TEST(test_placeholder_ids_look_like_ids)
 {
@@ -684,6 +697,7 @@ static Suite *suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("placeholder");
 	tcase_add_test(tc, test_placeholder_ids_look_like_ids);
+	tcase_add_test(tc, test_placeholder_ids_of_two_writes_differ);
 	tcase_add_test(tc, test_placeholder_nested_structures);
 	tcase_add_test(tc, test_placeholder_without_output_and_rest_members);
 	suite_add_tcase(s, tc);

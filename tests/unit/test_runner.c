@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "lint.h"
 #include "playbooks.h"
 #include "finding.h"
@@ -232,7 +233,8 @@ START_TEST(test_dry_run_sends_reads_and_plans_writes_in_order)
 	lua_State *L = journal_lua(&out);
 	JCHECK(L, "ops() == 'ec2.DescribeInstances,ec2.CreateTags(dry),ec2.ModifyInstanceAttribute(dry)'");
 	JCHECK(L, "steps() == 'describe=ok,tag=ok,never=skipped,protect=ok,report=ok'");
-	JCHECK(L, "find('step', 'never').reason == 'when returned false'");
+	JCHECK(L, "find('step', 'never').reason == 'its condition (when, contain.lua:29) does not hold'");
+	JCHECK(L, "find('step', 'never').why == 'a when guard that says no'");
 	JCHECK(L, "find('aws_call', 'tag').params.Tags[1].Key == 'deadbolt:status'");
 	JCHECK(L, "find('aws_call', 'tag').access == 'write'");
 	JCHECK(L, "find('aws_call', 'describe').params.InstanceIds[1] == 'i-0a1b2c3d4e5f67890'");
@@ -278,7 +280,7 @@ START_TEST(test_playbook_hash_is_the_file_sha256)
 	outcome out = {0};
 	char *json = read_finding("ec2-ssh-bruteforce.bare.json"), sha[65], expr[200];
 	char *src = read_finding("../playbooks/contain.lua");
-	playbooks_sha256_hex(src, strlen(src), sha);
+	digest_sha256_hex(src, strlen(src), sha);
 	run_doc(&out, 1, json);
 	lua_State *L = journal_lua(&out);
 	snprintf(expr, sizeof(expr), "find('run_start').playbook.sha256 == '%s'", sha);
@@ -330,6 +332,9 @@ START_TEST(test_failed_steps_make_partial_and_the_rest_still_runs)
 	/* the terminal summary does not pass escapes through */
 	ck_assert_ptr_nonnull(strstr(out.summary, "carry \\u001b[31mterminal escapes\\u001b[0m"));
 	ck_assert_ptr_null(strchr(out.summary, '\033'));
+	/* nor newlines: a log line cannot forge a line of the summary */
+	ck_assert_ptr_nonnull(strstr(out.summary, "escapes\\u001b[0m\\n  outcome: contained (forged)"));
+	ck_assert_ptr_null(strstr(out.summary, "\n  outcome: contained"));
 	outcome_free(&out);
 }
 END_TEST
