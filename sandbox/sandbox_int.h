@@ -42,6 +42,7 @@ struct sandbox {
 	uint64_t sync_units;   /* instructions at that reading */
 	double deadline;       /* CLOCK_MONOTONIC seconds */
 	int calls;             /* AWS primitive calls made */
+	int closing;           /* coroutine closes in progress (sandbox_lib.c) */
 	const char *budget_hit; /* static string, or NULL */
 	sandbox_chunks *chunks; /* borrowed; NULL: every load compiles the text */
 };

@@ -460,6 +460,8 @@ static int sb_move(lua_State *L)
 /* ---- coroutines: a budget error or out of memory inside one is not a
  * value for resume to return ---- */
 
+static void reset_thread(lua_State *L, lua_State *co);
+
 /* Moves narg values from L to co and resumes it; leaves its results (the
  * count returned) or its error (-1) on L. */
 static int resume_co(lua_State *L, lua_State *co, int narg)
@@ -503,7 +505,7 @@ static int wrap_next(lua_State *L)
 	if (r >= 0)
 		return r;
 	if (lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD) {
-		lua_resetthread(co); /* run its pending __close handlers */
+		reset_thread(L, co); /* run its pending __close handlers */
 		sandbox_check_budget(L);
 	}
 	if (lua_type(L, -1) == LUA_TSTRING) { /* add where, as Lua's wrap does */
@@ -525,12 +527,54 @@ static int sb_wrap(lua_State *L)
 	return 1;
 }
 
-/* coroutine.close runs __close handlers and returns their error. */
+/* coroutine.close runs __close handlers and returns their error. Lua
+ * 5.4.4's lua_resetthread counts the C calls of the closed coroutine from
+ * zero, so a __close handler that closes another coroutine, whose handler
+ * closes another, ... recurses in C with no limit until the process dies
+ * (a bug fixed upstream in 5.4.6 by lua_closethread): the sandbox counts
+ * the closes in progress itself and refuses past CLOSE_DEPTH. */
+#define CLOSE_DEPTH 100
+
+static int enter_close(lua_State *L)
+{
+	sandbox *sb = sandbox_of(L);
+	if (sb->closing >= CLOSE_DEPTH) {
+		lua_pushfstring(L, "coroutine.close: closes nested more than %d deep", CLOSE_DEPTH);
+		return lua_error(L);
+	}
+	sb->closing++;
+	return 0;
+}
+
+/* Protected: the wrapped close with the arguments. */
+static int close_call(lua_State *L)
+{
+	return call_wrapped(L);
+}
+
 static int sb_close(lua_State *L)
 {
-	int n = call_wrapped(L);
-	sandbox_check_budget(L);
-	return n;
+	sandbox *sb = sandbox_of(L);
+	int status, n = lua_gettop(L);
+	enter_close(L);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushcclosure(L, close_call, 1);
+	lua_insert(L, 1);
+	status = lua_pcall(L, n, LUA_MULTRET, 0);
+	sb->closing--;
+	sandbox_after_status(L, status);
+	if (status != LUA_OK)
+		return lua_error(L);
+	return lua_gettop(L);
+}
+
+/* lua_resetthread on co, under the same count. */
+static void reset_thread(lua_State *L, lua_State *co)
+{
+	sandbox *sb = sandbox_of(L);
+	enter_close(L);
+	lua_resetthread(co);
+	sb->closing--;
 }
 
 /* ---- json (lua-cjson) ---- */

@@ -529,6 +529,17 @@ START_TEST(json_encode_of_shared_tables_is_charged)
 }
 END_TEST
 
+/* Lua 5.4.4 crashes here (SIGSEGV); the sandbox refuses the nesting. */
+START_TEST(nested_coroutine_close_does_not_crash)
+{
+	sandbox_limits lim = small_limits();
+	lim.memory_bytes = (size_t)64 << 20;
+	lim.wall_seconds = 10;
+	expect_hostile("close_nesting.lua", &lim, SANDBOX_OK,
+		       "false: coroutine.close: closes nested more than 100 deep", 10.0);
+}
+END_TEST
+
 /* Routing patterns come from playbooks: the host matches them with the
  * metered matcher, never with the stock string.find. */
 START_TEST(host_pattern_find_is_metered)
@@ -1441,6 +1452,7 @@ static Suite *sandbox_suite(void)
 	tcase_add_test(tricks, aws_call_loop_ends_by_call_budget);
 	tcase_add_test(tricks, long_string_comparisons_are_charged);
 	tcase_add_test(tricks, host_pattern_find_is_metered);
+	tcase_add_test(tricks, nested_coroutine_close_does_not_crash);
 	tcase_add_test(tricks, allocating_calls_are_charged_by_the_byte);
 	tcase_add_test(tricks, load_is_charged_by_the_byte);
 	tcase_add_test(tricks, format_and_concat_are_charged_by_the_byte);
