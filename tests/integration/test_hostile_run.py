@@ -153,6 +153,16 @@ class TestHostileRun(unittest.TestCase):
                 return e
         return {}
 
+    # ---- no crash ----
+
+    def test_nested_coroutine_close_does_not_kill_the_process(self):
+        run = self.deadbolt("crash_close", EC2_FINDING, "--dry-run")
+        self.assert_sane(run, 1, cpu=10.0, wall=60.0)
+        step = self.event(self.lines(), "step", "nest")
+        self.assertEqual(step["status"], "failed")
+        self.assertIn("closes nested more than 100 deep", step["error"])
+        self.assertEqual(self.server.seen, [])
+
     # ---- no work outside a budget ----
 
     def test_uncharged_loop_ends_by_the_instruction_budget(self):
