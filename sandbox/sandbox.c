@@ -454,8 +454,8 @@ static int pattern_probe(lua_State *L)
 	return 1;
 }
 
-int sandbox_pattern_find(const char *subject, const char *pattern, uint64_t steps, char *err,
-			 size_t errlen)
+int sandbox_pattern_find(const char *subject, const char *pattern, uint64_t steps,
+			 uint64_t *used, char *err, size_t errlen)
 {
 	sandbox sb;
 	int rc = -1;
@@ -486,6 +486,8 @@ int sandbox_pattern_find(const char *subject, const char *pattern, uint64_t step
 		sandbox_error_text(sb.L, -1, err, errlen);
 	}
 out:
+	if (used)
+		*used = sb.instructions;
 	if (sb.L)
 		lua_close(sb.L);
 	sandbox_pool_free(&sb);

@@ -93,11 +93,12 @@ void sandbox_charge_work(lua_State *L, uint64_t units);
  * small state of its own, at most `steps` matcher steps and
  * SANDBOX_PATTERN_MEMORY bytes, so no pattern runs long in the host.
  * Returns 1 (a match), 0 (none), or -1 with err (not a pattern, or the
- * steps ran out: "pattern too costly (more than N steps)"). */
+ * steps ran out: "pattern too costly (more than N steps)"). *used (may be
+ * NULL) gets the steps spent. */
 #define SANDBOX_PATTERN_STEPS 1000000u
 #define SANDBOX_PATTERN_MEMORY ((size_t)1 << 20)
-int sandbox_pattern_find(const char *subject, const char *pattern, uint64_t steps, char *err,
-			 size_t errlen);
+int sandbox_pattern_find(const char *subject, const char *pattern, uint64_t steps,
+			 uint64_t *used, char *err, size_t errlen);
 
 /* Which budget was hit ("memory", "instructions", "wall clock", "aws calls"),
  * or NULL. Once hit, every later sandbox_pcall fails at once. */

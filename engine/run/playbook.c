@@ -157,6 +157,10 @@ static void inspect_steps(lua_State *L, int t, inspect *in)
 		problem(in, "steps must be a non-empty list of steps");
 		return;
 	}
+	if (n > PLAYBOOK_MAX_STEPS) { /* each is inspected, and checked against the others */
+		problem(in, "%lld steps: at most %d", (long long)n, PLAYBOOK_MAX_STEPS);
+		return;
+	}
 	in->def->steps = calloc((size_t)n, sizeof(pb_step));
 	if (!in->def->steps) {
 		problem(in, "out of memory");
@@ -199,7 +203,7 @@ static void check_pattern(inspect *in, lua_Integer i, const char *pattern)
 	char err[300];
 	if (!in->H)
 		return;
-	if (sandbox_pattern_find("GuardDuty:Pattern/Check", pattern, SANDBOX_PATTERN_STEPS, err,
+	if (sandbox_pattern_find("GuardDuty:Pattern/Check", pattern, SANDBOX_PATTERN_STEPS, NULL, err,
 				 sizeof(err)) < 0)
 		problem(in, "handles[%lld]: finding_type is not a Lua pattern: %s", (long long)i, err);
 }
@@ -209,6 +213,10 @@ static void inspect_handles(lua_State *L, int t, inspect *in)
 	lua_Integer n;
 	if (!lua_istable(L, t) || !is_sequence(L, t, &n) || n == 0) {
 		problem(in, "handles must be a non-empty list of {resource_type=, finding_type=}");
+		return;
+	}
+	if (n > PLAYBOOK_MAX_HANDLES) { /* each is tried on every finding */
+		problem(in, "%lld handles entries: at most %d", (long long)n, PLAYBOOK_MAX_HANDLES);
 		return;
 	}
 	in->def->handles = calloc((size_t)n, sizeof(pb_handle));

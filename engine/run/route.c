@@ -1,5 +1,6 @@
 /* route — which playbook answers a finding (the first `handles` entry that
  * matches), and the guards that skip a finding before any playbook runs. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,19 +8,30 @@
 
 #include "run_int.h"
 
-/* The pattern runs in the sandbox's metered matcher, never in the host's
- * string.find: a playbook chose it. One that runs out of steps (or is not
- * a pattern) matches nothing. */
-static int type_matches(runner *r, const char *type, const char *pattern)
+/* The patterns run in the sandbox's metered matcher, never in the host's
+ * string.find: a playbook chose them. One that runs out of steps (or is not
+ * a pattern) matches nothing, and all the patterns tried for one finding
+ * share ROUTE_STEPS: past them no pattern matches. */
+#define ROUTE_STEPS 10000000u
+
+static int type_matches(const char *type, const char *pattern, uint64_t *left)
 {
 	char err[256];
-	return sandbox_pattern_find(type, pattern, SANDBOX_PATTERN_STEPS, err, sizeof(err)) == 1;
+	uint64_t used = 0;
+	if (*left == 0)
+		return 0;
+	int rc = sandbox_pattern_find(type, pattern,
+				      *left < SANDBOX_PATTERN_STEPS ? *left : SANDBOX_PATTERN_STEPS,
+				      &used, err, sizeof(err));
+	*left -= used < *left ? used : *left;
+	return rc == 1;
 }
 
 /* The first matching handles entry over all playbooks; entries with a
  * finding_type pattern are tried before those without. *entry gets it. */
 const playbook_def *route_finding(runner *r, const finding_info *fi, const pb_handle **entry)
 {
+	uint64_t left = ROUTE_STEPS;
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t p = 0; p < r->pbs.n; p++)
 			for (size_t h = 0; h < r->pbs.pbs[p].nhandles; h++) {
@@ -28,7 +40,7 @@ const playbook_def *route_finding(runner *r, const finding_info *fi, const pb_ha
 					continue;
 				if (e->resource_type && strcmp(e->resource_type, fi->resource_type) != 0)
 					continue;
-				if (e->finding_type && !type_matches(r, fi->type, e->finding_type))
+				if (e->finding_type && !type_matches(fi->type, e->finding_type, &left))
 					continue;
 				*entry = e;
 				return &r->pbs.pbs[p];

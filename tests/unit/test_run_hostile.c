@@ -182,6 +182,11 @@ static const char *const broken_ec2[] = {
 	"return 42",
 	"pairs = nil; require = nil; string = nil; _G.iam = nil\n"
 	"return { name = 'ec2', handles = { { resource_type = 'Instance' } }, steps = 'none' }",
+	/* steps are checked pairwise, handles tried on every finding: both capped */
+	"local s = {} for i = 1, 100000 do s[i] = { name = 's' .. i, run = print } end\n"
+	"return { name = 'ec2', handles = { { resource_type = 'Instance' } }, steps = s }",
+	"local h = {} for i = 1, 10000 do h[i] = { finding_type = string.rep('a*', 20) .. 'b' } end\n"
+	"return { name = 'ec2', handles = h, steps = { { name = 'x', run = print } } }",
 };
 
 START_TEST(broken_file_is_named_and_the_others_run)

@@ -215,7 +215,12 @@ static void expect_hostile(const char *file, const sandbox_limits *lim, sandbox_
 static void expect_hostile_small(const char *file, sandbox_status want, const char *text)
 {
 	sandbox_limits lim = small_limits();
-	expect_hostile(file, &lim, want, text, 3.0);
+	double max = 3.0;
+	if (strstr(text, "instructions")) { /* not a race with the wall clock on a busy machine */
+		lim.wall_seconds = 10;
+		max = 10.0;
+	}
+	expect_hostile(file, &lim, want, text, max);
 }
 
 /* ---- reaching what is not there ---- */
@@ -550,12 +555,12 @@ START_TEST(host_pattern_find_is_metered)
 	memset(subject, 'a', sizeof(subject) - 1);
 	subject[sizeof(subject) - 1] = '\0';
 	ck_assert_int_eq(sandbox_pattern_find("UnauthorizedAccess:EC2/SSHBruteForce",
-					      "^UnauthorizedAccess:EC2/", 0, err, sizeof(err)), 1);
-	ck_assert_int_eq(sandbox_pattern_find("Recon:IAMUser/MaliciousIPCaller", "^Unauth", 0, err,
+					      "^UnauthorizedAccess:EC2/", 0, NULL, err, sizeof(err)), 1);
+	ck_assert_int_eq(sandbox_pattern_find("Recon:IAMUser/MaliciousIPCaller", "^Unauth", 0, NULL, err,
 					      sizeof(err)), 0);
-	ck_assert_int_eq(sandbox_pattern_find("x", "[a", 0, err, sizeof(err)), -1);
+	ck_assert_int_eq(sandbox_pattern_find("x", "[a", 0, NULL, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "missing ']'"), "%s", err);
-	ck_assert_int_eq(sandbox_pattern_find(subject, "a*a*a*a*a*a*a*a*a*a*a*a*b", 0, err,
+	ck_assert_int_eq(sandbox_pattern_find(subject, "a*a*a*a*a*a*a*a*a*a*a*a*b", 0, NULL, err,
 					      sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "pattern too costly"), "%s", err);
 	ck_assert_msg(mono() - t0 < 2.0, "metered patterns took %.2fs", mono() - t0);
