@@ -1,7 +1,6 @@
 # bench/bench.mk — the C programs behind `make bench` (bench/run.sh builds
 # them with `make -f Makefile -f bench/bench.mk`, or through an include in the
 # Makefile). They link build/libdeadbolt.a; they are not part of deadbolt.
-# Owner: the bench engineer.
 
 BENCH_PROGS = bench_client bench_sandbox
 

@@ -14,7 +14,7 @@ in an Auto Scaling group, behind a classic ELB and a target group), then:
              a time, in its order, with its 5 s + 10 s SSM waits
 
 Both are timed from process start (so both pay their start-up) to the end of
-isolation and to the end of the run. Owner: the bench engineer."""
+isolation and to the end of the run."""
 
 import json
 import os

@@ -10,7 +10,7 @@ connection waits one full round trip before its first byte goes through (the
 TCP handshake). Bytes are delayed, not serialized: a chunk that arrives while
 another is in flight leaves 'delay' after its own arrival, so the delay does
 not cap throughput. Each connection is two pairs of threads (reader, writer).
-Owner: the bench engineer. Standard library only."""
+Standard library only."""
 
 import argparse
 import collections

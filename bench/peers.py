@@ -4,7 +4,7 @@ with, run as separate processes by bench/bench.py. Not part of deadbolt.
   peers.py loop URL N    N DescribeInstances calls with one boto3 client
 
 Prints one line of key=value pairs, as bench_client.c does. (The peer of the
-time-to-containment bench is sample_order.py.) Owner: the bench engineer."""
+time-to-containment bench is sample_order.py.)"""
 
 import sys
 import time

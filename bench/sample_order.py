@@ -20,7 +20,7 @@ message after each plugin and at the end:
 
 Prints 'isolated_at=EPOCH end_at=EPOCH calls=N calls_to_isolation=N
 failed_plugins=N' (epoch seconds; calls counts HTTP requests). Written for `make bench` from the sample's source (MIT-0); not a
-copy of it. Owner: the bench engineer."""
+copy of it."""
 
 import argparse
 import base64

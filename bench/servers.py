@@ -4,7 +4,7 @@ a free 127.0.0.1 port and stopped by its PID (never by name).
   Nginx       a private nginx (own prefix, own config, master_process off)
   Servers     a registry that stops everything it started, even on errors
 
-Owner: the bench engineer. Standard library only."""
+Standard library only."""
 
 import os
 import re

@@ -90,3 +90,8 @@ const allow_entry *allowlist_find(const char *service, const char *operation)
 	}
 	return NULL;
 }
+
+const char *allowlist_rule_text(const allow_entry *e)
+{
+	return e->why;
+}

@@ -22,4 +22,9 @@ const allow_entry *allowlist_find(const char *service, const char *operation);
 size_t allowlist_count(void);
 const allow_entry *allowlist_at(size_t i);
 
+/* One line on what the entry's arguments must be, for people (`deadbolt
+ * primitives`): the entry's argument rule where it has one, else its why.
+ * Static text; never NULL for an entry of the list. */
+const char *allowlist_rule_text(const allow_entry *e);
+
 #endif

@@ -35,6 +35,7 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,15 +284,44 @@ void sandbox_error_text(lua_State *L, int idx, char *out, size_t len)
 	}
 }
 
+/* Whether an error message starts with "file:line: ", as Lua's error()
+ * with a level puts it. */
+static int has_location(const char *msg)
+{
+	size_t i = strcspn(msg, ": \n");
+	if (msg[i] != ':' || !isdigit((unsigned char)msg[i + 1]))
+		return 0;
+	for (i++; isdigit((unsigned char)msg[i]); i++)
+		;
+	return msg[i] == ':';
+}
+
+/* "file:line: " of the innermost Lua function on the stack: where the
+ * playbook raised the error (an AWS error, error(x, 0), a table). */
+static void where_raised(lua_State *L, char *out, size_t len)
+{
+	lua_Debug ar;
+	out[0] = '\0';
+	for (int level = 1; level < 64 && lua_getstack(L, level, &ar); level++)
+		if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+			snprintf(out, len, "%s:%d: ", ar.short_src, ar.currentline);
+			return;
+		}
+}
+
 /* sandbox_pcall's message handler: a string with a traceback, made without
- * calling any of the script's metamethods. */
+ * calling any of the script's metamethods. A message without a location
+ * gets the file and line of the playbook code that raised it. */
 static int traceback_handler(lua_State *L)
 {
-	char msg[1024];
+	char msg[1024], where[256] = "", full[1280];
 	if (sandbox_of(L)->budget_hit)
 		return 1;
 	sandbox_error_text(L, 1, msg, sizeof(msg));
-	luaL_traceback(L, L, msg, 1);
+	if (!has_location(msg))
+		where_raised(L, where, sizeof(where));
+	snprintf(full, sizeof(full), "%s%s", where, msg);
+	luaL_traceback(L, L, full, 1);
 	return 1;
 }
 

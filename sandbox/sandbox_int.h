@@ -8,7 +8,7 @@
  *   prims.c        the service tables of AWS primitives
  *   chunks.c       playbooks and modules compiled once, loaded as bytecode
  *
- * Owner: sandbox module. The sandbox struct is owned by sandbox_new/free;
+ * The sandbox struct is owned by sandbox_new/free;
  * everything else here borrows it. */
 #ifndef DEADBOLT_SANDBOX_INT_H
 #define DEADBOLT_SANDBOX_INT_H

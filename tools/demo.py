@@ -3,17 +3,26 @@ account (moto, with tests/fakeaws in front for what moto lacks).
 
 Run through `make demo` (tools/demo.sh starts and stops the servers). It
 builds the world with boto3, shows the dry-run plan, runs for real, and then
-shows the world as boto3 sees it: never through deadbolt's own client."""
+shows the world as boto3 sees it: never through deadbolt's own client. The
+playbooks are the repository's (playbooks/, with its config.lua).
 
+`make demo KEEP=1` keeps the world: the servers stay up, and the finding
+files, an env.sh with the settings, and the commands to replay the findings
+against the account are printed, so that a playbook can be edited and the
+findings replayed. `python3 tools/demo.py --fresh-world` (after `. env.sh`)
+builds a new world on the kept servers and writes new finding files."""
+
+import argparse
 import json
 import os
+import shlex
 import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "integration")]
 
-from harness.world import World  # noqa: E402
+from harness.world import ACCESS_KEY, REGION, SECRET_KEY, World  # noqa: E402
 from playbook_cases import (bucket_resource, ec2_world, envelope, finding,  # noqa: E402
                             instance_resource, key_resource)
 
@@ -80,29 +89,99 @@ def show_world(world, w, user):
     print(f"{user.name} keys:", [(k["AccessKeyId"], k["Status"]) for k in keys])
 
 
-def main():
+PLAYBOOKS = os.path.join(ROOT, "playbooks")
+DEADBOLT = os.path.relpath(os.environ.get("DEADBOLT_BIN", os.path.join(ROOT, "build", "deadbolt")), ROOT)
+
+
+def settings(world, w):
+    """What deadbolt needs to reach the simulated account (the fake AWS in
+    front of moto, with the test keys) and the account's resources."""
+    return {"AWS_ENDPOINT_URL": world.fake_url, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true", "DEADBOLT_PLAYBOOKS": PLAYBOOKS,
+            "MOTO_URL": world.moto_url, "FAKEAWS_URL": world.fake_url,
+            "SIMULATED_ACCOUNT_DIR": os.environ.get("SIMULATED_ACCOUNT_DIR", ""), **w.env}
+
+
+def write_env(folder, env):
+    """env.sh: `. env.sh` gives a shell the settings (and no AWS profile)."""
+    path = os.path.join(folder, "env.sh")
+    with open(path, "w") as f:
+        f.write("# . this file, then replay the findings (tools/demo.py --fresh-world: a new world)\n")
+        f.write("unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE\n")
+        for k, v in {**env, "DEADBOLT_DEMO_DIR": folder}.items():
+            f.write(f"export {k}={shlex.quote(v)}\n")
+    return path
+
+
+def say_kept(world, folder, paths):
+    env = os.path.join(folder, "env.sh")
+    q = shlex.quote
+    say("the world is kept")
+    print(f"moto (the simulated account): {world.moto_url}")
+    print(f"the fake AWS in front of it:  {world.fake_url}  (deadbolt's endpoint)")
+    print("finding files:", " ".join(paths))
+    print(f"settings:      {env}")
+    print("\nEdit playbooks/*.lua (or playbooks/config.lua), then, from the repository root:")
+    print(f"  . {q(env)}")
+    print(f"  {DEADBOLT} check")
+    print(f"  {DEADBOLT} run --dry-run {q(paths[0])}      # the plan, nothing sent")
+    print(f"  {DEADBOLT} run {' '.join(map(q, paths))}")
+    print(f"  aws ec2 describe-instances --output text    # the world, through the AWS CLI")
+    print(f"  python3 tools/demo.py --fresh-world          # a new world and new finding files")
+    print("A live run contains the world: replaying it finds everything already done (and"
+          " says so); --fresh-world starts again.")
+    account = os.environ.get("SIMULATED_ACCOUNT_DIR")
+    if account:
+        print(f"Stop the servers: sh {q(os.path.join(account, 'stop.sh'))}")
+
+
+def demo(world, w, user, paths, folder, env):
+    say("dry run: the plan (nothing is changed)")
+    rc, out, err = world.deadbolt("run", "--dry-run", *paths, env=env, timeout=180)
+    print(out + err)
+    say("live run")
+    journal = os.path.join(folder, "journal.jsonl")
+    rc, out, err = world.deadbolt("run", "--journal", journal, *paths, env=env, timeout=300)
+    print(err.rstrip())  # the summary: with --journal FILE it goes to stderr
+    with open(journal) as f:
+        lines = sum(1 for _ in f)
+    print(f"\ndeadbolt exited {rc}; its journal: {lines} JSON lines")
+    say("the world, as boto3 sees it")
+    show_world(world, w, user)
+    return rc
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description="deadbolt's demo on a simulated account")
+    ap.add_argument("--keep", metavar="DIR", help="write the finding files and env.sh in DIR "
+                    "and print how to replay them (make demo KEEP=1)")
+    ap.add_argument("--fresh-world", action="store_true", help="only build a new world and "
+                    "new finding files in $DEADBOLT_DEMO_DIR (set by env.sh)")
+    args = ap.parse_args(argv)
     world = World()
     world.reset()
     w, user, findings = build(world)
+    if args.fresh_world:
+        folder = os.environ.get("DEADBOLT_DEMO_DIR")
+        if not folder or not os.path.isdir(folder):
+            ap.error("--fresh-world needs DEADBOLT_DEMO_DIR: . the env.sh that make demo KEEP=1 wrote")
+        paths = write_findings(findings, folder)
+        write_env(folder, settings(world, w))
+        say_kept(world, folder, paths)
+        return 0
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        paths = write_findings(findings, args.keep)
+        rc = demo(world, w, user, paths, args.keep, settings(world, w))
+        write_env(args.keep, settings(world, w))
+        say_kept(world, args.keep, paths)
+        return 0 if rc == 0 else 1
     with tempfile.TemporaryDirectory(prefix="deadbolt-demo-") as tmp:
         paths = write_findings(findings, tmp)
-        say("dry run: the plan (nothing is changed)")
-        rc, out, err = world.deadbolt("run", "--dry-run", *paths, env=w.env, timeout=180)
-        print(out + err)
-        say("live run")
-        journal = os.path.join(tmp, "journal.jsonl")
-        rc, out, err = world.deadbolt("run", "--journal", journal, *paths, env=w.env, timeout=300)
-        with open(journal) as f:
-            for line in f:
-                event = json.loads(line)
-                if event.get("event") == "run_end":
-                    print("outcome:", event.get("outcome"), event.get("reason") or "",
-                          json.dumps(event.get("counts")))
-        print(f"deadbolt exited {rc}" + (f": {err.strip()}" if err.strip() else ""))
-        say("the world, as boto3 sees it")
-        show_world(world, w, user)
+        rc = demo(world, w, user, paths, tmp, settings(world, w))
     return 0 if rc == 0 else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate tests/vectors/sigv4_vectors.txt from two independent SigV4 signers.
 
-Owner: the sigv4 module (engine/aws/sigv4.c, tests/unit/test_sigv4.c).
+Used by engine/aws/sigv4.c's tests (tests/unit/test_sigv4.c).
 
   botocore  botocore.auth.SigV4Auth / S3SigV4Auth over an AWSRequest, with
             botocore.auth.get_current_datetime patched to a fixed time (as
@@ -145,6 +145,10 @@ BOTOCORE_CASES = [
     case("s3-get-key-with-slashes", "GET", S3HOST, "/photos/2024/01/my%20photo.jpg",
          service="s3", s3=True),
     case("s3-path-not-normalised", "GET", S3HOST, "/a/./b/../c//d", service="s3", s3=True),
+    case("s3-path-style-dot-dot-key-not-normalised", "PUT", "s3.us-east-1.amazonaws.com",
+         "/examplebucket/../../other-bucket/x", "", [], b"x", service="s3", s3=True),
+    case("s3-encoded-percent-2e-not-decoded", "HEAD", S3HOST,
+         "/%252e%252e/x%3Fy%23z%01%20./..", service="s3", s3=True),
     case("s3-key-utf8-plus-tilde", "GET", S3HOST,
          "/dir/%E6%97%A5%E6%9C%AC/a%2Bb~c%20d.txt", service="s3", s3=True),
     case("s3-list-objects-v2", "GET", S3HOST, "/",

@@ -3,9 +3,14 @@
 #
 # Starts moto_server and the fake AWS in front of it (tests/fakeaws) on free
 # loopback ports, with the fake checking every request's SigV4 signature;
-# exports MOTO_URL, FAKEAWS_URL and DEADBOLT_BIN; runs the command given
-# (`make test` runs the integration tests through it, `make demo` the demo);
-# stops both servers by pid whatever happens. KEEP_LOGS=1 keeps their logs.
+# exports MOTO_URL, FAKEAWS_URL, DEADBOLT_BIN and SIMULATED_ACCOUNT_DIR (a
+# scratch directory, removed at the end); runs the command given (`make
+# test` runs the integration tests through it, `make demo` the demo); stops
+# both servers by pid whatever happens. KEEP_LOGS=1 keeps their logs.
+#
+# KEEP=1: when the command has run to its end (not interrupted), the servers
+# and the scratch directory are kept, so that the account can be used again;
+# $SIMULATED_ACCOUNT_DIR/stop.sh stops the servers and removes it.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 [ $# -gt 0 ] || { echo "usage: tools/simulated-account.sh COMMAND [ARGS]" >&2; exit 2; }
@@ -14,9 +19,32 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/deadbolt-account.XXXXXX") || exit 1
 MOTO_PID=
 FAKE_PID=
 TESTS_PID=
+KEPT=0
+
+# What stops the servers when KEEP=1 left them running.
+write_stop_script() {
+	cat >"$WORK/stop.sh" <<STOP
+#!/bin/sh
+# Stops the simulated account that KEEP=1 kept (tools/simulated-account.sh):
+# only processes that are still these servers (a pid may have been reused).
+for pid in $MOTO_PID $FAKE_PID; do
+	case \$(tr '\\000' ' ' </proc/\$pid/cmdline 2>/dev/null) in
+	*moto_server*|*fakeaws/server.py*) kill \$pid ;;
+	esac
+done
+rm -rf '$WORK'
+echo 'simulated-account: stopped'
+STOP
+}
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 stop() {
+	if [ "$KEPT" = 1 ]; then
+		write_stop_script
+		echo "simulated-account: kept: moto at $MOTO_URL (pid $MOTO_PID), the fake AWS at" \
+			"$FAKEAWS_URL (pid $FAKE_PID); stop both with: sh $WORK/stop.sh" >&2
+		return
+	fi
 	for pid in $TESTS_PID $FAKE_PID $MOTO_PID; do
 		kill "$pid" 2>/dev/null
 	done
@@ -72,7 +100,8 @@ FAKEAWS_URL="http://127.0.0.1:$(cat "$WORK/fake.port")"
 python3 tests/harness/wait.py --timeout 30 --pid "$FAKE_PID" "$FAKEAWS_URL/__fake/health" \
 	|| fail "the fake AWS server does not answer"
 
-export MOTO_URL FAKEAWS_URL
+SIMULATED_ACCOUNT_DIR=$WORK
+export MOTO_URL FAKEAWS_URL SIMULATED_ACCOUNT_DIR
 export DEADBOLT_BIN="${DEADBOLT_BIN:-$ROOT/build/deadbolt}"
 # Tests talk to the servers above only; nothing of the caller's AWS set-up.
 unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL \
@@ -84,4 +113,5 @@ TESTS_PID=$!
 wait "$TESTS_PID"
 rc=$?
 TESTS_PID=  # reaped: its pid may belong to another process now
+[ "${KEEP:-0}" = 1 ] && KEPT=1
 exit $rc

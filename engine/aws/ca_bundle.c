@@ -1,8 +1,10 @@
-/* ca_bundle — see ca_bundle.h. Owner: the Lambda engineer. */
+/* ca_bundle — see ca_bundle.h. */
 #include "ca_bundle.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static const char *const system_bundles[] = {
@@ -56,4 +58,52 @@ int ca_bundle_find(char *out, size_t outlen)
 {
 	return ca_bundle_pick(system_bundles, sizeof system_bundles / sizeof system_bundles[0],
 			      getenv("LAMBDA_TASK_ROOT"), out, outlen);
+}
+
+/* Which explicit variable is in force, or NULL. */
+static const char *explicit_name(void)
+{
+	const char *v = getenv("DEADBOLT_CA_BUNDLE");
+
+	if (v != NULL && *v != '\0')
+		return "DEADBOLT_CA_BUNDLE";
+	v = getenv("SSL_CERT_FILE");
+	return (v != NULL && *v != '\0') ? "SSL_CERT_FILE" : NULL;
+}
+
+static const char *found_where(const char *path)
+{
+	const char *root = getenv("LAMBDA_TASK_ROOT");
+	size_t n = root != NULL ? strlen(root) : 0;
+
+	if (*path == '\0')
+		return "none";
+	return (n > 0 && strncmp(path, root, n) == 0 && path[n] == '/') ? "package" : "system";
+}
+
+int ca_bundle_resolve(char *out, size_t outlen, const char **from, char *err, size_t errlen)
+{
+	const char *name = explicit_name();
+
+	*from = "none";
+	if (ca_bundle_find(out, outlen) != 0) {
+		if (name == NULL) {
+			if (outlen > 0)
+				out[0] = '\0';
+			return 0; /* libcurl's built-in default */
+		}
+		snprintf(err, errlen, "%s is too long", name);
+		return -1;
+	}
+	if (name == NULL) {
+		*from = found_where(out);
+		return 0;
+	}
+	*from = name;
+	if (access(out, R_OK) != 0) {
+		snprintf(err, errlen, "%s names %.400s, which cannot be read: %s", name, out,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
 }

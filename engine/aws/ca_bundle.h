@@ -1,5 +1,5 @@
 /* ca_bundle — where the trusted CA certificates are on this machine.
- * Owner: the Lambda engineer; called by http.c (the lead) for CURLOPT_CAINFO.
+ * http.c calls it for CURLOPT_CAINFO.
  *
  * The deadbolt binary is built on Debian, whose libcurl looks for
  * /etc/ssl/certs/ca-certificates.crt; Amazon Linux 2023 (the Lambda
@@ -26,6 +26,13 @@ int ca_bundle_find(char *out, size_t outlen);
 /* ca_bundle_find over a given list of system paths (for tests): the explicit
  * settings, then the first readable of paths, then task_root/certs/ca-bundle.crt
  * (task_root may be NULL). */
+/* The bundle a client will use, checked before any call: copies its path into
+ * out ("" when none: libcurl's built-in default) and sets *from to where it
+ * came from ("DEADBOLT_CA_BUNDLE", "SSL_CERT_FILE", "system", "package",
+ * "none"). Returns -1 with a one-line reason in err when an explicit setting
+ * names a file that cannot be read (docs/lambda.md: an init error), else 0. */
+int ca_bundle_resolve(char *out, size_t outlen, const char **from, char *err, size_t errlen);
+
 int ca_bundle_pick(const char *const *paths, size_t npaths, const char *task_root,
 		   char *out, size_t outlen);
 

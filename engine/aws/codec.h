@@ -27,6 +27,14 @@
 int codec_build_request(lua_State *L, const aws_operation *op, int params,
 			aws_request *req, aws_error *err);
 
+/* Validates and serializes the parameters at index params exactly as
+ * codec_build_request does, then throws the request away: a dry run checks
+ * every write it plans as the live run would before sending it. Returns 0,
+ * or -1 with err as codec_build_request sets it. Runs protected: a Lua
+ * error inside becomes err "InternalError", except running out of memory,
+ * which is raised again once the request is freed. */
+int codec_check_request(lua_State *L, const aws_operation *op, int params, aws_error *err);
+
 /* Decodes a response. For a 2xx status pushes the result table (boto3 shape:
  * model member names, lists as arrays, integers and booleans typed,
  * timestamps as ISO-8601 UTC strings, ResponseMetadata.RequestId and

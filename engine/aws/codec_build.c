@@ -1,6 +1,6 @@
 /* codec_build — codec_build_request and the helpers its passes share:
  * error paths, raw table reads, scalar conversions, encodings.
- * Owner: the codec (build half). See codec.h and serialize.h. */
+ * See codec.h and serialize.h. */
 #include "codec.h"
 
 #include <math.h>
@@ -545,4 +545,45 @@ out:
 	buf_free(&c.scratch);
 	lua_settop(L, top);
 	return rc;
+}
+
+typedef struct check_call {
+	const aws_operation *op;
+	aws_request *req;
+	aws_error *err;
+	int rc;
+} check_call;
+
+/* stack: check_call, params (a copy: a C function sees only its own frame) */
+static int check_protected(lua_State *L)
+{
+	check_call *x = lua_touserdata(L, 1);
+	x->rc = codec_build_request(L, x->op, 2, x->req, x->err);
+	return 0;
+}
+
+int codec_check_request(lua_State *L, const aws_operation *op, int params, aws_error *err)
+{
+	aws_request req;
+	check_call x = {op, &req, err, -1};
+	memset(&req, 0, sizeof(req));
+	params = lua_absindex(L, params);
+	if (!lua_checkstack(L, 4)) {
+		aws_error_set(err, "ValidationError", "%s: out of Lua stack", op->name);
+		return -1;
+	}
+	lua_pushcfunction(L, check_protected);
+	lua_pushlightuserdata(L, &x);
+	lua_pushvalue(L, params);
+	int st = lua_pcall(L, 2, 0, 0);
+	aws_request_free(&req);
+	if (st == LUA_ERRMEM)
+		lua_error(L); /* the request is freed; the error object is on the stack */
+	if (st != LUA_OK) {
+		const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
+		aws_error_set(err, "InternalError", "%s: %s", op->name, msg);
+		lua_pop(L, 1);
+		return -1;
+	}
+	return x.rc;
 }

@@ -2,7 +2,6 @@
  * AWS responses to Lua tables in boto3's shapes, read the way botocore's
  * parsers (botocore/parsers.py) read them, walking the generated model.
  *
- * Owner: the codec (decode half).
  *
  * Memory: the body is parsed into a malloc'd tree (xml.h, json_tree.h) before
  * any Lua call; the tree is then walked and pushed inside a lua_pcall of

@@ -2,11 +2,12 @@
  * shape before anything is serialized: member names, required members,
  * types, enums, lengths, ranges, list shape, nesting depth, and what the
  * wire needs (header values without CR/LF, a bucket that is a host label).
- * Owner: the codec (build half). Raw access only; see serialize.h. */
+ * Raw access only; see serialize.h. */
 #include <stdio.h>
 #include <string.h>
 
 #include "serialize.h"
+#include "suggest.h"
 
 static int v_value(cb_ctx *c, const aws_shape *s, int idx);
 static int v_document(cb_ctx *c, const aws_shape *s, int idx);
@@ -301,13 +302,14 @@ static int bucket_safe(cb_ctx *c, int idx)
 {
 	size_t n;
 	const char *v = lua_tolstring(c->L, idx, &n);
-	int ok = n >= 1 && n < sizeof(c->req->bucket);
+	/* "." and ".." would be path segments in a path-style URL. */
+	int ok = n >= 1 && n < sizeof(c->req->bucket) && strspn(v, ".") < n;
 	for (size_t i = 0; ok && i < n; i++)
 		ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
 		     (v[i] >= '0' && v[i] <= '9') || v[i] == '.' || v[i] == '-' || v[i] == '_';
 	if (!ok)
 		return cb_fail(c, "%s must be a bucket name (at most %zu letters, digits, "
-			       "'.', '-' or '_')", cb_path(c), sizeof(c->req->bucket) - 1);
+			       "'.', '-' or '_', not only dots)", cb_path(c), sizeof(c->req->bucket) - 1);
 	return 0;
 }
 
@@ -342,6 +344,19 @@ static const aws_member *find_member(const aws_shape *s, const char *k, size_t n
 	return NULL;
 }
 
+/* An unknown member: the nearest member's name when there is one. */
+static int unknown_member(cb_ctx *c, const aws_shape *s, const char *name)
+{
+	suggest sg;
+	suggest_init(&sg, name);
+	for (size_t i = 0; i < s->nmembers; i++)
+		suggest_offer(&sg, s->members[i].name);
+	const char *near = suggest_best(&sg);
+	if (near)
+		return cb_fail(c, "unknown parameter %s: did you mean %s?", cb_path(c), near);
+	return cb_fail(c, "unknown parameter %s", cb_path(c));
+}
+
 /* One entry of a structure: stack: key, value. */
 static int v_struct_entry(cb_ctx *c, const aws_shape *s, int top)
 {
@@ -357,7 +372,7 @@ static int v_struct_entry(cb_ctx *c, const aws_shape *s, int top)
 	size_t old = cb_path_push_name(c, name);
 	int rc;
 	if (!m)
-		rc = cb_fail(c, "unknown parameter %s", cb_path(c));
+		rc = unknown_member(c, s, name);
 	else if (m->flags & AWS_MF_JSON_VALUE) /* any JSON-able value */
 		rc = v_document(c, m->shape, lua_gettop(L));
 	else

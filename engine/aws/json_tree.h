@@ -1,6 +1,6 @@
 /* json_tree — a small, strict, read-only JSON tree for AWS json-1.1 responses.
  *
- * Owner: the codec (decode half). Why not lua-cjson: the codec needs integer
+ * Why not lua-cjson: the codec needs integer
  * and float literals kept apart (cjson 2.1 turns every number into a float,
  * so a Long of 2^53+1 or a count of 5 would come back as 5.0), a depth and size
  * bound of its own (cjson's depth setting is per module instance), and no

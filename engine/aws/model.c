@@ -1,5 +1,5 @@
 /* model — look-ups over the generated tables of model_data.c.
- * Owner: the codec (build half). See model.h and model_types.h. */
+ * See model.h and model_types.h. */
 #include "model.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* model_types — the C form of the generated AWS service models.
  *
- * Owner: the codec (build half). model_data.c is generated from botocore's
+ * model_data.c is generated from botocore's
  * service-2.json models by tools/gen_model.py; it defines the tables below as
  * static const data and never allocates. Everything here is read-only and
  * lives for the whole program: borrow freely, free nothing.

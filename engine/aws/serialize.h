@@ -3,7 +3,7 @@
  * protocol serializers (serialize_query.c, serialize_json.c,
  * serialize_restxml.c). Not for use outside those files.
  *
- * Owner: the codec (build half). Every function here reads the Lua params
+ * Every function here reads the Lua params
  * with raw access only and makes no Lua API call that allocates or can raise
  * (no lua_push* of strings, no lua_tolstring on numbers, no metamethods), so
  * local malloc'd scratch memory is safe. Values are borrowed from the Lua

@@ -3,8 +3,7 @@
  * the params as a compact JSON object (members by locationName, else model
  * name, in model order; map keys sorted; timestamps epoch seconds unless the
  * model says otherwise; blobs base64; UTF-8 passed through, control
- * characters escaped). Also the JSON of jsonvalue headers (rest-xml).
- * Owner: the codec (build half). */
+ * characters escaped). Also the JSON of jsonvalue headers (rest-xml). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,8 +9,7 @@
  *          the first letter capitalised, else its model name; every list is
  *          Name.N and an empty list sends nothing.
  * Timestamps ISO-8601, booleans true/false, blobs base64. Values are
- * form-encoded like Python's urlencode (space as '+').
- * Owner: the codec (build half). */
+ * form-encoded like Python's urlencode (space as '+'). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

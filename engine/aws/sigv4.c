@@ -1,4 +1,4 @@
-/* sigv4 — AWS Signature Version 4, header form. Owner: the sigv4 module.
+/* sigv4 — AWS Signature Version 4, header form.
  *
  * The rules follow botocore's SigV4Auth/S3SigV4Auth (auth.py), which the
  * vectors in tests/vectors/sigv4_vectors.txt were produced with:

@@ -13,8 +13,7 @@
  * signs correctly). After signing, the caller sets on the request, replacing
  * any older copy: Authorization = out.authorization, X-Amz-Date =
  * out.amz_date, X-Amz-Security-Token = p.session_token when not empty, and for
- * S3 X-Amz-Content-Sha256 = out.content_sha256. Do not give a Date header.
- * Owner: the sigv4 module (engine/aws/sigv4.c). */
+ * S3 X-Amz-Content-Sha256 = out.content_sha256. Do not give a Date header. */
 #ifndef DEADBOLT_SIGV4_H
 #define DEADBOLT_SIGV4_H
 

@@ -12,7 +12,7 @@
  * Also the proleptic Gregorian calendar arithmetic, for parsers with their
  * own, stricter grammar (creds.c, codec_build.c).
  *
- * Owner: the codec (codec_decode.c is the main user). Ownership: nothing here
+ * codec_decode.c is the main user. Ownership: nothing here
  * allocates; callers own every buffer they pass, and inputs are (pointer,
  * length) spans that need no NUL. */
 #ifndef DEADBOLT_TIMESTAMP_H

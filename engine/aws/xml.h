@@ -1,6 +1,6 @@
 /* xml — a small read-only XML tree for AWS responses, by a parser of our own.
  *
- * Owner: the codec (decode half). Every input is treated as hostile: a
+ * Every input is treated as hostile: a
  * document with a DOCTYPE (hence any entity declaration, internal or
  * external) is rejected before its internal subset is read; depth, element
  * count, text per element and document size are bounded. Namespaces are not

@@ -25,7 +25,7 @@ static const char RUN_USAGE[] =
 	"a bare finding, {\"Findings\": [...]}, or a JSON array of these, replayed in order.\n"
 	"\n"
 	"  --dry-run          send reads, record writes without sending them; print the plan\n"
-	"  --playbooks DIR    the playbook directory (default: playbooks)\n"
+	"  --playbooks DIR    the playbook directory (default: $DEADBOLT_PLAYBOOKS, else playbooks)\n"
 	"  --journal FILE     append the journal (JSON lines) to FILE ('-': stdout); the summary\n"
 	"                     then goes to stderr\n"
 	"  --quiet            no summary\n"
@@ -36,13 +36,30 @@ static const char RUN_USAGE[] =
 	"                     (env DEADBOLT_INCLUDE_SAMPLES=true)\n"
 	"  --min-severity N   skip findings below severity N (env DEADBOLT_MIN_SEVERITY; default 0)\n"
 	"\n"
-	"Exit status: 0 contained, skipped or planned; 1 partial or failed; 2 bad input or usage.\n";
+	"Exit status: 0 contained, skipped or planned; 1 partial or failed; 2 bad input or usage.\n"
+	"\n"
+	"Environment (a flag wins over its variable):\n"
+	"  ARTIFACT_BUCKET, QUARANTINE_PROFILE_ARN, NOTIFICATION_TOPIC_ARN\n"
+	"                     the account's evidence bucket, quarantine instance profile and\n"
+	"                     notification topic, seen by playbooks as ctx.env\n"
+	"  DEADBOLT_PLAYBOOKS    the playbook directory (--playbooks)\n"
+	"  DEADBOLT_REGION       as --region\n"
+	"  DEADBOLT_MIN_SEVERITY as --min-severity\n"
+	"  DEADBOLT_INCLUDE_SAMPLES=true  as --include-samples\n"
+	"  LAMBDA_TASK_ROOT      where a Lambda package's own CA bundle is looked for\n";
+
+/* After CLI_AWS_ENVIRONMENT. */
+static const char RUN_USAGE_END[] =
+	"\n"
+	"`deadbolt run event.json` is what `sam local invoke -e event.json` would run: the same\n"
+	"runner and playbooks on the same event, with the settings of this shell instead of the\n"
+	"function's environment, and a summary instead of the Lambda result (docs/lambda.md).\n";
 
 static const char CHECK_USAGE[] =
 	"usage: deadbolt check [DIR]\n"
 	"\n"
-	"Loads every playbook of DIR (default: playbooks) in the sandbox, with AWS calls refused,\n"
-	"and reports structural problems and calls to operations not on the allow-list.\n"
+	"Loads every playbook of DIR (default: $DEADBOLT_PLAYBOOKS, else playbooks) in the\n"
+	"sandbox, with AWS calls refused, and reports structural problems and calls to operations not on the allow-list.\n"
 	"Exit status: 0 no problems, 1 problems, 2 usage or an unreadable directory.\n";
 
 typedef struct run_args {
@@ -54,6 +71,13 @@ typedef struct run_args {
 	int nfiles;
 } run_args;
 
+static void run_usage(FILE *f)
+{
+	fputs(RUN_USAGE, f);
+	fputs(CLI_AWS_ENVIRONMENT, f);
+	fputs(RUN_USAGE_END, f);
+}
+
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int usage_error(const char *fmt, ...)
@@ -63,7 +87,8 @@ static int usage_error(const char *fmt, ...)
 	fputs("deadbolt run: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%s", RUN_USAGE);
+	fputc('\n', stderr);
+	run_usage(stderr);
 	return 2;
 }
 
@@ -92,6 +117,14 @@ static int parse_severity(const char *s, double *out)
 	return 0;
 }
 
+/* DEADBOLT_PLAYBOOKS, else "playbooks" (as the Lambda runtime, which
+ * defaults to $LAMBDA_TASK_ROOT/playbooks instead). */
+static const char *default_playbooks(void)
+{
+	const char *v = getenv("DEADBOLT_PLAYBOOKS");
+	return v && *v ? v : "playbooks";
+}
+
 /* The environment first; flags override it. */
 static int read_env(run_args *a)
 {
@@ -104,6 +137,7 @@ static int read_env(run_args *a)
 	v = getenv("DEADBOLT_REGION");
 	if (v && *v)
 		a->o.region = v;
+	a->o.playbook_dir = default_playbooks();
 	return 0;
 }
 
@@ -147,8 +181,8 @@ static int parse_run(int argc, char **argv, run_args *a)
 		return 2;
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
-		if (!only_files && (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)) {
-			fputs(RUN_USAGE, stdout);
+		if (!only_files && cli_is_help(s)) {
+			run_usage(stdout);
 			return 3;
 		}
 		if (!only_files && strcmp(s, "--") == 0) {
@@ -213,6 +247,8 @@ static int run_all(run_args *a)
 	int code = 2;
 	aws_error_clear(&aerr);
 	a->cfg.region = a->o.region;
+	if (cli_check_profile("run", a->cfg.profile) != 0 || cli_check_ca_bundle("run") != 0)
+		goto out;
 	if ((a->o.client = aws_client_new(&a->cfg, &aerr)) == NULL) {
 		fprintf(stderr, "deadbolt: AWS client: %s: %s\n", aerr.code, aerr.message);
 		goto out;
@@ -273,7 +309,7 @@ int cmd_check(int argc, char **argv)
 	const char *dir = NULL;
 	char err[600];
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		if (cli_is_help(argv[i])) {
 			fputs(CHECK_USAGE, stdout);
 			return 0;
 		}
@@ -283,7 +319,7 @@ int cmd_check(int argc, char **argv)
 		}
 		dir = argv[i];
 	}
-	int problems = runner_check(dir ? dir : "playbooks", stdout, err, sizeof(err));
+	int problems = runner_check(dir ? dir : default_playbooks(), stdout, err, sizeof(err));
 	fflush(stdout);
 	if (problems < 0) {
 		fprintf(stderr, "deadbolt check: %s\n", err);

@@ -1,5 +1,5 @@
 /* cmd_run — the `deadbolt run` and `deadbolt check` subcommands.
- * Owner: the runner engineer (engine/cmd_run.c); engine/main.c dispatches
+ * engine/main.c dispatches
  * here with argv[0] being the subcommand's name. Each returns the process
  * exit code: run 0 contained/skipped/planned, 1 partial/failed, 2 bad input
  * or usage; check 0 clean, 1 problems, 2 usage. */

@@ -1,5 +1,4 @@
 /* lambda — the Lambda custom runtime loop. See lambda.h.
- * Owner: the Lambda engineer.
  *
  * The Runtime API is plain HTTP on AWS_LAMBDA_RUNTIME_API (host:port):
  *   GET  /2018-06-01/runtime/invocation/next         long poll, no timeout
@@ -27,6 +26,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "ca_bundle.h"
 #include "client.h"
 #include "clock.h"
 #include "journal_archive.h"
@@ -623,9 +623,13 @@ static int rt_init(lambda_rt *rt)
 {
 	aws_client_config cfg;
 	aws_error aerr;
-	char err[512] = "";
+	char err[512] = "", ca[PATH_MAX];
+	const char *ca_from = "none";
 
 	if (init_playbooks(rt, err, sizeof err) != 0 || init_settings(rt, err, sizeof err) != 0)
+		return init_error(rt, "Deadbolt.InitError", err);
+	/* A CA bundle named but missing would fail every HTTPS call: say so now. */
+	if (ca_bundle_resolve(ca, sizeof ca, &ca_from, err, sizeof err) != 0)
 		return init_error(rt, "Deadbolt.InitError", err);
 	memset(&cfg, 0, sizeof cfg);
 	memset(&aerr, 0, sizeof aerr);
@@ -641,7 +645,7 @@ static int rt_init(lambda_rt *rt)
 	if ((rt->runner = runner_new(&rt->opts, err, sizeof err)) == NULL)
 		return init_error(rt, "Deadbolt.InitError", err);
 	rt_log("init", NULL, "playbooks", rt->playbooks, "dry_run", rt->opts.dry_run ? "true" : "false",
-	       NULL);
+	       "ca_bundle", ca[0] ? ca : "libcurl's built-in default", "ca_bundle_from", ca_from, NULL);
 	return 0;
 }
 

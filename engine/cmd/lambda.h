@@ -1,6 +1,6 @@
 /* lambda — the AWS Lambda custom runtime: the Runtime API loop (2018-06-01)
  * that feeds each invocation's event to the runner and posts back the result.
- * Owner: the Lambda engineer. engine/main.c calls lambda_main when argv[0] is
+ * engine/main.c calls lambda_main when argv[0] is
  * "bootstrap" or the first argument is "lambda".
  *
  * Outcomes and what Lambda sees (see also template.yaml):

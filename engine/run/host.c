@@ -133,6 +133,11 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 	rn->calls++;
 	capture_params(rn, L, params);
 	if (r->o.dry_run && e->access == ALLOW_WRITE && op) {
+		/* a planned write is validated as the live run would before sending it */
+		if (codec_check_request(L, op, params, err) != 0) {
+			journal_unobserved(rn, label, e, -1, err);
+			return -1;
+		}
 		plan_write(rn, label, L, params);
 		codec_push_placeholder(L, op, rn->writes);
 		return 0;

@@ -12,6 +12,7 @@
 
 #include "finding.h"
 #include "sandbox.h"
+#include "suggest.h"
 
 static char *dupstr(const char *s, size_t n)
 {
@@ -73,6 +74,19 @@ static void problem(inspect *in, const char *fmt, ...)
 		in->rep(in->ud, in->file, 0, msg);
 }
 
+static const char *const step_fields[] = {"name", "run", "when", "critical", "why", NULL};
+static const char *const handle_fields[] = {"resource_type", "finding_type", "skip", NULL};
+
+/* "unknown field 'x'", with the nearest field when there is one. */
+static void unknown_field(inspect *in, const char *what, lua_Integer i, const char *k,
+			  const char *const *fields)
+{
+	const char *near = k ? suggest_among(k, fields) : NULL;
+	problem(in, "%s[%lld]: unknown field '%.60s'%s%s%s", what, (long long)i,
+		k ? k : "(not a string)", near ? ": did you mean " : "", near ? near : "",
+		near ? "?" : "");
+}
+
 static int step_name_ok(const char *s, size_t n)
 {
 	if (n == 0 || n > 64)
@@ -113,7 +127,7 @@ static void inspect_step_field(lua_State *L, inspect *in, lua_Integer i, pb_step
 		else if (!st->why)
 			st->why = dupstr(v, vn < 400 ? vn : 400);
 	} else {
-		problem(in, "steps[%lld]: unknown field '%.60s'", (long long)i, k ? k : "(not a string)");
+		unknown_field(in, "steps", i, k, step_fields);
 	}
 }
 
@@ -131,7 +145,8 @@ static void inspect_step(lua_State *L, inspect *in, lua_Integer i, pb_step *st)
 		lua_pop(L, 1);
 	}
 	if (!(has_run & 2))
-		problem(in, "steps[%lld] has no name", (long long)i);
+		problem(in, "steps[%lld] has no name: add name = \"...\" (a-z, 0-9 and _; the "
+			"journal and the summary show it)", (long long)i);
 	if (!(has_run & 1))
 		problem(in, "steps[%lld]%s%s%s has no run function", (long long)i, st->name ? " (" : "",
 			st->name ? st->name : "", st->name ? ")" : "");
@@ -185,7 +200,7 @@ static void inspect_handle_field(lua_State *L, inspect *in, lua_Integer i, pb_ha
 		      : key_is(k, n, "skip")	      ? &h->skip
 						      : NULL;
 	if (!slot) {
-		problem(in, "handles[%lld]: unknown field '%.60s'", (long long)i, k ? k : "(not a string)");
+		unknown_field(in, "handles", i, k, handle_fields);
 		return;
 	}
 	if (!v || vn == 0 || vn > 256) {

@@ -34,7 +34,11 @@ local function choose(ctx, section)
       return rule.response, string.format("rule %d of the config", i)
     end
   end
-  return section.default or "contain", "the default"
+  local default = section.default or "contain"
+  if not RESPONSES[default] then
+    error(string.format("config: default is %q (contain, evidence or notify)", tostring(default)), 0)
+  end
+  return default, "the default"
 end
 M.choose = choose
 

@@ -15,7 +15,7 @@ them or gets them wrong; every other request goes to moto unchanged.
 
 Each handler takes (req, ctx) and returns a wire.Response, or None to forward.
 ctx gives .state (State), .client(service, req) (boto3, straight to moto) and
-.forward(req). Owned by the test harness (tests/fakeaws)."""
+.forward(req)."""
 
 import json
 import re
@@ -429,7 +429,7 @@ def modify_network_interface_attribute(req, ctx):
     In AWS an instance's groups are its primary ENI's: once moto has changed
     the groups of an ENI at device index 0, the fake sets the instance's
     groups to the same (ModifyInstanceAttribute Groups, which moto keeps
-    apart). Added by the playbooks engineer for the isolation tests."""
+    apart). Used by the isolation tests."""
     resp = ctx.forward(req)
     groups = sorted((int(m[1]), v) for k, v in req.form_params() if (m := _GROUP_PARAM.match(k)))
     eni_id = req.params.get("NetworkInterfaceId")

@@ -3,7 +3,7 @@ as the independent reference (deadbolt's own signer is what is under test).
 
 The fake knows a small table of credentials: the test key it starts with,
 keys a test registers (POST /__fake/credentials), and keys it sees handed out
-by STS through it. Owned by the test harness (tests/fakeaws)."""
+by STS through it."""
 
 import hashlib
 import hmac

@@ -10,9 +10,7 @@ with deadbolt's own client.
         def test_instance_is_isolated(self):
             inst = self.world.instance(enis=2, volumes=1)
             rc, out, err = self.world.deadbolt("respond", finding_path)
-            ...
-
-Owned by the test harness."""
+            ..."""
 
 import contextlib
 import ipaddress
@@ -29,6 +27,8 @@ import urllib.request
 
 import boto3
 from botocore.config import Config
+
+from harness.playbooks import test_playbooks
 
 REGION = "us-east-1"
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -177,8 +177,10 @@ class World:
                  secret=SECRET_KEY):
         """Runs build/deadbolt against the fake in a clean environment (nothing
         inherited but PATH; HOME an empty temporary directory, so no
-        ~/.aws files) from the repository root. env adds variables (None
-        removes one). Returns (rc, stdout, stderr)."""
+        ~/.aws files) from the repository root, with the shipped playbooks
+        and the tests' configuration (DEADBOLT_PLAYBOOKS, tests/harness/
+        playbooks.py). env adds variables (None removes one). Returns (rc,
+        stdout, stderr)."""
         if not os.access(self.deadbolt_bin, os.X_OK):
             raise AssertionError(f"{self.deadbolt_bin} is not built: run make")
         home = tempfile.mkdtemp(prefix="deadbolt-home-")
@@ -186,7 +188,7 @@ class World:
                 "LANG": "C.UTF-8", "TZ": "UTC", "AWS_ENDPOINT_URL": self.fake_url,
                 "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
                 "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-                "AWS_EC2_METADATA_DISABLED": "true"}
+                "AWS_EC2_METADATA_DISABLED": "true", "DEADBOLT_PLAYBOOKS": test_playbooks()}
         full.update(env or {})
         # Its own process group, so that a timeout ends whatever it started
         # too (a child left holding stdout would make the wait hang).

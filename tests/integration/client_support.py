@@ -1,9 +1,7 @@
 """client_support — what the `deadbolt call` integration tests share
 (test_client_ops, test_client_faults, test_client_cli): running the debug
 command, putting a boto3 answer into deadbolt's printed shape, and masking
-what differs between two equal calls (fresh ids, times).
-
-Owned by the client's integration tests."""
+what differs between two equal calls (fresh ids, times)."""
 
 import json
 import os
@@ -88,9 +86,10 @@ _CLIENTS = {}
 
 def boto3_client(service, endpoint, key, secret, token=None):
     """A boto3 client at endpoint making one attempt (a test sees every
-    error). S3: path-style, and no checksum a request does not need
-    (botocore's default since 1.36 adds a CRC32 to every PutObject, which moto
-    then echoes; deadbolt sends none, and compared calls must be the same)."""
+    error). S3: path-style, and no CRC32 a request does not need
+    (botocore's default since 1.36 adds one to every PutObject, which moto
+    then echoes; deadbolt sends Content-MD5, which moto does not echo, and
+    compared calls must be the same)."""
     cache = (service, endpoint, key, secret, token)
     if cache not in _CLIENTS:
         _CLIENTS[cache] = _SESSION.client(

@@ -1,9 +1,7 @@
 """playbook_cases — shared by the playbook tests (test_playbook_*.py): GuardDuty
 findings built from a world's ids, deadbolt runs with their journal read
 back, the worlds the playbooks are tested on, and the world's state as boto3
-sees it (never as deadbolt does).
-
-Owned by the playbooks engineer."""
+sees it (never as deadbolt does)."""
 
 import hashlib
 import json
@@ -13,9 +11,8 @@ import tempfile
 import types
 import uuid
 
-from harness.world import ACCOUNT, REGION, ROOT
-
-PLAYBOOKS = os.path.join(ROOT, "playbooks")
+from harness.playbooks import test_playbooks
+from harness.world import ACCOUNT, REGION
 FORENSIC_COMMANDS = ["uname -a", "whoami", "netstat -ap", "lsof", "ps auxww", "last"]
 
 
@@ -154,10 +151,11 @@ def run(world, document, *flags, env=None, playbooks=None, timeout=120, journal=
 
 
 def playbooks_with_config(replacements):
-    """A copy of playbooks/ with config.lua edited: {old text: new text}.
-    The caller removes the directory."""
+    """A copy of the suite's playbooks (the shipped ones with the tests'
+    config.lua, harness/playbooks.py) with config.lua edited: {old text: new
+    text}. The caller removes the directory."""
     tmp = tempfile.mkdtemp(prefix="deadbolt-playbooks-")
-    shutil.copytree(PLAYBOOKS, os.path.join(tmp, "playbooks"))
+    shutil.copytree(test_playbooks(), os.path.join(tmp, "playbooks"))
     path = os.path.join(tmp, "playbooks", "config.lua")
     with open(path) as f:
         text = f.read()

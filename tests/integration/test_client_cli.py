@@ -3,8 +3,7 @@ credentials and endpoint come from (--region, --profile, ~/.aws/credentials
 and config, credential_process, role_arn + source_profile,
 AWS_ENDPOINT_URL[_EC2], --endpoint-url), each proved by a call that only
 succeeds when the setting was used: moto checks signatures, so only the
-right credentials get through, and the environment's are made wrong.
-Owned by the client's integration tests."""
+right credentials get through, and the environment's are made wrong."""
 
 import json
 import os
@@ -163,9 +162,10 @@ class TestSettings(WorldTestCase):
         self.assert_caller(self.run_call("sts", "GetCallerIdentity", env={
             "AWS_PROFILE": "responder", "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}),
             ":user/moto-auth-admin")
-        # An unknown profile is an error, not a fallback to other keys.
+        # An unknown profile is an error at start (exit 2, nothing sent), not
+        # a fallback to other keys.
         rc, out, err = self.run_call("sts", "GetCallerIdentity", "--profile", "nobody")
-        self.assertEqual((rc, out), (1, ""))
+        self.assertEqual((rc, out), (2, ""))
         self.assertIn("nobody", err)
 
     def test_credential_and_config_files_named_by_the_environment(self):
@@ -290,3 +290,196 @@ class TestSettings(WorldTestCase):
                                          "--endpoint-url", self.world.moto_url,
                                          env={"AWS_ENDPOINT_URL": dead_url()}),
                            ":user/moto-auth-admin")
+
+
+# --- help, names, text output, start-up checks, primitives -------------------
+
+COMMANDS = ("run", "check", "call", "primitives", "lambda", "version")
+ENGINE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+FINDING = os.path.join(ENGINE, "tests", "findings", "ec2-ssh-bruteforce.event.json")
+
+
+def settings_read_by(paths, skip=()):
+    """Every NAME_LIKE_THIS string literal of the C files under paths (the
+    generated model excepted): the environment variables the code reads, by
+    getenv or through a list of names (ENV_NAMES in the runner)."""
+    import re
+    names = set()
+    for top in paths:
+        for folder, _, files in os.walk(os.path.join(ENGINE, top)):
+            for name in files:
+                if not name.endswith(".c") or name in ("model_data.c", *skip):
+                    continue
+                with open(os.path.join(folder, name), encoding="utf-8") as f:
+                    names |= set(re.findall(r'"(_?[A-Z][A-Z0-9]*_[A-Z0-9_]*)"', f.read()))
+    return names
+
+
+class TestHelp(WorldTestCase):
+    def test_every_subcommand_answers_help_on_stdout(self):
+        rc, top, err = self.world.deadbolt("--help")
+        self.assertEqual((rc, err), (0, ""))
+        for cmd in COMMANDS:
+            with self.subTest(cmd=cmd):
+                self.assertIn(f"  {cmd}", top)
+                for argv in ([cmd, "--help"], [cmd, "-h"], ["help", cmd]):
+                    rc, out, err = self.world.deadbolt(*argv, timeout=10)
+                    self.assertEqual((rc, err), (0, ""), argv)
+                    self.assertTrue(out.startswith(f"usage: deadbolt {cmd}"), (argv, out[:80]))
+        self.assertEqual(self.world.log(), [], "help sent a request")
+
+    def test_lambda_with_an_unknown_argument_does_not_serve(self):
+        rc, out, err = self.world.deadbolt("lambda", "--hepl", timeout=10)
+        self.assertEqual(rc, 2)
+        self.assertIn("unexpected argument --hepl", err)
+
+    def test_run_help_lists_every_setting_the_code_reads(self):
+        """A setting read anywhere but the Lambda loop must be in `run
+        --help`; the Lambda loop's own in `lambda --help`. A new getenv
+        without a line in the help fails here."""
+        everywhere = settings_read_by(["engine", "sandbox"])
+        only_lambda = everywhere - settings_read_by(["engine", "sandbox"], skip=("lambda.c",))
+        for name in ("ARTIFACT_BUCKET", "AWS_ENDPOINT_URL", "DEADBOLT_MIN_SEVERITY"):
+            self.assertIn(name, everywhere - only_lambda)
+        self.assertIn("DEADBOLT_PARTIAL_IS_ERROR", only_lambda)
+        _, run_help, _ = self.world.deadbolt("run", "--help")
+        _, lambda_help, _ = self.world.deadbolt("lambda", "--help")
+        for name in sorted(everywhere - only_lambda):
+            with self.subTest(name=name):
+                self.assertIn(name, run_help)
+        for name in sorted(only_lambda):
+            with self.subTest(name=name):
+                self.assertIn(name, lambda_help)
+        self.assertIn("sam local invoke -e event.json", run_help)
+
+
+class TestCallNames(WorldTestCase):
+    def test_the_clis_boto3s_and_the_models_names_give_the_same_answer(self):
+        inst = self.world.instance()
+        answers = []
+        for name in ("DescribeInstances", "describe_instances", "describe-instances"):
+            rc, out, err = self.world.deadbolt("call", "ec2", name)
+            self.assertEqual((rc, err), (0, ""), name)
+            answers.append(json.loads(out)["Reservations"][0]["Instances"][0]["InstanceId"])
+        self.assertEqual(answers, [inst.id] * 3)
+        self.world.bucket("names-bucket", public=True)
+        for name in ("GetBucketPolicyStatus", "get_bucket_policy_status", "get-bucket-policy-status"):
+            rc, out, err = self.world.deadbolt("call", "s3", name, '{"Bucket": "names-bucket"}')
+            self.assertEqual(rc, 0, err)
+        self.assertEqual(self.world.attempts("GetBucketPolicyStatus"), 3)
+
+    def test_an_unknown_operation_names_the_ones_there_are(self):
+        rc, out, err = self.world.deadbolt("call", "ec2", "describe-instancez")
+        self.assertEqual((rc, out), (2, ""))
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertIn("DescribeInstances", err)
+
+
+class TestCallTextOutput(WorldTestCase):
+    """--output text against awscli's own formatter (awscli/text.py, as
+    installed), given the JSON output of the same call: the layout is the
+    CLI's, byte for byte. Values are those of the JSON output (timestamps as
+    deadbolt writes them, where the CLI would reformat them)."""
+
+    def assert_like_the_cli(self, service, op, params="{}"):
+        import io
+        from awscli.text import format_text
+        rc, out, err = self.world.deadbolt("call", service, op, params)
+        self.assertEqual((rc, err), (0, ""))
+        doc = json.loads(out)
+        doc.pop("ResponseMetadata", None)
+        want = io.StringIO()
+        format_text(doc, want)
+        rc, text, err = self.world.deadbolt("call", service, op, params, "--output", "text")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(text, want.getvalue(), f"{service} {op}")
+        return text
+
+    def test_text_output_is_the_aws_clis_layout(self):
+        try:
+            import awscli.text  # noqa: F401
+        except ImportError:
+            self.skipTest("awscli is not installed: nothing to compare with")
+        self.world.instance(enis=2, volumes=1, tags={"Name": "web", "team": "a\tb"})
+        self.world.instance()
+        user = self.world.iam_user("text-user", keys=2)
+        self.world.bucket("text-bucket")
+        self.world.s3.put_public_access_block(Bucket="text-bucket", PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": False, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": False})
+        text = self.assert_like_the_cli("ec2", "describe-instances")
+        self.assertIn("RESERVATIONS\t", text)
+        self.assert_like_the_cli("ec2", "describe-security-groups")
+        self.assert_like_the_cli("ec2", "describe-volumes")
+        self.assert_like_the_cli("iam", "list-access-keys", json.dumps({"UserName": user.name}))
+        self.assert_like_the_cli("s3", "get-public-access-block", '{"Bucket": "text-bucket"}')
+        self.assert_like_the_cli("sts", "get-caller-identity")
+
+    def test_an_unknown_output_is_a_usage_error(self):
+        rc, out, err = self.world.deadbolt("call", "ec2", "DescribeInstances", "--output", "yaml")
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("--output", err)
+        self.assertEqual(self.world.log(), [])
+
+
+class TestStartChecks(WorldTestCase):
+    """A misspelt profile or a missing CA bundle: one line at start, no call
+    sent, exit 2; not one failure per AWS call."""
+
+    def assert_one_line_and_nothing_sent(self, result, says):
+        rc, out, err = result
+        self.assertEqual(rc, 2, err)
+        self.assertEqual(out, "")
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertIn(says, err)
+        self.assertEqual(self.world.log(), [], "a request was sent")
+
+    def test_a_bad_profile_fails_once_at_start(self):
+        for argv, env in ((["run", "--profile", "nope", FINDING], None),
+                          (["run", "--dry-run", FINDING], {"AWS_PROFILE": "nope"}),
+                          (["call", "ec2", "describe-instances", "--profile=nope"], None)):
+            with self.subTest(argv=argv, env=env):
+                self.world.control("/__fake/reset", {})
+                self.assert_one_line_and_nothing_sent(self.world.deadbolt(*argv, env=env),
+                                                      "the config profile (nope) could not be found")
+
+    def test_a_missing_ca_bundle_fails_at_start(self):
+        for argv in (["run", "--dry-run", FINDING], ["call", "sts", "get-caller-identity"]):
+            with self.subTest(argv=argv):
+                self.assert_one_line_and_nothing_sent(
+                    self.world.deadbolt(*argv, env={"DEADBOLT_CA_BUNDLE": "/nonexistent/ca.pem"}),
+                    "DEADBOLT_CA_BUNDLE names /nonexistent/ca.pem")
+
+
+class TestPrimitives(WorldTestCase):
+    def allow_list(self):
+        """sandbox/allowlist.c's entries, read from the source."""
+        import re
+        with open(os.path.join(ENGINE, "sandbox", "allowlist.c"), encoding="utf-8") as f:
+            src = f.read()
+        rows = re.findall(r'\{"(\w+)", "(\w+)", ([RW]), (NULL|"\w+"), "([^"]*)"', src)
+        self.assertGreater(len(rows), 30)
+        return rows
+
+    def test_lists_every_allowed_operation_with_access_undo_and_rule(self):
+        from botocore import xform_name
+        rows = self.allow_list()
+        rc, out, err = self.world.deadbolt("primitives", "--json")
+        self.assertEqual((rc, err), (0, ""))
+        listed = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual(len(listed), len(rows))
+        for (svc, op, access, undo, why), got in zip(rows, listed):
+            with self.subTest(op=op):
+                self.assertEqual(got["primitive"], f"{svc}.{xform_name(op)}")
+                self.assertEqual((got["service"], got["operation"]), (svc, op))
+                self.assertEqual(got["access"], {"R": "read", "W": "write"}[access])
+                self.assertEqual(got["undo"], None if undo == "NULL" else undo.strip('"'))
+                self.assertEqual(got["why"], why)
+                self.assertTrue(got["rule"])
+        rc, table, err = self.world.deadbolt("primitives")
+        self.assertEqual((rc, err), (0, ""))
+        lines = table.splitlines()
+        self.assertTrue(lines[0].startswith("PRIMITIVE"))
+        for got, line in zip(listed, lines[1:]):
+            self.assertEqual(line.split()[:3], [got["primitive"], got["access"], got["undo"] or "-"])
+            self.assertTrue(line.rstrip().endswith(got["rule"]))

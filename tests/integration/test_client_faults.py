@@ -14,8 +14,7 @@ now). deadbolt learns the offset only when that Date is more than 240 s from
 its clock, then sends once more signed for the server's time (the log's
 amz_date shows it); otherwise, or when the corrected attempt fails the same
 way, it fails without looping. An expired session token ("expired" fault) is
-answered by resolving the credentials again and sending once more. Owned by
-the client's integration tests."""
+answered by resolving the credentials again and sending once more."""
 
 import calendar
 import json

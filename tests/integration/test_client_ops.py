@@ -48,8 +48,7 @@ dict (a customisation outside the model) and deadbolt returns as the model's
 URL-encoded string; both must hold the same JSON.
 
 Also here: the error path, a wrong secret, validation before sending, S3
-keys with awkward characters, and path-style addressing at a custom endpoint.
-Owned by the client's integration tests."""
+keys with awkward characters, and path-style addressing at a custom endpoint."""
 
 import json
 import re

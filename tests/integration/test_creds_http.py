@@ -11,7 +11,7 @@ Two halves, one fake (tests/integration/fake_metadata.py):
     the Makefile); without it that test is skipped and says so.
 
 Run: python3 -m unittest tests/integration/test_creds_http.py (from the
-repository root). Owner: the creds/config/endpoint work.
+repository root).
 """
 import os
 import subprocess

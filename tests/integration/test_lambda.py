@@ -1,7 +1,6 @@
 """The Lambda custom runtime end to end: build/deadbolt started as
 `bootstrap` against the fake Runtime API (tests/lambda/runtime_api.py), with
 its AWS calls going to the fake AWS in front of moto (tests/harness/world.py).
-Owner: the Lambda engineer.
 
     sh tests/run-integration.sh tests/integration/test_lambda.py
 
@@ -13,6 +12,7 @@ import http.client
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -29,6 +29,7 @@ sys.path[:0] = [TESTS, os.path.join(TESTS, "lambda")]
 
 from harness.world import (ACCESS_KEY, ACCOUNT, DEADBOLT, REGION, ROOT,  # noqa: E402
                            SECRET_KEY, WorldTestCase)
+from harness.playbooks import test_playbooks  # noqa: E402
 from runtime_api import RuntimeAPI  # noqa: E402
 
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE-session-token-" + uuid.uuid4().hex
@@ -210,7 +211,7 @@ class LambdaCase(WorldTestCase):
         self.addCleanup(self.api.stop)
         self.task_root = tempfile.mkdtemp(prefix="deadbolt-task-")
         self.addCleanup(shutil.rmtree, self.task_root, True)
-        os.symlink(os.path.join(ROOT, "playbooks"), os.path.join(self.task_root, "playbooks"))
+        os.symlink(test_playbooks(), os.path.join(self.task_root, "playbooks"))
         self.boots = []
 
     def bootstrap(self, runtime_api=None, endpoint=None, task_root=None, **kw):
@@ -404,6 +405,38 @@ class TestRuntimeAPIFailures(LambdaCase):
         self.assertNotEqual(rc, 0)
         self.assertEqual(self.api.next_calls, 0)
 
+    def test_a_missing_ca_bundle_is_an_init_error(self):
+        """docs/lambda.md: a bad value is an init error. A CA bundle that is
+        not there would otherwise fail every HTTPS call of every invoke."""
+        missing = os.path.join(self.task_root, "no-such-ca.pem")
+        boot = self.bootstrap(extra_env={"DEADBOLT_CA_BUNDLE": missing})
+        err = self.api.wait_init_error(15)
+        self.assertIsNotNone(err, "no init error posted")
+        self.assertEqual(err["error_type"], "Deadbolt.InitError")
+        self.assertIn("DEADBOLT_CA_BUNDLE names " + missing, err["json"]["errorMessage"])
+        self.assertNotEqual(boot.wait_exit(10), 0)
+        self.assertEqual(self.api.next_calls, 0)
+
+    def init_line(self, boot):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            lines = [j for j in boot.journal() if j.get("event") == "lambda.init"]
+            if lines:
+                return lines[0]
+            time.sleep(0.05)
+        self.fail("no lambda.init line; deadbolt said:\n" + "\n".join(boot.output()))
+
+    def test_the_init_line_names_the_ca_bundle_in_use(self):
+        chosen = os.path.join(self.task_root, "ca.pem")
+        system = [p for p in ("/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt")
+                  if os.access(p, os.R_OK)]
+        self.assertTrue(system, "no system CA bundle on this machine")
+        shutil.copyfile(system[0], chosen)
+        line = self.init_line(self.bootstrap(extra_env={"DEADBOLT_CA_BUNDLE": chosen}))
+        self.assertEqual((line["ca_bundle"], line["ca_bundle_from"]), (chosen, "DEADBOLT_CA_BUNDLE"))
+        line = self.init_line(self.bootstrap())
+        self.assertEqual((line["ca_bundle"], line["ca_bundle_from"]), (system[0], "system"))
+
     def test_a_bad_setting_is_an_init_error(self):
         boot = self.bootstrap(extra_env={"DEADBOLT_DRY_RUN": "maybe"})
         err = self.api.wait_init_error(15)
@@ -475,32 +508,92 @@ class TestFakeRuntimeAPI(unittest.TestCase):
 
 
 class TestPackage(LambdaCase):
-    """tools/package-lambda.sh's output runs on its own libraries."""
+    """tools/package-lambda.sh's output is one executable that needs only
+    glibc; the make targets that build it refuse playbooks that `deadbolt
+    check` rejects."""
 
-    def test_packaged_bootstrap_serves_with_its_own_libraries(self):
+    def source_tree_with(self, edit):
+        """A tree that is this repository (symbolic links to its Makefile,
+        tools, engine and sandbox; the existing build directory) but for a
+        copy of playbooks/ changed by edit(path)."""
+        tree = tempfile.mkdtemp(prefix="deadbolt-src-")
+        self.addCleanup(shutil.rmtree, tree, True)
+        for name in ("Makefile", "tools", "engine", "sandbox", "tests"):
+            os.symlink(os.path.join(ROOT, name), os.path.join(tree, name))
+        shutil.copytree(os.path.join(ROOT, "playbooks"), os.path.join(tree, "playbooks"))
+        edit(os.path.join(tree, "playbooks"))
+        return tree
+
+    def make(self, tree, *targets):
         build = os.environ.get("BUILD", os.path.join(ROOT, "build"))
-        for f in ("obj/engine/cmd/main.o", "libdeadbolt.a"):
-            self.assertTrue(os.path.exists(os.path.join(build, f)), "run make first: %s" % f)
+        return subprocess.run(["make", "--no-print-directory", "-C", tree, "BUILD=" + build, *targets],
+                              capture_output=True, text=True, timeout=600)
+
+    def test_the_package_targets_refuse_playbooks_that_check_rejects(self):
+        def misspell(playbooks):
+            path = os.path.join(playbooks, "ec2.lua")
+            with open(path) as f:
+                text = f.read()
+            self.assertIn("ec2.create_snapshot {", text)
+            with open(path, "w") as f:
+                f.write(text.replace("ec2.create_snapshot {", "ec2.create_snapshots {"))
+        tree = self.source_tree_with(misspell)
+        out = os.path.join(tree, "artifacts")
+        zip_path = os.path.join(tree, "package.zip")
+        for targets in (["build-DeadboltFunction", "ARTIFACTS_DIR=" + out],
+                        ["lambda", "LAMBDA_ZIP=" + zip_path]):
+            with self.subTest(targets=targets):
+                p = self.make(tree, *targets)
+                self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+                self.assertIn("create_snapshots", p.stdout)
+                self.assertIn("no package built", p.stderr)
+                self.assertFalse(os.path.exists(os.path.join(out, "bootstrap")))
+                self.assertFalse(os.path.exists(zip_path))
+        # The same tree with the playbooks as they are: the check passes, the
+        # package is built (so the refusal above came from the check).
+        fine = self.source_tree_with(lambda playbooks: None)
+        out = os.path.join(fine, "artifacts")
+        p = self.make(fine, "build-DeadboltFunction", "ARTIFACTS_DIR=" + out)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertTrue(os.path.exists(os.path.join(out, "bootstrap")))
+
+    def test_packaged_bootstrap_is_one_executable_and_serves(self):
+        build = os.environ.get("BUILD", os.path.join(ROOT, "build"))
+        self.assertTrue(os.path.exists(os.path.join(build, "deadbolt")), "run make first")
         pkg = tempfile.mkdtemp(prefix="deadbolt-pkg-")
         self.addCleanup(shutil.rmtree, pkg, True)
         p = subprocess.run(["sh", "tools/package-lambda.sh", pkg], cwd=ROOT, capture_output=True,
                            text=True, timeout=300, env=dict(os.environ, BUILD=build))
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        for path in ("bootstrap", "lib/libcurl.so.4", "certs/ca-bundle.crt"):
-            self.assertTrue(os.path.exists(os.path.join(pkg, path)), path)
+        self.assertEqual(sorted(os.listdir(pkg)), ["bootstrap", "certs", "playbooks"])
+        self.assertTrue(os.path.exists(os.path.join(pkg, "certs", "ca-bundle.crt")))
         self.assertTrue(os.listdir(os.path.join(pkg, "playbooks")))
+        dyn = subprocess.run(["objdump", "-p", os.path.join(pkg, "bootstrap")],
+                             capture_output=True, text=True, check=True).stdout
+        needed = sorted(line.split()[1] for line in dyn.splitlines()
+                        if line.split()[:1] == ["NEEDED"])
+        self.assertEqual(needed, ["libc.so.6", "libm.so.6"])
+        syms = subprocess.run(["objdump", "-T", os.path.join(pkg, "bootstrap")],
+                              capture_output=True, text=True, check=True).stdout
+        versions = {tuple(int(x) for x in v.split("."))
+                    for v in re.findall(r"GLIBC_([0-9][0-9.]*[0-9])", syms)}
+        self.assertLessEqual(max(versions), (2, 34))
 
         inst = self.world.instance()
-        # Lambda's own library path puts the system's directories first.
+        # Lambda's own library path puts the system's directories first: the
+        # build machine's libcurl and OpenSSL are there, and must stay unused.
         lambda_path = "/var/lang/lib:/lib64:/usr/lib64:/lib/x86_64-linux-gnu:" \
                       "/usr/lib/x86_64-linux-gnu:%s:%s/lib:/opt/lib" % (pkg, pkg)
         boot = self.bootstrap(binary=os.path.join(pkg, "bootstrap"), task_root=pkg,
                               extra_env={"LD_LIBRARY_PATH": lambda_path})
         self.assert_response(self.answer(self.api.enqueue(finding_event(inst.id))))
         with open("/proc/%d/maps" % boot.proc.pid) as f:
-            maps = f.read()
-        curl = {line.split()[-1] for line in maps.splitlines() if "libcurl" in line}
-        self.assertEqual(curl, {os.path.join(os.path.realpath(pkg), "lib", "libcurl.so.4")})
+            mapped = {line.split()[-1] for line in f.read().splitlines()
+                      if ".so" in line.split()[-1]}
+        self.assertTrue(mapped)
+        others = [m for m in mapped
+                  if not re.match(r"(libc|libm|ld-linux[^/]*)\.so", os.path.basename(m))]
+        self.assertEqual(others, [])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """template.yaml: cfn-lint clean, and the function's role allows exactly the
 operations on the sandbox allow-list (sandbox/allowlist.c), as IAM actions.
-Owner: the Lambda engineer.
 
     python3 -m unittest tests/integration/test_template.py -v
 """

@@ -1,5 +1,5 @@
 """A fake of the AWS Lambda Runtime API (2018-06-01) for testing the custom
-runtime in engine/lambda.c. Owner: the Lambda engineer.
+runtime in engine/lambda.c.
 
 It behaves as the AWS documentation ("Using the Lambda runtime API") and the
 AWS Lambda Runtime Interface Emulator describe it:

@@ -1,7 +1,7 @@
 -- Test playbook: a critical step fails on an AWS error; the rest does not run.
 return {
   name = "critical",
-  handles = { { finding_type = "^Test:EC2/Critical" } },
+  handles = { { finding_type = "^Impact:EC2/Test.Critical" } },
   steps = {
     { name = "before", run = function(ctx) end },
     { name = "caught",

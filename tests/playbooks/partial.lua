@@ -1,7 +1,7 @@
 -- Test playbook: non-critical steps fail, the others still run (partial).
 return {
   name = "partial",
-  handles = { { finding_type = "^Test:EC2/Partial", resource_type = "Instance" } },
+  handles = { { finding_type = "^Impact:EC2/Test.Partial", resource_type = "Instance" } },
   steps = {
     { name = "first",
       run = function(ctx)

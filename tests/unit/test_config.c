@@ -1,7 +1,6 @@
 /* test_config — engine/aws/config.c: the shared config and credentials files
  * read the way botocore reads them. Each test runs in its own process (Check
- * forks) with a fresh temporary HOME and no AWS_* variables. Owner: the
- * creds/config/endpoint work. */
+ * forks) with a fresh temporary HOME and no AWS_* variables. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * profiles (static keys, credential_process, role_arn chains through a fake
  * AssumeRole), time parsing and expiry. Each test runs in its own process
  * with a temporary HOME, no AWS_* variables and IMDS disabled (container and
- * IMDS are in test_creds_http). Owner: the creds/config/endpoint work. */
+ * IMDS are in test_creds_http). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,8 +6,7 @@
  * process) and stopped in its teardown; it also dies with the runner
  * (PR_SET_PDEATHSIG) and on its own after a few minutes, so a failing or
  * crashing test cannot leave it behind. Every test has a temporary HOME, no
- * AWS_* variables and IMDS disabled unless it points IMDS at the fake.
- * Owner: the creds/config/endpoint work. */
+ * AWS_* variables and IMDS disabled unless it points IMDS at the fake. */
 #include <check.h>
 #include <errno.h>
 #include <signal.h>

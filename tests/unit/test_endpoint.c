@@ -1,7 +1,6 @@
 /* test_endpoint — engine/aws/endpoint.c: override precedence, partitions,
  * global IAM, URL and region validation. Tables, one row a case. Each test
- * runs in its own process with a temporary HOME and no AWS_* variables.
- * Owner: the creds/config/endpoint work. */
+ * runs in its own process with a temporary HOME and no AWS_* variables. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

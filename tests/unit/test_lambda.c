@@ -1,5 +1,5 @@
 /* Check suite for engine/lambda.c's helpers and engine/aws/ca_bundle.c.
- * Owner: the Lambda engineer. The Runtime API loop itself is tested end to
+ * The Runtime API loop itself is tested end to
  * end by tests/integration/test_lambda.py against tests/lambda/runtime_api.py. */
 #include <check.h>
 #include <math.h>
@@ -213,6 +213,47 @@ START_TEST(test_ca_path_that_does_not_fit_is_refused)
 }
 END_TEST
 
+START_TEST(test_ca_resolve_refuses_an_explicit_file_that_is_missing)
+{
+	char present[256], out[256], err[512];
+	const char *from = NULL;
+
+	snprintf(present, sizeof present, "%s/explicit.pem", tmpdir);
+	setenv("DEADBOLT_CA_BUNDLE", "/nonexistent/deadbolt.pem", 1);
+	ck_assert_int_eq(ca_bundle_resolve(out, sizeof out, &from, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "DEADBOLT_CA_BUNDLE names /nonexistent/deadbolt.pem"));
+	unsetenv("DEADBOLT_CA_BUNDLE");
+	setenv("SSL_CERT_FILE", "/nonexistent/ssl.pem", 1);
+	ck_assert_int_eq(ca_bundle_resolve(out, sizeof out, &from, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "SSL_CERT_FILE names /nonexistent/ssl.pem"));
+	touch(present);
+	setenv("DEADBOLT_CA_BUNDLE", present, 1); /* wins over the missing SSL_CERT_FILE */
+	ck_assert_int_eq(ca_bundle_resolve(out, sizeof out, &from, err, sizeof err), 0);
+	ck_assert_str_eq(out, present);
+	ck_assert_str_eq(from, "DEADBOLT_CA_BUNDLE");
+}
+END_TEST
+
+START_TEST(test_ca_resolve_says_where_the_bundle_came_from)
+{
+	char out[4096], err[512];
+	const char *from = NULL;
+
+	unsetenv("DEADBOLT_CA_BUNDLE");
+	unsetenv("SSL_CERT_FILE");
+	setenv("LAMBDA_TASK_ROOT", tmpdir, 1);
+	ck_assert_int_eq(ca_bundle_resolve(out, sizeof out, &from, err, sizeof err), 0);
+	/* This machine's own bundle when it has one, else the package's, else none. */
+	if (out[0] == '\0')
+		ck_assert_str_eq(from, "none");
+	else if (strncmp(out, tmpdir, strlen(tmpdir)) == 0)
+		ck_assert_str_eq(from, "package");
+	else
+		ck_assert_str_eq(from, "system");
+	unsetenv("LAMBDA_TASK_ROOT");
+}
+END_TEST
+
 static Suite *lambda_suite(void)
 {
 	Suite *s = suite_create("lambda");
@@ -233,6 +274,8 @@ static Suite *lambda_suite(void)
 	tcase_add_test(ca, test_ca_explicit_settings_win_even_when_missing);
 	tcase_add_test(ca, test_ca_falls_back_to_the_packaged_copy);
 	tcase_add_test(ca, test_ca_path_that_does_not_fit_is_refused);
+	tcase_add_test(ca, test_ca_resolve_refuses_an_explicit_file_that_is_missing);
+	tcase_add_test(ca, test_ca_resolve_says_where_the_bundle_came_from);
 	suite_add_tcase(s, ca);
 	return s;
 }

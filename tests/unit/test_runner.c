@@ -315,7 +315,7 @@ START_TEST(test_failed_steps_make_partial_and_the_rest_still_runs)
 {
 	outcome out = {0};
 	char json[1024];
-	run_doc(&out, 0, doc(json, sizeof(json), "Test:EC2/Partial", "Instance", NULL));
+	run_doc(&out, 0, doc(json, sizeof(json), "Impact:EC2/Test.Partial", "Instance", NULL));
 	ck_assert_str_eq(runner_outcome_name(out.worst), "partial");
 	ck_assert_int_eq(runner_exit_code(out.worst), 1);
 	lua_State *L = journal_lua(&out);
@@ -343,7 +343,7 @@ START_TEST(test_critical_failure_fails_the_run_and_stops_it)
 {
 	outcome out = {0};
 	char json[1024];
-	run_doc(&out, 0, doc(json, sizeof(json), "Test:EC2/Critical", "Instance", NULL));
+	run_doc(&out, 0, doc(json, sizeof(json), "Impact:EC2/Test.Critical", "Instance", NULL));
 	ck_assert_str_eq(runner_outcome_name(out.worst), "failed");
 	lua_State *L = journal_lua(&out);
 	JCHECK(L, "steps() == 'before=ok,caught=ok,isolate=failed'");
@@ -382,8 +382,8 @@ START_TEST(test_budget_ends_the_run_and_the_runner_goes_on)
 	char json[1024], err[256], two[2200];
 	base_options(&o, &out, NULL, NULL);
 	o.limits.instructions = 2000000;
-	doc(json, sizeof(json), "Test:EC2/Budget", "Instance", NULL);
-	snprintf(two, sizeof(two), "[%s,%s]", json, doc(err, sizeof(err), "Test:EC2/Partial", "Instance", NULL));
+	doc(json, sizeof(json), "Impact:EC2/Test.Budget", "Instance", NULL);
+	snprintf(two, sizeof(two), "[%s,%s]", json, doc(err, sizeof(err), "Impact:EC2/Test.Partial", "Instance", NULL));
 	run_with(&o, &out, two);
 	ck_assert_str_eq(runner_outcome_name(out.worst), "failed");
 	lua_State *L = journal_lua(&out);
@@ -504,8 +504,8 @@ START_TEST(test_worst_outcome_over_a_document)
 {
 	outcome out = {0};
 	char a[1024], b[1024], both[2200];
-	snprintf(both, sizeof(both), "[%s,%s]", doc(a, sizeof(a), "Test:EC2/Critical", "Instance", NULL),
-		 doc(b, sizeof(b), "Test:EC2/Partial", "Instance", NULL));
+	snprintf(both, sizeof(both), "[%s,%s]", doc(a, sizeof(a), "Impact:EC2/Test.Critical", "Instance", NULL),
+		 doc(b, sizeof(b), "Impact:EC2/Test.Partial", "Instance", NULL));
 	run_doc(&out, 0, both);
 	ck_assert_str_eq(runner_outcome_name(out.worst), "failed");
 	outcome_free(&out);
@@ -555,19 +555,19 @@ END_TEST
 
 static const char *const check_problems[] = {
 	"bad/not_table.lua: does not return a table (it returns number)",
-	"bad/no_name.lua: has no name",
-	"bad/no_steps.lua: has no steps",
+	"bad/no_name.lua:2: has no name",
+	"bad/no_steps.lua:2: has no steps",
 	"bad/syntax_error.lua: does not load:",
-	"bad/bad_steps.lua: step name 'twice' is used twice",
-	"bad/bad_steps.lua: steps[3] has no name",
-	"bad/bad_steps.lua: steps[4] (no_run) has no run function",
-	"bad/bad_steps.lua: steps[5]: unknown field 'critcal'",
-	"bad/bad_steps.lua: steps[6]: name must be a string",
-	"bad/bad_steps.lua: steps[7]: when must be a function",
-	"bad/bad_handles.lua: handles[1]: unknown field 'resourceType'",
-	"bad/bad_handles.lua: handles[2]: finding_type is not a Lua pattern",
-	"bad/bad_handles.lua: handles[3] is not a table",
-	"bad/forbidden.lua: playbook name 'forbidden' is also used by dup_name.lua",
+	"bad/bad_steps.lua:7: step name 'twice' is used twice",
+	"bad/bad_steps.lua:8: steps[3] has no name: add name = ",
+	"bad/bad_steps.lua:9: steps[4] (no_run) has no run function",
+	"bad/bad_steps.lua:10: steps[5]: unknown field 'critcal': did you mean critical?",
+	"bad/bad_steps.lua:11: steps[6]: name must be a string",
+	"bad/bad_steps.lua:12: steps[7]: when must be a function",
+	"bad/bad_handles.lua:5: handles[1]: unknown field 'resourceType': did you mean resource_type?",
+	"bad/bad_handles.lua:6: handles[2]: finding_type is not a Lua pattern",
+	"bad/bad_handles.lua:7: handles[3] is not a table",
+	"bad/forbidden.lua:5: playbook name 'forbidden' is also used by dup_name.lua",
 	"bad/forbidden.lua:11: ec2.terminate_instances is not on the allow-list",
 	"bad/forbidden.lua:13: iam.delete_user is not on the allow-list",
 };

@@ -2,7 +2,7 @@
  *
  * The vectors (tests/vectors/sigv4_vectors.txt, made by
  * tools/gen_sigv4_vectors.py) are loaded before the suite runs; each one is a
- * loop test. SIGV4_VECTORS overrides the file's path. Owner: sigv4 module. */
+ * loop test. SIGV4_VECTORS overrides the file's path. */
 #include <check.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

@@ -8,8 +8,7 @@
  *
  * Ownership: the caller owns the HOME path buffer (filled by tu_home_create)
  * and the memory tu_blank_doc returns (free it). Every helper fails the
- * current test with a Check assertion instead of returning an error.
- * Owner: the unit tests (shared; keep it small). */
+ * current test with a Check assertion instead of returning an error. */
 #ifndef DEADBOLT_TESTUTIL_H
 #define DEADBOLT_TESTUTIL_H
 

@@ -1,0 +1,105 @@
+-- The configuration the test suite runs the shipped playbooks with.
+--
+-- tests/harness/playbooks.py copies playbooks/ and puts this file in the
+-- copy as config.lua: the suite's expectations (which steps run, the tags,
+-- the forensic commands, the policy name ...) are written against these
+-- settings, not against playbooks/config.lua, which is the team's to tune.
+-- When a playbook gains a setting, add it here as well as there (a playbook
+-- that reads a setting missing here fails the suite at once). The meaning of
+-- every setting is in playbooks/config.lua.
+
+return {
+  ec2 = {
+    -- By default every EC2 finding is contained: that is deadbolt's promise.
+    rules = {},
+    default = "contain",
+
+    -- An instance carrying this tag (key = value) is left alone, journaled.
+    exempt_tag = { key = "deadbolt:exempt", value = "true" },
+
+    -- The tags put on a contained instance. Set a key to false to leave it out.
+    tags = {
+      status = "deadbolt:status",            -- "contained" or "evidence-collected"
+      contained_at = "deadbolt:contained-at", -- ISO-8601 UTC time of the response
+      finding_id = "deadbolt:finding-id",
+      finding_type = "deadbolt:finding-type",
+      source = "deadbolt:source",            -- the value below
+    },
+    source = "GuardDuty",
+
+    -- Protections: each true means "set it"; false leaves it as it is.
+    termination_protection = true,
+    stop_protection = true,
+    shutdown_behavior_stop = true,
+    keep_volumes_on_termination = true,      -- DeleteOnTermination = false on EBS volumes
+
+    -- Isolation groups, one of each per instance and VPC, found again by name
+    -- (security group names are unique in a VPC, so two runs cannot make two).
+    -- %s is the instance id.
+    isolation_group_name = "deadbolt-isolation-%s",
+    untrack_group_name = "deadbolt-untrack-%s",
+    isolation_tag = "deadbolt:isolation-for",  -- tag on both groups, value: the instance id
+
+    snapshots = true,
+    detach_from_auto_scaling = true,
+    deregister_from_load_balancers = true,
+    remove_instance_profile = true,
+  },
+
+  -- Forensic commands over SSM (EC2 "contain" and "evidence").
+  forensics = {
+    enabled = true,
+    document = "AWS-RunShellScript",
+    commands = { "uname -a", "whoami", "netstat -ap", "lsof", "ps auxww", "last" },
+    execution_timeout_seconds = 60,     -- on the instance
+    -- Bounded waits (sleep counts against the run's wall clock; the Lambda
+    -- timeout is 120 s): for the agent to come online with the quarantine
+    -- profile, then for the commands to finish.
+    agent_wait_seconds = 30,
+    command_wait_seconds = 45,
+    poll_seconds = 2,
+    -- While the commands run, the isolation group gets this one egress rule
+    -- (boto3's IpPermissions shape, without the protocol and ports: always
+    -- tcp/443) so the agent can reach SSM and write its output to S3; it is
+    -- revoked when the commands end. SSM's endpoints have no fixed addresses,
+    -- so the default is any address on 443. With VPC endpoints for ssm,
+    -- ec2messages, ssmmessages and an S3 gateway endpoint, narrow it:
+    --   { UserIdGroupPairs = { { GroupId = "sg-<the endpoints' group>" } },
+    --     PrefixListIds = { { PrefixListId = "pl-<S3's prefix list>" } } }
+    egress = { IpRanges = { { CidrIp = "0.0.0.0/0" } } },
+    egress_description = "deadbolt: SSM agent while forensic commands run",
+  },
+
+  -- Evidence objects in the artifact bucket (ARTIFACT_BUCKET).
+  evidence = {
+    -- {account}, {region}, {resource}, {finding} are filled in. One prefix
+    -- per finding: a re-delivered finding finds its evidence there and does
+    -- not overwrite it.
+    prefix = "evidence/{account}/{region}/{resource}/{finding}/",
+    manifest = "manifest.json",
+  },
+
+  s3 = {
+    rules = {},
+    default = "contain",
+  },
+
+  iam = {
+    rules = {},
+    default = "contain",
+    -- The inline policy that denies every session issued before the response
+    -- (the name the IAM console's "Revoke active sessions" uses).
+    revoke_policy_name = "AWSRevokeOlderSessions",
+    revoke_sessions = true,
+    -- Deactivate (never delete) the long-term key named in the finding.
+    deactivate_access_key = true,
+    -- Roles IAM does not let anyone change (service-linked roles; IAM
+    -- Identity Center's roles, whose sessions are revoked there): journaled
+    -- and notified, not touched. Lua patterns on the role name.
+    protected_roles = { "^AWSServiceRoleFor", "^AWSReservedSSO_" },
+  },
+
+  notify = {
+    subject_prefix = "deadbolt",
+  },
+}
