@@ -17,6 +17,7 @@ import json
 import os
 import resource
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -62,29 +63,43 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
+# Runs deadbolt from a small fresh interpreter and reports its exit status
+# and resource usage: Linux carries a process's peak RSS over fork and exec
+# from its parent, so deadbolt forked straight from this (large) test
+# process would report this process's peak, not its own.
+_SPAWN = """
+import json, os, sys
+fd = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, ru = os.wait4(pid, 0)
+os.write(fd, json.dumps([status, ru.ru_utime + ru.ru_stime, ru.ru_maxrss]).encode())
+"""
+
+
 class Run:
     """One deadbolt run: exit code, signal, times, peak memory, output."""
 
     def __init__(self, argv, env):
         t0 = time.monotonic()
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        out = []
-        readers = [threading.Thread(target=lambda s=s: out.append((s, s.read())))
-                   for s in (proc.stdout, proc.stderr)]
-        for t in readers:
-            t.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        for t in readers:
-            t.join()
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        rfd, wfd = os.pipe()
+        proc = subprocess.Popen([sys.executable, "-c", _SPAWN, str(wfd), *argv], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(wfd,))
+        os.close(wfd)
+        out, err = proc.communicate()
+        with os.fdopen(rfd, "rb") as f:
+            status, cpu, maxrss = json.loads(f.read() or b"[null, 0, 0]")
+        if status is None:
+            raise AssertionError(f"the spawner failed: {err.decode()[-2000:]}")
+        code = os.waitstatus_to_exitcode(status)
         self.wall = time.monotonic() - t0
-        self.cpu = usage.ru_utime + usage.ru_stime
-        self.maxrss = usage.ru_maxrss * 1024  # kilobytes on Linux
-        self.signal = -proc.returncode if proc.returncode < 0 else 0
-        self.code = proc.returncode
-        texts = dict(out)
-        self.stdout = texts[proc.stdout].decode("utf-8", "replace")
-        self.stderr = texts[proc.stderr].decode("utf-8", "replace")
+        self.cpu = cpu
+        self.maxrss = maxrss * 1024  # kilobytes on Linux
+        self.signal = -code if code < 0 else 0
+        self.code = code
+        self.stdout = out.decode("utf-8", "replace")
+        self.stderr = err.decode("utf-8", "replace")
 
 
 class TestHostileRun(unittest.TestCase):
