@@ -274,6 +274,8 @@ void sandbox_error_text(lua_State *L, int idx, char *out, size_t len)
 	idx = lua_absindex(L, idx);
 	if (lua_type(L, idx) == LUA_TSTRING) {
 		copy_str(out, len, lua_tostring(L, idx));
+	} else if (sandbox_is_all_error(L, idx) && lua_checkstack(L, 2)) {
+		copy_str(out, len, raw_string(L, idx, "message"));
 	} else if (sandbox_is_aws_error(L, idx) && lua_checkstack(L, 2)) {
 		if (len)
 			snprintf(out, len, "%s: %s (%s)", raw_string(L, idx, "code"),
@@ -332,6 +334,7 @@ static int setup(lua_State *L)
 	lua_pushcfunction(L, sandbox_open_libs);
 	lua_call(L, 0, 0);
 	sandbox_open_prims(L);
+	sandbox_open_sched(L);
 	return 0;
 }
 
@@ -392,6 +395,14 @@ void sandbox_free(sandbox *sb)
 	free(sb);
 }
 
+void sandbox_set_async(sandbox *sb, const sandbox_async *a)
+{
+	if (a)
+		sb->async = *a;
+	else
+		memset(&sb->async, 0, sizeof(sb->async));
+}
+
 lua_State *sandbox_lua(sandbox *sb)
 {
 	return sb->L;
@@ -420,6 +431,7 @@ sandbox_status sandbox_pcall(sandbox *sb, int nargs, int nresults, char *err, si
 	lua_insert(L, base);
 	status = lua_pcall(L, nargs, nresults, base);
 	lua_remove(L, base);
+	rules_settle(sb); /* no ENI stays in the allow-all group past a step */
 	if (status == LUA_OK)
 		return SANDBOX_OK;
 	if (status == LUA_ERRMEM && !sb->budget_hit)

@@ -39,6 +39,29 @@ typedef struct sandbox_host {
 	void *ud;
 } sandbox_host;
 
+/* Calls that overlap, inside aws.all and aws.each (sandbox/sched.c): the
+ * host's side, with sandbox_host.ud. Optional: without it every call goes
+ * through sandbox_host.call, one at a time, and aws.all runs its functions
+ * one after the other, depth first, exactly as a sequential run. */
+typedef struct sandbox_async {
+	/* start: as call, but need not wait for the answer. order is the
+	 * call's place in a sequential run (sandbox_order_key). Returns 0 with
+	 * *pending set (in flight), 0 with *pending NULL (finished now, result
+	 * pushed), or -1 with err filled. May raise only out of memory. */
+	int (*start)(void *ud, lua_State *L, const allow_entry *entry, int params, const char *order,
+		     aws_error *err, void **pending);
+	/* Waits for one started call until the CLOCK_MONOTONIC time until.
+	 * Returns 0 with *done set and its result pushed on L, -1 with *done
+	 * and err set, or 1 when until passed first. May raise only out of
+	 * memory (the call is then lost; the sandbox stops on its budget). */
+	int (*wait)(void *ud, lua_State *L, double until, void **done, aws_error *err);
+	/* Abandons a started call that wait has not returned (the run stops). */
+	void (*cancel)(void *ud, void *pending);
+	/* The outermost aws.all begins (1) and ends (0, on every path). What
+	 * the host keeps in between by order key it writes out at the end. */
+	void (*concurrent)(void *ud, int begin);
+} sandbox_async;
+
 typedef struct sandbox sandbox;
 
 /* Builds the restricted state. playbook_dir is where sandbox_load_playbook
@@ -46,6 +69,8 @@ typedef struct sandbox sandbox;
 sandbox *sandbox_new(const sandbox_limits *lim, const sandbox_host *host,
 		     const char *playbook_dir, char *err, size_t errlen);
 void sandbox_free(sandbox *sb);
+/* Copies the async host (NULL: none) into sb; ud is sandbox_host.ud. */
+void sandbox_set_async(sandbox *sb, const sandbox_async *a);
 lua_State *sandbox_lua(sandbox *sb);
 
 /* Loads playbook_dir/name ("ec2.lua") as a text chunk with the sandbox's
@@ -106,5 +131,56 @@ const char *sandbox_budget_hit(const sandbox *sb);
 int sandbox_calls_made(const sandbox *sb);
 /* The CLOCK_MONOTONIC second at which the wall-clock budget ends. */
 double sandbox_deadline(const sandbox *sb);
+
+/* Inside aws.all: the place of the next event (a call, a log line, a
+ * ctx.save) of the function running now in a sequential run, as a string
+ * that sorts (strcmp) in that order; each call moves to the next place.
+ * NULL outside aws.all. out needs SANDBOX_ORDER_MAX bytes. */
+#define SANDBOX_ORDER_MAX 160
+const char *sandbox_order_key(sandbox *sb, char *out, size_t outlen);
+
+/* ---- the run, for the argument rules (sandbox/rules.c) ----
+ *
+ * What the allow-list's rules compare a write's arguments with. Without
+ * sandbox_set_run every rule that needs one of these refuses (no bucket: no
+ * object; no config: no command). Ownership: the host owns every string and
+ * the config; they must outlive the sandbox (sandbox_set_run copies the
+ * struct, not the strings). */
+typedef struct sandbox_config {
+	char *document;       /* config.forensics.document, or NULL */
+	char **commands;      /* config.forensics.commands, ncommands strings */
+	size_t ncommands;
+	char *policy_name;    /* config.iam.revoke_policy_name, or NULL */
+	char **endpoint_groups; /* config.forensics.egress.UserIdGroupPairs[].GroupId */
+	size_t nendpoint_groups;
+	char **prefix_lists;  /* config.forensics.egress.PrefixListIds[].PrefixListId */
+	size_t nprefix_lists;
+} sandbox_config;
+
+typedef struct sandbox_run {
+	const char *artifact_bucket;   /* ARTIFACT_BUCKET */
+	const char *account;           /* the run's prefix is */
+	const char *region;            /*   evidence/<account>/<region>/<resource>/<finding_id>/ */
+	const char *finding_id;
+	const char *quarantine_profile_arn; /* QUARANTINE_PROFILE_ARN */
+	const char *topic_arn;         /* NOTIFICATION_TOPIC_ARN */
+	const sandbox_config *config;  /* from sandbox_config_load; NULL: none */
+	int restore;                   /* restore mode: the rules that only tighten let a
+					* write loosen (restore itself is not built: nothing sets it yet) */
+} sandbox_run;
+
+void sandbox_set_run(sandbox *sb, const sandbox_run *run);
+
+/* Reads playbook_dir/config.lua in a fresh sandbox of its own (under lim;
+ * chunks may be NULL), so no playbook can have touched the table it returns,
+ * and copies what the rules need into out, which the caller frees with
+ * sandbox_config_free. A missing config.lua leaves out empty and returns 0;
+ * a config that does not load, or whose forensics.document,
+ * forensics.commands, forensics.egress or iam.revoke_policy_name has the
+ * wrong type, returns
+ * -1 with why in err (out empty). */
+int sandbox_config_read(const sandbox_limits *lim, const char *playbook_dir, sandbox_chunks *chunks,
+			sandbox_config *out, char *err, size_t errlen);
+void sandbox_config_free(sandbox_config *c);
 
 #endif

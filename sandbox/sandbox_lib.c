@@ -492,6 +492,8 @@ static int sb_resume(lua_State *L)
 	lua_State *co = lua_tothread(L, 1);
 	int r;
 	luaL_argexpected(L, co, 1, "coroutine");
+	if (sandbox_sched_is_task(L, co))
+		return luaL_error(L, "coroutine.resume: a function of aws.all runs only under aws.all");
 	r = resume_co(L, co, lua_gettop(L) - 1);
 	lua_pushboolean(L, r >= 0);
 	lua_insert(L, r >= 0 ? -(r + 1) : -2);
@@ -555,7 +557,10 @@ static int close_call(lua_State *L)
 static int sb_close(lua_State *L)
 {
 	sandbox *sb = sandbox_of(L);
+	lua_State *co = lua_tothread(L, 1);
 	int status, n = lua_gettop(L);
+	if (co && sandbox_sched_is_task(L, co))
+		return luaL_error(L, "coroutine.close: a function of aws.all runs only under aws.all");
 	enter_close(L);
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_pushcclosure(L, close_call, 1);

@@ -128,7 +128,7 @@ static const jt_node **sorted_members(tw *w, const jt_node *obj, size_t *n)
 	for (const jt_node *m = obj->first; m; m = m->next)
 		if (json_tree_get(obj, m->key) == m) /* the last of its key */
 			v[k++] = m;
-	if (k) /* v is NULL for an empty object: qsort wants a pointer */
+	if (k > 1)
 		qsort(v, k, sizeof(*v), node_cmp);
 	*n = k;
 	return v;
@@ -154,7 +154,7 @@ static const jt_node **all_scalar_keys(tw *w, const jt_node *list, size_t *n)
 		for (const jt_node *m = e->type == JT_OBJECT ? e->first : NULL; m; m = m->next)
 			if (!is_container(m))
 				v[k++] = m;
-	if (k) /* v is NULL when there is nothing to sort */
+	if (k > 1)
 		qsort(v, k, sizeof(*v), node_cmp);
 	size_t u = 0;
 	for (size_t i = 0; i < k; i++)

@@ -17,34 +17,68 @@ void ctx_free_saves(run *rn)
 	for (size_t i = 0; i < rn->nsaves; i++) {
 		free(rn->saves[i].key);
 		free(rn->saves[i].json);
+		free(rn->saves[i].order);
+		free(rn->saves[i].first);
 	}
 	rn->nsaves = 0;
 	rn->save_bytes = 0;
 }
 
 /* Stores key -> json (taking json); replaces an earlier value of key.
- * Returns NULL, or what is wrong. */
-static const char *store_save(run *rn, const char *key, size_t kn, char *json, size_t jn)
+ * Inside aws.all (order set), a value replaces only one that comes before
+ * it in a sequential run, and the key takes the place of its first save
+ * there. Returns NULL, or what is wrong. */
+static const char *store_save(run *rn, const char *key, size_t kn, char *json, size_t jn,
+			      const char *order)
 {
 	size_t i, old = 0;
 	for (i = 0; i < rn->nsaves; i++)
 		if (strcmp(rn->saves[i].key, key) == 0)
 			break;
+	if (i < rn->nsaves && order && rn->saves[i].order && strcmp(order, rn->saves[i].order) < 0) {
+		/* a later place in a sequential run saved key already: keep its
+		 * value, and take this earlier place */
+		save_entry *s = &rn->saves[i];
+		char *f = s->first && strcmp(order, s->first) < 0 ? strdup(order) : NULL;
+		if (f) {
+			free(s->first);
+			s->first = f;
+		}
+		free(json);
+		return NULL;
+	}
 	if (i == MAX_SAVES)
 		return "too many keys (at most 64 a step)";
 	if (i < rn->nsaves)
 		old = strlen(rn->saves[i].json) + kn;
 	if (rn->save_bytes - old + jn + kn > MAX_SAVE_BYTES)
 		return "too much undo data in one step (more than 1 MiB of JSON)";
-	char *k = i < rn->nsaves ? rn->saves[i].key : strdup(key);
-	if (!k)
+	save_entry *s = &rn->saves[i];
+	int fresh = i == rn->nsaves;
+	char *k = fresh ? strdup(key) : s->key;
+	char *o = order ? strdup(order) : NULL;
+	int first = order && (fresh || !s->first || strcmp(order, s->first) < 0);
+	char *f = first ? strdup(order) : NULL;
+	if (!k || (order && !o) || (first && !f)) {
+		if (fresh)
+			free(k);
+		free(o);
+		free(f);
 		return "out of memory";
-	if (i < rn->nsaves)
-		free(rn->saves[i].json);
-	else
+	}
+	if (fresh) {
+		memset(s, 0, sizeof(*s));
 		rn->nsaves++;
-	rn->saves[i].key = k;
-	rn->saves[i].json = json;
+	}
+	free(s->json);
+	free(s->order);
+	s->key = k;
+	s->json = json;
+	s->order = o;
+	if (first) {
+		free(s->first);
+		s->first = f;
+	}
 	rn->save_bytes = rn->save_bytes - old + jn + kn;
 	return NULL;
 }
@@ -73,7 +107,9 @@ static int ctx_save(lua_State *L)
 	} else if (!b.data) {
 		bad = "out of memory";
 	} else {
-		bad = store_save(rn, key, kn, b.data, b.len);
+		char okey[SANDBOX_ORDER_MAX];
+		const char *order = rn->concurrent ? sandbox_order_key(rn->sb, okey, sizeof(okey)) : NULL;
+		bad = store_save(rn, key, kn, b.data, b.len, order);
 	}
 	if (bad)
 		buf_free(&b);

@@ -18,6 +18,7 @@
 #include "digest.h"
 #include "json_escape.h"
 #include "timestamp.h"
+#include "ordered.h"
 
 /* A line: more than a step's undo data (MAX_SAVE_BYTES, 1 MiB) with its
  * keys, error and traceback, so a step line is never the one dropped. */
@@ -34,6 +35,9 @@ struct journal {
 	size_t limit;       /* bytes of one run's lines, run_start and run_end aside */
 	size_t run_bytes;   /* written for the run so far */
 	size_t dropped;     /* lines of the run past the limit */
+	int held;          /* lines are kept in kept, by order key, until journal_release */
+	char order[192];   /* the key of the next line kept */
+	ordered kept;
 };
 
 /* ---- the writer ---- */
@@ -780,6 +784,7 @@ void journal_free(journal *j)
 	if (!j)
 		return;
 	buf_free(&j->line);
+	ordered_free(&j->kept);
 	free(j);
 }
 
@@ -875,6 +880,8 @@ int journal_emit(journal *j)
 	j->run_bytes += j->line.len + 1;
 	if (jw_failed(&j->w) || j->w.depth != 0)
 		emit_too_long(j);
+	else if (j->held && ordered_add(&j->kept, j->order, 0, j->line.data, j->line.len) == 0)
+		goto out;
 	else if (fwrite(j->line.data, 1, j->line.len, j->f) != j->line.len || fputc('\n', j->f) == EOF)
 		rc = -1;
 flush:
@@ -883,4 +890,33 @@ flush:
 out:
 	buf_reset(&j->line);
 	return rc;
+}
+
+/* ---- lines kept back while calls overlap ---- */
+
+void journal_hold(journal *j)
+{
+	j->held = 1;
+	j->order[0] = '\0';
+}
+
+void journal_set_order(journal *j, const char *key)
+{
+	snprintf(j->order, sizeof(j->order), "%s", key ? key : "");
+}
+
+static void write_kept(void *ud, int kind, const char *text, size_t len)
+{
+	journal *j = ud;
+	(void)kind;
+	if (j->f && fwrite(text, 1, len, j->f) == len)
+		fputc('\n', j->f);
+}
+
+int journal_release(journal *j)
+{
+	j->held = 0;
+	j->order[0] = '\0';
+	ordered_take(&j->kept, write_kept, j);
+	return j->f && fflush(j->f) != 0 ? -1 : 0;
 }

@@ -119,4 +119,13 @@ const char *journal_run_id(const journal *j);
 jw *journal_line(journal *j, const char *event);
 int journal_emit(journal *j);
 
+/* While calls overlap (inside aws.all): between journal_hold and
+ * journal_release, journal_emit keeps each line under the order key last
+ * given to journal_set_order (sandbox_order_key's) instead of writing it;
+ * journal_release writes the kept lines sorted by key, lines of one key in
+ * the order they came, and stops holding. */
+void journal_hold(journal *j);
+void journal_set_order(journal *j, const char *key);
+int journal_release(journal *j);
+
 #endif

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "finding.h"
 #include "journal.h"
+#include "ordered.h"
 #include "playbooks.h"
 #include "runner.h"
 
@@ -35,6 +36,10 @@ extern const char *const RUN_ENV_NAMES[RUN_NENV];
 typedef struct save_entry {
 	char *key;
 	char *json;
+	/* Saved inside aws.all: the order keys (sandbox_order_key) of the first
+	 * save of key, which places it, and of the one whose value is kept. */
+	char *first;
+	char *order;
 } save_entry;
 
 typedef struct run run;
@@ -46,6 +51,7 @@ struct runner {
 	char *env[RUN_NENV];
 	playbook_set pbs;
 	sandbox_chunks *chunks; /* playbooks and modules, compiled once */
+	sandbox_config rules_config; /* what the allow-list's rules take from config.lua */
 	lua_State *H; /* host state: decoding findings, routing patterns */
 	journal *j;
 	run *cur;     /* the run in progress, for the client's observer */
@@ -80,6 +86,13 @@ struct run {
 	buf plan;          /* the dry-run plan, for the summary (at most output_limit) */
 	int plan_cut;      /* planned writes left out of plan: it was full */
 	double t0;
+	/* Inside the outermost aws.all (calls overlap): log lines for the
+	 * notes kept by order key, and the saves from saves_mark on, put in a
+	 * sequential run's order when it ends (the journal's lines too). */
+	int concurrent;
+	ordered held;
+	size_t saves_mark;
+	struct run_call *live; /* calls started and not yet answered or cancelled */
 };
 
 typedef struct step_frame {
@@ -98,6 +111,11 @@ int host_refuse_call(void *ud, lua_State *L, const allow_entry *e, int params, a
 void host_quiet_log(void *ud, const char *level, const char *msg);
 /* The AWS client's observer (ud: the runner): one journal line per call sent. */
 void host_observe(void *ud, const aws_call_record *rec);
+/* Calls that overlap, inside aws.all (ud: the run): the sandbox_async of a
+ * live run. A dry run has none, so its plan is a sequential run's. */
+extern const sandbox_async host_async;
+/* Frees what host_async still holds (a run stopped by out of memory). */
+void host_free_calls(run *rn);
 
 /* ctx.c. Protected (run by sandbox_pcall) unless said otherwise. */
 int ctx_build(lua_State *L);     /* args run, playbook table: pushes ctx, steps */
