@@ -101,6 +101,30 @@ sandbox_status sandbox_pcall(sandbox *sb, int nargs, int nresults, char *err, si
  * (writes raise, rawset cannot reach the contents, its metatable is protected). */
 void sandbox_make_readonly(sandbox *sb, int idx);
 
+/* When the value at idx is one of the sandbox's read-only views, pushes
+ * the table behind it and returns 1; else returns 0 and pushes nothing.
+ * Never raises: for host code that walks a playbook's values raw (the
+ * journal's exact writer). The table pushed must not be written. */
+int sandbox_view_data(lua_State *L, int idx);
+
+/* For a host C function a playbook calls (ctx.save): charges units of work
+ * (about one per byte the host walks or writes) to the instruction budget
+ * of the sandbox that L belongs to; raises the budget error when it runs
+ * out. Call it before holding any malloc'd memory. */
+void sandbox_charge_work(lua_State *L, uint64_t units);
+
+/* string.find(subject, pattern) ~= nil, for a pattern a playbook declared
+ * (routing by finding_type): run by the sandbox's metered matcher in a
+ * small state of its own, at most `steps` matcher steps and
+ * SANDBOX_PATTERN_MEMORY bytes, so no pattern runs long in the host.
+ * Returns 1 (a match), 0 (none), or -1 with err (not a pattern, or the
+ * steps ran out: "pattern too costly (more than N steps)"). *used (may be
+ * NULL) gets the steps spent. */
+#define SANDBOX_PATTERN_STEPS 1000000u
+#define SANDBOX_PATTERN_MEMORY ((size_t)1 << 20)
+int sandbox_pattern_find(const char *subject, const char *pattern, uint64_t steps,
+			 uint64_t *used, char *err, size_t errlen);
+
 /* Which budget was hit ("memory", "instructions", "wall clock", "aws calls"),
  * or NULL. Once hit, every later sandbox_pcall fails at once. */
 const char *sandbox_budget_hit(const sandbox *sb);

@@ -60,8 +60,12 @@ struct sandbox {
 	sandbox_pool pool;
 	uint64_t instructions; /* charged so far: VM instructions, calls, C loop steps */
 	uint64_t since_clock;  /* charged since the wall clock was last read */
+	double sync_wall, sync_cpu; /* the CPU floor's last reading (sandbox.c) */
+	double last_tick;      /* the coarse clock at the last charge */
+	uint64_t sync_units;   /* instructions at that reading */
 	double deadline;       /* CLOCK_MONOTONIC seconds */
 	int calls;             /* AWS primitive calls made */
+	int closing;           /* coroutine closes in progress (sandbox_lib.c) */
 	const char *budget_hit; /* static string, or NULL */
 	sandbox_chunks *chunks; /* borrowed; NULL: every load compiles the text */
 	struct sched_run *sched; /* the aws.all running now (sched.c), or NULL */
@@ -79,8 +83,9 @@ extern const char sandbox_aws_error_key[]; /* registry: the AWS errors' metatabl
 sandbox *sandbox_of(lua_State *L);
 double sandbox_now(void); /* CLOCK_MONOTONIC seconds */
 /* Adds n to the instruction count and checks the instruction and
- * wall-clock budgets; raises the budget error when one ran out. For C loops
- * whose length a script controls. */
+ * wall-clock budgets; raises the budget error when one ran out (including
+ * when the allocator's charges used it up). For C loops whose length a
+ * script controls. */
 void sandbox_charge(lua_State *L, uint64_t n);
 /* Marks the budget as hit (keeps the first one) and raises the budget
  * sentinel, which the pcall wrappers never catch. Does not return. */

@@ -31,7 +31,7 @@ void ctx_free_saves(run *rn)
 static const char *store_save(run *rn, const char *key, size_t kn, char *json, size_t jn,
 			      const char *order)
 {
-	size_t i;
+	size_t i, old = 0;
 	for (i = 0; i < rn->nsaves; i++)
 		if (strcmp(rn->saves[i].key, key) == 0)
 			break;
@@ -48,9 +48,11 @@ static const char *store_save(run *rn, const char *key, size_t kn, char *json, s
 		return NULL;
 	}
 	if (i == MAX_SAVES)
-		return "too many keys";
-	if (rn->save_bytes + jn + kn > MAX_SAVE_BYTES)
-		return "too much undo data";
+		return "too many keys (at most 64 a step)";
+	if (i < rn->nsaves)
+		old = strlen(rn->saves[i].json) + kn;
+	if (rn->save_bytes - old + jn + kn > MAX_SAVE_BYTES)
+		return "too much undo data in one step (more than 1 MiB of JSON)";
 	save_entry *s = &rn->saves[i];
 	int fresh = i == rn->nsaves;
 	char *k = fresh ? strdup(key) : s->key;
@@ -77,35 +79,43 @@ static const char *store_save(run *rn, const char *key, size_t kn, char *json, s
 		free(s->first);
 		s->first = f;
 	}
-	rn->save_bytes += jn + kn;
+	rn->save_bytes = rn->save_bytes - old + jn + kn;
 	return NULL;
 }
 
 /* ctx.save(key, value): the value as JSON now (the state before a change),
- * in the step's journal line. */
+ * in the step's journal line; written exactly (jw_lua_exact) or refused
+ * here, when the step runs, with what and where. The walk is charged to
+ * the instruction budget by the values and bytes it took. */
 static int ctx_save(lua_State *L)
 {
 	run *rn = lua_touserdata(L, lua_upvalueindex(1));
-	size_t kn;
+	size_t kn, work = 0;
 	const char *key = luaL_checklstring(L, 1, &kn);
 	const char *bad = NULL;
+	char why[300];
 	buf b;
 	jw w;
 	luaL_argcheck(L, kn > 0 && kn <= 128 && strlen(key) == kn, 1, "a key of 1 to 128 characters");
+	luaL_checkany(L, 2);
 	buf_init(&b, MAX_SAVE_BYTES);
 	jw_init(&w, &b);
-	jw_lua(&w, L, 2, 1);
-	if (jw_failed(&w) || !b.data)
-		bad = "too much undo data";
-	else {
+	if (jw_lua_exact(&w, L, 2, sandbox_view_data, &work, why, sizeof(why)) != 0) {
+		if (jw_failed(&w) && strcmp(why, "too large") == 0)
+			snprintf(why, sizeof(why), "too much undo data (more than 1 MiB of JSON)");
+		bad = why;
+	} else if (!b.data) {
+		bad = "out of memory";
+	} else {
 		char okey[SANDBOX_ORDER_MAX];
 		const char *order = rn->concurrent ? sandbox_order_key(rn->sb, okey, sizeof(okey)) : NULL;
 		bad = store_save(rn, key, kn, b.data, b.len, order);
 	}
-	if (bad) {
+	if (bad)
 		buf_free(&b);
-		return luaL_error(L, "ctx.save: %s", bad);
-	}
+	sandbox_charge_work(L, work); /* nothing malloc'd is held here */
+	if (bad)
+		return luaL_error(L, "ctx.save(\"%s\"): %s", key, bad);
 	return 0;
 }
 

@@ -121,12 +121,22 @@ static void plan_write(run *rn, const char *op, lua_State *L, int params)
 	journal_call_head(w, rn->step, op, 1, &rn->params);
 	jw_field_bool(w, "dry_run", 1);
 	journal_emit(rn->r->j);
+	if (rn->plan_cut) { /* the plan is full: counted, said in the summary */
+		rn->plan_cut++;
+		return;
+	}
+	size_t before = rn->plan.len;
 	plan_step_heading(rn);
 	buf_printf(&rn->plan, "      %d. %s ", rn->writes, op);
 	jw_init(&pw, &rn->plan);
 	pw.shorten = PLAN_MAX_VALUE;
 	jw_lua(&pw, L, params, 1);
-	buf_putc(&rn->plan, '\0');
+	if (jw_failed(&pw) || buf_putc(&rn->plan, '\0') != 0) { /* past the output limit */
+		rn->plan.len = before; /* whole entries only */
+		if (rn->plan.data)
+			rn->plan.data[before] = '\0';
+		rn->plan_cut++;
+	}
 }
 
 static void capture_params(buf *out, lua_State *L, int params)
