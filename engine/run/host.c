@@ -146,6 +146,8 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 	}
 	if (!rn->observed)
 		journal_unobserved(rn, label, e, rc, err);
+	if (op)
+		undo_observe(rn, e, L, rc, err);
 	return rc;
 }
 

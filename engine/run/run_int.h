@@ -96,6 +96,11 @@ void host_quiet_log(void *ud, const char *level, const char *msg);
 /* The AWS client's observer (ud: the runner): one journal line per call sent. */
 void host_observe(void *ud, const aws_call_record *rec);
 
+/* undo.c: after each call a live run sent (rc its result, the answer on top
+ * of L when 0): the reads kept as the state before, each write's undo
+ * records journaled. Nothing in a dry run. */
+void undo_observe(run *rn, const allow_entry *e, lua_State *L, int rc, const aws_error *err);
+
 /* ctx.c. Protected (run by sandbox_pcall) unless said otherwise. */
 int ctx_build(lua_State *L);     /* args run, playbook table: pushes ctx, steps */
 int ctx_call_step(lua_State *L); /* args steps, ctx, index, run?: pushes its truth */
