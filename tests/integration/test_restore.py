@@ -17,7 +17,10 @@ import tempfile
 import unittest
 
 from harness.world import WorldTestCase
-from playbook_cases import (ec2_state, ec2_world, finding, instance_resource, notifications, run)
+from botocore.exceptions import ClientError
+
+from playbook_cases import (bucket_resource, ec2_state, ec2_world, finding, instance_resource,
+                            key_resource, notification_queue, notifications)
 
 TYPE = "UnauthorizedAccess:EC2/SSHBruteForce"
 EVIDENCE = ("snapshots", "objects", "groups")
@@ -170,6 +173,107 @@ class TestRestore(RestoreCase):
         self.assertEqual(rc, 0, out + err)
         self.assertNotIn("ModifyNetworkInterfaceAttribute", out)
         self.assertEqual(self.comparable(ec2_state(self.world, self.w)), self.comparable(before))
+
+
+class JournalCase(WorldTestCase):
+    """A containment and its restore through journal files."""
+
+    def setUp(self):
+        super().setUp()
+        self.topic, self.queue = notification_queue(self.world)
+        self.env = {"NOTIFICATION_TOPIC_ARN": self.topic}
+        self.tmp = tempfile.mkdtemp(prefix="deadbolt-restore-")
+        self.journal = os.path.join(self.tmp, "journal.jsonl")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        super().tearDown()
+
+    def contain(self, document):
+        path = os.path.join(self.tmp, "finding.json")
+        with open(path, "w") as f:
+            json.dump(document, f)
+        rc, out, err = self.world.deadbolt("run", "--journal", self.journal, path, env=self.env, timeout=120)
+        self.assertEqual(rc, 0, out + err)
+
+    def restore(self, *flags):
+        rc, out, err = self.world.deadbolt("restore", self.journal, *flags, env=self.env, timeout=120)
+        self.assertNotIn("Traceback", err)
+        return rc, out, err
+
+
+class TestRestoreS3(JournalCase):
+    def block_of(self, bucket):
+        try:
+            return self.world.s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        except ClientError as exc:
+            self.assertEqual(exc.response["Error"]["Code"], "NoSuchPublicAccessBlockConfiguration")
+            return None
+
+    def test_each_bucket_gets_its_own_block_back_or_none(self):
+        self.world.bucket("reports-public", public=True)
+        self.world.bucket("assets-public", public=True)
+        partial = {"BlockPublicAcls": True, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
+                   "RestrictPublicBuckets": False}
+        self.world.s3.put_public_access_block(Bucket="assets-public", PublicAccessBlockConfiguration=partial)
+        before = {b: self.block_of(b) for b in ("reports-public", "assets-public")}
+        self.contain(finding("Policy:S3/BucketAnonymousAccessGranted", bucket_resource([
+            ("reports-public", True), ("assets-public", True)]), severity=8))
+        self.assertNotEqual({b: self.block_of(b) for b in before}, before)
+        rc, out, err = self.restore()
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual({b: self.block_of(b) for b in before}, before)
+        self.assertEqual({b: self.block_of(b) for b in before}["reports-public"], None, "no configuration at all")
+        rc, out, err = self.restore()
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn(" 0 restored", out)
+
+
+class TestRestoreIam(JournalCase):
+    POLICY = "AWSRevokeOlderSessions"
+
+    def policies(self, user):
+        iam = self.world.iam
+        out = {}
+        for name in iam.list_user_policies(UserName=user)["PolicyNames"]:
+            doc = iam.get_user_policy(UserName=user, PolicyName=name)["PolicyDocument"]
+            out[name] = doc if isinstance(doc, dict) else json.loads(doc)
+        return out
+
+    def keys(self, user):
+        return {k["AccessKeyId"]: k["Status"] for k in
+                self.world.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+
+    def test_the_deny_policy_goes_and_the_key_is_active_again(self):
+        user = self.world.iam_user("intern-2023", keys=2, policy={
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+        before = (self.policies(user.name), self.keys(user.name))
+        self.contain(finding("PenTest:IAMUser/KaliLinux", key_resource("IAMUser", user.name, user.keys[0]["id"])))
+        self.assertNotEqual((self.policies(user.name), self.keys(user.name)), before)
+        rc, out, err = self.restore()
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual((self.policies(user.name), self.keys(user.name)), before)
+
+    def test_an_earlier_policy_of_that_name_is_put_back(self):
+        user = self.world.iam_user("intern-2024", keys=1)
+        old = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*",
+               "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}}}]}
+        self.world.iam.put_user_policy(UserName=user.name, PolicyName=self.POLICY, PolicyDocument=json.dumps(old))
+        before = (self.policies(user.name), self.keys(user.name))
+        self.contain(finding("PenTest:IAMUser/KaliLinux", key_resource("IAMUser", user.name, user.keys[0]["id"])))
+        rc, out, err = self.restore()
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual((self.policies(user.name), self.keys(user.name)), before)
+
+    def test_a_policy_removed_since_counts_as_restored(self):
+        user = self.world.iam_user("intern-2025", keys=1)
+        key = user.keys[0]["id"]
+        self.contain(finding("PenTest:IAMUser/KaliLinux", key_resource("IAMUser", user.name, key)))
+        self.world.iam.delete_user_policy(UserName=user.name, PolicyName=self.POLICY)
+        rc, out, err = self.restore()
+        self.assertEqual(rc, 0, "a policy already gone is already restored: " + out + err)
+        self.assertIn("already", out)
+        self.assertEqual(self.keys(user.name), {key: "Active"})
 
 
 if __name__ == "__main__":
