@@ -8,9 +8,6 @@
 #include "cmd_restore.h"
 
 #include <errno.h>
-#include <lauxlib.h>
-#include <lua-cjson.h>
-#include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +15,11 @@
 #include "buf.h"
 #include "cli.h"
 #include "client.h"
-#include "model.h"
-#include "undo.h"
+#include "restore.h"
 
 #define RESTORE_USAGE \
 	"usage: deadbolt restore JOURNAL|- [--finding ID] [--dry-run] [--force]\n" \
+	"       deadbolt restore --finding ID [--dry-run] [--force]   (from ARTIFACT_BUCKET)\n" \
 	"                        [--journal FILE] [--endpoint-url URL] [--region R] [--profile P]\n"
 
 static const char RESTORE_HELP[] =
@@ -36,7 +33,9 @@ static const char RESTORE_HELP[] =
 	"left alone (restoring twice is harmless); anything else was changed since and is\n"
 	"refused, named, unless --force. Evidence (snapshots, objects) is kept.\n"
 	"\n"
-	"  --finding ID       only the runs of that finding in JOURNAL\n"
+	"  --finding ID       only the runs of that finding in JOURNAL; without JOURNAL, every\n"
+	"                     journal the Lambda kept for it in ARTIFACT_BUCKET (under\n"
+	"                     journal/by-finding/ID/), the restore's own journal stored beside\n"
 	"  --dry-run          print the restore plan; send no write\n"
 	"  --force            undo changes made since the containment too\n"
 	"  --journal FILE     the restore's own journal (default: JOURNAL.restore.jsonl beside\n"
@@ -87,9 +86,9 @@ static int parse_args(int argc, char **argv, restore_args *a)
 		} else
 			a->journal = argv[i];
 	}
-	if (!a->journal)
-		snprintf(a->why, sizeof(a->why), "a journal is needed (a file, or '-')");
-	return a->journal ? 0 : -1;
+	if (!a->journal && !a->finding)
+		snprintf(a->why, sizeof(a->why), "a journal (a file, or '-') or --finding ID is needed");
+	return a->journal || a->finding ? 0 : -1;
 }
 
 static int read_all(FILE *f, buf *out)
@@ -102,96 +101,11 @@ static int read_all(FILE *f, buf *out)
 	return ferror(f) ? -1 : 0;
 }
 
-/* call(op, params): the result, or nil, message, code. Upvalue: the client. */
-static int l_call(lua_State *L)
-{
-	aws_client *c = lua_touserdata(L, lua_upvalueindex(1));
-	const char *name = luaL_checkstring(L, 1);
-	const char *dot = strchr(name, '.');
-	char service[64];
-	aws_error err;
-	luaL_checktype(L, 2, LUA_TTABLE);
-	if (!dot || (size_t)(dot - name) >= sizeof(service))
-		return luaL_error(L, "bad operation %s", name);
-	memcpy(service, name, (size_t)(dot - name));
-	service[dot - name] = '\0';
-	const aws_operation *op = model_find_operation(service, dot + 1);
-	if (!op)
-		return luaL_error(L, "%s is not in the service model", name);
-	aws_error_clear(&err);
-	lua_settop(L, 2);
-	if (aws_call(c, L, op, 2, &err) != 0) {
-		lua_pushnil(L);
-		lua_pushstring(L, err.message);
-		lua_pushstring(L, err.code);
-		return 3;
-	}
-	return 1;
-}
-
-/* emit(json): one line of the restore's journal. Upvalue: the FILE or nil. */
-static int l_emit(lua_State *L)
-{
-	FILE *f = lua_touserdata(L, lua_upvalueindex(1));
-	size_t n;
-	const char *s = luaL_checklstring(L, 1, &n);
-	if (f) {
-		fwrite(s, 1, n, f);
-		fputc('\n', f);
-		fflush(f);
-	}
-	return 0;
-}
-
-static int l_say(lua_State *L)
-{
-	puts(luaL_checkstring(L, 1));
-	return 0;
-}
-
-static void set_fn(lua_State *L, const char *name, lua_CFunction fn, void *up)
-{
-	lua_pushlightuserdata(L, up);
-	lua_pushcclosure(L, fn, 1);
-	lua_setfield(L, -2, name);
-}
-
-/* Protected: args module, text, args, client, own journal; pushes the
- * counts table. */
-static int restore_protected(lua_State *L)
-{
-	const restore_args *a = lua_touserdata(L, 3);
-	lua_getfield(L, 1, "read_records");
-	lua_pushvalue(L, 2);
-	if (a->finding)
-		lua_pushstring(L, a->finding);
-	else
-		lua_pushnil(L);
-	lua_call(L, 2, 1);
-	int recs = lua_gettop(L);
-	lua_getfield(L, 1, "restore");
-	lua_pushvalue(L, recs);
-	lua_newtable(L);
-	set_fn(L, "call", l_call, lua_touserdata(L, 4));
-	set_fn(L, "emit", l_emit, lua_touserdata(L, 5));
-	set_fn(L, "say", l_say, NULL);
-	lua_pushboolean(L, a->dry_run);
-	lua_setfield(L, -2, "dry_run");
-	lua_pushboolean(L, a->force);
-	lua_setfield(L, -2, "force");
-	lua_pushstring(L, getenv("NOTIFICATION_TOPIC_ARN"));
-	lua_setfield(L, -2, "topic");
-	lua_pushstring(L, a->journal);
-	lua_setfield(L, -2, "source");
-	lua_call(L, 2, 1);
-	return 1;
-}
-
 static FILE *open_own_journal(const restore_args *a, char *path, size_t n)
 {
 	if (a->own_journal)
 		snprintf(path, n, "%s", a->own_journal);
-	else if (strcmp(a->journal, "-") != 0)
+	else if (a->journal && strcmp(a->journal, "-") != 0)
 		snprintf(path, n, "%s.restore.jsonl", a->journal);
 	else
 		return NULL;
@@ -200,30 +114,18 @@ static FILE *open_own_journal(const restore_args *a, char *path, size_t n)
 	return fopen(path, "a");
 }
 
-static int counts_ok(lua_State *L, int t)
-{
-	static const char *const bad[] = {"changed", "refused", "failed"};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		lua_getfield(L, t, bad[i]);
-		lua_Integer v = lua_tointeger(L, -1);
-		lua_pop(L, 1);
-		if (v > 0)
-			return 0;
-	}
-	return 1;
-}
-
 int cmd_restore(int argc, char **argv)
 {
 	restore_args a;
+	restore_opts o;
 	buf text = BUF_INIT;
 	FILE *in = NULL, *own = NULL;
-	lua_State *L = NULL;
 	aws_client *c = NULL;
 	aws_error err;
-	char path[4096];
+	char path[4096], why[512];
 	int rc = 2;
 	memset(&a, 0, sizeof(a));
+	memset(&o, 0, sizeof(o));
 	if (parse_args(argc, argv, &a) != 0) {
 		fprintf(stderr, "%sdeadbolt restore: %s\n", RESTORE_USAGE, a.why);
 		return 2;
@@ -232,10 +134,20 @@ int cmd_restore(int argc, char **argv)
 		fputs(RESTORE_HELP, stdout);
 		return 0;
 	}
-	in = strcmp(a.journal, "-") == 0 ? stdin : fopen(a.journal, "r");
-	if (!in || read_all(in, &text) != 0 || buf_putc(&text, '\0') != 0) {
-		fprintf(stderr, "deadbolt restore: %s: %s\n", a.journal, strerror(errno));
+	o.bucket = getenv("ARTIFACT_BUCKET");
+	if (!a.journal && (!o.bucket || !*o.bucket)) {
+		fprintf(stderr, "deadbolt restore: --finding without a JOURNAL reads the artifact bucket: "
+				"set ARTIFACT_BUCKET\n");
 		goto out;
+	}
+	if (a.journal) {
+		in = strcmp(a.journal, "-") == 0 ? stdin : fopen(a.journal, "r");
+		if (!in || read_all(in, &text) != 0 || buf_putc(&text, '\0') != 0) {
+			fprintf(stderr, "deadbolt restore: %s: %s\n", a.journal, strerror(errno));
+			goto out;
+		}
+		o.text = text.data;
+		o.len = text.len - 1;
 	}
 	aws_error_clear(&err);
 	if ((c = aws_client_new(&a.cfg, &err)) == NULL) {
@@ -243,37 +155,27 @@ int cmd_restore(int argc, char **argv)
 		goto out;
 	}
 	if (!a.dry_run && (own = open_own_journal(&a, path, sizeof(path))) == NULL &&
-	    (a.own_journal || strcmp(a.journal, "-") != 0)) {
+	    (a.own_journal || (a.journal && strcmp(a.journal, "-") != 0))) {
 		fprintf(stderr, "deadbolt restore: %s: %s\n", path, strerror(errno));
 		goto out;
 	}
-	if ((L = luaL_newstate()) == NULL)
-		goto out;
-	luaL_openlibs(L);
-	luaL_requiref(L, "cjson", luaopen_cjson, 1);
-	lua_pop(L, 1);
-	lua_pushcfunction(L, restore_protected);
-	if (undo_load(L) != 0) {
-		fprintf(stderr, "deadbolt restore: %s\n", lua_tostring(L, -1));
-		goto out;
+	o.finding = a.finding;
+	o.source = a.journal ? a.journal : "the artifact bucket";
+	o.topic = getenv("NOTIFICATION_TOPIC_ARN");
+	o.dry_run = a.dry_run;
+	o.force = a.force;
+	o.journal = own;
+	o.say = stdout;
+	rc = restore_run(c, &o, NULL, 0, why, sizeof(why));
+	if (rc < 0) {
+		fprintf(stderr, "deadbolt restore: %s\n", why);
+		rc = 2;
 	}
-	lua_pushlstring(L, text.data, text.len - 1);
-	lua_pushlightuserdata(L, &a);
-	lua_pushlightuserdata(L, c);
-	lua_pushlightuserdata(L, own);
-	if (lua_pcall(L, 5, 1, 0) != LUA_OK) {
-		fprintf(stderr, "deadbolt restore: %s\n", lua_tostring(L, -1));
-		rc = 1;
-		goto out;
-	}
-	rc = counts_ok(L, lua_gettop(L)) ? 0 : 1;
 out:
 	if (in && in != stdin)
 		fclose(in);
 	if (own && own != stdout)
 		fclose(own);
-	if (L)
-		lua_close(L);
 	aws_client_free(c);
 	buf_free(&text);
 	return rc;

@@ -712,4 +712,76 @@ function M.restore(recs, opts)
   return n
 end
 
+-- The journals of a finding in the artifact bucket. The Lambda stores each
+-- invocation's journal once more under journal/by-finding/<finding-id>/
+-- <UTC time>-<request id>.jsonl for every finding it changed something for:
+-- one listing of that prefix finds them all, oldest first (the keys sort by
+-- time), whichever day they ran; S3 has no append, so a finding contained
+-- twice (a retry after a partial run) has two objects.
+M.BY_FINDING = "journal/by-finding/"
+
+local function finding_journals(o)
+  local prefix = M.BY_FINDING .. o.finding .. "/"
+  local r, msg, code = o.call("s3.ListObjectsV2", { Bucket = o.bucket, Prefix = prefix })
+  if not r then
+    error(string.format("listing s3://%s/%s: %s: %s", o.bucket, prefix, tostring(code), tostring(msg)), 0)
+  end
+  local parts = {}
+  for _, obj in ipairs(r.Contents or {}) do
+    if not obj.Key:find("restore", #prefix + 1, true) then
+      local got, gmsg, gcode = o.call("s3.GetObject", { Bucket = o.bucket, Key = obj.Key })
+      if not got then
+        error(string.format("reading s3://%s/%s: %s: %s", o.bucket, obj.Key, tostring(gcode), tostring(gmsg)), 0)
+      end
+      parts[#parts + 1] = got.Body
+    end
+  end
+  if #parts == 0 then
+    error(string.format("no journal of finding %s in s3://%s/%s", o.finding, o.bucket, prefix), 0)
+  end
+  return table.concat(parts, "\n")
+end
+
+-- The findings of a journal that have undo records (the Lambda's index).
+function M.findings_changed(text)
+  local run_finding, out, seen = {}, {}, {}
+  for line in text:gmatch("[^\n]+") do
+    local ok, l = pcall(json.decode, line)
+    if ok and type(l) == "table" then
+      if l.event == "run_start" and type(l.finding) == "table" then
+        run_finding[l.run] = l.finding.id
+      elseif l.event == "undo" then
+        local f = run_finding[l.run]
+        if type(f) == "string" and f:match("^[%w._-]+$") and #f < 200 and not seen[f] then
+          seen[f] = true
+          out[#out + 1] = f
+        end
+      end
+    end
+  end
+  return out
+end
+
+-- A whole restore. o: as M.restore's opts, and text (a journal) or bucket
+-- and finding (its journals in the artifact bucket). With a bucket and a
+-- finding, the restore's own journal is stored beside them.
+function M.main(o)
+  local text = o.text or finding_journals(o)
+  local lines, emit = {}, o.emit
+  local opts = setmetatable({ emit = function(s)
+    lines[#lines + 1] = s
+    emit(s)
+  end }, { __index = o })
+  local n = M.restore(M.read_records(text, o.finding), opts)
+  if o.bucket and o.finding and not o.dry_run and not o.text then
+    local key = string.format("%s%s/%s-restore.jsonl", M.BY_FINDING, o.finding, os.date("!%Y%m%dT%H%M%SZ"))
+    local _, msg, code = o.call("s3.PutObject", { Bucket = o.bucket, Key = key,
+      Body = table.concat(lines, "\n") .. "\n", ContentType = "application/x-ndjson" })
+    if code then
+      o.say(string.format("restore journal not stored in s3://%s/%s: %s: %s", o.bucket, key, code, tostring(msg)))
+    end
+  end
+  return n
+end
+
 return M
