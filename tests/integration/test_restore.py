@@ -276,5 +276,55 @@ class TestRestoreIam(JournalCase):
         self.assertEqual(self.keys(user.name), {key: "Active"})
 
 
+import test_lambda as lambda_cases  # noqa: E402  (its LambdaCase; its tests stay in their module)
+
+
+class TestRestoreThroughTheLambda(lambda_cases.LambdaCase):
+    """Contained by the Lambda (its journal kept in the artifact bucket, by
+    finding), planned with `deadbolt restore --finding`, restored with the
+    Lambda event {"deadbolt": "restore", "finding_id": ...}."""
+
+    def test_contain_and_restore_by_finding_id(self):
+        w = ec2_world(self.world)
+        before = ec2_state(self.world, w)
+        self.bootstrap(extra_env={"DEADBOLT_DRY_RUN": "false", "QUARANTINE_PROFILE_ARN": w.quarantine.arn,
+                                  "NOTIFICATION_TOPIC_ARN": w.topic, "ARTIFACT_BUCKET": w.bucket})
+        event = lambda_cases.finding_event(w.inst.id)
+        fid = event["detail"]["id"]
+        got = self.assert_response(self.answer(self.api.enqueue(event), timeout=120))
+        self.assertEqual(got["outcome"], "contained", got)
+        contained = ec2_state(self.world, w)
+        self.assertNotEqual(contained["eni_groups"], before["eni_groups"])
+        keys = [o["Key"] for o in self.world.s3.list_objects_v2(
+            Bucket=w.bucket, Prefix=f"journal/by-finding/{fid}/").get("Contents", [])]
+        self.assertEqual(len(keys), 1, keys)
+
+        # the plan, from the bucket, by finding id: nothing sent
+        env = dict(w.env)
+        rc, out, err = self.world.deadbolt("restore", "--finding", fid, "--dry-run", env=env, timeout=120)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("ec2.ModifyNetworkInterfaceAttribute", out)
+        self.assertEqual(ec2_state(self.world, w)["eni_groups"], contained["eni_groups"])
+
+        got = self.assert_response(self.answer(self.api.enqueue({"deadbolt": "restore", "finding_id": fid}),
+                                               timeout=120))
+        self.assertEqual(got["outcome"], "restored", got)
+        after = ec2_state(self.world, w)
+        self.assertEqual({k: v for k, v in after.items() if k not in EVIDENCE},
+                         {k: v for k, v in before.items() if k not in EVIDENCE}, got)
+        keys = [o["Key"] for o in self.world.s3.list_objects_v2(
+            Bucket=w.bucket, Prefix=f"journal/by-finding/{fid}/").get("Contents", [])]
+        self.assertEqual(len(keys), 2, "the restore's journal beside the containment's: %s" % keys)
+        self.assertTrue(keys[1].endswith("-restore.jsonl"), keys)
+
+        got = self.assert_response(self.answer(self.api.enqueue({"deadbolt": "restore", "finding_id": fid}),
+                                               timeout=120))
+        # at most the untrack group's ::/0 egress rule, which moto cannot
+        # revoke (see TestRestore.test_restoring_twice_does_nothing_the_second_time)
+        self.assertRegex(got["summary"], r": [01] restored, .* 0 changed since .* 0 failed")
+        bad = self.answer(self.api.enqueue({"deadbolt": "restore", "finding_id": "f" * 32}))
+        self.assert_error(bad, "Deadbolt.RestoreFailed")
+
+
 if __name__ == "__main__":
     unittest.main()
