@@ -276,6 +276,19 @@ class TestRestoreIam(JournalCase):
         self.assertEqual(self.keys(user.name), {key: "Active"})
 
 
+class TestCompiledIn(unittest.TestCase):
+    def test_undo_lua_c_is_generated_from_undo_lua(self):
+        import subprocess
+        import sys
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        path = os.path.join(root, "engine", "run", "undo_lua.c")
+        with open(path) as f:
+            committed = f.read()
+        subprocess.run([sys.executable, os.path.join(root, "tools", "gen_undo_lua.py")], check=True)
+        with open(path) as f:
+            self.assertEqual(f.read(), committed, "engine/run/undo_lua.c is stale: python3 tools/gen_undo_lua.py")
+
+
 import test_lambda as lambda_cases  # noqa: E402  (its LambdaCase; its tests stay in their module)
 
 
