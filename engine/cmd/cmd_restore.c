@@ -18,8 +18,8 @@
 #include "restore.h"
 
 #define RESTORE_USAGE \
-	"usage: deadbolt restore JOURNAL|- [--finding ID] [--dry-run] [--force]\n" \
-	"       deadbolt restore --finding ID [--dry-run] [--force]   (from ARTIFACT_BUCKET)\n" \
+	"usage: deadbolt restore JOURNAL|- [--finding ID] [--dry-run] [--force] [--remove-groups]\n" \
+	"       deadbolt restore --finding ID [--dry-run] [--force] [--remove-groups]\n" \
 	"                        [--journal FILE] [--endpoint-url URL] [--region R] [--profile P]\n"
 
 static const char RESTORE_HELP[] =
@@ -38,6 +38,8 @@ static const char RESTORE_HELP[] =
 	"                     journal/by-finding/ID/), the restore's own journal stored beside\n"
 	"  --dry-run          print the restore plan; send no write\n"
 	"  --force            undo changes made since the containment too\n"
+	"  --remove-groups    also delete the security groups the containment created, once no\n"
+	"                     ENI uses them (the one delete restore does)\n"
 	"  --journal FILE     the restore's own journal (default: JOURNAL.restore.jsonl beside\n"
 	"                     JOURNAL; none for '-')\n"
 	"  --endpoint-url URL, --region R, --profile P   as for `deadbolt run`\n"
@@ -48,7 +50,7 @@ static const char RESTORE_HELP[] =
 
 typedef struct restore_args {
 	const char *journal, *finding, *own_journal;
-	int dry_run, force, help;
+	int dry_run, force, remove_groups, help;
 	aws_client_config cfg;
 	char why[160];
 } restore_args;
@@ -77,6 +79,8 @@ static int parse_args(int argc, char **argv, restore_args *a)
 			a->dry_run = 1;
 		else if (strcmp(argv[i], "--force") == 0)
 			a->force = 1;
+		else if (strcmp(argv[i], "--remove-groups") == 0)
+			a->remove_groups = 1;
 		else if (argv[i][0] == '-' && argv[i][1]) {
 			snprintf(a->why, sizeof(a->why), "unknown option %s", argv[i]);
 			return -1;
@@ -164,6 +168,7 @@ int cmd_restore(int argc, char **argv)
 	o.topic = getenv("NOTIFICATION_TOPIC_ARN");
 	o.dry_run = a.dry_run;
 	o.force = a.force;
+	o.remove_groups = a.remove_groups;
 	o.journal = own;
 	o.say = stdout;
 	rc = restore_run(c, &o, NULL, 0, why, sizeof(why));

@@ -485,9 +485,11 @@ static void inv_archive_journal(lambda_rt *rt, const rt_invocation *inv, const j
 		rt_log("journal_index_failed", inv->request_id, "code", aerr.code, NULL);
 }
 
-/* {"deadbolt": "restore", "finding_id": ID[, "dry_run": true][, "force": true]}:
+/* {"deadbolt": "restore", "finding_id": ID[, "dry_run": true][, "force": true]
+ *  [, "remove_groups": true]}:
  * 1 with the id copied when the event is a restore, 0 when it is not. */
-static int restore_event(const rt_invocation *inv, char *id, size_t n, int *dry_run, int *force)
+static int restore_event(const rt_invocation *inv, char *id, size_t n, int *dry_run, int *force,
+			 int *remove_groups)
 {
 	char why[128];
 	jt_doc *doc = json_tree_parse(inv->body.data, inv->body.len, NULL, why, sizeof why);
@@ -496,12 +498,14 @@ static int restore_event(const rt_invocation *inv, char *id, size_t n, int *dry_
 	const jt_node *fid = root ? json_tree_get(root, "finding_id") : NULL;
 	const jt_node *dr = root ? json_tree_get(root, "dry_run") : NULL;
 	const jt_node *fo = root ? json_tree_get(root, "force") : NULL;
+	const jt_node *rg = root ? json_tree_get(root, "remove_groups") : NULL;
 	int is = kind && kind->type == JT_STRING && strcmp(kind->str, "restore") == 0;
 	id[0] = '\0';
 	if (is && fid && fid->type == JT_STRING && fid->len < n && strlen(fid->str) == fid->len)
 		snprintf(id, n, "%s", fid->str);
 	*dry_run = dr && dr->type == JT_TRUE;
 	*force = fo && fo->type == JT_TRUE;
+	*remove_groups = rg && rg->type == JT_TRUE;
 	json_tree_free(doc);
 	return is;
 }
@@ -510,7 +514,7 @@ static int restore_event(const rt_invocation *inv, char *id, size_t n, int *dry_
  * undone; the restore's journal lines go to CloudWatch (and beside the
  * finding's journals), the outcome is the answer. */
 static void inv_restore(lambda_rt *rt, const rt_invocation *inv, const char *finding, int dry_run,
-			int force)
+			int force, int remove_groups)
 {
 	restore_opts o;
 	char summary[512], why[512];
@@ -524,6 +528,7 @@ static void inv_restore(lambda_rt *rt, const rt_invocation *inv, const char *fin
 	o.topic = getenv("NOTIFICATION_TOPIC_ARN");
 	o.dry_run = dry_run;
 	o.force = force;
+	o.remove_groups = remove_groups;
 	o.journal = stdout;
 	int rc = !finding[0] ? -1 : restore_run(rt->client, &o, summary, sizeof summary, why, sizeof why);
 	if (!finding[0])
@@ -616,9 +621,9 @@ static void rt_handle(lambda_rt *rt, const rt_invocation *inv)
 		return;
 	}
 	char finding[256];
-	int dry_run, force;
-	if (restore_event(inv, finding, sizeof finding, &dry_run, &force)) {
-		inv_restore(rt, inv, finding, dry_run, force);
+	int dry_run, force, remove_groups;
+	if (restore_event(inv, finding, sizeof finding, &dry_run, &force, &remove_groups)) {
+		inv_restore(rt, inv, finding, dry_run, force, remove_groups);
 		return;
 	}
 	if ((deadline = inv_deadline(rt, inv)) > 0)

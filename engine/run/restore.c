@@ -84,6 +84,8 @@ static int main_protected(lua_State *L)
 	lua_setfield(L, -2, "dry_run");
 	lua_pushboolean(L, o->force);
 	lua_setfield(L, -2, "force");
+	lua_pushboolean(L, o->remove_groups);
+	lua_setfield(L, -2, "remove_groups");
 	if (o->text) {
 		lua_pushlstring(L, o->text, o->len);
 		lua_setfield(L, -2, "text");

@@ -21,6 +21,7 @@ typedef struct restore_opts {
 	const char *source;   /* where the journal came from, for the notification */
 	const char *topic;    /* NOTIFICATION_TOPIC_ARN, or NULL */
 	int dry_run, force;
+	int remove_groups;    /* also delete deadbolt's groups the runs created, once no ENI uses them */
 	FILE *journal;        /* the restore's own journal lines, or NULL */
 	FILE *say;            /* the plan and the outcome for people, or NULL */
 } restore_opts;

@@ -382,6 +382,11 @@ function M.observe(run_id, op, access, params_json, result_json, err)
     return {}
   end
   if err then return {} end
+  if op == "ec2.CreateSecurityGroup" and result.GroupId then
+    -- no undo (restore keeps it), but restore --remove-groups deletes it
+    return { json.encode(record("created:" .. result.GroupId, op, { absent = true }, { present = true }, "response",
+      nil, "deadbolt's own group: kept, unless restore --remove-groups and no ENI uses it")) }
+  end
   local build = builders[op]
   if not build then return {} end
   local out = {}
@@ -421,6 +426,7 @@ end
 function M.plan(recs)
   local by_key, order = {}, {}
   for i, r in ipairs(recs) do
+    if r.key:match("^created:") then goto next end
     local k = r.run .. "|" .. r.key
     local e = by_key[k]
     if not e then
@@ -432,6 +438,7 @@ function M.plan(recs)
       e.ops = (e.ops or 1) + 1
     end
     e.last = i
+    ::next::
   end
   table.sort(order, function(a, b) return a.last > b.last end)
   return order
@@ -697,6 +704,37 @@ function M.restore(recs, opts)
       opts.say(string.format("  %-8s %s: %s", verdict == "done" and "already" or verdict, e.key, why))
     end
     opts.emit(line)
+  end
+  if opts.remove_groups then
+    n.groups_removed = 0
+    for _, r in ipairs(recs) do
+      local gid = r.key:match("^created:(.+)$")
+      if gid then
+        local enis, msg, code = opts.call("ec2.DescribeNetworkInterfaces", { Filters = { { Name = "group-id", Values = { gid } } } })
+        local line = { event = "restore_group", group = gid }
+        if not enis then
+          line.verdict, line.why = "failed", tostring(code) .. ": " .. tostring(msg)
+        elseif #(enis.NetworkInterfaces or {}) > 0 then
+          line.verdict, line.why = "kept", string.format("%d ENI(s) still use it", #enis.NetworkInterfaces)
+        elseif opts.dry_run then
+          line.verdict = "planned"
+          opts.say(string.format("  remove group %s: ec2.DeleteSecurityGroup {\"GroupId\":\"%s\"}", gid, gid))
+        else
+          local ok, dmsg, dcode = opts.call("ec2.DeleteSecurityGroup", { GroupId = gid })
+          if ok or dcode == "InvalidGroup.NotFound" then
+            line.verdict = ok and "removed" or "already"
+            if ok then n.groups_removed = n.groups_removed + 1 end
+          else
+            line.verdict, line.why = "failed", tostring(dcode) .. ": " .. tostring(dmsg)
+            n.failed = n.failed + 1
+          end
+        end
+        if line.verdict ~= "planned" then
+          opts.say(string.format("  group %s %s%s", gid, line.verdict, line.why and (": " .. line.why) or ""))
+        end
+        opts.emit(line)
+      end
+    end
   end
   local summary = string.format("restore: %d change(s): %d restored, %d already restored, %d changed since (refused), %d without undo, %d failed%s",
     #plan, n.restored, n.done, n.changed, n.refused, n.failed, opts.dry_run and string.format(", %d planned (dry run)", n.planned) or "")

@@ -83,8 +83,8 @@ class TestRestore(RestoreCase):
         self.assertNotEqual(self.comparable(contained), self.comparable(before), "the containment changed nothing")
         undo = self.undo_lines()
         self.assertTrue(undo)
-        self.assertTrue(all(l["undo"]["source"] in ("read", "request") for l in undo),
-                        [l["undo"] for l in undo if l["undo"]["source"] not in ("read", "request")])
+        self.assertTrue(all(l["undo"]["source"] in ("read", "request", "response") for l in undo),
+                        [l["undo"] for l in undo if l["undo"]["source"] not in ("read", "request", "response")])
         notifications(self.world, self.w.queue)  # the containment's
 
         rc, out, err = self.restore()
@@ -157,6 +157,21 @@ class TestRestore(RestoreCase):
         rc, out, err = self.restore("--force")
         self.assertEqual(rc, 0, out + err)
         self.assertEqual(self.comparable(ec2_state(self.world, self.w)), self.comparable(before))
+
+    def test_remove_groups_deletes_deadbolts_groups_once_unused(self):
+        before = ec2_state(self.world, self.w)
+        self.assertEqual(self.contain()[0], 0)
+        ours = lambda: sorted(g["GroupName"] for g in self.world.ec2.describe_security_groups(Filters=[
+            {"Name": "vpc-id", "Values": [self.w.inst.vpc]}])["SecurityGroups"] if self.w.inst.id in g["GroupName"])
+        self.assertEqual(len(ours()), 2, "the isolation and the untrack group")
+        rc, out, err = self.restore("--remove-groups", "--dry-run")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(len(ours()), 2, "a dry run deletes nothing")
+        rc, out, err = self.restore("--remove-groups")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(ours(), [], out)
+        self.assertEqual(self.comparable(ec2_state(self.world, self.w)), self.comparable(before))
+        self.assertEqual(ec2_state(self.world, self.w)["groups"], before["groups"], "every group as before")
 
     def test_a_partial_containment_undoes_only_what_happened(self):
         before = ec2_state(self.world, self.w)
