@@ -372,16 +372,17 @@ function M.observe(run_id, op, access, params_json, result_json, err)
   if state.id ~= run_id then
     state = { id = run_id, facts = {} }
   end
+  -- only the calls with a reader or a builder are decoded
+  if access == "read" and not readers[op] then return {} end
+  if access ~= "read" and (err or not (builders[op] or op == "ec2.CreateSecurityGroup")) then return {} end
   local params = json.decode(params_json or "{}")
   local result = result_json and json.decode(result_json) or {}
   if type(params) ~= "table" then params = {} end
   if type(result) ~= "table" then result = {} end
   if access == "read" then
-    local reader = readers[op]
-    if reader then reader(params, result, err) end
+    readers[op](params, result, err)
     return {}
   end
-  if err then return {} end
   if op == "ec2.CreateSecurityGroup" and result.GroupId then
     -- no undo (restore keeps it), but restore --remove-groups deletes it
     return { json.encode(record("created:" .. result.GroupId, op, { absent = true }, { present = true }, "response",
