@@ -54,7 +54,7 @@ static int observe_protected(lua_State *H)
 	return 1;
 }
 
-static void journal_records(run *rn, lua_State *H, int list)
+static void journal_records(run *rn, const char *step, lua_State *H, int list)
 {
 	lua_Integer n = luaL_len(H, list);
 	for (lua_Integer i = 1; i <= n; i++) {
@@ -62,7 +62,7 @@ static void journal_records(run *rn, lua_State *H, int list)
 		const char *rec = lua_tostring(H, -1);
 		if (rec) {
 			jw *w = journal_line(rn->r->j, "undo");
-			jw_field_str(w, "step", rn->step);
+			jw_field_str(w, "step", step);
 			jw_key(w, "undo");
 			jw_raw(w, rec);
 			journal_emit(rn->r->j);
@@ -71,7 +71,8 @@ static void journal_records(run *rn, lua_State *H, int list)
 	}
 }
 
-void undo_observe(run *rn, const allow_entry *e, lua_State *L, int rc, const aws_error *err)
+void undo_observe(run *rn, const char *step, const allow_entry *e, const buf *params, lua_State *L,
+		  int rc, const aws_error *err)
 {
 	runner *r = rn->r;
 	lua_State *H = r->H;
@@ -93,7 +94,7 @@ void undo_observe(run *rn, const allow_entry *e, lua_State *L, int rc, const aws
 	lua_pushstring(H, id);
 	lua_pushstring(H, op);
 	lua_pushstring(H, e->access == ALLOW_WRITE ? "write" : "read");
-	lua_pushstring(H, rn->params.len ? rn->params.data : "{}");
+	lua_pushstring(H, params->len ? params->data : "{}");
 	if (result.len)
 		lua_pushlstring(H, result.data, result.len);
 	else
@@ -105,10 +106,10 @@ void undo_observe(run *rn, const allow_entry *e, lua_State *L, int rc, const aws
 	else
 		lua_pushnil(H);
 	if (lua_pcall(H, 6, 1, 0) == LUA_OK && lua_istable(H, -1)) {
-		journal_records(rn, H, lua_gettop(H));
+		journal_records(rn, step, H, lua_gettop(H));
 	} else {
 		jw *w = journal_line(r->j, "undo_error");
-		jw_field_str(w, "step", rn->step);
+		jw_field_str(w, "step", step);
 		jw_field_str(w, "op", op);
 		jw_field_str(w, "error", lua_tostring(H, -1));
 		journal_emit(r->j);
