@@ -449,7 +449,7 @@ class TestEc2Writes(ClientTestCase):
         got = self.db.ok("ec2", "DeleteSecurityGroup", {"GroupId": mine})
         want = normalise(self.boto("ec2").delete_security_group(GroupId=theirs))
         self.assertEqual(mask(got), mask(want))
-        left = {g["GroupId"] for g in self.world.ec2.describe_security_groups(Filters=[
+        left = {g["GroupId"] for g in self.boto("ec2").describe_security_groups(Filters=[
             {"Name": "vpc-id", "Values": [inst.vpc]}])["SecurityGroups"]}
         self.assertEqual(left & {mine, theirs}, set())
 
@@ -792,16 +792,32 @@ class TestS3(ClientTestCase):
         self.assertEqual((got["ContentType"], got["ETag"], got["ContentLength"]),
                          (want["ContentType"], want["ETag"], want["ContentLength"]))
 
-    @covers("s3", "ListObjectsV2")
+    @covers("s3", "ListObjectsV2", via="moto+fake")
     def test_list_objects_v2_matches_boto3(self):
+        """A prefix with slashes (restore --finding's) is checked through the
+        fake, whose signature check is botocore's signer, with moto's own S3
+        check off: moto 5.2.1's S3 check refuses a query value holding '/'
+        as it refuses the awkward keys (see the next tests). At moto with its
+        check on, a prefix without one."""
         bucket = self.world.bucket("journal-bucket")
         for key in ("journal/by-finding/f1/1.jsonl", "journal/by-finding/f1/2.jsonl",
-                    "journal/by-finding/f2/1.jsonl"):
+                    "journal/by-finding/f2/1.jsonl", "other.jsonl"):
             self.world.s3.put_object(Bucket=bucket, Key=key, Body=b"{}\n")
-        self.signed_on()
-        got = self.assert_same_read("s3", "ListObjectsV2", {"Bucket": bucket, "Prefix": "journal/by-finding/f1/"})
-        self.assertEqual([o["Key"] for o in got["Contents"]],
+
+        # the objects as both see them (LastModified's precision and the
+        # optional checksum fields aside)
+        def objects(r):
+            return [(o["Key"], o["Size"], o["ETag"]) for o in r.get("Contents", [])]
+        prefix = "journal/by-finding/f1/"
+        db = Deadbolt(self.world, ACCESS_KEY, SECRET_KEY)
+        got = db.ok("s3", "ListObjectsV2", {"Bucket": bucket, "Prefix": prefix}, via="fake")
+        self.assertEqual(objects(got), objects(self.world.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)))
+        self.assertEqual([o[0] for o in objects(got)],
                          ["journal/by-finding/f1/1.jsonl", "journal/by-finding/f1/2.jsonl"])
+        self.signed_on()
+        got = self.assert_same_read("s3", "ListObjectsV2", {"Bucket": bucket, "Prefix": "journal"},
+                                    fix=lambda r: {"objects": objects(r), "ResponseMetadata": r["ResponseMetadata"]})
+        self.assertEqual(len(got["objects"]), 3)
 
     def test_awkward_keys_are_signed_as_botocore_signs_them(self):
         """Spaces, '+', '~', unicode, '%', '=', '&', ';' and slashes, through
