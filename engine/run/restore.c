@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "allowlist.h"
 #include "model.h"
 #include "undo.h"
 
@@ -94,6 +95,25 @@ static int main_protected(lua_State *L)
 	set_str(L, "finding", o->finding);
 	set_str(L, "topic", o->topic);
 	set_str(L, "source", o->source);
+	/* What a journal's undo may call: each write's undo as the allow-list
+	 * names it, the write itself (putting back an earlier value: a tag, a
+	 * policy, a block) and, where the write's "why" says "or deletes",
+	 * DeletePublicAccessBlock (no block at all before). */
+	lua_newtable(L);
+	for (size_t i = 0; i < allowlist_count(); i++) {
+		const allow_entry *e = allowlist_at(i);
+		if (e->access != ALLOW_WRITE || !e->undo)
+			continue;
+		lua_pushfstring(L, "%s.%s", e->service, e->undo);
+		lua_pushboolean(L, 1);
+		lua_settable(L, -3);
+		lua_pushfstring(L, "%s.%s", e->service, e->operation);
+		lua_pushboolean(L, 1);
+		lua_settable(L, -3);
+	}
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "s3.DeletePublicAccessBlock");
+	lua_setfield(L, -2, "allowed");
 	lua_call(L, 1, 1);
 	return 1;
 }

@@ -635,8 +635,12 @@ local already = {
 
 -- What to do with one collapsed record: "undo", "done", "changed" (with
 -- why), "refused" (no undo recorded), "failed" (the check's read failed).
-local function judge(call, e, force)
+local function judge(call, e, force, allowed)
   if not e.undo then return "refused", e.why or "no undo recorded" end
+  -- a journal is data: only the undo operations the allow-list names
+  if type(e.undo.op) ~= "string" or not (allowed[e.undo.op] or e.undo.op == "ec2.SetInstanceProfile") then
+    return "refused", tostring(e.undo.op) .. " is not an undo the allow-list names"
+  end
   local kind = e.key:match("^([^:]+):")
   local check = checks[kind]
   if not check then return "undo", "no check for " .. kind .. ": the undo tolerates it done" end
@@ -651,6 +655,7 @@ local function judge(call, e, force)
 end
 
 -- opts: { call = fn(op, params) -> result | nil, message, code;
+--         allowed = { ["svc.Op"] = true } (the allow-list's undo operations);
 --         emit = fn(string) (a journal line, JSON); say = fn(string);
 --         dry_run, force, topic (NOTIFICATION_TOPIC_ARN or nil) }.
 -- Returns counts and the summary line.
@@ -666,7 +671,7 @@ function M.restore(recs, opts)
   local n = { restored = 0, done = 0, changed = 0, refused = 0, failed = 0, planned = 0 }
   opts.emit({ event = "restore_start", records = #recs, changes = #plan, dry_run = opts.dry_run or false, force = opts.force or false })
   for i, e in ipairs(plan) do
-    local verdict, why = judge(opts.call, e, opts.force)
+    local verdict, why = judge(opts.call, e, opts.force, opts.allowed or {})
     local line = { event = "restore_step", key = e.key, step = e.step, op = e.op, source = e.source,
                    before = e.before, after = e.after, verdict = verdict, why = why }
     if verdict == "undo" then

@@ -233,6 +233,21 @@ class JournalCase(WorldTestCase):
         return rc, out, err
 
 
+class TestTamperedJournal(JournalCase):
+    def test_an_undo_the_allow_list_does_not_name_is_refused(self):
+        inst = self.world.instance()
+        line = {"ts": "2026-01-01T00:00:00Z", "run": "r1", "event": "undo", "step": "x",
+                "undo": {"key": "attr:%s:X" % inst.id, "op": "ec2.ModifyInstanceAttribute", "source": "read",
+                         "before": 1, "after": 2,
+                         "undo": {"op": "ec2.CreateSnapshot", "params": {"VolumeId": "vol-1"}}}}
+        with open(self.journal, "w") as f:
+            f.write(json.dumps(line) + "\n")
+        rc, out, err = self.restore()
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("ec2.CreateSnapshot is not an undo the allow-list names", out)
+        self.assertEqual(self.world.log("CreateSnapshot"), [])
+
+
 class TestRestoreS3(JournalCase):
     def block_of(self, bucket):
         try:
