@@ -8,6 +8,7 @@
  *   elbv2 2015-12-01
  *   iam 2010-05-08
  *   s3 2006-03-01
+ *   s3control 2018-08-20
  *   sns 2010-03-31
  *   ssm 2014-11-06
  *   sts 2011-06-15
@@ -21,8 +22,8 @@
 #define SH(i) (&shapes[i])
 #define MB(i) (&members[i])
 
-static const aws_shape shapes[618];
-static const aws_member members[1167];
+static const aws_shape shapes[644];
+static const aws_member members[1206];
 
 const aws_service model_services[] = {
 	[0] = {
@@ -110,6 +111,20 @@ const aws_service model_services[] = {
 		.xml_namespace = NULL,
 	},
 	[6] = {
+		.name = "s3control",
+		.service_id = "S3 Control",
+		.endpoint_prefix = "s3-control",
+		.signing_name = "s3",
+		.signature_version = "s3v4",
+		.protocol = AWS_PROTO_REST_XML,
+		.protocol_name = "rest-xml",
+		.api_version = "2018-08-20",
+		.target_prefix = NULL,
+		.json_version = NULL,
+		.global_endpoint = NULL,
+		.xml_namespace = NULL,
+	},
+	[7] = {
 		.name = "sns",
 		.service_id = "SNS",
 		.endpoint_prefix = "sns",
@@ -123,7 +138,7 @@ const aws_service model_services[] = {
 		.global_endpoint = NULL,
 		.xml_namespace = "http://sns.amazonaws.com/doc/2010-03-31/",
 	},
-	[7] = {
+	[8] = {
 		.name = "ssm",
 		.service_id = "SSM",
 		.endpoint_prefix = "ssm",
@@ -137,7 +152,7 @@ const aws_service model_services[] = {
 		.global_endpoint = NULL,
 		.xml_namespace = NULL,
 	},
-	[8] = {
+	[9] = {
 		.name = "sts",
 		.service_id = "STS",
 		.endpoint_prefix = "sts",
@@ -152,7 +167,7 @@ const aws_service model_services[] = {
 		.xml_namespace = "https://sts.amazonaws.com/doc/2011-06-15/",
 	},
 };
-const size_t model_nservices = 9;
+const size_t model_nservices = 10;
 
 const aws_operation model_operations[] = {
 	[0] = {
@@ -445,7 +460,7 @@ const aws_operation model_operations[] = {
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(372),
+		.input = SH(373),
 	},
 	[32] = {
 		.name = "DeleteUserPolicy",
@@ -453,178 +468,226 @@ const aws_operation model_operations[] = {
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(373),
+		.input = SH(374),
 	},
 	[33] = {
+		.name = "GetRole",
+		.snake_name = "get_role",
+		.service = SV(4),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(377),
+		.output = SH(378),
+		.result_wrapper = "GetRoleResult",
+	},
+	[34] = {
 		.name = "GetRolePolicy",
 		.snake_name = "get_role_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(374),
-		.output = SH(375),
+		.input = SH(375),
+		.output = SH(376),
 		.result_wrapper = "GetRolePolicyResult",
 	},
-	[34] = {
+	[35] = {
+		.name = "GetUser",
+		.snake_name = "get_user",
+		.service = SV(4),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(381),
+		.output = SH(382),
+		.result_wrapper = "GetUserResult",
+	},
+	[36] = {
 		.name = "GetUserPolicy",
 		.snake_name = "get_user_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(376),
-		.output = SH(377),
+		.input = SH(379),
+		.output = SH(380),
 		.result_wrapper = "GetUserPolicyResult",
 	},
-	[35] = {
+	[37] = {
 		.name = "ListAccessKeys",
 		.snake_name = "list_access_keys",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(378),
-		.output = SH(379),
+		.input = SH(383),
+		.output = SH(384),
 		.result_wrapper = "ListAccessKeysResult",
 	},
-	[36] = {
+	[38] = {
 		.name = "PutRolePolicy",
 		.snake_name = "put_role_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(380),
+		.input = SH(386),
 	},
-	[37] = {
+	[39] = {
 		.name = "PutUserPolicy",
 		.snake_name = "put_user_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(381),
+		.input = SH(387),
 	},
-	[38] = {
+	[40] = {
 		.name = "UpdateAccessKey",
 		.snake_name = "update_access_key",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(382),
+		.input = SH(391),
 	},
-	[39] = {
+	[41] = {
 		.name = "DeletePublicAccessBlock",
 		.snake_name = "delete_public_access_block",
 		.service = SV(5),
 		.http_method = "DELETE",
 		.request_uri = "/{Bucket}\077publicAccessBlock",
-		.input = SH(424),
+		.input = SH(443),
 	},
-	[40] = {
+	[42] = {
 		.name = "GetBucketPolicyStatus",
 		.snake_name = "get_bucket_policy_status",
 		.service = SV(5),
 		.http_method = "GET",
 		.request_uri = "/{Bucket}\077policyStatus",
-		.input = SH(429),
-		.output = SH(428),
+		.input = SH(448),
+		.output = SH(447),
 	},
-	[41] = {
+	[43] = {
 		.name = "GetPublicAccessBlock",
 		.snake_name = "get_public_access_block",
 		.service = SV(5),
 		.http_method = "GET",
 		.request_uri = "/{Bucket}\077publicAccessBlock",
-		.input = SH(431),
-		.output = SH(430),
+		.input = SH(450),
+		.output = SH(449),
 	},
-	[42] = {
+	[44] = {
 		.name = "HeadObject",
 		.snake_name = "head_object",
 		.service = SV(5),
 		.http_method = "HEAD",
 		.request_uri = "/{Bucket}/{Key+}",
-		.input = SH(437),
-		.output = SH(436),
+		.input = SH(456),
+		.output = SH(455),
 	},
-	[43] = {
+	[45] = {
 		.name = "PutObject",
 		.snake_name = "put_object",
 		.service = SV(5),
 		.http_method = "PUT",
 		.request_uri = "/{Bucket}/{Key+}",
-		.input = SH(459),
-		.output = SH(458),
+		.input = SH(478),
+		.output = SH(477),
 		.checksum_algorithm_member = "ChecksumAlgorithm",
 	},
-	[44] = {
+	[46] = {
 		.name = "PutPublicAccessBlock",
 		.snake_name = "put_public_access_block",
 		.service = SV(5),
 		.http_method = "PUT",
 		.request_uri = "/{Bucket}\077publicAccessBlock",
-		.input = SH(460),
+		.input = SH(479),
 		.checksum_algorithm_member = "ChecksumAlgorithm",
 		.flags = AWS_OF_CHECKSUM_REQUIRED,
 	},
-	[45] = {
-		.name = "Publish",
-		.snake_name = "publish",
-		.service = SV(6),
-		.http_method = "POST",
-		.request_uri = "/",
-		.input = SH(489),
-		.output = SH(490),
-		.result_wrapper = "PublishResult",
-	},
-	[46] = {
-		.name = "DescribeInstanceInformation",
-		.snake_name = "describe_instance_information",
-		.service = SV(7),
-		.http_method = "POST",
-		.request_uri = "/",
-		.input = SH(518),
-		.output = SH(519),
-	},
 	[47] = {
-		.name = "GetCommandInvocation",
-		.snake_name = "get_command_invocation",
-		.service = SV(7),
-		.http_method = "POST",
-		.request_uri = "/",
-		.input = SH(527),
-		.output = SH(528),
+		.name = "DeletePublicAccessBlock",
+		.snake_name = "delete_public_access_block",
+		.service = SV(6),
+		.http_method = "DELETE",
+		.request_uri = "/v20180820/configuration/publicAccessBlock",
+		.input = SH(505),
+		.host_prefix = "{AccountId}.",
 	},
 	[48] = {
-		.name = "SendCommand",
-		.snake_name = "send_command",
+		.name = "GetPublicAccessBlock",
+		.snake_name = "get_public_access_block",
+		.service = SV(6),
+		.http_method = "GET",
+		.request_uri = "/v20180820/configuration/publicAccessBlock",
+		.input = SH(507),
+		.output = SH(506),
+		.host_prefix = "{AccountId}.",
+	},
+	[49] = {
+		.name = "PutPublicAccessBlock",
+		.snake_name = "put_public_access_block",
+		.service = SV(6),
+		.http_method = "PUT",
+		.request_uri = "/v20180820/configuration/publicAccessBlock",
+		.input = SH(509),
+		.host_prefix = "{AccountId}.",
+	},
+	[50] = {
+		.name = "Publish",
+		.snake_name = "publish",
 		.service = SV(7),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(566),
-		.output = SH(567),
+		.input = SH(515),
+		.output = SH(516),
+		.result_wrapper = "PublishResult",
 	},
-	[49] = {
+	[51] = {
+		.name = "DescribeInstanceInformation",
+		.snake_name = "describe_instance_information",
+		.service = SV(8),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(544),
+		.output = SH(545),
+	},
+	[52] = {
+		.name = "GetCommandInvocation",
+		.snake_name = "get_command_invocation",
+		.service = SV(8),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(553),
+		.output = SH(554),
+	},
+	[53] = {
+		.name = "SendCommand",
+		.snake_name = "send_command",
+		.service = SV(8),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(592),
+		.output = SH(593),
+	},
+	[54] = {
 		.name = "AssumeRole",
 		.snake_name = "assume_role",
-		.service = SV(8),
+		.service = SV(9),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(586),
-		.output = SH(587),
+		.input = SH(612),
+		.output = SH(613),
 		.result_wrapper = "AssumeRoleResult",
 	},
-	[50] = {
+	[55] = {
 		.name = "GetCallerIdentity",
 		.snake_name = "get_caller_identity",
-		.service = SV(8),
+		.service = SV(9),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(590),
-		.output = SH(591),
+		.input = SH(616),
+		.output = SH(617),
 		.result_wrapper = "GetCallerIdentityResult",
 	},
 };
-const size_t model_noperations = 51;
+const size_t model_noperations = 56;
 
-static const char *const enums[1627] = {
+static const char *const enums[1628] = {
 	/* autoscaling ScalingActivityStatusCode */
 	[0] = "PendingSpotBidPlacement",
 	[1] = "WaitingForSpotInstanceRequestId",
@@ -2205,132 +2268,134 @@ static const char *const enums[1627] = {
 	[1525] = "ip",
 	[1526] = "lambda",
 	[1527] = "alb",
+	/* iam PermissionsBoundaryAttachmentType */
+	[1528] = "PermissionsBoundaryPolicy",
 	/* iam statusType */
-	[1528] = "Active",
-	[1529] = "Inactive",
-	[1530] = "Expired",
+	[1529] = "Active",
+	[1530] = "Inactive",
+	[1531] = "Expired",
 	/* s3 ArchiveStatus */
-	[1531] = "ARCHIVE_ACCESS",
-	[1532] = "DEEP_ARCHIVE_ACCESS",
+	[1532] = "ARCHIVE_ACCESS",
+	[1533] = "DEEP_ARCHIVE_ACCESS",
 	/* s3 ChecksumAlgorithm */
-	[1533] = "CRC32",
-	[1534] = "CRC32C",
-	[1535] = "SHA1",
-	[1536] = "SHA256",
-	[1537] = "CRC64NVME",
-	[1538] = "SHA512",
-	[1539] = "MD5",
-	[1540] = "XXHASH64",
-	[1541] = "XXHASH3",
-	[1542] = "XXHASH128",
+	[1534] = "CRC32",
+	[1535] = "CRC32C",
+	[1536] = "SHA1",
+	[1537] = "SHA256",
+	[1538] = "CRC64NVME",
+	[1539] = "SHA512",
+	[1540] = "MD5",
+	[1541] = "XXHASH64",
+	[1542] = "XXHASH3",
+	[1543] = "XXHASH128",
 	/* s3 ChecksumMode */
-	[1543] = "ENABLED",
+	[1544] = "ENABLED",
 	/* s3 ChecksumType */
-	[1544] = "COMPOSITE",
-	[1545] = "FULL_OBJECT",
+	[1545] = "COMPOSITE",
+	[1546] = "FULL_OBJECT",
 	/* s3 ObjectCannedACL */
-	[1546] = "private",
-	[1547] = "public-read",
-	[1548] = "public-read-write",
-	[1549] = "authenticated-read",
-	[1550] = "aws-exec-read",
-	[1551] = "bucket-owner-read",
-	[1552] = "bucket-owner-full-control",
+	[1547] = "private",
+	[1548] = "public-read",
+	[1549] = "public-read-write",
+	[1550] = "authenticated-read",
+	[1551] = "aws-exec-read",
+	[1552] = "bucket-owner-read",
+	[1553] = "bucket-owner-full-control",
 	/* s3 ObjectLockLegalHoldStatus */
-	[1553] = "ON",
-	[1554] = "OFF",
+	[1554] = "ON",
+	[1555] = "OFF",
 	/* s3 ObjectLockMode */
-	[1555] = "GOVERNANCE",
-	[1556] = "COMPLIANCE",
+	[1556] = "GOVERNANCE",
+	[1557] = "COMPLIANCE",
 	/* s3 ReplicationStatus */
-	[1557] = "COMPLETE",
-	[1558] = "PENDING",
-	[1559] = "FAILED",
-	[1560] = "REPLICA",
-	[1561] = "COMPLETED",
+	[1558] = "COMPLETE",
+	[1559] = "PENDING",
+	[1560] = "FAILED",
+	[1561] = "REPLICA",
+	[1562] = "COMPLETED",
 	/* s3 RequestCharged */
-	[1562] = "requester",
-	/* s3 RequestPayer */
 	[1563] = "requester",
+	/* s3 RequestPayer */
+	[1564] = "requester",
 	/* s3 ServerSideEncryption */
-	[1564] = "AES256",
-	[1565] = "aws:fsx",
-	[1566] = "aws:kms",
-	[1567] = "aws:kms:dsse",
+	[1565] = "AES256",
+	[1566] = "aws:fsx",
+	[1567] = "aws:kms",
+	[1568] = "aws:kms:dsse",
 	/* s3 StorageClass */
-	[1568] = "STANDARD",
-	[1569] = "REDUCED_REDUNDANCY",
-	[1570] = "STANDARD_IA",
-	[1571] = "ONEZONE_IA",
-	[1572] = "INTELLIGENT_TIERING",
-	[1573] = "GLACIER",
-	[1574] = "DEEP_ARCHIVE",
-	[1575] = "OUTPOSTS",
-	[1576] = "GLACIER_IR",
-	[1577] = "SNOW",
-	[1578] = "EXPRESS_ONEZONE",
-	[1579] = "FSX_OPENZFS",
-	[1580] = "FSX_ONTAP",
+	[1569] = "STANDARD",
+	[1570] = "REDUCED_REDUNDANCY",
+	[1571] = "STANDARD_IA",
+	[1572] = "ONEZONE_IA",
+	[1573] = "INTELLIGENT_TIERING",
+	[1574] = "GLACIER",
+	[1575] = "DEEP_ARCHIVE",
+	[1576] = "OUTPOSTS",
+	[1577] = "GLACIER_IR",
+	[1578] = "SNOW",
+	[1579] = "EXPRESS_ONEZONE",
+	[1580] = "FSX_OPENZFS",
+	[1581] = "FSX_ONTAP",
 	/* ssm CommandInvocationStatus */
-	[1581] = "Pending",
-	[1582] = "InProgress",
-	[1583] = "Delayed",
-	[1584] = "Success",
-	[1585] = "Cancelled",
-	[1586] = "TimedOut",
-	[1587] = "Failed",
-	[1588] = "Cancelling",
+	[1582] = "Pending",
+	[1583] = "InProgress",
+	[1584] = "Delayed",
+	[1585] = "Success",
+	[1586] = "Cancelled",
+	[1587] = "TimedOut",
+	[1588] = "Failed",
+	[1589] = "Cancelling",
 	/* ssm CommandStatus */
-	[1589] = "Pending",
-	[1590] = "InProgress",
-	[1591] = "Success",
-	[1592] = "Cancelled",
-	[1593] = "Failed",
-	[1594] = "TimedOut",
-	[1595] = "Cancelling",
+	[1590] = "Pending",
+	[1591] = "InProgress",
+	[1592] = "Success",
+	[1593] = "Cancelled",
+	[1594] = "Failed",
+	[1595] = "TimedOut",
+	[1596] = "Cancelling",
 	/* ssm DocumentHashType */
-	[1596] = "Sha256",
-	[1597] = "Sha1",
+	[1597] = "Sha256",
+	[1598] = "Sha1",
 	/* ssm ExternalAlarmState */
-	[1598] = "UNKNOWN",
-	[1599] = "ALARM",
+	[1599] = "UNKNOWN",
+	[1600] = "ALARM",
 	/* ssm InstanceInformationFilterKey */
-	[1600] = "InstanceIds",
-	[1601] = "AgentVersion",
-	[1602] = "PingStatus",
-	[1603] = "PlatformTypes",
-	[1604] = "ActivationIds",
-	[1605] = "IamRole",
-	[1606] = "ResourceType",
-	[1607] = "AssociationStatus",
+	[1601] = "InstanceIds",
+	[1602] = "AgentVersion",
+	[1603] = "PingStatus",
+	[1604] = "PlatformTypes",
+	[1605] = "ActivationIds",
+	[1606] = "IamRole",
+	[1607] = "ResourceType",
+	[1608] = "AssociationStatus",
 	/* ssm NotificationEvent */
-	[1608] = "All",
-	[1609] = "InProgress",
-	[1610] = "Success",
-	[1611] = "TimedOut",
-	[1612] = "Cancelled",
-	[1613] = "Failed",
+	[1609] = "All",
+	[1610] = "InProgress",
+	[1611] = "Success",
+	[1612] = "TimedOut",
+	[1613] = "Cancelled",
+	[1614] = "Failed",
 	/* ssm NotificationType */
-	[1614] = "Command",
-	[1615] = "Invocation",
+	[1615] = "Command",
+	[1616] = "Invocation",
 	/* ssm PingStatus */
-	[1616] = "Online",
-	[1617] = "ConnectionLost",
-	[1618] = "Inactive",
+	[1617] = "Online",
+	[1618] = "ConnectionLost",
+	[1619] = "Inactive",
 	/* ssm PlatformType */
-	[1619] = "Windows",
-	[1620] = "Linux",
-	[1621] = "MacOS",
+	[1620] = "Windows",
+	[1621] = "Linux",
+	[1622] = "MacOS",
 	/* ssm ResourceType */
-	[1622] = "ManagedInstance",
-	[1623] = "EC2Instance",
+	[1623] = "ManagedInstance",
+	[1624] = "EC2Instance",
 	/* ssm SourceType */
-	[1624] = "AWS::EC2::Instance",
-	[1625] = "AWS::IoT::Thing",
-	[1626] = "AWS::SSM::ManagedInstance",
+	[1625] = "AWS::EC2::Instance",
+	[1626] = "AWS::IoT::Thing",
+	[1627] = "AWS::SSM::ManagedInstance",
 };
 
-static const aws_member members[1167] = {
+static const aws_member members[1206] = {
 	[0] = { .shape = SH(1) }, /* autoscaling Activities (member) */
 	[1] = { .name = "ActivityId", .shape = SH(20), .flags = AWS_MF_REQUIRED }, /* autoscaling Activity.ActivityId */
 	[2] = { .name = "AutoScalingGroupName", .shape = SH(23), .flags = AWS_MF_REQUIRED }, /* autoscaling Activity.AutoScalingGroupName */
@@ -3723,1101 +3788,1176 @@ static const aws_member members[1167] = {
 	[803] = { .name = "AnomalyDetection", .shape = SH(319) }, /* elbv2 TargetHealthDescription.AnomalyDetection */
 	[804] = { .name = "AdministrativeOverride", .shape = SH(318) }, /* elbv2 TargetHealthDescription.AdministrativeOverride */
 	[805] = { .shape = SH(363) }, /* elbv2 TargetHealthDescriptions (member) */
-	[806] = { .name = "UserName", .shape = SH(395) }, /* iam AccessKeyMetadata.UserName */
-	[807] = { .name = "AccessKeyId", .shape = SH(383) }, /* iam AccessKeyMetadata.AccessKeyId */
-	[808] = { .name = "Status", .shape = SH(394) }, /* iam AccessKeyMetadata.Status */
-	[809] = { .name = "CreateDate", .shape = SH(386) }, /* iam AccessKeyMetadata.CreateDate */
-	[810] = { .name = "RoleName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.RoleName */
-	[811] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.PolicyName */
-	[812] = { .name = "UserName", .shape = SH(387), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.UserName */
-	[813] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.PolicyName */
-	[814] = { .name = "RoleName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.RoleName */
-	[815] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.PolicyName */
-	[816] = { .name = "RoleName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.RoleName */
-	[817] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyName */
-	[818] = { .name = "PolicyDocument", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyDocument */
-	[819] = { .name = "UserName", .shape = SH(387), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.UserName */
-	[820] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.PolicyName */
-	[821] = { .name = "UserName", .shape = SH(387), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.UserName */
-	[822] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyName */
-	[823] = { .name = "PolicyDocument", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyDocument */
-	[824] = { .name = "UserName", .shape = SH(387) }, /* iam ListAccessKeysRequest.UserName */
-	[825] = { .name = "Marker", .shape = SH(388) }, /* iam ListAccessKeysRequest.Marker */
-	[826] = { .name = "MaxItems", .shape = SH(389) }, /* iam ListAccessKeysRequest.MaxItems */
-	[827] = { .name = "AccessKeyMetadata", .shape = SH(384), .flags = AWS_MF_REQUIRED }, /* iam ListAccessKeysResponse.AccessKeyMetadata */
-	[828] = { .name = "IsTruncated", .shape = SH(385) }, /* iam ListAccessKeysResponse.IsTruncated */
-	[829] = { .name = "Marker", .shape = SH(392) }, /* iam ListAccessKeysResponse.Marker */
-	[830] = { .name = "RoleName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.RoleName */
-	[831] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyName */
-	[832] = { .name = "PolicyDocument", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyDocument */
-	[833] = { .name = "UserName", .shape = SH(387), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.UserName */
-	[834] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyName */
-	[835] = { .name = "PolicyDocument", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyDocument */
-	[836] = { .name = "UserName", .shape = SH(387) }, /* iam UpdateAccessKeyRequest.UserName */
-	[837] = { .name = "AccessKeyId", .shape = SH(383), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.AccessKeyId */
-	[838] = { .name = "Status", .shape = SH(394), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.Status */
-	[839] = { .shape = SH(371) }, /* iam accessKeyMetadataListType (member) */
-	[840] = {
+	[806] = { .name = "UserName", .shape = SH(414) }, /* iam AccessKeyMetadata.UserName */
+	[807] = { .name = "AccessKeyId", .shape = SH(393) }, /* iam AccessKeyMetadata.AccessKeyId */
+	[808] = { .name = "Status", .shape = SH(409) }, /* iam AccessKeyMetadata.Status */
+	[809] = { .name = "CreateDate", .shape = SH(397) }, /* iam AccessKeyMetadata.CreateDate */
+	[810] = { .name = "PermissionsBoundaryType", .shape = SH(385) }, /* iam AttachedPermissionsBoundary.PermissionsBoundaryType */
+	[811] = { .name = "PermissionsBoundaryArn", .shape = SH(395) }, /* iam AttachedPermissionsBoundary.PermissionsBoundaryArn */
+	[812] = { .name = "RoleName", .shape = SH(408), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.RoleName */
+	[813] = { .name = "PolicyName", .shape = SH(404), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.PolicyName */
+	[814] = { .name = "UserName", .shape = SH(398), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.UserName */
+	[815] = { .name = "PolicyName", .shape = SH(404), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.PolicyName */
+	[816] = { .name = "RoleName", .shape = SH(408), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.RoleName */
+	[817] = { .name = "PolicyName", .shape = SH(404), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.PolicyName */
+	[818] = { .name = "RoleName", .shape = SH(408), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.RoleName */
+	[819] = { .name = "PolicyName", .shape = SH(404), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyName */
+	[820] = { .name = "PolicyDocument", .shape = SH(403), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyDocument */
+	[821] = { .name = "RoleName", .shape = SH(408), .flags = AWS_MF_REQUIRED }, /* iam GetRoleRequest.RoleName */
+	[822] = { .name = "Role", .shape = SH(388), .flags = AWS_MF_REQUIRED }, /* iam GetRoleResponse.Role */
+	[823] = { .name = "UserName", .shape = SH(398), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.UserName */
+	[824] = { .name = "PolicyName", .shape = SH(404), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.PolicyName */
+	[825] = { .name = "UserName", .shape = SH(398), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.UserName */
+	[826] = { .name = "PolicyName", .shape = SH(404), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyName */
+	[827] = { .name = "PolicyDocument", .shape = SH(403), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyDocument */
+	[828] = { .name = "UserName", .shape = SH(398) }, /* iam GetUserRequest.UserName */
+	[829] = { .name = "User", .shape = SH(392), .flags = AWS_MF_REQUIRED }, /* iam GetUserResponse.User */
+	[830] = { .name = "UserName", .shape = SH(398) }, /* iam ListAccessKeysRequest.UserName */
+	[831] = { .name = "Marker", .shape = SH(400) }, /* iam ListAccessKeysRequest.Marker */
+	[832] = { .name = "MaxItems", .shape = SH(401) }, /* iam ListAccessKeysRequest.MaxItems */
+	[833] = { .name = "AccessKeyMetadata", .shape = SH(394), .flags = AWS_MF_REQUIRED }, /* iam ListAccessKeysResponse.AccessKeyMetadata */
+	[834] = { .name = "IsTruncated", .shape = SH(396) }, /* iam ListAccessKeysResponse.IsTruncated */
+	[835] = { .name = "Marker", .shape = SH(405) }, /* iam ListAccessKeysResponse.Marker */
+	[836] = { .name = "RoleName", .shape = SH(408), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.RoleName */
+	[837] = { .name = "PolicyName", .shape = SH(404), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyName */
+	[838] = { .name = "PolicyDocument", .shape = SH(403), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyDocument */
+	[839] = { .name = "UserName", .shape = SH(398), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.UserName */
+	[840] = { .name = "PolicyName", .shape = SH(404), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyName */
+	[841] = { .name = "PolicyDocument", .shape = SH(403), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyDocument */
+	[842] = { .name = "Path", .shape = SH(402), .flags = AWS_MF_REQUIRED }, /* iam Role.Path */
+	[843] = { .name = "RoleName", .shape = SH(408), .flags = AWS_MF_REQUIRED }, /* iam Role.RoleName */
+	[844] = { .name = "RoleId", .shape = SH(399), .flags = AWS_MF_REQUIRED }, /* iam Role.RoleId */
+	[845] = { .name = "Arn", .shape = SH(395), .flags = AWS_MF_REQUIRED }, /* iam Role.Arn */
+	[846] = { .name = "CreateDate", .shape = SH(397), .flags = AWS_MF_REQUIRED }, /* iam Role.CreateDate */
+	[847] = { .name = "AssumeRolePolicyDocument", .shape = SH(403) }, /* iam Role.AssumeRolePolicyDocument */
+	[848] = { .name = "Description", .shape = SH(406) }, /* iam Role.Description */
+	[849] = { .name = "MaxSessionDuration", .shape = SH(407) }, /* iam Role.MaxSessionDuration */
+	[850] = { .name = "PermissionsBoundary", .shape = SH(372) }, /* iam Role.PermissionsBoundary */
+	[851] = { .name = "Tags", .shape = SH(412) }, /* iam Role.Tags */
+	[852] = { .name = "RoleLastUsed", .shape = SH(389) }, /* iam Role.RoleLastUsed */
+	[853] = { .name = "LastUsedDate", .shape = SH(397) }, /* iam RoleLastUsed.LastUsedDate */
+	[854] = { .name = "Region", .shape = SH(410) }, /* iam RoleLastUsed.Region */
+	[855] = { .name = "Key", .shape = SH(411), .flags = AWS_MF_REQUIRED }, /* iam Tag.Key */
+	[856] = { .name = "Value", .shape = SH(413), .flags = AWS_MF_REQUIRED }, /* iam Tag.Value */
+	[857] = { .name = "UserName", .shape = SH(398) }, /* iam UpdateAccessKeyRequest.UserName */
+	[858] = { .name = "AccessKeyId", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.AccessKeyId */
+	[859] = { .name = "Status", .shape = SH(409), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.Status */
+	[860] = { .name = "Path", .shape = SH(402), .flags = AWS_MF_REQUIRED }, /* iam User.Path */
+	[861] = { .name = "UserName", .shape = SH(414), .flags = AWS_MF_REQUIRED }, /* iam User.UserName */
+	[862] = { .name = "UserId", .shape = SH(399), .flags = AWS_MF_REQUIRED }, /* iam User.UserId */
+	[863] = { .name = "Arn", .shape = SH(395), .flags = AWS_MF_REQUIRED }, /* iam User.Arn */
+	[864] = { .name = "CreateDate", .shape = SH(397), .flags = AWS_MF_REQUIRED }, /* iam User.CreateDate */
+	[865] = { .name = "PasswordLastUsed", .shape = SH(397) }, /* iam User.PasswordLastUsed */
+	[866] = { .name = "PermissionsBoundary", .shape = SH(372) }, /* iam User.PermissionsBoundary */
+	[867] = { .name = "Tags", .shape = SH(412) }, /* iam User.Tags */
+	[868] = { .shape = SH(371) }, /* iam accessKeyMetadataListType (member) */
+	[869] = { .shape = SH(390) }, /* iam tagListType (member) */
+	[870] = {
 		.name = "Bucket",
-		.shape = SH(401),
+		.shape = SH(420),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 DeletePublicAccessBlockRequest.Bucket */
-	[841] = {
+	[871] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(397),
+		.shape = SH(416),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 DeletePublicAccessBlockRequest.ExpectedBucketOwner */
-	[842] = { .name = "PolicyStatus", .shape = SH(456) }, /* s3 GetBucketPolicyStatusOutput.PolicyStatus */
-	[843] = {
+	[872] = { .name = "PolicyStatus", .shape = SH(475) }, /* s3 GetBucketPolicyStatusOutput.PolicyStatus */
+	[873] = {
 		.name = "Bucket",
-		.shape = SH(401),
+		.shape = SH(420),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 GetBucketPolicyStatusRequest.Bucket */
-	[844] = {
+	[874] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(397),
+		.shape = SH(416),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetBucketPolicyStatusRequest.ExpectedBucketOwner */
-	[845] = { .name = "PublicAccessBlockConfiguration", .shape = SH(457) }, /* s3 GetPublicAccessBlockOutput.PublicAccessBlockConfiguration */
-	[846] = {
+	[875] = { .name = "PublicAccessBlockConfiguration", .shape = SH(476) }, /* s3 GetPublicAccessBlockOutput.PublicAccessBlockConfiguration */
+	[876] = {
 		.name = "Bucket",
-		.shape = SH(401),
+		.shape = SH(420),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 GetPublicAccessBlockRequest.Bucket */
-	[847] = {
+	[877] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(397),
+		.shape = SH(416),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetPublicAccessBlockRequest.ExpectedBucketOwner */
-	[848] = {
+	[878] = {
 		.name = "DeleteMarker",
-		.shape = SH(423),
+		.shape = SH(442),
 		.location_name = "x-amz-delete-marker",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.DeleteMarker */
-	[849] = {
+	[879] = {
 		.name = "AcceptRanges",
-		.shape = SH(396),
+		.shape = SH(415),
 		.location_name = "accept-ranges",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.AcceptRanges */
-	[850] = {
+	[880] = {
 		.name = "Expiration",
-		.shape = SH(426),
+		.shape = SH(445),
 		.location_name = "x-amz-expiration",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.Expiration */
-	[851] = {
+	[881] = {
 		.name = "Restore",
-		.shape = SH(471),
+		.shape = SH(490),
 		.location_name = "x-amz-restore",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.Restore */
-	[852] = {
+	[882] = {
 		.name = "ArchiveStatus",
-		.shape = SH(398),
+		.shape = SH(417),
 		.location_name = "x-amz-archive-status",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ArchiveStatus */
-	[853] = {
+	[883] = {
 		.name = "LastModified",
-		.shape = SH(443),
+		.shape = SH(462),
 		.location_name = "Last-Modified",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.LastModified */
-	[854] = {
+	[884] = {
 		.name = "ContentLength",
-		.shape = SH(419),
+		.shape = SH(438),
 		.location_name = "Content-Length",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentLength */
-	[855] = {
+	[885] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(404),
+		.shape = SH(423),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumCRC32 */
-	[856] = {
+	[886] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(405),
+		.shape = SH(424),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumCRC32C */
-	[857] = {
+	[887] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(406),
+		.shape = SH(425),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumCRC64NVME */
-	[858] = {
+	[888] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(409),
+		.shape = SH(428),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumSHA1 */
-	[859] = {
+	[889] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(410),
+		.shape = SH(429),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumSHA256 */
-	[860] = {
+	[890] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(411),
+		.shape = SH(430),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumSHA512 */
-	[861] = {
+	[891] = {
 		.name = "ChecksumMD5",
-		.shape = SH(407),
+		.shape = SH(426),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumMD5 */
-	[862] = {
+	[892] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(415),
+		.shape = SH(434),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumXXHASH64 */
-	[863] = {
+	[893] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(414),
+		.shape = SH(433),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumXXHASH3 */
-	[864] = {
+	[894] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(413),
+		.shape = SH(432),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumXXHASH128 */
-	[865] = {
+	[895] = {
 		.name = "ChecksumType",
-		.shape = SH(412),
+		.shape = SH(431),
 		.location_name = "x-amz-checksum-type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumType */
-	[866] = {
+	[896] = {
 		.name = "ETag",
-		.shape = SH(425),
+		.shape = SH(444),
 		.location_name = "ETag",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ETag */
-	[867] = {
+	[897] = {
 		.name = "MissingMeta",
-		.shape = SH(447),
+		.shape = SH(466),
 		.location_name = "x-amz-missing-meta",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.MissingMeta */
-	[868] = {
+	[898] = {
 		.name = "VersionId",
-		.shape = SH(453),
+		.shape = SH(472),
 		.location_name = "x-amz-version-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.VersionId */
-	[869] = {
+	[899] = {
 		.name = "CacheControl",
-		.shape = SH(402),
+		.shape = SH(421),
 		.location_name = "Cache-Control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.CacheControl */
-	[870] = {
+	[900] = {
 		.name = "ContentDisposition",
-		.shape = SH(416),
+		.shape = SH(435),
 		.location_name = "Content-Disposition",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentDisposition */
-	[871] = {
+	[901] = {
 		.name = "ContentEncoding",
-		.shape = SH(417),
+		.shape = SH(436),
 		.location_name = "Content-Encoding",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentEncoding */
-	[872] = {
+	[902] = {
 		.name = "ContentLanguage",
-		.shape = SH(418),
+		.shape = SH(437),
 		.location_name = "Content-Language",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentLanguage */
-	[873] = {
+	[903] = {
 		.name = "ContentType",
-		.shape = SH(422),
+		.shape = SH(441),
 		.location_name = "Content-Type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentType */
-	[874] = {
+	[904] = {
 		.name = "ContentRange",
-		.shape = SH(421),
+		.shape = SH(440),
 		.location_name = "Content-Range",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentRange */
-	[875] = {
+	[905] = {
 		.name = "Expires",
-		.shape = SH(427),
+		.shape = SH(446),
 		.location_name = "Expires",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.Expires */
-	[876] = {
+	[906] = {
 		.name = "WebsiteRedirectLocation",
-		.shape = SH(483),
+		.shape = SH(502),
 		.location_name = "x-amz-website-redirect-location",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.WebsiteRedirectLocation */
-	[877] = {
+	[907] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(477),
+		.shape = SH(496),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ServerSideEncryption */
-	[878] = {
+	[908] = {
 		.name = "Metadata",
-		.shape = SH(444),
+		.shape = SH(463),
 		.location_name = "x-amz-meta-",
 		.location = AWS_LOC_HEADERS,
 	}, /* s3 HeadObjectOutput.Metadata */
-	[879] = {
+	[909] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(472),
+		.shape = SH(491),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.SSECustomerAlgorithm */
-	[880] = {
+	[910] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(474),
+		.shape = SH(493),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.SSECustomerKeyMD5 */
-	[881] = {
+	[911] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(476),
+		.shape = SH(495),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.SSEKMSKeyId */
-	[882] = {
+	[912] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(400),
+		.shape = SH(419),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.BucketKeyEnabled */
-	[883] = {
+	[913] = {
 		.name = "StorageClass",
-		.shape = SH(480),
+		.shape = SH(499),
 		.location_name = "x-amz-storage-class",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.StorageClass */
-	[884] = {
+	[914] = {
 		.name = "RequestCharged",
-		.shape = SH(463),
+		.shape = SH(482),
 		.location_name = "x-amz-request-charged",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.RequestCharged */
-	[885] = {
+	[915] = {
 		.name = "ReplicationStatus",
-		.shape = SH(462),
+		.shape = SH(481),
 		.location_name = "x-amz-replication-status",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ReplicationStatus */
-	[886] = {
+	[916] = {
 		.name = "PartsCount",
-		.shape = SH(455),
+		.shape = SH(474),
 		.location_name = "x-amz-mp-parts-count",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.PartsCount */
-	[887] = {
+	[917] = {
 		.name = "TagCount",
-		.shape = SH(481),
+		.shape = SH(500),
 		.location_name = "x-amz-tagging-count",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.TagCount */
-	[888] = {
+	[918] = {
 		.name = "ObjectLockMode",
-		.shape = SH(451),
+		.shape = SH(470),
 		.location_name = "x-amz-object-lock-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ObjectLockMode */
-	[889] = {
+	[919] = {
 		.name = "ObjectLockRetainUntilDate",
-		.shape = SH(452),
+		.shape = SH(471),
 		.location_name = "x-amz-object-lock-retain-until-date",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ObjectLockRetainUntilDate */
-	[890] = {
+	[920] = {
 		.name = "ObjectLockLegalHoldStatus",
-		.shape = SH(450),
+		.shape = SH(469),
 		.location_name = "x-amz-object-lock-legal-hold",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ObjectLockLegalHoldStatus */
-	[891] = {
+	[921] = {
 		.name = "Bucket",
-		.shape = SH(401),
+		.shape = SH(420),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 HeadObjectRequest.Bucket */
-	[892] = {
+	[922] = {
 		.name = "IfMatch",
-		.shape = SH(438),
+		.shape = SH(457),
 		.location_name = "If-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfMatch */
-	[893] = {
+	[923] = {
 		.name = "IfModifiedSince",
-		.shape = SH(439),
+		.shape = SH(458),
 		.location_name = "If-Modified-Since",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfModifiedSince */
-	[894] = {
+	[924] = {
 		.name = "IfNoneMatch",
-		.shape = SH(440),
+		.shape = SH(459),
 		.location_name = "If-None-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfNoneMatch */
-	[895] = {
+	[925] = {
 		.name = "IfUnmodifiedSince",
-		.shape = SH(441),
+		.shape = SH(460),
 		.location_name = "If-Unmodified-Since",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfUnmodifiedSince */
-	[896] = {
+	[926] = {
 		.name = "Key",
-		.shape = SH(449),
+		.shape = SH(468),
 		.location_name = "Key",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 HeadObjectRequest.Key */
-	[897] = {
+	[927] = {
 		.name = "Range",
-		.shape = SH(461),
+		.shape = SH(480),
 		.location_name = "Range",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.Range */
-	[898] = {
+	[928] = {
 		.name = "ResponseCacheControl",
-		.shape = SH(465),
+		.shape = SH(484),
 		.location_name = "response-cache-control",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseCacheControl */
-	[899] = {
+	[929] = {
 		.name = "ResponseContentDisposition",
-		.shape = SH(466),
+		.shape = SH(485),
 		.location_name = "response-content-disposition",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentDisposition */
-	[900] = {
+	[930] = {
 		.name = "ResponseContentEncoding",
-		.shape = SH(467),
+		.shape = SH(486),
 		.location_name = "response-content-encoding",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentEncoding */
-	[901] = {
+	[931] = {
 		.name = "ResponseContentLanguage",
-		.shape = SH(468),
+		.shape = SH(487),
 		.location_name = "response-content-language",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentLanguage */
-	[902] = {
+	[932] = {
 		.name = "ResponseContentType",
-		.shape = SH(469),
+		.shape = SH(488),
 		.location_name = "response-content-type",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentType */
-	[903] = {
+	[933] = {
 		.name = "ResponseExpires",
-		.shape = SH(470),
+		.shape = SH(489),
 		.location_name = "response-expires",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseExpires */
-	[904] = {
+	[934] = {
 		.name = "VersionId",
-		.shape = SH(453),
+		.shape = SH(472),
 		.location_name = "versionId",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.VersionId */
-	[905] = {
+	[935] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(472),
+		.shape = SH(491),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.SSECustomerAlgorithm */
-	[906] = {
+	[936] = {
 		.name = "SSECustomerKey",
-		.shape = SH(473),
+		.shape = SH(492),
 		.location_name = "x-amz-server-side-encryption-customer-key",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.SSECustomerKey */
-	[907] = {
+	[937] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(474),
+		.shape = SH(493),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.SSECustomerKeyMD5 */
-	[908] = {
+	[938] = {
 		.name = "RequestPayer",
-		.shape = SH(464),
+		.shape = SH(483),
 		.location_name = "x-amz-request-payer",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.RequestPayer */
-	[909] = {
+	[939] = {
 		.name = "PartNumber",
-		.shape = SH(454),
+		.shape = SH(473),
 		.location_name = "partNumber",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.PartNumber */
-	[910] = {
+	[940] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(397),
+		.shape = SH(416),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.ExpectedBucketOwner */
-	[911] = {
+	[941] = {
 		.name = "ChecksumMode",
-		.shape = SH(408),
+		.shape = SH(427),
 		.location_name = "x-amz-checksum-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.ChecksumMode */
-	[912] = { .shape = SH(445) }, /* s3 Metadata (key) */
-	[913] = { .shape = SH(446) }, /* s3 Metadata (value) */
-	[914] = { .name = "IsPublic", .shape = SH(442), .location_name = "IsPublic" }, /* s3 PolicyStatus.IsPublic */
-	[915] = { .name = "BlockPublicAcls", .shape = SH(478), .location_name = "BlockPublicAcls" }, /* s3 PublicAccessBlockConfiguration.BlockPublicAcls */
-	[916] = {
+	[942] = { .shape = SH(464) }, /* s3 Metadata (key) */
+	[943] = { .shape = SH(465) }, /* s3 Metadata (value) */
+	[944] = { .name = "IsPublic", .shape = SH(461), .location_name = "IsPublic" }, /* s3 PolicyStatus.IsPublic */
+	[945] = { .name = "BlockPublicAcls", .shape = SH(497), .location_name = "BlockPublicAcls" }, /* s3 PublicAccessBlockConfiguration.BlockPublicAcls */
+	[946] = {
 		.name = "IgnorePublicAcls",
-		.shape = SH(478),
+		.shape = SH(497),
 		.location_name = "IgnorePublicAcls",
 	}, /* s3 PublicAccessBlockConfiguration.IgnorePublicAcls */
-	[917] = {
+	[947] = {
 		.name = "BlockPublicPolicy",
-		.shape = SH(478),
+		.shape = SH(497),
 		.location_name = "BlockPublicPolicy",
 	}, /* s3 PublicAccessBlockConfiguration.BlockPublicPolicy */
-	[918] = {
+	[948] = {
 		.name = "RestrictPublicBuckets",
-		.shape = SH(478),
+		.shape = SH(497),
 		.location_name = "RestrictPublicBuckets",
 	}, /* s3 PublicAccessBlockConfiguration.RestrictPublicBuckets */
-	[919] = {
+	[949] = {
 		.name = "Expiration",
-		.shape = SH(426),
+		.shape = SH(445),
 		.location_name = "x-amz-expiration",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.Expiration */
-	[920] = {
+	[950] = {
 		.name = "ETag",
-		.shape = SH(425),
+		.shape = SH(444),
 		.location_name = "ETag",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ETag */
-	[921] = {
+	[951] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(404),
+		.shape = SH(423),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumCRC32 */
-	[922] = {
+	[952] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(405),
+		.shape = SH(424),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumCRC32C */
-	[923] = {
+	[953] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(406),
+		.shape = SH(425),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumCRC64NVME */
-	[924] = {
+	[954] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(409),
+		.shape = SH(428),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumSHA1 */
-	[925] = {
+	[955] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(410),
+		.shape = SH(429),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumSHA256 */
-	[926] = {
+	[956] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(411),
+		.shape = SH(430),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumSHA512 */
-	[927] = {
+	[957] = {
 		.name = "ChecksumMD5",
-		.shape = SH(407),
+		.shape = SH(426),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumMD5 */
-	[928] = {
+	[958] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(415),
+		.shape = SH(434),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumXXHASH64 */
-	[929] = {
+	[959] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(414),
+		.shape = SH(433),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumXXHASH3 */
-	[930] = {
+	[960] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(413),
+		.shape = SH(432),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumXXHASH128 */
-	[931] = {
+	[961] = {
 		.name = "ChecksumType",
-		.shape = SH(412),
+		.shape = SH(431),
 		.location_name = "x-amz-checksum-type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumType */
-	[932] = {
+	[962] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(477),
+		.shape = SH(496),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ServerSideEncryption */
-	[933] = {
+	[963] = {
 		.name = "VersionId",
-		.shape = SH(453),
+		.shape = SH(472),
 		.location_name = "x-amz-version-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.VersionId */
-	[934] = {
+	[964] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(472),
+		.shape = SH(491),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSECustomerAlgorithm */
-	[935] = {
+	[965] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(474),
+		.shape = SH(493),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSECustomerKeyMD5 */
-	[936] = {
+	[966] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(476),
+		.shape = SH(495),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSEKMSKeyId */
-	[937] = {
+	[967] = {
 		.name = "SSEKMSEncryptionContext",
-		.shape = SH(475),
+		.shape = SH(494),
 		.location_name = "x-amz-server-side-encryption-context",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSEKMSEncryptionContext */
-	[938] = {
+	[968] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(400),
+		.shape = SH(419),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.BucketKeyEnabled */
-	[939] = {
+	[969] = {
 		.name = "Size",
-		.shape = SH(479),
+		.shape = SH(498),
 		.location_name = "x-amz-object-size",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.Size */
-	[940] = {
+	[970] = {
 		.name = "RequestCharged",
-		.shape = SH(463),
+		.shape = SH(482),
 		.location_name = "x-amz-request-charged",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.RequestCharged */
-	[941] = {
+	[971] = {
 		.name = "ACL",
-		.shape = SH(448),
+		.shape = SH(467),
 		.location_name = "x-amz-acl",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ACL */
-	[942] = { .name = "Body", .shape = SH(399), .flags = AWS_MF_STREAMING }, /* s3 PutObjectRequest.Body */
-	[943] = {
+	[972] = { .name = "Body", .shape = SH(418), .flags = AWS_MF_STREAMING }, /* s3 PutObjectRequest.Body */
+	[973] = {
 		.name = "Bucket",
-		.shape = SH(401),
+		.shape = SH(420),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutObjectRequest.Bucket */
-	[944] = {
+	[974] = {
 		.name = "CacheControl",
-		.shape = SH(402),
+		.shape = SH(421),
 		.location_name = "Cache-Control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.CacheControl */
-	[945] = {
+	[975] = {
 		.name = "ContentDisposition",
-		.shape = SH(416),
+		.shape = SH(435),
 		.location_name = "Content-Disposition",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentDisposition */
-	[946] = {
+	[976] = {
 		.name = "ContentEncoding",
-		.shape = SH(417),
+		.shape = SH(436),
 		.location_name = "Content-Encoding",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentEncoding */
-	[947] = {
+	[977] = {
 		.name = "ContentLanguage",
-		.shape = SH(418),
+		.shape = SH(437),
 		.location_name = "Content-Language",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentLanguage */
-	[948] = {
+	[978] = {
 		.name = "ContentLength",
-		.shape = SH(419),
+		.shape = SH(438),
 		.location_name = "Content-Length",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentLength */
-	[949] = {
+	[979] = {
 		.name = "ContentMD5",
-		.shape = SH(420),
+		.shape = SH(439),
 		.location_name = "Content-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentMD5 */
-	[950] = {
+	[980] = {
 		.name = "ContentType",
-		.shape = SH(422),
+		.shape = SH(441),
 		.location_name = "Content-Type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentType */
-	[951] = {
+	[981] = {
 		.name = "ChecksumAlgorithm",
-		.shape = SH(403),
+		.shape = SH(422),
 		.location_name = "x-amz-sdk-checksum-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumAlgorithm */
-	[952] = {
+	[982] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(404),
+		.shape = SH(423),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumCRC32 */
-	[953] = {
+	[983] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(405),
+		.shape = SH(424),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumCRC32C */
-	[954] = {
+	[984] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(406),
+		.shape = SH(425),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumCRC64NVME */
-	[955] = {
+	[985] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(409),
+		.shape = SH(428),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumSHA1 */
-	[956] = {
+	[986] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(410),
+		.shape = SH(429),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumSHA256 */
-	[957] = {
+	[987] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(411),
+		.shape = SH(430),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumSHA512 */
-	[958] = {
+	[988] = {
 		.name = "ChecksumMD5",
-		.shape = SH(407),
+		.shape = SH(426),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumMD5 */
-	[959] = {
+	[989] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(415),
+		.shape = SH(434),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumXXHASH64 */
-	[960] = {
+	[990] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(414),
+		.shape = SH(433),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumXXHASH3 */
-	[961] = {
+	[991] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(413),
+		.shape = SH(432),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumXXHASH128 */
-	[962] = {
+	[992] = {
 		.name = "Expires",
-		.shape = SH(427),
+		.shape = SH(446),
 		.location_name = "Expires",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.Expires */
-	[963] = {
+	[993] = {
 		.name = "IfMatch",
-		.shape = SH(438),
+		.shape = SH(457),
 		.location_name = "If-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.IfMatch */
-	[964] = {
+	[994] = {
 		.name = "IfNoneMatch",
-		.shape = SH(440),
+		.shape = SH(459),
 		.location_name = "If-None-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.IfNoneMatch */
-	[965] = {
+	[995] = {
 		.name = "GrantFullControl",
-		.shape = SH(432),
+		.shape = SH(451),
 		.location_name = "x-amz-grant-full-control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantFullControl */
-	[966] = {
+	[996] = {
 		.name = "GrantRead",
-		.shape = SH(433),
+		.shape = SH(452),
 		.location_name = "x-amz-grant-read",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantRead */
-	[967] = {
+	[997] = {
 		.name = "GrantReadACP",
-		.shape = SH(434),
+		.shape = SH(453),
 		.location_name = "x-amz-grant-read-acp",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantReadACP */
-	[968] = {
+	[998] = {
 		.name = "GrantWriteACP",
-		.shape = SH(435),
+		.shape = SH(454),
 		.location_name = "x-amz-grant-write-acp",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantWriteACP */
-	[969] = {
+	[999] = {
 		.name = "Key",
-		.shape = SH(449),
+		.shape = SH(468),
 		.location_name = "Key",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutObjectRequest.Key */
-	[970] = {
+	[1000] = {
 		.name = "WriteOffsetBytes",
-		.shape = SH(484),
+		.shape = SH(503),
 		.location_name = "x-amz-write-offset-bytes",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.WriteOffsetBytes */
-	[971] = {
+	[1001] = {
 		.name = "Metadata",
-		.shape = SH(444),
+		.shape = SH(463),
 		.location_name = "x-amz-meta-",
 		.location = AWS_LOC_HEADERS,
 	}, /* s3 PutObjectRequest.Metadata */
-	[972] = {
+	[1002] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(477),
+		.shape = SH(496),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ServerSideEncryption */
-	[973] = {
+	[1003] = {
 		.name = "StorageClass",
-		.shape = SH(480),
+		.shape = SH(499),
 		.location_name = "x-amz-storage-class",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.StorageClass */
-	[974] = {
+	[1004] = {
 		.name = "WebsiteRedirectLocation",
-		.shape = SH(483),
+		.shape = SH(502),
 		.location_name = "x-amz-website-redirect-location",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.WebsiteRedirectLocation */
-	[975] = {
+	[1005] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(472),
+		.shape = SH(491),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSECustomerAlgorithm */
-	[976] = {
+	[1006] = {
 		.name = "SSECustomerKey",
-		.shape = SH(473),
+		.shape = SH(492),
 		.location_name = "x-amz-server-side-encryption-customer-key",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSECustomerKey */
-	[977] = {
+	[1007] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(474),
+		.shape = SH(493),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSECustomerKeyMD5 */
-	[978] = {
+	[1008] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(476),
+		.shape = SH(495),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSEKMSKeyId */
-	[979] = {
+	[1009] = {
 		.name = "SSEKMSEncryptionContext",
-		.shape = SH(475),
+		.shape = SH(494),
 		.location_name = "x-amz-server-side-encryption-context",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSEKMSEncryptionContext */
-	[980] = {
+	[1010] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(400),
+		.shape = SH(419),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.BucketKeyEnabled */
-	[981] = {
+	[1011] = {
 		.name = "RequestPayer",
-		.shape = SH(464),
+		.shape = SH(483),
 		.location_name = "x-amz-request-payer",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.RequestPayer */
-	[982] = {
+	[1012] = {
 		.name = "Tagging",
-		.shape = SH(482),
+		.shape = SH(501),
 		.location_name = "x-amz-tagging",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.Tagging */
-	[983] = {
+	[1013] = {
 		.name = "ObjectLockMode",
-		.shape = SH(451),
+		.shape = SH(470),
 		.location_name = "x-amz-object-lock-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ObjectLockMode */
-	[984] = {
+	[1014] = {
 		.name = "ObjectLockRetainUntilDate",
-		.shape = SH(452),
+		.shape = SH(471),
 		.location_name = "x-amz-object-lock-retain-until-date",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ObjectLockRetainUntilDate */
-	[985] = {
+	[1015] = {
 		.name = "ObjectLockLegalHoldStatus",
-		.shape = SH(450),
+		.shape = SH(469),
 		.location_name = "x-amz-object-lock-legal-hold",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ObjectLockLegalHoldStatus */
-	[986] = {
+	[1016] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(397),
+		.shape = SH(416),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ExpectedBucketOwner */
-	[987] = {
+	[1017] = {
 		.name = "Bucket",
-		.shape = SH(401),
+		.shape = SH(420),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutPublicAccessBlockRequest.Bucket */
-	[988] = {
+	[1018] = {
 		.name = "ContentMD5",
-		.shape = SH(420),
+		.shape = SH(439),
 		.location_name = "Content-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutPublicAccessBlockRequest.ContentMD5 */
-	[989] = {
+	[1019] = {
 		.name = "ChecksumAlgorithm",
-		.shape = SH(403),
+		.shape = SH(422),
 		.location_name = "x-amz-sdk-checksum-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutPublicAccessBlockRequest.ChecksumAlgorithm */
-	[990] = {
+	[1020] = {
 		.name = "PublicAccessBlockConfiguration",
-		.shape = SH(457),
+		.shape = SH(476),
 		.location_name = "PublicAccessBlockConfiguration",
 		.xml_namespace = "http://s3.amazonaws.com/doc/2006-03-01/",
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutPublicAccessBlockRequest.PublicAccessBlockConfiguration */
-	[991] = {
+	[1021] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(397),
+		.shape = SH(416),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutPublicAccessBlockRequest.ExpectedBucketOwner */
-	[992] = { .shape = SH(491), .location_name = "Name" }, /* sns MessageAttributeMap (key) */
-	[993] = { .shape = SH(487), .location_name = "Value" }, /* sns MessageAttributeMap (value) */
-	[994] = { .name = "DataType", .shape = SH(491), .flags = AWS_MF_REQUIRED }, /* sns MessageAttributeValue.DataType */
-	[995] = { .name = "StringValue", .shape = SH(491) }, /* sns MessageAttributeValue.StringValue */
-	[996] = { .name = "BinaryValue", .shape = SH(485) }, /* sns MessageAttributeValue.BinaryValue */
-	[997] = { .name = "TopicArn", .shape = SH(496) }, /* sns PublishInput.TopicArn */
-	[998] = { .name = "TargetArn", .shape = SH(491) }, /* sns PublishInput.TargetArn */
-	[999] = { .name = "PhoneNumber", .shape = SH(488) }, /* sns PublishInput.PhoneNumber */
-	[1000] = { .name = "Message", .shape = SH(492), .flags = AWS_MF_REQUIRED }, /* sns PublishInput.Message */
-	[1001] = { .name = "Subject", .shape = SH(495) }, /* sns PublishInput.Subject */
-	[1002] = { .name = "MessageStructure", .shape = SH(494) }, /* sns PublishInput.MessageStructure */
-	[1003] = { .name = "MessageAttributes", .shape = SH(486) }, /* sns PublishInput.MessageAttributes */
-	[1004] = { .name = "MessageDeduplicationId", .shape = SH(491) }, /* sns PublishInput.MessageDeduplicationId */
-	[1005] = { .name = "MessageGroupId", .shape = SH(491) }, /* sns PublishInput.MessageGroupId */
-	[1006] = { .name = "MessageId", .shape = SH(493) }, /* sns PublishResponse.MessageId */
-	[1007] = { .name = "SequenceNumber", .shape = SH(491) }, /* sns PublishResponse.SequenceNumber */
-	[1008] = { .name = "Name", .shape = SH(501), .flags = AWS_MF_REQUIRED }, /* ssm Alarm.Name */
-	[1009] = { .name = "IgnorePollAlarmFailure", .shape = SH(504) }, /* ssm AlarmConfiguration.IgnorePollAlarmFailure */
-	[1010] = { .name = "Alarms", .shape = SH(500), .flags = AWS_MF_REQUIRED }, /* ssm AlarmConfiguration.Alarms */
-	[1011] = { .shape = SH(498) }, /* ssm AlarmList (member) */
-	[1012] = { .name = "Name", .shape = SH(501), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.Name */
-	[1013] = { .name = "State", .shape = SH(526), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.State */
-	[1014] = { .shape = SH(502) }, /* ssm AlarmStateInformationList (member) */
-	[1015] = { .name = "CloudWatchLogGroupName", .shape = SH(505) }, /* ssm CloudWatchOutputConfig.CloudWatchLogGroupName */
-	[1016] = { .name = "CloudWatchOutputEnabled", .shape = SH(507) }, /* ssm CloudWatchOutputConfig.CloudWatchOutputEnabled */
-	[1017] = { .name = "CommandId", .shape = SH(509) }, /* ssm Command.CommandId */
-	[1018] = { .name = "DocumentName", .shape = SH(523) }, /* ssm Command.DocumentName */
-	[1019] = { .name = "DocumentVersion", .shape = SH(524) }, /* ssm Command.DocumentVersion */
-	[1020] = { .name = "Comment", .shape = SH(513) }, /* ssm Command.Comment */
-	[1021] = { .name = "ExpiresAfter", .shape = SH(516) }, /* ssm Command.ExpiresAfter */
-	[1022] = { .name = "Parameters", .shape = SH(558) }, /* ssm Command.Parameters */
-	[1023] = { .name = "InstanceIds", .shape = SH(535) }, /* ssm Command.InstanceIds */
-	[1024] = { .name = "Targets", .shape = SH(582) }, /* ssm Command.Targets */
-	[1025] = { .name = "RequestedDateTime", .shape = SH(516) }, /* ssm Command.RequestedDateTime */
-	[1026] = { .name = "Status", .shape = SH(512) }, /* ssm Command.Status */
-	[1027] = { .name = "StatusDetails", .shape = SH(573) }, /* ssm Command.StatusDetails */
-	[1028] = { .name = "OutputS3Region", .shape = SH(565) }, /* ssm Command.OutputS3Region */
-	[1029] = { .name = "OutputS3BucketName", .shape = SH(563) }, /* ssm Command.OutputS3BucketName */
-	[1030] = { .name = "OutputS3KeyPrefix", .shape = SH(564) }, /* ssm Command.OutputS3KeyPrefix */
-	[1031] = { .name = "MaxConcurrency", .shape = SH(546) }, /* ssm Command.MaxConcurrency */
-	[1032] = { .name = "MaxErrors", .shape = SH(547) }, /* ssm Command.MaxErrors */
-	[1033] = { .name = "TargetCount", .shape = SH(578) }, /* ssm Command.TargetCount */
-	[1034] = { .name = "CompletedCount", .shape = SH(514) }, /* ssm Command.CompletedCount */
-	[1035] = { .name = "ErrorCount", .shape = SH(525) }, /* ssm Command.ErrorCount */
-	[1036] = { .name = "DeliveryTimedOutCount", .shape = SH(517) }, /* ssm Command.DeliveryTimedOutCount */
-	[1037] = { .name = "ServiceRole", .shape = SH(568) }, /* ssm Command.ServiceRole */
-	[1038] = { .name = "NotificationConfig", .shape = SH(551) }, /* ssm Command.NotificationConfig */
-	[1039] = { .name = "CloudWatchOutputConfig", .shape = SH(506) }, /* ssm Command.CloudWatchOutputConfig */
-	[1040] = { .name = "TimeoutSeconds", .shape = SH(583) }, /* ssm Command.TimeoutSeconds */
-	[1041] = { .name = "AlarmConfiguration", .shape = SH(499) }, /* ssm Command.AlarmConfiguration */
-	[1042] = { .name = "TriggeredAlarms", .shape = SH(503) }, /* ssm Command.TriggeredAlarms */
-	[1043] = { .name = "InstanceInformationFilterList", .shape = SH(539) }, /* ssm DescribeInstanceInformationRequest.InstanceInformationFilterList */
-	[1044] = { .name = "Filters", .shape = SH(545) }, /* ssm DescribeInstanceInformationRequest.Filters */
-	[1045] = { .name = "MaxResults", .shape = SH(548) }, /* ssm DescribeInstanceInformationRequest.MaxResults */
-	[1046] = { .name = "NextToken", .shape = SH(549) }, /* ssm DescribeInstanceInformationRequest.NextToken */
-	[1047] = { .name = "InstanceInformationList", .shape = SH(542) }, /* ssm DescribeInstanceInformationResult.InstanceInformationList */
-	[1048] = { .name = "NextToken", .shape = SH(549) }, /* ssm DescribeInstanceInformationResult.NextToken */
-	[1049] = { .name = "CommandId", .shape = SH(509), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.CommandId */
-	[1050] = { .name = "InstanceId", .shape = SH(534), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.InstanceId */
-	[1051] = { .name = "PluginName", .shape = SH(511) }, /* ssm GetCommandInvocationRequest.PluginName */
-	[1052] = { .name = "CommandId", .shape = SH(509) }, /* ssm GetCommandInvocationResult.CommandId */
-	[1053] = { .name = "InstanceId", .shape = SH(534) }, /* ssm GetCommandInvocationResult.InstanceId */
-	[1054] = { .name = "Comment", .shape = SH(513) }, /* ssm GetCommandInvocationResult.Comment */
-	[1055] = { .name = "DocumentName", .shape = SH(523) }, /* ssm GetCommandInvocationResult.DocumentName */
-	[1056] = { .name = "DocumentVersion", .shape = SH(524) }, /* ssm GetCommandInvocationResult.DocumentVersion */
-	[1057] = { .name = "PluginName", .shape = SH(511) }, /* ssm GetCommandInvocationResult.PluginName */
-	[1058] = { .name = "ResponseCode", .shape = SH(562) }, /* ssm GetCommandInvocationResult.ResponseCode */
-	[1059] = { .name = "ExecutionStartDateTime", .shape = SH(576) }, /* ssm GetCommandInvocationResult.ExecutionStartDateTime */
-	[1060] = { .name = "ExecutionElapsedTime", .shape = SH(576) }, /* ssm GetCommandInvocationResult.ExecutionElapsedTime */
-	[1061] = { .name = "ExecutionEndDateTime", .shape = SH(576) }, /* ssm GetCommandInvocationResult.ExecutionEndDateTime */
-	[1062] = { .name = "Status", .shape = SH(510) }, /* ssm GetCommandInvocationResult.Status */
-	[1063] = { .name = "StatusDetails", .shape = SH(573) }, /* ssm GetCommandInvocationResult.StatusDetails */
-	[1064] = { .name = "StandardOutputContent", .shape = SH(572) }, /* ssm GetCommandInvocationResult.StandardOutputContent */
-	[1065] = { .name = "StandardOutputUrl", .shape = SH(584) }, /* ssm GetCommandInvocationResult.StandardOutputUrl */
-	[1066] = { .name = "StandardErrorContent", .shape = SH(571) }, /* ssm GetCommandInvocationResult.StandardErrorContent */
-	[1067] = { .name = "StandardErrorUrl", .shape = SH(584) }, /* ssm GetCommandInvocationResult.StandardErrorUrl */
-	[1068] = { .name = "CloudWatchOutputConfig", .shape = SH(506) }, /* ssm GetCommandInvocationResult.CloudWatchOutputConfig */
-	[1069] = { .name = "DetailedStatus", .shape = SH(574) }, /* ssm InstanceAggregatedAssociationOverview.DetailedStatus */
-	[1070] = { .name = "InstanceAssociationStatusAggregatedCount", .shape = SH(532) }, /* ssm InstanceAggregatedAssociationOverview.InstanceAssociationStatusAggregatedCount */
-	[1071] = { .shape = SH(574) }, /* ssm InstanceAssociationStatusAggregatedCount (key) */
-	[1072] = { .shape = SH(533) }, /* ssm InstanceAssociationStatusAggregatedCount (value) */
-	[1073] = { .shape = SH(534) }, /* ssm InstanceIdList (member) */
-	[1074] = { .name = "InstanceId", .shape = SH(534) }, /* ssm InstanceInformation.InstanceId */
-	[1075] = { .name = "PingStatus", .shape = SH(559) }, /* ssm InstanceInformation.PingStatus */
-	[1076] = { .name = "LastPingDateTime", .shape = SH(516) }, /* ssm InstanceInformation.LastPingDateTime */
-	[1077] = { .name = "AgentVersion", .shape = SH(585) }, /* ssm InstanceInformation.AgentVersion */
-	[1078] = { .name = "IsLatestVersion", .shape = SH(504) }, /* ssm InstanceInformation.IsLatestVersion */
-	[1079] = { .name = "PlatformType", .shape = SH(560) }, /* ssm InstanceInformation.PlatformType */
-	[1080] = { .name = "PlatformName", .shape = SH(575) }, /* ssm InstanceInformation.PlatformName */
-	[1081] = { .name = "PlatformVersion", .shape = SH(575) }, /* ssm InstanceInformation.PlatformVersion */
-	[1082] = { .name = "ActivationId", .shape = SH(497) }, /* ssm InstanceInformation.ActivationId */
-	[1083] = { .name = "IamRole", .shape = SH(530) }, /* ssm InstanceInformation.IamRole */
-	[1084] = { .name = "RegistrationDate", .shape = SH(516) }, /* ssm InstanceInformation.RegistrationDate */
-	[1085] = { .name = "ResourceType", .shape = SH(561) }, /* ssm InstanceInformation.ResourceType */
-	[1086] = { .name = "Name", .shape = SH(575) }, /* ssm InstanceInformation.Name */
-	[1087] = { .name = "IPAddress", .shape = SH(529) }, /* ssm InstanceInformation.IPAddress */
-	[1088] = { .name = "ComputerName", .shape = SH(515) }, /* ssm InstanceInformation.ComputerName */
-	[1089] = { .name = "AssociationStatus", .shape = SH(574) }, /* ssm InstanceInformation.AssociationStatus */
-	[1090] = { .name = "LastAssociationExecutionDate", .shape = SH(516) }, /* ssm InstanceInformation.LastAssociationExecutionDate */
-	[1091] = { .name = "LastSuccessfulAssociationExecutionDate", .shape = SH(516) }, /* ssm InstanceInformation.LastSuccessfulAssociationExecutionDate */
-	[1092] = { .name = "AssociationOverview", .shape = SH(531) }, /* ssm InstanceInformation.AssociationOverview */
-	[1093] = { .name = "SourceId", .shape = SH(569) }, /* ssm InstanceInformation.SourceId */
-	[1094] = { .name = "SourceType", .shape = SH(570) }, /* ssm InstanceInformation.SourceType */
-	[1095] = { .name = "key", .shape = SH(538), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.key */
-	[1096] = { .name = "valueSet", .shape = SH(541), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.valueSet */
-	[1097] = { .shape = SH(537) }, /* ssm InstanceInformationFilterList (member) */
-	[1098] = { .shape = SH(540) }, /* ssm InstanceInformationFilterValueSet (member) */
-	[1099] = { .shape = SH(536) }, /* ssm InstanceInformationList (member) */
-	[1100] = { .name = "Key", .shape = SH(544), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Key */
-	[1101] = { .name = "Values", .shape = SH(541), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Values */
-	[1102] = { .shape = SH(543) }, /* ssm InstanceInformationStringFilterList (member) */
-	[1103] = { .name = "NotificationArn", .shape = SH(550) }, /* ssm NotificationConfig.NotificationArn */
-	[1104] = { .name = "NotificationEvents", .shape = SH(553) }, /* ssm NotificationConfig.NotificationEvents */
-	[1105] = { .name = "NotificationType", .shape = SH(554) }, /* ssm NotificationConfig.NotificationType */
-	[1106] = { .shape = SH(552) }, /* ssm NotificationEventList (member) */
-	[1107] = { .shape = SH(556) }, /* ssm ParameterValueList (member) */
-	[1108] = { .shape = SH(555) }, /* ssm Parameters (key) */
-	[1109] = { .shape = SH(557) }, /* ssm Parameters (value) */
-	[1110] = { .name = "InstanceIds", .shape = SH(535) }, /* ssm SendCommandRequest.InstanceIds */
-	[1111] = { .name = "Targets", .shape = SH(582) }, /* ssm SendCommandRequest.Targets */
-	[1112] = { .name = "DocumentName", .shape = SH(520), .flags = AWS_MF_REQUIRED }, /* ssm SendCommandRequest.DocumentName */
-	[1113] = { .name = "DocumentVersion", .shape = SH(524) }, /* ssm SendCommandRequest.DocumentVersion */
-	[1114] = { .name = "DocumentHash", .shape = SH(521) }, /* ssm SendCommandRequest.DocumentHash */
-	[1115] = { .name = "DocumentHashType", .shape = SH(522) }, /* ssm SendCommandRequest.DocumentHashType */
-	[1116] = { .name = "TimeoutSeconds", .shape = SH(583) }, /* ssm SendCommandRequest.TimeoutSeconds */
-	[1117] = { .name = "Comment", .shape = SH(513) }, /* ssm SendCommandRequest.Comment */
-	[1118] = { .name = "Parameters", .shape = SH(558) }, /* ssm SendCommandRequest.Parameters */
-	[1119] = { .name = "OutputS3Region", .shape = SH(565) }, /* ssm SendCommandRequest.OutputS3Region */
-	[1120] = { .name = "OutputS3BucketName", .shape = SH(563) }, /* ssm SendCommandRequest.OutputS3BucketName */
-	[1121] = { .name = "OutputS3KeyPrefix", .shape = SH(564) }, /* ssm SendCommandRequest.OutputS3KeyPrefix */
-	[1122] = { .name = "MaxConcurrency", .shape = SH(546) }, /* ssm SendCommandRequest.MaxConcurrency */
-	[1123] = { .name = "MaxErrors", .shape = SH(547) }, /* ssm SendCommandRequest.MaxErrors */
-	[1124] = { .name = "ServiceRoleArn", .shape = SH(568) }, /* ssm SendCommandRequest.ServiceRoleArn */
-	[1125] = { .name = "NotificationConfig", .shape = SH(551) }, /* ssm SendCommandRequest.NotificationConfig */
-	[1126] = { .name = "CloudWatchOutputConfig", .shape = SH(506) }, /* ssm SendCommandRequest.CloudWatchOutputConfig */
-	[1127] = { .name = "AlarmConfiguration", .shape = SH(499) }, /* ssm SendCommandRequest.AlarmConfiguration */
-	[1128] = { .name = "Command", .shape = SH(508) }, /* ssm SendCommandResult.Command */
-	[1129] = { .name = "Key", .shape = SH(579) }, /* ssm Target.Key */
-	[1130] = { .name = "Values", .shape = SH(581) }, /* ssm Target.Values */
-	[1131] = { .shape = SH(580) }, /* ssm TargetValues (member) */
-	[1132] = { .shape = SH(577) }, /* ssm Targets (member) */
-	[1133] = { .name = "RoleArn", .shape = SH(599), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleArn */
-	[1134] = { .name = "RoleSessionName", .shape = SH(607), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleSessionName */
-	[1135] = { .name = "PolicyArns", .shape = SH(605) }, /* sts AssumeRoleRequest.PolicyArns */
-	[1136] = { .name = "Policy", .shape = SH(616) }, /* sts AssumeRoleRequest.Policy */
-	[1137] = { .name = "DurationSeconds", .shape = SH(606) }, /* sts AssumeRoleRequest.DurationSeconds */
-	[1138] = { .name = "Tags", .shape = SH(612) }, /* sts AssumeRoleRequest.Tags */
-	[1139] = { .name = "TransitiveTagKeys", .shape = SH(610) }, /* sts AssumeRoleRequest.TransitiveTagKeys */
-	[1140] = { .name = "ExternalId", .shape = SH(603) }, /* sts AssumeRoleRequest.ExternalId */
-	[1141] = { .name = "SerialNumber", .shape = SH(608) }, /* sts AssumeRoleRequest.SerialNumber */
-	[1142] = { .name = "TokenCode", .shape = SH(614) }, /* sts AssumeRoleRequest.TokenCode */
-	[1143] = { .name = "SourceIdentity", .shape = SH(609) }, /* sts AssumeRoleRequest.SourceIdentity */
-	[1144] = { .name = "ProvidedContexts", .shape = SH(594) }, /* sts AssumeRoleRequest.ProvidedContexts */
-	[1145] = { .name = "Credentials", .shape = SH(589) }, /* sts AssumeRoleResponse.Credentials */
-	[1146] = { .name = "AssumedRoleUser", .shape = SH(588) }, /* sts AssumeRoleResponse.AssumedRoleUser */
-	[1147] = { .name = "PackedPolicySize", .shape = SH(604) }, /* sts AssumeRoleResponse.PackedPolicySize */
-	[1148] = { .name = "SourceIdentity", .shape = SH(609) }, /* sts AssumeRoleResponse.SourceIdentity */
-	[1149] = { .name = "AssumedRoleId", .shape = SH(600), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.AssumedRoleId */
-	[1150] = { .name = "Arn", .shape = SH(599), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.Arn */
-	[1151] = { .name = "AccessKeyId", .shape = SH(596), .flags = AWS_MF_REQUIRED }, /* sts Credentials.AccessKeyId */
-	[1152] = { .name = "SecretAccessKey", .shape = SH(597), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SecretAccessKey */
-	[1153] = { .name = "SessionToken", .shape = SH(615), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SessionToken */
-	[1154] = { .name = "Expiration", .shape = SH(602), .flags = AWS_MF_REQUIRED }, /* sts Credentials.Expiration */
-	[1155] = { .name = "UserId", .shape = SH(617) }, /* sts GetCallerIdentityResponse.UserId */
-	[1156] = { .name = "Account", .shape = SH(598) }, /* sts GetCallerIdentityResponse.Account */
-	[1157] = { .name = "Arn", .shape = SH(599) }, /* sts GetCallerIdentityResponse.Arn */
-	[1158] = { .name = "arn", .shape = SH(599) }, /* sts PolicyDescriptorType.arn */
-	[1159] = { .name = "ProviderArn", .shape = SH(599) }, /* sts ProvidedContext.ProviderArn */
-	[1160] = { .name = "ContextAssertion", .shape = SH(601) }, /* sts ProvidedContext.ContextAssertion */
-	[1161] = { .shape = SH(593) }, /* sts ProvidedContextsListType (member) */
-	[1162] = { .name = "Key", .shape = SH(611), .flags = AWS_MF_REQUIRED }, /* sts Tag.Key */
-	[1163] = { .name = "Value", .shape = SH(613), .flags = AWS_MF_REQUIRED }, /* sts Tag.Value */
-	[1164] = { .shape = SH(592) }, /* sts policyDescriptorListType (member) */
-	[1165] = { .shape = SH(611) }, /* sts tagKeyListType (member) */
-	[1166] = { .shape = SH(595) }, /* sts tagListType (member) */
+	[1022] = {
+		.name = "AccountId",
+		.shape = SH(504),
+		.location_name = "x-amz-account-id",
+		.location = AWS_LOC_HEADER,
+		.flags = AWS_MF_REQUIRED | AWS_MF_HOST_LABEL,
+	}, /* s3control DeletePublicAccessBlockRequest.AccountId */
+	[1023] = { .name = "PublicAccessBlockConfiguration", .shape = SH(508) }, /* s3control GetPublicAccessBlockOutput.PublicAccessBlockConfiguration */
+	[1024] = {
+		.name = "AccountId",
+		.shape = SH(504),
+		.location_name = "x-amz-account-id",
+		.location = AWS_LOC_HEADER,
+		.flags = AWS_MF_REQUIRED | AWS_MF_HOST_LABEL,
+	}, /* s3control GetPublicAccessBlockRequest.AccountId */
+	[1025] = { .name = "BlockPublicAcls", .shape = SH(510), .location_name = "BlockPublicAcls" }, /* s3control PublicAccessBlockConfiguration.BlockPublicAcls */
+	[1026] = {
+		.name = "IgnorePublicAcls",
+		.shape = SH(510),
+		.location_name = "IgnorePublicAcls",
+	}, /* s3control PublicAccessBlockConfiguration.IgnorePublicAcls */
+	[1027] = {
+		.name = "BlockPublicPolicy",
+		.shape = SH(510),
+		.location_name = "BlockPublicPolicy",
+	}, /* s3control PublicAccessBlockConfiguration.BlockPublicPolicy */
+	[1028] = {
+		.name = "RestrictPublicBuckets",
+		.shape = SH(510),
+		.location_name = "RestrictPublicBuckets",
+	}, /* s3control PublicAccessBlockConfiguration.RestrictPublicBuckets */
+	[1029] = {
+		.name = "PublicAccessBlockConfiguration",
+		.shape = SH(508),
+		.location_name = "PublicAccessBlockConfiguration",
+		.xml_namespace = "http://awss3control.amazonaws.com/doc/2018-08-20/",
+		.flags = AWS_MF_REQUIRED,
+	}, /* s3control PutPublicAccessBlockRequest.PublicAccessBlockConfiguration */
+	[1030] = {
+		.name = "AccountId",
+		.shape = SH(504),
+		.location_name = "x-amz-account-id",
+		.location = AWS_LOC_HEADER,
+		.flags = AWS_MF_REQUIRED | AWS_MF_HOST_LABEL,
+	}, /* s3control PutPublicAccessBlockRequest.AccountId */
+	[1031] = { .shape = SH(517), .location_name = "Name" }, /* sns MessageAttributeMap (key) */
+	[1032] = { .shape = SH(513), .location_name = "Value" }, /* sns MessageAttributeMap (value) */
+	[1033] = { .name = "DataType", .shape = SH(517), .flags = AWS_MF_REQUIRED }, /* sns MessageAttributeValue.DataType */
+	[1034] = { .name = "StringValue", .shape = SH(517) }, /* sns MessageAttributeValue.StringValue */
+	[1035] = { .name = "BinaryValue", .shape = SH(511) }, /* sns MessageAttributeValue.BinaryValue */
+	[1036] = { .name = "TopicArn", .shape = SH(522) }, /* sns PublishInput.TopicArn */
+	[1037] = { .name = "TargetArn", .shape = SH(517) }, /* sns PublishInput.TargetArn */
+	[1038] = { .name = "PhoneNumber", .shape = SH(514) }, /* sns PublishInput.PhoneNumber */
+	[1039] = { .name = "Message", .shape = SH(518), .flags = AWS_MF_REQUIRED }, /* sns PublishInput.Message */
+	[1040] = { .name = "Subject", .shape = SH(521) }, /* sns PublishInput.Subject */
+	[1041] = { .name = "MessageStructure", .shape = SH(520) }, /* sns PublishInput.MessageStructure */
+	[1042] = { .name = "MessageAttributes", .shape = SH(512) }, /* sns PublishInput.MessageAttributes */
+	[1043] = { .name = "MessageDeduplicationId", .shape = SH(517) }, /* sns PublishInput.MessageDeduplicationId */
+	[1044] = { .name = "MessageGroupId", .shape = SH(517) }, /* sns PublishInput.MessageGroupId */
+	[1045] = { .name = "MessageId", .shape = SH(519) }, /* sns PublishResponse.MessageId */
+	[1046] = { .name = "SequenceNumber", .shape = SH(517) }, /* sns PublishResponse.SequenceNumber */
+	[1047] = { .name = "Name", .shape = SH(527), .flags = AWS_MF_REQUIRED }, /* ssm Alarm.Name */
+	[1048] = { .name = "IgnorePollAlarmFailure", .shape = SH(530) }, /* ssm AlarmConfiguration.IgnorePollAlarmFailure */
+	[1049] = { .name = "Alarms", .shape = SH(526), .flags = AWS_MF_REQUIRED }, /* ssm AlarmConfiguration.Alarms */
+	[1050] = { .shape = SH(524) }, /* ssm AlarmList (member) */
+	[1051] = { .name = "Name", .shape = SH(527), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.Name */
+	[1052] = { .name = "State", .shape = SH(552), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.State */
+	[1053] = { .shape = SH(528) }, /* ssm AlarmStateInformationList (member) */
+	[1054] = { .name = "CloudWatchLogGroupName", .shape = SH(531) }, /* ssm CloudWatchOutputConfig.CloudWatchLogGroupName */
+	[1055] = { .name = "CloudWatchOutputEnabled", .shape = SH(533) }, /* ssm CloudWatchOutputConfig.CloudWatchOutputEnabled */
+	[1056] = { .name = "CommandId", .shape = SH(535) }, /* ssm Command.CommandId */
+	[1057] = { .name = "DocumentName", .shape = SH(549) }, /* ssm Command.DocumentName */
+	[1058] = { .name = "DocumentVersion", .shape = SH(550) }, /* ssm Command.DocumentVersion */
+	[1059] = { .name = "Comment", .shape = SH(539) }, /* ssm Command.Comment */
+	[1060] = { .name = "ExpiresAfter", .shape = SH(542) }, /* ssm Command.ExpiresAfter */
+	[1061] = { .name = "Parameters", .shape = SH(584) }, /* ssm Command.Parameters */
+	[1062] = { .name = "InstanceIds", .shape = SH(561) }, /* ssm Command.InstanceIds */
+	[1063] = { .name = "Targets", .shape = SH(608) }, /* ssm Command.Targets */
+	[1064] = { .name = "RequestedDateTime", .shape = SH(542) }, /* ssm Command.RequestedDateTime */
+	[1065] = { .name = "Status", .shape = SH(538) }, /* ssm Command.Status */
+	[1066] = { .name = "StatusDetails", .shape = SH(599) }, /* ssm Command.StatusDetails */
+	[1067] = { .name = "OutputS3Region", .shape = SH(591) }, /* ssm Command.OutputS3Region */
+	[1068] = { .name = "OutputS3BucketName", .shape = SH(589) }, /* ssm Command.OutputS3BucketName */
+	[1069] = { .name = "OutputS3KeyPrefix", .shape = SH(590) }, /* ssm Command.OutputS3KeyPrefix */
+	[1070] = { .name = "MaxConcurrency", .shape = SH(572) }, /* ssm Command.MaxConcurrency */
+	[1071] = { .name = "MaxErrors", .shape = SH(573) }, /* ssm Command.MaxErrors */
+	[1072] = { .name = "TargetCount", .shape = SH(604) }, /* ssm Command.TargetCount */
+	[1073] = { .name = "CompletedCount", .shape = SH(540) }, /* ssm Command.CompletedCount */
+	[1074] = { .name = "ErrorCount", .shape = SH(551) }, /* ssm Command.ErrorCount */
+	[1075] = { .name = "DeliveryTimedOutCount", .shape = SH(543) }, /* ssm Command.DeliveryTimedOutCount */
+	[1076] = { .name = "ServiceRole", .shape = SH(594) }, /* ssm Command.ServiceRole */
+	[1077] = { .name = "NotificationConfig", .shape = SH(577) }, /* ssm Command.NotificationConfig */
+	[1078] = { .name = "CloudWatchOutputConfig", .shape = SH(532) }, /* ssm Command.CloudWatchOutputConfig */
+	[1079] = { .name = "TimeoutSeconds", .shape = SH(609) }, /* ssm Command.TimeoutSeconds */
+	[1080] = { .name = "AlarmConfiguration", .shape = SH(525) }, /* ssm Command.AlarmConfiguration */
+	[1081] = { .name = "TriggeredAlarms", .shape = SH(529) }, /* ssm Command.TriggeredAlarms */
+	[1082] = { .name = "InstanceInformationFilterList", .shape = SH(565) }, /* ssm DescribeInstanceInformationRequest.InstanceInformationFilterList */
+	[1083] = { .name = "Filters", .shape = SH(571) }, /* ssm DescribeInstanceInformationRequest.Filters */
+	[1084] = { .name = "MaxResults", .shape = SH(574) }, /* ssm DescribeInstanceInformationRequest.MaxResults */
+	[1085] = { .name = "NextToken", .shape = SH(575) }, /* ssm DescribeInstanceInformationRequest.NextToken */
+	[1086] = { .name = "InstanceInformationList", .shape = SH(568) }, /* ssm DescribeInstanceInformationResult.InstanceInformationList */
+	[1087] = { .name = "NextToken", .shape = SH(575) }, /* ssm DescribeInstanceInformationResult.NextToken */
+	[1088] = { .name = "CommandId", .shape = SH(535), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.CommandId */
+	[1089] = { .name = "InstanceId", .shape = SH(560), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.InstanceId */
+	[1090] = { .name = "PluginName", .shape = SH(537) }, /* ssm GetCommandInvocationRequest.PluginName */
+	[1091] = { .name = "CommandId", .shape = SH(535) }, /* ssm GetCommandInvocationResult.CommandId */
+	[1092] = { .name = "InstanceId", .shape = SH(560) }, /* ssm GetCommandInvocationResult.InstanceId */
+	[1093] = { .name = "Comment", .shape = SH(539) }, /* ssm GetCommandInvocationResult.Comment */
+	[1094] = { .name = "DocumentName", .shape = SH(549) }, /* ssm GetCommandInvocationResult.DocumentName */
+	[1095] = { .name = "DocumentVersion", .shape = SH(550) }, /* ssm GetCommandInvocationResult.DocumentVersion */
+	[1096] = { .name = "PluginName", .shape = SH(537) }, /* ssm GetCommandInvocationResult.PluginName */
+	[1097] = { .name = "ResponseCode", .shape = SH(588) }, /* ssm GetCommandInvocationResult.ResponseCode */
+	[1098] = { .name = "ExecutionStartDateTime", .shape = SH(602) }, /* ssm GetCommandInvocationResult.ExecutionStartDateTime */
+	[1099] = { .name = "ExecutionElapsedTime", .shape = SH(602) }, /* ssm GetCommandInvocationResult.ExecutionElapsedTime */
+	[1100] = { .name = "ExecutionEndDateTime", .shape = SH(602) }, /* ssm GetCommandInvocationResult.ExecutionEndDateTime */
+	[1101] = { .name = "Status", .shape = SH(536) }, /* ssm GetCommandInvocationResult.Status */
+	[1102] = { .name = "StatusDetails", .shape = SH(599) }, /* ssm GetCommandInvocationResult.StatusDetails */
+	[1103] = { .name = "StandardOutputContent", .shape = SH(598) }, /* ssm GetCommandInvocationResult.StandardOutputContent */
+	[1104] = { .name = "StandardOutputUrl", .shape = SH(610) }, /* ssm GetCommandInvocationResult.StandardOutputUrl */
+	[1105] = { .name = "StandardErrorContent", .shape = SH(597) }, /* ssm GetCommandInvocationResult.StandardErrorContent */
+	[1106] = { .name = "StandardErrorUrl", .shape = SH(610) }, /* ssm GetCommandInvocationResult.StandardErrorUrl */
+	[1107] = { .name = "CloudWatchOutputConfig", .shape = SH(532) }, /* ssm GetCommandInvocationResult.CloudWatchOutputConfig */
+	[1108] = { .name = "DetailedStatus", .shape = SH(600) }, /* ssm InstanceAggregatedAssociationOverview.DetailedStatus */
+	[1109] = { .name = "InstanceAssociationStatusAggregatedCount", .shape = SH(558) }, /* ssm InstanceAggregatedAssociationOverview.InstanceAssociationStatusAggregatedCount */
+	[1110] = { .shape = SH(600) }, /* ssm InstanceAssociationStatusAggregatedCount (key) */
+	[1111] = { .shape = SH(559) }, /* ssm InstanceAssociationStatusAggregatedCount (value) */
+	[1112] = { .shape = SH(560) }, /* ssm InstanceIdList (member) */
+	[1113] = { .name = "InstanceId", .shape = SH(560) }, /* ssm InstanceInformation.InstanceId */
+	[1114] = { .name = "PingStatus", .shape = SH(585) }, /* ssm InstanceInformation.PingStatus */
+	[1115] = { .name = "LastPingDateTime", .shape = SH(542) }, /* ssm InstanceInformation.LastPingDateTime */
+	[1116] = { .name = "AgentVersion", .shape = SH(611) }, /* ssm InstanceInformation.AgentVersion */
+	[1117] = { .name = "IsLatestVersion", .shape = SH(530) }, /* ssm InstanceInformation.IsLatestVersion */
+	[1118] = { .name = "PlatformType", .shape = SH(586) }, /* ssm InstanceInformation.PlatformType */
+	[1119] = { .name = "PlatformName", .shape = SH(601) }, /* ssm InstanceInformation.PlatformName */
+	[1120] = { .name = "PlatformVersion", .shape = SH(601) }, /* ssm InstanceInformation.PlatformVersion */
+	[1121] = { .name = "ActivationId", .shape = SH(523) }, /* ssm InstanceInformation.ActivationId */
+	[1122] = { .name = "IamRole", .shape = SH(556) }, /* ssm InstanceInformation.IamRole */
+	[1123] = { .name = "RegistrationDate", .shape = SH(542) }, /* ssm InstanceInformation.RegistrationDate */
+	[1124] = { .name = "ResourceType", .shape = SH(587) }, /* ssm InstanceInformation.ResourceType */
+	[1125] = { .name = "Name", .shape = SH(601) }, /* ssm InstanceInformation.Name */
+	[1126] = { .name = "IPAddress", .shape = SH(555) }, /* ssm InstanceInformation.IPAddress */
+	[1127] = { .name = "ComputerName", .shape = SH(541) }, /* ssm InstanceInformation.ComputerName */
+	[1128] = { .name = "AssociationStatus", .shape = SH(600) }, /* ssm InstanceInformation.AssociationStatus */
+	[1129] = { .name = "LastAssociationExecutionDate", .shape = SH(542) }, /* ssm InstanceInformation.LastAssociationExecutionDate */
+	[1130] = { .name = "LastSuccessfulAssociationExecutionDate", .shape = SH(542) }, /* ssm InstanceInformation.LastSuccessfulAssociationExecutionDate */
+	[1131] = { .name = "AssociationOverview", .shape = SH(557) }, /* ssm InstanceInformation.AssociationOverview */
+	[1132] = { .name = "SourceId", .shape = SH(595) }, /* ssm InstanceInformation.SourceId */
+	[1133] = { .name = "SourceType", .shape = SH(596) }, /* ssm InstanceInformation.SourceType */
+	[1134] = { .name = "key", .shape = SH(564), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.key */
+	[1135] = { .name = "valueSet", .shape = SH(567), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.valueSet */
+	[1136] = { .shape = SH(563) }, /* ssm InstanceInformationFilterList (member) */
+	[1137] = { .shape = SH(566) }, /* ssm InstanceInformationFilterValueSet (member) */
+	[1138] = { .shape = SH(562) }, /* ssm InstanceInformationList (member) */
+	[1139] = { .name = "Key", .shape = SH(570), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Key */
+	[1140] = { .name = "Values", .shape = SH(567), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Values */
+	[1141] = { .shape = SH(569) }, /* ssm InstanceInformationStringFilterList (member) */
+	[1142] = { .name = "NotificationArn", .shape = SH(576) }, /* ssm NotificationConfig.NotificationArn */
+	[1143] = { .name = "NotificationEvents", .shape = SH(579) }, /* ssm NotificationConfig.NotificationEvents */
+	[1144] = { .name = "NotificationType", .shape = SH(580) }, /* ssm NotificationConfig.NotificationType */
+	[1145] = { .shape = SH(578) }, /* ssm NotificationEventList (member) */
+	[1146] = { .shape = SH(582) }, /* ssm ParameterValueList (member) */
+	[1147] = { .shape = SH(581) }, /* ssm Parameters (key) */
+	[1148] = { .shape = SH(583) }, /* ssm Parameters (value) */
+	[1149] = { .name = "InstanceIds", .shape = SH(561) }, /* ssm SendCommandRequest.InstanceIds */
+	[1150] = { .name = "Targets", .shape = SH(608) }, /* ssm SendCommandRequest.Targets */
+	[1151] = { .name = "DocumentName", .shape = SH(546), .flags = AWS_MF_REQUIRED }, /* ssm SendCommandRequest.DocumentName */
+	[1152] = { .name = "DocumentVersion", .shape = SH(550) }, /* ssm SendCommandRequest.DocumentVersion */
+	[1153] = { .name = "DocumentHash", .shape = SH(547) }, /* ssm SendCommandRequest.DocumentHash */
+	[1154] = { .name = "DocumentHashType", .shape = SH(548) }, /* ssm SendCommandRequest.DocumentHashType */
+	[1155] = { .name = "TimeoutSeconds", .shape = SH(609) }, /* ssm SendCommandRequest.TimeoutSeconds */
+	[1156] = { .name = "Comment", .shape = SH(539) }, /* ssm SendCommandRequest.Comment */
+	[1157] = { .name = "Parameters", .shape = SH(584) }, /* ssm SendCommandRequest.Parameters */
+	[1158] = { .name = "OutputS3Region", .shape = SH(591) }, /* ssm SendCommandRequest.OutputS3Region */
+	[1159] = { .name = "OutputS3BucketName", .shape = SH(589) }, /* ssm SendCommandRequest.OutputS3BucketName */
+	[1160] = { .name = "OutputS3KeyPrefix", .shape = SH(590) }, /* ssm SendCommandRequest.OutputS3KeyPrefix */
+	[1161] = { .name = "MaxConcurrency", .shape = SH(572) }, /* ssm SendCommandRequest.MaxConcurrency */
+	[1162] = { .name = "MaxErrors", .shape = SH(573) }, /* ssm SendCommandRequest.MaxErrors */
+	[1163] = { .name = "ServiceRoleArn", .shape = SH(594) }, /* ssm SendCommandRequest.ServiceRoleArn */
+	[1164] = { .name = "NotificationConfig", .shape = SH(577) }, /* ssm SendCommandRequest.NotificationConfig */
+	[1165] = { .name = "CloudWatchOutputConfig", .shape = SH(532) }, /* ssm SendCommandRequest.CloudWatchOutputConfig */
+	[1166] = { .name = "AlarmConfiguration", .shape = SH(525) }, /* ssm SendCommandRequest.AlarmConfiguration */
+	[1167] = { .name = "Command", .shape = SH(534) }, /* ssm SendCommandResult.Command */
+	[1168] = { .name = "Key", .shape = SH(605) }, /* ssm Target.Key */
+	[1169] = { .name = "Values", .shape = SH(607) }, /* ssm Target.Values */
+	[1170] = { .shape = SH(606) }, /* ssm TargetValues (member) */
+	[1171] = { .shape = SH(603) }, /* ssm Targets (member) */
+	[1172] = { .name = "RoleArn", .shape = SH(625), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleArn */
+	[1173] = { .name = "RoleSessionName", .shape = SH(633), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleSessionName */
+	[1174] = { .name = "PolicyArns", .shape = SH(631) }, /* sts AssumeRoleRequest.PolicyArns */
+	[1175] = { .name = "Policy", .shape = SH(642) }, /* sts AssumeRoleRequest.Policy */
+	[1176] = { .name = "DurationSeconds", .shape = SH(632) }, /* sts AssumeRoleRequest.DurationSeconds */
+	[1177] = { .name = "Tags", .shape = SH(638) }, /* sts AssumeRoleRequest.Tags */
+	[1178] = { .name = "TransitiveTagKeys", .shape = SH(636) }, /* sts AssumeRoleRequest.TransitiveTagKeys */
+	[1179] = { .name = "ExternalId", .shape = SH(629) }, /* sts AssumeRoleRequest.ExternalId */
+	[1180] = { .name = "SerialNumber", .shape = SH(634) }, /* sts AssumeRoleRequest.SerialNumber */
+	[1181] = { .name = "TokenCode", .shape = SH(640) }, /* sts AssumeRoleRequest.TokenCode */
+	[1182] = { .name = "SourceIdentity", .shape = SH(635) }, /* sts AssumeRoleRequest.SourceIdentity */
+	[1183] = { .name = "ProvidedContexts", .shape = SH(620) }, /* sts AssumeRoleRequest.ProvidedContexts */
+	[1184] = { .name = "Credentials", .shape = SH(615) }, /* sts AssumeRoleResponse.Credentials */
+	[1185] = { .name = "AssumedRoleUser", .shape = SH(614) }, /* sts AssumeRoleResponse.AssumedRoleUser */
+	[1186] = { .name = "PackedPolicySize", .shape = SH(630) }, /* sts AssumeRoleResponse.PackedPolicySize */
+	[1187] = { .name = "SourceIdentity", .shape = SH(635) }, /* sts AssumeRoleResponse.SourceIdentity */
+	[1188] = { .name = "AssumedRoleId", .shape = SH(626), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.AssumedRoleId */
+	[1189] = { .name = "Arn", .shape = SH(625), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.Arn */
+	[1190] = { .name = "AccessKeyId", .shape = SH(622), .flags = AWS_MF_REQUIRED }, /* sts Credentials.AccessKeyId */
+	[1191] = { .name = "SecretAccessKey", .shape = SH(623), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SecretAccessKey */
+	[1192] = { .name = "SessionToken", .shape = SH(641), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SessionToken */
+	[1193] = { .name = "Expiration", .shape = SH(628), .flags = AWS_MF_REQUIRED }, /* sts Credentials.Expiration */
+	[1194] = { .name = "UserId", .shape = SH(643) }, /* sts GetCallerIdentityResponse.UserId */
+	[1195] = { .name = "Account", .shape = SH(624) }, /* sts GetCallerIdentityResponse.Account */
+	[1196] = { .name = "Arn", .shape = SH(625) }, /* sts GetCallerIdentityResponse.Arn */
+	[1197] = { .name = "arn", .shape = SH(625) }, /* sts PolicyDescriptorType.arn */
+	[1198] = { .name = "ProviderArn", .shape = SH(625) }, /* sts ProvidedContext.ProviderArn */
+	[1199] = { .name = "ContextAssertion", .shape = SH(627) }, /* sts ProvidedContext.ContextAssertion */
+	[1200] = { .shape = SH(619) }, /* sts ProvidedContextsListType (member) */
+	[1201] = { .name = "Key", .shape = SH(637), .flags = AWS_MF_REQUIRED }, /* sts Tag.Key */
+	[1202] = { .name = "Value", .shape = SH(639), .flags = AWS_MF_REQUIRED }, /* sts Tag.Value */
+	[1203] = { .shape = SH(618) }, /* sts policyDescriptorListType (member) */
+	[1204] = { .shape = SH(637) }, /* sts tagKeyListType (member) */
+	[1205] = { .shape = SH(621) }, /* sts tagListType (member) */
 };
 
-static const aws_shape shapes[618] = {
+static const aws_shape shapes[644] = {
 	[0] = {
 		.name = "Activities",
 		.service = SV(0),
@@ -7436,7 +7576,7 @@ static const aws_shape shapes[618] = {
 		.payload = -1,
 	},
 	[372] = {
-		.name = "DeleteRolePolicyRequest",
+		.name = "AttachedPermissionsBoundary",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(810),
@@ -7444,7 +7584,7 @@ static const aws_shape shapes[618] = {
 		.payload = -1,
 	},
 	[373] = {
-		.name = "DeleteUserPolicyRequest",
+		.name = "DeleteRolePolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(812),
@@ -7452,7 +7592,7 @@ static const aws_shape shapes[618] = {
 		.payload = -1,
 	},
 	[374] = {
-		.name = "GetRolePolicyRequest",
+		.name = "DeleteUserPolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(814),
@@ -7460,70 +7600,150 @@ static const aws_shape shapes[618] = {
 		.payload = -1,
 	},
 	[375] = {
-		.name = "GetRolePolicyResponse",
+		.name = "GetRolePolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(816),
-		.nmembers = 3,
-		.payload = -1,
-	},
-	[376] = {
-		.name = "GetUserPolicyRequest",
-		.service = SV(4),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(819),
 		.nmembers = 2,
 		.payload = -1,
 	},
+	[376] = {
+		.name = "GetRolePolicyResponse",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(818),
+		.nmembers = 3,
+		.payload = -1,
+	},
 	[377] = {
-		.name = "GetUserPolicyResponse",
+		.name = "GetRoleRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(821),
-		.nmembers = 3,
+		.nmembers = 1,
 		.payload = -1,
 	},
 	[378] = {
-		.name = "ListAccessKeysRequest",
+		.name = "GetRoleResponse",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(824),
-		.nmembers = 3,
+		.members = MB(822),
+		.nmembers = 1,
 		.payload = -1,
 	},
 	[379] = {
-		.name = "ListAccessKeysResponse",
+		.name = "GetUserPolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(827),
-		.nmembers = 3,
+		.members = MB(823),
+		.nmembers = 2,
 		.payload = -1,
 	},
 	[380] = {
-		.name = "PutRolePolicyRequest",
+		.name = "GetUserPolicyResponse",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(825),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[381] = {
+		.name = "GetUserRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(828),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[382] = {
+		.name = "GetUserResponse",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(829),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[383] = {
+		.name = "ListAccessKeysRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(830),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[381] = {
-		.name = "PutUserPolicyRequest",
+	[384] = {
+		.name = "ListAccessKeysResponse",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(833),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[382] = {
-		.name = "UpdateAccessKeyRequest",
+	[385] = {
+		.name = "PermissionsBoundaryAttachmentType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.payload = -1,
+		.enums = &enums[1528],
+		.nenums = 1,
+	},
+	[386] = {
+		.name = "PutRolePolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(836),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[383] = {
+	[387] = {
+		.name = "PutUserPolicyRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(839),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[388] = {
+		.name = "Role",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(842),
+		.nmembers = 11,
+		.payload = -1,
+	},
+	[389] = {
+		.name = "RoleLastUsed",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(853),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[390] = {
+		.name = "Tag",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(855),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[391] = {
+		.name = "UpdateAccessKeyRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(857),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[392] = {
+		.name = "User",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(860),
+		.nmembers = 8,
+		.payload = -1,
+	},
+	[393] = {
 		.name = "accessKeyIdType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7532,21 +7752,30 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[384] = {
+	[394] = {
 		.name = "accessKeyMetadataListType",
 		.service = SV(4),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(839),
+		.list_member = MB(868),
 	},
-	[385] = {
+	[395] = {
+		.name = "arnType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.min = 20LL,
+		.max = 2048LL,
+		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[396] = {
 		.name = "booleanType",
 		.service = SV(4),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[386] = { .name = "dateType", .service = SV(4), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
-	[387] = {
+	[397] = { .name = "dateType", .service = SV(4), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
+	[398] = {
 		.name = "existingUserNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7555,7 +7784,16 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[388] = {
+	[399] = {
+		.name = "idType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.min = 16LL,
+		.max = 128LL,
+		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[400] = {
 		.name = "markerType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7564,7 +7802,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[389] = {
+	[401] = {
 		.name = "maxItemsType",
 		.service = SV(4),
 		.type = AWS_SHAPE_INTEGER,
@@ -7573,7 +7811,16 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[390] = {
+	[402] = {
+		.name = "pathType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.min = 1LL,
+		.max = 512LL,
+		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[403] = {
 		.name = "policyDocumentType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7582,7 +7829,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[391] = {
+	[404] = {
 		.name = "policyNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7591,13 +7838,30 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[392] = {
+	[405] = {
 		.name = "responseMarkerType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[393] = {
+	[406] = {
+		.name = "roleDescriptionType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.max = 1000LL,
+		.flags = AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[407] = {
+		.name = "roleMaxSessionDurationType",
+		.service = SV(4),
+		.type = AWS_SHAPE_INTEGER,
+		.min = 3600LL,
+		.max = 43200LL,
+		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[408] = {
 		.name = "roleNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7606,15 +7870,43 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[394] = {
+	[409] = {
 		.name = "statusType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1528],
+		.enums = &enums[1529],
 		.nenums = 3,
 	},
-	[395] = {
+	[410] = { .name = "stringType", .service = SV(4), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[411] = {
+		.name = "tagKeyType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.min = 1LL,
+		.max = 128LL,
+		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[412] = {
+		.name = "tagListType",
+		.service = SV(4),
+		.type = AWS_SHAPE_LIST,
+		.max = 50LL,
+		.flags = AWS_SF_HAS_MAX,
+		.payload = -1,
+		.list_member = MB(869),
+	},
+	[413] = {
+		.name = "tagValueType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.min = 0LL,
+		.max = 256LL,
+		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[414] = {
 		.name = "userNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7623,276 +7915,276 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[396] = {
+	[415] = {
 		.name = "AcceptRanges",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[397] = { .name = "AccountId", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[398] = {
+	[416] = { .name = "AccountId", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[417] = {
 		.name = "ArchiveStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1531],
+		.enums = &enums[1532],
 		.nenums = 2,
 	},
-	[399] = { .name = "Body", .service = SV(5), .type = AWS_SHAPE_BLOB, .payload = -1 },
-	[400] = {
+	[418] = { .name = "Body", .service = SV(5), .type = AWS_SHAPE_BLOB, .payload = -1 },
+	[419] = {
 		.name = "BucketKeyEnabled",
 		.service = SV(5),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[401] = { .name = "BucketName", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[402] = {
+	[420] = { .name = "BucketName", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[421] = {
 		.name = "CacheControl",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[403] = {
+	[422] = {
 		.name = "ChecksumAlgorithm",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1533],
+		.enums = &enums[1534],
 		.nenums = 10,
 	},
-	[404] = {
+	[423] = {
 		.name = "ChecksumCRC32",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[405] = {
+	[424] = {
 		.name = "ChecksumCRC32C",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[406] = {
+	[425] = {
 		.name = "ChecksumCRC64NVME",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[407] = { .name = "ChecksumMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[408] = {
+	[426] = { .name = "ChecksumMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[427] = {
 		.name = "ChecksumMode",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1543],
+		.enums = &enums[1544],
 		.nenums = 1,
 	},
-	[409] = {
+	[428] = {
 		.name = "ChecksumSHA1",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[410] = {
+	[429] = {
 		.name = "ChecksumSHA256",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[411] = {
+	[430] = {
 		.name = "ChecksumSHA512",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[412] = {
+	[431] = {
 		.name = "ChecksumType",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1544],
+		.enums = &enums[1545],
 		.nenums = 2,
 	},
-	[413] = {
+	[432] = {
 		.name = "ChecksumXXHASH128",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[414] = {
+	[433] = {
 		.name = "ChecksumXXHASH3",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[415] = {
+	[434] = {
 		.name = "ChecksumXXHASH64",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[416] = {
+	[435] = {
 		.name = "ContentDisposition",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[417] = {
+	[436] = {
 		.name = "ContentEncoding",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[418] = {
+	[437] = {
 		.name = "ContentLanguage",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[419] = { .name = "ContentLength", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
-	[420] = { .name = "ContentMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[421] = {
+	[438] = { .name = "ContentLength", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
+	[439] = { .name = "ContentMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[440] = {
 		.name = "ContentRange",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[422] = { .name = "ContentType", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[423] = {
+	[441] = { .name = "ContentType", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[442] = {
 		.name = "DeleteMarker",
 		.service = SV(5),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[424] = {
+	[443] = {
 		.name = "DeletePublicAccessBlockRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(840),
+		.members = MB(870),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[425] = { .name = "ETag", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[426] = { .name = "Expiration", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[427] = { .name = "Expires", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[428] = {
+	[444] = { .name = "ETag", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[445] = { .name = "Expiration", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[446] = { .name = "Expires", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[447] = {
 		.name = "GetBucketPolicyStatusOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(842),
+		.members = MB(872),
 		.nmembers = 1,
 		.payload = 0,
 	},
-	[429] = {
+	[448] = {
 		.name = "GetBucketPolicyStatusRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(843),
+		.members = MB(873),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[430] = {
+	[449] = {
 		.name = "GetPublicAccessBlockOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(845),
+		.members = MB(875),
 		.nmembers = 1,
 		.payload = 0,
 	},
-	[431] = {
+	[450] = {
 		.name = "GetPublicAccessBlockRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(846),
+		.members = MB(876),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[432] = {
+	[451] = {
 		.name = "GrantFullControl",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[433] = { .name = "GrantRead", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[434] = {
+	[452] = { .name = "GrantRead", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[453] = {
 		.name = "GrantReadACP",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[435] = {
+	[454] = {
 		.name = "GrantWriteACP",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[436] = {
+	[455] = {
 		.name = "HeadObjectOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(848),
+		.members = MB(878),
 		.nmembers = 43,
 		.payload = -1,
 	},
-	[437] = {
+	[456] = {
 		.name = "HeadObjectRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(891),
+		.members = MB(921),
 		.nmembers = 21,
 		.payload = -1,
 	},
-	[438] = { .name = "IfMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[439] = {
+	[457] = { .name = "IfMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[458] = {
 		.name = "IfModifiedSince",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[440] = { .name = "IfNoneMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[441] = {
+	[459] = { .name = "IfNoneMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[460] = {
 		.name = "IfUnmodifiedSince",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[442] = { .name = "IsPublic", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[443] = {
+	[461] = { .name = "IsPublic", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[462] = {
 		.name = "LastModified",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[444] = {
+	[463] = {
 		.name = "Metadata",
 		.service = SV(5),
 		.type = AWS_SHAPE_MAP,
 		.payload = -1,
-		.map_key = MB(912),
-		.map_value = MB(913),
+		.map_key = MB(942),
+		.map_value = MB(943),
 	},
-	[445] = { .name = "MetadataKey", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[446] = {
+	[464] = { .name = "MetadataKey", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[465] = {
 		.name = "MetadataValue",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[447] = {
+	[466] = {
 		.name = "MissingMeta",
 		.service = SV(5),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[448] = {
+	[467] = {
 		.name = "ObjectCannedACL",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1546],
+		.enums = &enums[1547],
 		.nenums = 7,
 	},
-	[449] = {
+	[468] = {
 		.name = "ObjectKey",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7900,1127 +8192,1176 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[450] = {
+	[469] = {
 		.name = "ObjectLockLegalHoldStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1553],
+		.enums = &enums[1554],
 		.nenums = 2,
 	},
-	[451] = {
+	[470] = {
 		.name = "ObjectLockMode",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1555],
+		.enums = &enums[1556],
 		.nenums = 2,
 	},
-	[452] = {
+	[471] = {
 		.name = "ObjectLockRetainUntilDate",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.timestamp_format = AWS_TS_ISO8601,
 		.payload = -1,
 	},
-	[453] = {
+	[472] = {
 		.name = "ObjectVersionId",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[454] = { .name = "PartNumber", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[455] = { .name = "PartsCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[456] = {
+	[473] = { .name = "PartNumber", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[474] = { .name = "PartsCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[475] = {
 		.name = "PolicyStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(914),
+		.members = MB(944),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[457] = {
+	[476] = {
 		.name = "PublicAccessBlockConfiguration",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(915),
+		.members = MB(945),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[458] = {
+	[477] = {
 		.name = "PutObjectOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(919),
+		.members = MB(949),
 		.nmembers = 22,
 		.payload = -1,
 	},
-	[459] = {
+	[478] = {
 		.name = "PutObjectRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(941),
+		.members = MB(971),
 		.nmembers = 46,
 		.payload = 1,
 	},
-	[460] = {
+	[479] = {
 		.name = "PutPublicAccessBlockRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(987),
+		.members = MB(1017),
 		.nmembers = 5,
 		.payload = 3,
 	},
-	[461] = { .name = "Range", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[462] = {
+	[480] = { .name = "Range", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[481] = {
 		.name = "ReplicationStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1557],
+		.enums = &enums[1558],
 		.nenums = 5,
 	},
-	[463] = {
+	[482] = {
 		.name = "RequestCharged",
-		.service = SV(5),
-		.type = AWS_SHAPE_STRING,
-		.payload = -1,
-		.enums = &enums[1562],
-		.nenums = 1,
-	},
-	[464] = {
-		.name = "RequestPayer",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 		.enums = &enums[1563],
 		.nenums = 1,
 	},
-	[465] = {
+	[483] = {
+		.name = "RequestPayer",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRING,
+		.payload = -1,
+		.enums = &enums[1564],
+		.nenums = 1,
+	},
+	[484] = {
 		.name = "ResponseCacheControl",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[466] = {
+	[485] = {
 		.name = "ResponseContentDisposition",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[467] = {
+	[486] = {
 		.name = "ResponseContentEncoding",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[468] = {
+	[487] = {
 		.name = "ResponseContentLanguage",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[469] = {
+	[488] = {
 		.name = "ResponseContentType",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[470] = {
+	[489] = {
 		.name = "ResponseExpires",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.timestamp_format = AWS_TS_RFC822,
 		.payload = -1,
 	},
-	[471] = { .name = "Restore", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[472] = {
+	[490] = { .name = "Restore", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[491] = {
 		.name = "SSECustomerAlgorithm",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[473] = {
+	[492] = {
 		.name = "SSECustomerKey",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[474] = {
+	[493] = {
 		.name = "SSECustomerKeyMD5",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[475] = {
+	[494] = {
 		.name = "SSEKMSEncryptionContext",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[476] = {
+	[495] = {
 		.name = "SSEKMSKeyId",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[477] = {
+	[496] = {
 		.name = "ServerSideEncryption",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1564],
+		.enums = &enums[1565],
 		.nenums = 4,
 	},
-	[478] = { .name = "Setting", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[479] = { .name = "Size", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
-	[480] = {
+	[497] = { .name = "Setting", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[498] = { .name = "Size", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
+	[499] = {
 		.name = "StorageClass",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1568],
+		.enums = &enums[1569],
 		.nenums = 13,
 	},
-	[481] = { .name = "TagCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[482] = {
+	[500] = { .name = "TagCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[501] = {
 		.name = "TaggingHeader",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[483] = {
+	[502] = {
 		.name = "WebsiteRedirectLocation",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[484] = {
+	[503] = {
 		.name = "WriteOffsetBytes",
 		.service = SV(5),
 		.type = AWS_SHAPE_LONG,
 		.payload = -1,
 	},
-	[485] = { .name = "Binary", .service = SV(6), .type = AWS_SHAPE_BLOB, .payload = -1 },
-	[486] = {
-		.name = "MessageAttributeMap",
+	[504] = {
+		.name = "AccountId",
 		.service = SV(6),
-		.type = AWS_SHAPE_MAP,
+		.type = AWS_SHAPE_STRING,
+		.max = 64LL,
+		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
-		.map_key = MB(992),
-		.map_value = MB(993),
 	},
-	[487] = {
-		.name = "MessageAttributeValue",
+	[505] = {
+		.name = "DeletePublicAccessBlockRequest",
 		.service = SV(6),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(994),
+		.members = MB(1022),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[506] = {
+		.name = "GetPublicAccessBlockOutput",
+		.service = SV(6),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1023),
+		.nmembers = 1,
+		.payload = 0,
+	},
+	[507] = {
+		.name = "GetPublicAccessBlockRequest",
+		.service = SV(6),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1024),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[508] = {
+		.name = "PublicAccessBlockConfiguration",
+		.service = SV(6),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1025),
+		.nmembers = 4,
+		.payload = -1,
+	},
+	[509] = {
+		.name = "PutPublicAccessBlockRequest",
+		.service = SV(6),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1029),
+		.nmembers = 2,
+		.payload = 0,
+	},
+	[510] = { .name = "Setting", .service = SV(6), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[511] = { .name = "Binary", .service = SV(7), .type = AWS_SHAPE_BLOB, .payload = -1 },
+	[512] = {
+		.name = "MessageAttributeMap",
+		.service = SV(7),
+		.type = AWS_SHAPE_MAP,
+		.payload = -1,
+		.map_key = MB(1031),
+		.map_value = MB(1032),
+	},
+	[513] = {
+		.name = "MessageAttributeValue",
+		.service = SV(7),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1033),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[488] = {
+	[514] = {
 		.name = "PhoneNumber",
-		.service = SV(6),
+		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[489] = {
+	[515] = {
 		.name = "PublishInput",
-		.service = SV(6),
+		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(997),
+		.members = MB(1036),
 		.nmembers = 9,
 		.payload = -1,
 	},
-	[490] = {
+	[516] = {
 		.name = "PublishResponse",
-		.service = SV(6),
+		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1006),
+		.members = MB(1045),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[491] = { .name = "String", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[492] = { .name = "message", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[493] = { .name = "messageId", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[494] = {
+	[517] = { .name = "String", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[518] = { .name = "message", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[519] = { .name = "messageId", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[520] = {
 		.name = "messageStructure",
-		.service = SV(6),
+		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[495] = { .name = "subject", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[496] = { .name = "topicARN", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[497] = {
+	[521] = { .name = "subject", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[522] = { .name = "topicARN", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[523] = {
 		.name = "ActivationId",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[498] = {
+	[524] = {
 		.name = "Alarm",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1008),
+		.members = MB(1047),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[499] = {
+	[525] = {
 		.name = "AlarmConfiguration",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1009),
+		.members = MB(1048),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[500] = {
+	[526] = {
 		.name = "AlarmList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 1LL,
 		.max = 1LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1011),
+		.list_member = MB(1050),
 	},
-	[501] = {
+	[527] = {
 		.name = "AlarmName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 255LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[502] = {
+	[528] = {
 		.name = "AlarmStateInformation",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1012),
+		.members = MB(1051),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[503] = {
+	[529] = {
 		.name = "AlarmStateInformationList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 1LL,
 		.max = 1LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1014),
+		.list_member = MB(1053),
 	},
-	[504] = { .name = "Boolean", .service = SV(7), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[505] = {
+	[530] = { .name = "Boolean", .service = SV(8), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[531] = {
 		.name = "CloudWatchLogGroupName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 512LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[506] = {
+	[532] = {
 		.name = "CloudWatchOutputConfig",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1015),
+		.members = MB(1054),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[507] = {
+	[533] = {
 		.name = "CloudWatchOutputEnabled",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[508] = {
+	[534] = {
 		.name = "Command",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1017),
+		.members = MB(1056),
 		.nmembers = 26,
 		.payload = -1,
 	},
-	[509] = {
+	[535] = {
 		.name = "CommandId",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 36LL,
 		.max = 36LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[510] = {
+	[536] = {
 		.name = "CommandInvocationStatus",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1581],
+		.enums = &enums[1582],
 		.nenums = 8,
 	},
-	[511] = {
+	[537] = {
 		.name = "CommandPluginName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 4LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[512] = {
+	[538] = {
 		.name = "CommandStatus",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1589],
+		.enums = &enums[1590],
 		.nenums = 7,
 	},
-	[513] = {
+	[539] = {
 		.name = "Comment",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.max = 100LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[514] = {
+	[540] = {
 		.name = "CompletedCount",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[515] = {
+	[541] = {
 		.name = "ComputerName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 255LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[516] = { .name = "DateTime", .service = SV(7), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
-	[517] = {
+	[542] = { .name = "DateTime", .service = SV(8), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
+	[543] = {
 		.name = "DeliveryTimedOutCount",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[518] = {
+	[544] = {
 		.name = "DescribeInstanceInformationRequest",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1043),
+		.members = MB(1082),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[519] = {
+	[545] = {
 		.name = "DescribeInstanceInformationResult",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1047),
+		.members = MB(1086),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[520] = { .name = "DocumentARN", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[521] = {
+	[546] = { .name = "DocumentARN", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[547] = {
 		.name = "DocumentHash",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.max = 256LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[522] = {
+	[548] = {
 		.name = "DocumentHashType",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1596],
+		.enums = &enums[1597],
 		.nenums = 2,
 	},
-	[523] = {
+	[549] = {
 		.name = "DocumentName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[524] = {
+	[550] = {
 		.name = "DocumentVersion",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[525] = { .name = "ErrorCount", .service = SV(7), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[526] = {
+	[551] = { .name = "ErrorCount", .service = SV(8), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[552] = {
 		.name = "ExternalAlarmState",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1598],
+		.enums = &enums[1599],
 		.nenums = 2,
 	},
-	[527] = {
+	[553] = {
 		.name = "GetCommandInvocationRequest",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1049),
+		.members = MB(1088),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[528] = {
+	[554] = {
 		.name = "GetCommandInvocationResult",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1052),
+		.members = MB(1091),
 		.nmembers = 17,
 		.payload = -1,
 	},
-	[529] = {
+	[555] = {
 		.name = "IPAddress",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 46LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX | AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[530] = {
+	[556] = {
 		.name = "IamRole",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.max = 64LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[531] = {
+	[557] = {
 		.name = "InstanceAggregatedAssociationOverview",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1069),
+		.members = MB(1108),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[532] = {
+	[558] = {
 		.name = "InstanceAssociationStatusAggregatedCount",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_MAP,
 		.payload = -1,
-		.map_key = MB(1071),
-		.map_value = MB(1072),
+		.map_key = MB(1110),
+		.map_value = MB(1111),
 	},
-	[533] = {
+	[559] = {
 		.name = "InstanceCount",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[534] = { .name = "InstanceId", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[535] = {
+	[560] = { .name = "InstanceId", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[561] = {
 		.name = "InstanceIdList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1073),
+		.list_member = MB(1112),
 	},
-	[536] = {
+	[562] = {
 		.name = "InstanceInformation",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1074),
+		.members = MB(1113),
 		.nmembers = 21,
 		.payload = -1,
 	},
-	[537] = {
+	[563] = {
 		.name = "InstanceInformationFilter",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1095),
+		.members = MB(1134),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[538] = {
+	[564] = {
 		.name = "InstanceInformationFilterKey",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1600],
+		.enums = &enums[1601],
 		.nenums = 8,
 	},
-	[539] = {
+	[565] = {
 		.name = "InstanceInformationFilterList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
-		.list_member = MB(1097),
+		.list_member = MB(1136),
 	},
-	[540] = {
+	[566] = {
 		.name = "InstanceInformationFilterValue",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[541] = {
+	[567] = {
 		.name = "InstanceInformationFilterValueSet",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 1LL,
 		.max = 100LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1098),
+		.list_member = MB(1137),
 	},
-	[542] = {
+	[568] = {
 		.name = "InstanceInformationList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1099),
+		.list_member = MB(1138),
 	},
-	[543] = {
+	[569] = {
 		.name = "InstanceInformationStringFilter",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1100),
+		.members = MB(1139),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[544] = {
+	[570] = {
 		.name = "InstanceInformationStringFilterKey",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[545] = {
+	[571] = {
 		.name = "InstanceInformationStringFilterList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
-		.list_member = MB(1102),
+		.list_member = MB(1141),
 	},
-	[546] = {
+	[572] = {
 		.name = "MaxConcurrency",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 7LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[547] = {
+	[573] = {
 		.name = "MaxErrors",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 7LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[548] = {
+	[574] = {
 		.name = "MaxResultsEC2Compatible",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.min = 5LL,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[549] = { .name = "NextToken", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[550] = {
+	[575] = { .name = "NextToken", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[576] = {
 		.name = "NotificationArn",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[551] = {
+	[577] = {
 		.name = "NotificationConfig",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1103),
+		.members = MB(1142),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[552] = {
+	[578] = {
 		.name = "NotificationEvent",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1608],
+		.enums = &enums[1609],
 		.nenums = 6,
 	},
-	[553] = {
+	[579] = {
 		.name = "NotificationEventList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1106),
+		.list_member = MB(1145),
 	},
-	[554] = {
+	[580] = {
 		.name = "NotificationType",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1614],
+		.enums = &enums[1615],
 		.nenums = 2,
 	},
-	[555] = {
+	[581] = {
 		.name = "ParameterName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[556] = {
+	[582] = {
 		.name = "ParameterValue",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[557] = {
+	[583] = {
 		.name = "ParameterValueList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1107),
+		.list_member = MB(1146),
 	},
-	[558] = {
+	[584] = {
 		.name = "Parameters",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_MAP,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
-		.map_key = MB(1108),
-		.map_value = MB(1109),
+		.map_key = MB(1147),
+		.map_value = MB(1148),
 	},
-	[559] = {
+	[585] = {
 		.name = "PingStatus",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1616],
+		.enums = &enums[1617],
 		.nenums = 3,
 	},
-	[560] = {
+	[586] = {
 		.name = "PlatformType",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1619],
+		.enums = &enums[1620],
 		.nenums = 3,
 	},
-	[561] = {
+	[587] = {
 		.name = "ResourceType",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1622],
+		.enums = &enums[1623],
 		.nenums = 2,
 	},
-	[562] = {
+	[588] = {
 		.name = "ResponseCode",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[563] = {
+	[589] = {
 		.name = "S3BucketName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 3LL,
 		.max = 63LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[564] = {
+	[590] = {
 		.name = "S3KeyPrefix",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.max = 500LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[565] = {
+	[591] = {
 		.name = "S3Region",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 3LL,
 		.max = 20LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[566] = {
+	[592] = {
 		.name = "SendCommandRequest",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1110),
+		.members = MB(1149),
 		.nmembers = 18,
 		.payload = -1,
 	},
-	[567] = {
+	[593] = {
 		.name = "SendCommandResult",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1128),
+		.members = MB(1167),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[568] = { .name = "ServiceRole", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[569] = {
+	[594] = { .name = "ServiceRole", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[595] = {
 		.name = "SourceId",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 0LL,
 		.max = 128LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[570] = {
+	[596] = {
 		.name = "SourceType",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1624],
+		.enums = &enums[1625],
 		.nenums = 3,
 	},
-	[571] = {
+	[597] = {
 		.name = "StandardErrorContent",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.max = 8000LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[572] = {
+	[598] = {
 		.name = "StandardOutputContent",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.max = 24000LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[573] = {
+	[599] = {
 		.name = "StatusDetails",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 0LL,
 		.max = 100LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[574] = { .name = "StatusName", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[575] = { .name = "String", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[576] = {
+	[600] = { .name = "StatusName", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[601] = { .name = "String", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[602] = {
 		.name = "StringDateTime",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[577] = {
+	[603] = {
 		.name = "Target",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1129),
+		.members = MB(1168),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[578] = {
+	[604] = {
 		.name = "TargetCount",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[579] = {
+	[605] = {
 		.name = "TargetKey",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 163LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[580] = { .name = "TargetValue", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[581] = {
+	[606] = { .name = "TargetValue", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[607] = {
 		.name = "TargetValues",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1131),
+		.list_member = MB(1170),
 	},
-	[582] = {
+	[608] = {
 		.name = "Targets",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.max = 5LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1132),
+		.list_member = MB(1171),
 	},
-	[583] = {
+	[609] = {
 		.name = "TimeoutSeconds",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.min = 30LL,
 		.max = 2592000LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[584] = { .name = "Url", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[585] = { .name = "Version", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[586] = {
+	[610] = { .name = "Url", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[611] = { .name = "Version", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[612] = {
 		.name = "AssumeRoleRequest",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1133),
+		.members = MB(1172),
 		.nmembers = 12,
 		.payload = -1,
 	},
-	[587] = {
+	[613] = {
 		.name = "AssumeRoleResponse",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1145),
+		.members = MB(1184),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[588] = {
+	[614] = {
 		.name = "AssumedRoleUser",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1149),
+		.members = MB(1188),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[589] = {
+	[615] = {
 		.name = "Credentials",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1151),
+		.members = MB(1190),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[590] = {
+	[616] = {
 		.name = "GetCallerIdentityRequest",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
 		.payload = -1,
 	},
-	[591] = {
+	[617] = {
 		.name = "GetCallerIdentityResponse",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1155),
+		.members = MB(1194),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[592] = {
+	[618] = {
 		.name = "PolicyDescriptorType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1158),
+		.members = MB(1197),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[593] = {
+	[619] = {
 		.name = "ProvidedContext",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1159),
+		.members = MB(1198),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[594] = {
+	[620] = {
 		.name = "ProvidedContextsListType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_LIST,
 		.min = 1LL,
 		.max = 5LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1161),
+		.list_member = MB(1200),
 	},
-	[595] = {
+	[621] = {
 		.name = "Tag",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1162),
+		.members = MB(1201),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[596] = {
+	[622] = {
 		.name = "accessKeyIdType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 16LL,
 		.max = 128LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[597] = {
+	[623] = {
 		.name = "accessKeySecretType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[598] = { .name = "accountType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[599] = {
+	[624] = { .name = "accountType", .service = SV(9), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[625] = {
 		.name = "arnType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 20LL,
 		.max = 2048LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[600] = {
+	[626] = {
 		.name = "assumedRoleIdType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 2LL,
 		.max = 193LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[601] = {
+	[627] = {
 		.name = "contextAssertionType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 4LL,
 		.max = 2048LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[602] = { .name = "dateType", .service = SV(8), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
-	[603] = {
+	[628] = { .name = "dateType", .service = SV(9), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
+	[629] = {
 		.name = "externalIdType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 2LL,
 		.max = 1224LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[604] = {
+	[630] = {
 		.name = "nonNegativeIntegerType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_INTEGER,
 		.min = 0LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[605] = {
+	[631] = {
 		.name = "policyDescriptorListType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1164),
+		.list_member = MB(1203),
 	},
-	[606] = {
+	[632] = {
 		.name = "roleDurationSecondsType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_INTEGER,
 		.min = 900LL,
 		.max = 43200LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[607] = {
+	[633] = {
 		.name = "roleSessionNameType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 2LL,
 		.max = 64LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[608] = {
+	[634] = {
 		.name = "serialNumberType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 9LL,
 		.max = 256LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[609] = {
+	[635] = {
 		.name = "sourceIdentityType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 2LL,
 		.max = 64LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[610] = {
+	[636] = {
 		.name = "tagKeyListType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_LIST,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1165),
+		.list_member = MB(1204),
 	},
-	[611] = {
+	[637] = {
 		.name = "tagKeyType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 128LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[612] = {
+	[638] = {
 		.name = "tagListType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_LIST,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1166),
+		.list_member = MB(1205),
 	},
-	[613] = {
+	[639] = {
 		.name = "tagValueType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 0LL,
 		.max = 256LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[614] = {
+	[640] = {
 		.name = "tokenCodeType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 6LL,
 		.max = 6LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[615] = { .name = "tokenType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[616] = {
+	[641] = { .name = "tokenType", .service = SV(9), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[642] = {
 		.name = "unrestrictedSessionPolicyDocumentType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[617] = { .name = "userIdType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[643] = { .name = "userIdType", .service = SV(9), .type = AWS_SHAPE_STRING, .payload = -1 },
 };
