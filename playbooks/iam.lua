@@ -24,38 +24,6 @@ local function gone(ctx, why)
   policy.nothing_to_do(ctx, why)
 end
 
-local steps = {
-  {
-    name = "check_finding",
-    why = "the user, role and key names are checked before any call uses them",
-    critical = true,
-    run = function(ctx)
-      local p = principal.read(ctx)
-      if not p then
-        error("malformed finding: resource.accessKeyDetails is missing", 0)
-      end
-      ctx.state.headline = p.headline
-    end,
-  },
-  {
-    name = "choose_response",
-    why = "the team decides, by finding type, severity and resource role, what is contained",
-    run = function(ctx)
-      policy.respond(ctx, cfg, "notify") -- nothing to collect for a credential
-      note(ctx, "response: %s (%s)", ctx.state.response, ctx.state.response_why)
-      local why_not = principal.unchangeable(ctx)
-      if why_not then
-        policy.nothing_to_do(ctx, why_not)
-        note(ctx, why_not)
-      end
-    end,
-  },
-}
-for _, step in ipairs(principal.steps(policy.containing, gone)) do
-  steps[#steps + 1] = step
-end
-steps[#steps + 1] = notify.step()
-
 return {
   name = "iam",
   handles = {
@@ -63,5 +31,34 @@ return {
       skip = "an attack sequence: respond to the findings it is made of" },
     { resource_type = "AccessKey" },
   },
-  steps = steps,
+  steps = {
+    {
+      name = "check_finding",
+      why = "the user, role and key names are checked before any call uses them",
+      critical = true,
+      run = function(ctx)
+        local p = principal.read(ctx)
+        if not p then
+          error("malformed finding: resource.accessKeyDetails is missing", 0)
+        end
+        ctx.state.headline = p.headline
+      end,
+    },
+    {
+      name = "choose_response",
+      why = "the team decides, by finding type, severity and resource role, what is contained",
+      run = function(ctx)
+        policy.respond(ctx, cfg, "notify") -- nothing to collect for a credential
+        note(ctx, "response: %s (%s)", ctx.state.response, ctx.state.response_why)
+        local why_not = principal.unchangeable(ctx)
+        if why_not then
+          policy.nothing_to_do(ctx, why_not)
+          note(ctx, why_not)
+        end
+      end,
+    },
+    -- look_up_principal, deactivate_access_key, deactivate_new_access_keys,
+    -- revoke_older_sessions (lib/principal.lua), then the notification
+    principal.steps(policy.containing, gone, notify.step()),
+  },
 }

@@ -99,128 +99,19 @@ local function containing_principal(ctx)
   return ctx.state.principal_wanted == true, ctx.state.principal_why
 end
 
+-- The principal is gone: the run still contains what bucket or account
+-- setting it could; with nothing of the kind, there was nothing to do.
 local function principal_gone(ctx, why)
-  note(ctx, "%s: only the bucket side is contained", why)
+  if ctx.state.account_block or #ctx.state.public > (ctx.state.gone_buckets or 0) then
+    note(ctx, "%s: only the bucket side is contained", why)
+  else
+    policy.nothing_to_do(ctx, why .. "; no public bucket of the finding is there to block")
+  end
 end
 
 local function account_finding(ctx)
   return ctx.state.account_block == true, "not an account-level block finding"
 end
-
-local steps = {
-  {
-    name = "check_finding",
-    why = "every bucket name and the principal's names are checked before any call uses them",
-    critical = true,
-    run = function(ctx)
-      validate.account_id(ctx.account, "accountId")
-      local public, private = {}, {}
-      for i, bucket in ipairs(ctx.finding.resource.s3BucketDetails or {}) do
-        local name = validate.bucket_name(bucket.name, string.format("resource.s3BucketDetails[%d].name", i))
-        local access = bucket.publicAccess and bucket.publicAccess.effectivePermission
-        if access == "PUBLIC" then
-          public[#public + 1] = name
-        else
-          private[#private + 1] = { name = name, access = access or "not given" }
-        end
-      end
-      ctx.state.public, ctx.state.private = public, private
-      ctx.state.account_block = string.find(ctx.type, ACCOUNT_BLOCK_FINDING) ~= nil
-      principal.read(ctx)
-      if ctx.state.account_block then
-        ctx.state.headline = "account " .. ctx.account .. ": S3 Block Public Access"
-      else
-        ctx.state.headline = #public == 1 and ("bucket " .. public[1])
-          or string.format("%d public bucket(s) of %d", #public, #public + #private)
-      end
-    end,
-  },
-  {
-    name = "choose_response",
-    why = "the team decides, by finding type, severity and resource role, what is contained",
-    run = function(ctx)
-      policy.respond(ctx, cfg, "notify") -- a bucket setting has no evidence to collect
-      note(ctx, "response: %s (%s)", ctx.state.response, ctx.state.response_why)
-      for _, bucket in ipairs(ctx.state.private) do
-        note(ctx, "bucket %s is not public (%s): left alone", bucket.name, bucket.access)
-      end
-      local wanted, why = principal_wanted(ctx)
-      local why_not = wanted and principal.unchangeable(ctx)
-      if why_not then
-        wanted, why = false, why_not
-      end
-      if ctx.state.response ~= "contain" then
-        wanted, why = false, string.format("response is %s (%s)", ctx.state.response, ctx.state.response_why)
-      end
-      ctx.state.principal_wanted, ctx.state.principal_why = wanted, why
-      if ctx.state.principal and ctx.state.principal.name then
-        note(ctx, "%s: %s", ctx.state.principal.headline,
-          wanted and "contained as well" or ("not contained here: " .. tostring(why)))
-      end
-      if ctx.state.account_block or wanted then
-        return
-      end
-      if #ctx.state.public + #ctx.state.private == 0 then
-        policy.nothing_to_do(ctx, "the finding names no bucket: nothing to block")
-      elseif #ctx.state.public == 0 then
-        policy.nothing_to_do(ctx, "no bucket in the finding is public: nothing to block")
-      end
-    end,
-  },
-  {
-    name = "block_public_access",
-    why = "nobody outside the account reads or writes the public buckets any more",
-    when = policy.containing,
-    run = function(ctx)
-      local saved, gone = {}, 0
-      aws.each(ctx.state.public, function(bucket)
-        local before = current_block(ctx, bucket)
-        if before == nil then
-          note(ctx, "bucket %s no longer exists", bucket)
-          gone = gone + 1
-          if gone == #ctx.state.public and not ctx.state.account_block and not ctx.state.principal_wanted then
-            policy.nothing_to_do(ctx, "every public bucket of the finding is gone: nothing to block")
-          end
-          return
-        end
-        if fully_blocked(before) then
-          note(ctx, "bucket %s already blocks all public access", bucket)
-          return
-        end
-        saved[bucket] = before or { absent = true }
-        ctx.save("public_access_blocks", saved)
-        s3.put_public_access_block {
-          Bucket = bucket,
-          ExpectedBucketOwner = ctx.account,
-          PublicAccessBlockConfiguration = ALL_ON,
-        }
-        note(ctx, "bucket %s: public access blocked (before: %s)", bucket,
-          before and json.encode(before) or "no public access block")
-      end)
-    end,
-  },
-  {
-    name = "block_account_public_access",
-    why = "the account-level block that was turned off is on again: no bucket of the account can be made public",
-    when = policy.all(policy.containing, account_finding, policy.setting("s3", "block_account_public_access")),
-    run = function(ctx)
-      local before = account_block(ctx)
-      if fully_blocked(before) then
-        note(ctx, "account %s already blocks all public access", ctx.account)
-        return
-      end
-      ctx.save("account_public_access_block", { AccountId = ctx.account,
-        PublicAccessBlockConfiguration = before or { absent = true } })
-      s3control.put_public_access_block { AccountId = ctx.account, PublicAccessBlockConfiguration = ALL_ON }
-      note(ctx, "account %s: public access blocked (before: %s)", ctx.account,
-        before and json.encode(before) or "no public access block")
-    end,
-  },
-}
-for _, step in ipairs(principal.steps(containing_principal, principal_gone)) do
-  steps[#steps + 1] = step
-end
-steps[#steps + 1] = notify.step()
 
 return {
   name = "s3",
@@ -233,5 +124,118 @@ return {
     -- S3 findings that GuardDuty files under the access key that was used.
     { resource_type = "AccessKey", finding_type = "^[%w]+:S3/" },
   },
-  steps = steps,
+  steps = {
+    {
+      name = "check_finding",
+      why = "every bucket name and the principal's names are checked before any call uses them",
+      critical = true,
+      run = function(ctx)
+        validate.account_id(ctx.account, "accountId")
+        local public, private = {}, {}
+        for i, bucket in ipairs(ctx.finding.resource.s3BucketDetails or {}) do
+          local name = validate.bucket_name(bucket.name, string.format("resource.s3BucketDetails[%d].name", i))
+          local access = bucket.publicAccess and bucket.publicAccess.effectivePermission
+          if access == "PUBLIC" then
+            public[#public + 1] = name
+          else
+            private[#private + 1] = { name = name, access = access or "not given" }
+          end
+        end
+        ctx.state.public, ctx.state.private = public, private
+        ctx.state.account_block = string.find(ctx.type, ACCOUNT_BLOCK_FINDING) ~= nil
+        principal.read(ctx)
+        if ctx.state.account_block then
+          ctx.state.headline = "account " .. ctx.account .. ": S3 Block Public Access"
+        else
+          ctx.state.headline = #public == 1 and ("bucket " .. public[1])
+            or string.format("%d public bucket(s) of %d", #public, #public + #private)
+        end
+      end,
+    },
+    {
+      name = "choose_response",
+      why = "the team decides, by finding type, severity and resource role, what is contained",
+      run = function(ctx)
+        policy.respond(ctx, cfg, "notify") -- a bucket setting has no evidence to collect
+        note(ctx, "response: %s (%s)", ctx.state.response, ctx.state.response_why)
+        for _, bucket in ipairs(ctx.state.private) do
+          note(ctx, "bucket %s is not public (%s): left alone", bucket.name, bucket.access)
+        end
+        local wanted, why = principal_wanted(ctx)
+        local why_not = wanted and principal.unchangeable(ctx)
+        if why_not then
+          wanted, why = false, why_not
+        end
+        if ctx.state.response ~= "contain" then
+          wanted, why = false, string.format("response is %s (%s)", ctx.state.response, ctx.state.response_why)
+        end
+        ctx.state.principal_wanted, ctx.state.principal_why = wanted, why
+        if ctx.state.principal and ctx.state.principal.name then
+          note(ctx, "%s: %s", ctx.state.principal.headline,
+            wanted and "contained as well" or ("not contained here: " .. tostring(why)))
+        end
+        if ctx.state.account_block or wanted then
+          return
+        end
+        if #ctx.state.public + #ctx.state.private == 0 then
+          policy.nothing_to_do(ctx, "the finding names no bucket: nothing to block")
+        elseif #ctx.state.public == 0 then
+          policy.nothing_to_do(ctx, "no bucket in the finding is public: nothing to block")
+        end
+      end,
+    },
+    {
+      name = "block_public_access",
+      why = "nobody outside the account reads or writes the public buckets any more",
+      when = policy.containing,
+      run = function(ctx)
+        local saved, gone = {}, 0
+        aws.each(ctx.state.public, function(bucket)
+          local before = current_block(ctx, bucket)
+          if before == nil then
+            note(ctx, "bucket %s no longer exists", bucket)
+            gone = gone + 1
+            ctx.state.gone_buckets = gone
+            if gone == #ctx.state.public and not ctx.state.account_block and not ctx.state.principal_wanted then
+              policy.nothing_to_do(ctx, "every public bucket of the finding is gone: nothing to block")
+            end
+            return
+          end
+          if fully_blocked(before) then
+            note(ctx, "bucket %s already blocks all public access", bucket)
+            return
+          end
+          saved[bucket] = before or { absent = true }
+          ctx.save("public_access_blocks", saved)
+          s3.put_public_access_block {
+            Bucket = bucket,
+            ExpectedBucketOwner = ctx.account,
+            PublicAccessBlockConfiguration = ALL_ON,
+          }
+          note(ctx, "bucket %s: public access blocked (before: %s)", bucket,
+            before and json.encode(before) or "no public access block")
+        end)
+      end,
+    },
+    {
+      name = "block_account_public_access",
+      why = "the account-level block that was turned off is on again: no bucket of the account can be made public",
+      when = policy.all(policy.containing, account_finding, policy.setting("s3", "block_account_public_access")),
+      run = function(ctx)
+        local before = account_block(ctx)
+        if fully_blocked(before) then
+          note(ctx, "account %s already blocks all public access", ctx.account)
+          return
+        end
+        ctx.save("account_public_access_block", { AccountId = ctx.account,
+          PublicAccessBlockConfiguration = before or { absent = true } })
+        s3control.put_public_access_block { AccountId = ctx.account, PublicAccessBlockConfiguration = ALL_ON }
+        note(ctx, "account %s: public access blocked (before: %s)", ctx.account,
+          before and json.encode(before) or "no public access block")
+      end,
+    },
+    -- the principal of the finding's key (lib/principal.lua): looked up,
+    -- keys deactivated, older sessions revoked; then the notification
+    principal.steps(containing_principal, principal_gone, notify.step()),
+  },
 }

@@ -157,12 +157,14 @@ local function is_user(ctx)
   return ctx.state.principal.type == "IAMUser", "the credential is not an IAM user's"
 end
 
--- The steps of the runbook. applies: the guard saying whether this run
--- contains the principal at all (iam.lua: policy.containing). on_gone(ctx,
--- why): what a principal that no longer exists means for the run (iam.lua:
--- nothing to do; s3.lua: a note).
-function M.steps(applies, on_gone)
-  return {
+-- The steps of the runbook, as values, followed by the steps given after
+-- on_gone, so that a playbook ends its literal steps table with them:
+--   steps = { ..., principal.steps(policy.containing, gone, notify.step()) }
+-- applies: the guard saying whether this run contains the principal at all
+-- (iam.lua: policy.containing). on_gone(ctx, why): what a principal that no
+-- longer exists means for the run (iam.lua: nothing to do; s3.lua: a note).
+function M.steps(applies, on_gone, ...)
+  local steps = {
     {
       name = "look_up_principal",
       why = "a principal that is gone is skipped alike in a dry run and a live run (the same read decides)",
@@ -252,14 +254,16 @@ function M.steps(applies, on_gone)
       when = policy.all(applies, M.present, policy.setting("iam", "revoke_sessions")),
       run = function(ctx)
         local p, at = ctx.state.principal, now()
-        local doc = revoke_document(at)
-        local get, put, key, save = iam.get_user_policy, iam.put_user_policy, "UserName", "user_policy"
-        if p.type == "AssumedRole" then
-          get, put, key, save = iam.get_role_policy, iam.put_role_policy, "RoleName", "role_policy"
+        local name, doc, ok, err = p.name, revoke_document(at), nil, nil
+        if p.type == "IAMUser" then
+          local previous = existing_policy(iam.get_user_policy, { UserName = name, PolicyName = cfg.revoke_policy_name })
+          ctx.save("user_policy", { UserName = name, PolicyName = cfg.revoke_policy_name, PolicyDocument = previous })
+          ok, err = aws.try(iam.put_user_policy, { UserName = name, PolicyName = cfg.revoke_policy_name, PolicyDocument = doc })
+        else
+          local previous = existing_policy(iam.get_role_policy, { RoleName = name, PolicyName = cfg.revoke_policy_name })
+          ctx.save("role_policy", { RoleName = name, PolicyName = cfg.revoke_policy_name, PolicyDocument = previous })
+          ok, err = aws.try(iam.put_role_policy, { RoleName = name, PolicyName = cfg.revoke_policy_name, PolicyDocument = doc })
         end
-        local previous = existing_policy(get, { [key] = p.name, PolicyName = cfg.revoke_policy_name })
-        ctx.save(save, { [key] = p.name, PolicyName = cfg.revoke_policy_name, PolicyDocument = previous })
-        local ok, err = aws.try(put, { [key] = p.name, PolicyName = cfg.revoke_policy_name, PolicyDocument = doc })
         if not ok then
           if aws.is(err, "NoSuchEntity") then -- deleted since look_up_principal
             note(ctx, "%s no longer exists", what(p))
@@ -268,14 +272,18 @@ function M.steps(applies, on_gone)
           error(err)
         end
         if p.type == "IAMUser" then
-          note(ctx, "policy %s on user %s denies sessions issued before %s", cfg.revoke_policy_name, p.name, at)
+          note(ctx, "policy %s on user %s denies sessions issued before %s", cfg.revoke_policy_name, name, at)
         else
           note(ctx, "policy %s on role %s denies every session issued before %s, legitimate ones too, "
-            .. "until they get new credentials", cfg.revoke_policy_name, p.name, at)
+            .. "until they get new credentials", cfg.revoke_policy_name, name, at)
         end
       end,
     },
   }
+  for _, step in ipairs({ ... }) do
+    steps[#steps + 1] = step
+  end
+  return table.unpack(steps)
 end
 
 return M
