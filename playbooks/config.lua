@@ -52,6 +52,14 @@ return {
     untrack_group_name = "deadbolt-untrack-%s",
     isolation_tag = "deadbolt:isolation-for",  -- tag on both groups, value: the instance id
 
+    -- The console screenshot is asked for beside isolation with one attempt
+    -- and this deadline (seconds), so that a slow or failing screenshot
+    -- never delays isolation. After a transient failure (5xx, throttling,
+    -- no answer in time) it is asked for again after isolation, with the
+    -- usual retries, when retry_after_isolation is true. Left out: 2 s, no
+    -- retry.
+    screenshot = { deadline_seconds = 2, retry_after_isolation = true },
+
     snapshots = true,
     detach_from_auto_scaling = true,
     deregister_from_load_balancers = true,

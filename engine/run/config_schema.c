@@ -86,6 +86,12 @@ static const cs_field ec2_tags[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
+static const cs_field ec2_screenshot[] = {
+	{"deadline_seconds", CS_SECONDS, OPT, NULL, "the one attempt beside isolation ends by then (default 2)"},
+	{"retry_after_isolation", CS_BOOL, OPT, NULL, "after a transient failure, again after isolation"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
 static const cs_field ec2[] = {
 	{"rules", CS_LIST, OPT, rule, "response rules, the first that matches wins"},
 	{"default", CS_RESPONSE, OPT, NULL, "the response when no rule matches"},
@@ -99,6 +105,7 @@ static const cs_field ec2[] = {
 	{"isolation_group_name", CS_NAME_FORMAT, REQ, NULL, "the isolation group's name"},
 	{"untrack_group_name", CS_NAME_FORMAT, REQ, NULL, "the allow-all group's name"},
 	{"isolation_tag", CS_TAG_KEY, REQ, NULL, "the tag on both groups"},
+	{"screenshot", CS_TABLE, OPT, ec2_screenshot, "the console screenshot beside isolation"},
 	{"snapshots", CS_BOOL, OPT, NULL, "snapshot every volume"},
 	{"detach_from_auto_scaling", CS_BOOL, OPT, NULL, "detach from Auto Scaling"},
 	{"deregister_from_load_balancers", CS_BOOL, OPT, NULL, "deregister from load balancers"},

@@ -40,6 +40,9 @@ return {
     untrack_group_name = "deadbolt-untrack-%s",
     isolation_tag = "deadbolt:isolation-for",  -- tag on both groups, value: the instance id
 
+    -- The console screenshot beside isolation: one attempt, this deadline.
+    screenshot = { deadline_seconds = 2, retry_after_isolation = true },
+
     snapshots = true,
     detach_from_auto_scaling = true,
     deregister_from_load_balancers = true,

@@ -350,6 +350,50 @@ class TestFailures(Ec2Case):
         self.assertEqual(result.step_status("isolate_network"), "failed")
         self.assertNotIn("ec2.CreateSnapshot", result.ops(), "the steps after a critical failure do not run")
 
+    def every_eni_is_isolated(self):
+        group = self.isolation_group()
+        self.assertEqual((group["IpPermissions"], group["IpPermissionsEgress"]), ([], []))
+        enis = self.world.ec2.describe_network_interfaces(
+            Filters=[{"Name": "attachment.instance-id", "Values": [self.w.inst.id]}])["NetworkInterfaces"]
+        self.assertEqual(len(enis), 2)
+        for eni in enis:
+            self.assertEqual([g["GroupId"] for g in eni["Groups"]], [group["GroupId"]], eni["NetworkInterfaceId"])
+
+    def test_a_screenshot_answered_5xx_does_not_hold_up_isolation(self):
+        self.world.fault("GetConsoleScreenshot", "500", count=50)
+        result = self.contain()
+        self.assertEqual((result.rc, result.outcome), (0, "contained"), result.describe())
+        self.assertEqual(result.step_status("isolate_network"), "ok")
+        self.every_eni_is_isolated()
+        calls = result.calls()
+        shots = [c for c in calls if c["op"] == "ec2.GetConsoleScreenshot"]
+        moves = [i for i, c in enumerate(calls) if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
+        self.assertEqual(len(moves), 4)
+        # Beside isolation: one attempt, no retry, whatever the answer.
+        self.assertEqual((shots[0]["step"], shots[0]["status"], shots[0]["attempts"]), ("isolate_network", 500, 1))
+        # Tried again only once isolation is done, with the usual retries.
+        self.assertEqual(len(shots), 2)
+        self.assertEqual((shots[1]["step"], shots[1]["attempts"]), ("cut_ties_and_keep_evidence", 3))
+        self.assertLess(moves[-1], calls.index(shots[1]))
+        self.assertEqual(self.world.log("GetConsoleScreenshot")[0]["fault"], "500")
+        self.assertEqual(len(self.world.log("GetConsoleScreenshot")), 4, "1 attempt beside isolation, 3 after")
+        prefix = f"evidence/123456789012/us-east-1/{self.w.inst.id}/{self.finding['id']}/"
+        manifest = json.loads(self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "manifest.json")["Body"].read())
+        self.assertFalse([a for a in manifest["artifacts"] if "screenshot" in a["key"]])
+        self.assertIn("no console screenshot", " ".join(manifest["notes"]))
+
+    def test_a_slow_screenshot_is_given_up_at_its_deadline_and_taken_after_isolation(self):
+        self.world.fault("GetConsoleScreenshot", "slow", count=1, delay_ms=8000)
+        result = self.contain()
+        self.assertEqual((result.rc, result.outcome), (0, "contained"), result.describe())
+        self.every_eni_is_isolated()
+        shots = [c for c in result.calls() if c["op"] == "ec2.GetConsoleScreenshot"]
+        self.assertEqual((shots[0]["step"], shots[0]["error"], shots[0]["attempts"]), ("isolate_network", "Timeout", 1))
+        self.assertLess(shots[0]["ms"], 4000, "config.ec2.screenshot.deadline_seconds (2 s), not the 8 s answer")
+        self.assertEqual((shots[1]["step"], shots[1]["error"]), ("cut_ties_and_keep_evidence", None))
+        prefix = f"evidence/123456789012/us-east-1/{self.w.inst.id}/{self.finding['id']}/"
+        self.world.s3.head_object(Bucket=self.w.bucket, Key=prefix + "screenshot.png")
+
     def test_forensic_wait_is_bounded_and_cleanup_still_runs(self):
         self.world.ssm_result(pending_polls=1000)
         playbooks = self.playbooks({"command_wait_seconds = 45": "command_wait_seconds = 2",
