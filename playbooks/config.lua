@@ -140,6 +140,16 @@ return {
   s3 = {
     rules = {},
     default = "contain",
+    -- An S3 finding whose resource.accessKeyDetails names an IAM user or an
+    -- assumed role also gets the IAM runbook for that principal (the
+    -- settings of iam below: key deactivated, older sessions revoked),
+    -- from this severity up. false: the bucket only.
+    contain_principal = true,
+    principal_min_severity = 7,
+    -- Policy:S3/AccountBlockPublicAccessDisabled: turn the account's S3
+    -- Block Public Access back on, all four settings (what was there is
+    -- saved for restore).
+    block_account_public_access = true,
   },
 
   iam = {
@@ -152,6 +162,10 @@ return {
     revoke_sessions = true,
     -- Deactivate (never delete) the long-term key named in the finding.
     deactivate_access_key = true,
+    -- Deactivate (never delete) the user's other keys created on or after
+    -- the finding's service.eventFirstSeen: keys the attacker could have
+    -- made. Their state before is saved for restore.
+    deactivate_new_access_keys = true,
     -- Roles IAM does not let anyone change (service-linked roles; IAM
     -- Identity Center's roles, whose sessions are revoked there): journaled
     -- and notified, not touched. Lua patterns on the role name.

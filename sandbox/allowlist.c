@@ -14,7 +14,8 @@
  *       allow-all group of the two-step move keeps its rule and holds no ENI
  *       once the move is done
  *   ec2 DeleteTags, autoscaling AttachInstances, elb RegisterInstancesWithLoadBalancer,
- *   elbv2 RegisterTargets, s3 DeletePublicAccessBlock, iam DeleteUserPolicy, DeleteRolePolicy
+ *   elbv2 RegisterTargets, s3 DeletePublicAccessBlock, s3control DeletePublicAccessBlock,
+ *   iam DeleteUserPolicy, DeleteRolePolicy
  *       undo-only: they belong to the restore command, not to playbooks
  *   anything that terminates or deletes (TerminateInstances, DeleteSnapshot,
  *   DeleteSecurityGroup, DeleteAccessKey, DeleteObject ...)
@@ -80,6 +81,11 @@ static const allow_entry entries[] = {
 	 RULE_BLOCK_ALL, "all four flags true: a block is only ever tightened (restore mode excepted)"},
 	{"s3", "PutObject", W, NULL, "no undo: evidence",
 	 RULE_EVIDENCE_OBJECT, "ARTIFACT_BUCKET, key under evidence/<account>/<region>/<resource>/<finding id>/ (or a lock under locks/<account>/<region>/<resource>/), IfNoneMatch \"*\": never another object, never overwritten"},
+	{"s3control", "GetPublicAccessBlock", R, NULL, "the account's block, saved for undo", RULE_NONE, NULL},
+	{"s3control", "PutPublicAccessBlock", W, "PutPublicAccessBlock", "turn the account's block back on; undo puts the saved one (or deletes)",
+	 RULE_ACCOUNT_BLOCK_ALL, "AccountId is the run's account, all four flags true: only this account's block, only ever tightened (restore mode excepted)"},
+	{"iam", "GetUser", R, NULL, "does the user still exist: a dry run decides as the live run", RULE_NONE, NULL},
+	{"iam", "GetRole", R, NULL, "does the role still exist: a dry run decides as the live run", RULE_NONE, NULL},
 	{"iam", "GetUserPolicy", R, NULL, "an inline policy to save before replacing it", RULE_NONE, NULL},
 	{"iam", "GetRolePolicy", R, NULL, "an inline policy to save before replacing it", RULE_NONE, NULL},
 	{"iam", "ListAccessKeys", R, NULL, "the user's keys", RULE_NONE, NULL},

@@ -27,6 +27,7 @@ typedef enum allow_rule {
 	RULE_KEEP_CAPACITY,      /* detached without decrementing the desired capacity */
 	RULE_CONFIG_COMMANDS,    /* SSM document and commands from config.lua, output to the run's prefix */
 	RULE_BLOCK_ALL,          /* public access blocks only tightened: all four flags true */
+	RULE_ACCOUNT_BLOCK_ALL,  /* the run's account's block only, all four flags true */
 	RULE_EVIDENCE_OBJECT,    /* objects only new, only in the artifact bucket under the run's prefix */
 	RULE_DENY_ONLY,          /* inline policies only deny, under the configured name */
 	RULE_DEACTIVATE_ONLY,    /* access keys only made Inactive */

@@ -30,7 +30,8 @@
  * ends with an ENI still in it, rules_settle moves the ENI back there itself.
  *
  * Restore mode (sandbox_run.restore) lifts the rules that only tighten
- * (protections, profile, public access blocks, key status); restore is not
+ * (protections, profile, public access blocks, key status; an account's
+ * block stays limited to the run's account); restore is not
  * built, so nothing sets it yet.
  *
  * Owner: sandbox module. Nothing here keeps memory across a Lua call that can
@@ -1103,19 +1104,13 @@ static int rule_config_commands(view *v, int p)
 	return command_output(v, p);
 }
 
-static int rule_block_all(view *v, int p)
+/* PublicAccessBlockConfiguration present (at run time) with all four flags true. */
+static int all_four_flags(view *v, int p)
 {
-	static const char *const allowed[] = {"Bucket", "PublicAccessBlockConfiguration",
-					      "ExpectedBucketOwner", "ContentMD5", "ChecksumAlgorithm",
-					      NULL};
 	static const char *const flags[] = {"BlockPublicAcls", "IgnorePublicAcls",
 					    "BlockPublicPolicy", "RestrictPublicBuckets", NULL};
 	lua_State *L = v->L;
 	int r;
-	if (restore_mode(v))
-		return 0;
-	if (only_members(v, p, "", allowed) != 0)
-		return -1;
 	if ((r = sub_table(v, p, "PublicAccessBlockConfiguration")) <= 0)
 		return r < 0 || is_static(v) ? r : refuse(v, "PublicAccessBlockConfiguration is required");
 	for (int i = 0; r >= 0 && flags[i]; i++) {
@@ -1127,6 +1122,39 @@ static int rule_block_all(view *v, int p)
 	}
 	lua_pop(L, 1);
 	return r < 0 ? r : 0;
+}
+
+static int rule_block_all(view *v, int p)
+{
+	static const char *const allowed[] = {"Bucket", "PublicAccessBlockConfiguration",
+					      "ExpectedBucketOwner", "ContentMD5", "ChecksumAlgorithm",
+					      NULL};
+	if (restore_mode(v))
+		return 0;
+	if (only_members(v, p, "", allowed) != 0)
+		return -1;
+	return all_four_flags(v, p);
+}
+
+/* s3control PutPublicAccessBlock: the account's block, all four flags true,
+ * and only the run's own account (the finding's, compared with the
+ * caller's by the host): never another account's. */
+static int rule_account_block_all(view *v, int p)
+{
+	static const char *const allowed[] = {"AccountId", "PublicAccessBlockConfiguration", NULL};
+	const char *account;
+	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "AccountId", &account) != 0)
+		return -1;
+	if (!is_static(v)) {
+		const char *want = v->run->account;
+		if (!want || !*want)
+			return refuse(v, "this run has no account: no account setting may be changed");
+		if (strcmp(account, want) != 0)
+			return refuse(v, "AccountId must be the run's account (%.12s)", want);
+	}
+	if (restore_mode(v))
+		return 0;
+	return all_four_flags(v, p);
 }
 
 /* PutObject: a new object in the artifact bucket under the run's evidence
@@ -1358,6 +1386,7 @@ static const struct {
 	{RULE_KEEP_CAPACITY, "keep-capacity", rule_keep_capacity},
 	{RULE_CONFIG_COMMANDS, "config-commands", rule_config_commands},
 	{RULE_BLOCK_ALL, "block-all", rule_block_all},
+	{RULE_ACCOUNT_BLOCK_ALL, "account-block-all", rule_account_block_all},
 	{RULE_EVIDENCE_OBJECT, "evidence-object", rule_evidence_object},
 	{RULE_DENY_ONLY, "deny-only", rule_deny_only},
 	{RULE_DEACTIVATE_ONLY, "deactivate-only", rule_deactivate_only},

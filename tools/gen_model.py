@@ -334,6 +334,8 @@ class Generator:
                 f[io] = f"SH({self.shape_index[(service, op[io]['shape'])]})"
         if op.get("output", {}).get("resultWrapper"):
             f["result_wrapper"] = c_str(op["output"]["resultWrapper"])
+        if op.get("endpoint", {}).get("hostPrefix"):
+            f["host_prefix"] = c_str(op["endpoint"]["hostPrefix"])
         checksum = op.get("httpChecksum", {})
         if checksum.get("requestAlgorithmMember"):
             f["checksum_algorithm_member"] = c_str(checksum["requestAlgorithmMember"])

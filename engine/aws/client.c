@@ -325,7 +325,29 @@ static int s3_path_style(const call_ctx *x)
 	return 0;
 }
 
-/* host = [bucket.]authority; wire_path = [base][/bucket]path; url = scheme://host wire_path[?query]. */
+/* Whether an operation's host prefix goes in front of this authority: not
+ * when the authority is an IP address or localhost (an override such as a
+ * local test server), where a prefixed name cannot resolve. botocore
+ * prefixes those too and cannot reach them; the prefix's value still
+ * travels in the request (s3control: the x-amz-account-id header). */
+static int host_prefix_applies(const char *auth, size_t n)
+{
+	size_t host_n = n;
+	if (n && auth[0] == '[')
+		return 0; /* [IPv6] */
+	for (size_t i = 0; i < n; i++)
+		if (auth[i] == ':')
+			host_n = i;
+	if (host_n == 9 && strncasecmp(auth, "localhost", 9) == 0)
+		return 0;
+	for (size_t i = 0; i < host_n; i++)
+		if (!((auth[i] >= '0' && auth[i] <= '9') || auth[i] == '.'))
+			return 1;
+	return 0; /* dotted IPv4 */
+}
+
+/* host = [host prefix][bucket.]authority; wire_path = [base][/bucket]path;
+ * url = scheme://host wire_path[?query]. */
 static int compose_url(call_ctx *x)
 {
 	const char *u = x->ep.url, *sep = strstr(u, "://");
@@ -334,11 +356,13 @@ static int compose_url(call_ctx *x)
 	const char *auth = sep + 3, *base = strchr(auth, '/');
 	size_t auth_len = base ? (size_t)(base - auth) : strlen(auth);
 	int virt = x->req.bucket[0] && !s3_path_style(x);
+	int prefix = x->req.host_prefix[0] && host_prefix_applies(auth, auth_len);
 	const char *path = x->req.path.len ? x->req.path.data : "/";
 	buf_reset(&x->host);
 	buf_reset(&x->wire_path);
 	buf_reset(&x->url);
-	if ((virt && buf_printf(&x->host, "%s.", x->req.bucket) != 0) ||
+	if ((prefix && buf_puts(&x->host, x->req.host_prefix) != 0) ||
+	    (virt && buf_printf(&x->host, "%s.", x->req.bucket) != 0) ||
 	    buf_append(&x->host, auth, auth_len) != 0 || (base && buf_puts(&x->wire_path, base) != 0))
 		return -1;
 	if (x->req.bucket[0] && !virt) {

@@ -27,6 +27,7 @@ static const service_info SERVICES[] = {
 	{"elbv2", "ELASTIC_LOAD_BALANCING_V2", "elasticloadbalancing"},
 	{"ssm", "SSM", "ssm"},
 	{"s3", "S3", "s3"},
+	{"s3control", "S3_CONTROL", "s3-control"},
 	{"iam", "IAM", "iam"},
 	{"sns", "SNS", "sns"},
 	{"sts", "STS", "sts"},

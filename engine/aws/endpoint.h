@@ -2,7 +2,7 @@
  *
  * Order, as the AWS CLI: the --endpoint-url flag; AWS_ENDPOINT_URL_<SERVICE_ID>
  * (EC2, AUTO_SCALING, ELASTIC_LOAD_BALANCING, ELASTIC_LOAD_BALANCING_V2, SSM,
- * S3, IAM, SNS, STS); AWS_ENDPOINT_URL; the profile's endpoint_url; else the
+ * S3, S3_CONTROL, IAM, SNS, STS); AWS_ENDPOINT_URL; the profile's endpoint_url; else the
  * partition's host for the region (aws, aws-cn, aws-us-gov, ...). IAM is global
  * (iam.amazonaws.com signed for us-east-1; iam.cn-north-1.amazonaws.com.cn / cn-north-1;
  * iam.us-gov.amazonaws.com / us-gov-west-1). AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
@@ -20,7 +20,9 @@ typedef struct aws_endpoint {
 } aws_endpoint;
 
 /* service: boto3 client name ("ec2", "autoscaling", "elb", "elbv2", "ssm",
- * "s3", "iam", "sns", "sts"). 0, or -1 with err set (unknown service, bad
+ * "s3", "s3control", "iam", "sns", "sts"). s3control's host is
+ * s3-control.<region>.<suffix>; the account id in front of it is the
+ * operation's host prefix, added by the client. 0, or -1 with err set (unknown service, bad
  * override URL, missing region). */
 int endpoint_resolve(const char *service, const char *region, const char *profile,
 		     const char *endpoint_url_flag, aws_endpoint *out, aws_error *err);

@@ -8,6 +8,7 @@
  *   elbv2 2015-12-01
  *   iam 2010-05-08
  *   s3 2006-03-01
+ *   s3control 2018-08-20
  *   sns 2010-03-31
  *   ssm 2014-11-06
  *   sts 2011-06-15
@@ -21,8 +22,8 @@
 #define SH(i) (&shapes[i])
 #define MB(i) (&members[i])
 
-static const aws_shape shapes[648];
-static const aws_member members[1278];
+static const aws_shape shapes[674];
+static const aws_member members[1317];
 
 const aws_service model_services[] = {
 	[0] = {
@@ -110,6 +111,20 @@ const aws_service model_services[] = {
 		.xml_namespace = NULL,
 	},
 	[6] = {
+		.name = "s3control",
+		.service_id = "S3 Control",
+		.endpoint_prefix = "s3-control",
+		.signing_name = "s3",
+		.signature_version = "s3v4",
+		.protocol = AWS_PROTO_REST_XML,
+		.protocol_name = "rest-xml",
+		.api_version = "2018-08-20",
+		.target_prefix = NULL,
+		.json_version = NULL,
+		.global_endpoint = NULL,
+		.xml_namespace = NULL,
+	},
+	[7] = {
 		.name = "sns",
 		.service_id = "SNS",
 		.endpoint_prefix = "sns",
@@ -123,7 +138,7 @@ const aws_service model_services[] = {
 		.global_endpoint = NULL,
 		.xml_namespace = "http://sns.amazonaws.com/doc/2010-03-31/",
 	},
-	[7] = {
+	[8] = {
 		.name = "ssm",
 		.service_id = "SSM",
 		.endpoint_prefix = "ssm",
@@ -137,7 +152,7 @@ const aws_service model_services[] = {
 		.global_endpoint = NULL,
 		.xml_namespace = NULL,
 	},
-	[8] = {
+	[9] = {
 		.name = "sts",
 		.service_id = "STS",
 		.endpoint_prefix = "sts",
@@ -152,7 +167,7 @@ const aws_service model_services[] = {
 		.xml_namespace = "https://sts.amazonaws.com/doc/2011-06-15/",
 	},
 };
-const size_t model_nservices = 9;
+const size_t model_nservices = 10;
 
 const aws_operation model_operations[] = {
 	[0] = {
@@ -454,7 +469,7 @@ const aws_operation model_operations[] = {
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(374),
+		.input = SH(375),
 	},
 	[33] = {
 		.name = "DeleteUserPolicy",
@@ -462,196 +477,244 @@ const aws_operation model_operations[] = {
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(375),
+		.input = SH(376),
 	},
 	[34] = {
+		.name = "GetRole",
+		.snake_name = "get_role",
+		.service = SV(4),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(379),
+		.output = SH(380),
+		.result_wrapper = "GetRoleResult",
+	},
+	[35] = {
 		.name = "GetRolePolicy",
 		.snake_name = "get_role_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(376),
-		.output = SH(377),
+		.input = SH(377),
+		.output = SH(378),
 		.result_wrapper = "GetRolePolicyResult",
 	},
-	[35] = {
+	[36] = {
+		.name = "GetUser",
+		.snake_name = "get_user",
+		.service = SV(4),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(383),
+		.output = SH(384),
+		.result_wrapper = "GetUserResult",
+	},
+	[37] = {
 		.name = "GetUserPolicy",
 		.snake_name = "get_user_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(378),
-		.output = SH(379),
+		.input = SH(381),
+		.output = SH(382),
 		.result_wrapper = "GetUserPolicyResult",
 	},
-	[36] = {
+	[38] = {
 		.name = "ListAccessKeys",
 		.snake_name = "list_access_keys",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(380),
-		.output = SH(381),
+		.input = SH(385),
+		.output = SH(386),
 		.result_wrapper = "ListAccessKeysResult",
 	},
-	[37] = {
+	[39] = {
 		.name = "PutRolePolicy",
 		.snake_name = "put_role_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(382),
+		.input = SH(388),
 	},
-	[38] = {
+	[40] = {
 		.name = "PutUserPolicy",
 		.snake_name = "put_user_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(383),
+		.input = SH(389),
 	},
-	[39] = {
+	[41] = {
 		.name = "UpdateAccessKey",
 		.snake_name = "update_access_key",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(384),
+		.input = SH(393),
 	},
-	[40] = {
+	[42] = {
 		.name = "DeletePublicAccessBlock",
 		.snake_name = "delete_public_access_block",
 		.service = SV(5),
 		.http_method = "DELETE",
 		.request_uri = "/{Bucket}\077publicAccessBlock",
-		.input = SH(429),
+		.input = SH(448),
 	},
-	[41] = {
+	[43] = {
 		.name = "GetBucketPolicyStatus",
 		.snake_name = "get_bucket_policy_status",
 		.service = SV(5),
 		.http_method = "GET",
 		.request_uri = "/{Bucket}\077policyStatus",
-		.input = SH(438),
-		.output = SH(437),
+		.input = SH(457),
+		.output = SH(456),
 	},
-	[42] = {
+	[44] = {
 		.name = "GetObject",
 		.snake_name = "get_object",
 		.service = SV(5),
 		.http_method = "GET",
 		.request_uri = "/{Bucket}/{Key+}",
-		.input = SH(440),
-		.output = SH(439),
+		.input = SH(459),
+		.output = SH(458),
 	},
-	[43] = {
+	[45] = {
 		.name = "GetPublicAccessBlock",
 		.snake_name = "get_public_access_block",
 		.service = SV(5),
 		.http_method = "GET",
 		.request_uri = "/{Bucket}\077publicAccessBlock",
-		.input = SH(442),
-		.output = SH(441),
+		.input = SH(461),
+		.output = SH(460),
 	},
-	[44] = {
+	[46] = {
 		.name = "HeadObject",
 		.snake_name = "head_object",
 		.service = SV(5),
 		.http_method = "HEAD",
 		.request_uri = "/{Bucket}/{Key+}",
-		.input = SH(448),
-		.output = SH(447),
+		.input = SH(467),
+		.output = SH(466),
 	},
-	[45] = {
+	[47] = {
 		.name = "ListObjectsV2",
 		.snake_name = "list_objects_v2",
 		.service = SV(5),
 		.http_method = "GET",
 		.request_uri = "/{Bucket}\077list-type=2",
-		.input = SH(460),
-		.output = SH(459),
+		.input = SH(479),
+		.output = SH(478),
 	},
-	[46] = {
+	[48] = {
 		.name = "PutObject",
 		.snake_name = "put_object",
 		.service = SV(5),
 		.http_method = "PUT",
 		.request_uri = "/{Bucket}/{Key+}",
-		.input = SH(485),
-		.output = SH(484),
+		.input = SH(504),
+		.output = SH(503),
 		.checksum_algorithm_member = "ChecksumAlgorithm",
 	},
-	[47] = {
+	[49] = {
 		.name = "PutPublicAccessBlock",
 		.snake_name = "put_public_access_block",
 		.service = SV(5),
 		.http_method = "PUT",
 		.request_uri = "/{Bucket}\077publicAccessBlock",
-		.input = SH(486),
+		.input = SH(505),
 		.checksum_algorithm_member = "ChecksumAlgorithm",
 		.flags = AWS_OF_CHECKSUM_REQUIRED,
 	},
-	[48] = {
-		.name = "Publish",
-		.snake_name = "publish",
-		.service = SV(6),
-		.http_method = "POST",
-		.request_uri = "/",
-		.input = SH(519),
-		.output = SH(520),
-		.result_wrapper = "PublishResult",
-	},
-	[49] = {
-		.name = "DescribeInstanceInformation",
-		.snake_name = "describe_instance_information",
-		.service = SV(7),
-		.http_method = "POST",
-		.request_uri = "/",
-		.input = SH(548),
-		.output = SH(549),
-	},
 	[50] = {
-		.name = "GetCommandInvocation",
-		.snake_name = "get_command_invocation",
-		.service = SV(7),
-		.http_method = "POST",
-		.request_uri = "/",
-		.input = SH(557),
-		.output = SH(558),
+		.name = "DeletePublicAccessBlock",
+		.snake_name = "delete_public_access_block",
+		.service = SV(6),
+		.http_method = "DELETE",
+		.request_uri = "/v20180820/configuration/publicAccessBlock",
+		.input = SH(535),
+		.host_prefix = "{AccountId}.",
 	},
 	[51] = {
-		.name = "SendCommand",
-		.snake_name = "send_command",
+		.name = "GetPublicAccessBlock",
+		.snake_name = "get_public_access_block",
+		.service = SV(6),
+		.http_method = "GET",
+		.request_uri = "/v20180820/configuration/publicAccessBlock",
+		.input = SH(537),
+		.output = SH(536),
+		.host_prefix = "{AccountId}.",
+	},
+	[52] = {
+		.name = "PutPublicAccessBlock",
+		.snake_name = "put_public_access_block",
+		.service = SV(6),
+		.http_method = "PUT",
+		.request_uri = "/v20180820/configuration/publicAccessBlock",
+		.input = SH(539),
+		.host_prefix = "{AccountId}.",
+	},
+	[53] = {
+		.name = "Publish",
+		.snake_name = "publish",
 		.service = SV(7),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(596),
-		.output = SH(597),
+		.input = SH(545),
+		.output = SH(546),
+		.result_wrapper = "PublishResult",
 	},
-	[52] = {
+	[54] = {
+		.name = "DescribeInstanceInformation",
+		.snake_name = "describe_instance_information",
+		.service = SV(8),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(574),
+		.output = SH(575),
+	},
+	[55] = {
+		.name = "GetCommandInvocation",
+		.snake_name = "get_command_invocation",
+		.service = SV(8),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(583),
+		.output = SH(584),
+	},
+	[56] = {
+		.name = "SendCommand",
+		.snake_name = "send_command",
+		.service = SV(8),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(622),
+		.output = SH(623),
+	},
+	[57] = {
 		.name = "AssumeRole",
 		.snake_name = "assume_role",
-		.service = SV(8),
+		.service = SV(9),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(616),
-		.output = SH(617),
+		.input = SH(642),
+		.output = SH(643),
 		.result_wrapper = "AssumeRoleResult",
 	},
-	[53] = {
+	[58] = {
 		.name = "GetCallerIdentity",
 		.snake_name = "get_caller_identity",
-		.service = SV(8),
+		.service = SV(9),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(620),
-		.output = SH(621),
+		.input = SH(646),
+		.output = SH(647),
 		.result_wrapper = "GetCallerIdentityResult",
 	},
 };
-const size_t model_noperations = 54;
+const size_t model_noperations = 59;
 
-static const char *const enums[1642] = {
+static const char *const enums[1643] = {
 	/* autoscaling ScalingActivityStatusCode */
 	[0] = "PendingSpotBidPlacement",
 	[1] = "WaitingForSpotInstanceRequestId",
@@ -2232,150 +2295,152 @@ static const char *const enums[1642] = {
 	[1525] = "ip",
 	[1526] = "lambda",
 	[1527] = "alb",
+	/* iam PermissionsBoundaryAttachmentType */
+	[1528] = "PermissionsBoundaryPolicy",
 	/* iam statusType */
-	[1528] = "Active",
-	[1529] = "Inactive",
-	[1530] = "Expired",
+	[1529] = "Active",
+	[1530] = "Inactive",
+	[1531] = "Expired",
 	/* s3 ArchiveStatus */
-	[1531] = "ARCHIVE_ACCESS",
-	[1532] = "DEEP_ARCHIVE_ACCESS",
+	[1532] = "ARCHIVE_ACCESS",
+	[1533] = "DEEP_ARCHIVE_ACCESS",
 	/* s3 ChecksumAlgorithm */
-	[1533] = "CRC32",
-	[1534] = "CRC32C",
-	[1535] = "SHA1",
-	[1536] = "SHA256",
-	[1537] = "CRC64NVME",
-	[1538] = "SHA512",
-	[1539] = "MD5",
-	[1540] = "XXHASH64",
-	[1541] = "XXHASH3",
-	[1542] = "XXHASH128",
+	[1534] = "CRC32",
+	[1535] = "CRC32C",
+	[1536] = "SHA1",
+	[1537] = "SHA256",
+	[1538] = "CRC64NVME",
+	[1539] = "SHA512",
+	[1540] = "MD5",
+	[1541] = "XXHASH64",
+	[1542] = "XXHASH3",
+	[1543] = "XXHASH128",
 	/* s3 ChecksumMode */
-	[1543] = "ENABLED",
+	[1544] = "ENABLED",
 	/* s3 ChecksumType */
-	[1544] = "COMPOSITE",
-	[1545] = "FULL_OBJECT",
+	[1545] = "COMPOSITE",
+	[1546] = "FULL_OBJECT",
 	/* s3 EncodingType */
-	[1546] = "url",
+	[1547] = "url",
 	/* s3 ObjectCannedACL */
-	[1547] = "private",
-	[1548] = "public-read",
-	[1549] = "public-read-write",
-	[1550] = "authenticated-read",
-	[1551] = "aws-exec-read",
-	[1552] = "bucket-owner-read",
-	[1553] = "bucket-owner-full-control",
+	[1548] = "private",
+	[1549] = "public-read",
+	[1550] = "public-read-write",
+	[1551] = "authenticated-read",
+	[1552] = "aws-exec-read",
+	[1553] = "bucket-owner-read",
+	[1554] = "bucket-owner-full-control",
 	/* s3 ObjectLockLegalHoldStatus */
-	[1554] = "ON",
-	[1555] = "OFF",
+	[1555] = "ON",
+	[1556] = "OFF",
 	/* s3 ObjectLockMode */
-	[1556] = "GOVERNANCE",
-	[1557] = "COMPLIANCE",
+	[1557] = "GOVERNANCE",
+	[1558] = "COMPLIANCE",
 	/* s3 ObjectStorageClass */
-	[1558] = "STANDARD",
-	[1559] = "REDUCED_REDUNDANCY",
-	[1560] = "GLACIER",
-	[1561] = "STANDARD_IA",
-	[1562] = "ONEZONE_IA",
-	[1563] = "INTELLIGENT_TIERING",
-	[1564] = "DEEP_ARCHIVE",
-	[1565] = "OUTPOSTS",
-	[1566] = "GLACIER_IR",
-	[1567] = "SNOW",
-	[1568] = "EXPRESS_ONEZONE",
-	[1569] = "FSX_OPENZFS",
-	[1570] = "FSX_ONTAP",
+	[1559] = "STANDARD",
+	[1560] = "REDUCED_REDUNDANCY",
+	[1561] = "GLACIER",
+	[1562] = "STANDARD_IA",
+	[1563] = "ONEZONE_IA",
+	[1564] = "INTELLIGENT_TIERING",
+	[1565] = "DEEP_ARCHIVE",
+	[1566] = "OUTPOSTS",
+	[1567] = "GLACIER_IR",
+	[1568] = "SNOW",
+	[1569] = "EXPRESS_ONEZONE",
+	[1570] = "FSX_OPENZFS",
+	[1571] = "FSX_ONTAP",
 	/* s3 OptionalObjectAttributes */
-	[1571] = "RestoreStatus",
+	[1572] = "RestoreStatus",
 	/* s3 ReplicationStatus */
-	[1572] = "COMPLETE",
-	[1573] = "PENDING",
-	[1574] = "FAILED",
-	[1575] = "REPLICA",
-	[1576] = "COMPLETED",
+	[1573] = "COMPLETE",
+	[1574] = "PENDING",
+	[1575] = "FAILED",
+	[1576] = "REPLICA",
+	[1577] = "COMPLETED",
 	/* s3 RequestCharged */
-	[1577] = "requester",
-	/* s3 RequestPayer */
 	[1578] = "requester",
+	/* s3 RequestPayer */
+	[1579] = "requester",
 	/* s3 ServerSideEncryption */
-	[1579] = "AES256",
-	[1580] = "aws:fsx",
-	[1581] = "aws:kms",
-	[1582] = "aws:kms:dsse",
+	[1580] = "AES256",
+	[1581] = "aws:fsx",
+	[1582] = "aws:kms",
+	[1583] = "aws:kms:dsse",
 	/* s3 StorageClass */
-	[1583] = "STANDARD",
-	[1584] = "REDUCED_REDUNDANCY",
-	[1585] = "STANDARD_IA",
-	[1586] = "ONEZONE_IA",
-	[1587] = "INTELLIGENT_TIERING",
-	[1588] = "GLACIER",
-	[1589] = "DEEP_ARCHIVE",
-	[1590] = "OUTPOSTS",
-	[1591] = "GLACIER_IR",
-	[1592] = "SNOW",
-	[1593] = "EXPRESS_ONEZONE",
-	[1594] = "FSX_OPENZFS",
-	[1595] = "FSX_ONTAP",
+	[1584] = "STANDARD",
+	[1585] = "REDUCED_REDUNDANCY",
+	[1586] = "STANDARD_IA",
+	[1587] = "ONEZONE_IA",
+	[1588] = "INTELLIGENT_TIERING",
+	[1589] = "GLACIER",
+	[1590] = "DEEP_ARCHIVE",
+	[1591] = "OUTPOSTS",
+	[1592] = "GLACIER_IR",
+	[1593] = "SNOW",
+	[1594] = "EXPRESS_ONEZONE",
+	[1595] = "FSX_OPENZFS",
+	[1596] = "FSX_ONTAP",
 	/* ssm CommandInvocationStatus */
-	[1596] = "Pending",
-	[1597] = "InProgress",
-	[1598] = "Delayed",
-	[1599] = "Success",
-	[1600] = "Cancelled",
-	[1601] = "TimedOut",
-	[1602] = "Failed",
-	[1603] = "Cancelling",
+	[1597] = "Pending",
+	[1598] = "InProgress",
+	[1599] = "Delayed",
+	[1600] = "Success",
+	[1601] = "Cancelled",
+	[1602] = "TimedOut",
+	[1603] = "Failed",
+	[1604] = "Cancelling",
 	/* ssm CommandStatus */
-	[1604] = "Pending",
-	[1605] = "InProgress",
-	[1606] = "Success",
-	[1607] = "Cancelled",
-	[1608] = "Failed",
-	[1609] = "TimedOut",
-	[1610] = "Cancelling",
+	[1605] = "Pending",
+	[1606] = "InProgress",
+	[1607] = "Success",
+	[1608] = "Cancelled",
+	[1609] = "Failed",
+	[1610] = "TimedOut",
+	[1611] = "Cancelling",
 	/* ssm DocumentHashType */
-	[1611] = "Sha256",
-	[1612] = "Sha1",
+	[1612] = "Sha256",
+	[1613] = "Sha1",
 	/* ssm ExternalAlarmState */
-	[1613] = "UNKNOWN",
-	[1614] = "ALARM",
+	[1614] = "UNKNOWN",
+	[1615] = "ALARM",
 	/* ssm InstanceInformationFilterKey */
-	[1615] = "InstanceIds",
-	[1616] = "AgentVersion",
-	[1617] = "PingStatus",
-	[1618] = "PlatformTypes",
-	[1619] = "ActivationIds",
-	[1620] = "IamRole",
-	[1621] = "ResourceType",
-	[1622] = "AssociationStatus",
+	[1616] = "InstanceIds",
+	[1617] = "AgentVersion",
+	[1618] = "PingStatus",
+	[1619] = "PlatformTypes",
+	[1620] = "ActivationIds",
+	[1621] = "IamRole",
+	[1622] = "ResourceType",
+	[1623] = "AssociationStatus",
 	/* ssm NotificationEvent */
-	[1623] = "All",
-	[1624] = "InProgress",
-	[1625] = "Success",
-	[1626] = "TimedOut",
-	[1627] = "Cancelled",
-	[1628] = "Failed",
+	[1624] = "All",
+	[1625] = "InProgress",
+	[1626] = "Success",
+	[1627] = "TimedOut",
+	[1628] = "Cancelled",
+	[1629] = "Failed",
 	/* ssm NotificationType */
-	[1629] = "Command",
-	[1630] = "Invocation",
+	[1630] = "Command",
+	[1631] = "Invocation",
 	/* ssm PingStatus */
-	[1631] = "Online",
-	[1632] = "ConnectionLost",
-	[1633] = "Inactive",
+	[1632] = "Online",
+	[1633] = "ConnectionLost",
+	[1634] = "Inactive",
 	/* ssm PlatformType */
-	[1634] = "Windows",
-	[1635] = "Linux",
-	[1636] = "MacOS",
+	[1635] = "Windows",
+	[1636] = "Linux",
+	[1637] = "MacOS",
 	/* ssm ResourceType */
-	[1637] = "ManagedInstance",
-	[1638] = "EC2Instance",
+	[1638] = "ManagedInstance",
+	[1639] = "EC2Instance",
 	/* ssm SourceType */
-	[1639] = "AWS::EC2::Instance",
-	[1640] = "AWS::IoT::Thing",
-	[1641] = "AWS::SSM::ManagedInstance",
+	[1640] = "AWS::EC2::Instance",
+	[1641] = "AWS::IoT::Thing",
+	[1642] = "AWS::SSM::ManagedInstance",
 };
 
-static const aws_member members[1278] = {
+static const aws_member members[1317] = {
 	[0] = { .shape = SH(1) }, /* autoscaling Activities (member) */
 	[1] = { .name = "ActivityId", .shape = SH(20), .flags = AWS_MF_REQUIRED }, /* autoscaling Activity.ActivityId */
 	[2] = { .name = "AutoScalingGroupName", .shape = SH(23), .flags = AWS_MF_REQUIRED }, /* autoscaling Activity.AutoScalingGroupName */
@@ -3773,1585 +3838,1660 @@ static const aws_member members[1278] = {
 	[808] = { .name = "AnomalyDetection", .shape = SH(321) }, /* elbv2 TargetHealthDescription.AnomalyDetection */
 	[809] = { .name = "AdministrativeOverride", .shape = SH(320) }, /* elbv2 TargetHealthDescription.AdministrativeOverride */
 	[810] = { .shape = SH(365) }, /* elbv2 TargetHealthDescriptions (member) */
-	[811] = { .name = "UserName", .shape = SH(397) }, /* iam AccessKeyMetadata.UserName */
-	[812] = { .name = "AccessKeyId", .shape = SH(385) }, /* iam AccessKeyMetadata.AccessKeyId */
-	[813] = { .name = "Status", .shape = SH(396) }, /* iam AccessKeyMetadata.Status */
-	[814] = { .name = "CreateDate", .shape = SH(388) }, /* iam AccessKeyMetadata.CreateDate */
-	[815] = { .name = "RoleName", .shape = SH(395), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.RoleName */
-	[816] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.PolicyName */
-	[817] = { .name = "UserName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.UserName */
-	[818] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.PolicyName */
-	[819] = { .name = "RoleName", .shape = SH(395), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.RoleName */
-	[820] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.PolicyName */
-	[821] = { .name = "RoleName", .shape = SH(395), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.RoleName */
-	[822] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyName */
-	[823] = { .name = "PolicyDocument", .shape = SH(392), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyDocument */
-	[824] = { .name = "UserName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.UserName */
-	[825] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.PolicyName */
-	[826] = { .name = "UserName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.UserName */
-	[827] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyName */
-	[828] = { .name = "PolicyDocument", .shape = SH(392), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyDocument */
-	[829] = { .name = "UserName", .shape = SH(389) }, /* iam ListAccessKeysRequest.UserName */
-	[830] = { .name = "Marker", .shape = SH(390) }, /* iam ListAccessKeysRequest.Marker */
-	[831] = { .name = "MaxItems", .shape = SH(391) }, /* iam ListAccessKeysRequest.MaxItems */
-	[832] = { .name = "AccessKeyMetadata", .shape = SH(386), .flags = AWS_MF_REQUIRED }, /* iam ListAccessKeysResponse.AccessKeyMetadata */
-	[833] = { .name = "IsTruncated", .shape = SH(387) }, /* iam ListAccessKeysResponse.IsTruncated */
-	[834] = { .name = "Marker", .shape = SH(394) }, /* iam ListAccessKeysResponse.Marker */
-	[835] = { .name = "RoleName", .shape = SH(395), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.RoleName */
-	[836] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyName */
-	[837] = { .name = "PolicyDocument", .shape = SH(392), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyDocument */
-	[838] = { .name = "UserName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.UserName */
-	[839] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyName */
-	[840] = { .name = "PolicyDocument", .shape = SH(392), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyDocument */
-	[841] = { .name = "UserName", .shape = SH(389) }, /* iam UpdateAccessKeyRequest.UserName */
-	[842] = { .name = "AccessKeyId", .shape = SH(385), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.AccessKeyId */
-	[843] = { .name = "Status", .shape = SH(396), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.Status */
-	[844] = { .shape = SH(373) }, /* iam accessKeyMetadataListType (member) */
-	[845] = { .shape = SH(405) }, /* s3 ChecksumAlgorithmList (member) */
-	[846] = { .name = "Prefix", .shape = SH(482) }, /* s3 CommonPrefix.Prefix */
-	[847] = { .shape = SH(419) }, /* s3 CommonPrefixList (member) */
-	[848] = {
+	[811] = { .name = "UserName", .shape = SH(416) }, /* iam AccessKeyMetadata.UserName */
+	[812] = { .name = "AccessKeyId", .shape = SH(395) }, /* iam AccessKeyMetadata.AccessKeyId */
+	[813] = { .name = "Status", .shape = SH(411) }, /* iam AccessKeyMetadata.Status */
+	[814] = { .name = "CreateDate", .shape = SH(399) }, /* iam AccessKeyMetadata.CreateDate */
+	[815] = { .name = "PermissionsBoundaryType", .shape = SH(387) }, /* iam AttachedPermissionsBoundary.PermissionsBoundaryType */
+	[816] = { .name = "PermissionsBoundaryArn", .shape = SH(397) }, /* iam AttachedPermissionsBoundary.PermissionsBoundaryArn */
+	[817] = { .name = "RoleName", .shape = SH(410), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.RoleName */
+	[818] = { .name = "PolicyName", .shape = SH(406), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.PolicyName */
+	[819] = { .name = "UserName", .shape = SH(400), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.UserName */
+	[820] = { .name = "PolicyName", .shape = SH(406), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.PolicyName */
+	[821] = { .name = "RoleName", .shape = SH(410), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.RoleName */
+	[822] = { .name = "PolicyName", .shape = SH(406), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.PolicyName */
+	[823] = { .name = "RoleName", .shape = SH(410), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.RoleName */
+	[824] = { .name = "PolicyName", .shape = SH(406), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyName */
+	[825] = { .name = "PolicyDocument", .shape = SH(405), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyDocument */
+	[826] = { .name = "RoleName", .shape = SH(410), .flags = AWS_MF_REQUIRED }, /* iam GetRoleRequest.RoleName */
+	[827] = { .name = "Role", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam GetRoleResponse.Role */
+	[828] = { .name = "UserName", .shape = SH(400), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.UserName */
+	[829] = { .name = "PolicyName", .shape = SH(406), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.PolicyName */
+	[830] = { .name = "UserName", .shape = SH(400), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.UserName */
+	[831] = { .name = "PolicyName", .shape = SH(406), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyName */
+	[832] = { .name = "PolicyDocument", .shape = SH(405), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyDocument */
+	[833] = { .name = "UserName", .shape = SH(400) }, /* iam GetUserRequest.UserName */
+	[834] = { .name = "User", .shape = SH(394), .flags = AWS_MF_REQUIRED }, /* iam GetUserResponse.User */
+	[835] = { .name = "UserName", .shape = SH(400) }, /* iam ListAccessKeysRequest.UserName */
+	[836] = { .name = "Marker", .shape = SH(402) }, /* iam ListAccessKeysRequest.Marker */
+	[837] = { .name = "MaxItems", .shape = SH(403) }, /* iam ListAccessKeysRequest.MaxItems */
+	[838] = { .name = "AccessKeyMetadata", .shape = SH(396), .flags = AWS_MF_REQUIRED }, /* iam ListAccessKeysResponse.AccessKeyMetadata */
+	[839] = { .name = "IsTruncated", .shape = SH(398) }, /* iam ListAccessKeysResponse.IsTruncated */
+	[840] = { .name = "Marker", .shape = SH(407) }, /* iam ListAccessKeysResponse.Marker */
+	[841] = { .name = "RoleName", .shape = SH(410), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.RoleName */
+	[842] = { .name = "PolicyName", .shape = SH(406), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyName */
+	[843] = { .name = "PolicyDocument", .shape = SH(405), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyDocument */
+	[844] = { .name = "UserName", .shape = SH(400), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.UserName */
+	[845] = { .name = "PolicyName", .shape = SH(406), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyName */
+	[846] = { .name = "PolicyDocument", .shape = SH(405), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyDocument */
+	[847] = { .name = "Path", .shape = SH(404), .flags = AWS_MF_REQUIRED }, /* iam Role.Path */
+	[848] = { .name = "RoleName", .shape = SH(410), .flags = AWS_MF_REQUIRED }, /* iam Role.RoleName */
+	[849] = { .name = "RoleId", .shape = SH(401), .flags = AWS_MF_REQUIRED }, /* iam Role.RoleId */
+	[850] = { .name = "Arn", .shape = SH(397), .flags = AWS_MF_REQUIRED }, /* iam Role.Arn */
+	[851] = { .name = "CreateDate", .shape = SH(399), .flags = AWS_MF_REQUIRED }, /* iam Role.CreateDate */
+	[852] = { .name = "AssumeRolePolicyDocument", .shape = SH(405) }, /* iam Role.AssumeRolePolicyDocument */
+	[853] = { .name = "Description", .shape = SH(408) }, /* iam Role.Description */
+	[854] = { .name = "MaxSessionDuration", .shape = SH(409) }, /* iam Role.MaxSessionDuration */
+	[855] = { .name = "PermissionsBoundary", .shape = SH(374) }, /* iam Role.PermissionsBoundary */
+	[856] = { .name = "Tags", .shape = SH(414) }, /* iam Role.Tags */
+	[857] = { .name = "RoleLastUsed", .shape = SH(391) }, /* iam Role.RoleLastUsed */
+	[858] = { .name = "LastUsedDate", .shape = SH(399) }, /* iam RoleLastUsed.LastUsedDate */
+	[859] = { .name = "Region", .shape = SH(412) }, /* iam RoleLastUsed.Region */
+	[860] = { .name = "Key", .shape = SH(413), .flags = AWS_MF_REQUIRED }, /* iam Tag.Key */
+	[861] = { .name = "Value", .shape = SH(415), .flags = AWS_MF_REQUIRED }, /* iam Tag.Value */
+	[862] = { .name = "UserName", .shape = SH(400) }, /* iam UpdateAccessKeyRequest.UserName */
+	[863] = { .name = "AccessKeyId", .shape = SH(395), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.AccessKeyId */
+	[864] = { .name = "Status", .shape = SH(411), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.Status */
+	[865] = { .name = "Path", .shape = SH(404), .flags = AWS_MF_REQUIRED }, /* iam User.Path */
+	[866] = { .name = "UserName", .shape = SH(416), .flags = AWS_MF_REQUIRED }, /* iam User.UserName */
+	[867] = { .name = "UserId", .shape = SH(401), .flags = AWS_MF_REQUIRED }, /* iam User.UserId */
+	[868] = { .name = "Arn", .shape = SH(397), .flags = AWS_MF_REQUIRED }, /* iam User.Arn */
+	[869] = { .name = "CreateDate", .shape = SH(399), .flags = AWS_MF_REQUIRED }, /* iam User.CreateDate */
+	[870] = { .name = "PasswordLastUsed", .shape = SH(399) }, /* iam User.PasswordLastUsed */
+	[871] = { .name = "PermissionsBoundary", .shape = SH(374) }, /* iam User.PermissionsBoundary */
+	[872] = { .name = "Tags", .shape = SH(414) }, /* iam User.Tags */
+	[873] = { .shape = SH(373) }, /* iam accessKeyMetadataListType (member) */
+	[874] = { .shape = SH(392) }, /* iam tagListType (member) */
+	[875] = { .shape = SH(424) }, /* s3 ChecksumAlgorithmList (member) */
+	[876] = { .name = "Prefix", .shape = SH(501) }, /* s3 CommonPrefix.Prefix */
+	[877] = { .shape = SH(438) }, /* s3 CommonPrefixList (member) */
+	[878] = {
 		.name = "Bucket",
-		.shape = SH(403),
+		.shape = SH(422),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 DeletePublicAccessBlockRequest.Bucket */
-	[849] = {
+	[879] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(399),
+		.shape = SH(418),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 DeletePublicAccessBlockRequest.ExpectedBucketOwner */
-	[850] = { .name = "PolicyStatus", .shape = SH(481) }, /* s3 GetBucketPolicyStatusOutput.PolicyStatus */
-	[851] = {
+	[880] = { .name = "PolicyStatus", .shape = SH(500) }, /* s3 GetBucketPolicyStatusOutput.PolicyStatus */
+	[881] = {
 		.name = "Bucket",
-		.shape = SH(403),
+		.shape = SH(422),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 GetBucketPolicyStatusRequest.Bucket */
-	[852] = {
+	[882] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(399),
+		.shape = SH(418),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetBucketPolicyStatusRequest.ExpectedBucketOwner */
-	[853] = { .name = "Body", .shape = SH(401), .flags = AWS_MF_STREAMING }, /* s3 GetObjectOutput.Body */
-	[854] = {
+	[883] = { .name = "Body", .shape = SH(420), .flags = AWS_MF_STREAMING }, /* s3 GetObjectOutput.Body */
+	[884] = {
 		.name = "DeleteMarker",
-		.shape = SH(428),
+		.shape = SH(447),
 		.location_name = "x-amz-delete-marker",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.DeleteMarker */
-	[855] = {
+	[885] = {
 		.name = "AcceptRanges",
-		.shape = SH(398),
+		.shape = SH(417),
 		.location_name = "accept-ranges",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.AcceptRanges */
-	[856] = {
+	[886] = {
 		.name = "Expiration",
-		.shape = SH(434),
+		.shape = SH(453),
 		.location_name = "x-amz-expiration",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.Expiration */
-	[857] = {
+	[887] = {
 		.name = "Restore",
-		.shape = SH(497),
+		.shape = SH(516),
 		.location_name = "x-amz-restore",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.Restore */
-	[858] = {
+	[888] = {
 		.name = "LastModified",
-		.shape = SH(458),
+		.shape = SH(477),
 		.location_name = "Last-Modified",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.LastModified */
-	[859] = {
+	[889] = {
 		.name = "ContentLength",
-		.shape = SH(424),
+		.shape = SH(443),
 		.location_name = "Content-Length",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ContentLength */
-	[860] = {
+	[890] = {
 		.name = "ETag",
-		.shape = SH(432),
+		.shape = SH(451),
 		.location_name = "ETag",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ETag */
-	[861] = {
+	[891] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(407),
+		.shape = SH(426),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ChecksumCRC32 */
-	[862] = {
+	[892] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(408),
+		.shape = SH(427),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ChecksumCRC32C */
-	[863] = {
+	[893] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(409),
+		.shape = SH(428),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ChecksumCRC64NVME */
-	[864] = {
+	[894] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(412),
+		.shape = SH(431),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ChecksumSHA1 */
-	[865] = {
+	[895] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(413),
+		.shape = SH(432),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ChecksumSHA256 */
-	[866] = {
+	[896] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(414),
+		.shape = SH(433),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ChecksumSHA512 */
-	[867] = {
+	[897] = {
 		.name = "ChecksumMD5",
-		.shape = SH(410),
+		.shape = SH(429),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ChecksumMD5 */
-	[868] = {
+	[898] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(418),
+		.shape = SH(437),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ChecksumXXHASH64 */
-	[869] = {
+	[899] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(417),
+		.shape = SH(436),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ChecksumXXHASH3 */
-	[870] = {
+	[900] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(416),
+		.shape = SH(435),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ChecksumXXHASH128 */
-	[871] = {
+	[901] = {
 		.name = "ChecksumType",
-		.shape = SH(415),
+		.shape = SH(434),
 		.location_name = "x-amz-checksum-type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ChecksumType */
-	[872] = {
+	[902] = {
 		.name = "MissingMeta",
-		.shape = SH(465),
+		.shape = SH(484),
 		.location_name = "x-amz-missing-meta",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.MissingMeta */
-	[873] = {
+	[903] = {
 		.name = "VersionId",
-		.shape = SH(475),
+		.shape = SH(494),
 		.location_name = "x-amz-version-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.VersionId */
-	[874] = {
+	[904] = {
 		.name = "CacheControl",
-		.shape = SH(404),
+		.shape = SH(423),
 		.location_name = "Cache-Control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.CacheControl */
-	[875] = {
+	[905] = {
 		.name = "ContentDisposition",
-		.shape = SH(421),
+		.shape = SH(440),
 		.location_name = "Content-Disposition",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ContentDisposition */
-	[876] = {
+	[906] = {
 		.name = "ContentEncoding",
-		.shape = SH(422),
+		.shape = SH(441),
 		.location_name = "Content-Encoding",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ContentEncoding */
-	[877] = {
+	[907] = {
 		.name = "ContentLanguage",
-		.shape = SH(423),
+		.shape = SH(442),
 		.location_name = "Content-Language",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ContentLanguage */
-	[878] = {
+	[908] = {
 		.name = "ContentRange",
-		.shape = SH(426),
+		.shape = SH(445),
 		.location_name = "Content-Range",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ContentRange */
-	[879] = {
+	[909] = {
 		.name = "ContentType",
-		.shape = SH(427),
+		.shape = SH(446),
 		.location_name = "Content-Type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ContentType */
-	[880] = {
+	[910] = {
 		.name = "Expires",
-		.shape = SH(435),
+		.shape = SH(454),
 		.location_name = "Expires",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.Expires */
-	[881] = {
+	[911] = {
 		.name = "WebsiteRedirectLocation",
-		.shape = SH(513),
+		.shape = SH(532),
 		.location_name = "x-amz-website-redirect-location",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.WebsiteRedirectLocation */
-	[882] = {
+	[912] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(505),
+		.shape = SH(524),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ServerSideEncryption */
-	[883] = {
+	[913] = {
 		.name = "Metadata",
-		.shape = SH(462),
+		.shape = SH(481),
 		.location_name = "x-amz-meta-",
 		.location = AWS_LOC_HEADERS,
 	}, /* s3 GetObjectOutput.Metadata */
-	[884] = {
+	[914] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(500),
+		.shape = SH(519),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.SSECustomerAlgorithm */
-	[885] = {
+	[915] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(502),
+		.shape = SH(521),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.SSECustomerKeyMD5 */
-	[886] = {
+	[916] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(504),
+		.shape = SH(523),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.SSEKMSKeyId */
-	[887] = {
+	[917] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(402),
+		.shape = SH(421),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.BucketKeyEnabled */
-	[888] = {
+	[918] = {
 		.name = "StorageClass",
-		.shape = SH(509),
+		.shape = SH(528),
 		.location_name = "x-amz-storage-class",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.StorageClass */
-	[889] = {
+	[919] = {
 		.name = "RequestCharged",
-		.shape = SH(489),
+		.shape = SH(508),
 		.location_name = "x-amz-request-charged",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.RequestCharged */
-	[890] = {
+	[920] = {
 		.name = "ReplicationStatus",
-		.shape = SH(488),
+		.shape = SH(507),
 		.location_name = "x-amz-replication-status",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ReplicationStatus */
-	[891] = {
+	[921] = {
 		.name = "PartsCount",
-		.shape = SH(480),
+		.shape = SH(499),
 		.location_name = "x-amz-mp-parts-count",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.PartsCount */
-	[892] = {
+	[922] = {
 		.name = "TagCount",
-		.shape = SH(510),
+		.shape = SH(529),
 		.location_name = "x-amz-tagging-count",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.TagCount */
-	[893] = {
+	[923] = {
 		.name = "ObjectLockMode",
-		.shape = SH(472),
+		.shape = SH(491),
 		.location_name = "x-amz-object-lock-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ObjectLockMode */
-	[894] = {
+	[924] = {
 		.name = "ObjectLockRetainUntilDate",
-		.shape = SH(473),
+		.shape = SH(492),
 		.location_name = "x-amz-object-lock-retain-until-date",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ObjectLockRetainUntilDate */
-	[895] = {
+	[925] = {
 		.name = "ObjectLockLegalHoldStatus",
-		.shape = SH(471),
+		.shape = SH(490),
 		.location_name = "x-amz-object-lock-legal-hold",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectOutput.ObjectLockLegalHoldStatus */
-	[896] = {
+	[926] = {
 		.name = "Bucket",
-		.shape = SH(403),
+		.shape = SH(422),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 GetObjectRequest.Bucket */
-	[897] = {
+	[927] = {
 		.name = "IfMatch",
-		.shape = SH(450),
+		.shape = SH(469),
 		.location_name = "If-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectRequest.IfMatch */
-	[898] = {
+	[928] = {
 		.name = "IfModifiedSince",
-		.shape = SH(451),
+		.shape = SH(470),
 		.location_name = "If-Modified-Since",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectRequest.IfModifiedSince */
-	[899] = {
+	[929] = {
 		.name = "IfNoneMatch",
-		.shape = SH(452),
+		.shape = SH(471),
 		.location_name = "If-None-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectRequest.IfNoneMatch */
-	[900] = {
+	[930] = {
 		.name = "IfUnmodifiedSince",
-		.shape = SH(453),
+		.shape = SH(472),
 		.location_name = "If-Unmodified-Since",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectRequest.IfUnmodifiedSince */
-	[901] = {
+	[931] = {
 		.name = "Key",
-		.shape = SH(469),
+		.shape = SH(488),
 		.location_name = "Key",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 GetObjectRequest.Key */
-	[902] = {
+	[932] = {
 		.name = "Range",
-		.shape = SH(487),
+		.shape = SH(506),
 		.location_name = "Range",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectRequest.Range */
-	[903] = {
+	[933] = {
 		.name = "ResponseCacheControl",
-		.shape = SH(491),
+		.shape = SH(510),
 		.location_name = "response-cache-control",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 GetObjectRequest.ResponseCacheControl */
-	[904] = {
+	[934] = {
 		.name = "ResponseContentDisposition",
-		.shape = SH(492),
+		.shape = SH(511),
 		.location_name = "response-content-disposition",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 GetObjectRequest.ResponseContentDisposition */
-	[905] = {
+	[935] = {
 		.name = "ResponseContentEncoding",
-		.shape = SH(493),
+		.shape = SH(512),
 		.location_name = "response-content-encoding",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 GetObjectRequest.ResponseContentEncoding */
-	[906] = {
+	[936] = {
 		.name = "ResponseContentLanguage",
-		.shape = SH(494),
+		.shape = SH(513),
 		.location_name = "response-content-language",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 GetObjectRequest.ResponseContentLanguage */
-	[907] = {
+	[937] = {
 		.name = "ResponseContentType",
-		.shape = SH(495),
+		.shape = SH(514),
 		.location_name = "response-content-type",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 GetObjectRequest.ResponseContentType */
-	[908] = {
+	[938] = {
 		.name = "ResponseExpires",
-		.shape = SH(496),
+		.shape = SH(515),
 		.location_name = "response-expires",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 GetObjectRequest.ResponseExpires */
-	[909] = {
+	[939] = {
 		.name = "VersionId",
-		.shape = SH(475),
+		.shape = SH(494),
 		.location_name = "versionId",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 GetObjectRequest.VersionId */
-	[910] = {
+	[940] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(500),
+		.shape = SH(519),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectRequest.SSECustomerAlgorithm */
-	[911] = {
+	[941] = {
 		.name = "SSECustomerKey",
-		.shape = SH(501),
+		.shape = SH(520),
 		.location_name = "x-amz-server-side-encryption-customer-key",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectRequest.SSECustomerKey */
-	[912] = {
+	[942] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(502),
+		.shape = SH(521),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectRequest.SSECustomerKeyMD5 */
-	[913] = {
+	[943] = {
 		.name = "RequestPayer",
-		.shape = SH(490),
+		.shape = SH(509),
 		.location_name = "x-amz-request-payer",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectRequest.RequestPayer */
-	[914] = {
+	[944] = {
 		.name = "PartNumber",
-		.shape = SH(479),
+		.shape = SH(498),
 		.location_name = "partNumber",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 GetObjectRequest.PartNumber */
-	[915] = {
+	[945] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(399),
+		.shape = SH(418),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectRequest.ExpectedBucketOwner */
-	[916] = {
+	[946] = {
 		.name = "ChecksumMode",
-		.shape = SH(411),
+		.shape = SH(430),
 		.location_name = "x-amz-checksum-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetObjectRequest.ChecksumMode */
-	[917] = { .name = "PublicAccessBlockConfiguration", .shape = SH(483) }, /* s3 GetPublicAccessBlockOutput.PublicAccessBlockConfiguration */
-	[918] = {
+	[947] = { .name = "PublicAccessBlockConfiguration", .shape = SH(502) }, /* s3 GetPublicAccessBlockOutput.PublicAccessBlockConfiguration */
+	[948] = {
 		.name = "Bucket",
-		.shape = SH(403),
+		.shape = SH(422),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 GetPublicAccessBlockRequest.Bucket */
-	[919] = {
+	[949] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(399),
+		.shape = SH(418),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetPublicAccessBlockRequest.ExpectedBucketOwner */
-	[920] = {
+	[950] = {
 		.name = "DeleteMarker",
-		.shape = SH(428),
+		.shape = SH(447),
 		.location_name = "x-amz-delete-marker",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.DeleteMarker */
-	[921] = {
+	[951] = {
 		.name = "AcceptRanges",
-		.shape = SH(398),
+		.shape = SH(417),
 		.location_name = "accept-ranges",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.AcceptRanges */
-	[922] = {
+	[952] = {
 		.name = "Expiration",
-		.shape = SH(434),
+		.shape = SH(453),
 		.location_name = "x-amz-expiration",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.Expiration */
-	[923] = {
+	[953] = {
 		.name = "Restore",
-		.shape = SH(497),
+		.shape = SH(516),
 		.location_name = "x-amz-restore",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.Restore */
-	[924] = {
+	[954] = {
 		.name = "ArchiveStatus",
-		.shape = SH(400),
+		.shape = SH(419),
 		.location_name = "x-amz-archive-status",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ArchiveStatus */
-	[925] = {
+	[955] = {
 		.name = "LastModified",
-		.shape = SH(458),
+		.shape = SH(477),
 		.location_name = "Last-Modified",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.LastModified */
-	[926] = {
+	[956] = {
 		.name = "ContentLength",
-		.shape = SH(424),
+		.shape = SH(443),
 		.location_name = "Content-Length",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentLength */
-	[927] = {
+	[957] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(407),
+		.shape = SH(426),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumCRC32 */
-	[928] = {
+	[958] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(408),
+		.shape = SH(427),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumCRC32C */
-	[929] = {
+	[959] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(409),
+		.shape = SH(428),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumCRC64NVME */
-	[930] = {
+	[960] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(412),
+		.shape = SH(431),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumSHA1 */
-	[931] = {
+	[961] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(413),
+		.shape = SH(432),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumSHA256 */
-	[932] = {
+	[962] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(414),
+		.shape = SH(433),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumSHA512 */
-	[933] = {
+	[963] = {
 		.name = "ChecksumMD5",
-		.shape = SH(410),
+		.shape = SH(429),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumMD5 */
-	[934] = {
+	[964] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(418),
+		.shape = SH(437),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumXXHASH64 */
-	[935] = {
+	[965] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(417),
+		.shape = SH(436),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumXXHASH3 */
-	[936] = {
+	[966] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(416),
+		.shape = SH(435),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumXXHASH128 */
-	[937] = {
+	[967] = {
 		.name = "ChecksumType",
-		.shape = SH(415),
+		.shape = SH(434),
 		.location_name = "x-amz-checksum-type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumType */
-	[938] = {
+	[968] = {
 		.name = "ETag",
-		.shape = SH(432),
+		.shape = SH(451),
 		.location_name = "ETag",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ETag */
-	[939] = {
+	[969] = {
 		.name = "MissingMeta",
-		.shape = SH(465),
+		.shape = SH(484),
 		.location_name = "x-amz-missing-meta",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.MissingMeta */
-	[940] = {
+	[970] = {
 		.name = "VersionId",
-		.shape = SH(475),
+		.shape = SH(494),
 		.location_name = "x-amz-version-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.VersionId */
-	[941] = {
+	[971] = {
 		.name = "CacheControl",
-		.shape = SH(404),
+		.shape = SH(423),
 		.location_name = "Cache-Control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.CacheControl */
-	[942] = {
+	[972] = {
 		.name = "ContentDisposition",
-		.shape = SH(421),
+		.shape = SH(440),
 		.location_name = "Content-Disposition",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentDisposition */
-	[943] = {
+	[973] = {
 		.name = "ContentEncoding",
-		.shape = SH(422),
+		.shape = SH(441),
 		.location_name = "Content-Encoding",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentEncoding */
-	[944] = {
+	[974] = {
 		.name = "ContentLanguage",
-		.shape = SH(423),
+		.shape = SH(442),
 		.location_name = "Content-Language",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentLanguage */
-	[945] = {
+	[975] = {
 		.name = "ContentType",
-		.shape = SH(427),
+		.shape = SH(446),
 		.location_name = "Content-Type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentType */
-	[946] = {
+	[976] = {
 		.name = "ContentRange",
-		.shape = SH(426),
+		.shape = SH(445),
 		.location_name = "Content-Range",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentRange */
-	[947] = {
+	[977] = {
 		.name = "Expires",
-		.shape = SH(435),
+		.shape = SH(454),
 		.location_name = "Expires",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.Expires */
-	[948] = {
+	[978] = {
 		.name = "WebsiteRedirectLocation",
-		.shape = SH(513),
+		.shape = SH(532),
 		.location_name = "x-amz-website-redirect-location",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.WebsiteRedirectLocation */
-	[949] = {
+	[979] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(505),
+		.shape = SH(524),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ServerSideEncryption */
-	[950] = {
+	[980] = {
 		.name = "Metadata",
-		.shape = SH(462),
+		.shape = SH(481),
 		.location_name = "x-amz-meta-",
 		.location = AWS_LOC_HEADERS,
 	}, /* s3 HeadObjectOutput.Metadata */
-	[951] = {
+	[981] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(500),
+		.shape = SH(519),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.SSECustomerAlgorithm */
-	[952] = {
+	[982] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(502),
+		.shape = SH(521),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.SSECustomerKeyMD5 */
-	[953] = {
+	[983] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(504),
+		.shape = SH(523),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.SSEKMSKeyId */
-	[954] = {
+	[984] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(402),
+		.shape = SH(421),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.BucketKeyEnabled */
-	[955] = {
+	[985] = {
 		.name = "StorageClass",
-		.shape = SH(509),
+		.shape = SH(528),
 		.location_name = "x-amz-storage-class",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.StorageClass */
-	[956] = {
+	[986] = {
 		.name = "RequestCharged",
-		.shape = SH(489),
+		.shape = SH(508),
 		.location_name = "x-amz-request-charged",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.RequestCharged */
-	[957] = {
+	[987] = {
 		.name = "ReplicationStatus",
-		.shape = SH(488),
+		.shape = SH(507),
 		.location_name = "x-amz-replication-status",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ReplicationStatus */
-	[958] = {
+	[988] = {
 		.name = "PartsCount",
-		.shape = SH(480),
+		.shape = SH(499),
 		.location_name = "x-amz-mp-parts-count",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.PartsCount */
-	[959] = {
+	[989] = {
 		.name = "TagCount",
-		.shape = SH(510),
+		.shape = SH(529),
 		.location_name = "x-amz-tagging-count",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.TagCount */
-	[960] = {
+	[990] = {
 		.name = "ObjectLockMode",
-		.shape = SH(472),
+		.shape = SH(491),
 		.location_name = "x-amz-object-lock-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ObjectLockMode */
-	[961] = {
+	[991] = {
 		.name = "ObjectLockRetainUntilDate",
-		.shape = SH(473),
+		.shape = SH(492),
 		.location_name = "x-amz-object-lock-retain-until-date",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ObjectLockRetainUntilDate */
-	[962] = {
+	[992] = {
 		.name = "ObjectLockLegalHoldStatus",
-		.shape = SH(471),
+		.shape = SH(490),
 		.location_name = "x-amz-object-lock-legal-hold",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ObjectLockLegalHoldStatus */
-	[963] = {
+	[993] = {
 		.name = "Bucket",
-		.shape = SH(403),
+		.shape = SH(422),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 HeadObjectRequest.Bucket */
-	[964] = {
+	[994] = {
 		.name = "IfMatch",
-		.shape = SH(450),
+		.shape = SH(469),
 		.location_name = "If-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfMatch */
-	[965] = {
+	[995] = {
 		.name = "IfModifiedSince",
-		.shape = SH(451),
+		.shape = SH(470),
 		.location_name = "If-Modified-Since",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfModifiedSince */
-	[966] = {
+	[996] = {
 		.name = "IfNoneMatch",
-		.shape = SH(452),
+		.shape = SH(471),
 		.location_name = "If-None-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfNoneMatch */
-	[967] = {
+	[997] = {
 		.name = "IfUnmodifiedSince",
-		.shape = SH(453),
+		.shape = SH(472),
 		.location_name = "If-Unmodified-Since",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfUnmodifiedSince */
-	[968] = {
+	[998] = {
 		.name = "Key",
-		.shape = SH(469),
+		.shape = SH(488),
 		.location_name = "Key",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 HeadObjectRequest.Key */
-	[969] = {
+	[999] = {
 		.name = "Range",
-		.shape = SH(487),
+		.shape = SH(506),
 		.location_name = "Range",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.Range */
-	[970] = {
+	[1000] = {
 		.name = "ResponseCacheControl",
-		.shape = SH(491),
+		.shape = SH(510),
 		.location_name = "response-cache-control",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseCacheControl */
-	[971] = {
+	[1001] = {
 		.name = "ResponseContentDisposition",
-		.shape = SH(492),
+		.shape = SH(511),
 		.location_name = "response-content-disposition",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentDisposition */
-	[972] = {
+	[1002] = {
 		.name = "ResponseContentEncoding",
-		.shape = SH(493),
+		.shape = SH(512),
 		.location_name = "response-content-encoding",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentEncoding */
-	[973] = {
+	[1003] = {
 		.name = "ResponseContentLanguage",
-		.shape = SH(494),
+		.shape = SH(513),
 		.location_name = "response-content-language",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentLanguage */
-	[974] = {
+	[1004] = {
 		.name = "ResponseContentType",
-		.shape = SH(495),
+		.shape = SH(514),
 		.location_name = "response-content-type",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentType */
-	[975] = {
+	[1005] = {
 		.name = "ResponseExpires",
-		.shape = SH(496),
+		.shape = SH(515),
 		.location_name = "response-expires",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseExpires */
-	[976] = {
+	[1006] = {
 		.name = "VersionId",
-		.shape = SH(475),
+		.shape = SH(494),
 		.location_name = "versionId",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.VersionId */
-	[977] = {
+	[1007] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(500),
+		.shape = SH(519),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.SSECustomerAlgorithm */
-	[978] = {
+	[1008] = {
 		.name = "SSECustomerKey",
-		.shape = SH(501),
+		.shape = SH(520),
 		.location_name = "x-amz-server-side-encryption-customer-key",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.SSECustomerKey */
-	[979] = {
+	[1009] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(502),
+		.shape = SH(521),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.SSECustomerKeyMD5 */
-	[980] = {
+	[1010] = {
 		.name = "RequestPayer",
-		.shape = SH(490),
+		.shape = SH(509),
 		.location_name = "x-amz-request-payer",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.RequestPayer */
-	[981] = {
+	[1011] = {
 		.name = "PartNumber",
-		.shape = SH(479),
+		.shape = SH(498),
 		.location_name = "partNumber",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.PartNumber */
-	[982] = {
+	[1012] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(399),
+		.shape = SH(418),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.ExpectedBucketOwner */
-	[983] = {
+	[1013] = {
 		.name = "ChecksumMode",
-		.shape = SH(411),
+		.shape = SH(430),
 		.location_name = "x-amz-checksum-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.ChecksumMode */
-	[984] = { .name = "IsTruncated", .shape = SH(456) }, /* s3 ListObjectsV2Output.IsTruncated */
-	[985] = { .name = "Contents", .shape = SH(470) }, /* s3 ListObjectsV2Output.Contents */
-	[986] = { .name = "Name", .shape = SH(403) }, /* s3 ListObjectsV2Output.Name */
-	[987] = { .name = "Prefix", .shape = SH(482) }, /* s3 ListObjectsV2Output.Prefix */
-	[988] = { .name = "Delimiter", .shape = SH(430) }, /* s3 ListObjectsV2Output.Delimiter */
-	[989] = { .name = "MaxKeys", .shape = SH(461) }, /* s3 ListObjectsV2Output.MaxKeys */
-	[990] = { .name = "CommonPrefixes", .shape = SH(420) }, /* s3 ListObjectsV2Output.CommonPrefixes */
-	[991] = { .name = "EncodingType", .shape = SH(433) }, /* s3 ListObjectsV2Output.EncodingType */
-	[992] = { .name = "KeyCount", .shape = SH(457) }, /* s3 ListObjectsV2Output.KeyCount */
-	[993] = { .name = "ContinuationToken", .shape = SH(512) }, /* s3 ListObjectsV2Output.ContinuationToken */
-	[994] = { .name = "NextContinuationToken", .shape = SH(466) }, /* s3 ListObjectsV2Output.NextContinuationToken */
-	[995] = { .name = "StartAfter", .shape = SH(508) }, /* s3 ListObjectsV2Output.StartAfter */
-	[996] = {
+	[1014] = { .name = "IsTruncated", .shape = SH(475) }, /* s3 ListObjectsV2Output.IsTruncated */
+	[1015] = { .name = "Contents", .shape = SH(489) }, /* s3 ListObjectsV2Output.Contents */
+	[1016] = { .name = "Name", .shape = SH(422) }, /* s3 ListObjectsV2Output.Name */
+	[1017] = { .name = "Prefix", .shape = SH(501) }, /* s3 ListObjectsV2Output.Prefix */
+	[1018] = { .name = "Delimiter", .shape = SH(449) }, /* s3 ListObjectsV2Output.Delimiter */
+	[1019] = { .name = "MaxKeys", .shape = SH(480) }, /* s3 ListObjectsV2Output.MaxKeys */
+	[1020] = { .name = "CommonPrefixes", .shape = SH(439) }, /* s3 ListObjectsV2Output.CommonPrefixes */
+	[1021] = { .name = "EncodingType", .shape = SH(452) }, /* s3 ListObjectsV2Output.EncodingType */
+	[1022] = { .name = "KeyCount", .shape = SH(476) }, /* s3 ListObjectsV2Output.KeyCount */
+	[1023] = { .name = "ContinuationToken", .shape = SH(531) }, /* s3 ListObjectsV2Output.ContinuationToken */
+	[1024] = { .name = "NextContinuationToken", .shape = SH(485) }, /* s3 ListObjectsV2Output.NextContinuationToken */
+	[1025] = { .name = "StartAfter", .shape = SH(527) }, /* s3 ListObjectsV2Output.StartAfter */
+	[1026] = {
 		.name = "RequestCharged",
-		.shape = SH(489),
+		.shape = SH(508),
 		.location_name = "x-amz-request-charged",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 ListObjectsV2Output.RequestCharged */
-	[997] = {
+	[1027] = {
 		.name = "Bucket",
-		.shape = SH(403),
+		.shape = SH(422),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 ListObjectsV2Request.Bucket */
-	[998] = {
+	[1028] = {
 		.name = "Delimiter",
-		.shape = SH(430),
+		.shape = SH(449),
 		.location_name = "delimiter",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 ListObjectsV2Request.Delimiter */
-	[999] = {
+	[1029] = {
 		.name = "EncodingType",
-		.shape = SH(433),
+		.shape = SH(452),
 		.location_name = "encoding-type",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 ListObjectsV2Request.EncodingType */
-	[1000] = {
+	[1030] = {
 		.name = "MaxKeys",
-		.shape = SH(461),
+		.shape = SH(480),
 		.location_name = "max-keys",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 ListObjectsV2Request.MaxKeys */
-	[1001] = {
+	[1031] = {
 		.name = "Prefix",
-		.shape = SH(482),
+		.shape = SH(501),
 		.location_name = "prefix",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 ListObjectsV2Request.Prefix */
-	[1002] = {
+	[1032] = {
 		.name = "ContinuationToken",
-		.shape = SH(512),
+		.shape = SH(531),
 		.location_name = "continuation-token",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 ListObjectsV2Request.ContinuationToken */
-	[1003] = {
+	[1033] = {
 		.name = "FetchOwner",
-		.shape = SH(436),
+		.shape = SH(455),
 		.location_name = "fetch-owner",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 ListObjectsV2Request.FetchOwner */
-	[1004] = {
+	[1034] = {
 		.name = "StartAfter",
-		.shape = SH(508),
+		.shape = SH(527),
 		.location_name = "start-after",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 ListObjectsV2Request.StartAfter */
-	[1005] = {
+	[1035] = {
 		.name = "RequestPayer",
-		.shape = SH(490),
+		.shape = SH(509),
 		.location_name = "x-amz-request-payer",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 ListObjectsV2Request.RequestPayer */
-	[1006] = {
+	[1036] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(399),
+		.shape = SH(418),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 ListObjectsV2Request.ExpectedBucketOwner */
-	[1007] = {
+	[1037] = {
 		.name = "OptionalObjectAttributes",
-		.shape = SH(477),
+		.shape = SH(496),
 		.location_name = "x-amz-optional-object-attributes",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 ListObjectsV2Request.OptionalObjectAttributes */
-	[1008] = { .shape = SH(463) }, /* s3 Metadata (key) */
-	[1009] = { .shape = SH(464) }, /* s3 Metadata (value) */
-	[1010] = { .name = "Key", .shape = SH(469) }, /* s3 Object.Key */
-	[1011] = { .name = "LastModified", .shape = SH(458) }, /* s3 Object.LastModified */
-	[1012] = { .name = "ETag", .shape = SH(432) }, /* s3 Object.ETag */
-	[1013] = { .name = "ChecksumAlgorithm", .shape = SH(406) }, /* s3 Object.ChecksumAlgorithm */
-	[1014] = { .name = "ChecksumType", .shape = SH(415) }, /* s3 Object.ChecksumType */
-	[1015] = { .name = "Size", .shape = SH(507) }, /* s3 Object.Size */
-	[1016] = { .name = "StorageClass", .shape = SH(474) }, /* s3 Object.StorageClass */
-	[1017] = { .name = "Owner", .shape = SH(478) }, /* s3 Object.Owner */
-	[1018] = { .name = "RestoreStatus", .shape = SH(499) }, /* s3 Object.RestoreStatus */
-	[1019] = { .shape = SH(467) }, /* s3 ObjectList (member) */
-	[1020] = { .shape = SH(476) }, /* s3 OptionalObjectAttributesList (member) */
-	[1021] = { .name = "DisplayName", .shape = SH(431) }, /* s3 Owner.DisplayName */
-	[1022] = { .name = "ID", .shape = SH(449) }, /* s3 Owner.ID */
-	[1023] = { .name = "IsPublic", .shape = SH(454), .location_name = "IsPublic" }, /* s3 PolicyStatus.IsPublic */
-	[1024] = { .name = "BlockPublicAcls", .shape = SH(506), .location_name = "BlockPublicAcls" }, /* s3 PublicAccessBlockConfiguration.BlockPublicAcls */
-	[1025] = {
+	[1038] = { .shape = SH(482) }, /* s3 Metadata (key) */
+	[1039] = { .shape = SH(483) }, /* s3 Metadata (value) */
+	[1040] = { .name = "Key", .shape = SH(488) }, /* s3 Object.Key */
+	[1041] = { .name = "LastModified", .shape = SH(477) }, /* s3 Object.LastModified */
+	[1042] = { .name = "ETag", .shape = SH(451) }, /* s3 Object.ETag */
+	[1043] = { .name = "ChecksumAlgorithm", .shape = SH(425) }, /* s3 Object.ChecksumAlgorithm */
+	[1044] = { .name = "ChecksumType", .shape = SH(434) }, /* s3 Object.ChecksumType */
+	[1045] = { .name = "Size", .shape = SH(526) }, /* s3 Object.Size */
+	[1046] = { .name = "StorageClass", .shape = SH(493) }, /* s3 Object.StorageClass */
+	[1047] = { .name = "Owner", .shape = SH(497) }, /* s3 Object.Owner */
+	[1048] = { .name = "RestoreStatus", .shape = SH(518) }, /* s3 Object.RestoreStatus */
+	[1049] = { .shape = SH(486) }, /* s3 ObjectList (member) */
+	[1050] = { .shape = SH(495) }, /* s3 OptionalObjectAttributesList (member) */
+	[1051] = { .name = "DisplayName", .shape = SH(450) }, /* s3 Owner.DisplayName */
+	[1052] = { .name = "ID", .shape = SH(468) }, /* s3 Owner.ID */
+	[1053] = { .name = "IsPublic", .shape = SH(473), .location_name = "IsPublic" }, /* s3 PolicyStatus.IsPublic */
+	[1054] = { .name = "BlockPublicAcls", .shape = SH(525), .location_name = "BlockPublicAcls" }, /* s3 PublicAccessBlockConfiguration.BlockPublicAcls */
+	[1055] = {
 		.name = "IgnorePublicAcls",
-		.shape = SH(506),
+		.shape = SH(525),
 		.location_name = "IgnorePublicAcls",
 	}, /* s3 PublicAccessBlockConfiguration.IgnorePublicAcls */
-	[1026] = {
+	[1056] = {
 		.name = "BlockPublicPolicy",
-		.shape = SH(506),
+		.shape = SH(525),
 		.location_name = "BlockPublicPolicy",
 	}, /* s3 PublicAccessBlockConfiguration.BlockPublicPolicy */
-	[1027] = {
+	[1057] = {
 		.name = "RestrictPublicBuckets",
-		.shape = SH(506),
+		.shape = SH(525),
 		.location_name = "RestrictPublicBuckets",
 	}, /* s3 PublicAccessBlockConfiguration.RestrictPublicBuckets */
-	[1028] = {
+	[1058] = {
 		.name = "Expiration",
-		.shape = SH(434),
+		.shape = SH(453),
 		.location_name = "x-amz-expiration",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.Expiration */
-	[1029] = {
+	[1059] = {
 		.name = "ETag",
-		.shape = SH(432),
+		.shape = SH(451),
 		.location_name = "ETag",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ETag */
-	[1030] = {
+	[1060] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(407),
+		.shape = SH(426),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumCRC32 */
-	[1031] = {
+	[1061] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(408),
+		.shape = SH(427),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumCRC32C */
-	[1032] = {
+	[1062] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(409),
+		.shape = SH(428),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumCRC64NVME */
-	[1033] = {
+	[1063] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(412),
+		.shape = SH(431),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumSHA1 */
-	[1034] = {
+	[1064] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(413),
+		.shape = SH(432),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumSHA256 */
-	[1035] = {
+	[1065] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(414),
+		.shape = SH(433),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumSHA512 */
-	[1036] = {
+	[1066] = {
 		.name = "ChecksumMD5",
-		.shape = SH(410),
+		.shape = SH(429),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumMD5 */
-	[1037] = {
+	[1067] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(418),
+		.shape = SH(437),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumXXHASH64 */
-	[1038] = {
+	[1068] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(417),
+		.shape = SH(436),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumXXHASH3 */
-	[1039] = {
+	[1069] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(416),
+		.shape = SH(435),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumXXHASH128 */
-	[1040] = {
+	[1070] = {
 		.name = "ChecksumType",
-		.shape = SH(415),
+		.shape = SH(434),
 		.location_name = "x-amz-checksum-type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumType */
-	[1041] = {
+	[1071] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(505),
+		.shape = SH(524),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ServerSideEncryption */
-	[1042] = {
+	[1072] = {
 		.name = "VersionId",
-		.shape = SH(475),
+		.shape = SH(494),
 		.location_name = "x-amz-version-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.VersionId */
-	[1043] = {
+	[1073] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(500),
+		.shape = SH(519),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSECustomerAlgorithm */
-	[1044] = {
+	[1074] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(502),
+		.shape = SH(521),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSECustomerKeyMD5 */
-	[1045] = {
+	[1075] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(504),
+		.shape = SH(523),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSEKMSKeyId */
-	[1046] = {
+	[1076] = {
 		.name = "SSEKMSEncryptionContext",
-		.shape = SH(503),
+		.shape = SH(522),
 		.location_name = "x-amz-server-side-encryption-context",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSEKMSEncryptionContext */
-	[1047] = {
+	[1077] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(402),
+		.shape = SH(421),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.BucketKeyEnabled */
-	[1048] = {
+	[1078] = {
 		.name = "Size",
-		.shape = SH(507),
+		.shape = SH(526),
 		.location_name = "x-amz-object-size",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.Size */
-	[1049] = {
+	[1079] = {
 		.name = "RequestCharged",
-		.shape = SH(489),
+		.shape = SH(508),
 		.location_name = "x-amz-request-charged",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.RequestCharged */
-	[1050] = {
+	[1080] = {
 		.name = "ACL",
-		.shape = SH(468),
+		.shape = SH(487),
 		.location_name = "x-amz-acl",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ACL */
-	[1051] = { .name = "Body", .shape = SH(401), .flags = AWS_MF_STREAMING }, /* s3 PutObjectRequest.Body */
-	[1052] = {
+	[1081] = { .name = "Body", .shape = SH(420), .flags = AWS_MF_STREAMING }, /* s3 PutObjectRequest.Body */
+	[1082] = {
 		.name = "Bucket",
-		.shape = SH(403),
+		.shape = SH(422),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutObjectRequest.Bucket */
-	[1053] = {
+	[1083] = {
 		.name = "CacheControl",
-		.shape = SH(404),
+		.shape = SH(423),
 		.location_name = "Cache-Control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.CacheControl */
-	[1054] = {
+	[1084] = {
 		.name = "ContentDisposition",
-		.shape = SH(421),
+		.shape = SH(440),
 		.location_name = "Content-Disposition",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentDisposition */
-	[1055] = {
+	[1085] = {
 		.name = "ContentEncoding",
-		.shape = SH(422),
+		.shape = SH(441),
 		.location_name = "Content-Encoding",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentEncoding */
-	[1056] = {
+	[1086] = {
 		.name = "ContentLanguage",
-		.shape = SH(423),
+		.shape = SH(442),
 		.location_name = "Content-Language",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentLanguage */
-	[1057] = {
+	[1087] = {
 		.name = "ContentLength",
-		.shape = SH(424),
+		.shape = SH(443),
 		.location_name = "Content-Length",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentLength */
-	[1058] = {
+	[1088] = {
 		.name = "ContentMD5",
-		.shape = SH(425),
+		.shape = SH(444),
 		.location_name = "Content-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentMD5 */
-	[1059] = {
+	[1089] = {
 		.name = "ContentType",
-		.shape = SH(427),
+		.shape = SH(446),
 		.location_name = "Content-Type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentType */
-	[1060] = {
+	[1090] = {
 		.name = "ChecksumAlgorithm",
-		.shape = SH(405),
+		.shape = SH(424),
 		.location_name = "x-amz-sdk-checksum-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumAlgorithm */
-	[1061] = {
+	[1091] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(407),
+		.shape = SH(426),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumCRC32 */
-	[1062] = {
+	[1092] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(408),
+		.shape = SH(427),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumCRC32C */
-	[1063] = {
+	[1093] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(409),
+		.shape = SH(428),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumCRC64NVME */
-	[1064] = {
+	[1094] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(412),
+		.shape = SH(431),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumSHA1 */
-	[1065] = {
+	[1095] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(413),
+		.shape = SH(432),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumSHA256 */
-	[1066] = {
+	[1096] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(414),
+		.shape = SH(433),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumSHA512 */
-	[1067] = {
+	[1097] = {
 		.name = "ChecksumMD5",
-		.shape = SH(410),
+		.shape = SH(429),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumMD5 */
-	[1068] = {
+	[1098] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(418),
+		.shape = SH(437),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumXXHASH64 */
-	[1069] = {
+	[1099] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(417),
+		.shape = SH(436),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumXXHASH3 */
-	[1070] = {
+	[1100] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(416),
+		.shape = SH(435),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumXXHASH128 */
-	[1071] = {
+	[1101] = {
 		.name = "Expires",
-		.shape = SH(435),
+		.shape = SH(454),
 		.location_name = "Expires",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.Expires */
-	[1072] = {
+	[1102] = {
 		.name = "IfMatch",
-		.shape = SH(450),
+		.shape = SH(469),
 		.location_name = "If-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.IfMatch */
-	[1073] = {
+	[1103] = {
 		.name = "IfNoneMatch",
-		.shape = SH(452),
+		.shape = SH(471),
 		.location_name = "If-None-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.IfNoneMatch */
-	[1074] = {
+	[1104] = {
 		.name = "GrantFullControl",
-		.shape = SH(443),
+		.shape = SH(462),
 		.location_name = "x-amz-grant-full-control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantFullControl */
-	[1075] = {
+	[1105] = {
 		.name = "GrantRead",
-		.shape = SH(444),
+		.shape = SH(463),
 		.location_name = "x-amz-grant-read",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantRead */
-	[1076] = {
+	[1106] = {
 		.name = "GrantReadACP",
-		.shape = SH(445),
+		.shape = SH(464),
 		.location_name = "x-amz-grant-read-acp",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantReadACP */
-	[1077] = {
+	[1107] = {
 		.name = "GrantWriteACP",
-		.shape = SH(446),
+		.shape = SH(465),
 		.location_name = "x-amz-grant-write-acp",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantWriteACP */
-	[1078] = {
+	[1108] = {
 		.name = "Key",
-		.shape = SH(469),
+		.shape = SH(488),
 		.location_name = "Key",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutObjectRequest.Key */
-	[1079] = {
+	[1109] = {
 		.name = "WriteOffsetBytes",
-		.shape = SH(514),
+		.shape = SH(533),
 		.location_name = "x-amz-write-offset-bytes",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.WriteOffsetBytes */
-	[1080] = {
+	[1110] = {
 		.name = "Metadata",
-		.shape = SH(462),
+		.shape = SH(481),
 		.location_name = "x-amz-meta-",
 		.location = AWS_LOC_HEADERS,
 	}, /* s3 PutObjectRequest.Metadata */
-	[1081] = {
+	[1111] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(505),
+		.shape = SH(524),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ServerSideEncryption */
-	[1082] = {
+	[1112] = {
 		.name = "StorageClass",
-		.shape = SH(509),
+		.shape = SH(528),
 		.location_name = "x-amz-storage-class",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.StorageClass */
-	[1083] = {
+	[1113] = {
 		.name = "WebsiteRedirectLocation",
-		.shape = SH(513),
+		.shape = SH(532),
 		.location_name = "x-amz-website-redirect-location",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.WebsiteRedirectLocation */
-	[1084] = {
+	[1114] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(500),
+		.shape = SH(519),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSECustomerAlgorithm */
-	[1085] = {
+	[1115] = {
 		.name = "SSECustomerKey",
-		.shape = SH(501),
+		.shape = SH(520),
 		.location_name = "x-amz-server-side-encryption-customer-key",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSECustomerKey */
-	[1086] = {
+	[1116] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(502),
+		.shape = SH(521),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSECustomerKeyMD5 */
-	[1087] = {
+	[1117] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(504),
+		.shape = SH(523),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSEKMSKeyId */
-	[1088] = {
+	[1118] = {
 		.name = "SSEKMSEncryptionContext",
-		.shape = SH(503),
+		.shape = SH(522),
 		.location_name = "x-amz-server-side-encryption-context",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSEKMSEncryptionContext */
-	[1089] = {
+	[1119] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(402),
+		.shape = SH(421),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.BucketKeyEnabled */
-	[1090] = {
+	[1120] = {
 		.name = "RequestPayer",
-		.shape = SH(490),
+		.shape = SH(509),
 		.location_name = "x-amz-request-payer",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.RequestPayer */
-	[1091] = {
+	[1121] = {
 		.name = "Tagging",
-		.shape = SH(511),
+		.shape = SH(530),
 		.location_name = "x-amz-tagging",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.Tagging */
-	[1092] = {
+	[1122] = {
 		.name = "ObjectLockMode",
-		.shape = SH(472),
+		.shape = SH(491),
 		.location_name = "x-amz-object-lock-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ObjectLockMode */
-	[1093] = {
+	[1123] = {
 		.name = "ObjectLockRetainUntilDate",
-		.shape = SH(473),
+		.shape = SH(492),
 		.location_name = "x-amz-object-lock-retain-until-date",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ObjectLockRetainUntilDate */
-	[1094] = {
+	[1124] = {
 		.name = "ObjectLockLegalHoldStatus",
-		.shape = SH(471),
+		.shape = SH(490),
 		.location_name = "x-amz-object-lock-legal-hold",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ObjectLockLegalHoldStatus */
-	[1095] = {
+	[1125] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(399),
+		.shape = SH(418),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ExpectedBucketOwner */
-	[1096] = {
+	[1126] = {
 		.name = "Bucket",
-		.shape = SH(403),
+		.shape = SH(422),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutPublicAccessBlockRequest.Bucket */
-	[1097] = {
+	[1127] = {
 		.name = "ContentMD5",
-		.shape = SH(425),
+		.shape = SH(444),
 		.location_name = "Content-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutPublicAccessBlockRequest.ContentMD5 */
-	[1098] = {
+	[1128] = {
 		.name = "ChecksumAlgorithm",
-		.shape = SH(405),
+		.shape = SH(424),
 		.location_name = "x-amz-sdk-checksum-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutPublicAccessBlockRequest.ChecksumAlgorithm */
-	[1099] = {
+	[1129] = {
 		.name = "PublicAccessBlockConfiguration",
-		.shape = SH(483),
+		.shape = SH(502),
 		.location_name = "PublicAccessBlockConfiguration",
 		.xml_namespace = "http://s3.amazonaws.com/doc/2006-03-01/",
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutPublicAccessBlockRequest.PublicAccessBlockConfiguration */
-	[1100] = {
+	[1130] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(399),
+		.shape = SH(418),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutPublicAccessBlockRequest.ExpectedBucketOwner */
-	[1101] = { .name = "IsRestoreInProgress", .shape = SH(455) }, /* s3 RestoreStatus.IsRestoreInProgress */
-	[1102] = { .name = "RestoreExpiryDate", .shape = SH(498) }, /* s3 RestoreStatus.RestoreExpiryDate */
-	[1103] = { .shape = SH(521), .location_name = "Name" }, /* sns MessageAttributeMap (key) */
-	[1104] = { .shape = SH(517), .location_name = "Value" }, /* sns MessageAttributeMap (value) */
-	[1105] = { .name = "DataType", .shape = SH(521), .flags = AWS_MF_REQUIRED }, /* sns MessageAttributeValue.DataType */
-	[1106] = { .name = "StringValue", .shape = SH(521) }, /* sns MessageAttributeValue.StringValue */
-	[1107] = { .name = "BinaryValue", .shape = SH(515) }, /* sns MessageAttributeValue.BinaryValue */
-	[1108] = { .name = "TopicArn", .shape = SH(526) }, /* sns PublishInput.TopicArn */
-	[1109] = { .name = "TargetArn", .shape = SH(521) }, /* sns PublishInput.TargetArn */
-	[1110] = { .name = "PhoneNumber", .shape = SH(518) }, /* sns PublishInput.PhoneNumber */
-	[1111] = { .name = "Message", .shape = SH(522), .flags = AWS_MF_REQUIRED }, /* sns PublishInput.Message */
-	[1112] = { .name = "Subject", .shape = SH(525) }, /* sns PublishInput.Subject */
-	[1113] = { .name = "MessageStructure", .shape = SH(524) }, /* sns PublishInput.MessageStructure */
-	[1114] = { .name = "MessageAttributes", .shape = SH(516) }, /* sns PublishInput.MessageAttributes */
-	[1115] = { .name = "MessageDeduplicationId", .shape = SH(521) }, /* sns PublishInput.MessageDeduplicationId */
-	[1116] = { .name = "MessageGroupId", .shape = SH(521) }, /* sns PublishInput.MessageGroupId */
-	[1117] = { .name = "MessageId", .shape = SH(523) }, /* sns PublishResponse.MessageId */
-	[1118] = { .name = "SequenceNumber", .shape = SH(521) }, /* sns PublishResponse.SequenceNumber */
-	[1119] = { .name = "Name", .shape = SH(531), .flags = AWS_MF_REQUIRED }, /* ssm Alarm.Name */
-	[1120] = { .name = "IgnorePollAlarmFailure", .shape = SH(534) }, /* ssm AlarmConfiguration.IgnorePollAlarmFailure */
-	[1121] = { .name = "Alarms", .shape = SH(530), .flags = AWS_MF_REQUIRED }, /* ssm AlarmConfiguration.Alarms */
-	[1122] = { .shape = SH(528) }, /* ssm AlarmList (member) */
-	[1123] = { .name = "Name", .shape = SH(531), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.Name */
-	[1124] = { .name = "State", .shape = SH(556), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.State */
-	[1125] = { .shape = SH(532) }, /* ssm AlarmStateInformationList (member) */
-	[1126] = { .name = "CloudWatchLogGroupName", .shape = SH(535) }, /* ssm CloudWatchOutputConfig.CloudWatchLogGroupName */
-	[1127] = { .name = "CloudWatchOutputEnabled", .shape = SH(537) }, /* ssm CloudWatchOutputConfig.CloudWatchOutputEnabled */
-	[1128] = { .name = "CommandId", .shape = SH(539) }, /* ssm Command.CommandId */
-	[1129] = { .name = "DocumentName", .shape = SH(553) }, /* ssm Command.DocumentName */
-	[1130] = { .name = "DocumentVersion", .shape = SH(554) }, /* ssm Command.DocumentVersion */
-	[1131] = { .name = "Comment", .shape = SH(543) }, /* ssm Command.Comment */
-	[1132] = { .name = "ExpiresAfter", .shape = SH(546) }, /* ssm Command.ExpiresAfter */
-	[1133] = { .name = "Parameters", .shape = SH(588) }, /* ssm Command.Parameters */
-	[1134] = { .name = "InstanceIds", .shape = SH(565) }, /* ssm Command.InstanceIds */
-	[1135] = { .name = "Targets", .shape = SH(612) }, /* ssm Command.Targets */
-	[1136] = { .name = "RequestedDateTime", .shape = SH(546) }, /* ssm Command.RequestedDateTime */
-	[1137] = { .name = "Status", .shape = SH(542) }, /* ssm Command.Status */
-	[1138] = { .name = "StatusDetails", .shape = SH(603) }, /* ssm Command.StatusDetails */
-	[1139] = { .name = "OutputS3Region", .shape = SH(595) }, /* ssm Command.OutputS3Region */
-	[1140] = { .name = "OutputS3BucketName", .shape = SH(593) }, /* ssm Command.OutputS3BucketName */
-	[1141] = { .name = "OutputS3KeyPrefix", .shape = SH(594) }, /* ssm Command.OutputS3KeyPrefix */
-	[1142] = { .name = "MaxConcurrency", .shape = SH(576) }, /* ssm Command.MaxConcurrency */
-	[1143] = { .name = "MaxErrors", .shape = SH(577) }, /* ssm Command.MaxErrors */
-	[1144] = { .name = "TargetCount", .shape = SH(608) }, /* ssm Command.TargetCount */
-	[1145] = { .name = "CompletedCount", .shape = SH(544) }, /* ssm Command.CompletedCount */
-	[1146] = { .name = "ErrorCount", .shape = SH(555) }, /* ssm Command.ErrorCount */
-	[1147] = { .name = "DeliveryTimedOutCount", .shape = SH(547) }, /* ssm Command.DeliveryTimedOutCount */
-	[1148] = { .name = "ServiceRole", .shape = SH(598) }, /* ssm Command.ServiceRole */
-	[1149] = { .name = "NotificationConfig", .shape = SH(581) }, /* ssm Command.NotificationConfig */
-	[1150] = { .name = "CloudWatchOutputConfig", .shape = SH(536) }, /* ssm Command.CloudWatchOutputConfig */
-	[1151] = { .name = "TimeoutSeconds", .shape = SH(613) }, /* ssm Command.TimeoutSeconds */
-	[1152] = { .name = "AlarmConfiguration", .shape = SH(529) }, /* ssm Command.AlarmConfiguration */
-	[1153] = { .name = "TriggeredAlarms", .shape = SH(533) }, /* ssm Command.TriggeredAlarms */
-	[1154] = { .name = "InstanceInformationFilterList", .shape = SH(569) }, /* ssm DescribeInstanceInformationRequest.InstanceInformationFilterList */
-	[1155] = { .name = "Filters", .shape = SH(575) }, /* ssm DescribeInstanceInformationRequest.Filters */
-	[1156] = { .name = "MaxResults", .shape = SH(578) }, /* ssm DescribeInstanceInformationRequest.MaxResults */
-	[1157] = { .name = "NextToken", .shape = SH(579) }, /* ssm DescribeInstanceInformationRequest.NextToken */
-	[1158] = { .name = "InstanceInformationList", .shape = SH(572) }, /* ssm DescribeInstanceInformationResult.InstanceInformationList */
-	[1159] = { .name = "NextToken", .shape = SH(579) }, /* ssm DescribeInstanceInformationResult.NextToken */
-	[1160] = { .name = "CommandId", .shape = SH(539), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.CommandId */
-	[1161] = { .name = "InstanceId", .shape = SH(564), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.InstanceId */
-	[1162] = { .name = "PluginName", .shape = SH(541) }, /* ssm GetCommandInvocationRequest.PluginName */
-	[1163] = { .name = "CommandId", .shape = SH(539) }, /* ssm GetCommandInvocationResult.CommandId */
-	[1164] = { .name = "InstanceId", .shape = SH(564) }, /* ssm GetCommandInvocationResult.InstanceId */
-	[1165] = { .name = "Comment", .shape = SH(543) }, /* ssm GetCommandInvocationResult.Comment */
-	[1166] = { .name = "DocumentName", .shape = SH(553) }, /* ssm GetCommandInvocationResult.DocumentName */
-	[1167] = { .name = "DocumentVersion", .shape = SH(554) }, /* ssm GetCommandInvocationResult.DocumentVersion */
-	[1168] = { .name = "PluginName", .shape = SH(541) }, /* ssm GetCommandInvocationResult.PluginName */
-	[1169] = { .name = "ResponseCode", .shape = SH(592) }, /* ssm GetCommandInvocationResult.ResponseCode */
-	[1170] = { .name = "ExecutionStartDateTime", .shape = SH(606) }, /* ssm GetCommandInvocationResult.ExecutionStartDateTime */
-	[1171] = { .name = "ExecutionElapsedTime", .shape = SH(606) }, /* ssm GetCommandInvocationResult.ExecutionElapsedTime */
-	[1172] = { .name = "ExecutionEndDateTime", .shape = SH(606) }, /* ssm GetCommandInvocationResult.ExecutionEndDateTime */
-	[1173] = { .name = "Status", .shape = SH(540) }, /* ssm GetCommandInvocationResult.Status */
-	[1174] = { .name = "StatusDetails", .shape = SH(603) }, /* ssm GetCommandInvocationResult.StatusDetails */
-	[1175] = { .name = "StandardOutputContent", .shape = SH(602) }, /* ssm GetCommandInvocationResult.StandardOutputContent */
-	[1176] = { .name = "StandardOutputUrl", .shape = SH(614) }, /* ssm GetCommandInvocationResult.StandardOutputUrl */
-	[1177] = { .name = "StandardErrorContent", .shape = SH(601) }, /* ssm GetCommandInvocationResult.StandardErrorContent */
-	[1178] = { .name = "StandardErrorUrl", .shape = SH(614) }, /* ssm GetCommandInvocationResult.StandardErrorUrl */
-	[1179] = { .name = "CloudWatchOutputConfig", .shape = SH(536) }, /* ssm GetCommandInvocationResult.CloudWatchOutputConfig */
-	[1180] = { .name = "DetailedStatus", .shape = SH(604) }, /* ssm InstanceAggregatedAssociationOverview.DetailedStatus */
-	[1181] = { .name = "InstanceAssociationStatusAggregatedCount", .shape = SH(562) }, /* ssm InstanceAggregatedAssociationOverview.InstanceAssociationStatusAggregatedCount */
-	[1182] = { .shape = SH(604) }, /* ssm InstanceAssociationStatusAggregatedCount (key) */
-	[1183] = { .shape = SH(563) }, /* ssm InstanceAssociationStatusAggregatedCount (value) */
-	[1184] = { .shape = SH(564) }, /* ssm InstanceIdList (member) */
-	[1185] = { .name = "InstanceId", .shape = SH(564) }, /* ssm InstanceInformation.InstanceId */
-	[1186] = { .name = "PingStatus", .shape = SH(589) }, /* ssm InstanceInformation.PingStatus */
-	[1187] = { .name = "LastPingDateTime", .shape = SH(546) }, /* ssm InstanceInformation.LastPingDateTime */
-	[1188] = { .name = "AgentVersion", .shape = SH(615) }, /* ssm InstanceInformation.AgentVersion */
-	[1189] = { .name = "IsLatestVersion", .shape = SH(534) }, /* ssm InstanceInformation.IsLatestVersion */
-	[1190] = { .name = "PlatformType", .shape = SH(590) }, /* ssm InstanceInformation.PlatformType */
-	[1191] = { .name = "PlatformName", .shape = SH(605) }, /* ssm InstanceInformation.PlatformName */
-	[1192] = { .name = "PlatformVersion", .shape = SH(605) }, /* ssm InstanceInformation.PlatformVersion */
-	[1193] = { .name = "ActivationId", .shape = SH(527) }, /* ssm InstanceInformation.ActivationId */
-	[1194] = { .name = "IamRole", .shape = SH(560) }, /* ssm InstanceInformation.IamRole */
-	[1195] = { .name = "RegistrationDate", .shape = SH(546) }, /* ssm InstanceInformation.RegistrationDate */
-	[1196] = { .name = "ResourceType", .shape = SH(591) }, /* ssm InstanceInformation.ResourceType */
-	[1197] = { .name = "Name", .shape = SH(605) }, /* ssm InstanceInformation.Name */
-	[1198] = { .name = "IPAddress", .shape = SH(559) }, /* ssm InstanceInformation.IPAddress */
-	[1199] = { .name = "ComputerName", .shape = SH(545) }, /* ssm InstanceInformation.ComputerName */
-	[1200] = { .name = "AssociationStatus", .shape = SH(604) }, /* ssm InstanceInformation.AssociationStatus */
-	[1201] = { .name = "LastAssociationExecutionDate", .shape = SH(546) }, /* ssm InstanceInformation.LastAssociationExecutionDate */
-	[1202] = { .name = "LastSuccessfulAssociationExecutionDate", .shape = SH(546) }, /* ssm InstanceInformation.LastSuccessfulAssociationExecutionDate */
-	[1203] = { .name = "AssociationOverview", .shape = SH(561) }, /* ssm InstanceInformation.AssociationOverview */
-	[1204] = { .name = "SourceId", .shape = SH(599) }, /* ssm InstanceInformation.SourceId */
-	[1205] = { .name = "SourceType", .shape = SH(600) }, /* ssm InstanceInformation.SourceType */
-	[1206] = { .name = "key", .shape = SH(568), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.key */
-	[1207] = { .name = "valueSet", .shape = SH(571), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.valueSet */
-	[1208] = { .shape = SH(567) }, /* ssm InstanceInformationFilterList (member) */
-	[1209] = { .shape = SH(570) }, /* ssm InstanceInformationFilterValueSet (member) */
-	[1210] = { .shape = SH(566) }, /* ssm InstanceInformationList (member) */
-	[1211] = { .name = "Key", .shape = SH(574), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Key */
-	[1212] = { .name = "Values", .shape = SH(571), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Values */
-	[1213] = { .shape = SH(573) }, /* ssm InstanceInformationStringFilterList (member) */
-	[1214] = { .name = "NotificationArn", .shape = SH(580) }, /* ssm NotificationConfig.NotificationArn */
-	[1215] = { .name = "NotificationEvents", .shape = SH(583) }, /* ssm NotificationConfig.NotificationEvents */
-	[1216] = { .name = "NotificationType", .shape = SH(584) }, /* ssm NotificationConfig.NotificationType */
-	[1217] = { .shape = SH(582) }, /* ssm NotificationEventList (member) */
-	[1218] = { .shape = SH(586) }, /* ssm ParameterValueList (member) */
-	[1219] = { .shape = SH(585) }, /* ssm Parameters (key) */
-	[1220] = { .shape = SH(587) }, /* ssm Parameters (value) */
-	[1221] = { .name = "InstanceIds", .shape = SH(565) }, /* ssm SendCommandRequest.InstanceIds */
-	[1222] = { .name = "Targets", .shape = SH(612) }, /* ssm SendCommandRequest.Targets */
-	[1223] = { .name = "DocumentName", .shape = SH(550), .flags = AWS_MF_REQUIRED }, /* ssm SendCommandRequest.DocumentName */
-	[1224] = { .name = "DocumentVersion", .shape = SH(554) }, /* ssm SendCommandRequest.DocumentVersion */
-	[1225] = { .name = "DocumentHash", .shape = SH(551) }, /* ssm SendCommandRequest.DocumentHash */
-	[1226] = { .name = "DocumentHashType", .shape = SH(552) }, /* ssm SendCommandRequest.DocumentHashType */
-	[1227] = { .name = "TimeoutSeconds", .shape = SH(613) }, /* ssm SendCommandRequest.TimeoutSeconds */
-	[1228] = { .name = "Comment", .shape = SH(543) }, /* ssm SendCommandRequest.Comment */
-	[1229] = { .name = "Parameters", .shape = SH(588) }, /* ssm SendCommandRequest.Parameters */
-	[1230] = { .name = "OutputS3Region", .shape = SH(595) }, /* ssm SendCommandRequest.OutputS3Region */
-	[1231] = { .name = "OutputS3BucketName", .shape = SH(593) }, /* ssm SendCommandRequest.OutputS3BucketName */
-	[1232] = { .name = "OutputS3KeyPrefix", .shape = SH(594) }, /* ssm SendCommandRequest.OutputS3KeyPrefix */
-	[1233] = { .name = "MaxConcurrency", .shape = SH(576) }, /* ssm SendCommandRequest.MaxConcurrency */
-	[1234] = { .name = "MaxErrors", .shape = SH(577) }, /* ssm SendCommandRequest.MaxErrors */
-	[1235] = { .name = "ServiceRoleArn", .shape = SH(598) }, /* ssm SendCommandRequest.ServiceRoleArn */
-	[1236] = { .name = "NotificationConfig", .shape = SH(581) }, /* ssm SendCommandRequest.NotificationConfig */
-	[1237] = { .name = "CloudWatchOutputConfig", .shape = SH(536) }, /* ssm SendCommandRequest.CloudWatchOutputConfig */
-	[1238] = { .name = "AlarmConfiguration", .shape = SH(529) }, /* ssm SendCommandRequest.AlarmConfiguration */
-	[1239] = { .name = "Command", .shape = SH(538) }, /* ssm SendCommandResult.Command */
-	[1240] = { .name = "Key", .shape = SH(609) }, /* ssm Target.Key */
-	[1241] = { .name = "Values", .shape = SH(611) }, /* ssm Target.Values */
-	[1242] = { .shape = SH(610) }, /* ssm TargetValues (member) */
-	[1243] = { .shape = SH(607) }, /* ssm Targets (member) */
-	[1244] = { .name = "RoleArn", .shape = SH(629), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleArn */
-	[1245] = { .name = "RoleSessionName", .shape = SH(637), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleSessionName */
-	[1246] = { .name = "PolicyArns", .shape = SH(635) }, /* sts AssumeRoleRequest.PolicyArns */
-	[1247] = { .name = "Policy", .shape = SH(646) }, /* sts AssumeRoleRequest.Policy */
-	[1248] = { .name = "DurationSeconds", .shape = SH(636) }, /* sts AssumeRoleRequest.DurationSeconds */
-	[1249] = { .name = "Tags", .shape = SH(642) }, /* sts AssumeRoleRequest.Tags */
-	[1250] = { .name = "TransitiveTagKeys", .shape = SH(640) }, /* sts AssumeRoleRequest.TransitiveTagKeys */
-	[1251] = { .name = "ExternalId", .shape = SH(633) }, /* sts AssumeRoleRequest.ExternalId */
-	[1252] = { .name = "SerialNumber", .shape = SH(638) }, /* sts AssumeRoleRequest.SerialNumber */
-	[1253] = { .name = "TokenCode", .shape = SH(644) }, /* sts AssumeRoleRequest.TokenCode */
-	[1254] = { .name = "SourceIdentity", .shape = SH(639) }, /* sts AssumeRoleRequest.SourceIdentity */
-	[1255] = { .name = "ProvidedContexts", .shape = SH(624) }, /* sts AssumeRoleRequest.ProvidedContexts */
-	[1256] = { .name = "Credentials", .shape = SH(619) }, /* sts AssumeRoleResponse.Credentials */
-	[1257] = { .name = "AssumedRoleUser", .shape = SH(618) }, /* sts AssumeRoleResponse.AssumedRoleUser */
-	[1258] = { .name = "PackedPolicySize", .shape = SH(634) }, /* sts AssumeRoleResponse.PackedPolicySize */
-	[1259] = { .name = "SourceIdentity", .shape = SH(639) }, /* sts AssumeRoleResponse.SourceIdentity */
-	[1260] = { .name = "AssumedRoleId", .shape = SH(630), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.AssumedRoleId */
-	[1261] = { .name = "Arn", .shape = SH(629), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.Arn */
-	[1262] = { .name = "AccessKeyId", .shape = SH(626), .flags = AWS_MF_REQUIRED }, /* sts Credentials.AccessKeyId */
-	[1263] = { .name = "SecretAccessKey", .shape = SH(627), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SecretAccessKey */
-	[1264] = { .name = "SessionToken", .shape = SH(645), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SessionToken */
-	[1265] = { .name = "Expiration", .shape = SH(632), .flags = AWS_MF_REQUIRED }, /* sts Credentials.Expiration */
-	[1266] = { .name = "UserId", .shape = SH(647) }, /* sts GetCallerIdentityResponse.UserId */
-	[1267] = { .name = "Account", .shape = SH(628) }, /* sts GetCallerIdentityResponse.Account */
-	[1268] = { .name = "Arn", .shape = SH(629) }, /* sts GetCallerIdentityResponse.Arn */
-	[1269] = { .name = "arn", .shape = SH(629) }, /* sts PolicyDescriptorType.arn */
-	[1270] = { .name = "ProviderArn", .shape = SH(629) }, /* sts ProvidedContext.ProviderArn */
-	[1271] = { .name = "ContextAssertion", .shape = SH(631) }, /* sts ProvidedContext.ContextAssertion */
-	[1272] = { .shape = SH(623) }, /* sts ProvidedContextsListType (member) */
-	[1273] = { .name = "Key", .shape = SH(641), .flags = AWS_MF_REQUIRED }, /* sts Tag.Key */
-	[1274] = { .name = "Value", .shape = SH(643), .flags = AWS_MF_REQUIRED }, /* sts Tag.Value */
-	[1275] = { .shape = SH(622) }, /* sts policyDescriptorListType (member) */
-	[1276] = { .shape = SH(641) }, /* sts tagKeyListType (member) */
-	[1277] = { .shape = SH(625) }, /* sts tagListType (member) */
+	[1131] = { .name = "IsRestoreInProgress", .shape = SH(474) }, /* s3 RestoreStatus.IsRestoreInProgress */
+	[1132] = { .name = "RestoreExpiryDate", .shape = SH(517) }, /* s3 RestoreStatus.RestoreExpiryDate */
+	[1133] = {
+		.name = "AccountId",
+		.shape = SH(534),
+		.location_name = "x-amz-account-id",
+		.location = AWS_LOC_HEADER,
+		.flags = AWS_MF_REQUIRED | AWS_MF_HOST_LABEL,
+	}, /* s3control DeletePublicAccessBlockRequest.AccountId */
+	[1134] = { .name = "PublicAccessBlockConfiguration", .shape = SH(538) }, /* s3control GetPublicAccessBlockOutput.PublicAccessBlockConfiguration */
+	[1135] = {
+		.name = "AccountId",
+		.shape = SH(534),
+		.location_name = "x-amz-account-id",
+		.location = AWS_LOC_HEADER,
+		.flags = AWS_MF_REQUIRED | AWS_MF_HOST_LABEL,
+	}, /* s3control GetPublicAccessBlockRequest.AccountId */
+	[1136] = { .name = "BlockPublicAcls", .shape = SH(540), .location_name = "BlockPublicAcls" }, /* s3control PublicAccessBlockConfiguration.BlockPublicAcls */
+	[1137] = {
+		.name = "IgnorePublicAcls",
+		.shape = SH(540),
+		.location_name = "IgnorePublicAcls",
+	}, /* s3control PublicAccessBlockConfiguration.IgnorePublicAcls */
+	[1138] = {
+		.name = "BlockPublicPolicy",
+		.shape = SH(540),
+		.location_name = "BlockPublicPolicy",
+	}, /* s3control PublicAccessBlockConfiguration.BlockPublicPolicy */
+	[1139] = {
+		.name = "RestrictPublicBuckets",
+		.shape = SH(540),
+		.location_name = "RestrictPublicBuckets",
+	}, /* s3control PublicAccessBlockConfiguration.RestrictPublicBuckets */
+	[1140] = {
+		.name = "PublicAccessBlockConfiguration",
+		.shape = SH(538),
+		.location_name = "PublicAccessBlockConfiguration",
+		.xml_namespace = "http://awss3control.amazonaws.com/doc/2018-08-20/",
+		.flags = AWS_MF_REQUIRED,
+	}, /* s3control PutPublicAccessBlockRequest.PublicAccessBlockConfiguration */
+	[1141] = {
+		.name = "AccountId",
+		.shape = SH(534),
+		.location_name = "x-amz-account-id",
+		.location = AWS_LOC_HEADER,
+		.flags = AWS_MF_REQUIRED | AWS_MF_HOST_LABEL,
+	}, /* s3control PutPublicAccessBlockRequest.AccountId */
+	[1142] = { .shape = SH(547), .location_name = "Name" }, /* sns MessageAttributeMap (key) */
+	[1143] = { .shape = SH(543), .location_name = "Value" }, /* sns MessageAttributeMap (value) */
+	[1144] = { .name = "DataType", .shape = SH(547), .flags = AWS_MF_REQUIRED }, /* sns MessageAttributeValue.DataType */
+	[1145] = { .name = "StringValue", .shape = SH(547) }, /* sns MessageAttributeValue.StringValue */
+	[1146] = { .name = "BinaryValue", .shape = SH(541) }, /* sns MessageAttributeValue.BinaryValue */
+	[1147] = { .name = "TopicArn", .shape = SH(552) }, /* sns PublishInput.TopicArn */
+	[1148] = { .name = "TargetArn", .shape = SH(547) }, /* sns PublishInput.TargetArn */
+	[1149] = { .name = "PhoneNumber", .shape = SH(544) }, /* sns PublishInput.PhoneNumber */
+	[1150] = { .name = "Message", .shape = SH(548), .flags = AWS_MF_REQUIRED }, /* sns PublishInput.Message */
+	[1151] = { .name = "Subject", .shape = SH(551) }, /* sns PublishInput.Subject */
+	[1152] = { .name = "MessageStructure", .shape = SH(550) }, /* sns PublishInput.MessageStructure */
+	[1153] = { .name = "MessageAttributes", .shape = SH(542) }, /* sns PublishInput.MessageAttributes */
+	[1154] = { .name = "MessageDeduplicationId", .shape = SH(547) }, /* sns PublishInput.MessageDeduplicationId */
+	[1155] = { .name = "MessageGroupId", .shape = SH(547) }, /* sns PublishInput.MessageGroupId */
+	[1156] = { .name = "MessageId", .shape = SH(549) }, /* sns PublishResponse.MessageId */
+	[1157] = { .name = "SequenceNumber", .shape = SH(547) }, /* sns PublishResponse.SequenceNumber */
+	[1158] = { .name = "Name", .shape = SH(557), .flags = AWS_MF_REQUIRED }, /* ssm Alarm.Name */
+	[1159] = { .name = "IgnorePollAlarmFailure", .shape = SH(560) }, /* ssm AlarmConfiguration.IgnorePollAlarmFailure */
+	[1160] = { .name = "Alarms", .shape = SH(556), .flags = AWS_MF_REQUIRED }, /* ssm AlarmConfiguration.Alarms */
+	[1161] = { .shape = SH(554) }, /* ssm AlarmList (member) */
+	[1162] = { .name = "Name", .shape = SH(557), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.Name */
+	[1163] = { .name = "State", .shape = SH(582), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.State */
+	[1164] = { .shape = SH(558) }, /* ssm AlarmStateInformationList (member) */
+	[1165] = { .name = "CloudWatchLogGroupName", .shape = SH(561) }, /* ssm CloudWatchOutputConfig.CloudWatchLogGroupName */
+	[1166] = { .name = "CloudWatchOutputEnabled", .shape = SH(563) }, /* ssm CloudWatchOutputConfig.CloudWatchOutputEnabled */
+	[1167] = { .name = "CommandId", .shape = SH(565) }, /* ssm Command.CommandId */
+	[1168] = { .name = "DocumentName", .shape = SH(579) }, /* ssm Command.DocumentName */
+	[1169] = { .name = "DocumentVersion", .shape = SH(580) }, /* ssm Command.DocumentVersion */
+	[1170] = { .name = "Comment", .shape = SH(569) }, /* ssm Command.Comment */
+	[1171] = { .name = "ExpiresAfter", .shape = SH(572) }, /* ssm Command.ExpiresAfter */
+	[1172] = { .name = "Parameters", .shape = SH(614) }, /* ssm Command.Parameters */
+	[1173] = { .name = "InstanceIds", .shape = SH(591) }, /* ssm Command.InstanceIds */
+	[1174] = { .name = "Targets", .shape = SH(638) }, /* ssm Command.Targets */
+	[1175] = { .name = "RequestedDateTime", .shape = SH(572) }, /* ssm Command.RequestedDateTime */
+	[1176] = { .name = "Status", .shape = SH(568) }, /* ssm Command.Status */
+	[1177] = { .name = "StatusDetails", .shape = SH(629) }, /* ssm Command.StatusDetails */
+	[1178] = { .name = "OutputS3Region", .shape = SH(621) }, /* ssm Command.OutputS3Region */
+	[1179] = { .name = "OutputS3BucketName", .shape = SH(619) }, /* ssm Command.OutputS3BucketName */
+	[1180] = { .name = "OutputS3KeyPrefix", .shape = SH(620) }, /* ssm Command.OutputS3KeyPrefix */
+	[1181] = { .name = "MaxConcurrency", .shape = SH(602) }, /* ssm Command.MaxConcurrency */
+	[1182] = { .name = "MaxErrors", .shape = SH(603) }, /* ssm Command.MaxErrors */
+	[1183] = { .name = "TargetCount", .shape = SH(634) }, /* ssm Command.TargetCount */
+	[1184] = { .name = "CompletedCount", .shape = SH(570) }, /* ssm Command.CompletedCount */
+	[1185] = { .name = "ErrorCount", .shape = SH(581) }, /* ssm Command.ErrorCount */
+	[1186] = { .name = "DeliveryTimedOutCount", .shape = SH(573) }, /* ssm Command.DeliveryTimedOutCount */
+	[1187] = { .name = "ServiceRole", .shape = SH(624) }, /* ssm Command.ServiceRole */
+	[1188] = { .name = "NotificationConfig", .shape = SH(607) }, /* ssm Command.NotificationConfig */
+	[1189] = { .name = "CloudWatchOutputConfig", .shape = SH(562) }, /* ssm Command.CloudWatchOutputConfig */
+	[1190] = { .name = "TimeoutSeconds", .shape = SH(639) }, /* ssm Command.TimeoutSeconds */
+	[1191] = { .name = "AlarmConfiguration", .shape = SH(555) }, /* ssm Command.AlarmConfiguration */
+	[1192] = { .name = "TriggeredAlarms", .shape = SH(559) }, /* ssm Command.TriggeredAlarms */
+	[1193] = { .name = "InstanceInformationFilterList", .shape = SH(595) }, /* ssm DescribeInstanceInformationRequest.InstanceInformationFilterList */
+	[1194] = { .name = "Filters", .shape = SH(601) }, /* ssm DescribeInstanceInformationRequest.Filters */
+	[1195] = { .name = "MaxResults", .shape = SH(604) }, /* ssm DescribeInstanceInformationRequest.MaxResults */
+	[1196] = { .name = "NextToken", .shape = SH(605) }, /* ssm DescribeInstanceInformationRequest.NextToken */
+	[1197] = { .name = "InstanceInformationList", .shape = SH(598) }, /* ssm DescribeInstanceInformationResult.InstanceInformationList */
+	[1198] = { .name = "NextToken", .shape = SH(605) }, /* ssm DescribeInstanceInformationResult.NextToken */
+	[1199] = { .name = "CommandId", .shape = SH(565), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.CommandId */
+	[1200] = { .name = "InstanceId", .shape = SH(590), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.InstanceId */
+	[1201] = { .name = "PluginName", .shape = SH(567) }, /* ssm GetCommandInvocationRequest.PluginName */
+	[1202] = { .name = "CommandId", .shape = SH(565) }, /* ssm GetCommandInvocationResult.CommandId */
+	[1203] = { .name = "InstanceId", .shape = SH(590) }, /* ssm GetCommandInvocationResult.InstanceId */
+	[1204] = { .name = "Comment", .shape = SH(569) }, /* ssm GetCommandInvocationResult.Comment */
+	[1205] = { .name = "DocumentName", .shape = SH(579) }, /* ssm GetCommandInvocationResult.DocumentName */
+	[1206] = { .name = "DocumentVersion", .shape = SH(580) }, /* ssm GetCommandInvocationResult.DocumentVersion */
+	[1207] = { .name = "PluginName", .shape = SH(567) }, /* ssm GetCommandInvocationResult.PluginName */
+	[1208] = { .name = "ResponseCode", .shape = SH(618) }, /* ssm GetCommandInvocationResult.ResponseCode */
+	[1209] = { .name = "ExecutionStartDateTime", .shape = SH(632) }, /* ssm GetCommandInvocationResult.ExecutionStartDateTime */
+	[1210] = { .name = "ExecutionElapsedTime", .shape = SH(632) }, /* ssm GetCommandInvocationResult.ExecutionElapsedTime */
+	[1211] = { .name = "ExecutionEndDateTime", .shape = SH(632) }, /* ssm GetCommandInvocationResult.ExecutionEndDateTime */
+	[1212] = { .name = "Status", .shape = SH(566) }, /* ssm GetCommandInvocationResult.Status */
+	[1213] = { .name = "StatusDetails", .shape = SH(629) }, /* ssm GetCommandInvocationResult.StatusDetails */
+	[1214] = { .name = "StandardOutputContent", .shape = SH(628) }, /* ssm GetCommandInvocationResult.StandardOutputContent */
+	[1215] = { .name = "StandardOutputUrl", .shape = SH(640) }, /* ssm GetCommandInvocationResult.StandardOutputUrl */
+	[1216] = { .name = "StandardErrorContent", .shape = SH(627) }, /* ssm GetCommandInvocationResult.StandardErrorContent */
+	[1217] = { .name = "StandardErrorUrl", .shape = SH(640) }, /* ssm GetCommandInvocationResult.StandardErrorUrl */
+	[1218] = { .name = "CloudWatchOutputConfig", .shape = SH(562) }, /* ssm GetCommandInvocationResult.CloudWatchOutputConfig */
+	[1219] = { .name = "DetailedStatus", .shape = SH(630) }, /* ssm InstanceAggregatedAssociationOverview.DetailedStatus */
+	[1220] = { .name = "InstanceAssociationStatusAggregatedCount", .shape = SH(588) }, /* ssm InstanceAggregatedAssociationOverview.InstanceAssociationStatusAggregatedCount */
+	[1221] = { .shape = SH(630) }, /* ssm InstanceAssociationStatusAggregatedCount (key) */
+	[1222] = { .shape = SH(589) }, /* ssm InstanceAssociationStatusAggregatedCount (value) */
+	[1223] = { .shape = SH(590) }, /* ssm InstanceIdList (member) */
+	[1224] = { .name = "InstanceId", .shape = SH(590) }, /* ssm InstanceInformation.InstanceId */
+	[1225] = { .name = "PingStatus", .shape = SH(615) }, /* ssm InstanceInformation.PingStatus */
+	[1226] = { .name = "LastPingDateTime", .shape = SH(572) }, /* ssm InstanceInformation.LastPingDateTime */
+	[1227] = { .name = "AgentVersion", .shape = SH(641) }, /* ssm InstanceInformation.AgentVersion */
+	[1228] = { .name = "IsLatestVersion", .shape = SH(560) }, /* ssm InstanceInformation.IsLatestVersion */
+	[1229] = { .name = "PlatformType", .shape = SH(616) }, /* ssm InstanceInformation.PlatformType */
+	[1230] = { .name = "PlatformName", .shape = SH(631) }, /* ssm InstanceInformation.PlatformName */
+	[1231] = { .name = "PlatformVersion", .shape = SH(631) }, /* ssm InstanceInformation.PlatformVersion */
+	[1232] = { .name = "ActivationId", .shape = SH(553) }, /* ssm InstanceInformation.ActivationId */
+	[1233] = { .name = "IamRole", .shape = SH(586) }, /* ssm InstanceInformation.IamRole */
+	[1234] = { .name = "RegistrationDate", .shape = SH(572) }, /* ssm InstanceInformation.RegistrationDate */
+	[1235] = { .name = "ResourceType", .shape = SH(617) }, /* ssm InstanceInformation.ResourceType */
+	[1236] = { .name = "Name", .shape = SH(631) }, /* ssm InstanceInformation.Name */
+	[1237] = { .name = "IPAddress", .shape = SH(585) }, /* ssm InstanceInformation.IPAddress */
+	[1238] = { .name = "ComputerName", .shape = SH(571) }, /* ssm InstanceInformation.ComputerName */
+	[1239] = { .name = "AssociationStatus", .shape = SH(630) }, /* ssm InstanceInformation.AssociationStatus */
+	[1240] = { .name = "LastAssociationExecutionDate", .shape = SH(572) }, /* ssm InstanceInformation.LastAssociationExecutionDate */
+	[1241] = { .name = "LastSuccessfulAssociationExecutionDate", .shape = SH(572) }, /* ssm InstanceInformation.LastSuccessfulAssociationExecutionDate */
+	[1242] = { .name = "AssociationOverview", .shape = SH(587) }, /* ssm InstanceInformation.AssociationOverview */
+	[1243] = { .name = "SourceId", .shape = SH(625) }, /* ssm InstanceInformation.SourceId */
+	[1244] = { .name = "SourceType", .shape = SH(626) }, /* ssm InstanceInformation.SourceType */
+	[1245] = { .name = "key", .shape = SH(594), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.key */
+	[1246] = { .name = "valueSet", .shape = SH(597), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.valueSet */
+	[1247] = { .shape = SH(593) }, /* ssm InstanceInformationFilterList (member) */
+	[1248] = { .shape = SH(596) }, /* ssm InstanceInformationFilterValueSet (member) */
+	[1249] = { .shape = SH(592) }, /* ssm InstanceInformationList (member) */
+	[1250] = { .name = "Key", .shape = SH(600), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Key */
+	[1251] = { .name = "Values", .shape = SH(597), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Values */
+	[1252] = { .shape = SH(599) }, /* ssm InstanceInformationStringFilterList (member) */
+	[1253] = { .name = "NotificationArn", .shape = SH(606) }, /* ssm NotificationConfig.NotificationArn */
+	[1254] = { .name = "NotificationEvents", .shape = SH(609) }, /* ssm NotificationConfig.NotificationEvents */
+	[1255] = { .name = "NotificationType", .shape = SH(610) }, /* ssm NotificationConfig.NotificationType */
+	[1256] = { .shape = SH(608) }, /* ssm NotificationEventList (member) */
+	[1257] = { .shape = SH(612) }, /* ssm ParameterValueList (member) */
+	[1258] = { .shape = SH(611) }, /* ssm Parameters (key) */
+	[1259] = { .shape = SH(613) }, /* ssm Parameters (value) */
+	[1260] = { .name = "InstanceIds", .shape = SH(591) }, /* ssm SendCommandRequest.InstanceIds */
+	[1261] = { .name = "Targets", .shape = SH(638) }, /* ssm SendCommandRequest.Targets */
+	[1262] = { .name = "DocumentName", .shape = SH(576), .flags = AWS_MF_REQUIRED }, /* ssm SendCommandRequest.DocumentName */
+	[1263] = { .name = "DocumentVersion", .shape = SH(580) }, /* ssm SendCommandRequest.DocumentVersion */
+	[1264] = { .name = "DocumentHash", .shape = SH(577) }, /* ssm SendCommandRequest.DocumentHash */
+	[1265] = { .name = "DocumentHashType", .shape = SH(578) }, /* ssm SendCommandRequest.DocumentHashType */
+	[1266] = { .name = "TimeoutSeconds", .shape = SH(639) }, /* ssm SendCommandRequest.TimeoutSeconds */
+	[1267] = { .name = "Comment", .shape = SH(569) }, /* ssm SendCommandRequest.Comment */
+	[1268] = { .name = "Parameters", .shape = SH(614) }, /* ssm SendCommandRequest.Parameters */
+	[1269] = { .name = "OutputS3Region", .shape = SH(621) }, /* ssm SendCommandRequest.OutputS3Region */
+	[1270] = { .name = "OutputS3BucketName", .shape = SH(619) }, /* ssm SendCommandRequest.OutputS3BucketName */
+	[1271] = { .name = "OutputS3KeyPrefix", .shape = SH(620) }, /* ssm SendCommandRequest.OutputS3KeyPrefix */
+	[1272] = { .name = "MaxConcurrency", .shape = SH(602) }, /* ssm SendCommandRequest.MaxConcurrency */
+	[1273] = { .name = "MaxErrors", .shape = SH(603) }, /* ssm SendCommandRequest.MaxErrors */
+	[1274] = { .name = "ServiceRoleArn", .shape = SH(624) }, /* ssm SendCommandRequest.ServiceRoleArn */
+	[1275] = { .name = "NotificationConfig", .shape = SH(607) }, /* ssm SendCommandRequest.NotificationConfig */
+	[1276] = { .name = "CloudWatchOutputConfig", .shape = SH(562) }, /* ssm SendCommandRequest.CloudWatchOutputConfig */
+	[1277] = { .name = "AlarmConfiguration", .shape = SH(555) }, /* ssm SendCommandRequest.AlarmConfiguration */
+	[1278] = { .name = "Command", .shape = SH(564) }, /* ssm SendCommandResult.Command */
+	[1279] = { .name = "Key", .shape = SH(635) }, /* ssm Target.Key */
+	[1280] = { .name = "Values", .shape = SH(637) }, /* ssm Target.Values */
+	[1281] = { .shape = SH(636) }, /* ssm TargetValues (member) */
+	[1282] = { .shape = SH(633) }, /* ssm Targets (member) */
+	[1283] = { .name = "RoleArn", .shape = SH(655), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleArn */
+	[1284] = { .name = "RoleSessionName", .shape = SH(663), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleSessionName */
+	[1285] = { .name = "PolicyArns", .shape = SH(661) }, /* sts AssumeRoleRequest.PolicyArns */
+	[1286] = { .name = "Policy", .shape = SH(672) }, /* sts AssumeRoleRequest.Policy */
+	[1287] = { .name = "DurationSeconds", .shape = SH(662) }, /* sts AssumeRoleRequest.DurationSeconds */
+	[1288] = { .name = "Tags", .shape = SH(668) }, /* sts AssumeRoleRequest.Tags */
+	[1289] = { .name = "TransitiveTagKeys", .shape = SH(666) }, /* sts AssumeRoleRequest.TransitiveTagKeys */
+	[1290] = { .name = "ExternalId", .shape = SH(659) }, /* sts AssumeRoleRequest.ExternalId */
+	[1291] = { .name = "SerialNumber", .shape = SH(664) }, /* sts AssumeRoleRequest.SerialNumber */
+	[1292] = { .name = "TokenCode", .shape = SH(670) }, /* sts AssumeRoleRequest.TokenCode */
+	[1293] = { .name = "SourceIdentity", .shape = SH(665) }, /* sts AssumeRoleRequest.SourceIdentity */
+	[1294] = { .name = "ProvidedContexts", .shape = SH(650) }, /* sts AssumeRoleRequest.ProvidedContexts */
+	[1295] = { .name = "Credentials", .shape = SH(645) }, /* sts AssumeRoleResponse.Credentials */
+	[1296] = { .name = "AssumedRoleUser", .shape = SH(644) }, /* sts AssumeRoleResponse.AssumedRoleUser */
+	[1297] = { .name = "PackedPolicySize", .shape = SH(660) }, /* sts AssumeRoleResponse.PackedPolicySize */
+	[1298] = { .name = "SourceIdentity", .shape = SH(665) }, /* sts AssumeRoleResponse.SourceIdentity */
+	[1299] = { .name = "AssumedRoleId", .shape = SH(656), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.AssumedRoleId */
+	[1300] = { .name = "Arn", .shape = SH(655), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.Arn */
+	[1301] = { .name = "AccessKeyId", .shape = SH(652), .flags = AWS_MF_REQUIRED }, /* sts Credentials.AccessKeyId */
+	[1302] = { .name = "SecretAccessKey", .shape = SH(653), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SecretAccessKey */
+	[1303] = { .name = "SessionToken", .shape = SH(671), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SessionToken */
+	[1304] = { .name = "Expiration", .shape = SH(658), .flags = AWS_MF_REQUIRED }, /* sts Credentials.Expiration */
+	[1305] = { .name = "UserId", .shape = SH(673) }, /* sts GetCallerIdentityResponse.UserId */
+	[1306] = { .name = "Account", .shape = SH(654) }, /* sts GetCallerIdentityResponse.Account */
+	[1307] = { .name = "Arn", .shape = SH(655) }, /* sts GetCallerIdentityResponse.Arn */
+	[1308] = { .name = "arn", .shape = SH(655) }, /* sts PolicyDescriptorType.arn */
+	[1309] = { .name = "ProviderArn", .shape = SH(655) }, /* sts ProvidedContext.ProviderArn */
+	[1310] = { .name = "ContextAssertion", .shape = SH(657) }, /* sts ProvidedContext.ContextAssertion */
+	[1311] = { .shape = SH(649) }, /* sts ProvidedContextsListType (member) */
+	[1312] = { .name = "Key", .shape = SH(667), .flags = AWS_MF_REQUIRED }, /* sts Tag.Key */
+	[1313] = { .name = "Value", .shape = SH(669), .flags = AWS_MF_REQUIRED }, /* sts Tag.Value */
+	[1314] = { .shape = SH(648) }, /* sts policyDescriptorListType (member) */
+	[1315] = { .shape = SH(667) }, /* sts tagKeyListType (member) */
+	[1316] = { .shape = SH(651) }, /* sts tagListType (member) */
 };
 
-static const aws_shape shapes[648] = {
+static const aws_shape shapes[674] = {
 	[0] = {
 		.name = "Activities",
 		.service = SV(0),
@@ -7986,7 +8126,7 @@ static const aws_shape shapes[648] = {
 		.payload = -1,
 	},
 	[374] = {
-		.name = "DeleteRolePolicyRequest",
+		.name = "AttachedPermissionsBoundary",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(815),
@@ -7994,7 +8134,7 @@ static const aws_shape shapes[648] = {
 		.payload = -1,
 	},
 	[375] = {
-		.name = "DeleteUserPolicyRequest",
+		.name = "DeleteRolePolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(817),
@@ -8002,7 +8142,7 @@ static const aws_shape shapes[648] = {
 		.payload = -1,
 	},
 	[376] = {
-		.name = "GetRolePolicyRequest",
+		.name = "DeleteUserPolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(819),
@@ -8010,70 +8150,150 @@ static const aws_shape shapes[648] = {
 		.payload = -1,
 	},
 	[377] = {
-		.name = "GetRolePolicyResponse",
+		.name = "GetRolePolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(821),
-		.nmembers = 3,
-		.payload = -1,
-	},
-	[378] = {
-		.name = "GetUserPolicyRequest",
-		.service = SV(4),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(824),
 		.nmembers = 2,
 		.payload = -1,
 	},
+	[378] = {
+		.name = "GetRolePolicyResponse",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(823),
+		.nmembers = 3,
+		.payload = -1,
+	},
 	[379] = {
-		.name = "GetUserPolicyResponse",
+		.name = "GetRoleRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(826),
-		.nmembers = 3,
+		.nmembers = 1,
 		.payload = -1,
 	},
 	[380] = {
-		.name = "ListAccessKeysRequest",
+		.name = "GetRoleResponse",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(829),
-		.nmembers = 3,
+		.members = MB(827),
+		.nmembers = 1,
 		.payload = -1,
 	},
 	[381] = {
-		.name = "ListAccessKeysResponse",
+		.name = "GetUserPolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(832),
-		.nmembers = 3,
+		.members = MB(828),
+		.nmembers = 2,
 		.payload = -1,
 	},
 	[382] = {
-		.name = "PutRolePolicyRequest",
+		.name = "GetUserPolicyResponse",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(830),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[383] = {
+		.name = "GetUserRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(833),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[384] = {
+		.name = "GetUserResponse",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(834),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[385] = {
+		.name = "ListAccessKeysRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(835),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[383] = {
-		.name = "PutUserPolicyRequest",
+	[386] = {
+		.name = "ListAccessKeysResponse",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(838),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[384] = {
-		.name = "UpdateAccessKeyRequest",
+	[387] = {
+		.name = "PermissionsBoundaryAttachmentType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.payload = -1,
+		.enums = &enums[1528],
+		.nenums = 1,
+	},
+	[388] = {
+		.name = "PutRolePolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(841),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[385] = {
+	[389] = {
+		.name = "PutUserPolicyRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(844),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[390] = {
+		.name = "Role",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(847),
+		.nmembers = 11,
+		.payload = -1,
+	},
+	[391] = {
+		.name = "RoleLastUsed",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(858),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[392] = {
+		.name = "Tag",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(860),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[393] = {
+		.name = "UpdateAccessKeyRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(862),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[394] = {
+		.name = "User",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(865),
+		.nmembers = 8,
+		.payload = -1,
+	},
+	[395] = {
 		.name = "accessKeyIdType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -8082,21 +8302,30 @@ static const aws_shape shapes[648] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[386] = {
+	[396] = {
 		.name = "accessKeyMetadataListType",
 		.service = SV(4),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(844),
+		.list_member = MB(873),
 	},
-	[387] = {
+	[397] = {
+		.name = "arnType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.min = 20LL,
+		.max = 2048LL,
+		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[398] = {
 		.name = "booleanType",
 		.service = SV(4),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[388] = { .name = "dateType", .service = SV(4), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
-	[389] = {
+	[399] = { .name = "dateType", .service = SV(4), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
+	[400] = {
 		.name = "existingUserNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -8105,7 +8334,16 @@ static const aws_shape shapes[648] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[390] = {
+	[401] = {
+		.name = "idType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.min = 16LL,
+		.max = 128LL,
+		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[402] = {
 		.name = "markerType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -8114,7 +8352,7 @@ static const aws_shape shapes[648] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[391] = {
+	[403] = {
 		.name = "maxItemsType",
 		.service = SV(4),
 		.type = AWS_SHAPE_INTEGER,
@@ -8123,7 +8361,16 @@ static const aws_shape shapes[648] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[392] = {
+	[404] = {
+		.name = "pathType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.min = 1LL,
+		.max = 512LL,
+		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[405] = {
 		.name = "policyDocumentType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -8132,7 +8379,7 @@ static const aws_shape shapes[648] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[393] = {
+	[406] = {
 		.name = "policyNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -8141,13 +8388,30 @@ static const aws_shape shapes[648] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[394] = {
+	[407] = {
 		.name = "responseMarkerType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[395] = {
+	[408] = {
+		.name = "roleDescriptionType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.max = 1000LL,
+		.flags = AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[409] = {
+		.name = "roleMaxSessionDurationType",
+		.service = SV(4),
+		.type = AWS_SHAPE_INTEGER,
+		.min = 3600LL,
+		.max = 43200LL,
+		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[410] = {
 		.name = "roleNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -8156,15 +8420,43 @@ static const aws_shape shapes[648] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[396] = {
+	[411] = {
 		.name = "statusType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1528],
+		.enums = &enums[1529],
 		.nenums = 3,
 	},
-	[397] = {
+	[412] = { .name = "stringType", .service = SV(4), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[413] = {
+		.name = "tagKeyType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.min = 1LL,
+		.max = 128LL,
+		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[414] = {
+		.name = "tagListType",
+		.service = SV(4),
+		.type = AWS_SHAPE_LIST,
+		.max = 50LL,
+		.flags = AWS_SF_HAS_MAX,
+		.payload = -1,
+		.list_member = MB(874),
+	},
+	[415] = {
+		.name = "tagValueType",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRING,
+		.min = 0LL,
+		.max = 256LL,
+		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
+		.payload = -1,
+	},
+	[416] = {
 		.name = "userNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -8173,367 +8465,367 @@ static const aws_shape shapes[648] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[398] = {
+	[417] = {
 		.name = "AcceptRanges",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[399] = { .name = "AccountId", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[400] = {
+	[418] = { .name = "AccountId", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[419] = {
 		.name = "ArchiveStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1531],
+		.enums = &enums[1532],
 		.nenums = 2,
 	},
-	[401] = { .name = "Body", .service = SV(5), .type = AWS_SHAPE_BLOB, .payload = -1 },
-	[402] = {
+	[420] = { .name = "Body", .service = SV(5), .type = AWS_SHAPE_BLOB, .payload = -1 },
+	[421] = {
 		.name = "BucketKeyEnabled",
 		.service = SV(5),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[403] = { .name = "BucketName", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[404] = {
+	[422] = { .name = "BucketName", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[423] = {
 		.name = "CacheControl",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[405] = {
+	[424] = {
 		.name = "ChecksumAlgorithm",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1533],
+		.enums = &enums[1534],
 		.nenums = 10,
 	},
-	[406] = {
+	[425] = {
 		.name = "ChecksumAlgorithmList",
 		.service = SV(5),
 		.type = AWS_SHAPE_LIST,
 		.flags = AWS_SF_FLATTENED,
 		.payload = -1,
-		.list_member = MB(845),
+		.list_member = MB(875),
 	},
-	[407] = {
+	[426] = {
 		.name = "ChecksumCRC32",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[408] = {
+	[427] = {
 		.name = "ChecksumCRC32C",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[409] = {
+	[428] = {
 		.name = "ChecksumCRC64NVME",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[410] = { .name = "ChecksumMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[411] = {
+	[429] = { .name = "ChecksumMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[430] = {
 		.name = "ChecksumMode",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1543],
+		.enums = &enums[1544],
 		.nenums = 1,
 	},
-	[412] = {
+	[431] = {
 		.name = "ChecksumSHA1",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[413] = {
+	[432] = {
 		.name = "ChecksumSHA256",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[414] = {
+	[433] = {
 		.name = "ChecksumSHA512",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[415] = {
+	[434] = {
 		.name = "ChecksumType",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1544],
+		.enums = &enums[1545],
 		.nenums = 2,
 	},
-	[416] = {
+	[435] = {
 		.name = "ChecksumXXHASH128",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[417] = {
+	[436] = {
 		.name = "ChecksumXXHASH3",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[418] = {
+	[437] = {
 		.name = "ChecksumXXHASH64",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[419] = {
+	[438] = {
 		.name = "CommonPrefix",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(846),
+		.members = MB(876),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[420] = {
+	[439] = {
 		.name = "CommonPrefixList",
 		.service = SV(5),
 		.type = AWS_SHAPE_LIST,
 		.flags = AWS_SF_FLATTENED,
 		.payload = -1,
-		.list_member = MB(847),
+		.list_member = MB(877),
 	},
-	[421] = {
+	[440] = {
 		.name = "ContentDisposition",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[422] = {
+	[441] = {
 		.name = "ContentEncoding",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[423] = {
+	[442] = {
 		.name = "ContentLanguage",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[424] = { .name = "ContentLength", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
-	[425] = { .name = "ContentMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[426] = {
+	[443] = { .name = "ContentLength", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
+	[444] = { .name = "ContentMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[445] = {
 		.name = "ContentRange",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[427] = { .name = "ContentType", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[428] = {
+	[446] = { .name = "ContentType", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[447] = {
 		.name = "DeleteMarker",
 		.service = SV(5),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[429] = {
+	[448] = {
 		.name = "DeletePublicAccessBlockRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(848),
+		.members = MB(878),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[430] = { .name = "Delimiter", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[431] = { .name = "DisplayName", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[432] = { .name = "ETag", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[433] = {
+	[449] = { .name = "Delimiter", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[450] = { .name = "DisplayName", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[451] = { .name = "ETag", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[452] = {
 		.name = "EncodingType",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1546],
+		.enums = &enums[1547],
 		.nenums = 1,
 	},
-	[434] = { .name = "Expiration", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[435] = { .name = "Expires", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[436] = { .name = "FetchOwner", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[437] = {
+	[453] = { .name = "Expiration", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[454] = { .name = "Expires", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[455] = { .name = "FetchOwner", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[456] = {
 		.name = "GetBucketPolicyStatusOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(850),
+		.members = MB(880),
 		.nmembers = 1,
 		.payload = 0,
 	},
-	[438] = {
+	[457] = {
 		.name = "GetBucketPolicyStatusRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(851),
+		.members = MB(881),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[439] = {
+	[458] = {
 		.name = "GetObjectOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(853),
+		.members = MB(883),
 		.nmembers = 43,
 		.payload = 0,
 	},
-	[440] = {
+	[459] = {
 		.name = "GetObjectRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(896),
+		.members = MB(926),
 		.nmembers = 21,
 		.payload = -1,
 	},
-	[441] = {
+	[460] = {
 		.name = "GetPublicAccessBlockOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(917),
+		.members = MB(947),
 		.nmembers = 1,
 		.payload = 0,
 	},
-	[442] = {
+	[461] = {
 		.name = "GetPublicAccessBlockRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(918),
+		.members = MB(948),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[443] = {
+	[462] = {
 		.name = "GrantFullControl",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[444] = { .name = "GrantRead", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[445] = {
+	[463] = { .name = "GrantRead", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[464] = {
 		.name = "GrantReadACP",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[446] = {
+	[465] = {
 		.name = "GrantWriteACP",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[447] = {
+	[466] = {
 		.name = "HeadObjectOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(920),
+		.members = MB(950),
 		.nmembers = 43,
 		.payload = -1,
 	},
-	[448] = {
+	[467] = {
 		.name = "HeadObjectRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(963),
+		.members = MB(993),
 		.nmembers = 21,
 		.payload = -1,
 	},
-	[449] = { .name = "ID", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[450] = { .name = "IfMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[451] = {
+	[468] = { .name = "ID", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[469] = { .name = "IfMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[470] = {
 		.name = "IfModifiedSince",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[452] = { .name = "IfNoneMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[453] = {
+	[471] = { .name = "IfNoneMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[472] = {
 		.name = "IfUnmodifiedSince",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[454] = { .name = "IsPublic", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[455] = {
+	[473] = { .name = "IsPublic", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[474] = {
 		.name = "IsRestoreInProgress",
 		.service = SV(5),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[456] = {
+	[475] = {
 		.name = "IsTruncated",
 		.service = SV(5),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[457] = { .name = "KeyCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[458] = {
+	[476] = { .name = "KeyCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[477] = {
 		.name = "LastModified",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[459] = {
+	[478] = {
 		.name = "ListObjectsV2Output",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(984),
+		.members = MB(1014),
 		.nmembers = 13,
 		.payload = -1,
 	},
-	[460] = {
+	[479] = {
 		.name = "ListObjectsV2Request",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(997),
+		.members = MB(1027),
 		.nmembers = 11,
 		.payload = -1,
 	},
-	[461] = { .name = "MaxKeys", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[462] = {
+	[480] = { .name = "MaxKeys", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[481] = {
 		.name = "Metadata",
 		.service = SV(5),
 		.type = AWS_SHAPE_MAP,
 		.payload = -1,
-		.map_key = MB(1008),
-		.map_value = MB(1009),
+		.map_key = MB(1038),
+		.map_value = MB(1039),
 	},
-	[463] = { .name = "MetadataKey", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[464] = {
+	[482] = { .name = "MetadataKey", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[483] = {
 		.name = "MetadataValue",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[465] = {
+	[484] = {
 		.name = "MissingMeta",
 		.service = SV(5),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[466] = { .name = "NextToken", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[467] = {
+	[485] = { .name = "NextToken", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[486] = {
 		.name = "Object",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1010),
+		.members = MB(1040),
 		.nmembers = 9,
 		.payload = -1,
 	},
-	[468] = {
+	[487] = {
 		.name = "ObjectCannedACL",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1547],
+		.enums = &enums[1548],
 		.nenums = 7,
 	},
-	[469] = {
+	[488] = {
 		.name = "ObjectKey",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -8541,1183 +8833,1232 @@ static const aws_shape shapes[648] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[470] = {
+	[489] = {
 		.name = "ObjectList",
 		.service = SV(5),
 		.type = AWS_SHAPE_LIST,
 		.flags = AWS_SF_FLATTENED,
 		.payload = -1,
-		.list_member = MB(1019),
+		.list_member = MB(1049),
 	},
-	[471] = {
+	[490] = {
 		.name = "ObjectLockLegalHoldStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1554],
+		.enums = &enums[1555],
 		.nenums = 2,
 	},
-	[472] = {
+	[491] = {
 		.name = "ObjectLockMode",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1556],
+		.enums = &enums[1557],
 		.nenums = 2,
 	},
-	[473] = {
+	[492] = {
 		.name = "ObjectLockRetainUntilDate",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.timestamp_format = AWS_TS_ISO8601,
 		.payload = -1,
 	},
-	[474] = {
+	[493] = {
 		.name = "ObjectStorageClass",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1558],
+		.enums = &enums[1559],
 		.nenums = 13,
 	},
-	[475] = {
+	[494] = {
 		.name = "ObjectVersionId",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[476] = {
+	[495] = {
 		.name = "OptionalObjectAttributes",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1571],
+		.enums = &enums[1572],
 		.nenums = 1,
 	},
-	[477] = {
+	[496] = {
 		.name = "OptionalObjectAttributesList",
 		.service = SV(5),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1020),
+		.list_member = MB(1050),
 	},
-	[478] = {
+	[497] = {
 		.name = "Owner",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1021),
+		.members = MB(1051),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[479] = { .name = "PartNumber", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[480] = { .name = "PartsCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[481] = {
+	[498] = { .name = "PartNumber", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[499] = { .name = "PartsCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[500] = {
 		.name = "PolicyStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1023),
+		.members = MB(1053),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[482] = { .name = "Prefix", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[483] = {
+	[501] = { .name = "Prefix", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[502] = {
 		.name = "PublicAccessBlockConfiguration",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1024),
+		.members = MB(1054),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[484] = {
+	[503] = {
 		.name = "PutObjectOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1028),
+		.members = MB(1058),
 		.nmembers = 22,
 		.payload = -1,
 	},
-	[485] = {
+	[504] = {
 		.name = "PutObjectRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1050),
+		.members = MB(1080),
 		.nmembers = 46,
 		.payload = 1,
 	},
-	[486] = {
+	[505] = {
 		.name = "PutPublicAccessBlockRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1096),
+		.members = MB(1126),
 		.nmembers = 5,
 		.payload = 3,
 	},
-	[487] = { .name = "Range", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[488] = {
+	[506] = { .name = "Range", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[507] = {
 		.name = "ReplicationStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1572],
+		.enums = &enums[1573],
 		.nenums = 5,
 	},
-	[489] = {
+	[508] = {
 		.name = "RequestCharged",
-		.service = SV(5),
-		.type = AWS_SHAPE_STRING,
-		.payload = -1,
-		.enums = &enums[1577],
-		.nenums = 1,
-	},
-	[490] = {
-		.name = "RequestPayer",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 		.enums = &enums[1578],
 		.nenums = 1,
 	},
-	[491] = {
+	[509] = {
+		.name = "RequestPayer",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRING,
+		.payload = -1,
+		.enums = &enums[1579],
+		.nenums = 1,
+	},
+	[510] = {
 		.name = "ResponseCacheControl",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[492] = {
+	[511] = {
 		.name = "ResponseContentDisposition",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[493] = {
+	[512] = {
 		.name = "ResponseContentEncoding",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[494] = {
+	[513] = {
 		.name = "ResponseContentLanguage",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[495] = {
+	[514] = {
 		.name = "ResponseContentType",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[496] = {
+	[515] = {
 		.name = "ResponseExpires",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.timestamp_format = AWS_TS_RFC822,
 		.payload = -1,
 	},
-	[497] = { .name = "Restore", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[498] = {
+	[516] = { .name = "Restore", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[517] = {
 		.name = "RestoreExpiryDate",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[499] = {
+	[518] = {
 		.name = "RestoreStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1101),
+		.members = MB(1131),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[500] = {
+	[519] = {
 		.name = "SSECustomerAlgorithm",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[501] = {
+	[520] = {
 		.name = "SSECustomerKey",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[502] = {
+	[521] = {
 		.name = "SSECustomerKeyMD5",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[503] = {
+	[522] = {
 		.name = "SSEKMSEncryptionContext",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[504] = {
+	[523] = {
 		.name = "SSEKMSKeyId",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[505] = {
+	[524] = {
 		.name = "ServerSideEncryption",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1579],
+		.enums = &enums[1580],
 		.nenums = 4,
 	},
-	[506] = { .name = "Setting", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[507] = { .name = "Size", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
-	[508] = { .name = "StartAfter", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[509] = {
+	[525] = { .name = "Setting", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[526] = { .name = "Size", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
+	[527] = { .name = "StartAfter", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[528] = {
 		.name = "StorageClass",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1583],
+		.enums = &enums[1584],
 		.nenums = 13,
 	},
-	[510] = { .name = "TagCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[511] = {
+	[529] = { .name = "TagCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[530] = {
 		.name = "TaggingHeader",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[512] = { .name = "Token", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[513] = {
+	[531] = { .name = "Token", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[532] = {
 		.name = "WebsiteRedirectLocation",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[514] = {
+	[533] = {
 		.name = "WriteOffsetBytes",
 		.service = SV(5),
 		.type = AWS_SHAPE_LONG,
 		.payload = -1,
 	},
-	[515] = { .name = "Binary", .service = SV(6), .type = AWS_SHAPE_BLOB, .payload = -1 },
-	[516] = {
-		.name = "MessageAttributeMap",
+	[534] = {
+		.name = "AccountId",
 		.service = SV(6),
-		.type = AWS_SHAPE_MAP,
+		.type = AWS_SHAPE_STRING,
+		.max = 64LL,
+		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
-		.map_key = MB(1103),
-		.map_value = MB(1104),
 	},
-	[517] = {
-		.name = "MessageAttributeValue",
+	[535] = {
+		.name = "DeletePublicAccessBlockRequest",
 		.service = SV(6),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1105),
+		.members = MB(1133),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[536] = {
+		.name = "GetPublicAccessBlockOutput",
+		.service = SV(6),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1134),
+		.nmembers = 1,
+		.payload = 0,
+	},
+	[537] = {
+		.name = "GetPublicAccessBlockRequest",
+		.service = SV(6),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1135),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[538] = {
+		.name = "PublicAccessBlockConfiguration",
+		.service = SV(6),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1136),
+		.nmembers = 4,
+		.payload = -1,
+	},
+	[539] = {
+		.name = "PutPublicAccessBlockRequest",
+		.service = SV(6),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1140),
+		.nmembers = 2,
+		.payload = 0,
+	},
+	[540] = { .name = "Setting", .service = SV(6), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[541] = { .name = "Binary", .service = SV(7), .type = AWS_SHAPE_BLOB, .payload = -1 },
+	[542] = {
+		.name = "MessageAttributeMap",
+		.service = SV(7),
+		.type = AWS_SHAPE_MAP,
+		.payload = -1,
+		.map_key = MB(1142),
+		.map_value = MB(1143),
+	},
+	[543] = {
+		.name = "MessageAttributeValue",
+		.service = SV(7),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1144),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[518] = {
+	[544] = {
 		.name = "PhoneNumber",
-		.service = SV(6),
+		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[519] = {
+	[545] = {
 		.name = "PublishInput",
-		.service = SV(6),
+		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1108),
+		.members = MB(1147),
 		.nmembers = 9,
 		.payload = -1,
 	},
-	[520] = {
+	[546] = {
 		.name = "PublishResponse",
-		.service = SV(6),
+		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1117),
+		.members = MB(1156),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[521] = { .name = "String", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[522] = { .name = "message", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[523] = { .name = "messageId", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[524] = {
+	[547] = { .name = "String", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[548] = { .name = "message", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[549] = { .name = "messageId", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[550] = {
 		.name = "messageStructure",
-		.service = SV(6),
+		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[525] = { .name = "subject", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[526] = { .name = "topicARN", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[527] = {
+	[551] = { .name = "subject", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[552] = { .name = "topicARN", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[553] = {
 		.name = "ActivationId",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[528] = {
+	[554] = {
 		.name = "Alarm",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1119),
+		.members = MB(1158),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[529] = {
+	[555] = {
 		.name = "AlarmConfiguration",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1120),
+		.members = MB(1159),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[530] = {
+	[556] = {
 		.name = "AlarmList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 1LL,
 		.max = 1LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1122),
+		.list_member = MB(1161),
 	},
-	[531] = {
+	[557] = {
 		.name = "AlarmName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 255LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[532] = {
+	[558] = {
 		.name = "AlarmStateInformation",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1123),
+		.members = MB(1162),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[533] = {
+	[559] = {
 		.name = "AlarmStateInformationList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 1LL,
 		.max = 1LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1125),
+		.list_member = MB(1164),
 	},
-	[534] = { .name = "Boolean", .service = SV(7), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[535] = {
+	[560] = { .name = "Boolean", .service = SV(8), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[561] = {
 		.name = "CloudWatchLogGroupName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 512LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[536] = {
+	[562] = {
 		.name = "CloudWatchOutputConfig",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1126),
+		.members = MB(1165),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[537] = {
+	[563] = {
 		.name = "CloudWatchOutputEnabled",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[538] = {
+	[564] = {
 		.name = "Command",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1128),
+		.members = MB(1167),
 		.nmembers = 26,
 		.payload = -1,
 	},
-	[539] = {
+	[565] = {
 		.name = "CommandId",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 36LL,
 		.max = 36LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[540] = {
+	[566] = {
 		.name = "CommandInvocationStatus",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1596],
+		.enums = &enums[1597],
 		.nenums = 8,
 	},
-	[541] = {
+	[567] = {
 		.name = "CommandPluginName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 4LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[542] = {
+	[568] = {
 		.name = "CommandStatus",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1604],
+		.enums = &enums[1605],
 		.nenums = 7,
 	},
-	[543] = {
+	[569] = {
 		.name = "Comment",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.max = 100LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[544] = {
+	[570] = {
 		.name = "CompletedCount",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[545] = {
+	[571] = {
 		.name = "ComputerName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 255LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[546] = { .name = "DateTime", .service = SV(7), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
-	[547] = {
+	[572] = { .name = "DateTime", .service = SV(8), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
+	[573] = {
 		.name = "DeliveryTimedOutCount",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[548] = {
+	[574] = {
 		.name = "DescribeInstanceInformationRequest",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1154),
+		.members = MB(1193),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[549] = {
+	[575] = {
 		.name = "DescribeInstanceInformationResult",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1158),
+		.members = MB(1197),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[550] = { .name = "DocumentARN", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[551] = {
+	[576] = { .name = "DocumentARN", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[577] = {
 		.name = "DocumentHash",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.max = 256LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[552] = {
+	[578] = {
 		.name = "DocumentHashType",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1611],
+		.enums = &enums[1612],
 		.nenums = 2,
 	},
-	[553] = {
+	[579] = {
 		.name = "DocumentName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[554] = {
+	[580] = {
 		.name = "DocumentVersion",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[555] = { .name = "ErrorCount", .service = SV(7), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[556] = {
+	[581] = { .name = "ErrorCount", .service = SV(8), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[582] = {
 		.name = "ExternalAlarmState",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1613],
+		.enums = &enums[1614],
 		.nenums = 2,
 	},
-	[557] = {
+	[583] = {
 		.name = "GetCommandInvocationRequest",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1160),
+		.members = MB(1199),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[558] = {
+	[584] = {
 		.name = "GetCommandInvocationResult",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1163),
+		.members = MB(1202),
 		.nmembers = 17,
 		.payload = -1,
 	},
-	[559] = {
+	[585] = {
 		.name = "IPAddress",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 46LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX | AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[560] = {
+	[586] = {
 		.name = "IamRole",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.max = 64LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[561] = {
+	[587] = {
 		.name = "InstanceAggregatedAssociationOverview",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1180),
+		.members = MB(1219),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[562] = {
+	[588] = {
 		.name = "InstanceAssociationStatusAggregatedCount",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_MAP,
 		.payload = -1,
-		.map_key = MB(1182),
-		.map_value = MB(1183),
+		.map_key = MB(1221),
+		.map_value = MB(1222),
 	},
-	[563] = {
+	[589] = {
 		.name = "InstanceCount",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[564] = { .name = "InstanceId", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[565] = {
+	[590] = { .name = "InstanceId", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[591] = {
 		.name = "InstanceIdList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1184),
+		.list_member = MB(1223),
 	},
-	[566] = {
+	[592] = {
 		.name = "InstanceInformation",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1185),
+		.members = MB(1224),
 		.nmembers = 21,
 		.payload = -1,
 	},
-	[567] = {
+	[593] = {
 		.name = "InstanceInformationFilter",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1206),
+		.members = MB(1245),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[568] = {
+	[594] = {
 		.name = "InstanceInformationFilterKey",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1615],
+		.enums = &enums[1616],
 		.nenums = 8,
 	},
-	[569] = {
+	[595] = {
 		.name = "InstanceInformationFilterList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
-		.list_member = MB(1208),
+		.list_member = MB(1247),
 	},
-	[570] = {
+	[596] = {
 		.name = "InstanceInformationFilterValue",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[571] = {
+	[597] = {
 		.name = "InstanceInformationFilterValueSet",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 1LL,
 		.max = 100LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1209),
+		.list_member = MB(1248),
 	},
-	[572] = {
+	[598] = {
 		.name = "InstanceInformationList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1210),
+		.list_member = MB(1249),
 	},
-	[573] = {
+	[599] = {
 		.name = "InstanceInformationStringFilter",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1211),
+		.members = MB(1250),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[574] = {
+	[600] = {
 		.name = "InstanceInformationStringFilterKey",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[575] = {
+	[601] = {
 		.name = "InstanceInformationStringFilterList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
-		.list_member = MB(1213),
+		.list_member = MB(1252),
 	},
-	[576] = {
+	[602] = {
 		.name = "MaxConcurrency",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 7LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[577] = {
+	[603] = {
 		.name = "MaxErrors",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 7LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[578] = {
+	[604] = {
 		.name = "MaxResultsEC2Compatible",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.min = 5LL,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[579] = { .name = "NextToken", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[580] = {
+	[605] = { .name = "NextToken", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[606] = {
 		.name = "NotificationArn",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[581] = {
+	[607] = {
 		.name = "NotificationConfig",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1214),
+		.members = MB(1253),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[582] = {
+	[608] = {
 		.name = "NotificationEvent",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1623],
+		.enums = &enums[1624],
 		.nenums = 6,
 	},
-	[583] = {
+	[609] = {
 		.name = "NotificationEventList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1217),
+		.list_member = MB(1256),
 	},
-	[584] = {
+	[610] = {
 		.name = "NotificationType",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1629],
+		.enums = &enums[1630],
 		.nenums = 2,
 	},
-	[585] = {
+	[611] = {
 		.name = "ParameterName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[586] = {
+	[612] = {
 		.name = "ParameterValue",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[587] = {
+	[613] = {
 		.name = "ParameterValueList",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1218),
+		.list_member = MB(1257),
 	},
-	[588] = {
+	[614] = {
 		.name = "Parameters",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_MAP,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
-		.map_key = MB(1219),
-		.map_value = MB(1220),
+		.map_key = MB(1258),
+		.map_value = MB(1259),
 	},
-	[589] = {
+	[615] = {
 		.name = "PingStatus",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1631],
+		.enums = &enums[1632],
 		.nenums = 3,
 	},
-	[590] = {
+	[616] = {
 		.name = "PlatformType",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1634],
+		.enums = &enums[1635],
 		.nenums = 3,
 	},
-	[591] = {
+	[617] = {
 		.name = "ResourceType",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1637],
+		.enums = &enums[1638],
 		.nenums = 2,
 	},
-	[592] = {
+	[618] = {
 		.name = "ResponseCode",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[593] = {
+	[619] = {
 		.name = "S3BucketName",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 3LL,
 		.max = 63LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[594] = {
+	[620] = {
 		.name = "S3KeyPrefix",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.max = 500LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[595] = {
+	[621] = {
 		.name = "S3Region",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 3LL,
 		.max = 20LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[596] = {
+	[622] = {
 		.name = "SendCommandRequest",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1221),
+		.members = MB(1260),
 		.nmembers = 18,
 		.payload = -1,
 	},
-	[597] = {
+	[623] = {
 		.name = "SendCommandResult",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1239),
+		.members = MB(1278),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[598] = { .name = "ServiceRole", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[599] = {
+	[624] = { .name = "ServiceRole", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[625] = {
 		.name = "SourceId",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 0LL,
 		.max = 128LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[600] = {
+	[626] = {
 		.name = "SourceType",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1639],
+		.enums = &enums[1640],
 		.nenums = 3,
 	},
-	[601] = {
+	[627] = {
 		.name = "StandardErrorContent",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.max = 8000LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[602] = {
+	[628] = {
 		.name = "StandardOutputContent",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.max = 24000LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[603] = {
+	[629] = {
 		.name = "StatusDetails",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 0LL,
 		.max = 100LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[604] = { .name = "StatusName", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[605] = { .name = "String", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[606] = {
+	[630] = { .name = "StatusName", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[631] = { .name = "String", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[632] = {
 		.name = "StringDateTime",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[607] = {
+	[633] = {
 		.name = "Target",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1240),
+		.members = MB(1279),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[608] = {
+	[634] = {
 		.name = "TargetCount",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[609] = {
+	[635] = {
 		.name = "TargetKey",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 163LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[610] = { .name = "TargetValue", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[611] = {
+	[636] = { .name = "TargetValue", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[637] = {
 		.name = "TargetValues",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1242),
+		.list_member = MB(1281),
 	},
-	[612] = {
+	[638] = {
 		.name = "Targets",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.max = 5LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1243),
+		.list_member = MB(1282),
 	},
-	[613] = {
+	[639] = {
 		.name = "TimeoutSeconds",
-		.service = SV(7),
+		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
 		.min = 30LL,
 		.max = 2592000LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[614] = { .name = "Url", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[615] = { .name = "Version", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[616] = {
+	[640] = { .name = "Url", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[641] = { .name = "Version", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[642] = {
 		.name = "AssumeRoleRequest",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1244),
+		.members = MB(1283),
 		.nmembers = 12,
 		.payload = -1,
 	},
-	[617] = {
+	[643] = {
 		.name = "AssumeRoleResponse",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1256),
+		.members = MB(1295),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[618] = {
+	[644] = {
 		.name = "AssumedRoleUser",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1260),
+		.members = MB(1299),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[619] = {
+	[645] = {
 		.name = "Credentials",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1262),
+		.members = MB(1301),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[620] = {
+	[646] = {
 		.name = "GetCallerIdentityRequest",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
 		.payload = -1,
 	},
-	[621] = {
+	[647] = {
 		.name = "GetCallerIdentityResponse",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1266),
+		.members = MB(1305),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[622] = {
+	[648] = {
 		.name = "PolicyDescriptorType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1269),
+		.members = MB(1308),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[623] = {
+	[649] = {
 		.name = "ProvidedContext",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1270),
+		.members = MB(1309),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[624] = {
+	[650] = {
 		.name = "ProvidedContextsListType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_LIST,
 		.min = 1LL,
 		.max = 5LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1272),
+		.list_member = MB(1311),
 	},
-	[625] = {
+	[651] = {
 		.name = "Tag",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1273),
+		.members = MB(1312),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[626] = {
+	[652] = {
 		.name = "accessKeyIdType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 16LL,
 		.max = 128LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[627] = {
+	[653] = {
 		.name = "accessKeySecretType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[628] = { .name = "accountType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[629] = {
+	[654] = { .name = "accountType", .service = SV(9), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[655] = {
 		.name = "arnType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 20LL,
 		.max = 2048LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[630] = {
+	[656] = {
 		.name = "assumedRoleIdType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 2LL,
 		.max = 193LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[631] = {
+	[657] = {
 		.name = "contextAssertionType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 4LL,
 		.max = 2048LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[632] = { .name = "dateType", .service = SV(8), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
-	[633] = {
+	[658] = { .name = "dateType", .service = SV(9), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
+	[659] = {
 		.name = "externalIdType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 2LL,
 		.max = 1224LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[634] = {
+	[660] = {
 		.name = "nonNegativeIntegerType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_INTEGER,
 		.min = 0LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[635] = {
+	[661] = {
 		.name = "policyDescriptorListType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1275),
+		.list_member = MB(1314),
 	},
-	[636] = {
+	[662] = {
 		.name = "roleDurationSecondsType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_INTEGER,
 		.min = 900LL,
 		.max = 43200LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[637] = {
+	[663] = {
 		.name = "roleSessionNameType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 2LL,
 		.max = 64LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[638] = {
+	[664] = {
 		.name = "serialNumberType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 9LL,
 		.max = 256LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[639] = {
+	[665] = {
 		.name = "sourceIdentityType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 2LL,
 		.max = 64LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[640] = {
+	[666] = {
 		.name = "tagKeyListType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_LIST,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1276),
+		.list_member = MB(1315),
 	},
-	[641] = {
+	[667] = {
 		.name = "tagKeyType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.max = 128LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[642] = {
+	[668] = {
 		.name = "tagListType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_LIST,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1277),
+		.list_member = MB(1316),
 	},
-	[643] = {
+	[669] = {
 		.name = "tagValueType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 0LL,
 		.max = 256LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[644] = {
+	[670] = {
 		.name = "tokenCodeType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 6LL,
 		.max = 6LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[645] = { .name = "tokenType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[646] = {
+	[671] = { .name = "tokenType", .service = SV(9), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[672] = {
 		.name = "unrestrictedSessionPolicyDocumentType",
-		.service = SV(8),
+		.service = SV(9),
 		.type = AWS_SHAPE_STRING,
 		.min = 1LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[647] = { .name = "userIdType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[673] = { .name = "userIdType", .service = SV(9), .type = AWS_SHAPE_STRING, .payload = -1 },
 };

@@ -145,6 +145,8 @@ struct aws_operation {
 	const aws_shape *output;     /* NULL when it returns nothing */
 	const char *result_wrapper;  /* query/ec2 output: "DescribeTargetGroupsResult", or NULL */
 	const char *checksum_algorithm_member; /* httpChecksum.requestAlgorithmMember, or NULL */
+	const char *host_prefix;     /* endpoint.hostPrefix: "{AccountId}." put in front of the
+				      * host, each {Label} a hostLabel member's value; or NULL */
 	uint16_t flags;              /* AWS_OF_* */
 };
 

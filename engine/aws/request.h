@@ -22,6 +22,9 @@ typedef struct aws_request {
 	size_t nheaders;
 	char bucket[64];    /* S3 only: the bucket ("" if none). The client puts it in
 			     * the host (virtual-hosted) or in front of the path (path-style). */
+	char host_prefix[128]; /* the operation's endpoint.hostPrefix with its labels filled
+				* ("123456789012." for s3control), "" if none. The client
+				* puts it in front of the host (see client.c, compose_url). */
 } aws_request;
 
 /* Adds (or replaces, case-insensitively) a header. 0 on success, -1 on OOM/full. */

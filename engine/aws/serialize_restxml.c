@@ -12,6 +12,11 @@
  *     with ','), "headers" maps as prefix+key.
  *   - the payload member: a blob or string is the raw body; a structure is
  *     XML rooted at the member's locationName with its xmlNamespace.
+ *   - the operation's endpoint.hostPrefix ("{AccountId}." for s3control)
+ *     to req->host_prefix, each {Label} the value of a hostLabel member,
+ *     which must be a DNS label (botocore's check: letters, digits, inner
+ *     '-', at most 63); the member is sent where the model also puts it
+ *     (AccountId: the x-amz-account-id header).
  *   - Content-MD5 (base64 MD5 of the body) when the model takes a checksum
  *     (httpChecksum, required or not: see x_checksum), unless the caller
  *     gave one (ContentMD5) or asked for another algorithm
@@ -561,9 +566,73 @@ static int x_checksum(cb_ctx *c)
 	return cb_set_header(c, "Content-MD5", value);
 }
 
+/* ---- host prefix ------------------------------------------------------------- */
+
+static int dns_label(const char *s, size_t n)
+{
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* The value of the hostLabel member named by the label at p (len n), as a
+ * DNS label, appended to out. */
+static int x_host_label(cb_ctx *c, int idx, const char *p, size_t n, buf *out)
+{
+	const aws_member *m = NULL;
+	const char *text;
+	size_t len;
+	for (size_t i = 0; c->op->input && i < c->op->input->nmembers; i++) {
+		const aws_member *x = &c->op->input->members[i];
+		if ((x->flags & AWS_MF_HOST_LABEL) && strlen(x->name) == n && memcmp(x->name, p, n) == 0)
+			m = x;
+	}
+	if (!m || !idx || !cb_get_field(c->L, idx, m->name))
+		return cb_fail(c, "no value for the host label %.*s", (int)n, p);
+	text = lua_type(c->L, -1) == LUA_TSTRING ? lua_tolstring(c->L, -1, &len) : NULL;
+	int rc = text && dns_label(text, len) ? 0 : -1;
+	if (rc == 0 && buf_append(out, text, len) != 0)
+		rc = oom(c);
+	else if (rc != 0)
+		rc = cb_fail(c, "%s must be a DNS label (letters, digits, inner '-'): it goes in the host",
+			     m->name);
+	lua_pop(c->L, 1);
+	return rc;
+}
+
+static int x_host_prefix(cb_ctx *c, int idx)
+{
+	const char *p = c->op->host_prefix;
+	buf out = {0};
+	int rc = 0;
+	while (rc == 0 && p && *p) {
+		const char *end = *p == '{' ? strchr(p, '}') : NULL;
+		if (*p == '{' && !end)
+			rc = cb_fail(c, "bad host prefix in the model");
+		else if (end) {
+			rc = x_host_label(c, idx, p + 1, (size_t)(end - p - 1), &out);
+			p = end + 1;
+		} else {
+			rc = buf_putc(&out, *p++) ? oom(c) : 0;
+		}
+	}
+	if (rc == 0 && out.len >= sizeof(c->req->host_prefix))
+		rc = cb_fail(c, "host prefix too long");
+	if (rc == 0 && out.len)
+		memcpy(c->req->host_prefix, out.data, out.len + 1);
+	buf_free(&out);
+	return rc;
+}
+
 int cb_serialize_restxml(cb_ctx *c, int idx)
 {
-	if (x_uri(c, idx) != 0 || x_located(c, idx) != 0 || x_body(c, idx) != 0)
+	if (x_uri(c, idx) != 0 || x_host_prefix(c, idx) != 0 || x_located(c, idx) != 0 || x_body(c, idx) != 0)
 		return -1;
 	return x_checksum(c);
 }

@@ -148,6 +148,9 @@ static const cs_field evidence[] = {
 static const cs_field s3[] = {
 	{"rules", CS_LIST, OPT, rule_ne, "response rules, the first that matches wins"},
 	{"default", CS_RESPONSE_NE, OPT, NULL, "the response when no rule matches"},
+	{"contain_principal", CS_BOOL, OPT, NULL, "contain the IAM principal of the finding's key too"},
+	{"principal_min_severity", CS_SEVERITY, OPT, NULL, "the lowest severity that contains it"},
+	{"block_account_public_access", CS_BOOL, OPT, NULL, "turn the account's block back on"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -157,6 +160,7 @@ static const cs_field iam[] = {
 	{"revoke_policy_name", CS_STRING, REQ, NULL, "the inline policy that revokes sessions"},
 	{"revoke_sessions", CS_BOOL, OPT, NULL, "revoke sessions issued before the response"},
 	{"deactivate_access_key", CS_BOOL, OPT, NULL, "deactivate the finding's access key"},
+	{"deactivate_new_access_keys", CS_BOOL, OPT, NULL, "deactivate keys made since eventFirstSeen"},
 	{"protected_roles", CS_PATTERNS, OPT, NULL, "roles never changed (Lua patterns)"},
 	{NULL, 0, 0, NULL, NULL},
 };
@@ -174,7 +178,7 @@ typedef struct cs_section {
 
 static const char *const by_ec2[] = {"ec2.lua", NULL};
 static const char *const by_s3[] = {"s3.lua", NULL};
-static const char *const by_iam[] = {"iam.lua", NULL};
+static const char *const by_iam[] = {"iam.lua", "s3.lua", NULL}; /* lib/principal.lua */
 static const char *const by_all[] = {"ec2.lua", "s3.lua", "iam.lua", NULL}; /* lib/notify.lua */
 
 static const cs_section sections[] = {

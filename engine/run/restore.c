@@ -113,6 +113,8 @@ static int main_protected(lua_State *L)
 	}
 	lua_pushboolean(L, 1);
 	lua_setfield(L, -2, "s3.DeletePublicAccessBlock");
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "s3control.DeletePublicAccessBlock");
 	lua_setfield(L, -2, "allowed");
 	lua_call(L, 1, 1);
 	return 1;

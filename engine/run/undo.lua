@@ -126,6 +126,14 @@ readers["s3.GetPublicAccessBlock"] = function(params, result, err)
   end
 end
 
+readers["s3control.GetPublicAccessBlock"] = function(params, result, err)
+  if err == "NoSuchPublicAccessBlockConfiguration" then
+    learn("apab:" .. params.AccountId, { absent = true })
+  elseif not err then
+    learn("apab:" .. params.AccountId, { config = result.PublicAccessBlockConfiguration })
+  end
+end
+
 local function policy_reader(kind, who)
   return function(params, result, err)
     local key = kind .. ":" .. params[who] .. ":" .. params.PolicyName
@@ -325,6 +333,24 @@ builders["s3.PutPublicAccessBlock"] = function(p)
       PublicAccessBlockConfiguration = before.config } }
   end
   return { record(key, "s3.PutPublicAccessBlock", before, after, "read", undo) }
+end
+
+-- The account's block (s3control): as the bucket's, keyed by the account.
+builders["s3control.PutPublicAccessBlock"] = function(p)
+  local key = "apab:" .. p.AccountId
+  local before = fact(key)
+  local after = { config = p.PublicAccessBlockConfiguration }
+  if not before then
+    return { record(key, "s3control.PutPublicAccessBlock", nil, after, "none", nil, "the account's block was not read before") }
+  end
+  local undo
+  if before.absent then
+    undo = { op = "s3control.DeletePublicAccessBlock", params = { AccountId = p.AccountId } }
+  else
+    undo = { op = "s3control.PutPublicAccessBlock", params = { AccountId = p.AccountId,
+      PublicAccessBlockConfiguration = before.config } }
+  end
+  return { record(key, "s3control.PutPublicAccessBlock", before, after, "read", undo) }
 end
 
 local function policy_builder(kind, who, op, delete)
@@ -566,6 +592,15 @@ end
 checks["pab"] = function(call, e)
   local p = e.undo.params
   local r, err, code = call("s3.GetPublicAccessBlock", { Bucket = p.Bucket, ExpectedBucketOwner = p.ExpectedBucketOwner })
+  if not r then
+    if code == "NoSuchPublicAccessBlockConfiguration" then return { absent = true } end
+    return nil, err
+  end
+  return { config = r.PublicAccessBlockConfiguration }
+end
+
+checks["apab"] = function(call, e)
+  local r, err, code = call("s3control.GetPublicAccessBlock", { AccountId = e.undo.params.AccountId })
   if not r then
     if code == "NoSuchPublicAccessBlockConfiguration" then return { absent = true } end
     return nil, err

@@ -91,6 +91,9 @@ return {
   s3 = {
     rules = {},
     default = "contain",
+    contain_principal = true,
+    principal_min_severity = 7,
+    block_account_public_access = true,
   },
 
   iam = {
@@ -102,6 +105,7 @@ return {
     revoke_sessions = true,
     -- Deactivate (never delete) the long-term key named in the finding.
     deactivate_access_key = true,
+    deactivate_new_access_keys = true,
     -- Roles IAM does not let anyone change (service-linked roles; IAM
     -- Identity Center's roles, whose sessions are revoked there): journaled
     -- and notified, not touched. Lua patterns on the role name.

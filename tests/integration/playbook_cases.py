@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import types
 import uuid
+from datetime import timedelta
 
 from harness.playbooks import test_playbooks
 from harness.world import ACCOUNT, REGION
@@ -32,6 +33,15 @@ def finding(ftype, resource, severity=5, role="TARGET", fid=None, sample=False):
                     "eventLastSeen": "2024-03-11T09:47:02Z",
                     "additionalInfo": {"sample": True} if sample else {}},
     }
+
+
+def active_after_keys(world, doc, user):
+    """doc with service.eventFirstSeen one second after the newest key of
+    user was made: the keys already there count as older than the activity
+    (moto stamps a key with the time it is created)."""
+    newest = max(k["CreateDate"] for k in world.iam.list_access_keys(UserName=user)["AccessKeyMetadata"])
+    doc["service"]["eventFirstSeen"] = (newest + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return doc
 
 
 def envelope(bare):

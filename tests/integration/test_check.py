@@ -15,7 +15,7 @@ import tempfile
 import unittest
 
 from harness.world import ROOT, WorldTestCase
-from playbook_cases import finding, key_resource, notification_queue, run
+from playbook_cases import active_after_keys, finding, key_resource, notification_queue, run
 
 PLAYBOOKS = os.path.join(ROOT, "playbooks")
 DEADBOLT = os.environ.get("DEADBOLT_BIN", os.path.join(ROOT, "build", "deadbolt"))
@@ -64,13 +64,13 @@ PLANTED = [
     ("lib/isolation.lua", "unless_done(ec2.revoke_security_group_egress,",
      "unless_done(ec2.revoke_security_group_ingress,", "ec2.revoke_security_group_ingress",
      "ec2.revoke_security_group_ingress is not on the allow-list"),
-    ("iam.lua", "aws.try(iam.put_user_policy, { UserName = name,",
+    ("lib/principal.lua", "aws.try(iam.put_user_policy, { UserName = name,",
      "aws.try(iam.put_user_policy, { Username = name,", "{ Username = name,",
      "iam.put_user_policy: unknown parameter Username: did you mean UserName?"),
-    ("iam.lua", 'iam.update_access_key { UserName = user, AccessKeyId = key, Status = "Inactive" }',
+    ("lib/principal.lua", 'iam.update_access_key { UserName = user, AccessKeyId = key, Status = "Inactive" }',
      'iam.update_access_key { UserName = user, AccessKeyID = key, Status = "inactive" }',
      'AccessKeyID = key', "iam.update_access_key: unknown parameter AccessKeyID: did you mean AccessKeyId?"),
-    ("iam.lua", 'iam.update_access_key { UserName = user, AccessKeyId = key, Status = "Inactive" }',
+    ("lib/principal.lua", 'iam.update_access_key { UserName = user, AccessKeyId = key, Status = "Inactive" }',
      'iam.update_access_key { UserName = user, AccessKeyID = key, Status = "inactive" }',
      'Status = "inactive"', 'iam.update_access_key: Status is "inactive": did you mean "Inactive"?'),
     ("s3.lua", '    {\n      name = "choose_response",\n',
@@ -90,7 +90,7 @@ PLANTED = [
      'response = "evidance"', 'ec2.rules[1].response: "evidance" is not contain, evidence or notify: did you mean "evidence"?'),
     ("config.lua", "prefix = \"evidence/{account}/", "prefix = \"evidence/{acount}/", "{acount}",
      "evidence.prefix: {acount} is not filled in (it becomes \"\"): did you mean {account}?"),
-    ("iam.lua", 'policy.setting("iam", "revoke_sessions")', 'policy.setting("iam", "revoke_session")',
+    ("lib/principal.lua", 'policy.setting("iam", "revoke_sessions")', 'policy.setting("iam", "revoke_session")',
      '"revoke_session")', "iam.revoke_session is no setting of config.lua (it reads nil): did you mean "
      "iam.revoke_sessions?"),
     ("config.lua", "egress = {},", "egress = { IpRange = {} },", "egress = { IpRange",
@@ -144,24 +144,25 @@ class TestRuntimeErrors(WorldTestCase):
     def test_dry_run_refuses_a_write_the_live_run_would_refuse_and_names_file_and_line(self):
         topic, _ = notification_queue(self.world)
         user = self.world.iam_user("intern-2023", keys=2)
-        directory = edited_copy({"iam.lua": [
+        directory = edited_copy({"lib/principal.lua": [
             ('Status = "Inactive" }', 'Status = "inactive" }'),
             ("aws.try(iam.put_user_policy, { UserName = name,", "aws.try(iam.put_user_policy, { Username = name,")]})
-        doc = finding("PenTest:IAMUser/KaliLinux", key_resource("IAMUser", user.name, user.keys[1]["id"]))
+        doc = active_after_keys(self.world, finding("PenTest:IAMUser/KaliLinux", key_resource(
+            "IAMUser", user.name, user.keys[1]["id"])), user.name)
         result = run(self.world, doc, "--dry-run", env={"NOTIFICATION_TOPIC_ARN": topic},
                      playbooks=directory)
         self.assertEqual(result.rc, 1, result.describe())
         steps = result.findings[0]["steps"]
         deactivate = steps["deactivate_access_key"]
         self.assertEqual(deactivate["status"], "failed")
-        line = line_of(directory, "iam.lua", 'Status = "inactive"')
+        line = line_of(directory, "lib/principal.lua", 'Status = "inactive"')
         # the sandbox's argument rule judges it first: a key is only ever deactivated
-        self.assertIn(f"iam.lua:{line}: iam.update_access_key refused by rule deactivate-only: "
+        self.assertIn(f"principal.lua:{line}: iam.update_access_key refused by rule deactivate-only: "
                       'Status may only be "Inactive"', deactivate["error"])
         revoke = steps["revoke_older_sessions"]
         self.assertEqual(revoke["status"], "failed")
         self.assertIn("iam.PutUserPolicy: unknown parameter Username: did you mean UserName?", revoke["error"])
-        self.assertRegex(revoke["error"], r"iam\.lua:\d+: ")
+        self.assertRegex(revoke["error"], r"principal\.lua:\d+: ")
         planned = [c["op"] for c in result.findings[0]["calls"] if c.get("dry_run")]
         self.assertNotIn("iam.UpdateAccessKey", planned)
         self.assertNotIn("iam.PutUserPolicy", planned)

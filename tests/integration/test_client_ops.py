@@ -21,7 +21,9 @@ How each operation is checked:
            RegisterTargets
     s3   PutPublicAccessBlock, GetPublicAccessBlock, DeletePublicAccessBlock,
          PutObject, HeadObject, GetObject, ListObjectsV2
-    iam  PutUserPolicy, PutRolePolicy, DeleteUserPolicy, DeleteRolePolicy,
+    s3control  PutPublicAccessBlock, GetPublicAccessBlock, DeletePublicAccessBlock
+         (at 127.0.0.1: no {AccountId}. host prefix, see TestS3Control)
+    iam  GetUser, GetRole, PutUserPolicy, PutRolePolicy, DeleteUserPolicy, DeleteRolePolicy,
          GetUserPolicy, GetRolePolicy, ListAccessKeys, UpdateAccessKey
     sns  Publish;  sts  GetCallerIdentity, AssumeRole
 
@@ -57,7 +59,7 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError, ParamValidationError
 
 from client_support import Deadbolt, boto3_call, boto3_client, mask, normalise, operations, parse_error
-from harness.world import ACCESS_KEY, REGION, SECRET_KEY, WorldTestCase
+from harness.world import ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, WorldTestCase
 
 DENY_ALL = {"Version": "2012-10-17", "Statement": [
     {"Sid": "DeadboltQuarantine", "Effect": "Deny", "Action": "*", "Resource": "*"}]}
@@ -869,6 +871,51 @@ class TestS3(ClientTestCase):
         self.assertEqual(self.boto("s3").get_object(Bucket=bucket, Key="k/1.txt")["Body"].read(), b"x")
 
 
+# --- S3 Control: the account's public access block ------------------------------
+# moto is at 127.0.0.1, where the {AccountId}. host prefix is left out (by
+# deadbolt, and by the boto3 client of client_support for the comparison):
+# the prefix itself is checked by tests/unit/test_codec_build.c.
+
+class TestS3Control(ClientTestCase):
+    def account_block(self):
+        try:
+            return self.read("s3control", "GetPublicAccessBlock", {"AccountId": ACCOUNT},
+                             pick=lambda r: r["PublicAccessBlockConfiguration"])
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+
+    @covers("s3control", "PutPublicAccessBlock")
+    def test_put_account_block_changes_the_world_as_boto3_does(self):
+        self.signed_on()
+        got, after = self.assert_same_write(
+            "s3control", "PutPublicAccessBlock", {"AccountId": ACCOUNT, "PublicAccessBlockConfiguration": ALL_TRUE_PAB},
+            self.account_block,
+            lambda _: self.boto("s3control").delete_public_access_block(AccountId=ACCOUNT))
+        self.assertEqual(after, ALL_TRUE_PAB)
+        self.assertEqual(got, {"ResponseMetadata": {"HTTPStatusCode": 200}})
+
+    @covers("s3control", "GetPublicAccessBlock")
+    def test_get_account_block_matches_boto3(self):
+        self.signed_on()
+        err = parse_error(self.db.fails("s3control", "GetPublicAccessBlock", {"AccountId": ACCOUNT}, via="moto"))
+        self.assertEqual(err["code"], "NoSuchPublicAccessBlockConfiguration")
+        mixed = dict(ALL_TRUE_PAB, BlockPublicPolicy=False, RestrictPublicBuckets=False)
+        self.boto("s3control").put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration=mixed)
+        got = self.assert_same_read("s3control", "GetPublicAccessBlock", {"AccountId": ACCOUNT})
+        self.assertEqual(got["PublicAccessBlockConfiguration"], mixed)
+
+    @covers("s3control", "DeletePublicAccessBlock")
+    def test_delete_account_block_changes_the_world_as_boto3_does(self):
+        self.signed_on()
+        self.boto("s3control").put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration=ALL_TRUE_PAB)
+        got, after = self.assert_same_write(
+            "s3control", "DeletePublicAccessBlock", {"AccountId": ACCOUNT}, self.account_block,
+            lambda _: self.boto("s3control").put_public_access_block(
+                AccountId=ACCOUNT, PublicAccessBlockConfiguration=ALL_TRUE_PAB))
+        self.assertEqual(after, "NoSuchPublicAccessBlockConfiguration")
+        self.assertIn(got["ResponseMetadata"]["HTTPStatusCode"], (200, 204))
+
+
 # --- IAM ---------------------------------------------------------------------
 
 class TestIam(ClientTestCase):
@@ -942,6 +989,28 @@ class TestIam(ClientTestCase):
         got = self.assert_same_read("iam", "GetRolePolicy", {"RoleName": "web-role", "PolicyName": "inline"},
                                     fix=self.fix_policy)
         self.assertEqual(got["PolicyDocument"], DENY_ALL)
+
+    @covers("iam", "GetUser")
+    def test_get_user_matches_boto3(self):
+        self.world.iam_user("alice", keys=0)
+        self.signed_on()
+        got = self.assert_same_read("iam", "GetUser", {"UserName": "alice"})
+        self.assertEqual(got["User"]["UserName"], "alice")
+        err = parse_error(self.db.fails("iam", "GetUser", {"UserName": "nobody"}, via="moto"))
+        self.assertEqual(err["code"], "NoSuchEntity")
+
+    @covers("iam", "GetRole")
+    def test_get_role_matches_boto3(self):
+        self.world.role("web-role")
+        self.signed_on()
+        def fix(result):  # the trust policy: URL-encoded JSON, decoded by botocore only
+            role = dict(result["Role"], AssumeRolePolicyDocument=_policy_document(
+                result["Role"]["AssumeRolePolicyDocument"]))
+            return dict(result, Role=role)
+        got = self.assert_same_read("iam", "GetRole", {"RoleName": "web-role"}, fix=fix)
+        self.assertEqual(got["Role"]["RoleName"], "web-role")
+        err = parse_error(self.db.fails("iam", "GetRole", {"RoleName": "gone-role"}, via="moto"))
+        self.assertEqual(err["code"], "NoSuchEntity")
 
     @covers("iam", "ListAccessKeys")
     def test_list_access_keys_matches_boto3(self):

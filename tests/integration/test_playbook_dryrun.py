@@ -8,7 +8,7 @@ import shutil
 import unittest
 
 from harness.world import ACCOUNT, WorldTestCase
-from playbook_cases import (bucket_resource, ec2_state, ec2_world, endpoint_config, fake_writes,
+from playbook_cases import (active_after_keys, bucket_resource, ec2_state, ec2_world, endpoint_config, fake_writes,
                             finding, instance_resource, key_resource, notification_queue,
                             playbooks_with_config, printed_plan, run)
 
@@ -79,8 +79,9 @@ class TestIamDryRun(DryRunCase):
     def test_plan_lists_the_writes_in_order_and_the_world_is_unchanged(self):
         topic, _ = notification_queue(self.world)
         user = self.world.iam_user("intern-2023", keys=2)
-        plan = self.dry_run(finding("PenTest:IAMUser/KaliLinux", key_resource("IAMUser", user.name, user.keys[1]["id"])),
-                            {"NOTIFICATION_TOPIC_ARN": topic})
+        doc = active_after_keys(self.world, finding("PenTest:IAMUser/KaliLinux", key_resource(
+            "IAMUser", user.name, user.keys[1]["id"])), user.name)  # the other key predates the activity
+        plan = self.dry_run(doc, {"NOTIFICATION_TOPIC_ARN": topic})
         self.assertEqual([op for op, _ in plan], ["iam.UpdateAccessKey", "iam.PutUserPolicy", "sns.Publish"])
         self.assertEqual(plan[0][1], {"UserName": user.name, "AccessKeyId": user.keys[1]["id"], "Status": "Inactive"})
         doc = json.loads(plan[1][1]["PolicyDocument"])

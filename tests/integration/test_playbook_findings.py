@@ -112,6 +112,9 @@ class TestEveryFindingType(WorldTestCase):
                       for t in S3_TYPES]
         contained += [(finding(t, bucket_resource([("reports-public", True)], "AccessKey", key)), "s3",
                        "contained", None) for t in S3_ACCESS_KEY_TYPES[:2]]
+        # the account's own block: turned back on, with no bucket named
+        contained += [(finding(S3_ACCESS_KEY_TYPES[2], {"resourceType": "AccessKey", "accessKeyDetails": key}),
+                       "s3", "contained", None)]
         contained += [(finding("UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS", key_resource(
             "AssumedRole", "web-role", "ASIAQXVTRV5EXAMPLE11", "AROAQXVTRV5EXAMPLE5:" + self.inst.id)),
             "iam", "contained", None)]
@@ -119,7 +122,7 @@ class TestEveryFindingType(WorldTestCase):
                    for t in EC2_MALWARE_TYPES]
         skipped += [(finding(t, key_resource("Root", "Root", "ASIAQXVTRV5EXAMPLE00", "123456789012")), "iam",
                      "skipped", "Root credentials") for t in ROOT_TYPES]
-        skipped += [(finding(S3_ACCESS_KEY_TYPES[2], {"resourceType": "AccessKey", "accessKeyDetails": key}),
+        skipped += [(finding(S3_ACCESS_KEY_TYPES[1], {"resourceType": "AccessKey", "accessKeyDetails": key}),
                      "s3", "skipped", "names no bucket")]
         skipped += [(finding(t, {"resourceType": r, "s3BucketDetails": [], "accessKeyDetails": key}), pb,
                      "skipped", "unsupported finding type") for t, r, pb in ATTACK_SEQUENCES]

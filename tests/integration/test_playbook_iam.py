@@ -10,7 +10,8 @@ import urllib.parse
 from datetime import datetime, timezone
 
 from harness.world import WorldTestCase
-from playbook_cases import envelope, finding, key_resource, notification_queue, notifications, run
+from playbook_cases import (active_after_keys, envelope, finding, key_resource, notification_queue,
+                            notifications, run)
 
 POLICY = "AWSRevokeOlderSessions"
 
@@ -54,7 +55,9 @@ class TestIamUser(IamCase):
         self.user = self.world.iam_user("intern-2023", keys=2, policy={
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
         self.used, self.other = self.user.keys[0]["id"], self.user.keys[1]["id"]
-        self.finding = finding("PenTest:IAMUser/KaliLinux", key_resource("IAMUser", self.user.name, self.used))
+        # The user's keys predate the activity: only the finding's key is the attacker's.
+        self.finding = active_after_keys(self.world, finding(
+            "PenTest:IAMUser/KaliLinux", key_resource("IAMUser", self.user.name, self.used)), self.user.name)
 
     def test_only_the_findings_key_is_deactivated_and_older_sessions_are_revoked(self):
         started = time.time()
@@ -92,8 +95,8 @@ class TestIamUser(IamCase):
 
     def test_a_key_that_is_not_the_users_is_left_alone(self):
         someone = self.world.iam_user("someone-else", keys=1)
-        doc = finding("UnauthorizedAccess:IAMUser/MaliciousIPCaller",
-                      key_resource("IAMUser", self.user.name, someone.keys[0]["id"]))
+        doc = active_after_keys(self.world, finding("UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+                      key_resource("IAMUser", self.user.name, someone.keys[0]["id"])), "someone-else")
         result = self.contain(doc)
         self.assertEqual(result.outcome, "contained", result.describe())
         self.assertEqual(self.key_status("someone-else"), {someone.keys[0]["id"]: "Active"})
@@ -102,8 +105,8 @@ class TestIamUser(IamCase):
         self.assertIn(POLICY, self.world.iam.list_user_policies(UserName=self.user.name)["PolicyNames"])
 
     def test_a_temporary_key_is_not_deactivated_the_policy_revokes_it(self):
-        doc = finding("UnauthorizedAccess:IAMUser/MaliciousIPCaller",
-                      key_resource("IAMUser", self.user.name, "ASIAQXVTRV5EXAMPLE11"))
+        doc = active_after_keys(self.world, finding("UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+                      key_resource("IAMUser", self.user.name, "ASIAQXVTRV5EXAMPLE11")), self.user.name)
         result = self.contain(doc)
         self.assertEqual(result.outcome, "contained", result.describe())
         self.assertNotIn("iam.UpdateAccessKey", result.ops())

@@ -20,7 +20,7 @@ LAMBDA_INC = os.path.join(ROOT, "tools", "Makefile.lambda.inc")
 IAM_PREFIX = {
     "ec2": "ec2", "autoscaling": "autoscaling", "elb": "elasticloadbalancing",
     "elbv2": "elasticloadbalancing", "ssm": "ssm", "s3": "s3", "iam": "iam",
-    "sns": "sns", "sts": "sts",
+    "sns": "sns", "sts": "sts", "s3control": "s3",
 }
 # Where the IAM action is not the API operation's name.
 IAM_ACTION = {
@@ -30,6 +30,9 @@ IAM_ACTION = {
     ("s3", "HeadObject"): ("s3:GetObject", "s3:ListBucket"),  # ListBucket: 404, not 403
     ("s3", "HeadBucket"): "s3:ListBucket",
     ("s3", "GetBucketPolicy"): "s3:GetBucketPolicy",
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+    ("s3control", "PutPublicAccessBlock"): "s3:PutAccountPublicAccessBlock",
+    ("s3control", "DeletePublicAccessBlock"): "s3:PutAccountPublicAccessBlock",
 }
 # Operations IAM does not authorize at all.
 NO_IAM_ACTION = {("sts", "GetCallerIdentity")}

@@ -195,7 +195,8 @@ static const struct {
 	{"an unknown setting, with the nearest",
 	 "return {\n  s3 = {\n    rules = {},\n    defualt = 'notify',\n  },\n"
 	 "  notify = { subject_prefix = 'x' },\n}\n", {"s3.lua"},
-	 {"4: s3.defualt: unknown setting: did you mean default?"}, 1},
+	 {"4: s3.defualt: unknown setting: did you mean default?",
+	  "1: iam: the section is missing (s3.lua reads it)"}, 2},
 	{"every response value, default included",
 	 "return {\n  iam = {\n    revoke_policy_name = 'R',\n    default = 'contian',\n"
 	 "    rules = {\n      { min_severity = 7, response = 'notfy' },\n"
@@ -216,7 +217,17 @@ static const struct {
 	  "did you mean \"EC2\"?",
 	  "4: s3.rules[1].resource_role: \"TARGTE\" is not TARGET or ACTOR: did you mean \"TARGET\"?",
 	  "5: s3.rules[2]: min_severity is above max_severity: the rule never matches",
-	  "6: s3.rules[3].finding_type: is not a Lua pattern"}, 5},
+	  "6: s3.rules[3].finding_type: is not a Lua pattern"}, 6}, /* and iam is missing */
+	{"the principal settings of s3 and iam (lib/principal.lua)",
+	 "return {\n  s3 = {\n    contain_principle = true,\n    principal_min_severity = 11,\n"
+	 "    block_account_public_access = 'yes',\n  },\n"
+	 "  iam = { revoke_policy_name = 'R', deactivate_new_access_key = true },\n"
+	 "  notify = { subject_prefix = 'x' },\n}\n",
+	 {"s3.lua"},
+	 {"3: s3.contain_principle: unknown setting: did you mean contain_principal?",
+	  "4: s3.principal_min_severity: must be a number from 0 to 10",
+	  "5: s3.block_account_public_access: must be true or false",
+	  "7: iam.deactivate_new_access_key: unknown setting: did you mean deactivate_new_access_keys?"}, 4},
 	{"required settings and sections, by the playbooks present",
 	 "return {\n  ec2 = {\n    isolation_tag = 'x',\n  },\n  forensic = {},\n  custom = { x = 1 },\n}\n",
 	 {"ec2.lua"},

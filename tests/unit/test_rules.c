@@ -299,6 +299,21 @@ static const struct rule_case {
 	{"one block left out", "s3.put_public_access_block{ Bucket = 'b', PublicAccessBlockConfiguration = "
 	 "{ BlockPublicAcls = true, IgnorePublicAcls = true, BlockPublicPolicy = true } }",
 	 "RestrictPublicBuckets must be true"},
+	/* account-block-all */
+	{"the run's account, every block on", "s3control.put_public_access_block{ AccountId = "
+	 "'123456789012', PublicAccessBlockConfiguration = { BlockPublicAcls = true, "
+	 "IgnorePublicAcls = true, BlockPublicPolicy = true, RestrictPublicBuckets = true } }", OK},
+	{"another account's block", "s3control.put_public_access_block{ AccountId = '999999999999', "
+	 "PublicAccessBlockConfiguration = { BlockPublicAcls = true, IgnorePublicAcls = true, "
+	 "BlockPublicPolicy = true, RestrictPublicBuckets = true } }",
+	 "refused by rule account-block-all: AccountId must be the run's account"},
+	{"the account's block loosened", "s3control.put_public_access_block{ AccountId = "
+	 "'123456789012', PublicAccessBlockConfiguration = { BlockPublicAcls = true, "
+	 "IgnorePublicAcls = false, BlockPublicPolicy = true, RestrictPublicBuckets = true } }",
+	 "refused by rule account-block-all: IgnorePublicAcls must be true"},
+	{"the account's block without an account", "s3control.put_public_access_block{ "
+	 "PublicAccessBlockConfiguration = { BlockPublicAcls = true, IgnorePublicAcls = true, "
+	 "BlockPublicPolicy = true, RestrictPublicBuckets = true } }", "AccountId is required"},
 	/* config-commands */
 	{"configured commands", "ssm.send_command{ DocumentName = 'AWS-RunShellScript', InstanceIds = "
 	 "{ 'i-0123456789abcdef0' }, Parameters = { commands = { 'uname -a', 'ps auxww' }, "

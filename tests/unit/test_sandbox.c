@@ -740,6 +740,8 @@ static const struct {
 	{"PutUserPolicy", "put_user_policy"},
 	{"PutRolePolicy", "put_role_policy"},
 	{"UpdateAccessKey", "update_access_key"},
+	{"GetUser", "get_user"},
+	{"GetRole", "get_role"},
 	{"Publish", "publish"},
 	/* botocore's harder cases */
 	{"DescribeDBInstances", "describe_db_instances"},
