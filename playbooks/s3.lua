@@ -189,24 +189,34 @@ return {
       why = "nobody outside the account reads or writes the public buckets any more",
       when = policy.containing,
       run = function(ctx)
-        local saved, gone = {}, 0
+        -- Every bucket's block is read first and saved once, whole: the
+        -- puts then overlap without racing over one undo record.
+        local saved, befores, gone = {}, {}, 0
         aws.each(ctx.state.public, function(bucket)
-          local before = current_block(ctx, bucket)
+          befores[bucket] = { block = current_block(ctx, bucket) } -- nil: gone; false: none
+        end)
+        local to_block = {}
+        for _, bucket in ipairs(ctx.state.public) do
+          local before = befores[bucket].block
           if before == nil then
             note(ctx, "bucket %s no longer exists", bucket)
             gone = gone + 1
-            ctx.state.gone_buckets = gone
-            if gone == #ctx.state.public and not ctx.state.account_block and not ctx.state.principal_wanted then
-              policy.nothing_to_do(ctx, "every public bucket of the finding is gone: nothing to block")
-            end
-            return
-          end
-          if fully_blocked(before) then
+          elseif fully_blocked(before) then
             note(ctx, "bucket %s already blocks all public access", bucket)
-            return
+          else
+            saved[bucket] = before or { absent = true }
+            to_block[#to_block + 1] = bucket
           end
-          saved[bucket] = before or { absent = true }
+        end
+        ctx.state.gone_buckets = gone
+        if gone == #ctx.state.public and not ctx.state.account_block and not ctx.state.principal_wanted then
+          policy.nothing_to_do(ctx, "every public bucket of the finding is gone: nothing to block")
+        end
+        if #to_block > 0 then
           ctx.save("public_access_blocks", saved)
+        end
+        aws.each(to_block, function(bucket)
+          local before = befores[bucket].block
           s3.put_public_access_block {
             Bucket = bucket,
             ExpectedBucketOwner = ctx.account,
