@@ -47,6 +47,9 @@ struct aws_client {
 	http_client *http;
 	aws_credentials creds;
 	int have_creds;
+	aws_credentials override; /* a run's credentials (a member account's role) */
+	int have_override;
+	char caller_account[16]; /* the own credentials' account, once asked */
 	long skew_s; /* server time minus ours, learned from a skew error */
 	double deadline;
 	aws_call_observer observer;
@@ -100,6 +103,7 @@ void aws_client_free(aws_client *c)
 	if (!c)
 		return;
 	creds_wipe(&c->creds);
+	creds_wipe(&c->override);
 	http_client_free(c->http);
 	free(c);
 }
@@ -571,7 +575,15 @@ out:
 
 int aws_call(aws_client *c, lua_State *L, const aws_operation *op, int params, aws_error *err)
 {
-	return call_with(c, L, op, params, NULL, err);
+	return call_with(c, L, op, params, c->have_override ? &c->override : NULL, err);
+}
+
+void aws_client_use_credentials(aws_client *c, const aws_credentials *creds)
+{
+	creds_wipe(&c->override);
+	c->have_override = creds != NULL;
+	if (creds)
+		c->override = *creds;
 }
 
 /* ---- STS AssumeRole for the credential chain (role_arn profiles) ---- */
@@ -602,11 +614,11 @@ static int read_assumed(lua_State *L, aws_credentials *out, aws_error *err)
 	return 0;
 }
 
-static int assume_role_cb(void *ud, const aws_credentials *source, const char *role_arn,
-			  const char *session_name, const char *external_id, const char *region,
-			  aws_credentials *out, aws_error *err)
+/* AssumeRole with source (NULL: the client's own credentials), in p's
+ * region when it names one. */
+static int assume_with(aws_client *c, const aws_credentials *source,
+		       const creds_assume_role_params *p, aws_credentials *out, aws_error *err)
 {
-	aws_client *c = ud;
 	const aws_operation *op = model_find_operation("sts", "AssumeRole");
 	lua_State *L = luaL_newstate();
 	int rc = -1;
@@ -616,16 +628,20 @@ static int assume_role_cb(void *ud, const aws_credentials *source, const char *r
 		aws_error_set(err, "InternalError", "sts.AssumeRole unavailable");
 		goto out;
 	}
-	if (region && *region)
-		copy_str(c->region, sizeof(c->region), region);
-	lua_createtable(L, 0, 3);
-	lua_pushstring(L, role_arn);
+	if (p->region && *p->region)
+		copy_str(c->region, sizeof(c->region), p->region);
+	lua_createtable(L, 0, 4);
+	lua_pushstring(L, p->role_arn);
 	lua_setfield(L, -2, "RoleArn");
-	lua_pushstring(L, session_name);
+	lua_pushstring(L, p->session_name);
 	lua_setfield(L, -2, "RoleSessionName");
-	if (external_id && *external_id) {
-		lua_pushstring(L, external_id);
+	if (p->external_id && *p->external_id) {
+		lua_pushstring(L, p->external_id);
 		lua_setfield(L, -2, "ExternalId");
+	}
+	if (p->duration_seconds > 0) {
+		lua_pushinteger(L, p->duration_seconds);
+		lua_setfield(L, -2, "DurationSeconds");
 	}
 	if (call_with(c, L, op, 1, source, err) == 0)
 		rc = read_assumed(L, out, err);
@@ -633,5 +649,46 @@ out:
 	copy_str(c->region, sizeof(c->region), saved_region);
 	if (L)
 		lua_close(L); /* the strings that held the secret die with it */
+	return rc;
+}
+
+static int assume_role_cb(void *ud, const aws_credentials *source, const char *role_arn,
+			  const char *session_name, const char *external_id, const char *region,
+			  aws_credentials *out, aws_error *err)
+{
+	creds_assume_role_params p = {role_arn, session_name, external_id, region, 0};
+	return assume_with(ud, source, &p, out, err);
+}
+
+int aws_client_assume_role(aws_client *c, const creds_assume_role_params *p, aws_credentials *out,
+			   aws_error *err)
+{
+	return assume_with(c, NULL, p, out, err);
+}
+
+int aws_client_caller_account(aws_client *c, char *out, size_t n, aws_error *err)
+{
+	const aws_operation *op = model_find_operation("sts", "GetCallerIdentity");
+	lua_State *L = NULL;
+	int rc = -1;
+	if (c->caller_account[0])
+		goto done;
+	if (!op || !(L = luaL_newstate())) {
+		aws_error_set(err, "InternalError", "sts.GetCallerIdentity unavailable");
+		return -1;
+	}
+	lua_newtable(L);
+	if (call_with(c, L, op, 1, NULL, err) != 0)
+		goto out;
+	if (copy_field(L, -1, "Account", c->caller_account, sizeof(c->caller_account)) != 0) {
+		aws_error_set(err, "InvalidResponse", "sts.GetCallerIdentity: no Account in the answer");
+		goto out;
+	}
+done:
+	copy_str(out, n, c->caller_account);
+	rc = 0;
+out:
+	if (L)
+		lua_close(L);
 	return rc;
 }
