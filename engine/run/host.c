@@ -140,6 +140,8 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 		rc = r->o.call_override(r->o.call_override_ud, L, e, params, err);
 	} else if (r->o.client) {
 		rc = aws_call(r->o.client, L, op, params, err);
+		if (rc != 0)
+			account_explain_error(rn, err);
 	} else {
 		aws_error_set(err, "NoClient", "no AWS client to send %s", label);
 		rc = -1;

@@ -130,9 +130,12 @@ static void execute(run *rn)
 		aws_client_set_region(r->o.client, rn->region);
 		aws_client_set_deadline(r->o.client, sandbox_deadline(rn->sb));
 	}
-	r->cur = rn;
-	load_and_run(rn);
-	r->cur = NULL;
+	if (account_enter(rn, lim.wall_seconds + 60) == 0) {
+		r->cur = rn;
+		load_and_run(rn);
+		r->cur = NULL;
+	}
+	account_leave(rn);
 	if (r->o.client)
 		aws_client_set_deadline(r->o.client, 0);
 	sandbox_free(rn->sb);
@@ -297,6 +300,8 @@ static int load_playbooks(runner *r, char *err, size_t errlen)
 		return -1;
 	sandbox_set_chunks(sb, r->chunks);
 	int problems = playbooks_load(&r->pbs, sb, r->H, r->dir, keep_first, &fp, err, errlen);
+	if (problems == 0 && account_load_settings(r->accounts, sb, r->dir, err, errlen) != 0)
+		problems = -1;
 	sandbox_free(sb);
 	if (problems < 0)
 		return -1;
@@ -320,7 +325,8 @@ runner *runner_new(const runner_options *o, char *err, size_t errlen)
 	r->H = finding_state_new(0);
 	r->j = journal_new(o->journal);
 	r->chunks = sandbox_chunks_new();
-	if (!r->H || !r->j || !r->chunks) {
+	r->accounts = account_state_new();
+	if (!r->H || !r->j || !r->chunks || !r->accounts) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -351,6 +357,7 @@ void runner_free(runner *r)
 	sandbox_chunks_free(r->chunks);
 	finding_state_free(r->H);
 	journal_free(r->j);
+	account_state_free(r->accounts);
 	for (size_t i = 0; i < RUN_NENV; i++)
 		free(r->env[i]);
 	free(r->dir);
