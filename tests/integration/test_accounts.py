@@ -219,6 +219,23 @@ class TestRefusals(MemberAccountCase):
         self.assertEqual(self.world.attempts("Publish"), 0)
 
 
+class TestAuthorisationErrors(MemberAccountCase):
+    def test_a_call_the_member_role_may_not_make_names_its_region_and_account(self):
+        # moto's own IAM enforcement: the member role exists with no policy,
+        # so every call under it is denied, as a region an SCP closes would be.
+        with self.world.moto_auth() as admin:
+            env = dict(self.env, AWS_ACCESS_KEY_ID=admin.key, AWS_SECRET_ACCESS_KEY=admin.secret)
+            result = run(self.world, member_finding(self.w), env=env)
+        self.assertEqual(self.account_line(result)["decision"], "assumed role", result.describe())
+        self.assertTrue([c for c in result.calls() if c.get("error")], result.describe())
+        errors = [st["error"] for st in result.only()["steps"].values() if st.get("error")]
+        self.assertTrue(errors, result.describe())
+        for message in errors:
+            self.assertIn(f"[region {REGION}, account {MEMBER}, as arn:aws:iam::{MEMBER}:role/{ROLE}]",
+                          message)
+        self.assertEqual(ec2_state(self.member, self.w), self.member_before)
+
+
 class TestOwnAccount(WorldTestCase):
     def test_finding_of_the_callers_own_account_assumes_nothing(self):
         self.world.bucket("open-bucket", public=True)
