@@ -11,19 +11,16 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS     = lua5.4 libcurl openssl expat
+# Lua, lua-cjson, libcurl and OpenSSL are built and linked statically by
+# tools/deps.mk (DEPS_CFLAGS, DEPS_LIBS); pkg-config serves the tests only.
+PKGS     = expat
 OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS  ?=
 CFLAGS  += $(OPT) $(SAN) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-           -fno-strict-aliasing -Iengine/util -Iengine/aws -Iengine/run -Iengine/cmd -Isandbox \
+           -fno-strict-aliasing -Iengine/util -Iengine/aws -Iengine/run -Iengine/cmd -Isandbox $(DEPS_CFLAGS) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# Lua and lua-cjson are linked statically, as in the Lambda package: two fewer
-# shared objects to map and relocate at start-up (~0.15 MiB of peak RSS) and
-# direct calls into Lua. (Most of the peak RSS is Debian's libcurl: its ~30
-# shared objects and OpenSSL's initialisation take ~9.5 MiB by themselves.)
-LDLIBS  += -Wl,-Bstatic -llua5.4-cjson -llua5.4 -Wl,-Bdynamic \
-           $(shell pkg-config --libs libcurl openssl 2>/dev/null) -lm -ldl
+LDLIBS  += $(DEPS_LIBS)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 MAIN_OBJ    = $(BUILD)/obj/engine/cmd/main.o
@@ -89,4 +86,5 @@ demo: deps-check $(BUILD)/deadbolt
 clean:
 	rm -rf $(BUILD)
 
+include tools/deps.mk
 include tools/Makefile.lambda.inc

@@ -49,6 +49,14 @@ POLICY = json.dumps({
                    "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2024-05-01T12:00:00Z"}}}],
 })
 
+# S3 keys a playbook (or a finding's attacker-chosen names) could hand over.
+HOSTILE_KEYS = [
+    "../../other-bucket/x", "a/./b", "./a", "a/..", ".", "..", "%2e%2e/x", "%2F%2e%2E%5c",
+    "a?b#c", "?x=1&y", "#frag", "a\x01b\x7fc", "tab\tnl\ncr\r", "sp ace+plus",
+    "/lead//double//", "trailing/", "ünï/日本 ~!*'()", "a;b=c&d@e:f,g$h",
+    "[x]{y}|z^`\"<>\\", "..\\..\\win", "%", "%zz", "\u2024\u2025/\uff0e\uff0e",
+]
+
 CASES = [
     # ---- ec2 -------------------------------------------------------------
     ("ec2 describe instances by id and filter", "ec2", "DescribeInstances", {
@@ -200,6 +208,29 @@ CASES = [
         "Bucket": "evidence", "Key": "a/b~c", "VersionId": "v 1", "PartNumber": 2,
         "IfModifiedSince": "2024-01-02T03:04:05Z",
     }),
+    ("s3 put object, SHA-256 checksum asked for", "s3", "PutObject", {
+        "Bucket": "evidence", "Key": "k", "Body": b"locked evidence", "ChecksumAlgorithm": "SHA256",
+    }),
+    ("s3 put object, the caller's Content-MD5 kept", "s3", "PutObject", {
+        "Bucket": "evidence", "Key": "k", "Body": b"x", "ContentMD5": "bm90IHRoZSByZWFsIG1kNQ==",
+    }),
+    ("s3 put object, the caller's SHA-256 value, and Content-MD5 beside it", "s3", "PutObject", {
+        "Bucket": "evidence", "Key": "k", "Body": b"x",
+        "ChecksumSHA256": "LQHDvbCldJTiItL/qR2O8SeB4yfHmPFcHu9KYyhR0tw=",
+    }),
+    ("s3 put object only if absent (If-None-Match: *)", "s3", "PutObject", {
+        "Bucket": "evidence", "Key": "locks/i-1", "Body": b"{}", "IfNoneMatch": "*",
+    }),
+    # ---- rest-xml: hostile keys (issue 11, "parameters cannot escape") ------
+    # {Key+} is greedy: '/' stays, every byte outside A-Z a-z 0-9 - _ . ~ is
+    # %XX. So "." and ".." segments go as they are (S3 takes the path
+    # literally; the client tells libcurl not to normalise it), a literal
+    # "%2e" becomes "%252e", and '?', '#', control bytes and spaces cannot end
+    # the path or change the request line.
+    *[("s3 put object, hostile key " + repr(k), "s3", "PutObject",
+       {"Bucket": "evidence", "Key": k, "Body": b"x"}) for k in HOSTILE_KEYS],
+    *[("s3 head object, hostile key " + repr(k), "s3", "HeadObject",
+       {"Bucket": "my.evidence", "Key": k, "VersionId": k}) for k in HOSTILE_KEYS],
 ]
 
 
@@ -279,9 +310,30 @@ def rest_xml(op, params, r, out):
     out["query"] = "&".join(query)
     body = r["body"]
     out["body"] = body if isinstance(body, bytes) else body.encode()
-    checksum = op.http_checksum.get("requestChecksumRequired") or op.http_checksum_required
-    if checksum and "Content-MD5" not in out["headers"]:
+    # deadbolt sends a checksum whenever the model takes one (httpChecksum,
+    # required or not): Content-MD5 unless the caller gave one or chose an
+    # algorithm (ChecksumAlgorithm), also beside a ChecksumXXX value given
+    # alone. S3 Object Lock buckets refuse uploads without Content-MD5 or
+    # x-amz-sdk-checksum-algorithm. botocore's default since 1.36 is a CRC32
+    # for the same operations; deadbolt keeps Content-MD5.
+    checksum = (op.http_checksum.get("requestChecksumRequired") or op.http_checksum_required
+                or op.http_checksum.get("requestAlgorithmMember"))
+    given = any(h.lower() == "content-md5" for h in out["headers"])
+    alg = next((v for h, v in out["headers"].items()
+                if h.lower() == "x-amz-sdk-checksum-algorithm"), None)
+    if alg:  # as botocore's checksum handler does for the algorithm named
+        out["headers"]["x-amz-checksum-" + alg.lower()] = checksum_of(alg, out["body"])
+    elif checksum and not given:
         out["headers"]["Content-MD5"] = base64.b64encode(hashlib.md5(out["body"]).digest()).decode()
+
+
+def checksum_of(alg, body):
+    if alg in ("CRC32", "CRC32C"):
+        from botocore.httpchecksum import CrtCrc32cChecksum, Crc32Checksum
+        digest = (Crc32Checksum() if alg == "CRC32" else CrtCrc32cChecksum())
+        digest.update(body)
+        return base64.b64encode(digest.digest()).decode()
+    return base64.b64encode(hashlib.new(alg.lower(), body).digest()).decode()
 
 
 def render(cases):

@@ -12,12 +12,16 @@
 set -u
 set -f  # no globbing: "moto[server]" is a pip requirement, not a pattern
 
+# Lua, lua-cjson and libcurl are built from deps/ (tools/deps.mk) and linked
+# statically with OpenSSL's libssl.a/libcrypto.a from libssl-dev.
 # libexpat1-dev (expat): only tests/unit/test_xml_expat.c links it, to check
 # engine/aws/xml.c against the parser it replaced; deadbolt itself does not.
-APT_PACKAGES="build-essential pkg-config liblua5.4-dev lua5.4 lua-cjson-dev
-libcurl4-openssl-dev libssl-dev libexpat1-dev check nginx-light hyperfine
-iproute2 ca-certificates python3 python3-pip"
-PKG_CONFIG_MODULES="lua5.4 lua5.4-cjson libcurl openssl expat check"
+# libcurl4-openssl-dev: only tools/gen_sigv4_curl.c (the SigV4 test vectors)
+# links Debian's libcurl, for its CURLOPT_AWS_SIGV4; deadbolt does not.
+APT_PACKAGES="build-essential pkg-config libcurl4-openssl-dev libssl-dev
+libexpat1-dev check nginx-light hyperfine iproute2 ca-certificates python3
+python3-pip"
+PKG_CONFIG_MODULES="libcurl openssl expat check"
 COMMANDS="cc make pkg-config python3 moto_server cfn-lint hyperfine nginx ip"
 # Python import name = pip requirement that brings it
 PYTHON_MODULES="boto3=boto3 botocore=boto3 moto=moto[server] flask=moto[server]

@@ -2,44 +2,36 @@
 # package-lambda.sh - the self-contained Lambda deployment package.
 # Owner: the Lambda engineer. Run by `make build-DeadboltFunction` (what
 # `sam build` calls, BuildMethod: makefile) and `make lambda-zip`, after make
-# has built $BUILD/obj/engine/cmd/main.o and $BUILD/libdeadbolt.a.
+# has built $BUILD/deadbolt.
 #
 #   tools/package-lambda.sh [--zip FILE.zip] DIR
 #
 # DIR receives:
-#   bootstrap               the deadbolt binary (it serves the Runtime API when
-#                           called "bootstrap"); Lua 5.4 and lua-cjson linked in
-#                           statically (XML is parsed by engine/aws/xml.c: no
-#                           expat)
-#   lib/                    every other shared library it needs except glibc's
-#                           own, copied from the build machine (libcurl and its
-#                           closure: OpenSSL 3, nghttp2, ...). The binary's
-#                           DT_RPATH is $ORIGIN/lib (not RUNPATH: RPATH also
-#                           serves the libraries' own dependencies, and is
-#                           searched before Lambda's LD_LIBRARY_PATH, which
-#                           lists /lib64 and /usr/lib64 first), so these copies
-#                           win over Amazon Linux's own libcurl/OpenSSL, whose
-#                           sonames and symbol versions need not match.
+#   bootstrap               build/deadbolt, debug sections stripped: the binary
+#                           the tests run (it serves the Runtime API when
+#                           called "bootstrap"). Lua, lua-cjson, libcurl and
+#                           OpenSSL are linked in statically (tools/deps.mk);
+#                           it needs nothing but glibc (libc, libm, the loader)
 #   playbooks/              the Lua playbooks ($LAMBDA_TASK_ROOT/playbooks)
 #   certs/ca-bundle.crt     a fallback CA bundle; the client prefers the
 #                           system's, /etc/pki/tls/certs/ca-bundle.crt on
 #                           Amazon Linux (engine/aws/ca_bundle.c)
 #
 # Limits, checked here rather than discovered in Lambda:
-#   - glibc is the one library not shipped: nothing in the package may need a
-#     symbol version newer than Amazon Linux 2023's glibc 2.34
-#     (DEADBOLT_GLIBC_MAX to change it). Debian 12 builds need none (the one
-#     they used to need, arc4random_buf from glibc 2.36, came with expat,
-#     which is no longer linked); a newer build machine may bring some: then
-#     build with `sam build --use-container`.
+#   - glibc is the one library not in the binary: it needs no shared object
+#     but glibc's own, and no symbol version newer than Amazon Linux 2023's
+#     glibc 2.34 (DEADBOLT_GLIBC_MAX to change it). On a Debian 12 build
+#     machine (glibc 2.36) tools/deps.mk keeps curl from using arc4random
+#     (2.36), the one newer function its configure would find; a newer build
+#     machine may bring others: then build with `sam build --use-container`.
 #   - the package is for the build machine's architecture (x86_64 or arm64,
 #     the template's Architecture parameter must match).
-#   - the shipped OpenSSL reads no config file on Amazon Linux (Debian's
-#     OPENSSLDIR does not exist there) and uses its built-in default provider.
+#   - the linked OpenSSL reads no configuration file (curl is configured
+#     without OpenSSL's config auto-loading) and uses its built-in default
+#     provider.
 set -eu
 
 BUILD=${BUILD:-build}
-CC=${CC:-cc}
 GLIBC_MAX=${DEADBOLT_GLIBC_MAX:-2.34}
 ZIP=""
 
@@ -55,28 +47,20 @@ done
 [ $# -eq 1 ] || die "usage: package-lambda.sh [--zip FILE.zip] DIR (ARTIFACTS_DIR unset?)"
 DIR=$1
 [ -n "$DIR" ] || die "empty output directory (ARTIFACTS_DIR unset?)"
-for f in "$BUILD/obj/engine/cmd/main.o" "$BUILD/libdeadbolt.a"; do
-	[ -f "$f" ] || die "$f is missing: run make first"
-done
+[ -x "$BUILD/deadbolt" ] || die "$BUILD/deadbolt is missing: run make first"
 ls playbooks/*.lua >/dev/null 2>&1 || die "no playbooks/*.lua to package"
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 rm -rf "${DIR:?}/bootstrap" "${DIR:?}/lib" "${DIR:?}/playbooks" "${DIR:?}/certs"
-mkdir -p "$DIR/lib" "$DIR/playbooks" "$DIR/certs"
+mkdir -p "$DIR/playbooks" "$DIR/certs"
 
-# 1. The binary: static Lua and lua-cjson; everything else dynamic, found
-#    through $ORIGIN/lib first.
-# shellcheck disable=SC2016,SC2046 # $ORIGIN is the dynamic linker's; pkg-config's words split
-$CC -o "$DIR/bootstrap" "$BUILD/obj/engine/cmd/main.o" "$BUILD/libdeadbolt.a" \
-	-Wl,-Bstatic -llua5.4-cjson -llua5.4 -Wl,-Bdynamic \
-	$(pkg-config --libs libcurl openssl) -lm -ldl \
-	-Wl,-rpath,'$ORIGIN/lib' -Wl,--disable-new-dtags
+# 1. The binary: the one make built and the tests ran.
+cp "$BUILD/deadbolt" "$DIR/bootstrap"
 strip --strip-debug "$DIR/bootstrap" 2>/dev/null || true
 chmod 755 "$DIR/bootstrap"
 
-# 2. The libraries: the build machine's resolution of every dependency,
-#    glibc's own excepted (the runtime's glibc must be used with its loader).
+# 2. What it needs from the system: glibc's libraries and nothing else.
 is_glibc() {
 	case $1 in
 	linux-vdso.so.* | linux-gate.so.* | ld-linux*.so.* | libc.so.* | libm.so.* | \
@@ -85,12 +69,10 @@ is_glibc() {
 	esac
 	return 1
 }
-ldd "$DIR/bootstrap" | while read -r name arrow path _; do
-	[ "$arrow" = "=>" ] || continue
-	is_glibc "$name" && continue
-	[ -f "$path" ] || die "$name does not resolve on the build machine"
-	cp -L "$path" "$DIR/lib/$name"
-	chmod 644 "$DIR/lib/$name"
+needed=$(objdump -p "$DIR/bootstrap" | awk '$1 == "NEEDED" { print $2 }')
+[ -n "$needed" ] || die "objdump found no NEEDED entry in $DIR/bootstrap (binutils missing?)"
+for name in $needed; do
+	is_glibc "$name" || die "bootstrap needs $name, which Lambda does not have: link it statically (tools/deps.mk)"
 done
 
 # 3. Playbooks and the fallback CA bundle.
@@ -103,25 +85,16 @@ for ca in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; d
 done
 [ -s "$DIR/certs/ca-bundle.crt" ] || die "no CA bundle on the build machine"
 
-# 4. Checks. Every library resolves inside the package, or is glibc's.
-env -i ldd "$DIR/bootstrap" | while read -r name arrow path _; do
-	[ "$arrow" = "=>" ] || continue
-	is_glibc "$name" && continue
-	case $path in
-	"$DIR/lib/"*) ;;
-	*) die "$name resolves to $path, outside the package" ;;
-	esac
-done
-
+# 4. Checks.
 # Nothing needs a newer glibc than the runtime's.
-need=$(for f in "$DIR/bootstrap" "$DIR"/lib/*; do objdump -T "$f"; done |
+need=$(objdump -T "$DIR/bootstrap" |
 	grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n 1)
 newest=$(printf '%s\n%s\n' "$need" "$GLIBC_MAX" | sort -V | tail -n 1)
 [ "$newest" = "$GLIBC_MAX" ] ||
 	die "the package needs glibc $need, Amazon Linux 2023 has $GLIBC_MAX: build with 'sam build --use-container'"
 
-# It starts with nothing but its own lib/ (under another name: as
-# "bootstrap" it would serve the Runtime API).
+# It starts with an empty environment (under another name: as "bootstrap"
+# it would serve the Runtime API).
 tmp=$(mktemp -d)
 ln -s "$DIR/bootstrap" "$tmp/deadbolt"
 out=$(env -i "$tmp/deadbolt" version 2>&1) || { rm -rf "$tmp"; die "the packaged binary does not start: $out"; }
@@ -131,7 +104,6 @@ case $out in deadbolt*) ;; *) die "unexpected 'deadbolt version' output: $out" ;
 if [ -n "$ZIP" ]; then
 	case $ZIP in /*) ;; *) ZIP=$(pwd)/$ZIP ;; esac
 	rm -f "$ZIP"
-	(cd "$DIR" && zip -qr -X "$ZIP" bootstrap lib playbooks certs)
+	(cd "$DIR" && zip -qr -X "$ZIP" bootstrap playbooks certs)
 fi
-nlibs=$(find "$DIR/lib" -type f | wc -l)
-echo "package-lambda: $DIR (needs glibc $need, ships $nlibs shared libraries)${ZIP:+, $ZIP}"
+echo "package-lambda: $DIR (one executable; needs glibc $need: $(echo $needed))${ZIP:+, $ZIP}"

@@ -23,7 +23,9 @@
 #include "http.h"
 #include "model_types.h"
 #include "retry.h"
+#include "s3_redirect.h"
 #include "sigv4.h"
+#include "wipe_alloc.h"
 
 #define SKEW_THRESHOLD_S 240 /* a Date this far from ours means our clock is off */
 #define CREDS_REFRESH_MARGIN_S 300
@@ -56,6 +58,7 @@ struct aws_client {
 	void *observer_ud;
 	endpoint_slot endpoints[ENDPOINT_CACHE_SLOTS];
 	size_t endpoints_next; /* the slot to replace next (round robin) */
+	s3_region_cache s3_regions; /* buckets S3 said are in another region */
 };
 
 double aws_monotonic_now(void)
@@ -68,9 +71,8 @@ static void copy_str(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%s", src ? src : "");
 }
 
-static int assume_role_cb(void *ud, const aws_credentials *source, const char *role_arn,
-			  const char *session_name, const char *external_id, const char *region,
-			  aws_credentials *out, aws_error *err);
+static int assume_role_cb(void *ud, const aws_credentials *source,
+			  const creds_assume_role_params *p, aws_credentials *out, aws_error *err);
 
 aws_client *aws_client_new(const aws_client_config *cfg, aws_error *err)
 {
@@ -132,7 +134,7 @@ static int ensure_creds(aws_client *c, int force, aws_error *err)
 	creds_options o = {
 		.profile = c->profile,
 		.region = c->region[0] ? c->region : NULL,
-		.assume_role = assume_role_cb,
+		.assume_role_ex = assume_role_cb, /* passes duration_seconds on */
 		.assume_role_ud = c,
 	};
 	aws_credentials fresh;
@@ -226,6 +228,9 @@ static void cache_endpoint(aws_client *c, const char *service, const char *regio
 	e->ep = *ep;
 }
 
+static const aws_endpoint *endpoint_in(aws_client *c, const aws_service *svc, const char *region,
+				       aws_endpoint *out, aws_error *err);
+
 static const aws_endpoint *find_endpoint(aws_client *c, const aws_service *svc, aws_endpoint *out,
 					 aws_error *err)
 {
@@ -234,7 +239,12 @@ static const aws_endpoint *find_endpoint(aws_client *c, const aws_service *svc, 
 		aws_error_set(err, "NoRegion", "no region: set --region, AWS_REGION or the profile's region");
 		return NULL;
 	}
-	region = region ? region : "us-east-1";
+	return endpoint_in(c, svc, region ? region : "us-east-1", out, err);
+}
+
+static const aws_endpoint *endpoint_in(aws_client *c, const aws_service *svc, const char *region,
+				       aws_endpoint *out, aws_error *err)
+{
 	const aws_endpoint *hit = cached_endpoint(c, svc->name, region);
 	if (hit) {
 		*out = *hit;
@@ -489,11 +499,66 @@ static int should_retry(call_ctx *x, int attempt, int *fixed_once, double call_e
 	return 1;
 }
 
+/* ---- S3 in another region (s3_redirect.h) ---- */
+
+/* A bucket whose region an earlier answer told: straight there. */
+static int s3_learnt_region(call_ctx *x)
+{
+	const char *b = x->req.bucket, *r = b[0] ? s3_region_cache_get(&x->c->s3_regions, b) : NULL;
+	if (!r || strcmp(r, x->ep.signing_region) == 0)
+		return 0;
+	return endpoint_in(x->c, x->op->service, r, &x->ep, x->err) ? 0 : -1;
+}
+
+/* botocore's last resort: HEAD the bucket, whose answer (an error too)
+ * carries x-amz-bucket-region. The call's request is set aside meanwhile. */
+static int ask_bucket_region(call_ctx *x, double call_end, char *region, size_t n)
+{
+	aws_request call = x->req;
+	aws_error saved = *x->err;
+	int rc = -1;
+	memset(&x->req, 0, sizeof(x->req));
+	x->req.method = "HEAD";
+	copy_str(x->req.bucket, sizeof(x->req.bucket), call.bucket);
+	if (buf_putc(&x->req.path, '/') == 0 && compose_url(x) == 0 && send_once(x, call_end) == 0 &&
+	    s3_region_from_header(&x->resp, region, n))
+		rc = 0;
+	aws_request_free(&x->req);
+	x->req = call;
+	*x->err = saved;
+	return rc;
+}
+
+/* After an S3 error answer: when it says the bucket is in another region,
+ * the call goes there (signed for it) and the bucket's region is kept for
+ * later calls. 1 when the request should be sent again. */
+static int s3_follow_redirect(call_ctx *x, double call_end)
+{
+	char region[S3_REGION_MAX];
+	aws_endpoint ep;
+	aws_error e2;
+	if (!x->req.bucket[0])
+		return 0;
+	s3_redirect k = s3_redirect_read(x->op->name, x->req.method, &x->resp, x->err,
+					 x->ep.signing_region, region, sizeof(region));
+	if (k == S3_REDIRECT_NO)
+		return 0;
+	if (k == S3_REDIRECT_ASK && ask_bucket_region(x, call_end, region, sizeof(region)) != 0)
+		return 0;
+	aws_error_clear(&e2);
+	if (strcmp(region, x->ep.signing_region) == 0 ||
+	    !endpoint_in(x->c, x->op->service, region, &ep, &e2))
+		return 0;
+	x->ep = ep;
+	s3_region_cache_put(&x->c->s3_regions, x->req.bucket, region);
+	return 1;
+}
+
 /* Sends with retries; on success leaves the decoded result on L's stack. */
 static int send_with_retries(call_ctx *x, lua_State *L, int *raise)
 {
 	double call_end = aws_monotonic_now() + x->c->cfg.max_total_s;
-	int fixed_once = 0;
+	int fixed_once = 0, redirected = 0;
 	for (int attempt = 1;; attempt++) {
 		if (x->c->deadline > 0 && aws_monotonic_now() >= x->c->deadline) {
 			aws_error_set(x->err, "Timeout", "%s: the run's deadline passed", model_op_name(x->op));
@@ -509,6 +574,10 @@ static int send_with_retries(call_ctx *x, lua_State *L, int *raise)
 				return 0;
 			if (*raise)
 				return -1;
+			if (!redirected && s3_follow_redirect(x, call_end)) {
+				redirected = 1; /* once, as botocore */
+				continue;
+			}
 		}
 		if (!should_retry(x, attempt, &fixed_once, call_end))
 			return -1;
@@ -554,7 +623,7 @@ static int call_with(aws_client *c, lua_State *L, const aws_operation *op, int p
 	snprintf(err->op, sizeof(err->op), "%s.%s", op->service->name, op->name);
 	if (run_protected(L, build_protected, &x, 0, &raise) != 0)
 		goto out;
-	if (!find_endpoint(c, op->service, &x.ep, err))
+	if (!find_endpoint(c, op->service, &x.ep, err) || s3_learnt_region(&x) != 0)
 		goto out;
 	if (!creds && ensure_creds(c, 0, err) != 0)
 		goto out;
@@ -564,6 +633,7 @@ out:
 	if (!raise)
 		notify(c, &x, rc == 0, t0);
 	aws_request_free(&x.req);
+	buf_wipe(&x.resp.body); /* an answer may hold secrets (AssumeRole's) */
 	http_response_free(&x.resp);
 	buf_free(&x.url);
 	buf_free(&x.host);
@@ -614,22 +684,22 @@ static int read_assumed(lua_State *L, aws_credentials *out, aws_error *err)
 	return 0;
 }
 
-/* AssumeRole with source (NULL: the client's own credentials), in p's
- * region when it names one. */
-static int assume_with(aws_client *c, const aws_credentials *source,
-		       const creds_assume_role_params *p, aws_credentials *out, aws_error *err)
+typedef struct assume_job {
+	aws_client *c;
+	const aws_operation *op;
+	const aws_credentials *source;
+	const creds_assume_role_params *p;
+	aws_credentials *out;
+	aws_error *err;
+	int rc;
+} assume_job;
+
+/* stack: job. Protected, so that running out of the state's memory is an
+ * error here, not a panic. */
+static int assume_protected(lua_State *L)
 {
-	const aws_operation *op = model_find_operation("sts", "AssumeRole");
-	lua_State *L = luaL_newstate();
-	int rc = -1;
-	char saved_region[64];
-	copy_str(saved_region, sizeof(saved_region), c->region);
-	if (!L || !op) {
-		aws_error_set(err, "InternalError", "sts.AssumeRole unavailable");
-		goto out;
-	}
-	if (p->region && *p->region)
-		copy_str(c->region, sizeof(c->region), p->region);
+	assume_job *j = lua_touserdata(L, 1);
+	const creds_assume_role_params *p = j->p;
 	lua_createtable(L, 0, 4);
 	lua_pushstring(L, p->role_arn);
 	lua_setfield(L, -2, "RoleArn");
@@ -643,27 +713,45 @@ static int assume_with(aws_client *c, const aws_credentials *source,
 		lua_pushinteger(L, p->duration_seconds);
 		lua_setfield(L, -2, "DurationSeconds");
 	}
-	if (call_with(c, L, op, 1, source, err) == 0)
-		rc = read_assumed(L, out, err);
+	if (call_with(j->c, L, j->op, lua_gettop(L), j->source, j->err) == 0)
+		j->rc = read_assumed(L, j->out, j->err);
+	return 0;
+}
+
+/* The answer's strings live in a throwaway state whose every block is
+ * cleansed when freed (wipe_alloc), so lua_close leaves no secret behind. */
+static int assume_role_cb(void *ud, const aws_credentials *source,
+			  const creds_assume_role_params *p, aws_credentials *out, aws_error *err)
+{
+	aws_client *c = ud;
+	assume_job job = {c, model_find_operation("sts", "AssumeRole"), source, p, out, err, -1};
+	wipe_heap heap = {.cap = (size_t)32 << 20};
+	lua_State *L = wipe_state_new(&heap);
+	char saved_region[64];
+	copy_str(saved_region, sizeof(saved_region), c->region);
+	if (!L || !job.op) {
+		aws_error_set(err, "InternalError", "sts.AssumeRole unavailable");
+		goto out;
+	}
+	if (p->region && *p->region)
+		copy_str(c->region, sizeof(c->region), p->region);
+	lua_pushcfunction(L, assume_protected);
+	lua_pushlightuserdata(L, &job);
+	if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+		aws_error_set(err, "InternalError", "sts.AssumeRole: the answer does not fit in memory");
+		job.rc = -1;
+	}
 out:
 	copy_str(c->region, sizeof(c->region), saved_region);
 	if (L)
-		lua_close(L); /* the strings that held the secret die with it */
-	return rc;
-}
-
-static int assume_role_cb(void *ud, const aws_credentials *source, const char *role_arn,
-			  const char *session_name, const char *external_id, const char *region,
-			  aws_credentials *out, aws_error *err)
-{
-	creds_assume_role_params p = {role_arn, session_name, external_id, region, 0};
-	return assume_with(ud, source, &p, out, err);
+		lua_close(L); /* every block cleansed on its way out */
+	return job.rc;
 }
 
 int aws_client_assume_role(aws_client *c, const creds_assume_role_params *p, aws_credentials *out,
 			   aws_error *err)
 {
-	return assume_with(c, NULL, p, out, err);
+	return assume_role_cb(c, NULL, p, out, err); /* NULL: the client's own credentials */
 }
 
 int aws_client_caller_account(aws_client *c, char *out, size_t n, aws_error *err)

@@ -4,7 +4,9 @@
  * Ownership: aws_client owns its HTTP handle and its credentials (wiped on
  * free), and a copy of the credentials a run uses in their place (wiped
  * too). aws_call borrows the lua_State. Credentials are resolved on the
- * first call that needs them, and again when they are about to expire. */
+ * first call that needs them, and again when they are about to expire. An
+ * S3 call answered "the bucket is in another region" goes there once, and
+ * the client keeps that bucket's region for its later calls (s3_redirect.h). */
 #ifndef DEADBOLT_CLIENT_H
 #define DEADBOLT_CLIENT_H
 

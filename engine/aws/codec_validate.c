@@ -302,13 +302,14 @@ static int bucket_safe(cb_ctx *c, int idx)
 {
 	size_t n;
 	const char *v = lua_tolstring(c->L, idx, &n);
-	int ok = n >= 1 && n < sizeof(c->req->bucket);
+	/* "." and ".." would be path segments in a path-style URL. */
+	int ok = n >= 1 && n < sizeof(c->req->bucket) && strspn(v, ".") < n;
 	for (size_t i = 0; ok && i < n; i++)
 		ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
 		     (v[i] >= '0' && v[i] <= '9') || v[i] == '.' || v[i] == '-' || v[i] == '_';
 	if (!ok)
 		return cb_fail(c, "%s must be a bucket name (at most %zu letters, digits, "
-			       "'.', '-' or '_')", cb_path(c), sizeof(c->req->bucket) - 1);
+			       "'.', '-' or '_', not only dots)", cb_path(c), sizeof(c->req->bucket) - 1);
 	return 0;
 }
 

@@ -237,6 +237,10 @@ static CURLcode set_options(CURL *c, const http_request *req, http_response *res
 	if (rc == CURLE_OK) \
 	rc = curl_easy_setopt(c, opt, val)
 	SET(CURLOPT_URL, req->url);
+	/* The path goes as the caller encoded it: without this, libcurl removes
+	 * "." and ".." segments, and an S3 key "../../b2/x" sent path-style
+	 * ("/b1/../../b2/x") would name another bucket. */
+	SET(CURLOPT_PATH_AS_IS, 1L);
 	SET(CURLOPT_HTTPHEADER, hdrs);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_WRITEDATA, resp);

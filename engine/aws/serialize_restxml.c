@@ -12,8 +12,9 @@
  *     with ','), "headers" maps as prefix+key.
  *   - the payload member: a blob or string is the raw body; a structure is
  *     XML rooted at the member's locationName with its xmlNamespace.
- *   - Content-MD5 (base64 MD5 of the body) when the model requires a
- *     checksum, unless the caller gave one or asked for another algorithm
+ *   - Content-MD5 (base64 MD5 of the body) when the model takes a checksum
+ *     (httpChecksum, required or not: see x_checksum), unless the caller
+ *     gave one (ContentMD5) or asked for another algorithm
  *     (ChecksumAlgorithm: x-amz-checksum-crc32/crc32c/sha1/sha256). */
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -530,6 +531,14 @@ static int x_digest(cb_ctx *c, const char *alg, char *out, size_t outlen)
 	return 0;
 }
 
+/* Every operation whose model takes a checksum (httpChecksum) gets one, not
+ * only those that require it: S3 refuses a PutObject into a bucket with
+ * Object Lock retention without "Content-MD5 or x-amz-sdk-checksum-algorithm"
+ * (the PutObject reference), and the model cannot know the bucket.
+ * Content-MD5 is the one every S3 documentation version and every
+ * S3-compatible store accepts; it is added beside a checksum value the
+ * caller gave (ChecksumSHA256 alone, without ChecksumAlgorithm, is not
+ * what that sentence names). */
 static int x_checksum(cb_ctx *c)
 {
 	const char *alg_member = c->op->checksum_algorithm_member;
@@ -544,7 +553,8 @@ static int x_checksum(cb_ctx *c)
 			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 		return cb_set_header(c, name, value);
 	}
-	if (!(c->op->flags & AWS_OF_CHECKSUM_REQUIRED) || aws_request_header(c->req, "Content-MD5"))
+	int takes = (c->op->flags & AWS_OF_CHECKSUM_REQUIRED) || alg_member;
+	if (!takes || aws_request_header(c->req, "Content-MD5"))
 		return 0;
 	if (x_digest(c, "MD5", value, sizeof(value)) != 0)
 		return -1;

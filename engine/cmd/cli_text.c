@@ -128,7 +128,8 @@ static const jt_node **sorted_members(tw *w, const jt_node *obj, size_t *n)
 	for (const jt_node *m = obj->first; m; m = m->next)
 		if (json_tree_get(obj, m->key) == m) /* the last of its key */
 			v[k++] = m;
-	qsort(v, k, sizeof(*v), node_cmp);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), node_cmp);
 	*n = k;
 	return v;
 }
@@ -153,7 +154,8 @@ static const jt_node **all_scalar_keys(tw *w, const jt_node *list, size_t *n)
 		for (const jt_node *m = e->type == JT_OBJECT ? e->first : NULL; m; m = m->next)
 			if (!is_container(m))
 				v[k++] = m;
-	qsort(v, k, sizeof(*v), node_cmp);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), node_cmp);
 	size_t u = 0;
 	for (size_t i = 0; i < k; i++)
 		if (u == 0 || node_cmp(&v[u - 1], &v[i]) != 0)

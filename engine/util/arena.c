@@ -1,5 +1,6 @@
 #include "arena.h"
 
+#include <openssl/crypto.h>
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,11 +46,14 @@ char *arena_strndup(arena *a, const char *s, size_t n)
 	return p;
 }
 
+/* Cleansed before freeing: parse trees of AWS answers (an STS AssumeRole
+ * answer, a credential process's JSON) hold secrets. */
 void arena_free(arena *a)
 {
 	struct arena_block *b = a->blocks;
 	while (b) {
 		struct arena_block *next = b->next;
+		OPENSSL_cleanse(b->data, b->used);
 		free(b);
 		b = next;
 	}

@@ -1,7 +1,8 @@
 /* arena — bump allocation in 32 KiB blocks, freed all at once.
  *
  * Ownership: an arena owns every block and everything allocated from it;
- * arena_free releases them together. A zeroed arena (ARENA_INIT) is empty. */
+ * arena_free cleanses and releases them together (parse trees of AWS
+ * answers hold secrets). A zeroed arena (ARENA_INIT) is empty. */
 #ifndef DEADBOLT_ARENA_H
 #define DEADBOLT_ARENA_H
 

@@ -17,9 +17,15 @@ Control endpoints (JSON; never faulted, logged or signature-checked):
                             Date S seconds (default 3600) from now; expired: the protocol's
                             expired-session-token error
   GET  /__fake/log          {"requests": [{method, path, query, service, action, target,
-                             had_auth, amz_date, key, time, fault, auth, status}]}
+                             had_auth, amz_date, key, region, params, time, fault, auth,
+                             status}]} (params: wire.LOGGED_PARAMS only)
   POST /__fake/reset        faults, log, SSM and screenshot state, learned keys
   POST /__fake/auth         {"verify": true|false}
+  POST /__fake/bucket-region {"bucket", "region", "answer": redirect|auth|illegal,
+                             "header": true|false, "says": region}: S3 requests for the
+                            bucket signed for another region get S3's wrong-region answer
+                            (wire.wrong_region), naming "says" (default: region); header
+                            false: x-amz-bucket-region only on a HEAD of the bucket
   POST /__fake/credentials  {"access_key_id", "secret_access_key", "session_token"}
   POST /__fake/ssm-managed  {"instance_ids": [...], "ping": "Online"}
   POST /__fake/ssm-result   {"status", "stdout", "stderr", "response_code", "pending_polls"}
@@ -104,6 +110,7 @@ class Fake:
         self._log_lock = threading.Lock()
         self._log = []
         self.clocks = {0}  # the server clock offsets (s) the fake has claimed; see _answer
+        self.bucket_regions = {}  # bucket -> POST /__fake/bucket-region's args
         self._clients = {}
         self._clients_lock = threading.Lock()
 
@@ -112,6 +119,7 @@ class Fake:
         self.state.reset()
         self.keys.reset()
         self.verify = self.verify_default
+        self.bucket_regions = {}
         with self._log_lock:
             self._log = []
             self.clocks = {0}
@@ -183,9 +191,18 @@ class Fake:
                 resp = self._fault_answer(req, fault)
                 entry["status"] = resp.status
                 return resp
-        resp = self._answer(req, entry)
+        moved = self._wrong_region(req)
+        resp = moved or self._answer(req, entry)
         entry["status"] = resp.status
         return resp
+
+    def _wrong_region(self, req):
+        """S3's answer for a bucket of another region than req was signed for."""
+        home = self.bucket_regions.get(req.bucket()) if req.service == "s3" else None
+        if not home or not req.scope or req.scope[2] == home["region"]:
+            return None
+        return wire.wrong_region(req, req.bucket(), home["says"], home["answer"],
+                                 home["header"])
 
     def _fault_answer(self, req, fault):
         if fault["kind"] != "skew":
@@ -268,6 +285,16 @@ def _add_key(fake, args):
     return {"ok": True}
 
 
+def _bucket_region(fake, args):
+    answer = args.get("answer", "redirect")
+    if answer not in wire.WRONG_REGION:
+        raise ValueError(f"answer must be one of {sorted(wire.WRONG_REGION)}")
+    fake.bucket_regions[str(args["bucket"])] = {
+        "region": str(args["region"]), "says": str(args.get("says", args["region"])),
+        "answer": answer, "header": bool(args.get("header", True))}
+    return {"ok": True}
+
+
 def _reset(fake, args):
     fake.reset()
     return {"ok": True}
@@ -283,6 +310,7 @@ CONTROL = {
     ("GET", "/__fake/log"): lambda fake, args: {"requests": fake.log()},
     ("POST", "/__fake/reset"): _reset,
     ("POST", "/__fake/auth"): _set_auth,
+    ("POST", "/__fake/bucket-region"): _bucket_region,
     ("POST", "/__fake/credentials"): _add_key,
     ("POST", "/__fake/ssm-managed"): _set_managed,
     ("POST", "/__fake/ssm-result"): _set_result,

@@ -39,6 +39,9 @@ S3_BUCKET_OPS = {
 }
 S3_OBJECT_OPS = {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject",
                  "DELETE": "DeleteObject"}
+# Request parameters the log keeps (none of them a secret), for tests of what
+# a client asked for.
+LOGGED_PARAMS = ("RoleArn", "RoleSessionName", "ExternalId", "DurationSeconds")
 
 class Request:
     """An incoming request, raw (for forwarding unchanged) and understood."""
@@ -124,14 +127,17 @@ class Request:
 
     def describe(self):
         """The fields the request log keeps: no header's value but X-Amz-Date
-        (the time the client signed for, which clock-skew tests compare) and
-        the access key id of the signature (not a secret), never a secret."""
+        (the time the client signed for, which clock-skew tests compare), the
+        access key id and region of the signature (not secrets), and the
+        LOGGED_PARAMS; never a secret."""
         return {"method": self.method, "path": self.path, "query": self.query,
                 "service": self.service, "action": self.action,
                 "target": self.header("x-amz-target"),
                 "had_auth": self.header("authorization") is not None,
                 "amz_date": self.header("x-amz-date"),
                 "key": self.scope[0] if self.scope else None,
+                "region": self.scope[2] if self.scope else None,
+                "params": {k: v for k, v in self.params.items() if k in LOGGED_PARAMS},
                 "time": time.time()}
 
 
@@ -326,3 +332,39 @@ AUTH_ERRORS = {
 
 def auth_error(req, kind):
     return error(req, *AUTH_ERRORS[kind][req.protocol])
+
+
+# How S3 answers a request for a bucket of another region, per answer kind
+# (botocore's S3RegionRedirectorv2 reads each): "redirect" 301
+# PermanentRedirect, "auth" 400 AuthorizationHeaderMalformed with <Region>,
+# "illegal" 400 IllegalLocationConstraintException. A HEAD gets the status
+# alone (301 for "redirect", else 400), with no body.
+WRONG_REGION = {
+    "redirect": (301, "PermanentRedirect",
+                 "The bucket you are attempting to access must be addressed using the specified "
+                 "endpoint. Please send all future requests to this endpoint."),
+    "auth": (400, "AuthorizationHeaderMalformed",
+             "The authorization header is malformed; the region '{signed}' is wrong; "
+             "expecting '{region}'"),
+    "illegal": (400, "IllegalLocationConstraintException",
+                "The {region} location constraint is incompatible for the region specific "
+                "endpoint this request was sent to."),
+}
+
+
+def wrong_region(req, bucket, region, kind, header):
+    """S3's answer to req, signed for another region than bucket's. header:
+    whether x-amz-bucket-region comes with it (S3 always sends it to a
+    HEAD on the bucket itself)."""
+    status, code, message = WRONG_REGION[kind]
+    signed = req.scope[2] if req.scope else ""
+    extra = [("x-amz-bucket-region", region)] if header or req.path.rstrip("/") == "/" + bucket else []
+    if req.method == "HEAD":
+        rid = request_id()
+        return Response(301 if kind == "redirect" else status,
+                        [("x-amz-request-id", rid), ("Date", http_date())] + extra, b"")
+    more = {"redirect": f"<Endpoint>{escape(bucket)}.s3.{escape(region)}.amazonaws.com</Endpoint>",
+            "auth": f"<Region>{escape(region)}</Region>", "illegal": ""}[kind]
+    resp = error(req, status, code, message.format(signed=signed, region=region), more)
+    resp.headers += extra
+    return resp

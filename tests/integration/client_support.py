@@ -86,9 +86,10 @@ _CLIENTS = {}
 
 def boto3_client(service, endpoint, key, secret, token=None):
     """A boto3 client at endpoint making one attempt (a test sees every
-    error). S3: path-style, and no checksum a request does not need
-    (botocore's default since 1.36 adds a CRC32 to every PutObject, which moto
-    then echoes; deadbolt sends none, and compared calls must be the same)."""
+    error). S3: path-style, and no CRC32 a request does not need
+    (botocore's default since 1.36 adds one to every PutObject, which moto
+    then echoes; deadbolt sends Content-MD5, which moto does not echo, and
+    compared calls must be the same)."""
     cache = (service, endpoint, key, secret, token)
     if cache not in _CLIENTS:
         _CLIENTS[cache] = _SESSION.client(

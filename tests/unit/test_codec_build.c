@@ -114,6 +114,46 @@ START_TEST(test_model_has_every_listed_operation_sorted)
 }
 END_TEST
 
+/* Every URI member is a {Label} of the operation's requestUri, which the
+ * rest-xml serializer percent-encodes as botocore does (the hostile-key
+ * vectors); the other protocols post to a fixed "/" and have none. A new
+ * operation with a label the serializer does not fill fails here. */
+START_TEST(test_uri_members_are_exactly_the_request_uris_labels)
+{
+	for (size_t i = 0; i < model_op_count(); i++) {
+		const aws_operation *op = model_op_at(i);
+		const aws_shape *in = op->input;
+		const char *uri = op->request_uri ? op->request_uri : "/";
+		int rest = op->service->protocol == AWS_PROTO_REST_XML;
+		if (!rest)
+			ck_assert_msg(strcmp(uri, "/") == 0, "%s: requestUri %s", op->name, uri);
+		for (size_t k = 0; in && k < in->nmembers; k++) {
+			const aws_member *m = &in->members[k];
+			if (m->location != AWS_LOC_URI)
+				continue;
+			char label[160], greedy[160];
+			const char *name = m->location_name ? m->location_name : m->name;
+			snprintf(label, sizeof(label), "{%s}", name);
+			snprintf(greedy, sizeof(greedy), "{%s+}", name);
+			ck_assert_msg(rest && (strstr(uri, label) || strstr(uri, greedy)),
+				      "%s.%s: URI member %s is not a label of %s", op->service->name,
+				      op->name, name, uri);
+		}
+		for (const char *p = strchr(uri, '{'); p; p = strchr(p + 1, '{')) {
+			size_t n = strcspn(p + 1, "+}");
+			int found = 0;
+			for (size_t k = 0; in && k < in->nmembers && !found; k++) {
+				const aws_member *m = &in->members[k];
+				const char *name = m->location_name ? m->location_name : m->name;
+				found = m->location == AWS_LOC_URI && strlen(name) == n &&
+					strncmp(name, p + 1, n) == 0;
+			}
+			ck_assert_msg(found, "%s: label %s has no URI member", op->name, p);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_model_shapes_carry_traits)
 {
 	const aws_shape *in = op_of("s3", "PutPublicAccessBlock")->input;
@@ -321,6 +361,13 @@ static const struct bad_case {
 	 "s3.HeadObject: IfModifiedSince must be a timestamp*"},
 	{"s3", "GetPublicAccessBlock", "{ Bucket = 'evil.com/x' }",
 	 "s3.GetPublicAccessBlock: Bucket must be a bucket name*"},
+	{"s3", "PutObject", "{ Bucket = '..', Key = 'other-bucket/x' }",
+	 "s3.PutObject: Bucket must be a bucket name*"},
+	{"s3", "HeadObject", "{ Bucket = '.', Key = 'k' }", "s3.HeadObject: Bucket must be a bucket name*"},
+	{"s3", "HeadObject", "{ Bucket = 'a/../b', Key = 'k' }",
+	 "s3.HeadObject: Bucket must be a bucket name*"},
+	{"s3", "PutObject", "{ Bucket = 'b', Key = '' }",
+	 "s3.PutObject: Key must be at least 1 characters long (got 0)"},
 	{"s3", "PutObject", "{ Bucket = 'b', Key = 'k', ContentType = 'a\\r\\nX-Evil: 1' }",
 	 "s3.PutObject: ContentType must not contain CR, LF or NUL (it is sent in a header)"},
 	{"s3", "PutObject", "{ Bucket = 'b', Key = 'k', Metadata = { ['bad key'] = 'v' } }",
@@ -634,6 +681,7 @@ static Suite *codec_build_suite(void)
 	tcase_add_test(model, test_model_service_metadata);
 	tcase_add_test(model, test_model_has_every_listed_operation_sorted);
 	tcase_add_test(model, test_model_shapes_carry_traits);
+	tcase_add_test(model, test_uri_members_are_exactly_the_request_uris_labels);
 	suite_add_tcase(s, model);
 	TCase *vec = tcase_create("botocore_vectors");
 	tcase_add_test(vec, test_ec2_matches_botocore);
