@@ -61,6 +61,10 @@ return {
   -- Forensic commands over SSM (EC2 "contain" and "evidence").
   forensics = {
     enabled = true,
+    -- The document and the commands are the only ones the sandbox lets
+    -- SendCommand send: it reads them from this file itself (not from a
+    -- playbook's copy) and compares each command whole, so no text of a
+    -- finding can reach the instance's shell.
     document = "AWS-RunShellScript",
     commands = { "uname -a", "whoami", "netstat -ap", "lsof", "ps auxww", "last" },
     execution_timeout_seconds = 60,     -- on the instance
@@ -73,12 +77,15 @@ return {
     -- While the commands run, the isolation group gets this one egress rule
     -- (boto3's IpPermissions shape, without the protocol and ports: always
     -- tcp/443) so the agent can reach SSM and write its output to S3; it is
-    -- revoked when the commands end. SSM's endpoints have no fixed addresses,
-    -- so the default is any address on 443. With VPC endpoints for ssm,
-    -- ec2messages, ssmmessages and an S3 gateway endpoint, narrow it:
+    -- revoked when the commands end. It may name only the security group of
+    -- the VPC's interface endpoints for ssm, ssmmessages and ec2messages, and
+    -- S3's gateway endpoint prefix list: never an address range, so the
+    -- isolated instance is never open to the internet (the sandbox refuses
+    -- any other egress on the isolation group). Left empty, forensics on a
+    -- contained instance is skipped, with the reason journaled and notified:
     --   { UserIdGroupPairs = { { GroupId = "sg-<the endpoints' group>" } },
     --     PrefixListIds = { { PrefixListId = "pl-<S3's prefix list>" } } }
-    egress = { IpRanges = { { CidrIp = "0.0.0.0/0" } } },
+    egress = {},
     egress_description = "deadbolt: SSM agent while forensic commands run",
   },
 
@@ -86,7 +93,9 @@ return {
   evidence = {
     -- {account}, {region}, {resource}, {finding} are filled in. One prefix
     -- per finding: a re-delivered finding finds its evidence there and does
-    -- not overwrite it.
+    -- not overwrite it. The sandbox accepts objects only under
+    -- evidence/<account>/<region>/<one segment>/<finding id>/, as this
+    -- layout writes them, and never over an existing object.
     prefix = "evidence/{account}/{region}/{resource}/{finding}/",
     manifest = "manifest.json",
   },
@@ -101,6 +110,7 @@ return {
     default = "contain",
     -- The inline policy that denies every session issued before the response
     -- (the name the IAM console's "Revoke active sessions" uses).
+    -- The only inline policy name the sandbox lets a playbook write.
     revoke_policy_name = "AWSRevokeOlderSessions",
     revoke_sessions = true,
     -- Deactivate (never delete) the long-term key named in the finding.

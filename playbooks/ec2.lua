@@ -39,13 +39,12 @@
 --      The agent needs HTTPS out to reach SSM and to write its output to S3,
 --      which the isolation group blocks: while the commands run, and only
 --      then, the isolation group gets ONE egress rule, tcp/443 to
---      config.forensics.egress. Any address by default: SSM's endpoints
---      have no fixed addresses (a VPC endpoint prefix list exists only for
---      S3 and DynamoDB), so narrowing it takes interface endpoints for ssm,
---      ec2messages and ssmmessages plus S3's gateway endpoint, which the
---      config can name instead. The exposure is tcp/443 out for the length
---      of the commands (bounded: config.forensics), with the connections
---      open before isolation already cut. end_forensics is its own step so
+--      config.forensics.egress: the security group of the VPC's interface
+--      endpoints for ssm, ec2messages and ssmmessages, and S3's gateway
+--      endpoint prefix list. Never an address range (the sandbox refuses
+--      one): an isolated instance is never open to the internet, so without
+--      endpoints named in the config, forensics on a contained instance is
+--      skipped and says why. end_forensics is its own step so
 --      that it runs even when the commands failed: it revokes that rule and
 --      takes the quarantine profile off again.
 --  10. notify — one summary. (A finding only notified about, or with
@@ -521,7 +520,6 @@ return {
         else
           notes[#notes + 1] = "no console screenshot: " .. tostring(ctx.state.screenshot_error)
         end
-        ctx.state.artifacts, ctx.state.artifact_notes = artifacts, notes
         local key = evidence.write_manifest(ctx, bucket, prefix, ctx.state.instance_id, artifacts, notes)
         note(ctx, "evidence stored: %d object(s), manifest s3://%s/%s", #artifacts, bucket, key)
       end,
@@ -546,6 +544,9 @@ return {
             why_not = string.format("%s is not managed by SSM", id)
           elseif ctx.state.response == "contain" and not ctx.env.QUARANTINE_PROFILE_ARN then
             why_not = "no QUARANTINE_PROFILE_ARN to give the SSM agent credentials"
+          elseif ctx.state.response == "contain" and not next(config.forensics.egress or {}) then
+            why_not = "config.forensics.egress names no VPC endpoint group or prefix list, "
+              .. "and the isolated instance is never opened to the internet"
           elseif ctx.state.response == "evidence" and agent.PingStatus ~= "Online" then
             why_not = string.format("the SSM agent of %s is %s", id, tostring(agent.PingStatus))
           end
@@ -599,13 +600,8 @@ return {
         note(ctx, "forensic commands ended %s (exit code %s)", inv.Status, tostring(inv.ResponseCode))
         local record = json.encode(forensics.record(command_id, inv, output))
         local artifact = evidence.put(bucket, prefix .. "forensic-commands.json", record, "application/json")
-        if ctx.state.evidence_stored_before then -- the first manifest is not rewritten: one beside it
-          evidence.write_manifest(ctx, bucket, prefix, id, { artifact }, {}, "forensic-commands.manifest.json")
-        else
-          local artifacts = ctx.state.artifacts or {}
-          artifacts[#artifacts + 1] = artifact
-          evidence.write_manifest(ctx, bucket, prefix, id, artifacts, ctx.state.artifact_notes or {})
-        end
+        -- evidence is never overwritten: the first manifest stays, this one goes beside it
+        evidence.write_manifest(ctx, bucket, prefix, id, { artifact }, {}, "forensic-commands.manifest.json")
       end,
     },
     {

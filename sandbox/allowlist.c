@@ -1,4 +1,12 @@
-/* allowlist — the AWS operations a playbook may call, one per line.
+/* allowlist — the AWS operations a playbook may call, one per line: service,
+ * operation, read or write, the undo, why a playbook needs it; and for every
+ * write the rule its arguments must follow, with what the rule allows and
+ * why. The rules are what make "contain, destroy nothing" hold whatever a
+ * playbook says: rules.c checks them in the sandbox before the call leaves
+ * it, against the run's facts the host hands over (sandbox_set_run), and a
+ * refused call raises "<op> refused by rule <name>: <why>". Restore mode
+ * (not built yet) is the one mode in which the rules that only tighten let a
+ * write loosen.
  *
  * Deliberately absent:
  *   ec2 RevokeSecurityGroupIngress
@@ -22,47 +30,67 @@
 #define W ALLOW_WRITE
 
 static const allow_entry entries[] = {
-	{"ec2", "DescribeInstances", R, NULL, "the instance: volumes, ENIs, profile, tags"},
-	{"ec2", "DescribeInstanceAttribute", R, NULL, "protection and shutdown settings, saved for undo"},
-	{"ec2", "DescribeSnapshots", R, NULL, "evidence snapshots already taken"},
-	{"ec2", "DescribeIamInstanceProfileAssociations", R, NULL, "the profile association to replace"},
-	{"ec2", "DescribeNetworkInterfaces", R, NULL, "each ENI's security groups, saved for undo"},
-	{"ec2", "DescribeSecurityGroups", R, NULL, "find an existing quarantine group"},
-	{"ec2", "DescribeVolumes", R, NULL, "the volumes to snapshot"},
-	{"ec2", "GetConsoleScreenshot", R, NULL, "evidence: the console as it was"},
-	{"ec2", "ModifyInstanceAttribute", W, "ModifyInstanceAttribute", "termination/stop protection; undo restores saved values"},
-	{"ec2", "CreateTags", W, "DeleteTags", "mark the instance and the evidence"},
-	{"ec2", "CreateSnapshot", W, NULL, "no undo: evidence is kept"},
-	{"ec2", "AssociateIamInstanceProfile", W, "DisassociateIamInstanceProfile", "attach the quarantine profile"},
-	{"ec2", "DisassociateIamInstanceProfile", W, "AssociateIamInstanceProfile", "take the instance's credentials away"},
-	{"ec2", "ModifyNetworkInterfaceAttribute", W, "ModifyNetworkInterfaceAttribute", "put each ENI in the quarantine group"},
-	{"ec2", "CreateSecurityGroup", W, NULL, "no undo: the quarantine group stays, empty and tagged"},
-	{"ec2", "AuthorizeSecurityGroupIngress", W, "RevokeSecurityGroupIngress", "the allow-all group of the two-step isolation: untracks connections"},
-	{"ec2", "AuthorizeSecurityGroupEgress", W, "RevokeSecurityGroupEgress", "allow only what forensics needs out"},
-	{"ec2", "RevokeSecurityGroupEgress", W, "AuthorizeSecurityGroupEgress", "a new group allows all egress: remove it"},
-	{"autoscaling", "DescribeAutoScalingInstances", R, NULL, "is the instance in a group"},
-	{"autoscaling", "DetachInstances", W, "AttachInstances", "so the group does not replace or kill it"},
-	{"elb", "DescribeLoadBalancers", R, NULL, "classic load balancers holding the instance"},
-	{"elb", "DescribeInstanceHealth", R, NULL, "is it registered with this one"},
-	{"elb", "DeregisterInstancesFromLoadBalancer", W, "RegisterInstancesWithLoadBalancer", "stop its traffic"},
-	{"elbv2", "DescribeTargetGroups", R, NULL, "target groups to look in"},
-	{"elbv2", "DescribeTargetHealth", R, NULL, "is it a target of this group"},
-	{"elbv2", "DeregisterTargets", W, "RegisterTargets", "stop its traffic"},
-	{"ssm", "DescribeInstanceInformation", R, NULL, "is the SSM agent online"},
-	{"ssm", "GetCommandInvocation", R, NULL, "the forensic commands' output"},
-	{"ssm", "SendCommand", W, NULL, "no undo: forensic commands only read"},
-	{"s3", "GetPublicAccessBlock", R, NULL, "the configuration to save for undo"},
-	{"s3", "GetBucketPolicyStatus", R, NULL, "is the bucket public"},
-	{"s3", "HeadObject", R, NULL, "check an evidence object landed"},
-	{"s3", "PutPublicAccessBlock", W, "PutPublicAccessBlock", "block public access; undo puts the saved one (or deletes)"},
-	{"s3", "PutObject", W, NULL, "no undo: evidence"},
-	{"iam", "GetUserPolicy", R, NULL, "an inline policy to save before replacing it"},
-	{"iam", "GetRolePolicy", R, NULL, "an inline policy to save before replacing it"},
-	{"iam", "ListAccessKeys", R, NULL, "the user's keys"},
-	{"iam", "PutUserPolicy", W, "DeleteUserPolicy", "deny the user's sessions issued before now"},
-	{"iam", "PutRolePolicy", W, "DeleteRolePolicy", "revoke the role's older sessions"},
-	{"iam", "UpdateAccessKey", W, "UpdateAccessKey", "deactivate the key; undo reactivates it"},
-	{"sns", "Publish", W, NULL, "no undo: a notification"},
+	{"ec2", "DescribeInstances", R, NULL, "the instance: volumes, ENIs, profile, tags", RULE_NONE, NULL},
+	{"ec2", "DescribeInstanceAttribute", R, NULL, "protection and shutdown settings, saved for undo", RULE_NONE, NULL},
+	{"ec2", "DescribeSnapshots", R, NULL, "evidence snapshots already taken", RULE_NONE, NULL},
+	{"ec2", "DescribeIamInstanceProfileAssociations", R, NULL, "the profile association to replace", RULE_NONE, NULL},
+	{"ec2", "DescribeNetworkInterfaces", R, NULL, "each ENI's security groups, saved for undo", RULE_NONE, NULL},
+	{"ec2", "DescribeSecurityGroups", R, NULL, "find an existing quarantine group", RULE_NONE, NULL},
+	{"ec2", "DescribeVolumes", R, NULL, "the volumes to snapshot", RULE_NONE, NULL},
+	{"ec2", "GetConsoleScreenshot", R, NULL, "evidence: the console as it was", RULE_NONE, NULL},
+	{"ec2", "ModifyInstanceAttribute", W, "ModifyInstanceAttribute", "termination/stop protection; undo restores saved values",
+	 RULE_PROTECT_ONLY, "only switches protections on (termination, stop, shutdown stop, volumes kept): never user data, type or groups"},
+	{"ec2", "CreateTags", W, "DeleteTags", "mark the instance and the evidence",
+	 RULE_NO_GROUP_TAG, "any tag but deadbolt:group, so no group can pass for one deadbolt made"},
+	{"ec2", "CreateSnapshot", W, NULL, "no undo: evidence is kept",
+	 RULE_NO_GROUP_TAG, "a copy, destroys nothing; its tags never deadbolt:group"},
+	{"ec2", "AssociateIamInstanceProfile", W, "DisassociateIamInstanceProfile", "attach the quarantine profile",
+	 RULE_QUARANTINE_PROFILE, "only QUARANTINE_PROFILE_ARN: any other profile could hand the instance more power"},
+	{"ec2", "DisassociateIamInstanceProfile", W, "AssociateIamInstanceProfile", "take the instance's credentials away",
+	 RULE_ANY, "only takes credentials away"},
+	{"ec2", "ModifyNetworkInterfaceAttribute", W, "ModifyNetworkInterfaceAttribute", "put each ENI in the quarantine group",
+	 RULE_ENI_OWN_GROUPS, "only into groups deadbolt made (deadbolt:group tag), or back to exactly the groups the run first saw on it; left in the allow-all group past a step, the sandbox moves it back"},
+	{"ec2", "CreateSecurityGroup", W, NULL, "no undo: the quarantine group stays, empty and tagged",
+	 RULE_NEW_GROUP, "a new group may carry deadbolt:group = isolation or untrack: how the rules below know deadbolt's groups"},
+	{"ec2", "AuthorizeSecurityGroupIngress", W, "RevokeSecurityGroupIngress", "the allow-all group of the two-step isolation: untracks connections",
+	 RULE_INGRESS_OWN_GROUP, "only on deadbolt's untrack (allow-all) group: no other group is ever opened"},
+	{"ec2", "AuthorizeSecurityGroupEgress", W, "RevokeSecurityGroupEgress", "allow only what forensics needs out",
+	 RULE_EGRESS_OWN_GROUP, "deadbolt's groups only; the isolation group only tcp/443 to the endpoints config.forensics.egress names, never an address range"},
+	{"ec2", "RevokeSecurityGroupEgress", W, "AuthorizeSecurityGroupEgress", "a new group allows all egress: remove it",
+	 RULE_REVOKE_OWN_GROUP, "only on deadbolt's groups: no one else's group loses a rule"},
+	{"autoscaling", "DescribeAutoScalingInstances", R, NULL, "is the instance in a group", RULE_NONE, NULL},
+	{"autoscaling", "DetachInstances", W, "AttachInstances", "so the group does not replace or kill it",
+	 RULE_KEEP_CAPACITY, "ShouldDecrementDesiredCapacity false: the group keeps its size"},
+	{"elb", "DescribeLoadBalancers", R, NULL, "classic load balancers holding the instance", RULE_NONE, NULL},
+	{"elb", "DescribeInstanceHealth", R, NULL, "is it registered with this one", RULE_NONE, NULL},
+	{"elb", "DeregisterInstancesFromLoadBalancer", W, "RegisterInstancesWithLoadBalancer", "stop its traffic",
+	 RULE_ANY, "only stops traffic; the registrations are saved for undo"},
+	{"elbv2", "DescribeTargetGroups", R, NULL, "target groups to look in", RULE_NONE, NULL},
+	{"elbv2", "DescribeTargetHealth", R, NULL, "is it a target of this group", RULE_NONE, NULL},
+	{"elbv2", "DeregisterTargets", W, "RegisterTargets", "stop its traffic",
+	 RULE_ANY, "only stops traffic; the registrations are saved for undo"},
+	{"ssm", "DescribeInstanceInformation", R, NULL, "is the SSM agent online", RULE_NONE, NULL},
+	{"ssm", "GetCommandInvocation", R, NULL, "the forensic commands' output", RULE_NONE, NULL},
+	{"ssm", "SendCommand", W, NULL, "no undo: forensic commands only read",
+	 RULE_CONFIG_COMMANDS, "document and commands as config.lua (loaded by the host) lists them, output under the run's prefix: no text of a finding reaches a shell"},
+	{"s3", "GetPublicAccessBlock", R, NULL, "the configuration to save for undo", RULE_NONE, NULL},
+	{"s3", "GetBucketPolicyStatus", R, NULL, "is the bucket public", RULE_NONE, NULL},
+	{"s3", "HeadObject", R, NULL, "check an evidence object landed", RULE_NONE, NULL},
+	{"s3", "PutPublicAccessBlock", W, "PutPublicAccessBlock", "block public access; undo puts the saved one (or deletes)",
+	 RULE_BLOCK_ALL, "all four flags true: a block is only ever tightened (restore mode excepted)"},
+	{"s3", "PutObject", W, NULL, "no undo: evidence",
+	 RULE_EVIDENCE_OBJECT, "ARTIFACT_BUCKET, key under evidence/<account>/<region>/<resource>/<finding id>/, IfNoneMatch \"*\": never another object, never overwritten"},
+	{"iam", "GetUserPolicy", R, NULL, "an inline policy to save before replacing it", RULE_NONE, NULL},
+	{"iam", "GetRolePolicy", R, NULL, "an inline policy to save before replacing it", RULE_NONE, NULL},
+	{"iam", "ListAccessKeys", R, NULL, "the user's keys", RULE_NONE, NULL},
+	{"iam", "PutUserPolicy", W, "DeleteUserPolicy", "deny the user's sessions issued before now",
+	 RULE_DENY_ONLY, "every statement's Effect is Deny, the name is config.iam.revoke_policy_name: narrows access, never widens it"},
+	{"iam", "PutRolePolicy", W, "DeleteRolePolicy", "revoke the role's older sessions",
+	 RULE_DENY_ONLY, "every statement's Effect is Deny, the name is config.iam.revoke_policy_name: narrows access, never widens it"},
+	{"iam", "UpdateAccessKey", W, "UpdateAccessKey", "deactivate the key; undo reactivates it",
+	 RULE_DEACTIVATE_ONLY, "Status Inactive only (restore mode excepted)"},
+	{"sns", "Publish", W, NULL, "no undo: a notification",
+	 RULE_OWN_TOPIC, "only NOTIFICATION_TOPIC_ARN: the finding's details go nowhere else"},
 };
 
 size_t allowlist_count(void)
@@ -93,5 +121,5 @@ const allow_entry *allowlist_find(const char *service, const char *operation)
 
 const char *allowlist_rule_text(const allow_entry *e)
 {
-	return e->why;
+	return e->rule_why ? e->rule_why : e->why;
 }

@@ -1,8 +1,10 @@
 /* prims — the AWS primitives: one global table per service, one method per
  * allow-list entry, named as boto3 names it (CreateSnapshot ->
  * ec2.create_snapshot). Each method is a closure over its entry; a call
- * counts against the "aws calls" budget, hands the host a plain copy of
- * the parameters, and raises an AWS failure as an error table
+ * counts against the "aws calls" budget, is judged on a plain copy of the
+ * parameters by its entry's rule (rules.c: a refusal raises "<name> refused
+ * by rule <rule>: <why>" and nothing is sent), hands the host that copy, and
+ * raises an AWS failure as an error table
  * { code, message, status, request_id, op } whose tostring is
  * "code: message (op)". The service tables are read-only. */
 #include "sandbox_int.h"
@@ -127,7 +129,8 @@ static int prim_call(lua_State *L)
 	sandbox *sb = sandbox_of(L);
 	size_t budget = PARAMS_MAX;
 	aws_error err;
-	int t = lua_type(L, 1);
+	char why[512];
+	int t = lua_type(L, 1), params;
 
 	if (lua_gettop(L) > 1)
 		return luaL_error(L, "%s takes one table of parameters (call it with '.', not ':')", name);
@@ -141,13 +144,17 @@ static int prim_call(lua_State *L)
 	else
 		lua_newtable(L);
 	sb->calls++;
+	params = lua_gettop(L);
+	if (rules_check(L, e, params, why, sizeof(why)) != 0)
+		return luaL_error(L, "%s refused by rule %s: %s", name, allow_rule_name(e->rule), why);
 	aws_error_clear(&err);
 	if (!sb->host.call) {
 		aws_error_set(&err, "NotConnected", "no AWS client in this sandbox");
 		return raise_aws_error(L, e, &err);
 	}
-	if (sb->host.call(sb->host.ud, L, e, lua_gettop(L), &err) != 0)
+	if (sb->host.call(sb->host.ud, L, e, params, &err) != 0)
 		return raise_aws_error(L, e, &err);
+	rules_observe(L, e, params, lua_gettop(L));
 	return 1;
 }
 

@@ -343,6 +343,7 @@ sandbox_status sandbox_pcall(sandbox *sb, int nargs, int nresults, char *err, si
 	lua_insert(L, base);
 	status = lua_pcall(L, nargs, nresults, base);
 	lua_remove(L, base);
+	rules_settle(sb); /* no ENI stays in the allow-all group past a step */
 	if (status == LUA_OK)
 		return SANDBOX_OK;
 	if (status == LUA_ERRMEM && !sb->budget_hit)

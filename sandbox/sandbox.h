@@ -83,4 +83,48 @@ int sandbox_calls_made(const sandbox *sb);
 /* The CLOCK_MONOTONIC second at which the wall-clock budget ends. */
 double sandbox_deadline(const sandbox *sb);
 
+/* ---- the run, for the argument rules (sandbox/rules.c) ----
+ *
+ * What the allow-list's rules compare a write's arguments with. Without
+ * sandbox_set_run every rule that needs one of these refuses (no bucket: no
+ * object; no config: no command). Ownership: the host owns every string and
+ * the config; they must outlive the sandbox (sandbox_set_run copies the
+ * struct, not the strings). */
+typedef struct sandbox_config {
+	char *document;       /* config.forensics.document, or NULL */
+	char **commands;      /* config.forensics.commands, ncommands strings */
+	size_t ncommands;
+	char *policy_name;    /* config.iam.revoke_policy_name, or NULL */
+	char **endpoint_groups; /* config.forensics.egress.UserIdGroupPairs[].GroupId */
+	size_t nendpoint_groups;
+	char **prefix_lists;  /* config.forensics.egress.PrefixListIds[].PrefixListId */
+	size_t nprefix_lists;
+} sandbox_config;
+
+typedef struct sandbox_run {
+	const char *artifact_bucket;   /* ARTIFACT_BUCKET */
+	const char *account;           /* the run's prefix is */
+	const char *region;            /*   evidence/<account>/<region>/<resource>/<finding_id>/ */
+	const char *finding_id;
+	const char *quarantine_profile_arn; /* QUARANTINE_PROFILE_ARN */
+	const char *topic_arn;         /* NOTIFICATION_TOPIC_ARN */
+	const sandbox_config *config;  /* from sandbox_config_load; NULL: none */
+	int restore;                   /* restore mode: the rules that only tighten let a
+					* write loosen (restore itself is not built: nothing sets it yet) */
+} sandbox_run;
+
+void sandbox_set_run(sandbox *sb, const sandbox_run *run);
+
+/* Reads playbook_dir/config.lua in a fresh sandbox of its own (under lim;
+ * chunks may be NULL), so no playbook can have touched the table it returns,
+ * and copies what the rules need into out, which the caller frees with
+ * sandbox_config_free. A missing config.lua leaves out empty and returns 0;
+ * a config that does not load, or whose forensics.document,
+ * forensics.commands, forensics.egress or iam.revoke_policy_name has the
+ * wrong type, returns
+ * -1 with why in err (out empty). */
+int sandbox_config_read(const sandbox_limits *lim, const char *playbook_dir, sandbox_chunks *chunks,
+			sandbox_config *out, char *err, size_t errlen);
+void sandbox_config_free(sandbox_config *c);
+
 #endif

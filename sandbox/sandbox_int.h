@@ -7,6 +7,7 @@
  *   readonly.c     read-only proxies, plain copies for json and primitives
  *   prims.c        the service tables of AWS primitives
  *   chunks.c       playbooks and modules compiled once, loaded as bytecode
+ *   rules.c        the allow-list's argument rules, and the groups deadbolt made
  *
  * The sandbox struct is owned by sandbox_new/free;
  * everything else here borrows it. */
@@ -28,6 +29,27 @@ typedef struct sandbox_pool {
 	void *slabs;
 } sandbox_pool;
 
+#define RULES_GROUPS_MAX 128 /* groups known as deadbolt's in one run */
+#define RULES_GROUP_ID_MAX 32
+
+#define RULES_ENIS_MAX 32       /* ENIs whose first-seen groups one run keeps */
+#define RULES_ENI_GROUPS_MAX 16 /* EC2's most security groups per ENI */
+
+/* An ENI's security groups as AWS first showed them in this run: the one
+ * other place rules.c lets an ENI be moved (back where it was). */
+typedef struct rules_eni {
+	char id[RULES_GROUP_ID_MAX];
+	char groups[RULES_ENI_GROUPS_MAX][RULES_GROUP_ID_MAX];
+	int ngroups;
+	int in_untrack; /* moved into deadbolt's allow-all group and not out yet */
+} rules_eni;
+
+/* A security group an AWS answer showed with deadbolt's group tag. */
+typedef struct rules_group {
+	char id[RULES_GROUP_ID_MAX];
+	int role; /* rules.c: GROUP_ISOLATION or GROUP_UNTRACK */
+} rules_group;
+
 struct sandbox {
 	lua_State *L;
 	sandbox_limits lim;
@@ -41,6 +63,11 @@ struct sandbox {
 	int calls;             /* AWS primitive calls made */
 	const char *budget_hit; /* static string, or NULL */
 	sandbox_chunks *chunks; /* borrowed; NULL: every load compiles the text */
+	sandbox_run run;        /* for the rules; strings borrowed from the host */
+	rules_group groups[RULES_GROUPS_MAX];
+	size_t ngroups;
+	rules_eni enis[RULES_ENIS_MAX];
+	size_t nenis;
 };
 
 #define SANDBOX_NAME_MAX 96 /* longest operation or module name we handle */
@@ -108,5 +135,22 @@ void sandbox_open_prims(lua_State *L);
 /* "CreateSnapshot" -> "create_snapshot", as botocore.xform_name. Returns
  * 0, or -1 when out is too small. */
 int sandbox_snake_name(const char *op, char *out, size_t outlen);
+
+/* ---- rules.c ---- */
+/* Judges the plain parameters at params of a call to e against e's rule.
+ * Returns 0 when allowed, -1 with why (one line) when refused. May make one
+ * DescribeSecurityGroups through the host to learn a group it does not know;
+ * raises only out of memory or a budget. */
+int rules_check(lua_State *L, const allow_entry *e, int params, char *why, size_t n);
+/* After a call succeeded, its result at result: remembers the groups that
+ * CreateSecurityGroup made and DescribeSecurityGroups showed with deadbolt's
+ * group tag, and the groups DescribeInstances and DescribeNetworkInterfaces
+ * first showed on each ENI. Raises only out of memory. */
+void rules_observe(lua_State *L, const allow_entry *e, int params, int result);
+/* After every sandbox_pcall: an ENI a playbook left in deadbolt's allow-all
+ * group (the first of the two-step move, then an error, a budget, or a
+ * hostile playbook that stops there) is moved back to the groups the run
+ * first saw on it, through the host, and the move logged. Keeps the stack. */
+void rules_settle(sandbox *sb);
 
 #endif

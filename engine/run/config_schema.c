@@ -417,10 +417,9 @@ static void check_destination(cs_ctx *c, int idx, const aws_shape *s, const char
 
 static void check_egress(cs_ctx *c, int idx, const char *path)
 {
-	int destinations = 0;
 	char p[CS_PATH];
 	if (!lua_istable(c->L, idx)) {
-		problem(c, path, "must be a table such as { IpRanges = { { CidrIp = \"0.0.0.0/0\" } } }");
+		problem(c, path, "must be a table such as { UserIdGroupPairs = { { GroupId = \"sg-...\" } } }");
 		return;
 	}
 	lua_pushnil(c->L);
@@ -447,13 +446,15 @@ static void check_egress(cs_ctx *c, int idx, const char *path)
 				check_destination(c, lua_gettop(c->L), s, q);
 				lua_pop(c->L, 1);
 			}
-			destinations += (int)n;
+			if (n > 0 && (strcmp(k, "IpRanges") == 0 || strcmp(k, "Ipv6Ranges") == 0))
+				problem(c, p, "is an address range: the sandbox opens the isolation group "
+					"only to endpoint groups (UserIdGroupPairs) and prefix lists "
+					"(PrefixListIds), rule egress-own-group");
 		}
 		lua_pop(c->L, 1);
 	}
-	if (destinations == 0)
-		problem(c, path, "names no destination: the forensic commands could not reach SSM "
-			"(IpRanges = { { CidrIp = \"0.0.0.0/0\" } } allows any address on 443)");
+	/* No destination at all is fine: forensics on a contained instance is
+	 * then skipped, and says why. */
 }
 
 static void check_list(cs_ctx *c, int idx, const cs_field *f, const char *path)

@@ -11,6 +11,7 @@
 
 #include "allowlist.h"
 #include "config_schema.h"
+#include "lint_rules.h"
 #include "lua_lex.h"
 #include "model.h"
 #include "model_types.h"
@@ -27,6 +28,7 @@ typedef struct lint {
 	void *ud;
 	int problems;
 	const lua_toks *k;
+	lint_rules *rules; /* the allow-list's argument rules on literal tables */
 	char call[128]; /* "ec2.create_snapshot", for the messages */
 } lint;
 
@@ -406,6 +408,15 @@ static int is_use(const lua_tok *t)
 	       lua_tok_is(t, ",") || lua_tok_is(t, ")");
 }
 
+/* What the allow-list's rule for e says of the literal parameters at open. */
+static void check_rule(lint *l, const allow_entry *e, size_t open)
+{
+	char why[600];
+	if (lint_rules_check(l->rules, e, l->k, open, why, sizeof(why)) != 0)
+		problem(l, l->k->t[open].line, "%s: the sandbox would refuse this call: %s", l->call,
+			why);
+}
+
 static void check_use(lint *l, size_t i)
 {
 	const lua_toks *k = l->k;
@@ -428,7 +439,10 @@ static void check_use(lint *l, size_t i)
 			problem(l, k->t[open].line, "%s takes no parameters: call it with {}", l->call);
 		return;
 	}
+	int before = l->problems;
 	check_struct(l, op->input, open, "", 0);
+	if (l->problems == before) /* one message a mistake: the model's comes first */
+		check_rule(l, e, open);
 }
 
 /* Whether the names list starting at i (NAME {, NAME}) holds name. */
@@ -468,8 +482,9 @@ static int shadowed(const lua_toks *k, const lua_tok *name)
 int lint_scan_source(const char *file, const char *text, size_t n, problem_fn rep, void *ud)
 {
 	lua_toks k;
-	lint l = {file, rep, ud, 0, &k, ""};
+	lint l = {file, rep, ud, 0, &k, lint_rules_new(), ""};
 	if (lua_lex_scan(text, n, &k) != 0) {
+		lint_rules_free(l.rules);
 		problem(&l, 0, "out of memory reading the source");
 		return l.problems;
 	}
@@ -484,6 +499,7 @@ int lint_scan_source(const char *file, const char *text, size_t n, problem_fn re
 		check_use(&l, i);
 	}
 	lua_toks_free(&k);
+	lint_rules_free(l.rules);
 	return l.problems;
 }
 

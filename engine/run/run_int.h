@@ -48,6 +48,7 @@ struct runner {
 	char *env[RUN_NENV];
 	playbook_set pbs;
 	sandbox_chunks *chunks; /* playbooks and modules, compiled once */
+	sandbox_config rules_config; /* what the allow-list's rules take from config.lua */
 	lua_State *H; /* host state: decoding findings, routing patterns */
 	journal *j;
 	account_state *accounts; /* member accounts: the role, assumed credentials */

@@ -126,6 +126,11 @@ static void execute(run *rn)
 		return;
 	}
 	sandbox_set_chunks(rn->sb, r->chunks);
+	sandbox_run facts = {.artifact_bucket = r->env[0], .account = rn->fi.account,
+			     .region = rn->region, .finding_id = rn->fi.id,
+			     .quarantine_profile_arn = r->env[1], .topic_arn = r->env[2],
+			     .config = &r->rules_config};
+	sandbox_set_run(rn->sb, &facts);
 	if (r->o.client) {
 		aws_client_set_region(r->o.client, rn->region);
 		aws_client_set_deadline(r->o.client, sandbox_deadline(rn->sb));
@@ -332,6 +337,10 @@ runner *runner_new(const runner_options *o, char *err, size_t errlen)
 	}
 	if (load_playbooks(r, err, errlen) != 0)
 		goto fail;
+	sandbox_limits lim;
+	resolve_limits(r, &lim);
+	if (sandbox_config_read(&lim, r->dir, r->chunks, &r->rules_config, err, errlen) != 0)
+		goto fail;
 	if (r->o.client)
 		aws_client_set_observer(r->o.client, host_observe, r);
 	return r;
@@ -354,6 +363,7 @@ void runner_free(runner *r)
 	if (r->o.client)
 		aws_client_set_observer(r->o.client, NULL, NULL);
 	playbooks_free(&r->pbs);
+	sandbox_config_free(&r->rules_config);
 	sandbox_chunks_free(r->chunks);
 	finding_state_free(r->H);
 	journal_free(r->j);

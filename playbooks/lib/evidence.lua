@@ -5,6 +5,12 @@
 -- the upload as ChecksumSHA256: S3 stores the object only if the bytes it
 -- received hash to the same value, so the manifest's hash is the stored
 -- object's.
+--
+-- Every object is new: IfNoneMatch "*" (S3 answers 412 when the key exists),
+-- which the sandbox requires, with the artifact bucket and the run's prefix
+-- evidence/<account>/<region>/<resource>/<finding id>/ (sandbox/rules.c).
+-- So a manifest is written once, never updated: what comes later gets a
+-- manifest of its own beside it.
 
 local config = require "config"
 local aws = require "lib.aws"
@@ -40,6 +46,7 @@ function M.put(bucket, key, body, content_type)
     Body = body,
     ContentType = content_type,
     ChecksumSHA256 = base64.encode(digest),
+    IfNoneMatch = "*",
   }
   return {
     key = key,
@@ -70,6 +77,7 @@ function M.write_manifest(ctx, bucket, prefix, resource, artifacts, notes, name)
     Body = body,
     ContentType = "application/json",
     ChecksumSHA256 = base64.encode(hash.sha256_raw(body)),
+    IfNoneMatch = "*",
   }
   return key
 end

@@ -10,6 +10,12 @@
 -- two), tagged with the instance id, and never deleted. While forensic
 -- commands run, the isolation group gets one egress rule, tcp/443 to
 -- config.forensics.egress, and loses it again after.
+--
+-- Each group also carries GROUP_TAG = "isolation" or "untrack": the sandbox
+-- lets rules be authorised or revoked, and ENIs be moved, only on groups
+-- that AWS shows with that tag (sandbox/rules.c), which no playbook can put
+-- on any other resource. Its isolation group's egress can only be tcp/443 to
+-- endpoint groups or prefix lists, never an address range.
 
 local config = require "config"
 local aws = require "lib.aws"
@@ -19,6 +25,8 @@ local cfg = config.ec2
 local forensics = config.forensics
 
 local M = {}
+
+local GROUP_TAG = "deadbolt:group" -- fixed: sandbox/rules.c knows deadbolt's groups by it
 
 local ALL_V4 = { IpProtocol = "-1", IpRanges = { { CidrIp = "0.0.0.0/0" } } }
 local ALL_V6 = { IpProtocol = "-1", Ipv6Ranges = { { CidrIpv6 = "::/0" } } }
@@ -52,7 +60,7 @@ end
 
 -- The group named name in vpc, created (tagged) when there is none. Returns
 -- it as DescribeSecurityGroups gives it.
-local function find_or_create(ctx, vpc, name, purpose)
+local function find_or_create(ctx, vpc, name, role, purpose)
   local function find()
     local found = ec2.describe_security_groups {
       Filters = { { Name = "vpc-id", Values = { vpc } }, { Name = "group-name", Values = { name } } },
@@ -72,6 +80,7 @@ local function find_or_create(ctx, vpc, name, purpose)
       Tags = {
         { Key = "Name", Value = name },
         { Key = cfg.isolation_tag, Value = ctx.state.instance_id },
+        { Key = GROUP_TAG, Value = role },
         { Key = cfg.tags.finding_id or "deadbolt:finding-id", Value = ctx.id },
       },
     } },
@@ -96,7 +105,7 @@ end
 -- egress rule, or a forensic rule a stopped run left behind).
 function M.isolation_group(ctx, vpc)
   local name = string.format(cfg.isolation_group_name, ctx.state.instance_id)
-  local group = find_or_create(ctx, vpc, name, "isolation, no rules")
+  local group = find_or_create(ctx, vpc, name, "isolation", "isolation, no rules")
   if #(group.IpPermissionsEgress or {}) > 0 then
     unless_done(ec2.revoke_security_group_egress,
       { GroupId = group.GroupId, IpPermissions = group.IpPermissionsEgress }, "InvalidPermission.NotFound")
@@ -110,7 +119,7 @@ end
 -- The untrack group of vpc, allowing all traffic both ways.
 function M.untrack_group(ctx, vpc)
   local name = string.format(cfg.untrack_group_name, ctx.state.instance_id)
-  local group = find_or_create(ctx, vpc, name, "first step of isolation, allows all to untrack connections")
+  local group = find_or_create(ctx, vpc, name, "untrack", "first step of isolation, allows all to untrack connections")
   local ingress, egress = {}, {}
   if not allows_all(group.IpPermissions, false) then ingress[#ingress + 1] = ALL_V4 end
   if not allows_all(group.IpPermissions, true) then ingress[#ingress + 1] = ALL_V6 end

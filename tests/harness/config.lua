@@ -61,12 +61,11 @@ return {
     -- While the commands run, the isolation group gets this one egress rule
     -- (boto3's IpPermissions shape, without the protocol and ports: always
     -- tcp/443) so the agent can reach SSM and write its output to S3; it is
-    -- revoked when the commands end. SSM's endpoints have no fixed addresses,
-    -- so the default is any address on 443. With VPC endpoints for ssm,
-    -- ec2messages, ssmmessages and an S3 gateway endpoint, narrow it:
-    --   { UserIdGroupPairs = { { GroupId = "sg-<the endpoints' group>" } },
-    --     PrefixListIds = { { PrefixListId = "pl-<S3's prefix list>" } } }
-    egress = { IpRanges = { { CidrIp = "0.0.0.0/0" } } },
+    -- revoked when the commands end. Only endpoint groups and prefix lists
+    -- (the sandbox refuses an address range); none here: a test that runs
+    -- forensics on a contained instance names its world's endpoint group
+    -- (playbook_cases.endpoint_config).
+    egress = {},
     egress_description = "deadbolt: SSM agent while forensic commands run",
   },
 

@@ -212,13 +212,26 @@ def ec2_world(world, ssm=True):
     world.elbv2.register_targets(TargetGroupArn=admin_tg, Targets=[{"Id": inst.id, "Port": 8080}])
     bucket = world.bucket("deadbolt-artifacts")
     topic, queue = notification_queue(world)
+    # The security group of the VPC's interface endpoints for SSM: the only
+    # place the isolation group's forensic egress may go (see endpoint_config).
+    endpoints = world.ec2.create_security_group(
+        GroupName="vpc-endpoints", Description="interface endpoints: ssm, ssmmessages, ec2messages",
+        VpcId=inst.vpc)["GroupId"]
     if ssm:
         world.ssm_managed([inst.id])
     env = {"ARTIFACT_BUCKET": bucket, "QUARANTINE_PROFILE_ARN": quarantine.arn,
            "NOTIFICATION_TOPIC_ARN": topic}
     return types.SimpleNamespace(inst=inst, profile=profile, quarantine=quarantine, asg=asg,
                                  elb=elb, tg=tg, admin_tg=admin_tg, bucket=bucket, topic=topic,
-                                 queue=queue, env=env)
+                                 queue=queue, env=env, endpoints=endpoints)
+
+
+def endpoint_config(w):
+    """The config.lua edit that names the world's endpoint group as the
+    forensic egress (the default names none, and forensics on a contained
+    instance is then skipped)."""
+    return {"    egress = {},\n":
+            f'    egress = {{ UserIdGroupPairs = {{ {{ GroupId = "{w.endpoints}" }} }} }},\n'}
 
 
 # --- the world as boto3 sees it -----------------------------------------------------

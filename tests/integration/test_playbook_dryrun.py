@@ -3,16 +3,19 @@ order, with its parameters; reads are sent, no write is, and the world is
 the same afterwards (checked with boto3 and with the fake's request log)."""
 
 import json
+import os
+import shutil
 import unittest
 
 from harness.world import ACCOUNT, WorldTestCase
-from playbook_cases import (bucket_resource, ec2_state, ec2_world, fake_writes, finding,
-                            instance_resource, key_resource, notification_queue, printed_plan, run)
+from playbook_cases import (bucket_resource, ec2_state, ec2_world, endpoint_config, fake_writes,
+                            finding, instance_resource, key_resource, notification_queue,
+                            playbooks_with_config, printed_plan, run)
 
 
 class DryRunCase(WorldTestCase):
-    def dry_run(self, document, env):
-        result = run(self.world, document, "--dry-run", env=env, journal=False)
+    def dry_run(self, document, env, playbooks=None):
+        result = run(self.world, document, "--dry-run", env=env, journal=False, playbooks=playbooks)
         self.assertEqual(result.rc, 0, result.describe())
         self.assertIn("outcome: planned", result.out, result.describe())
         self.assertIn("none sent", result.out)
@@ -23,8 +26,11 @@ class DryRunCase(WorldTestCase):
 class TestEc2DryRun(DryRunCase):
     def test_plan_lists_the_writes_in_order_and_the_world_is_unchanged(self):
         w = ec2_world(self.world)
+        playbooks = playbooks_with_config(endpoint_config(w))
+        self.addCleanup(shutil.rmtree, os.path.dirname(playbooks), True)
         before = ec2_state(self.world, w)
-        plan = self.dry_run(finding("CryptoCurrency:EC2/BitcoinTool.B", instance_resource(w.inst.id), role="ACTOR"), w.env)
+        plan = self.dry_run(finding("CryptoCurrency:EC2/BitcoinTool.B", instance_resource(w.inst.id), role="ACTOR"),
+                            w.env, playbooks=playbooks)
         self.assertEqual([op for op, _ in plan], [
             "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute",
             "ec2.CreateSecurityGroup", "ec2.RevokeSecurityGroupEgress",

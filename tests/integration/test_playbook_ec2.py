@@ -10,9 +10,9 @@ import threading
 import unittest
 
 from harness.world import WorldTestCase
-from playbook_cases import (FORENSIC_COMMANDS, ec2_state, ec2_world, envelope, fake_writes,
-                            finding, instance_resource, notifications, playbooks_with_config, run,
-                            sha256_of)
+from playbook_cases import (FORENSIC_COMMANDS, ec2_state, ec2_world, endpoint_config, envelope,
+                            fake_writes, finding, instance_resource, notifications,
+                            playbooks_with_config, run, sha256_of)
 
 TYPE = "UnauthorizedAccess:EC2/SSHBruteForce"
 
@@ -23,8 +23,16 @@ class Ec2Case(WorldTestCase):
         self.w = ec2_world(self.world)
         self.finding = finding(TYPE, instance_resource(self.w.inst.id), fid="a2c6b1f0e7d34c1b9a4f3e2d1c0b9a87")
 
+    def playbooks(self, edits=None):
+        """playbooks/ with the world's endpoint group as the forensic egress,
+        and edits to config.lua."""
+        path = playbooks_with_config({**endpoint_config(self.w), **(edits or {})})
+        self.addCleanup(shutil.rmtree, os.path.dirname(path), True)
+        return path
+
     def contain(self, document=None, *flags, **kw):
         kw.setdefault("env", self.w.env)
+        kw.setdefault("playbooks", self.playbooks())
         result = run(self.world, document or self.finding, *flags, **kw)
         self.assertNotIn("Traceback", result.err)
         return result
@@ -100,8 +108,13 @@ class TestContainment(Ec2Case):
         manifest = json.loads(self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "manifest.json")["Body"].read())
         self.assertEqual(manifest["finding"]["id"], self.finding["id"])
         keys = {a["key"]: a for a in manifest["artifacts"]}
-        self.assertEqual(set(keys), {prefix + "describe-instances.json", prefix + "screenshot.png",
-                                     prefix + "forensic-commands.json"})
+        self.assertEqual(set(keys), {prefix + "describe-instances.json", prefix + "screenshot.png"})
+        # Evidence is never overwritten: the forensic record has a manifest of its own.
+        extra = json.loads(self.world.s3.get_object(
+            Bucket=self.w.bucket, Key=prefix + "forensic-commands.manifest.json")["Body"].read())
+        keys.update({a["key"]: a for a in extra["artifacts"]})
+        self.assertEqual(set(keys) - set(a["key"] for a in manifest["artifacts"]),
+                         {prefix + "forensic-commands.json"})
         for key, art in keys.items():
             self.assertEqual(art["sha256"], sha256_of(self.world, self.w.bucket, key), key)
             obj = self.world.s3.head_object(Bucket=self.w.bucket, Key=key)
@@ -254,8 +267,10 @@ class TestIdempotence(Ec2Case):
         findings = [finding(TYPE, instance_resource(self.w.inst.id)) for _ in range(2)]
         results = [None, None]
 
+        playbooks = self.playbooks()
+
         def go(i):
-            results[i] = run(self.world, findings[i], env=self.w.env)
+            results[i] = run(self.world, findings[i], env=self.w.env, playbooks=playbooks)
         threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
         for t in threads:
             t.start()
@@ -340,9 +355,8 @@ class TestFailures(Ec2Case):
 
     def test_forensic_wait_is_bounded_and_cleanup_still_runs(self):
         self.world.ssm_result(pending_polls=1000)
-        playbooks = playbooks_with_config({"command_wait_seconds = 45": "command_wait_seconds = 2",
-                                           "poll_seconds = 2": "poll_seconds = 1"})
-        self.addCleanup(shutil.rmtree, os.path.dirname(playbooks), True)
+        playbooks = self.playbooks({"command_wait_seconds = 45": "command_wait_seconds = 2",
+                                    "poll_seconds = 2": "poll_seconds = 1"})
         result = self.contain(playbooks=playbooks)
         self.assertEqual((result.rc, result.outcome), (1, "partial"), result.describe())
         self.assertEqual(result.step_status("run_forensic_commands"), "failed")
@@ -355,10 +369,8 @@ class TestFailures(Ec2Case):
 
 class TestResponsePolicy(Ec2Case):
     def with_rule(self, rule):
-        playbooks = playbooks_with_config({"    rules = {},\n    default = \"contain\",\n\n    -- An instance":
-                                           f"    rules = {{ {rule} }},\n    default = \"contain\",\n\n    -- An instance"})
-        self.addCleanup(shutil.rmtree, os.path.dirname(playbooks), True)
-        return playbooks
+        return self.playbooks({"    rules = {},\n    default = \"contain\",\n\n    -- An instance":
+                               f"    rules = {{ {rule} }},\n    default = \"contain\",\n\n    -- An instance"})
 
     def test_a_rule_can_make_a_finding_notify_only(self):
         playbooks = self.with_rule('{ finding_type = "^UnauthorizedAccess:EC2/SSH", resource_role = "TARGET", response = "notify" }')

@@ -137,6 +137,24 @@ static const struct {
 	 "local cfg, s3 = {}, {}\nprint(s3.rules, 1)\nlocal function f(a, ec2) return ec2.x(a) end\n"
 	 "f(x, sns.pubish)\n",
 	 {"4: sns.pubish is not an operation of sns: did you mean sns.publish?"}, 1},
+	{"a literal Allow in a written policy: the deny-only rule says so before any run",
+	 "iam.put_user_policy{ UserName = 'u', PolicyName = 'AWSRevokeOlderSessions',\n"
+	 "  PolicyDocument = '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+	 "\"Action\":\"*\",\"Resource\":\"*\"}]}' }\n",
+	 {"1: iam.put_user_policy: the sandbox would refuse this call: rule deny-only"}, 1},
+	{"a public-access block turned off, with the other members computed",
+	 "s3.put_public_access_block{ Bucket = b,\n"
+	 "  PublicAccessBlockConfiguration = { BlockPublicAcls = false, IgnorePublicAcls = true,\n"
+	 "    BlockPublicPolicy = true, RestrictPublicBuckets = true } }\n",
+	 {"1: s3.put_public_access_block: the sandbox would refuse this call: rule block-all"}, 1},
+	{"what is not literal is not judged by the rules",
+	 "s3.put_public_access_block{ Bucket = b, PublicAccessBlockConfiguration = cfg }\n"
+	 "ssm.send_command{ DocumentName = 'AWS-RunShellScript', InstanceIds = { id },\n"
+	 "  Parameters = { commands = cfg.commands } }\n"
+	 "s3.put_public_access_block{ Bucket = b, PublicAccessBlockConfiguration = {\n"
+	 "  BlockPublicAcls = x, IgnorePublicAcls = true, BlockPublicPolicy = true,\n"
+	 "  RestrictPublicBuckets = true } }\n",
+	 {NULL}, 0},
 	{"every call syntax",
 	 "ec2.terminate_instances{}\nec2.delete_volume(x)\ns3 . delete_bucket \"b\"\n"
 	 "iam.create_user [[u]]\nec2.describe_instances{}\n",
@@ -218,7 +236,7 @@ static const struct {
 	 {"3: ec2.exempt_tag.key: \"aws:exempt\": tag keys starting with aws: are AWS's own",
 	  "5: ec2.isolation_group_name: must be a name with one %s",
 	  "8: evidence.prefix: {acount} is not filled in (it becomes \"\"): did you mean {account}?",
-	  "11: forensics.egress.IpRanges[1].CidrIP: is no member of IpRange: did you mean CidrIp?"}, 6},
+	  "11: forensics.egress.IpRanges[1].CidrIP: is no member of IpRange: did you mean CidrIp?"}, 7},
 	{"the accounts section: a good one",
 	 "return {\n  accounts = { role_name = 'deadbolt-response', external_id = 'ab:c/1',\n"
 	 "    session_seconds = 900, quarantine_profile_name = 'q' },\n}\n", {NULL}, {NULL}, 0},

@@ -518,7 +518,7 @@ START_TEST(aws_error_is_raised_with_fields)
 			      "CreateSnapshot|403|req-42|ec2.CreateSnapshot|UnauthorizedOperation: "
 			      "You are not authorized to perform CreateSnapshot (ec2.CreateSnapshot)|false");
 	/* uncaught, the host gets the same line, not "(error object is a table value)" */
-	ck_assert_int_eq(run(sb, "iam.update_access_key{ UserName = 'u' }", out, sizeof(out), err,
+	ck_assert_int_eq(run(sb, "iam.update_access_key{ UserName = 'u', Status = 'Inactive' }", out, sizeof(out), err,
 			     sizeof(err)), SANDBOX_ERROR);
 	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
 	sandbox_free(sb);

@@ -1,0 +1,1405 @@
+/* rules — the argument rules of the allow-list's writes. allowlist.c names
+ * one rule per write with a line saying what it allows and why; this file
+ * says what each one checks, and checks it in the sandbox, on the plain copy
+ * of the parameters, before the host sees the call. A refused call raises
+ * "<service>.<op> refused by rule <name>: <why>" and nothing is sent.
+ *
+ * The run's facts the rules compare with come from the host
+ * (sandbox_set_run): the artifact bucket, the finding's account, region and
+ * id (the run's evidence prefix), the quarantine profile, the notification
+ * topic, and the forensic document and commands read from config.lua by the
+ * host in a sandbox of their own (sandbox_config_read), never from the
+ * playbook's copy of config.
+ *
+ * deadbolt's security groups are known by one tag, GROUP_TAG, whose value
+ * says which group it is: "isolation" (no rules; during forensics tcp/443 out
+ * to endpoints only) or "untrack" (the allow-all first step of the two-step
+ * move). Only CreateSecurityGroup may set it, and only on the group it
+ * creates; CreateTags and CreateSnapshot may not. The sandbox learns the
+ * groups from AWS's own answers as they pass through it (a CreateSecurityGroup
+ * that set the tag, a DescribeSecurityGroups that shows it), so the playbook's
+ * usual find-or-create costs no extra round trip; a group it has not seen
+ * costs one DescribeSecurityGroups, made by the sandbox itself. Anyone who can
+ * tag groups in the account outside deadbolt can still make one pass: the
+ * tag is trusted as AWS reports it.
+ *
+ * The allow-all (untrack) group is open to everything by design, for the
+ * moment between the two moves of the isolation. So that no ENI stays in it
+ * (a failed second move, a budget, a playbook that stops there), an ENI may
+ * enter it only once the run has seen the ENI's own groups, and when a step
+ * ends with an ENI still in it, rules_settle moves the ENI back there itself.
+ *
+ * Restore mode (sandbox_run.restore) lifts the rules that only tighten
+ * (protections, profile, public access blocks, key status); restore is not
+ * built, so nothing sets it yet.
+ *
+ * Owner: sandbox module. Nothing here keeps memory across a Lua call that can
+ * raise: the policy parser's tree is freed before any error is raised. */
+#include "sandbox_int.h"
+
+#include <lauxlib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "json_tree.h"
+#include "model.h"
+#include "model_types.h"
+
+#define GROUP_TAG "deadbolt:group"
+#define EVIDENCE_ROOT "evidence"
+#define KEY_MAX 1024
+#define POLICY_MAX ((size_t)128 << 10) /* IAM's own limit is 10,240 characters */
+
+enum { GROUP_UNKNOWN = 0, GROUP_ISOLATION, GROUP_UNTRACK };
+
+typedef struct view {
+	const aws_shape *input; /* the operation's input shape, or NULL */
+	lua_State *L;
+	sandbox *sb;            /* NULL: static analysis, no run */
+	const sandbox_run *run; /* NULL: static analysis */
+	char *why;
+	size_t n;
+} view;
+
+typedef int (*rule_fn)(view *v, int p);
+
+static int refuse(view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int refuse(view *v, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v->why, v->n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- reading the plain parameters (raw: no metamethod runs) ---- */
+
+/* Pushes t[k]; returns its type. */
+static int get(lua_State *L, int t, const char *k)
+{
+	t = lua_absindex(L, t);
+	lua_pushstring(L, k);
+	return lua_rawget(L, t);
+}
+
+/* t[k] as a C string, NULL when absent; *bad set when present and not a
+ * string (or holding a NUL). Pops what it pushed: the string stays
+ * referenced by t. */
+static const char *get_str(lua_State *L, int t, const char *k, int *bad)
+{
+	size_t len;
+	const char *s = NULL;
+	int type = get(L, t, k);
+	if (type == LUA_TSTRING) {
+		s = lua_tolstring(L, -1, &len);
+		if (strlen(s) != len) {
+			s = NULL;
+			*bad = 1;
+		}
+	} else if (type != LUA_TNIL) {
+		*bad = 1;
+	}
+	lua_pop(L, 1);
+	return s;
+}
+
+/* Whether k is a member of the operation's input in the model. */
+static int in_model(const view *v, const char *k)
+{
+	for (size_t i = 0; v->input && i < v->input->nmembers; i++)
+		if (strcmp(v->input->members[i].name, k) == 0)
+			return 1;
+	return 0;
+}
+
+/* Every key of the table at t is one of allowed (NULL-terminated). At the
+ * top level (what ""), a name the model does not know is left to the
+ * model's validation, which refuses it before anything is sent and says
+ * what was meant. */
+static int only_members(view *v, int t, const char *what, const char *const *allowed)
+{
+	lua_State *L = v->L;
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+		size_t i;
+		lua_pop(L, 1);
+		for (i = 0; k && allowed[i]; i++)
+			if (strcmp(k, allowed[i]) == 0)
+				break;
+		if (k && !allowed[i] && !what[0] && v->input && !in_model(v, k))
+			continue;
+		if (!k || !allowed[i]) {
+			int r = refuse(v, "%s%s%s is not allowed", what, what[0] ? " member " : "member ",
+				       k ? k : "(not a name)");
+			lua_pop(L, 1);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int is_static(const view *v)
+{
+	return v->run == NULL;
+}
+
+static int restore_mode(const view *v)
+{
+	return v->run && v->run->restore;
+}
+
+/* A required string member: absent is refused at run time, not judged
+ * statically. Returns 0 with *out set (NULL when statically absent). */
+static int need_str(view *v, int t, const char *k, const char **out)
+{
+	int bad = 0;
+	*out = get_str(v->L, t, k, &bad);
+	if (bad)
+		return refuse(v, "%s must be a string", k);
+	if (!*out && !is_static(v))
+		return refuse(v, "%s is required", k);
+	return 0;
+}
+
+/* Pushes t[k] when it is a table (returns 1), else pushes nothing and returns
+ * 0 when absent, -1 (refused) when it is something else. */
+static int sub_table(view *v, int t, const char *k)
+{
+	int type = get(v->L, t, k);
+	if (type == LUA_TTABLE)
+		return 1;
+	lua_pop(v->L, 1);
+	return type == LUA_TNIL ? 0 : refuse(v, "%s must be a table", k);
+}
+
+/* t[k] absent, or { Value = want }: want_str when not NULL, else want_bool. */
+static int value_is(view *v, int t, const char *k, int want_bool, const char *want_str)
+{
+	lua_State *L = v->L;
+	static const char *const only_value[] = {"Value", NULL};
+	int r = sub_table(v, t, k), ok;
+	if (r <= 0)
+		return r;
+	if (only_members(v, lua_gettop(L), k, only_value) != 0) {
+		lua_pop(L, 1);
+		return -1;
+	}
+	get(L, -1, "Value");
+	if (want_str)
+		ok = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), want_str) == 0;
+	else
+		ok = lua_type(L, -1) == LUA_TBOOLEAN && lua_toboolean(L, -1) == want_bool;
+	lua_pop(L, 2);
+	if (ok)
+		return 0;
+	if (want_str)
+		return refuse(v, "%s may only be set to \"%s\"", k, want_str);
+	return refuse(v, "%s may only be set to %s", k, want_bool ? "true" : "false");
+}
+
+/* Calls each(v, item) for every value of the table at t (a list of tables). */
+static int each_item(view *v, int t, int (*each)(view *, int))
+{
+	lua_State *L = v->L;
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		int item = lua_gettop(L);
+		int r = lua_istable(L, item) ? each(v, item) : refuse(v, "a list item is not a table");
+		lua_settop(L, item - 1);
+		if (r != 0) {
+			lua_pop(L, 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- the run's evidence prefix ---- */
+
+/* A usable path segment of the run: not empty, no '/', not "." or "..". */
+static int segment_ok(const char *s, size_t n)
+{
+	return n > 0 && !memchr(s, '/', n) && !(n == 1 && s[0] == '.') &&
+	       !(n == 2 && s[0] == '.' && s[1] == '.');
+}
+
+static int run_part_ok(const char *s)
+{
+	return s && segment_ok(s, strlen(s));
+}
+
+/* key is evidence/<account>/<region>/<resource>/<finding id>/<rest>, every
+ * segment usable, rest not empty, no control characters. Statically the
+ * run's values are not known: only the shape is judged. */
+static int under_run_prefix(view *v, const char *what, const char *key)
+{
+	const char *want[5] = {EVIDENCE_ROOT, NULL, NULL, NULL, NULL};
+	size_t len = strlen(key), seg = 0;
+	const char *p = key;
+	if (len > KEY_MAX)
+		return refuse(v, "%s is longer than %d bytes", what, KEY_MAX);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
+			return refuse(v, "%s holds a control character", what);
+	if (v->run) {
+		if (!run_part_ok(v->run->account) || !run_part_ok(v->run->region) ||
+		    !run_part_ok(v->run->finding_id))
+			return refuse(v, "this run has no account, region or finding id for an evidence prefix");
+		want[1] = v->run->account;
+		want[2] = v->run->region;
+		want[4] = v->run->finding_id;
+	}
+	while (1) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		if (!segment_ok(p, n))
+			return refuse(v, "%s \"%.200s\" has an empty, \".\" or \"..\" segment", what, key);
+		if (seg < 5 && want[seg] && (strlen(want[seg]) != n || memcmp(p, want[seg], n) != 0))
+			break;
+		seg++;
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+	if (seg < 6)
+		return refuse(v, "%s \"%.200s\" is not under this run's prefix "
+			      "evidence/<account>/<region>/<resource>/<finding id>/", what, key);
+	return 0;
+}
+
+/* ---- deadbolt's groups ---- */
+
+static int role_of_tag(const char *value)
+{
+	if (value && strcmp(value, "isolation") == 0)
+		return GROUP_ISOLATION;
+	if (value && strcmp(value, "untrack") == 0)
+		return GROUP_UNTRACK;
+	return GROUP_UNKNOWN;
+}
+
+static void remember(sandbox *sb, const char *id, int role)
+{
+	size_t i, n = strlen(id);
+	if (role == GROUP_UNKNOWN || n == 0 || n >= RULES_GROUP_ID_MAX)
+		return;
+	for (i = 0; i < sb->ngroups; i++)
+		if (strcmp(sb->groups[i].id, id) == 0)
+			break;
+	if (i == sb->ngroups) {
+		if (sb->ngroups == RULES_GROUPS_MAX)
+			return; /* unknown groups are refused: the safe side */
+		sb->ngroups++;
+	}
+	memcpy(sb->groups[i].id, id, n + 1);
+	sb->groups[i].role = role;
+}
+
+static int known_role(const sandbox *sb, const char *id)
+{
+	for (size_t i = 0; i < sb->ngroups; i++)
+		if (strcmp(sb->groups[i].id, id) == 0)
+			return sb->groups[i].role;
+	return GROUP_UNKNOWN;
+}
+
+/* The value of GROUP_TAG in the tag list at t ({ {Key=, Value=} }), or NULL. */
+static const char *group_tag_in(lua_State *L, int t)
+{
+	const char *value = NULL;
+	lua_pushnil(L);
+	while (!value && lua_next(L, t)) {
+		int bad = 0;
+		if (lua_type(L, -1) == LUA_TTABLE) {
+			const char *k = get_str(L, lua_gettop(L), "Key", &bad);
+			if (k && strcmp(k, GROUP_TAG) == 0)
+				value = get_str(L, lua_gettop(L), "Value", &bad);
+		}
+		lua_pop(L, 1);
+	}
+	if (value)
+		lua_pop(L, 1); /* the key lua_next left */
+	return value;
+}
+
+/* The role CreateSecurityGroup's TagSpecifications give the new group. */
+static int role_in_specs(lua_State *L, int p)
+{
+	int role = GROUP_UNKNOWN, top = lua_gettop(L);
+	if (get(L, p, "TagSpecifications") == LUA_TTABLE) {
+		lua_pushnil(L);
+		while (role == GROUP_UNKNOWN && lua_next(L, top + 1)) {
+			int spec = lua_gettop(L);
+			if (lua_istable(L, spec) && get(L, spec, "Tags") == LUA_TTABLE)
+				role = role_of_tag(group_tag_in(L, spec + 1));
+			lua_settop(L, spec - 1);
+		}
+	}
+	lua_settop(L, top);
+	return role;
+}
+
+/* ---- ENIs: where each one was when the run first saw it ---- */
+
+static const rules_eni *known_eni(const sandbox *sb, const char *id)
+{
+	for (size_t i = 0; i < sb->nenis; i++)
+		if (strcmp(sb->enis[i].id, id) == 0)
+			return &sb->enis[i];
+	return NULL;
+}
+
+/* The ENI table at eni ({ NetworkInterfaceId, Groups = { {GroupId} } }):
+ * kept the first time only, so a later answer showing deadbolt's groups on
+ * it does not replace where it was. */
+static void remember_eni(lua_State *L, int eni)
+{
+	sandbox *sb = sandbox_of(L);
+	int bad = 0, top = lua_gettop(L);
+	const char *id = get_str(L, eni, "NetworkInterfaceId", &bad);
+	rules_eni *r;
+	if (!id || strlen(id) >= RULES_GROUP_ID_MAX || known_eni(sb, id) ||
+	    sb->nenis == RULES_ENIS_MAX || get(L, eni, "Groups") != LUA_TTABLE) {
+		lua_settop(L, top);
+		return;
+	}
+	r = &sb->enis[sb->nenis];
+	memset(r, 0, sizeof(*r));
+	memcpy(r->id, id, strlen(id) + 1);
+	for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, top + 1); i++) {
+		const char *g = NULL;
+		if (lua_rawgeti(L, top + 1, i) == LUA_TTABLE)
+			g = get_str(L, top + 2, "GroupId", &bad);
+		if (!g || strlen(g) >= RULES_GROUP_ID_MAX || r->ngroups == RULES_ENI_GROUPS_MAX) {
+			lua_settop(L, top); /* an ENI not wholly known is not kept */
+			return;
+		}
+		memcpy(r->groups[r->ngroups++], g, strlen(g) + 1);
+		lua_pop(L, 1);
+	}
+	sb->nenis++;
+	lua_settop(L, top);
+}
+
+/* Calls fn(L, item) for every table in the list t[k]. */
+static void each_in(lua_State *L, int t, const char *k, void (*fn)(lua_State *, int))
+{
+	int top = lua_gettop(L);
+	if (lua_istable(L, t) && get(L, t, k) == LUA_TTABLE)
+		for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, top + 1); i++) {
+			if (lua_rawgeti(L, top + 1, i) == LUA_TTABLE)
+				fn(L, top + 2);
+			lua_settop(L, top + 1);
+		}
+	lua_settop(L, top);
+}
+
+static void instance_enis(lua_State *L, int inst)
+{
+	each_in(L, inst, "NetworkInterfaces", remember_eni);
+}
+
+static void reservation_enis(lua_State *L, int res)
+{
+	each_in(L, res, "Instances", instance_enis);
+}
+
+/* A move succeeded: the ENI is in the allow-all group now, or out of it. */
+static void note_move(lua_State *L, int params)
+{
+	sandbox *sb = sandbox_of(L);
+	int bad = 0, untrack = 0, top = lua_gettop(L);
+	const char *id = get_str(L, params, "NetworkInterfaceId", &bad);
+	rules_eni *r = id ? (rules_eni *)known_eni(sb, id) : NULL;
+	if (!r)
+		return;
+	if (get(L, params, "Groups") == LUA_TTABLE)
+		for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, top + 1); i++) {
+			if (lua_rawgeti(L, top + 1, i) == LUA_TSTRING)
+				untrack |= known_role(sb, lua_tostring(L, -1)) == GROUP_UNTRACK;
+			lua_pop(L, 1);
+		}
+	lua_settop(L, top);
+	r->in_untrack = untrack;
+}
+
+/* Protected, on the sandbox's state: arg the ENI. Sends the move back. */
+static int move_back(lua_State *L)
+{
+	sandbox *sb = sandbox_of(L);
+	rules_eni *r = lua_touserdata(L, 1);
+	aws_error *err = lua_touserdata(L, 2);
+	const allow_entry *e = allowlist_find("ec2", "ModifyNetworkInterfaceAttribute");
+	lua_createtable(L, 0, 2);
+	lua_pushstring(L, r->id);
+	lua_setfield(L, -2, "NetworkInterfaceId");
+	lua_createtable(L, r->ngroups, 0);
+	for (int i = 0; i < r->ngroups; i++) {
+		lua_pushstring(L, r->groups[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "Groups");
+	lua_pushboolean(L, e && sb->host.call && sb->host.call(sb->host.ud, L, e, 3, err) == 0);
+	return 1;
+}
+
+static void settle_log(sandbox *sb, const char *level, const char *msg)
+{
+	if (sb->host.log)
+		sb->host.log(sb->host.ud, level, msg);
+}
+
+void rules_settle(sandbox *sb)
+{
+	lua_State *L = sb->L;
+	for (size_t i = 0; i < sb->nenis; i++) {
+		rules_eni *r = &sb->enis[i];
+		char msg[512];
+		aws_error err;
+		int top = lua_gettop(L), sent;
+		if (!r->in_untrack)
+			continue;
+		r->in_untrack = 0;
+		aws_error_clear(&err);
+		if (!lua_checkstack(L, 8))
+			return;
+		lua_pushcfunction(L, move_back);
+		lua_pushlightuserdata(L, r);
+		lua_pushlightuserdata(L, &err);
+		sent = lua_pcall(L, 2, 1, 0) == LUA_OK && lua_toboolean(L, -1);
+		lua_settop(L, top);
+		if (sent)
+			snprintf(msg, sizeof(msg), "%s was left in deadbolt's allow-all group: the sandbox "
+				 "moved it back to the groups it had before the run", r->id);
+		else
+			snprintf(msg, sizeof(msg), "%s was left in deadbolt's allow-all group and could not "
+				 "be moved back: %.64s: %.200s", r->id, err.code[0] ? err.code : "error",
+				 err.message[0] ? err.message : "out of memory");
+		settle_log(sb, sent ? "warn" : "error", msg);
+	}
+}
+
+void rules_observe(lua_State *L, const allow_entry *e, int params, int result)
+{
+	sandbox *sb = sandbox_of(L);
+	int top = lua_gettop(L), bad = 0;
+	if (strcmp(e->service, "ec2") != 0 || !lua_istable(L, result))
+		return;
+	if (strcmp(e->operation, "ModifyNetworkInterfaceAttribute") == 0)
+		note_move(L, params);
+	else if (strcmp(e->operation, "DescribeInstances") == 0)
+		each_in(L, result, "Reservations", reservation_enis);
+	else if (strcmp(e->operation, "DescribeNetworkInterfaces") == 0)
+		each_in(L, result, "NetworkInterfaces", remember_eni);
+	else if (strcmp(e->operation, "CreateSecurityGroup") == 0) {
+		int role = role_in_specs(L, params);
+		lua_settop(L, top);
+		const char *id = get_str(L, result, "GroupId", &bad);
+		if (id)
+			remember(sb, id, role);
+	} else if (strcmp(e->operation, "DescribeSecurityGroups") == 0 &&
+		   get(L, result, "SecurityGroups") == LUA_TTABLE) {
+		lua_pushnil(L);
+		while (lua_next(L, top + 1)) { /* stack: groups, i, group */
+			int g = lua_gettop(L);
+			if (lua_type(L, g) == LUA_TTABLE) {
+				const char *id = get_str(L, g, "GroupId", &bad);
+				const char *value = NULL;
+				if (get(L, g, "Tags") == LUA_TTABLE)
+					value = group_tag_in(L, g + 1);
+				if (id)
+					remember(sb, id, role_of_tag(value));
+			}
+			lua_settop(L, g - 1);
+		}
+	}
+	lua_settop(L, top);
+}
+
+/* A group id worth asking AWS about: sg- and letters or digits. */
+static int group_id_shape(const char *id)
+{
+	size_t n = strlen(id);
+	if (n < 4 || n >= RULES_GROUP_ID_MAX || strncmp(id, "sg-", 3) != 0)
+		return 0;
+	for (size_t i = 3; i < n; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+/* Learns id's role with one DescribeSecurityGroups through the host (it
+ * counts as a call, and is journaled as one). */
+static void learn_group(view *v, const char *id)
+{
+	sandbox *sb = v->sb;
+	lua_State *L = v->L;
+	const allow_entry *e = allowlist_find("ec2", "DescribeSecurityGroups");
+	int top = lua_gettop(L);
+	aws_error err;
+	if (!e || !sb->host.call || sb->calls >= sb->lim.aws_calls || !group_id_shape(id))
+		return;
+	lua_createtable(L, 0, 1);
+	lua_createtable(L, 1, 0);
+	lua_pushstring(L, id);
+	lua_rawseti(L, -2, 1);
+	lua_setfield(L, -2, "GroupIds");
+	sb->calls++;
+	aws_error_clear(&err);
+	if (sb->host.call(sb->host.ud, L, e, top + 1, &err) == 0)
+		rules_observe(L, e, top + 1, lua_gettop(L));
+	lua_settop(L, top);
+}
+
+/* The role of the group id, learning it if needed; statically unknown. */
+static int group_role(view *v, const char *id)
+{
+	int role;
+	if (is_static(v) || !id)
+		return GROUP_UNKNOWN;
+	role = known_role(v->sb, id);
+	if (role == GROUP_UNKNOWN) {
+		learn_group(v, id);
+		role = known_role(v->sb, id);
+	}
+	return role;
+}
+
+static int not_ours(view *v, const char *id)
+{
+	return refuse(v, "group %.64s is not one deadbolt created (no %s tag in AWS's answers)", id,
+		      GROUP_TAG);
+}
+
+/* ---- the rules ---- */
+
+static int rule_any(view *v, int p)
+{
+	return 0;
+}
+
+static int one_mapping(view *v, int m)
+{
+	static const char *const mapping[] = {"DeviceName", "Ebs", NULL};
+	static const char *const ebs[] = {"DeleteOnTermination", "VolumeId", NULL};
+	lua_State *L = v->L;
+	int r;
+	if (only_members(v, m, "BlockDeviceMappings", mapping) != 0)
+		return -1;
+	if ((r = sub_table(v, m, "Ebs")) <= 0)
+		return r;
+	if (only_members(v, lua_gettop(L), "Ebs", ebs) == 0) {
+		get(L, -1, "DeleteOnTermination");
+		r = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)
+			    ? 0
+			    : refuse(v, "Ebs.DeleteOnTermination may only be set to false");
+		lua_pop(L, 1);
+	} else {
+		r = -1;
+	}
+	lua_pop(L, 1);
+	return r;
+}
+
+/* Protections on: termination and stop protection, shutdown "stop",
+ * volumes kept. Never user data, instance type, groups, source/dest check. */
+static int rule_protect_only(view *v, int p)
+{
+	static const char *const allowed[] = {"InstanceId", "DisableApiTermination", "DisableApiStop",
+					      "InstanceInitiatedShutdownBehavior", "BlockDeviceMappings",
+					      "DryRun", NULL};
+	int r;
+	if (restore_mode(v))
+		return 0;
+	if (only_members(v, p, "", allowed) != 0 ||
+	    value_is(v, p, "DisableApiTermination", 1, NULL) != 0 ||
+	    value_is(v, p, "DisableApiStop", 1, NULL) != 0 ||
+	    value_is(v, p, "InstanceInitiatedShutdownBehavior", 0, "stop") != 0)
+		return -1;
+	if ((r = sub_table(v, p, "BlockDeviceMappings")) <= 0)
+		return r;
+	r = each_item(v, lua_gettop(v->L), one_mapping);
+	lua_pop(v->L, 1);
+	return r;
+}
+
+/* No tag in the list at t has deadbolt's group key, in any case. */
+static int no_group_key(view *v, int t)
+{
+	lua_State *L = v->L;
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		int bad = 0;
+		const char *k = lua_istable(L, -1) ? get_str(L, lua_gettop(L), "Key", &bad) : NULL;
+		lua_pop(L, 1);
+		if (k && strcasecmp(k, GROUP_TAG) == 0) {
+			lua_pop(L, 1);
+			return refuse(v, "the tag %s is deadbolt's mark for its own groups: "
+				      "only CreateSecurityGroup may set it", GROUP_TAG);
+		}
+	}
+	return 0;
+}
+
+static int spec_no_group_key(view *v, int spec)
+{
+	int r = sub_table(v, spec, "Tags");
+	if (r <= 0)
+		return r;
+	r = no_group_key(v, lua_gettop(v->L));
+	lua_pop(v->L, 1);
+	return r;
+}
+
+/* CreateTags (Tags) and CreateSnapshot (TagSpecifications): never GROUP_TAG. */
+static int rule_no_group_tag(view *v, int p)
+{
+	int r = sub_table(v, p, "Tags");
+	if (r < 0)
+		return r;
+	if (r == 1) {
+		r = no_group_key(v, lua_gettop(v->L));
+		lua_pop(v->L, 1);
+		if (r != 0)
+			return r;
+	}
+	if ((r = sub_table(v, p, "TagSpecifications")) <= 0)
+		return r;
+	r = each_item(v, lua_gettop(v->L), spec_no_group_key);
+	lua_pop(v->L, 1);
+	return r;
+}
+
+static int spec_group_tag(view *v, int spec)
+{
+	lua_State *L = v->L;
+	int bad = 0, r = sub_table(v, spec, "Tags");
+	const char *type, *value;
+	if (r <= 0)
+		return r;
+	r = no_group_key(v, lua_gettop(L));
+	if (r == 0) { /* no group tag here */
+		lua_pop(L, 1);
+		return 0;
+	}
+	value = group_tag_in(L, lua_gettop(L));
+	lua_pop(L, 1);
+	type = get_str(L, spec, "ResourceType", &bad);
+	if (!type || strcmp(type, "security-group") != 0)
+		return refuse(v, "the tag %s may be set on the security group only", GROUP_TAG);
+	if (role_of_tag(value) == GROUP_UNKNOWN)
+		return refuse(v, "the tag %s must be written so and be \"isolation\" or \"untrack\"",
+			      GROUP_TAG);
+	return 0;
+}
+
+/* CreateSecurityGroup: GROUP_TAG only on the group, with a known role. */
+static int rule_new_group(view *v, int p)
+{
+	int r = sub_table(v, p, "TagSpecifications");
+	if (r <= 0)
+		return r;
+	r = each_item(v, lua_gettop(v->L), spec_group_tag);
+	lua_pop(v->L, 1);
+	return r;
+}
+
+static int rule_ingress_own_group(view *v, int p)
+{
+	static const char *const allowed[] = {"GroupId", "IpPermissions", "DryRun", NULL};
+	const char *id;
+	int role;
+	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "GroupId", &id) != 0)
+		return -1;
+	if (is_static(v))
+		return 0;
+	role = group_role(v, id);
+	if (role == GROUP_UNKNOWN)
+		return not_ours(v, id);
+	if (role != GROUP_UNTRACK)
+		return refuse(v, "group %.64s is deadbolt's isolation group: it never gets ingress", id);
+	return 0;
+}
+
+static int listed(char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* One destination of the isolation group's egress: { <key> = id, Description }
+ * with id one config.forensics.egress names (config.lua as the host read it). */
+static int configured_destination(view *v, int item, const char *key, int prefix_list)
+{
+	const char *const allowed[] = {key, "Description", NULL};
+	const sandbox_config *c = v->run->config;
+	const char *id;
+	int bad = 0;
+	if (only_members(v, item, prefix_list ? "PrefixListIds" : "UserIdGroupPairs", allowed) != 0)
+		return -1;
+	id = get_str(v->L, item, key, &bad);
+	if (!id || bad)
+		return refuse(v, "%s is required", key);
+	if (!c || !listed(prefix_list ? c->prefix_lists : c->endpoint_groups,
+			  prefix_list ? c->nprefix_lists : c->nendpoint_groups, id))
+		return refuse(v, "%.64s is not an endpoint config.forensics.egress names", id);
+	return 0;
+}
+
+static int configured_group(view *v, int item)
+{
+	return configured_destination(v, item, "GroupId", 0);
+}
+
+static int configured_prefix_list(view *v, int item)
+{
+	return configured_destination(v, item, "PrefixListId", 1);
+}
+
+static int endpoint_permission(view *v, int perm)
+{
+	static const char *const allowed[] = {"IpProtocol", "FromPort", "ToPort", "UserIdGroupPairs",
+					      "PrefixListIds", "IpRanges", "Ipv6Ranges", NULL};
+	lua_State *L = v->L;
+	int bad = 0, ok, targets = 0;
+	const char *proto;
+	if (only_members(v, perm, "IpPermissions", allowed) != 0)
+		return -1;
+	proto = get_str(L, perm, "IpProtocol", &bad);
+	get(L, perm, "FromPort");
+	get(L, perm, "ToPort");
+	ok = proto && (strcmp(proto, "tcp") == 0 || strcmp(proto, "6") == 0) &&
+	     lua_isinteger(L, -2) && lua_tointeger(L, -2) == 443 && lua_isinteger(L, -1) &&
+	     lua_tointeger(L, -1) == 443;
+	lua_pop(L, 2);
+	if (!ok)
+		return refuse(v, "the isolation group's egress is tcp/443 only");
+	for (int i = 0; i < 2; i++) {
+		const char *k = i ? "Ipv6Ranges" : "IpRanges";
+		if (get(L, perm, k) != LUA_TNIL && !(lua_istable(L, -1) && lua_rawlen(L, -1) == 0)) {
+			lua_pop(L, 1);
+			return refuse(v, "the isolation group's egress goes to endpoint groups or prefix "
+				      "lists, never to an address range (%s)", k);
+		}
+		lua_pop(L, 1);
+	}
+	for (int i = 0; i < 2; i++) {
+		int r = sub_table(v, perm, i ? "PrefixListIds" : "UserIdGroupPairs");
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
+		targets += (int)lua_rawlen(L, -1);
+		r = each_item(v, lua_gettop(L), i ? configured_prefix_list : configured_group);
+		lua_pop(L, 1);
+		if (r != 0)
+			return r;
+	}
+	return targets > 0 ? 0 : refuse(v, "the isolation group's egress names no endpoint group or prefix list");
+}
+
+/* Egress: on the untrack group anything (it allows all by design); on the
+ * isolation group tcp/443 to the endpoint groups and prefix lists that
+ * config.forensics.egress names, nothing else (issue 7: never 0.0.0.0/0 or
+ * ::/0, never an address range). */
+static int rule_egress_own_group(view *v, int p)
+{
+	static const char *const allowed[] = {"GroupId", "IpPermissions", "DryRun", NULL};
+	const char *id;
+	int role, r;
+	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "GroupId", &id) != 0)
+		return -1;
+	if (is_static(v))
+		return 0;
+	role = group_role(v, id);
+	if (role == GROUP_UNKNOWN)
+		return not_ours(v, id);
+	if (role == GROUP_UNTRACK)
+		return 0;
+	if ((r = sub_table(v, p, "IpPermissions")) <= 0)
+		return r < 0 ? r : refuse(v, "IpPermissions is required");
+	r = each_item(v, lua_gettop(v->L), endpoint_permission);
+	lua_pop(v->L, 1);
+	return r;
+}
+
+static int rule_revoke_own_group(view *v, int p)
+{
+	static const char *const allowed[] = {"GroupId", "IpPermissions", "SecurityGroupRuleIds",
+					      "DryRun", NULL};
+	const char *id;
+	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "GroupId", &id) != 0)
+		return -1;
+	if (!is_static(v) && group_role(v, id) == GROUP_UNKNOWN)
+		return not_ours(v, id);
+	return 0;
+}
+
+/* Whether the list at t holds exactly the groups the run first saw on the
+ * ENI (in any order). */
+static int back_where_it_was(view *v, int t, const char *eni)
+{
+	const rules_eni *r = eni ? known_eni(v->sb, eni) : NULL;
+	lua_State *L = v->L;
+	lua_Integer n = (lua_Integer)lua_rawlen(L, t);
+	if (!r || n != r->ngroups)
+		return 0;
+	for (lua_Integer i = 1; i <= n; i++) {
+		const char *g = lua_rawgeti(L, t, i) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		int found = 0;
+		for (int k = 0; g && k < r->ngroups && !found; k++)
+			found = strcmp(r->groups[k], g) == 0;
+		lua_pop(L, 1);
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* ModifyNetworkInterfaceAttribute: Groups only, every one deadbolt's, or
+ * exactly the groups the run first saw on the ENI (a fallback that leaves it
+ * no more open than before the run). */
+static int rule_eni_own_groups(view *v, int p)
+{
+	static const char *const allowed[] = {"NetworkInterfaceId", "Groups", "DryRun", NULL};
+	lua_State *L = v->L;
+	const char *eni;
+	int r = 0, bad = 0;
+	if (restore_mode(v))
+		return 0;
+	if (only_members(v, p, "", allowed) != 0)
+		return -1;
+	eni = get_str(L, p, "NetworkInterfaceId", &bad);
+	if ((r = sub_table(v, p, "Groups")) <= 0)
+		return r < 0 || is_static(v) ? r : refuse(v, "Groups is required");
+	if (is_static(v)) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	int groups = lua_gettop(L), untrack = 0;
+	if (lua_rawlen(L, groups) == 0)
+		return refuse(v, "Groups is empty");
+	if (back_where_it_was(v, groups, eni))
+		return 0;
+	r = 0;
+	for (lua_Integer i = 1; r == 0 && i <= (lua_Integer)lua_rawlen(L, groups); i++) {
+		const char *id = lua_rawgeti(L, groups, i) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		int role = id ? group_role(v, id) : GROUP_UNKNOWN;
+		lua_pop(L, 1);
+		untrack |= role == GROUP_UNTRACK;
+		if (!id)
+			r = refuse(v, "Groups holds something that is not a group id");
+		else if (role == GROUP_UNKNOWN)
+			r = refuse(v, "group %.64s is not one deadbolt created, nor are these the groups "
+				   "%.32s had when the run first saw it", id, eni ? eni : "the ENI");
+	}
+	/* Into the allow-all group only an ENI the sandbox can put back: its
+	 * groups before the run are known (rules_settle). */
+	if (r == 0 && untrack && (!eni || !known_eni(v->sb, eni)))
+		r = refuse(v, "%.32s may enter the allow-all group only once the run has seen its groups "
+			   "(describe the instance first)", eni ? eni : "the ENI");
+	return r;
+}
+
+static int rule_quarantine_profile(view *v, int p)
+{
+	static const char *const allowed[] = {"InstanceId", "IamInstanceProfile", NULL};
+	static const char *const profile[] = {"Arn", NULL};
+	const char *arn = NULL, *want = v->run ? v->run->quarantine_profile_arn : NULL;
+	int bad = 0, r;
+	if (restore_mode(v))
+		return 0;
+	if (only_members(v, p, "", allowed) != 0)
+		return -1;
+	if ((r = sub_table(v, p, "IamInstanceProfile")) <= 0)
+		return r < 0 || is_static(v) ? r : refuse(v, "IamInstanceProfile is required");
+	if (only_members(v, lua_gettop(v->L), "IamInstanceProfile", profile) == 0)
+		arn = get_str(v->L, lua_gettop(v->L), "Arn", &bad);
+	else
+		r = -1;
+	lua_pop(v->L, 1);
+	if (r < 0 || bad)
+		return bad ? refuse(v, "IamInstanceProfile.Arn must be a string") : r;
+	if (is_static(v))
+		return 0;
+	if (!want || !*want)
+		return refuse(v, "no QUARANTINE_PROFILE_ARN in this run: no profile may be attached");
+	if (!arn || strcmp(arn, want) != 0)
+		return refuse(v, "only the quarantine profile (QUARANTINE_PROFILE_ARN) may be attached");
+	return 0;
+}
+
+static int rule_keep_capacity(view *v, int p)
+{
+	int type = get(v->L, p, "ShouldDecrementDesiredCapacity");
+	int ok = type == LUA_TBOOLEAN && !lua_toboolean(v->L, -1);
+	lua_pop(v->L, 1);
+	if (ok || (type == LUA_TNIL && is_static(v)))
+		return 0;
+	return refuse(v, "ShouldDecrementDesiredCapacity must be false: the group keeps its size");
+}
+
+static int listed_command(const sandbox_config *c, const char *cmd)
+{
+	for (size_t i = 0; c && i < c->ncommands; i++)
+		if (strcmp(c->commands[i], cmd) == 0)
+			return 1;
+	return 0;
+}
+
+/* Parameters: commands (each one of config.forensics.commands), and
+ * executionTimeout (one string of digits); nothing else. */
+static int command_parameters(view *v, int params)
+{
+	static const char *const allowed[] = {"commands", "executionTimeout", NULL};
+	lua_State *L = v->L;
+	const sandbox_config *c = v->run ? v->run->config : NULL;
+	int r = 0;
+	if (only_members(v, params, "Parameters", allowed) != 0)
+		return -1;
+	if (get(L, params, "commands") != LUA_TTABLE || lua_rawlen(L, -1) == 0) {
+		lua_pop(L, 1);
+		return refuse(v, "Parameters.commands must be a list of the configured commands");
+	}
+	for (lua_Integer i = 1; r == 0 && i <= (lua_Integer)lua_rawlen(L, -1); i++) {
+		const char *cmd = lua_rawgeti(L, -1, i) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		if (!cmd)
+			r = refuse(v, "Parameters.commands[%lld] is not a string", (long long)i);
+		else if (!is_static(v) && !listed_command(c, cmd))
+			r = refuse(v, "command \"%.80s\" is not one of config.forensics.commands", cmd);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	if (r != 0)
+		return r;
+	if (get(L, params, "executionTimeout") != LUA_TNIL) {
+		const char *t = NULL;
+		if (lua_istable(L, -1) && lua_rawlen(L, -1) == 1 && lua_rawgeti(L, -1, 1) == LUA_TSTRING) {
+			t = lua_tostring(L, -1);
+			lua_pop(L, 1);
+		} else if (lua_istable(L, -1)) {
+			lua_pop(L, 1);
+		}
+		if (!t || !*t || strlen(t) > 6 || strspn(t, "0123456789") != strlen(t))
+			r = refuse(v, "Parameters.executionTimeout must be one string of digits");
+	}
+	lua_pop(L, 1);
+	return r;
+}
+
+static int instance_id_shape(const char *id)
+{
+	size_t n = strlen(id);
+	return n >= 10 && n <= 19 && strncmp(id, "i-", 2) == 0 &&
+	       strspn(id + 2, "0123456789abcdef") == n - 2;
+}
+
+static int command_targets(view *v, int p)
+{
+	lua_State *L = v->L;
+	int r = 0;
+	lua_Integer n;
+	if (get(L, p, "InstanceIds") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return refuse(v, "InstanceIds must list the instances (Targets are not allowed)");
+	}
+	n = (lua_Integer)lua_rawlen(L, -1);
+	if (n < 1 || n > 50)
+		r = refuse(v, "InstanceIds must hold 1 to 50 instance ids");
+	for (lua_Integer i = 1; r == 0 && i <= n; i++) {
+		const char *id = lua_rawgeti(L, -1, i) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		if (!id || !instance_id_shape(id))
+			r = refuse(v, "InstanceIds[%lld] is not an instance id", (long long)i);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	return r;
+}
+
+/* The output, when there is one, goes to the run's prefix in the artifact
+ * bucket, as the evidence does. */
+static int command_output(view *v, int p)
+{
+	const char *bucket, *prefix;
+	int bad = 0;
+	bucket = get_str(v->L, p, "OutputS3BucketName", &bad);
+	prefix = get_str(v->L, p, "OutputS3KeyPrefix", &bad);
+	if (bad)
+		return refuse(v, "OutputS3BucketName and OutputS3KeyPrefix must be strings");
+	if (!bucket && !prefix)
+		return 0;
+	if (!is_static(v)) {
+		const char *want = v->run->artifact_bucket;
+		if (!bucket || !want || strcmp(bucket, want) != 0)
+			return refuse(v, "OutputS3BucketName must be the artifact bucket (ARTIFACT_BUCKET)");
+		if (!prefix)
+			return refuse(v, "OutputS3KeyPrefix is required with an output bucket");
+	}
+	return prefix ? under_run_prefix(v, "OutputS3KeyPrefix", prefix) : 0;
+}
+
+/* SendCommand: config's document and commands, to listed instances, output
+ * to the run's prefix. No member can carry text of the finding into a shell:
+ * every command is a string of config.lua, compared whole. */
+static int rule_config_commands(view *v, int p)
+{
+	static const char *const allowed[] = {"DocumentName", "InstanceIds", "Comment", "Parameters",
+					      "OutputS3BucketName", "OutputS3KeyPrefix",
+					      "OutputS3Region", "TimeoutSeconds", "MaxConcurrency",
+					      "MaxErrors", NULL};
+	const sandbox_config *c = v->run ? v->run->config : NULL;
+	const char *doc;
+	int r;
+	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "DocumentName", &doc) != 0)
+		return -1;
+	if (!is_static(v) && (!c || !c->document || c->ncommands == 0))
+		return refuse(v, "config.lua names no forensic document and commands");
+	if (!is_static(v) && strcmp(doc, c->document) != 0)
+		return refuse(v, "document %.80s is not config.forensics.document", doc);
+	if ((r = sub_table(v, p, "Parameters")) < 0)
+		return r;
+	if (r == 0 && !is_static(v))
+		return refuse(v, "Parameters.commands is required");
+	if (r == 1) {
+		r = command_parameters(v, lua_gettop(v->L));
+		lua_pop(v->L, 1);
+		if (r != 0)
+			return r;
+	}
+	if ((is_static(v) ? 0 : command_targets(v, p)) != 0)
+		return -1;
+	return command_output(v, p);
+}
+
+static int rule_block_all(view *v, int p)
+{
+	static const char *const allowed[] = {"Bucket", "PublicAccessBlockConfiguration",
+					      "ExpectedBucketOwner", "ContentMD5", "ChecksumAlgorithm",
+					      NULL};
+	static const char *const flags[] = {"BlockPublicAcls", "IgnorePublicAcls",
+					    "BlockPublicPolicy", "RestrictPublicBuckets", NULL};
+	lua_State *L = v->L;
+	int r;
+	if (restore_mode(v))
+		return 0;
+	if (only_members(v, p, "", allowed) != 0)
+		return -1;
+	if ((r = sub_table(v, p, "PublicAccessBlockConfiguration")) <= 0)
+		return r < 0 || is_static(v) ? r : refuse(v, "PublicAccessBlockConfiguration is required");
+	for (int i = 0; r >= 0 && flags[i]; i++) {
+		int type = get(L, -1, flags[i]);
+		if (!(type == LUA_TBOOLEAN && lua_toboolean(L, -1)))
+			r = refuse(v, "%s must be true: a public access block is only ever tightened",
+				   flags[i]);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	return r < 0 ? r : 0;
+}
+
+/* PutObject: a new object in the artifact bucket under the run's prefix,
+ * never an overwrite (IfNoneMatch "*", which S3 answers with 412 when the key
+ * exists), never public (no ACL or grant members). */
+static int rule_evidence_object(view *v, int p)
+{
+	static const char *const allowed[] = {
+		"Bucket", "Key", "Body", "ContentType", "ContentLength", "ContentMD5",
+		"ContentEncoding", "ContentDisposition", "ChecksumAlgorithm", "ChecksumSHA256",
+		"ChecksumSHA1", "ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "IfNoneMatch",
+		"ExpectedBucketOwner", "Metadata", "ServerSideEncryption", "SSEKMSKeyId",
+		"BucketKeyEnabled", NULL};
+	const char *bucket, *key, *inm;
+	int bad = 0;
+	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "Bucket", &bucket) != 0 ||
+	    need_str(v, p, "Key", &key) != 0)
+		return -1;
+	inm = get_str(v->L, p, "IfNoneMatch", &bad);
+	if (bad || (inm && strcmp(inm, "*") != 0) || (!inm && !is_static(v)))
+		return refuse(v, "IfNoneMatch must be \"*\": evidence is never overwritten");
+	if (!is_static(v)) {
+		const char *want = v->run->artifact_bucket;
+		if (!want || !*want)
+			return refuse(v, "no ARTIFACT_BUCKET in this run: no object may be written");
+		if (strcmp(bucket, want) != 0)
+			return refuse(v, "bucket %.64s is not the artifact bucket (ARTIFACT_BUCKET)", bucket);
+	}
+	return key ? under_run_prefix(v, "Key", key) : 0;
+}
+
+/* ---- deny-only policies ---- */
+
+/* Whether the JSON node is the string want exactly (a JSON string may hold
+ * a NUL: "Deny\u0000Allow" is not "Deny"). */
+static int json_is(const jt_node *n, const char *want)
+{
+	return n && n->type == JT_STRING && n->len == strlen(want) && memcmp(n->str, want, n->len) == 0;
+}
+
+/* Index of key in names, or -1. */
+static int name_index(const jt_node *m, const char *const *names)
+{
+	for (int i = 0; names[i]; i++)
+		if (strlen(names[i]) == m->key_len && memcmp(m->key, names[i], m->key_len) == 0)
+			return i;
+	return -1;
+}
+
+/* Every member of obj is one of names, none twice; *seen gets a bit each. */
+static int members_once(view *v, const jt_node *obj, const char *where, const char *const *names,
+			unsigned *seen)
+{
+	*seen = 0;
+	for (const jt_node *m = obj->first; m; m = m->next) {
+		int i = name_index(m, names);
+		if (i < 0)
+			return refuse(v, "%s: member \"%.40s\" is not allowed", where, m->key);
+		if (*seen & (1u << i))
+			return refuse(v, "%s: member %s appears twice", where, names[i]);
+		*seen |= 1u << i;
+	}
+	return 0;
+}
+
+static int strings_or_list(const jt_node *n)
+{
+	if (n->type == JT_STRING)
+		return 1;
+	if (n->type != JT_ARRAY || n->n == 0)
+		return 0;
+	for (const jt_node *e = n->first; e; e = e->next)
+		if (e->type != JT_STRING)
+			return 0;
+	return 1;
+}
+
+static int deny_statement(view *v, const jt_node *s, size_t i)
+{
+	static const char *const names[] = {"Sid", "Effect", "Action", "NotAction",
+					    "Resource", "NotResource", "Condition", NULL};
+	char where[48];
+	unsigned seen;
+	const jt_node *effect;
+	snprintf(where, sizeof(where), "statement %zu", i);
+	if (s->type != JT_OBJECT)
+		return refuse(v, "%s is not an object", where);
+	if (members_once(v, s, where, names, &seen) != 0)
+		return -1;
+	effect = json_tree_get(s, "Effect");
+	if (!json_is(effect, "Deny"))
+		return refuse(v, "%s: Effect is %s%.20s%s, and a policy written by a playbook may only "
+			      "deny", where, effect && effect->type == JT_STRING ? "\"" : "",
+			      effect && effect->type == JT_STRING ? effect->str : "not \"Deny\"",
+			      effect && effect->type == JT_STRING ? "\"" : "");
+	if (!(seen & (3u << 2)) || !(seen & (3u << 4)) || (seen & (3u << 2)) == (3u << 2) ||
+	    (seen & (3u << 4)) == (3u << 4))
+		return refuse(v, "%s needs one of Action/NotAction and one of Resource/NotResource", where);
+	for (const jt_node *m = s->first; m; m = m->next) {
+		int k = name_index(m, names);
+		if (k >= 2 && k <= 5 && !strings_or_list(m))
+			return refuse(v, "%s: %s must be a string or a list of strings", where, names[k]);
+		if (k == 6 && m->type != JT_OBJECT)
+			return refuse(v, "%s: Condition must be an object", where);
+	}
+	return 0;
+}
+
+static int deny_document(view *v, const jt_node *root)
+{
+	static const char *const names[] = {"Version", "Id", "Statement", NULL};
+	const jt_node *st, *ver;
+	unsigned seen;
+	size_t i = 1;
+	if (!root || root->type != JT_OBJECT)
+		return refuse(v, "the PolicyDocument is not a JSON object");
+	if (members_once(v, root, "the PolicyDocument", names, &seen) != 0)
+		return -1;
+	ver = json_tree_get(root, "Version");
+	if (ver && !json_is(ver, "2012-10-17") && !json_is(ver, "2008-10-17"))
+		return refuse(v, "the PolicyDocument's Version is not an IAM policy version");
+	st = json_tree_get(root, "Statement");
+	if (!st)
+		return refuse(v, "the PolicyDocument has no Statement");
+	if (st->type == JT_OBJECT)
+		return deny_statement(v, st, 1);
+	if (st->type != JT_ARRAY || st->n == 0)
+		return refuse(v, "the PolicyDocument's Statement is not a list of statements");
+	for (const jt_node *s = st->first; s; s = s->next, i++)
+		if (deny_statement(v, s, i) != 0)
+			return -1;
+	return 0;
+}
+
+/* Parses the document (strict JSON, bounded) and judges it; the tree is
+ * freed before returning, so the caller may raise. */
+static int deny_only_text(view *v, const char *doc, size_t len)
+{
+	jt_limits lim = {POLICY_MAX, 16, 10000};
+	char perr[128];
+	jt_doc *d;
+	int r;
+	if (len > POLICY_MAX)
+		return refuse(v, "the PolicyDocument is larger than %zu bytes", POLICY_MAX);
+	if (v->sb)
+		sandbox_charge(v->L, len / 4 + 1);
+	d = json_tree_parse(doc, len, &lim, perr, sizeof(perr));
+	if (!d)
+		return refuse(v, "the PolicyDocument is not valid JSON (%s)", perr);
+	r = deny_document(v, json_tree_root(d));
+	json_tree_free(d);
+	return r;
+}
+
+static int rule_deny_only(view *v, int p)
+{
+	static const char *const allowed[] = {"UserName", "RoleName", "PolicyName", "PolicyDocument",
+					      NULL};
+	const sandbox_config *c = v->run ? v->run->config : NULL;
+	const char *name;
+	size_t len;
+	int r;
+	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "PolicyName", &name) != 0)
+		return -1;
+	if (!is_static(v) && c && c->policy_name && strcmp(name, c->policy_name) != 0)
+		return refuse(v, "policy name %.64s is not config.iam.revoke_policy_name (%.64s)", name,
+			      c->policy_name);
+	int type = get(v->L, p, "PolicyDocument");
+	if (type == LUA_TNIL && is_static(v)) {
+		lua_pop(v->L, 1);
+		return 0;
+	}
+	if (type != LUA_TSTRING) {
+		lua_pop(v->L, 1);
+		return refuse(v, "PolicyDocument must be a JSON string");
+	}
+	const char *doc = lua_tolstring(v->L, -1, &len);
+	r = deny_only_text(v, doc, len);
+	lua_pop(v->L, 1);
+	return r;
+}
+
+static int rule_deactivate_only(view *v, int p)
+{
+	const char *status;
+	if (restore_mode(v))
+		return 0;
+	if (need_str(v, p, "Status", &status) != 0)
+		return -1;
+	if (status && strcmp(status, "Inactive") != 0)
+		return refuse(v, "Status may only be \"Inactive\": a key is only ever deactivated");
+	return 0;
+}
+
+static int rule_own_topic(view *v, int p)
+{
+	static const char *const allowed[] = {"TopicArn", "Subject", "Message", "MessageStructure",
+					      NULL};
+	const char *topic, *want = v->run ? v->run->topic_arn : NULL;
+	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "TopicArn", &topic) != 0)
+		return -1;
+	if (is_static(v))
+		return 0;
+	if (!want || strcmp(topic, want) != 0)
+		return refuse(v, "only the notification topic (NOTIFICATION_TOPIC_ARN) may be sent to");
+	return 0;
+}
+
+/* ---- the table: rule -> name, check ---- */
+
+static const struct {
+	allow_rule rule;
+	const char *name;
+	rule_fn check;
+} rules[] = {
+	{RULE_NONE, "none", rule_any},
+	{RULE_ANY, "any", rule_any},
+	{RULE_PROTECT_ONLY, "protect-only", rule_protect_only},
+	{RULE_NO_GROUP_TAG, "no-group-tag", rule_no_group_tag},
+	{RULE_NEW_GROUP, "new-group", rule_new_group},
+	{RULE_INGRESS_OWN_GROUP, "ingress-own-group", rule_ingress_own_group},
+	{RULE_EGRESS_OWN_GROUP, "egress-own-group", rule_egress_own_group},
+	{RULE_REVOKE_OWN_GROUP, "revoke-own-group", rule_revoke_own_group},
+	{RULE_ENI_OWN_GROUPS, "eni-own-groups", rule_eni_own_groups},
+	{RULE_QUARANTINE_PROFILE, "quarantine-profile", rule_quarantine_profile},
+	{RULE_KEEP_CAPACITY, "keep-capacity", rule_keep_capacity},
+	{RULE_CONFIG_COMMANDS, "config-commands", rule_config_commands},
+	{RULE_BLOCK_ALL, "block-all", rule_block_all},
+	{RULE_EVIDENCE_OBJECT, "evidence-object", rule_evidence_object},
+	{RULE_DENY_ONLY, "deny-only", rule_deny_only},
+	{RULE_DEACTIVATE_ONLY, "deactivate-only", rule_deactivate_only},
+	{RULE_OWN_TOPIC, "own-topic", rule_own_topic},
+};
+
+#define NRULES (sizeof(rules) / sizeof(rules[0]))
+
+const char *allow_rule_name(allow_rule r)
+{
+	for (size_t i = 0; i < NRULES; i++)
+		if (rules[i].rule == r)
+			return rules[i].name;
+	return "unknown";
+}
+
+static rule_fn rule_check_of(allow_rule r)
+{
+	for (size_t i = 0; i < NRULES; i++)
+		if (rules[i].rule == r)
+			return rules[i].check;
+	return NULL;
+}
+
+/* A write with no known rule is refused; a read has none. */
+static int judge(view *v, const allow_entry *e, int p)
+{
+	rule_fn f = rule_check_of(e->rule);
+	int top = lua_gettop(v->L), r;
+	if (e->access == ALLOW_READ)
+		return 0;
+	if (!f || e->rule == RULE_NONE)
+		return refuse(v, "this write has no rule in the allow-list");
+	if (!lua_checkstack(v->L, 12))
+		return refuse(v, "out of Lua stack");
+	v->why[0] = '\0';
+	r = f(v, lua_absindex(v->L, p));
+	lua_settop(v->L, top);
+	if (r != 0 && !v->why[0])
+		snprintf(v->why, v->n, "the arguments do not follow the rule");
+	return r != 0 ? -1 : 0;
+}
+
+static const aws_shape *input_of(const allow_entry *e)
+{
+	const aws_operation *op = model_find_operation(e->service, e->operation);
+	return op ? op->input : NULL;
+}
+
+int rules_check(lua_State *L, const allow_entry *e, int params, char *why, size_t n)
+{
+	sandbox *sb = sandbox_of(L);
+	view v = {input_of(e), L, sb, &sb->run, why, n};
+	return judge(&v, e, params);
+}
+
+int allow_rule_check_static(const allow_entry *e, lua_State *L, int idx, char *err, size_t errlen)
+{
+	char why[512];
+	view v = {input_of(e), L, NULL, NULL, why, sizeof(why)};
+	if (!e || !lua_istable(L, idx))
+		return 0;
+	if (judge(&v, e, idx) == 0)
+		return 0;
+	snprintf(err, errlen, "rule %s: %s", allow_rule_name(e->rule), why);
+	return -1;
+}
+
+void sandbox_set_run(sandbox *sb, const sandbox_run *run)
+{
+	sb->run = *run;
+}
