@@ -32,8 +32,8 @@ import types
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness.world import ACCOUNT, REGION, World, WorldTestCase  # noqa: E402
-from playbook_cases import (bucket_resource, ec2_state, ec2_world, finding,  # noqa: E402
-                            instance_resource, notification_queue, notifications,
+from playbook_cases import (bucket_resource, ec2_state, ec2_world, endpoint_config,  # noqa: E402
+                            finding, instance_resource, notification_queue, notifications,
                             playbooks_with_config, run)
 
 MEMBER = "210987654321"
@@ -108,6 +108,13 @@ class MemberAccountCase(WorldTestCase):
         self.home_before = home_state(self.world)
         self.member_before = ec2_state(self.member, self.w)
 
+    def contain(self, document):
+        """A live run with forensics on (the member world's endpoint group as
+        the forensic egress), so the quarantine profile is lent too."""
+        pb = playbooks_with_config(endpoint_config(self.w))
+        self.addCleanup(shutil.rmtree, os.path.dirname(pb), True)
+        return run(self.world, document, env=self.env, playbooks=pb)
+
     def account_line(self, result):
         lines = [l for l in result.lines if l.get("event") == "account"]
         self.assertEqual(len(lines), 1, result.describe())
@@ -116,7 +123,7 @@ class MemberAccountCase(WorldTestCase):
 
 class TestMemberAccount(MemberAccountCase):
     def test_member_finding_is_contained_in_its_account_and_nothing_changes_at_home(self):
-        result = run(self.world, member_finding(self.w), env=self.env)
+        result = self.contain(member_finding(self.w))
         self.assertEqual(result.outcome, "contained", result.describe())
 
         acct = self.account_line(result)
@@ -151,7 +158,7 @@ class TestMemberAccount(MemberAccountCase):
         self.assertEqual(len(notifications(self.world, self.home_queue)), 1)
 
     def test_every_call_of_the_run_is_made_with_the_assumed_credentials(self):
-        result = run(self.world, member_finding(self.w), env=self.env)
+        result = self.contain(member_finding(self.w))
         self.assertEqual(result.outcome, "contained", result.describe())
         log = self.world.log()
         actions = [e["action"] for e in log]
