@@ -2,8 +2,10 @@
 #
 #   make            build build/deadbolt
 #   make deps       install what the build and the tests need (Debian + Python)
-#   make test       build and run every test (C units, then integration on moto)
+#   make test       build and run every test (C units, the same under ASan+UBSan,
+#                   then integration on moto)
 #   make check-asan the C unit tests under AddressSanitizer and UBSan
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each (default 60)
 #   make bench      benchmarks that print ratios against a peer run
 #
 # Sources are found by wildcard: a new engine/*/*.c or sandbox/*.c is built
@@ -29,7 +31,7 @@ ENGINE_OBJ  = $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC    = $(wildcard tests/unit/test_*.c)
 UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-check test unit integration check-asan bench clean demo lint
+.PHONY: all deps deps-check test unit integration check-asan fuzz fuzz-run bench clean demo lint
 
 all: $(BUILD)/deadbolt
 
@@ -69,13 +71,35 @@ unit: deps-check $(UNIT_BIN)
 integration: deps-check $(BUILD)/deadbolt
 	@sh tests/run-integration.sh
 
+# test: the units, the units again under ASan and UBSan (about 5 minutes
+# on two cores), then the integration tests.
 test: deps-check
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory integration
 
 check-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
+
+# Fuzz targets (tests/fuzz/fuzz_*.c): the finding decoder and the journal's
+# Lua value walkers, built with clang's libFuzzer, ASan and UBSan in a build
+# of their own, each run for FUZZ_SECONDS from a seed corpus
+# (tools/run-fuzz.sh).
+FUZZ_SECONDS ?= 60
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang OPT="-O1 -g" \
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  fuzz-run
+
+fuzz-run: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+	@sh tools/run-fuzz.sh $(FUZZ_SECONDS) $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(BUILD)/libdeadbolt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libdeadbolt.a $(LDLIBS)
 
 bench: deps-check $(BUILD)/deadbolt
 	@sh bench/run.sh

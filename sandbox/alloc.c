@@ -18,6 +18,13 @@
  * if it needs a new slab at the cap, the slab is taken anyway, at most
  * SLAB_BYTES over.
  *
+ * Every growth that succeeds is charged to the instruction budget, one unit per
+ * ALLOC_BYTES_PER_UNIT bytes asked for: the C functions that build strings
+ * or tables (string.rep, format, concat, gsub, json.decode, ...) cost what
+ * they copy. The allocator must not raise, so it only adds to the count;
+ * the next sandbox_charge (the hook, within 1000 instructions or at the next
+ * call) raises the budget error.
+ *
  * Under AddressSanitizer every block is malloc'd, so that ASan still sees
  * each of Lua's blocks. */
 #include "sandbox_int.h"
@@ -37,7 +44,8 @@
 #endif
 #define GRAIN 8 /* size classes and alignment */
 #define SLAB_BYTES ((size_t)32 << 10)
-#define SLAB_HEADER 16 /* the link to the next slab */
+#define SLAB_HEADER 16
+#define ALLOC_BYTES_PER_UNIT 4 /* the link to the next slab */
 
 _Static_assert(GRAIN >= _Alignof(lua_Number) && GRAIN >= _Alignof(lua_Integer) &&
 		       GRAIN >= _Alignof(void *) && GRAIN >= _Alignof(long) &&
@@ -135,6 +143,17 @@ static void *large_resize(sandbox *sb, void *ptr, size_t old, size_t nsize)
 	return p;
 }
 
+/* Charges a growth from old to nsize bytes that succeeded (p set), one
+ * unit per ALLOC_BYTES_PER_UNIT, saturating at the limit. Returns p. */
+static void *charge(sandbox *sb, void *p, size_t old, size_t nsize)
+{
+	uint64_t units = nsize > old ? (nsize - old) / ALLOC_BYTES_PER_UNIT : 0;
+	if (p)
+		sb->instructions = units > sb->lim.instructions - sb->instructions
+					   ? sb->lim.instructions : sb->instructions + units;
+	return p;
+}
+
 void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	sandbox *sb = ud;
@@ -148,8 +167,8 @@ void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	if (is_small(old) && is_small(nsize) && class_of(old) == class_of(nsize))
 		return ptr;
 	if (old && !is_small(old) && !is_small(nsize))
-		return large_resize(sb, ptr, old, nsize);
-	if (!(p = get(sb, nsize, nsize < old)))
+		return charge(sb, large_resize(sb, ptr, old, nsize), old, nsize);
+	if (!(p = charge(sb, get(sb, nsize, nsize < old), old, nsize)))
 		return NULL;
 	if (old)
 		memcpy(p, ptr, old < nsize ? old : nsize);

@@ -121,6 +121,17 @@ static int raise_aws_error(lua_State *L, const allow_entry *e, const aws_error *
 	return lua_error(L);
 }
 
+/* After a call, params at index params and, when rc is 0, its result on
+ * top: raises the AWS failure, or lets the rules see what the call made and
+ * returns the result. Also the end of a call inside aws.all (sched.c). */
+static int finish_call(lua_State *L, const allow_entry *e, int params, int rc, const aws_error *err)
+{
+	if (rc != 0)
+		return raise_aws_error(L, e, err);
+	rules_observe(L, e, params, lua_gettop(L));
+	return 1;
+}
+
 /* upvalues: the entry (light userdata), "ec2.create_snapshot" */
 static int prim_call(lua_State *L)
 {
@@ -152,6 +163,9 @@ static int prim_call(lua_State *L)
 		aws_error_set(&err, "NotConnected", "no AWS client in this sandbox");
 		return raise_aws_error(L, e, &err);
 	}
+	int n = sandbox_sched_call(L, e, params, finish_call);
+	if (n >= 0)
+		return n; /* started and answered inside aws.all (sched.c) */
 	if (sb->host.call(sb->host.ud, L, e, params, &err) != 0)
 		return raise_aws_error(L, e, &err);
 	rules_observe(L, e, params, lua_gettop(L));

@@ -18,6 +18,7 @@
 #include <lauxlib.h>
 
 #define RO_MAX_DEPTH 100
+#define PLAIN_BYTES_PER_UNIT 4
 
 static int ro_newindex(lua_State *L)
 {
@@ -43,6 +44,15 @@ static void push_data(lua_State *L, int idx)
 	lua_pushliteral(L, "__index");
 	lua_rawget(L, -2);
 	lua_remove(L, -2);
+}
+
+int sandbox_view_data(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	if (!lua_checkstack(L, 3) || !sandbox_is_readonly(L, idx))
+		return 0;
+	push_data(L, idx);
+	return 1;
 }
 
 static int ro_len(lua_State *L)
@@ -140,8 +150,12 @@ void sandbox_make_readonly(sandbox *sb, int idx)
 
 /* ---- plain copies ---- */
 
+/* Charges n bytes of the copy, and a unit of instructions every
+ * PLAIN_BYTES_PER_UNIT of them: what the C code given the copy (cjson, the
+ * host's JSON writer) will spend on it. */
 static void spend(lua_State *L, const char *what, size_t *budget, size_t n)
 {
+	sandbox_charge(L, n / PLAIN_BYTES_PER_UNIT + 1);
 	if (n > *budget)
 		luaL_error(L, "%s: value too large", what);
 	*budget -= n;

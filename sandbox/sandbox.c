@@ -6,7 +6,16 @@
  * Instructions: a hook every 1000 VM instructions and on every function
  * call (charged as CALL_COST); C loops whose length a script controls
  * (pattern matching, table.move, ...) charge their steps through
- * sandbox_charge. Wall clock: read every 1000 charged units, and by sleep.
+ * sandbox_charge; C functions that allocate are charged by the bytes they
+ * ask the allocator for (alloc.c), load by the bytes it reads. A floor
+ * catches the rest (a string comparison or a conversion that the VM does in
+ * C in one instruction, a library call we did not wrap): at least one unit
+ * is charged per CPU_NS_PER_UNIT of the thread's CPU time, so any loop of
+ * uncharged work ends by the instruction budget after about
+ * instructions * CPU_NS_PER_UNIT of CPU (2 s by default). Waiting on the
+ * network or in sleep() uses no CPU and is not charged. Wall clock: read
+ * every 1000 charged units and at every tick of the coarse clock, and by
+ * sleep.
  *
  * A budget error is a light userdata sentinel raised after budget_hit is
  * set. The pcall, xpcall and coroutine wrappers look at budget_hit, not at
@@ -37,6 +46,19 @@
 #define HOOK_EVERY 1000    /* VM instructions between two count hooks */
 #define CLOCK_EVERY 1000   /* charged units between two wall clock reads */
 #define CALL_COST 10       /* a call is charged as this many instructions */
+/* The floor: CPU nanoseconds a charged unit may take; ten times more under
+ * AddressSanitizer, which makes everything that much slower. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CPU_NS_PER_UNIT 100
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CPU_NS_PER_UNIT 100
+#endif
+#endif
+#ifndef CPU_NS_PER_UNIT
+#define CPU_NS_PER_UNIT 10
+#endif
+#define CPU_SYNC_SECONDS 0.001 /* wall time between two reads of the CPU clock */
 
 static char budget_sentinel; /* its address is the budget error value */
 const char sandbox_aws_error_key[] = "deadbolt.aws_error";
@@ -52,6 +74,14 @@ void sandbox_default_limits(sandbox_limits *l)
 double sandbox_now(void)
 {
 	return clock_mono();
+}
+
+static double thread_cpu(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 sandbox *sandbox_of(lua_State *L)
@@ -78,22 +108,67 @@ void sandbox_check_budget(lua_State *L)
 		sandbox_raise_budget(L, NULL);
 }
 
+/* Adds n to the count, saturating at the limit. */
+static void add_units(sandbox *sb, uint64_t n)
+{
+	sb->instructions = n > sb->lim.instructions - sb->instructions ? sb->lim.instructions
+								  : sb->instructions + n;
+}
+
+/* At most once per CPU_SYNC_SECONDS of wall time: charges what the CPU
+ * time since the last reading costs beyond what was charged meanwhile. */
+static void cpu_floor(sandbox *sb, double now)
+{
+	double cpu;
+	uint64_t floor_units, charged;
+	if (now - sb->sync_wall < CPU_SYNC_SECONDS)
+		return;
+	cpu = thread_cpu();
+	floor_units = cpu > sb->sync_cpu ? (uint64_t)((cpu - sb->sync_cpu) * 1e9 / CPU_NS_PER_UNIT) : 0;
+	charged = sb->instructions - sb->sync_units;
+	if (floor_units > charged)
+		add_units(sb, floor_units - charged);
+	sb->sync_wall = now;
+	sb->sync_cpu = cpu;
+	sb->sync_units = sb->instructions;
+}
+
+/* CLOCK_MONOTONIC_COARSE: a few nanoseconds (no system call), advancing
+ * every few milliseconds: read at every charge, so that a loop of few but
+ * slow calls is still looked at every tick. */
+static double coarse_now(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+		return sandbox_now();
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void sandbox_charge(lua_State *L, uint64_t n)
 {
 	sandbox *sb = sandbox_of(L);
+	double tick;
 
 	sandbox_check_budget(L);
-	if (n > sb->lim.instructions - sb->instructions) {
-		sb->instructions = sb->lim.instructions;
-		sandbox_raise_budget(L, "instructions");
-	}
-	sb->instructions += n;
+	add_units(sb, n);
 	sb->since_clock += n;
-	if (sb->since_clock >= CLOCK_EVERY) {
+	tick = coarse_now();
+	if (sb->since_clock >= CLOCK_EVERY || tick != sb->last_tick) {
+		double now = sandbox_now();
 		sb->since_clock = 0;
-		if (sandbox_now() >= sb->deadline)
+		sb->last_tick = tick;
+		cpu_floor(sb, now);
+		if (now >= sb->deadline)
 			sandbox_raise_budget(L, "wall clock");
 	}
+	/* also what the allocator charged since the last call */
+	if (sb->instructions >= sb->lim.instructions)
+		sandbox_raise_budget(L, "instructions");
+}
+
+void sandbox_charge_work(lua_State *L, uint64_t units)
+{
+	sandbox_charge(L, units);
 }
 
 /* A call costs about ten instructions, and a C function called from C
@@ -199,6 +274,8 @@ void sandbox_error_text(lua_State *L, int idx, char *out, size_t len)
 	idx = lua_absindex(L, idx);
 	if (lua_type(L, idx) == LUA_TSTRING) {
 		copy_str(out, len, lua_tostring(L, idx));
+	} else if (sandbox_is_all_error(L, idx) && lua_checkstack(L, 2)) {
+		copy_str(out, len, raw_string(L, idx, "message"));
 	} else if (sandbox_is_aws_error(L, idx) && lua_checkstack(L, 2)) {
 		if (len)
 			snprintf(out, len, "%s: %s (%s)", raw_string(L, idx, "code"),
@@ -257,6 +334,7 @@ static int setup(lua_State *L)
 	lua_pushcfunction(L, sandbox_open_libs);
 	lua_call(L, 0, 0);
 	sandbox_open_prims(L);
+	sandbox_open_sched(L);
 	return 0;
 }
 
@@ -287,6 +365,8 @@ sandbox *sandbox_new(const sandbox_limits *lim, const sandbox_host *host,
 	if (playbook_dir && !(sb->playbook_dir = strdup(playbook_dir)))
 		goto fail;
 	sb->deadline = sandbox_now() + sb->lim.wall_seconds;
+	sb->sync_wall = sandbox_now();
+	sb->sync_cpu = thread_cpu();
 	sb->L = lua_newstate(sandbox_alloc, sb);
 	if (!sb->L)
 		goto fail;
@@ -313,6 +393,14 @@ void sandbox_free(sandbox *sb)
 	sandbox_pool_free(sb);
 	free(sb->playbook_dir);
 	free(sb);
+}
+
+void sandbox_set_async(sandbox *sb, const sandbox_async *a)
+{
+	if (a)
+		sb->async = *a;
+	else
+		memset(&sb->async, 0, sizeof(sb->async));
 }
 
 lua_State *sandbox_lua(sandbox *sb)
@@ -391,6 +479,61 @@ sandbox_status sandbox_load_playbook(sandbox *sb, const char *name, char *err, s
 	lua_pushcfunction(sb->L, load_and_run);
 	lua_pushstring(sb->L, name);
 	return sandbox_pcall(sb, 1, 1, err, errlen);
+}
+
+/* ---- patterns for the host ---- */
+
+/* Protected: args subject, pattern. Pushes whether find found it. */
+static int pattern_probe(lua_State *L)
+{
+	lua_newtable(L);
+	sandbox_open_patterns(L);
+	lua_getfield(L, -1, "find");
+	lua_pushvalue(L, 1);
+	lua_pushvalue(L, 2);
+	lua_call(L, 2, 1);
+	lua_pushboolean(L, !lua_isnil(L, -1));
+	return 1;
+}
+
+int sandbox_pattern_find(const char *subject, const char *pattern, uint64_t steps,
+			 uint64_t *used, char *err, size_t errlen)
+{
+	sandbox sb;
+	int rc = -1;
+	memset(&sb, 0, sizeof(sb));
+	sb.lim.memory_bytes = SANDBOX_PATTERN_MEMORY;
+	sb.lim.instructions = steps ? steps : SANDBOX_PATTERN_STEPS;
+	sb.lim.wall_seconds = 10;
+	sb.deadline = sandbox_now() + sb.lim.wall_seconds;
+	sb.sync_wall = sandbox_now();
+	sb.sync_cpu = thread_cpu();
+	if (!(sb.L = lua_newstate(sandbox_alloc, &sb))) {
+		copy_str(err, errlen, "pattern: out of memory");
+		goto out;
+	}
+	lua_pushcfunction(sb.L, pattern_probe);
+	lua_pushstring(sb.L, subject);
+	lua_pushstring(sb.L, pattern);
+	if (lua_pcall(sb.L, 2, 1, 0) == LUA_OK) {
+		rc = lua_toboolean(sb.L, -1);
+	} else if (sb.budget_hit && strcmp(sb.budget_hit, "instructions") == 0) {
+		if (errlen)
+			snprintf(err, errlen, "pattern too costly (more than %llu steps)",
+				 (unsigned long long)sb.lim.instructions);
+	} else if (sb.budget_hit) {
+		if (errlen)
+			snprintf(err, errlen, "pattern: budget exceeded: %s", sb.budget_hit);
+	} else {
+		sandbox_error_text(sb.L, -1, err, errlen);
+	}
+out:
+	if (used)
+		*used = sb.instructions;
+	if (sb.L)
+		lua_close(sb.L);
+	sandbox_pool_free(&sb);
+	return rc;
 }
 
 const char *sandbox_budget_hit(const sandbox *sb)

@@ -39,6 +39,29 @@ typedef struct sandbox_host {
 	void *ud;
 } sandbox_host;
 
+/* Calls that overlap, inside aws.all and aws.each (sandbox/sched.c): the
+ * host's side, with sandbox_host.ud. Optional: without it every call goes
+ * through sandbox_host.call, one at a time, and aws.all runs its functions
+ * one after the other, depth first, exactly as a sequential run. */
+typedef struct sandbox_async {
+	/* start: as call, but need not wait for the answer. order is the
+	 * call's place in a sequential run (sandbox_order_key). Returns 0 with
+	 * *pending set (in flight), 0 with *pending NULL (finished now, result
+	 * pushed), or -1 with err filled. May raise only out of memory. */
+	int (*start)(void *ud, lua_State *L, const allow_entry *entry, int params, const char *order,
+		     aws_error *err, void **pending);
+	/* Waits for one started call until the CLOCK_MONOTONIC time until.
+	 * Returns 0 with *done set and its result pushed on L, -1 with *done
+	 * and err set, or 1 when until passed first. May raise only out of
+	 * memory (the call is then lost; the sandbox stops on its budget). */
+	int (*wait)(void *ud, lua_State *L, double until, void **done, aws_error *err);
+	/* Abandons a started call that wait has not returned (the run stops). */
+	void (*cancel)(void *ud, void *pending);
+	/* The outermost aws.all begins (1) and ends (0, on every path). What
+	 * the host keeps in between by order key it writes out at the end. */
+	void (*concurrent)(void *ud, int begin);
+} sandbox_async;
+
 typedef struct sandbox sandbox;
 
 /* Builds the restricted state. playbook_dir is where sandbox_load_playbook
@@ -46,6 +69,8 @@ typedef struct sandbox sandbox;
 sandbox *sandbox_new(const sandbox_limits *lim, const sandbox_host *host,
 		     const char *playbook_dir, char *err, size_t errlen);
 void sandbox_free(sandbox *sb);
+/* Copies the async host (NULL: none) into sb; ud is sandbox_host.ud. */
+void sandbox_set_async(sandbox *sb, const sandbox_async *a);
 lua_State *sandbox_lua(sandbox *sb);
 
 /* Loads playbook_dir/name ("ec2.lua") as a text chunk with the sandbox's
@@ -76,12 +101,43 @@ sandbox_status sandbox_pcall(sandbox *sb, int nargs, int nresults, char *err, si
  * (writes raise, rawset cannot reach the contents, its metatable is protected). */
 void sandbox_make_readonly(sandbox *sb, int idx);
 
+/* When the value at idx is one of the sandbox's read-only views, pushes
+ * the table behind it and returns 1; else returns 0 and pushes nothing.
+ * Never raises: for host code that walks a playbook's values raw (the
+ * journal's exact writer). The table pushed must not be written. */
+int sandbox_view_data(lua_State *L, int idx);
+
+/* For a host C function a playbook calls (ctx.save): charges units of work
+ * (about one per byte the host walks or writes) to the instruction budget
+ * of the sandbox that L belongs to; raises the budget error when it runs
+ * out. Call it before holding any malloc'd memory. */
+void sandbox_charge_work(lua_State *L, uint64_t units);
+
+/* string.find(subject, pattern) ~= nil, for a pattern a playbook declared
+ * (routing by finding_type): run by the sandbox's metered matcher in a
+ * small state of its own, at most `steps` matcher steps and
+ * SANDBOX_PATTERN_MEMORY bytes, so no pattern runs long in the host.
+ * Returns 1 (a match), 0 (none), or -1 with err (not a pattern, or the
+ * steps ran out: "pattern too costly (more than N steps)"). *used (may be
+ * NULL) gets the steps spent. */
+#define SANDBOX_PATTERN_STEPS 1000000u
+#define SANDBOX_PATTERN_MEMORY ((size_t)1 << 20)
+int sandbox_pattern_find(const char *subject, const char *pattern, uint64_t steps,
+			 uint64_t *used, char *err, size_t errlen);
+
 /* Which budget was hit ("memory", "instructions", "wall clock", "aws calls"),
  * or NULL. Once hit, every later sandbox_pcall fails at once. */
 const char *sandbox_budget_hit(const sandbox *sb);
 int sandbox_calls_made(const sandbox *sb);
 /* The CLOCK_MONOTONIC second at which the wall-clock budget ends. */
 double sandbox_deadline(const sandbox *sb);
+
+/* Inside aws.all: the place of the next event (a call, a log line, a
+ * ctx.save) of the function running now in a sequential run, as a string
+ * that sorts (strcmp) in that order; each call moves to the next place.
+ * NULL outside aws.all. out needs SANDBOX_ORDER_MAX bytes. */
+#define SANDBOX_ORDER_MAX 160
+const char *sandbox_order_key(sandbox *sb, char *out, size_t outlen);
 
 /* ---- the run, for the argument rules (sandbox/rules.c) ----
  *

@@ -54,15 +54,21 @@ struct sandbox {
 	lua_State *L;
 	sandbox_limits lim;
 	sandbox_host host;
+	sandbox_async async;   /* zeroed: none */
 	char *playbook_dir;    /* NULL: require and sandbox_load_playbook refuse */
 	size_t mem_used;       /* bytes held through the allocator (slabs whole) */
 	sandbox_pool pool;
 	uint64_t instructions; /* charged so far: VM instructions, calls, C loop steps */
 	uint64_t since_clock;  /* charged since the wall clock was last read */
+	double sync_wall, sync_cpu; /* the CPU floor's last reading (sandbox.c) */
+	double last_tick;      /* the coarse clock at the last charge */
+	uint64_t sync_units;   /* instructions at that reading */
 	double deadline;       /* CLOCK_MONOTONIC seconds */
 	int calls;             /* AWS primitive calls made */
+	int closing;           /* coroutine closes in progress (sandbox_lib.c) */
 	const char *budget_hit; /* static string, or NULL */
 	sandbox_chunks *chunks; /* borrowed; NULL: every load compiles the text */
+	struct sched_run *sched; /* the aws.all running now (sched.c), or NULL */
 	sandbox_run run;        /* for the rules; strings borrowed from the host */
 	rules_group groups[RULES_GROUPS_MAX];
 	size_t ngroups;
@@ -77,8 +83,9 @@ extern const char sandbox_aws_error_key[]; /* registry: the AWS errors' metatabl
 sandbox *sandbox_of(lua_State *L);
 double sandbox_now(void); /* CLOCK_MONOTONIC seconds */
 /* Adds n to the instruction count and checks the instruction and
- * wall-clock budgets; raises the budget error when one ran out. For C loops
- * whose length a script controls. */
+ * wall-clock budgets; raises the budget error when one ran out (including
+ * when the allocator's charges used it up). For C loops whose length a
+ * script controls. */
 void sandbox_charge(lua_State *L, uint64_t n);
 /* Marks the budget as hit (keeps the first one) and raises the budget
  * sentinel, which the pcall wrappers never catch. Does not return. */
@@ -128,6 +135,26 @@ void sandbox_push_plain(lua_State *L, int idx, const char *what, int max_depth,
  * file), the error message pushed instead on failure. Host and require
  * only: never reachable with a path or bytes a playbook chose. */
 int sandbox_load_file(lua_State *L, const char *path);
+
+/* ---- sched.c ---- */
+/* Sets the global aws: all, each. */
+void sandbox_open_sched(lua_State *L);
+/* When L is a function aws.all runs, and can yield: starts the call through
+ * sandbox_async.start and yields until it is done; returns the
+ * lua_CFunction's result count, or -1 when the call must go through
+ * host.call (outside aws.all, or where a yield cannot cross: a metamethod
+ * called from C, a sort comparator, a coroutine of the playbook's own).
+ * Every call started ends in finish (prims.c's: raise the failure, or let
+ * the rules see the result), with its params index and, on success, the
+ * result on top. */
+typedef int (*sandbox_finish_fn)(lua_State *L, const allow_entry *e, int params, int rc,
+				 const aws_error *err);
+int sandbox_sched_call(lua_State *L, const allow_entry *e, int params, sandbox_finish_fn finish);
+/* Whether co is the coroutine of a function aws.all runs now: only the
+ * scheduler resumes or closes those. */
+int sandbox_sched_is_task(lua_State *L, lua_State *co);
+/* Whether the error value at idx is aws.all's aggregated error. */
+int sandbox_is_all_error(lua_State *L, int idx);
 
 /* ---- prims.c ---- */
 /* Sets one read-only global per service, ec2 .. sns. */

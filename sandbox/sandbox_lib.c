@@ -24,13 +24,21 @@
  *                            the creating thread's hook, so no wrapper is needed
  *                            for that)
  *   load                     text only; the chunk's globals are the env
- *                            argument, or a fresh empty table: never ours
+ *                            argument, or a fresh empty table: never ours;
+ *                            charged a unit a byte of text
  *   setmetatable             refuses __gc: Lua runs finalizers with hooks off
  *   rawset                   refuses read-only views
  *   string.rep               string.rep("", 1e15) loops in C with nothing to stop it
  *   string.find/match/gmatch/gsub   charge their steps (pattern.c)
  *   table.insert/remove/move/concat/sort   charge their loops (a __len or a
- *                            range can make them loop for ever in C) */
+ *                            range can make them loop for ever in C); sort
+ *                            without a comparator gets one that charges the
+ *                            bytes it compares (a sort of long equal strings)
+ *   log, print               charged a unit a byte (the host escapes and
+ *                            writes every byte)
+ *
+ * Every other C function that builds a value is charged by the allocator
+ * (alloc.c), and anything missed by the CPU floor (sandbox.c). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -137,6 +145,7 @@ static int sb_load(lua_State *L)
 		lua_pushliteral(L, "load: only text chunks (mode \"t\") are allowed");
 		return 2;
 	}
+	sandbox_charge(L, len + 1);
 	status = luaL_loadbufferx(L, s, len, name, "t");
 	sandbox_after_status(L, status);
 	if (status != LUA_OK) {
@@ -158,6 +167,7 @@ static int sb_load(lua_State *L)
 static void emit(lua_State *L, const char *level, const char *msg, size_t len)
 {
 	sandbox *sb = sandbox_of(L);
+	sandbox_charge(L, (len > LOG_MAX ? LOG_MAX : len) + 1);
 	if (len > LOG_MAX) {
 		lua_pushlstring(L, msg, LOG_MAX);
 		msg = lua_tostring(L, -1);
@@ -344,10 +354,31 @@ static int sb_concat(lua_State *L)
 	return call_wrapped(L);
 }
 
+/* The comparator sort gets when the script gives none: a C function, so
+ * each comparison is a call the hook sees, and charged by the bytes two
+ * strings can make strcoll compare. */
+static int sort_less(lua_State *L)
+{
+	size_t la = 0, lb = 0;
+	if (lua_type(L, 1) == LUA_TSTRING && lua_type(L, 2) == LUA_TSTRING) {
+		lua_tolstring(L, 1, &la);
+		lua_tolstring(L, 2, &lb);
+		sandbox_charge(L, (la < lb ? la : lb) / 8 + 1);
+	}
+	lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
+	return 1;
+}
+
 static int sb_sort(lua_State *L)
 {
+	lua_Integer n;
 	luaL_checktype(L, 1, LUA_TTABLE);
-	charge_span(L, 0, luaL_len(L, 1));
+	n = luaL_len(L, 1);
+	charge_span(L, 0, n);
+	if (lua_isnoneornil(L, 2)) {
+		lua_settop(L, 1);
+		lua_pushcfunction(L, sort_less);
+	}
 	return call_wrapped(L);
 }
 
@@ -429,6 +460,8 @@ static int sb_move(lua_State *L)
 /* ---- coroutines: a budget error or out of memory inside one is not a
  * value for resume to return ---- */
 
+static void reset_thread(lua_State *L, lua_State *co);
+
 /* Moves narg values from L to co and resumes it; leaves its results (the
  * count returned) or its error (-1) on L. */
 static int resume_co(lua_State *L, lua_State *co, int narg)
@@ -459,6 +492,8 @@ static int sb_resume(lua_State *L)
 	lua_State *co = lua_tothread(L, 1);
 	int r;
 	luaL_argexpected(L, co, 1, "coroutine");
+	if (sandbox_sched_is_task(L, co))
+		return luaL_error(L, "coroutine.resume: a function of aws.all runs only under aws.all");
 	r = resume_co(L, co, lua_gettop(L) - 1);
 	lua_pushboolean(L, r >= 0);
 	lua_insert(L, r >= 0 ? -(r + 1) : -2);
@@ -472,7 +507,7 @@ static int wrap_next(lua_State *L)
 	if (r >= 0)
 		return r;
 	if (lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD) {
-		lua_resetthread(co); /* run its pending __close handlers */
+		reset_thread(L, co); /* run its pending __close handlers */
 		sandbox_check_budget(L);
 	}
 	if (lua_type(L, -1) == LUA_TSTRING) { /* add where, as Lua's wrap does */
@@ -494,12 +529,57 @@ static int sb_wrap(lua_State *L)
 	return 1;
 }
 
-/* coroutine.close runs __close handlers and returns their error. */
+/* coroutine.close runs __close handlers and returns their error. Lua
+ * 5.4.4's lua_resetthread counts the C calls of the closed coroutine from
+ * zero, so a __close handler that closes another coroutine, whose handler
+ * closes another, ... recurses in C with no limit until the process dies
+ * (a bug fixed upstream in 5.4.6 by lua_closethread): the sandbox counts
+ * the closes in progress itself and refuses past CLOSE_DEPTH. */
+#define CLOSE_DEPTH 100
+
+static int enter_close(lua_State *L)
+{
+	sandbox *sb = sandbox_of(L);
+	if (sb->closing >= CLOSE_DEPTH) {
+		lua_pushfstring(L, "coroutine.close: closes nested more than %d deep", CLOSE_DEPTH);
+		return lua_error(L);
+	}
+	sb->closing++;
+	return 0;
+}
+
+/* Protected: the wrapped close with the arguments. */
+static int close_call(lua_State *L)
+{
+	return call_wrapped(L);
+}
+
 static int sb_close(lua_State *L)
 {
-	int n = call_wrapped(L);
-	sandbox_check_budget(L);
-	return n;
+	sandbox *sb = sandbox_of(L);
+	lua_State *co = lua_tothread(L, 1);
+	int status, n = lua_gettop(L);
+	if (co && sandbox_sched_is_task(L, co))
+		return luaL_error(L, "coroutine.close: a function of aws.all runs only under aws.all");
+	enter_close(L);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushcclosure(L, close_call, 1);
+	lua_insert(L, 1);
+	status = lua_pcall(L, n, LUA_MULTRET, 0);
+	sb->closing--;
+	sandbox_after_status(L, status);
+	if (status != LUA_OK)
+		return lua_error(L);
+	return lua_gettop(L);
+}
+
+/* lua_resetthread on co, under the same count. */
+static void reset_thread(lua_State *L, lua_State *co)
+{
+	sandbox *sb = sandbox_of(L);
+	enter_close(L);
+	lua_resetthread(co);
+	sb->closing--;
 }
 
 /* ---- json (lua-cjson) ---- */

@@ -18,11 +18,12 @@ set -f  # no globbing: "moto[server]" is a pip requirement, not a pattern
 # engine/aws/xml.c against the parser it replaced; deadbolt itself does not.
 # libcurl4-openssl-dev: only tools/gen_sigv4_curl.c (the SigV4 test vectors)
 # links Debian's libcurl, for its CURLOPT_AWS_SIGV4; deadbolt does not.
+# clang and libclang-rt-14-dev (libFuzzer): only `make fuzz` uses them.
 APT_PACKAGES="build-essential pkg-config libcurl4-openssl-dev libssl-dev
 libexpat1-dev check nginx-light hyperfine iproute2 ca-certificates python3
-python3-pip"
+python3-pip clang libclang-rt-14-dev"
 PKG_CONFIG_MODULES="libcurl openssl expat check"
-COMMANDS="cc make pkg-config python3 moto_server cfn-lint hyperfine nginx ip"
+COMMANDS="cc make pkg-config python3 moto_server cfn-lint hyperfine nginx ip clang"
 # Python import name = pip requirement that brings it
 PYTHON_MODULES="boto3=boto3 botocore=boto3 moto=moto[server] flask=moto[server]
 flask_cors=moto[server] cfnlint=cfn-lint"

@@ -22,6 +22,7 @@
 #include "endpoint.h"
 #include "http.h"
 #include "model_types.h"
+#include "multi.h"
 #include "retry.h"
 #include "s3_redirect.h"
 #include "sigv4.h"
@@ -59,6 +60,8 @@ struct aws_client {
 	endpoint_slot endpoints[ENDPOINT_CACHE_SLOTS];
 	size_t endpoints_next; /* the slot to replace next (round robin) */
 	s3_region_cache s3_regions; /* buckets S3 said are in another region */
+	http_multi *multi;     /* calls that overlap; its share serves http too */
+	aws_pending *pending;  /* started, not yet returned: newest first */
 };
 
 double aws_monotonic_now(void)
@@ -97,6 +100,21 @@ aws_client *aws_client_new(const aws_client_config *cfg, aws_error *err)
 	}
 	if (c->cfg.max_total_s <= 0)
 		c->cfg.max_total_s = 30;
+	if (c->cfg.max_concurrent <= 0) {
+		const char *env = getenv("DEADBOLT_MAX_CONCURRENT");
+		long n = env ? strtol(env, NULL, 10) : 0;
+		c->cfg.max_concurrent = n > 0 && n <= 64 ? (int)n : 4;
+	}
+	/* The cap that matters is per service (start_ready); the one per host is
+	 * a safety net, wider, for one endpoint serving several services (a
+	 * VPC endpoint, moto): it must not hold EC2 back while S3 calls run. */
+	if (!(c->multi = http_multi_new(2L * c->cfg.max_concurrent))) {
+		aws_client_free(c);
+		aws_error_set(err, "InternalError", "cannot create the HTTP client");
+		return NULL;
+	}
+	/* one connection cache for the calls sent one at a time and those that overlap */
+	http_client_set_share(c->http, http_multi_share(c->multi));
 	return c;
 }
 
@@ -104,9 +122,12 @@ void aws_client_free(aws_client *c)
 {
 	if (!c)
 		return;
+	while (c->pending)
+		aws_pending_free(c->pending);
+	http_client_free(c->http); /* before the share it borrows */
+	http_multi_free(c->multi);
 	creds_wipe(&c->creds);
 	creds_wipe(&c->override);
-	http_client_free(c->http);
 	free(c);
 }
 
@@ -165,6 +186,8 @@ typedef struct call_ctx {
 	buf wire_path;
 	aws_error *err;
 	int rc;
+	void *ud;  /* aws_call_start's, for the observer */
+	double t0; /* when the call started */
 } call_ctx;
 
 /* stack: ctx, params (a copy of the caller's value: a C function sees only
@@ -385,8 +408,10 @@ static void set_transport_error(call_ctx *x)
 	x->err->status = 0;
 }
 
-/* Sends one attempt. 0: a response arrived (x->resp); -1: error in x->err. */
-static int send_once(call_ctx *x, double call_end)
+/* Sends one attempt. 0: a response arrived (x->resp); -1: error in x->err.
+ * With m, the attempt is only started on the multi handle: *xfer is the
+ * transfer, and 0 means it started. */
+static int send_attempt(call_ctx *x, double call_end, http_multi *m, http_xfer **xfer)
 {
 	signed_headers s;
 	memset(&s, 0, sizeof(s));
@@ -410,13 +435,20 @@ static int send_once(call_ctx *x, double call_end)
 		.timeout_ms = attempt_timeout_ms(x, call_end),
 	};
 	http_response_free(&x->resp);
-	if (http_do(x->c->http, &hr, &x->resp) != 0)
+	if (m)
+		*xfer = http_multi_start(m, &hr, &x->resp, x);
+	if (m ? !*xfer : http_do(x->c->http, &hr, &x->resp) != 0)
 		set_transport_error(x);
 	else
 		rc = 0;
 out:
 	OPENSSL_cleanse(s.sig.authorization, sizeof(s.sig.authorization));
 	return rc;
+}
+
+static int send_once(call_ctx *x, double call_end)
+{
+	return send_attempt(x, call_end, NULL, NULL);
 }
 
 /* ---- the retry loop ---- */
@@ -468,9 +500,11 @@ static int refresh_own_creds(call_ctx *x)
 	return x->creds == &x->c->creds && ensure_creds(x->c, 1, &e2) == 0;
 }
 
-/* Decides whether to go again after a failed attempt, and waits if so. */
-static int should_retry(call_ctx *x, int attempt, int *fixed_once, double call_end)
+/* Decides whether to go again after a failed attempt; *wait is how long
+ * to wait first (the backoff), 0 for a fix (skew, credentials). */
+static int retry_decision(call_ctx *x, int attempt, int *fixed_once, double call_end, double *wait_s)
 {
+	*wait_s = 0;
 	retry_kind k = retry_classify(x->err);
 	if ((k == RETRY_SKEW || k == RETRY_EXPIRED) && *fixed_once)
 		return 0;
@@ -495,6 +529,16 @@ static int should_retry(call_ctx *x, int attempt, int *fixed_once, double call_e
 		end = x->c->deadline;
 	if (aws_monotonic_now() + wait >= end)
 		return 0; /* no time left for another attempt: fail now, cleanly */
+	*wait_s = wait;
+	return 1;
+}
+
+/* Decides whether to go again after a failed attempt, and waits if so. */
+static int should_retry(call_ctx *x, int attempt, int *fixed_once, double call_end)
+{
+	double wait;
+	if (!retry_decision(x, attempt, fixed_once, call_end, &wait))
+		return 0;
 	sleep_s(wait);
 	return 1;
 }
@@ -591,6 +635,8 @@ static void notify(aws_client *c, const call_ctx *x, int ok, double t0)
 	if (!c->observer)
 		return;
 	aws_call_record rec = {
+		.start = t0,
+		.call_ud = x->ud,
 		.op = x->op,
 		.status = ok ? x->resp.status : x->err->status,
 		.request_id = x->err->request_id,
@@ -779,4 +825,293 @@ out:
 	if (L)
 		lua_close(L);
 	return rc;
+}
+
+/* ---- calls that overlap: the same call as a state machine ----
+ *
+ * A pending call is QUEUED (waiting for a slot of its service, or for its
+ * next attempt after a fix), SENDING (a transfer on the multi handle),
+ * BACKOFF (its next attempt is due at wake_at: a timer, not a sleep) or
+ * DONE (failed, waiting to be returned; a success is returned the moment it
+ * is decoded, so its result is the top of the waiter's stack). */
+
+typedef enum pending_state { P_QUEUED, P_SENDING, P_BACKOFF, P_DONE } pending_state;
+
+struct aws_pending {
+	call_ctx x;
+	aws_error err;
+	pending_state state;
+	int attempt, fixed_once, rc;
+	int redirected; /* S3 sent it to the bucket's region once already */
+	double call_end, wake_at;
+	http_xfer *xfer;
+	aws_pending *prev, *next; /* the client's list while it owns the call */
+};
+
+void *aws_pending_ud(const aws_pending *p)
+{
+	return p->x.ud;
+}
+
+int aws_client_in_flight(const aws_client *c)
+{
+	int n = 0;
+	for (const aws_pending *p = c->pending; p; p = p->next)
+		n++;
+	return n;
+}
+
+static void pending_link(aws_client *c, aws_pending *p)
+{
+	p->prev = NULL;
+	p->next = c->pending;
+	if (c->pending)
+		c->pending->prev = p;
+	c->pending = p;
+}
+
+static void pending_unlink(aws_client *c, aws_pending *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else if (c->pending == p)
+		c->pending = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	p->prev = p->next = NULL;
+}
+
+static void call_ctx_free(call_ctx *x)
+{
+	aws_request_free(&x->req);
+	buf_wipe(&x->resp.body); /* an answer may hold secrets */
+	http_response_free(&x->resp);
+	buf_free(&x->url);
+	buf_free(&x->host);
+	buf_free(&x->wire_path);
+}
+
+void aws_pending_free(aws_pending *p)
+{
+	if (!p)
+		return;
+	aws_client *c = p->x.c;
+	if (p->xfer)
+		http_multi_cancel(c->multi, p->xfer);
+	pending_unlink(c, p);
+	call_ctx_free(&p->x);
+	free(p);
+}
+
+static int in_flight_to(const aws_client *c, const aws_service *svc)
+{
+	int n = 0;
+	for (const aws_pending *p = c->pending; p; p = p->next)
+		n += p->state == P_SENDING && p->x.op->service == svc;
+	return n;
+}
+
+static void finish_failed(aws_pending *p)
+{
+	p->state = P_DONE;
+	p->rc = -1;
+}
+
+/* Starts the next attempt of p, or marks it failed. */
+static void start_attempt(aws_pending *p)
+{
+	call_ctx *x = &p->x;
+	aws_client *c = x->c;
+	if (c->deadline > 0 && aws_monotonic_now() >= c->deadline) {
+		aws_error_set(x->err, "Timeout", "%s: the run's deadline passed", model_op_name(x->op));
+		finish_failed(p);
+		return;
+	}
+	x->err->attempts = ++p->attempt;
+	if (compose_url(x) != 0) {
+		aws_error_set(x->err, "InternalError", "%s: cannot build the URL", model_op_name(x->op));
+		finish_failed(p);
+		return;
+	}
+	p->xfer = NULL;
+	if (send_attempt(x, p->call_end, c->multi, &p->xfer) == 0)
+		p->state = P_SENDING;
+	else
+		p->state = P_DONE; /* a transfer that cannot start: decided by after_failure */
+}
+
+/* After a failed attempt: again now, again after the backoff, or done. */
+static void after_failure(aws_pending *p)
+{
+	double wait = 0;
+	if (!retry_decision(&p->x, p->attempt, &p->fixed_once, p->call_end, &wait)) {
+		finish_failed(p);
+		return;
+	}
+	p->state = wait > 0 ? P_BACKOFF : P_QUEUED;
+	p->wake_at = aws_monotonic_now() + wait;
+}
+
+/* Moves due timers to the queue and starts queued calls, oldest first,
+ * while their service has a free slot. */
+static void start_ready(aws_client *c)
+{
+	double now = aws_monotonic_now();
+	aws_pending *last = c->pending;
+	while (last && last->next)
+		last = last->next;
+	for (aws_pending *p = last; p; p = p->prev) {
+		if (p->state == P_BACKOFF && p->wake_at <= now)
+			p->state = P_QUEUED;
+		if (p->state != P_QUEUED || in_flight_to(c, p->x.op->service) >= c->cfg.max_concurrent)
+			continue;
+		start_attempt(p);
+		if (p->state == P_DONE && p->rc == 0)
+			after_failure(p); /* the transfer did not start: as a transport failure */
+	}
+}
+
+/* stack: ctx, nil */
+static int decode_pending(lua_State *L, call_ctx *x, int *raise)
+{
+	lua_pushcfunction(L, decode_protected);
+	lua_pushlightuserdata(L, x);
+	lua_pushnil(L);
+	int st = lua_pcall(L, 2, 1, 0);
+	if (st == LUA_OK) {
+		if (x->rc != 0)
+			lua_pop(L, 1);
+		return x->rc;
+	}
+	if (st == LUA_ERRMEM) {
+		*raise = 1;
+		return -1;
+	}
+	aws_error_set(x->err, "InternalError", "%s: %s", model_op_name(x->op),
+		      lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "non-string error");
+	lua_pop(L, 1);
+	return -1;
+}
+
+/* A transfer of p ended (hrc as http_do's). 1 when p succeeded and its
+ * result is on L; 0 otherwise. */
+static int on_transfer_end(aws_pending *p, lua_State *L, int hrc, int *raise)
+{
+	p->xfer = NULL;
+	if (hrc != 0) {
+		set_transport_error(&p->x);
+		after_failure(p);
+		return 0;
+	}
+	if (decode_pending(L, &p->x, raise) == 0) {
+		p->state = P_DONE;
+		p->rc = 0;
+		return 1;
+	}
+	if (!*raise && !p->redirected && s3_follow_redirect(&p->x, p->call_end)) {
+		p->redirected = 1; /* once, as botocore; sent again at once */
+		p->state = P_QUEUED;
+		return 0;
+	}
+	if (*raise) {
+		aws_error_set(p->x.err, "InternalError", "%s: out of memory decoding the answer",
+			      model_op_name(p->x.op));
+		finish_failed(p);
+	} else {
+		after_failure(p);
+	}
+	return 0;
+}
+
+static aws_pending *oldest_done(aws_client *c)
+{
+	aws_pending *found = NULL;
+	for (aws_pending *p = c->pending; p; p = p->next)
+		if (p->state == P_DONE)
+			found = p;
+	return found;
+}
+
+/* How long the network may be waited for: up to the next timer or until. */
+static long wait_ms(const aws_client *c, double until)
+{
+	double end = until > 0 ? until : aws_monotonic_now() + 60;
+	for (const aws_pending *p = c->pending; p; p = p->next)
+		if (p->state == P_BACKOFF && p->wake_at < end)
+			end = p->wake_at;
+	double ms = (end - aws_monotonic_now()) * 1000.0;
+	return ms < 1 ? 1 : (long)ms;
+}
+
+/* Hands p to the caller: told to the observer, off the client's list. */
+static aws_pending *give(aws_client *c, aws_pending *p, int *rc, aws_error *err)
+{
+	pending_unlink(c, p);
+	notify(c, &p->x, p->rc == 0, p->x.t0);
+	*rc = p->rc;
+	*err = p->err;
+	return p;
+}
+
+aws_pending *aws_client_wait(aws_client *c, lua_State *L, double until, int *rc, aws_error *err)
+{
+	for (;;) {
+		start_ready(c);
+		aws_pending *p = oldest_done(c);
+		if (p)
+			return give(c, p, rc, err);
+		if (!c->pending || (until > 0 && aws_monotonic_now() >= until))
+			return NULL;
+		int hrc = 0, raise = 0;
+		/* the transfer's ud is the call_ctx, the first member of its pending */
+		p = http_multi_run(c->multi, wait_ms(c, until), &hrc);
+		if (p && on_transfer_end(p, L, hrc, &raise))
+			return give(c, p, rc, err);
+		if (raise) /* out of memory in L: the error object is on top; p stays
+			    * listed, failed, for its owner to free */
+			lua_error(L);
+	}
+}
+
+/* Fails p at its start: told to the observer, freed. Returns NULL. */
+static aws_pending *start_failed(aws_pending *p, lua_State *L, int raise, aws_error *err)
+{
+	if (!raise)
+		notify(p->x.c, &p->x, 0, p->x.t0);
+	*err = p->err;
+	call_ctx_free(&p->x);
+	free(p);
+	if (raise)
+		lua_error(L);
+	return NULL;
+}
+
+aws_pending *aws_call_start(aws_client *c, lua_State *L, const aws_operation *op, int params, void *ud,
+			    aws_error *err)
+{
+	aws_pending *p = calloc(1, sizeof(*p));
+	if (!p) {
+		free(p);
+		aws_error_set(err, "InternalError", "cannot start %s: out of memory", model_op_name(op));
+		return NULL;
+	}
+	call_ctx *x = &p->x;
+	int raise = 0;
+	x->c = c;
+	x->op = op;
+	x->err = &p->err;
+	x->ud = ud;
+	x->t0 = aws_monotonic_now();
+	x->params = lua_absindex(L, params);
+	aws_error_clear(&p->err);
+	snprintf(p->err.op, sizeof(p->err.op), "%s.%s", op->service->name, op->name);
+	if (run_protected(L, build_protected, x, 0, &raise) != 0 || !find_endpoint(c, op->service, &x->ep, x->err) ||
+	    s3_learnt_region(x) != 0 || (!c->have_override && ensure_creds(c, 0, x->err) != 0))
+		return start_failed(p, L, raise, err);
+	x->creds = c->have_override ? &c->override : &c->creds; /* a run's, or the client's own */
+	p->call_end = x->t0 + c->cfg.max_total_s;
+	p->state = P_QUEUED;
+	pending_link(c, p);
+	start_ready(c);
+	return p;
 }

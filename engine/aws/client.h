@@ -24,6 +24,8 @@ typedef struct aws_client_config {
 	long connect_timeout_ms;  /* 0: 3000 */
 	long timeout_ms;          /* per attempt; 0: 10000 */
 	double max_total_s;       /* all attempts of one call; 0: 30 */
+	int max_concurrent;       /* requests in flight to one service (calls that
+				   * overlap); 0: DEADBOLT_MAX_CONCURRENT or 4 */
 } aws_client_config;
 
 /* What the client tells an observer (the journal) after every call. */
@@ -34,6 +36,8 @@ typedef struct aws_call_record {
 	const char *error_code; /* NULL on success */
 	int attempts;
 	double ms;
+	double start;  /* CLOCK_MONOTONIC seconds when the call started */
+	void *call_ud; /* aws_call_start's ud; NULL for aws_call */
 } aws_call_record;
 
 typedef void (*aws_call_observer)(void *ud, const aws_call_record *rec);
@@ -73,6 +77,45 @@ int aws_client_assume_role(aws_client *c, const creds_assume_role_params *p, aws
  * credentials, until called again with NULL. The client copies creds (and
  * wipes its copy when they are replaced or cleared, or the client freed). */
 void aws_client_use_credentials(aws_client *c, const aws_credentials *creds);
+
+/* ---- calls that overlap ----
+ *
+ * aws_call_start starts a call on the client's multi handle (multi.h) and
+ * returns at once; aws_client_wait drives every call in flight (sends,
+ * retries after their backoff, which is a timer, not a sleep) until one is
+ * finished. The retry policy, credential refresh, clock-skew correction,
+ * the deadline and the observer are those of aws_call. At most
+ * max_concurrent requests to one service are in flight; the others wait
+ * their turn in the order they were started.
+ *
+ * Ownership: the client owns every aws_pending until aws_client_wait
+ * returns it; then the caller owns it and frees it with aws_pending_free,
+ * which also abandons a call still in flight (its transfer is stopped and
+ * the observer is not told). Credentials are resolved or refreshed
+ * synchronously (rare: once, then when they expire), holding the other
+ * calls for that time. */
+typedef struct aws_pending aws_pending;
+
+/* Starts op with the parameter table at index params of L (read only
+ * during this call). Returns the call in flight, or NULL with err filled
+ * when it failed before anything was sent (the observer is told then).
+ * ud comes back in aws_pending_ud and in the observer's record. May raise
+ * only out of memory in L, after freeing what it allocated. */
+aws_pending *aws_call_start(aws_client *c, lua_State *L, const aws_operation *op, int params, void *ud,
+			    aws_error *err);
+
+/* Drives the calls in flight until one is finished, or until the
+ * CLOCK_MONOTONIC time until (0: no bound but the calls' own). Returns the
+ * finished call: *rc 0 with its result pushed on L, or *rc -1 with err
+ * filled; or NULL when none finished by then or none is in flight. The
+ * observer is told of the call before it is returned. May raise only out
+ * of memory in L; the call being decoded then stays in flight, failed, for
+ * the caller to free with aws_pending_free as any other. */
+aws_pending *aws_client_wait(aws_client *c, lua_State *L, double until, int *rc, aws_error *err);
+void *aws_pending_ud(const aws_pending *p);
+void aws_pending_free(aws_pending *p);
+/* Calls started and not yet returned by aws_client_wait nor freed. */
+int aws_client_in_flight(const aws_client *c);
 
 /* Seconds on CLOCK_MONOTONIC. */
 double aws_monotonic_now(void);

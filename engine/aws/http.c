@@ -9,12 +9,14 @@
 #include <strings.h>
 
 #include "ca_bundle.h"
+#include "http_easy.h"
 
 #define HTTP_MAX_HEADERS 64
 #define HTTP_MAX_HEADER_LINE 8192
 
 struct http_client {
 	CURL *curl;
+	CURLSH *share; /* borrowed (multi.c): connections, TLS sessions, DNS; or NULL */
 };
 
 static int curl_global_ready;
@@ -267,6 +269,8 @@ int http_do(http_client *h, const http_request *req, http_response *resp)
 	memset(resp, 0, sizeof(*resp));
 	buf_init(&resp->body, req->max_response ? req->max_response : (size_t)16 << 20);
 	curl_easy_reset(h->curl); /* keeps the connection cache */
+	if (h->share && curl_easy_setopt(h->curl, CURLOPT_SHARE, h->share) != CURLE_OK)
+		h->share = NULL; /* then its own connections, as without */
 	struct curl_slist *hdrs = build_headers(req, &ok);
 	CURLcode rc = ok ? set_options(h->curl, req, resp, hdrs) : CURLE_OUT_OF_MEMORY;
 	if (rc == CURLE_OK)
@@ -297,4 +301,51 @@ void http_response_free(http_response *r)
 {
 	free_headers(r);
 	buf_free(&r->body);
+}
+
+void http_client_set_share(http_client *h, void *share)
+{
+	h->share = share;
+}
+
+/* ---- for the multi transport (multi.c): one easy handle per transfer ---- */
+
+int http_easy_prepare(CURL *c, const http_request *req, http_response *resp, struct curl_slist **hdrs)
+{
+	int ok;
+	memset(resp, 0, sizeof(*resp));
+	buf_init(&resp->body, req->max_response ? req->max_response : (size_t)16 << 20);
+	curl_easy_reset(c);
+	*hdrs = build_headers(req, &ok);
+	CURLcode rc = ok ? set_options(c, req, resp, *hdrs) : CURLE_OUT_OF_MEMORY;
+	if (rc != CURLE_OK) {
+		resp->failure = classify(rc);
+		snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int http_easy_finish(CURL *c, int curl_code, http_response *resp)
+{
+	CURLcode rc = (CURLcode)curl_code;
+	if (rc != CURLE_OK) {
+		if (resp->failure == HTTP_OK)
+			resp->failure = classify(rc);
+		snprintf(resp->error, sizeof(resp->error), "%s",
+			 resp->failure == HTTP_FAIL_TOO_LARGE ? "response too large" : curl_easy_strerror(rc));
+		return -1;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	return 0;
+}
+
+int http_global_init(void)
+{
+	if (!curl_global_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return -1;
+		curl_global_ready = 1;
+	}
+	return 0;
 }

@@ -50,6 +50,10 @@ typedef struct http_client http_client;
 
 http_client *http_client_new(void);
 void http_client_free(http_client *h);
+/* Sends through a curl share handle (multi.h's http_multi_share): the same
+ * connections, TLS sessions and DNS answers as the calls that overlap. The
+ * share is borrowed: free h before it. NULL: h's own. */
+void http_client_set_share(http_client *h, void *share);
 
 /* Sends req. Returns 0 when a response arrived (resp->status set, any value),
  * or -1 with resp->failure and resp->error set. resp must be zeroed or freed

@@ -1,5 +1,5 @@
 /* check — `deadbolt check`: everything that can be told about a playbook
- * directory without AWS. Every playbook is loaded in a sandbox whose AWS
+ * directory without AWS. Every file is loaded in a sandbox of its own whose AWS
  * calls are refused and inspected (playbook.c: structure, steps, handles);
  * the sources are linted (lint.c: primitives and their literal parameters);
  * config.lua is checked against the schema of its settings
@@ -192,16 +192,23 @@ out:
 	lua_settop(L, top);
 }
 
-/* config.lua against its schema, every other top-level file's handles. */
-static void check_files(const char *dir, sandbox *sb, lua_State *H, check_out *co)
+/* config.lua against its schema, every other top-level file's handles;
+ * each file in a sandbox of its own, so that one that spends its budget or
+ * breaks the globals does not hide the others' problems. */
+static void check_files(const char *dir, const sandbox_limits *lim, const sandbox_host *host,
+			lua_State *H, check_out *co)
 {
 	char err[512], **names = NULL;
 	int n = playbooks_list(dir, &names, err, sizeof(err));
 	for (int i = 0; i < n; i++) {
+		sandbox *sb = sandbox_new(lim, host, dir, err, sizeof(err));
+		if (!sb)
+			continue; /* playbooks_load reported it */
 		if (strcmp(names[i], "config.lua") == 0)
 			check_config(dir, sb, H, names, n, co);
 		else
 			check_handles(dir, sb, names[i], co);
+		sandbox_free(sb);
 	}
 	playbooks_free_names(names, n);
 }
@@ -214,18 +221,15 @@ int runner_check(const char *dir, FILE *out, char *err, size_t errlen)
 	playbook_set pbs;
 	int problems = -1;
 	lua_State *H = finding_state_new(0);
-	sandbox *sb = NULL;
 	if (!H) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	sandbox_default_limits(&lim);
-	if ((sb = sandbox_new(&lim, &host, dir, err, errlen)) == NULL)
-		goto out;
-	if (playbooks_load(&pbs, sb, H, dir, print_problem, &co, err, errlen) < 0)
+	if (playbooks_load(&pbs, &lim, &host, NULL, H, dir, print_problem, &co, err, errlen) < 0)
 		goto out;
 	if (lint_scan_dir(dir, print_problem, &co, err, errlen) >= 0) {
-		check_files(dir, sb, H, &co);
+		check_files(dir, &lim, &host, H, &co);
 		problems = co.n;
 	}
 	if (problems == 0)
@@ -233,7 +237,6 @@ int runner_check(const char *dir, FILE *out, char *err, size_t errlen)
 			pbs.n == 1 ? "" : "s", pbs.modules, pbs.modules == 1 ? "" : "s");
 	playbooks_free(&pbs);
 out:
-	sandbox_free(sb);
 	finding_state_free(H);
 	return problems;
 }

@@ -17,58 +17,105 @@ void ctx_free_saves(run *rn)
 	for (size_t i = 0; i < rn->nsaves; i++) {
 		free(rn->saves[i].key);
 		free(rn->saves[i].json);
+		free(rn->saves[i].order);
+		free(rn->saves[i].first);
 	}
 	rn->nsaves = 0;
 	rn->save_bytes = 0;
 }
 
 /* Stores key -> json (taking json); replaces an earlier value of key.
- * Returns NULL, or what is wrong. */
-static const char *store_save(run *rn, const char *key, size_t kn, char *json, size_t jn)
+ * Inside aws.all (order set), a value replaces only one that comes before
+ * it in a sequential run, and the key takes the place of its first save
+ * there. Returns NULL, or what is wrong. */
+static const char *store_save(run *rn, const char *key, size_t kn, char *json, size_t jn,
+			      const char *order)
 {
-	size_t i;
+	size_t i, old = 0;
 	for (i = 0; i < rn->nsaves; i++)
 		if (strcmp(rn->saves[i].key, key) == 0)
 			break;
+	if (i < rn->nsaves && order && rn->saves[i].order && strcmp(order, rn->saves[i].order) < 0) {
+		/* a later place in a sequential run saved key already: keep its
+		 * value, and take this earlier place */
+		save_entry *s = &rn->saves[i];
+		char *f = s->first && strcmp(order, s->first) < 0 ? strdup(order) : NULL;
+		if (f) {
+			free(s->first);
+			s->first = f;
+		}
+		free(json);
+		return NULL;
+	}
 	if (i == MAX_SAVES)
-		return "too many keys";
-	if (rn->save_bytes + jn + kn > MAX_SAVE_BYTES)
-		return "too much undo data";
-	char *k = i < rn->nsaves ? rn->saves[i].key : strdup(key);
-	if (!k)
-		return "out of memory";
+		return "too many keys (at most 64 a step)";
 	if (i < rn->nsaves)
-		free(rn->saves[i].json);
-	else
+		old = strlen(rn->saves[i].json) + kn;
+	if (rn->save_bytes - old + jn + kn > MAX_SAVE_BYTES)
+		return "too much undo data in one step (more than 1 MiB of JSON)";
+	save_entry *s = &rn->saves[i];
+	int fresh = i == rn->nsaves;
+	char *k = fresh ? strdup(key) : s->key;
+	char *o = order ? strdup(order) : NULL;
+	int first = order && (fresh || !s->first || strcmp(order, s->first) < 0);
+	char *f = first ? strdup(order) : NULL;
+	if (!k || (order && !o) || (first && !f)) {
+		if (fresh)
+			free(k);
+		free(o);
+		free(f);
+		return "out of memory";
+	}
+	if (fresh) {
+		memset(s, 0, sizeof(*s));
 		rn->nsaves++;
-	rn->saves[i].key = k;
-	rn->saves[i].json = json;
-	rn->save_bytes += jn + kn;
+	}
+	free(s->json);
+	free(s->order);
+	s->key = k;
+	s->json = json;
+	s->order = o;
+	if (first) {
+		free(s->first);
+		s->first = f;
+	}
+	rn->save_bytes = rn->save_bytes - old + jn + kn;
 	return NULL;
 }
 
 /* ctx.save(key, value): the value as JSON now (the state before a change),
- * in the step's journal line. */
+ * in the step's journal line; written exactly (jw_lua_exact) or refused
+ * here, when the step runs, with what and where. The walk is charged to
+ * the instruction budget by the values and bytes it took. */
 static int ctx_save(lua_State *L)
 {
 	run *rn = lua_touserdata(L, lua_upvalueindex(1));
-	size_t kn;
+	size_t kn, work = 0;
 	const char *key = luaL_checklstring(L, 1, &kn);
 	const char *bad = NULL;
+	char why[300];
 	buf b;
 	jw w;
 	luaL_argcheck(L, kn > 0 && kn <= 128 && strlen(key) == kn, 1, "a key of 1 to 128 characters");
+	luaL_checkany(L, 2);
 	buf_init(&b, MAX_SAVE_BYTES);
 	jw_init(&w, &b);
-	jw_lua(&w, L, 2, 1);
-	if (jw_failed(&w) || !b.data)
-		bad = "too much undo data";
-	else
-		bad = store_save(rn, key, kn, b.data, b.len);
-	if (bad) {
-		buf_free(&b);
-		return luaL_error(L, "ctx.save: %s", bad);
+	if (jw_lua_exact(&w, L, 2, sandbox_view_data, &work, why, sizeof(why)) != 0) {
+		if (jw_failed(&w) && strcmp(why, "too large") == 0)
+			snprintf(why, sizeof(why), "too much undo data (more than 1 MiB of JSON)");
+		bad = why;
+	} else if (!b.data) {
+		bad = "out of memory";
+	} else {
+		char okey[SANDBOX_ORDER_MAX];
+		const char *order = rn->concurrent ? sandbox_order_key(rn->sb, okey, sizeof(okey)) : NULL;
+		bad = store_save(rn, key, kn, b.data, b.len, order);
 	}
+	if (bad)
+		buf_free(&b);
+	sandbox_charge_work(L, work); /* nothing malloc'd is held here */
+	if (bad)
+		return luaL_error(L, "ctx.save(\"%s\"): %s", key, bad);
 	return 0;
 }
 

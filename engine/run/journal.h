@@ -34,6 +34,7 @@ void jw_obj_end(jw *w);
 void jw_arr(jw *w);
 void jw_arr_end(jw *w);
 void jw_key(jw *w, const char *k);
+void jw_key_n(jw *w, const char *k, size_t n);
 void jw_str(jw *w, const char *s); /* NULL writes null */
 void jw_strn(jw *w, const char *s, size_t n);
 void jw_num(jw *w, double d);      /* NaN and infinities write null */
@@ -56,6 +57,28 @@ void jw_field_bool(jw *w, const char *k, int v);
  * kept as is), and strings longer than JW_MAX_STRING become "<N bytes>". */
 void jw_lua(jw *w, lua_State *L, int idx, int redact);
 
+/* Pushes the table behind the read-only view at idx and returns 1, or
+ * returns 0 pushing nothing (not a view). Must not raise. */
+typedef int (*jw_view_fn)(lua_State *L, int idx);
+
+/* Writes the Lua value at idx exactly, or refuses: returns 0, or -1 with
+ * why (and where: "at .a[2]: ...") in err, the writer then holding a part
+ * of the value that the caller must drop. Exactly: nil, booleans,
+ * integers, finite floats (17 digits where 15 do not give the number
+ * back), strings of UTF-8 text; tables with keys 1..n as arrays, others as
+ * objects whose keys are strings, numbers or booleans written as their
+ * value (1 -> "1", 1.5 -> "1.5", true -> "true"). Refused: two keys with the
+ * same text, a table that appears twice (a shared sub-table or a cycle),
+ * nesting past 32, a table of more than JW_LUA_MAX_KEYS keys, NaN and
+ * infinities, bytes that are not UTF-8, functions, userdata, threads, and
+ * a value larger than the writer's buffer. Secrets are redacted as jw_lua
+ * does (the journal never holds them). view unwraps read-only views (NULL:
+ * none). *work (may be NULL) gets the values and bytes walked, for
+ * charging. Raw access only; never raises; allocates only the stack slots
+ * lua_checkstack gives. */
+int jw_lua_exact(jw *w, lua_State *L, int idx, jw_view_fn view, size_t *work, char *err,
+		 size_t errlen);
+
 /* The redaction rules, exposed for tests: a key matching
  * /secret|password|token|credential|authorization|privatekey/i, and a value
  * that looks like an AWS secret access key or session token. */
@@ -76,7 +99,17 @@ void journal_free(journal *j);
 void journal_set_file(journal *j, FILE *f);
 int journal_enabled(const journal *j);
 
-/* Starts a new run: a fresh random run id for the lines that follow. */
+/* At most this many bytes of one run's lines reach the file (0: the
+ * default JOURNAL_RUN_LIMIT); past it one "output_cut" line says so and
+ * the run's later lines are dropped, except run_start, run_end and
+ * input_error, which are always written. journal_dropped says how many
+ * lines of the current run were dropped. */
+#define JOURNAL_RUN_LIMIT ((size_t)16 << 20)
+void journal_set_limit(journal *j, size_t bytes);
+size_t journal_dropped(const journal *j);
+
+/* Starts a new run: a fresh random run id for the lines that follow, and
+ * a fresh output limit. */
 void journal_new_run(journal *j);
 const char *journal_run_id(const journal *j);
 
@@ -85,5 +118,14 @@ const char *journal_run_id(const journal *j);
  * A line that does not fit (1 MiB) is replaced by a short line saying so. */
 jw *journal_line(journal *j, const char *event);
 int journal_emit(journal *j);
+
+/* While calls overlap (inside aws.all): between journal_hold and
+ * journal_release, journal_emit keeps each line under the order key last
+ * given to journal_set_order (sandbox_order_key's) instead of writing it;
+ * journal_release writes the kept lines sorted by key, lines of one key in
+ * the order they came, and stops holding. */
+void journal_hold(journal *j);
+void journal_set_order(journal *j, const char *key);
+int journal_release(journal *j);
 
 #endif

@@ -11,6 +11,7 @@
 #include <lauxlib.h>
 
 #include "finding.h"
+#include "sandbox.h"
 #include "suggest.h"
 
 static char *dupstr(const char *s, size_t n)
@@ -171,6 +172,10 @@ static void inspect_steps(lua_State *L, int t, inspect *in)
 		problem(in, "steps must be a non-empty list of steps");
 		return;
 	}
+	if (n > PLAYBOOK_MAX_STEPS) { /* each is inspected, and checked against the others */
+		problem(in, "%lld steps: at most %d", (long long)n, PLAYBOOK_MAX_STEPS);
+		return;
+	}
 	in->def->steps = calloc((size_t)n, sizeof(pb_step));
 	if (!in->def->steps) {
 		problem(in, "out of memory");
@@ -206,22 +211,16 @@ static void inspect_handle_field(lua_State *L, inspect *in, lua_Integer i, pb_ha
 		*slot = dupstr(v, vn);
 }
 
-/* finding_type must be a Lua pattern: string.find(s, pattern) in H. */
+/* finding_type must be a Lua pattern: the sandbox's metered matcher tries it
+ * (H set: checked; NULL: not). */
 static void check_pattern(inspect *in, lua_Integer i, const char *pattern)
 {
-	lua_State *H = in->H;
-	if (!H)
+	char err[300];
+	if (!in->H)
 		return;
-	lua_getglobal(H, "string");
-	lua_getfield(H, -1, "find");
-	lua_pushliteral(H, "GuardDuty:Pattern/Check");
-	lua_pushstring(H, pattern);
-	if (lua_pcall(H, 2, 0, 0) != LUA_OK) {
-		problem(in, "handles[%lld]: finding_type is not a Lua pattern: %s", (long long)i,
-			lua_tostring(H, -1));
-		lua_pop(H, 1);
-	}
-	lua_pop(H, 1);
+	if (sandbox_pattern_find("GuardDuty:Pattern/Check", pattern, SANDBOX_PATTERN_STEPS, NULL, err,
+				 sizeof(err)) < 0)
+		problem(in, "handles[%lld]: finding_type is not a Lua pattern: %s", (long long)i, err);
 }
 
 static void inspect_handles(lua_State *L, int t, inspect *in)
@@ -229,6 +228,10 @@ static void inspect_handles(lua_State *L, int t, inspect *in)
 	lua_Integer n;
 	if (!lua_istable(L, t) || !is_sequence(L, t, &n) || n == 0) {
 		problem(in, "handles must be a non-empty list of {resource_type=, finding_type=}");
+		return;
+	}
+	if (n > PLAYBOOK_MAX_HANDLES) { /* each is tried on every finding */
+		problem(in, "%lld handles entries: at most %d", (long long)n, PLAYBOOK_MAX_HANDLES);
 		return;
 	}
 	in->def->handles = calloc((size_t)n, sizeof(pb_handle));

@@ -9,6 +9,9 @@
 #ifndef DEADBOLT_PLAYBOOK_H
 #define DEADBOLT_PLAYBOOK_H
 
+#define PLAYBOOK_MAX_STEPS 256  /* steps of one playbook */
+#define PLAYBOOK_MAX_HANDLES 32 /* handles entries of one playbook */
+
 #include <lua.h>
 #include <stddef.h>
 

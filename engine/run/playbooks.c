@@ -133,33 +133,68 @@ static int load_one(playbook_set *c, sandbox *sb, lua_State *H, const char *dir,
 	return add_playbook(c, &def, rep, ud);
 }
 
-/* Counts every problem on its way to the caller's report function. */
+/* Counts every problem on its way to the caller's report function, and
+ * keeps the first one of the file being loaded. */
 typedef struct counter {
 	problem_fn rep;
 	void *ud;
 	int n;
+	char first[400];
 } counter;
 
 static void count_report(void *ud, const char *file, int line, const char *problem)
 {
 	counter *c = ud;
 	c->n++;
+	if (!c->first[0])
+		snprintf(c->first, sizeof(c->first), "%s: %s", file, problem);
 	if (c->rep)
 		c->rep(c->ud, file, line, problem);
 }
 
-int playbooks_load(playbook_set *c, sandbox *sb, lua_State *H, const char *dir, problem_fn rep,
-		 void *ud, char *err, size_t errlen)
+static void add_broken(playbook_set *c, const char *what)
+{
+	char **b = realloc(c->broken, (c->nbroken + 1) * sizeof(*b));
+	if (!b)
+		return;
+	c->broken = b;
+	if ((b[c->nbroken] = strdup(what)) != NULL)
+		c->nbroken++;
+}
+
+/* One file in a sandbox of its own, freed before the next file. */
+static void load_alone(playbook_set *c, const sandbox_limits *lim, const sandbox_host *host,
+		       sandbox_chunks *chunks, lua_State *H, const char *dir, const char *file,
+		       counter *cnt, buf *src)
+{
+	char err[512];
+	int before = cnt->n;
+	sandbox *sb = sandbox_new(lim, host, dir, err, sizeof(err));
+	cnt->first[0] = '\0';
+	if (!sb) {
+		problem_report(count_report, cnt, file, 0, "no sandbox to load it in: %s", err);
+	} else {
+		sandbox_set_chunks(sb, chunks);
+		load_one(c, sb, H, dir, file, count_report, cnt, src);
+		sandbox_free(sb);
+	}
+	if (cnt->n > before)
+		add_broken(c, cnt->first);
+}
+
+int playbooks_load(playbook_set *c, const sandbox_limits *lim, const sandbox_host *host,
+		   sandbox_chunks *chunks, lua_State *H, const char *dir, problem_fn rep, void *ud,
+		   char *err, size_t errlen)
 {
 	char **names = NULL;
 	buf src = BUF_INIT;
-	counter cnt = {rep, ud, 0};
+	counter cnt = {rep, ud, 0, ""};
 	memset(c, 0, sizeof(*c));
 	int n = playbooks_list(dir, &names, err, errlen);
 	if (n < 0)
 		return -1;
 	for (int i = 0; i < n; i++)
-		load_one(c, sb, H, dir, names[i], count_report, &cnt, &src);
+		load_alone(c, lim, host, chunks, H, dir, names[i], &cnt, &src);
 	if (cnt.n == 0 && c->n == 0)
 		problem_report(count_report, &cnt, dir, 0, "no playbook in the directory");
 	buf_free(&src);
@@ -172,5 +207,8 @@ void playbooks_free(playbook_set *c)
 	for (size_t i = 0; i < c->n; i++)
 		playbook_def_free(&c->pbs[i]);
 	free(c->pbs);
+	for (size_t i = 0; i < c->nbroken; i++)
+		free(c->broken[i]);
+	free(c->broken);
 	memset(c, 0, sizeof(*c));
 }

@@ -20,14 +20,21 @@ typedef struct playbook_set {
 	playbook_def *pbs;
 	size_t n;
 	size_t modules; /* top-level files that are modules, not playbooks */
+	char **broken;  /* "file: its first problem", one a file that has problems */
+	size_t nbroken;
 } playbook_set;
 
-/* Loads every top-level *.lua of dir (sorted by name) in sb and inspects what
- * it returns; H (a finding_state_new state) checks finding_type patterns.
- * Reports each problem and returns how many there were, or -1 with err when
+/* Loads every top-level *.lua of dir (sorted by name), each in a fresh
+ * sandbox of its own (made with lim and host, given chunks when not NULL),
+ * and inspects what it returns: a file that replaces globals, spends its
+ * budget or fails to load is one broken file, and every other file is
+ * judged on its own. H, when not NULL, asks that finding_type patterns be
+ * checked. Reports each problem, names each file with problems in
+ * c->broken, and returns how many problems there were, or -1 with err when
  * dir cannot be listed. */
-int playbooks_load(playbook_set *c, sandbox *sb, lua_State *H, const char *dir, problem_fn rep,
-		   void *ud, char *err, size_t errlen);
+int playbooks_load(playbook_set *c, const sandbox_limits *lim, const sandbox_host *host,
+		   sandbox_chunks *chunks, lua_State *H, const char *dir, problem_fn rep, void *ud,
+		   char *err, size_t errlen);
 void playbooks_free(playbook_set *c);
 
 /* The *.lua files of dir, sorted by name: *out gets a malloc'd array of

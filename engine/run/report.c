@@ -8,45 +8,107 @@
 #include "clock.h"
 #include "cli.h"
 #include "journal.h"
+#include "json_escape.h"
 #include "run_int.h"
 
-/* Writes s to f with every control character escaped as the journal's JSON
- * strings escape it (\n, \t, \u001b ...): a value cannot start a line of its
- * own or move the cursor. */
-static void put_escaped(FILE *f, const char *s, size_t n)
+size_t report_output_limit(const runner *r)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\r')
-			fputs("\\r", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
+	return r->o.output_limit ? r->o.output_limit : JOURNAL_RUN_LIMIT;
+}
+
+/* Code points a terminal acts on or that reorder or break what is shown:
+ * C1 controls, line and paragraph separators, bidirectional controls. */
+static int unsafe_code_point(unsigned cp)
+{
+	return (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E ||
+	       cp == 0x200F || cp == 0x061C;
+}
+
+static unsigned code_point(const unsigned char *s, size_t len)
+{
+	if (len == 2)
+		return (unsigned)(s[0] & 0x1F) << 6 | (s[1] & 0x3F);
+	if (len == 3)
+		return (unsigned)(s[0] & 0x0F) << 12 | (unsigned)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
+	return (unsigned)(s[0] & 0x07) << 18 | (unsigned)(s[1] & 0x3F) << 12 |
+	       (unsigned)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
+}
+
+/* Appends text for a terminal: control characters as the journal writes
+ * them (\n, \t, \u001b, \u007f), the code points above as \uXXXX, bytes
+ * that are not UTF-8 as \xNN; everything else as it is. */
+static void put_terminal_safe(buf *out, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	for (size_t i = 0; i < n;) {
+		size_t len = s[i] < 0x80 ? 1 : json_utf8_seq(s + i, n - i);
+		if (s[i] == '\n')
+			buf_puts(out, "\\n");
+		else if (s[i] == '\r')
+			buf_puts(out, "\\r");
+		else if (s[i] == '\t')
+			buf_puts(out, "\\t");
+		else if (s[i] < 0x20 || s[i] == 0x7f)
+			buf_printf(out, "\\u%04x", s[i]);
+		else if (len == 0)
+			buf_printf(out, "\\x%02x", s[i]);
+		else if (len > 1 && unsafe_code_point(code_point(s + i, len)))
+			buf_printf(out, "\\u%04x", code_point(s + i, len));
 		else
-			fputc(c, f);
+			buf_append(out, str + i, len);
+		i += len ? len : 1;
 	}
 }
 
-/* One line of the summary (the newline is added here). The values in it
- * can quote the finding or a playbook, both attacker controlled, so the
- * whole line is escaped: nothing in it can forge another line. */
-void report_line(const runner *r, const char *fmt, ...)
+/* Summary lines: the text formatted, one trailing newline dropped, then
+ * escaped whole (put_terminal_safe) with a newline added: the values in it
+ * quote the finding or a playbook, both attacker controlled, and nothing in
+ * them can forge another line or move the cursor. Past the finding's
+ * output limit one line says the summary was cut and later lines are
+ * dropped, except those written always (the head and the tail). */
+static void vline(runner *r, int always, const char *fmt, va_list ap)
+{
+	buf b = BUF_INIT, out = BUF_INIT;
+	size_t limit = report_output_limit(r);
+	if (!r->o.summary || (r->summary_cut && !always))
+		return;
+	if (buf_vprintf(&b, fmt, ap) != 0)
+		goto out;
+	if (b.len && b.data[b.len - 1] == '\n')
+		b.len--;
+	put_terminal_safe(&out, b.data, b.len);
+	if (buf_putc(&out, '\n') != 0)
+		goto out;
+	if (!always && r->summary_bytes + out.len > limit) {
+		r->summary_cut = 1;
+		fprintf(r->o.summary, "  ... output cut: this finding's summary passed %zu bytes\n", limit);
+		goto out;
+	}
+	r->summary_bytes += out.len;
+	fputs(out.data, r->o.summary);
+out:
+	buf_free(&b);
+	buf_free(&out);
+}
+
+void report_line(runner *r, const char *fmt, ...)
 {
 	va_list ap;
-	buf b = BUF_INIT;
-	if (!r->o.summary)
-		return;
 	va_start(ap, fmt);
-	int rc = buf_vprintf(&b, fmt, ap);
+	vline(r, 0, fmt, ap);
 	va_end(ap);
-	if (rc == 0) {
-		put_escaped(r->o.summary, b.data, b.len);
-		fputc('\n', r->o.summary);
-	}
-	buf_free(&b);
+}
+
+/* A line of the head or the tail: written whatever the limit. */
+static void always_line(runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void always_line(runner *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vline(r, 1, fmt, ap);
+	va_end(ap);
 }
 
 void report_step(run *rn, const pb_step *st, size_t i, const char *status,
@@ -81,7 +143,7 @@ void report_step(run *rn, const pb_step *st, size_t i, const char *status,
 }
 
 /* Prints each sep-terminated piece of text as a line of its own, indented. */
-static void report_lines(const runner *r, const char *indent, const char *text, size_t n,
+static void report_lines(runner *r, const char *indent, const char *text, size_t n,
 			 char sep)
 {
 	const char *p = text, *end = text + n;
@@ -132,6 +194,13 @@ void report_run_start(run *rn)
 	} else {
 		jw_null(w);
 	}
+	if (rn->r->pbs.nbroken) { /* files that did not load: the others still run */
+		jw_key(w, "playbook_problems");
+		jw_arr(w);
+		for (size_t i = 0; i < rn->r->pbs.nbroken; i++)
+			jw_str(w, rn->r->pbs.broken[i]);
+		jw_arr_end(w);
+	}
 	jw_field_str(w, "engine", "deadbolt " DEADBOLT_VERSION);
 	jw_field_str(w, "mode", rn->r->o.dry_run ? "dry-run" : "live");
 	jw_field_str(w, "region", rn->region);
@@ -159,6 +228,8 @@ void report_run_end(run *rn)
 	jw_key(w, "counts");
 	write_counts(w, rn);
 	jw_field_num(w, "ms", round((clock_mono() - rn->t0) * 10000) / 10);
+	if (journal_dropped(rn->r->j))
+		jw_field_int(w, "journal_lines_dropped", (long long)journal_dropped(rn->r->j));
 	journal_emit(rn->r->j);
 }
 
@@ -181,32 +252,39 @@ void report_head(const run *rn, int total)
 {
 	const finding_info *fi = &rn->fi;
 	if (total > 1)
-		report_line(rn->r, "finding %d: %s (%d of %d in its document)", rn->r->seen, fi->id,
+		always_line(rn->r, "finding %d: %s (%d of %d in its document)", rn->r->seen, fi->id,
 			    fi->index + 1, total);
 	else
-		report_line(rn->r, "finding %d: %s", rn->r->seen, fi->id);
-	report_line(rn->r, "  %s, severity %g, %s%s%s in account %s, %s", fi->type, fi->severity,
-		fi->resource_type, fi->resource_role[0] ? " " : "", fi->resource_role, fi->account,
-		rn->region);
+		always_line(rn->r, "finding %d: %s", rn->r->seen, fi->id);
+	always_line(rn->r, "  %s, severity %g, %s%s%s in account %s, %s", fi->type, fi->severity,
+		    fi->resource_type, fi->resource_role[0] ? " " : "", fi->resource_role, fi->account,
+		    rn->region);
 	if (rn->pb)
-		report_line(rn->r, "  playbook %s (%s, sha256 %.16s)", rn->pb->name, rn->pb->file,
-			rn->pb->sha256);
+		always_line(rn->r, "  playbook %s (%s, sha256 %.16s)", rn->pb->name, rn->pb->file,
+			    rn->pb->sha256);
+	for (size_t i = 0; i < rn->r->pbs.nbroken; i++)
+		always_line(rn->r, "  warning: playbook file not used: %s", rn->r->pbs.broken[i]);
 }
 
 void report_tail(const run *rn)
 {
-	if (rn->plan.len) {
+	if (rn->plan.len || rn->plan_cut) {
 		report_line(rn->r, "  plan (writes not sent, in order, under the step that makes them):");
-		report_lines(rn->r, "", rn->plan.data, rn->plan.len, '\0');
+		report_lines(rn->r, "", rn->plan.data ? rn->plan.data : "", rn->plan.len, '\0');
+		if (rn->plan_cut)
+			always_line(rn->r, "    ... and %d more planned write%s, not shown: the plan passed "
+				    "%zu bytes", rn->plan_cut, rn->plan_cut == 1 ? "" : "s",
+				    report_output_limit(rn->r));
 	} else if (rn->r->o.dry_run && rn->outcome != OUTCOME_SKIPPED)
-		report_line(rn->r, "  plan: no writes");
-	report_line(rn->r, "  outcome: %s%s%s%s", runner_outcome_name(rn->outcome),
-		rn->reason[0] ? " (" : "", rn->reason, rn->reason[0] ? ")" : "");
+		always_line(rn->r, "  plan: no writes");
+	always_line(rn->r, "  outcome: %s%s%s%s", runner_outcome_name(rn->outcome),
+		    rn->reason[0] ? " (" : "", rn->reason, rn->reason[0] ? ")" : "");
 	if (rn->ok + rn->failed + rn->skipped + rn->not_run)
-		report_line(rn->r, "  steps: %d ok, %d failed, %d skipped, %d not run; %d AWS calls",
-			rn->ok, rn->failed, rn->skipped, rn->not_run, rn->calls);
+		always_line(rn->r, "  steps: %d ok, %d failed, %d skipped, %d not run; %d AWS calls",
+			    rn->ok, rn->failed, rn->skipped, rn->not_run, rn->calls);
 	if (rn->r->o.dry_run && rn->writes)
-		report_line(rn->r, "  %d write%s planned, none sent", rn->writes, rn->writes == 1 ? "" : "s");
+		always_line(rn->r, "  %d write%s planned, none sent", rn->writes,
+			    rn->writes == 1 ? "" : "s");
 }
 
 void report_input_error(runner *r, const char *err)
@@ -217,7 +295,7 @@ void report_input_error(runner *r, const char *err)
 	journal_emit(r->j);
 }
 
-void report_totals(const runner *r)
+void report_totals(runner *r)
 {
 	static const runner_outcome order[] = {OUTCOME_CONTAINED, OUTCOME_PLANNED, OUTCOME_PARTIAL,
 					       OUTCOME_FAILED,    OUTCOME_SKIPPED, OUTCOME_INVALID};
@@ -230,5 +308,5 @@ void report_totals(const runner *r)
 		if (r->totals[order[i]])
 			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %d %s", n ? "," : "",
 					      r->totals[order[i]], runner_outcome_name(order[i]));
-	report_line(r, "%s", line);
+	always_line(r, "%s", line);
 }

@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "finding.h"
 #include "journal.h"
+#include "ordered.h"
 #include "playbooks.h"
 #include "runner.h"
 
@@ -37,6 +38,10 @@ extern const char *const RUN_ENV_NAMES[RUN_NENV];
 typedef struct save_entry {
 	char *key;
 	char *json;
+	/* Saved inside aws.all: the order keys (sandbox_order_key) of the first
+	 * save of key, which places it, and of the one whose value is kept. */
+	char *first;
+	char *order;
 } save_entry;
 
 typedef struct run run;
@@ -53,6 +58,8 @@ struct runner {
 	journal *j;
 	account_state *accounts; /* member accounts: the role, assumed credentials */
 	run *cur;     /* the run in progress, for the client's observer */
+	size_t summary_bytes; /* written to the summary for the current finding */
+	int summary_cut;      /* the summary's cut line was written */
 	int seen;     /* findings run so far, over every document */
 	int totals[OUTCOME_INVALID + 1]; /* how many ended each way */
 };
@@ -81,8 +88,16 @@ struct run {
 	int ok, failed, skipped, not_run, calls, writes;
 	int observed;      /* the client's observer journaled the last call */
 	buf params;        /* the last call's parameters, as JSON */
-	buf plan;          /* the dry-run plan, for the summary */
+	buf plan;          /* the dry-run plan, for the summary (at most output_limit) */
+	int plan_cut;      /* planned writes left out of plan: it was full */
 	double t0;
+	/* Inside the outermost aws.all (calls overlap): log lines for the
+	 * notes kept by order key, and the saves from saves_mark on, put in a
+	 * sequential run's order when it ends (the journal's lines too). */
+	int concurrent;
+	ordered held;
+	size_t saves_mark;
+	struct run_call *live; /* calls started and not yet answered or cancelled */
 };
 
 typedef struct step_frame {
@@ -101,6 +116,11 @@ int host_refuse_call(void *ud, lua_State *L, const allow_entry *e, int params, a
 void host_quiet_log(void *ud, const char *level, const char *msg);
 /* The AWS client's observer (ud: the runner): one journal line per call sent. */
 void host_observe(void *ud, const aws_call_record *rec);
+/* Calls that overlap, inside aws.all (ud: the run): the sandbox_async of a
+ * live run. A dry run has none, so its plan is a sequential run's. */
+extern const sandbox_async host_async;
+/* Frees what host_async still holds (a run stopped by out of memory). */
+void host_free_calls(run *rn);
 
 /* ctx.c. Protected (run by sandbox_pcall) unless said otherwise. */
 int ctx_build(lua_State *L);     /* args run, playbook table: pushes ctx, steps */
@@ -113,11 +133,20 @@ void steps_run(run *rn, step_frame *f);
 
 /* route.c */
 const playbook_def *route_finding(runner *r, const finding_info *fi, const pb_handle **entry);
-/* 1 with why filled when the finding is skipped before any playbook runs. */
+/* 1 with why filled when the finding is skipped before any playbook runs;
+ * 2 when it fails before: no playbook answers it and some playbook files
+ * did not load (one of them might have). */
 int route_guard(const runner *r, const run *rn, char *why, size_t n);
 
 /* report.c */
-void report_line(const runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The output limit of one finding (runner_options.output_limit or 16 MiB). */
+size_t report_output_limit(const runner *r);
+/* One line of the human summary: the text formatted, one trailing newline
+ * dropped, then everything a terminal would act on escaped (report.c says
+ * how) and a newline added, so no value can start a line of its own. Past
+ * the finding's output limit one line says the summary was cut and later
+ * lines are dropped; report_head and report_tail are always written. */
+void report_line(runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void report_step(run *rn, const pb_step *st, size_t i, const char *status, const char *err,
 		 double ms);
 void report_notes(run *rn); /* the step's log lines, under its status line */
@@ -127,6 +156,6 @@ void report_head(const run *rn, int total);
 void report_tail(const run *rn);
 void report_result(jw *w, const run *rn);
 void report_input_error(runner *r, const char *err);
-void report_totals(const runner *r); /* "total: 5 findings, 2 contained, ..." */
+void report_totals(runner *r); /* "total: 5 findings, 2 contained, ..." */
 
 #endif

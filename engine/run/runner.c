@@ -131,6 +131,8 @@ static void execute(run *rn)
 			     .quarantine_profile_arn = r->env[1], .topic_arn = r->env[2],
 			     .config = &r->rules_config};
 	sandbox_set_run(rn->sb, &facts);
+	if (!r->o.dry_run)
+		sandbox_set_async(rn->sb, &host_async);
 	if (r->o.client) {
 		aws_client_set_region(r->o.client, rn->region);
 		aws_client_set_deadline(r->o.client, sandbox_deadline(rn->sb));
@@ -145,6 +147,8 @@ static void execute(run *rn)
 		aws_client_set_deadline(r->o.client, 0);
 	sandbox_free(rn->sb);
 	rn->sb = NULL;
+	ordered_free(&rn->held); /* empty unless the run stopped inside aws.all */
+	host_free_calls(rn);     /* none left unless out of memory stopped it */
 }
 
 static void final_outcome(run *rn)
@@ -169,23 +173,26 @@ static void final_outcome(run *rn)
 static runner_outcome run_one(runner *r, int fidx, int index, int total, jw *result)
 {
 	run rn;
-	char why[256];
+	char why[512];
 	memset(&rn, 0, sizeof(rn));
 	rn.r = r;
 	rn.t0 = clock_mono();
 	rn.fidx = fidx;
 	buf_init(&rn.params, PARAMS_MAX);
-	buf_init(&rn.plan, 0);
+	buf_init(&rn.plan, report_output_limit(r));
 	buf_init(&rn.notes, NOTES_MAX);
 	r->seen++;
+	r->summary_bytes = 0;
+	r->summary_cut = 0;
 	finding_info_get(r->H, fidx, index, &rn.fi);
 	rn.region = r->region ? r->region : rn.fi.region;
 	journal_new_run(r->j);
 	rn.pb = route_finding(r, &rn.fi, &rn.entry);
 	report_run_start(&rn);
 	report_head(&rn, total);
-	if (route_guard(r, &rn, why, sizeof(why))) {
-		rn.outcome = OUTCOME_SKIPPED;
+	int guard = route_guard(r, &rn, why, sizeof(why));
+	if (guard) {
+		rn.outcome = guard == 2 ? OUTCOME_FAILED : OUTCOME_SKIPPED;
 		snprintf(rn.reason, sizeof(rn.reason), "%s", why);
 	} else {
 		execute(&rn);
@@ -293,24 +300,33 @@ oom:
 	return -1;
 }
 
-/* Loads the playbooks in a sandbox whose calls are refused. */
+/* Loads the playbooks, each in a sandbox of its own whose calls are
+ * refused. A file with problems is named in r->pbs.broken and the others
+ * are used; the runner fails only when no playbook loads. */
+/* config.lua's accounts section (account.c), read in a sandbox of its own. */
+static int load_account_settings(runner *r, const sandbox_limits *lim, const sandbox_host *host,
+				 char *err, size_t errlen)
+{
+	sandbox *sb = sandbox_new(lim, host, r->dir, err, errlen);
+	if (!sb)
+		return -1;
+	sandbox_set_chunks(sb, r->chunks);
+	int rc = account_load_settings(r->accounts, sb, r->dir, err, errlen);
+	sandbox_free(sb);
+	return rc;
+}
+
 static int load_playbooks(runner *r, char *err, size_t errlen)
 {
 	sandbox_limits lim;
 	sandbox_host host = {host_refuse_call, host_quiet_log, NULL};
 	first_problem fp = {r->dir, "", 0};
 	resolve_limits(r, &lim);
-	sandbox *sb = sandbox_new(&lim, &host, r->dir, err, errlen);
-	if (!sb)
+	int problems = playbooks_load(&r->pbs, &lim, &host, r->chunks, r->H, r->dir, keep_first, &fp,
+				      err, errlen);
+	if (problems < 0 || load_account_settings(r, &lim, &host, err, errlen) != 0)
 		return -1;
-	sandbox_set_chunks(sb, r->chunks);
-	int problems = playbooks_load(&r->pbs, sb, r->H, r->dir, keep_first, &fp, err, errlen);
-	if (problems == 0 && account_load_settings(r->accounts, sb, r->dir, err, errlen) != 0)
-		problems = -1;
-	sandbox_free(sb);
-	if (problems < 0)
-		return -1;
-	if (problems > 0) {
+	if (r->pbs.n == 0) {
 		snprintf(err, errlen, "%s%s", fp.msg,
 			 problems > 1 ? " (and more: run deadbolt check)" : "");
 		return -1;
@@ -329,6 +345,8 @@ runner *runner_new(const runner_options *o, char *err, size_t errlen)
 		goto fail;
 	r->H = finding_state_new(0);
 	r->j = journal_new(o->journal);
+	if (r->j)
+		journal_set_limit(r->j, o->output_limit);
 	r->chunks = sandbox_chunks_new();
 	r->accounts = account_state_new();
 	if (!r->H || !r->j || !r->chunks || !r->accounts) {

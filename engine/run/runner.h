@@ -47,6 +47,9 @@ typedef struct runner_options {
 	/* Added by the runner (backward-compatible: zero means "not used"). */
 	runner_call_fn call_override; /* sends the calls the client would send; NULL: client */
 	void *call_override_ud;
+	/* Bytes one finding may write to the journal, and to the summary (the
+	 * plan included); past it one line says what was cut. 0: 16 MiB. */
+	size_t output_limit;
 } runner_options;
 
 typedef struct runner runner;

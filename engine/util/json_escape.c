@@ -1,8 +1,7 @@
 /* json_escape — see json_escape.h. */
 #include "json_escape.h"
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t json_utf8_seq(const unsigned char *s, size_t n)
 {
 	size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
 	if (s[0] < 0xC2 || s[0] > 0xF4 || len > n)
@@ -52,7 +51,7 @@ int json_escape(buf *b, const char *str, size_t n, int flags)
 		if ((i = run) >= n)
 			break;
 		if (s[i] >= 0x80) { /* only with JSON_ESC_UTF8 */
-			size_t len = utf8_seq(s + i, n - i);
+			size_t len = json_utf8_seq(s + i, n - i);
 			if (buf_append(b, len ? str + i : "\\ufffd", len ? len : 6) != 0)
 				return -1;
 			i += len ? len : 1;

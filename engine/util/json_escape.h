@@ -17,6 +17,10 @@
 
 #define JSON_ESC_UTF8 1
 
+/* Length of the valid UTF-8 sequence at s (s[0] >= 0x80, at most n bytes),
+ * or 0 when it is not one (overlong, surrogate, past U+10FFFF, truncated). */
+size_t json_utf8_seq(const unsigned char *s, size_t n);
+
 /* Appends s (n bytes) as a quoted JSON string. 0, or -1 when b is full. */
 int json_escape(buf *b, const char *s, size_t n, int flags);
 

@@ -253,11 +253,21 @@ def _write_output(ctx, req, cmd):
     for iid, inv in cmd["invocations"].items():
         for stream in ("stdout", "stderr"):
             if inv[stream]:
+                key = _output_key(cmd, iid, stream)
+                status = 200
                 try:
                     s3.put_object(Bucket=cmd["OutputS3BucketName"], Body=inv[stream].encode(),
-                                  Key=_output_key(cmd, iid, stream))
+                                  Key=key)
                 except (ClientError, BotoCoreError) as exc:  # the agent's failure is not the caller's
+                    status = 0
                     print(f"fakeaws: SSM output to S3 failed: {exc}", flush=True)
+                # In AWS the agent signs this with the instance profile's credentials.
+                ctx.record({"method": "PUT", "path": f"/{cmd['OutputS3BucketName']}/{key}",
+                            "query": "", "service": "s3", "action": "PutObject", "target": None,
+                            "had_auth": True, "amz_date": None, "key": None, "params": {},
+                            "iam_params": {}, "region": None,
+                            "principal": "instance", "instance_id": iid, "fault": None,
+                            "auth": None, "status": status})
 
 
 PUBLIC_COMMAND = ("CommandId", "DocumentName", "DocumentVersion", "Comment", "ExpiresAfter",

@@ -18,7 +18,10 @@ Control endpoints (JSON; never faulted, logged or signature-checked):
                             expired-session-token error
   GET  /__fake/log          {"requests": [{method, path, query, service, action, target,
                              had_auth, amz_date, key, region, params, time, fault, auth,
-                             status}]} (params: wire.LOGGED_PARAMS only)
+                             status, done, conn}]} (params: wire.LOGGED_PARAMS only;
+                            time when it arrived, done when answered (faults other than
+                            slow: none), conn the client's address:port, one per TCP
+                            connection)
   POST /__fake/reset        faults, log, SSM and screenshot state, learned keys
   POST /__fake/auth         {"verify": true|false}
   POST /__fake/bucket-region {"bucket", "region", "answer": redirect|auth|illegal,
@@ -124,6 +127,13 @@ class Fake:
             self._log = []
             self.clocks = {0}
 
+    def record(self, entry):
+        """Logs a request the fake made itself on behalf of something in the
+        simulated account (the SSM agent's output upload, as the instance)."""
+        entry = dict(entry, time=time.time())
+        with self._log_lock:
+            self._log.append(entry)
+
     def log(self):
         with self._log_lock:
             return [dict(e) for e in self._log]
@@ -194,6 +204,7 @@ class Fake:
         moved = self._wrong_region(req)
         resp = moved or self._answer(req, entry)
         entry["status"] = resp.status
+        entry["done"] = time.time()
         return resp
 
     def _wrong_region(self, req):
@@ -339,6 +350,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(wire.Response(status, [("Content-Type", "application/json")], payload))
             return
         req = wire.Request(self.command, self.path, self.headers.items(), body)
+        req.conn = "%s:%d" % self.client_address  # one TCP connection, for reuse checks
         try:
             resp = self.server.fake.handle(req)
         except Exception as exc:  # a bug of the fake's: say so, in the protocol

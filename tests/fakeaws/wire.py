@@ -6,6 +6,7 @@ Standard library only."""
 
 import calendar
 import json
+import re
 import time
 import uuid
 from email.utils import formatdate
@@ -42,6 +43,7 @@ S3_OBJECT_OPS = {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject",
 # Request parameters the log keeps (none of them a secret), for tests of what
 # a client asked for.
 LOGGED_PARAMS = ("RoleArn", "RoleSessionName", "ExternalId", "DurationSeconds")
+SECRET_PARAM = re.compile(r"password|secret|token|code", re.I)
 
 class Request:
     """An incoming request, raw (for forwarding unchanged) and understood."""
@@ -138,7 +140,25 @@ class Request:
                 "key": self.scope[0] if self.scope else None,
                 "region": self.scope[2] if self.scope else None,
                 "params": {k: v for k, v in self.params.items() if k in LOGGED_PARAMS},
-                "time": time.time()}
+                "iam_params": self.iam_params(),
+                "time": time.time(),
+                "conn": getattr(self, "conn", None)}
+
+    def iam_params(self):
+        """The parameters IAM authorizes a request by (names, ids, ARNs;
+        tests/harness/iam_calls.py builds resource ARNs from them): the
+        query-protocol and query-string parameters, or a JSON body's top
+        level; never an S3 object's body, nor a parameter whose name says
+        it holds a secret (password, secret, token, code)."""
+        doc = dict(self.params)
+        if self.header("x-amz-target") and self.body:
+            try:
+                doc = json.loads(self.body)
+            except ValueError:
+                return {}
+            if not isinstance(doc, dict):
+                return {}
+        return {k: v for k, v in doc.items() if not SECRET_PARAM.search(k)}
 
 
 class Response:

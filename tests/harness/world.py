@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import types
 import unittest
 import urllib.error
@@ -74,6 +75,7 @@ class World:
         self.fake_url = _env("FAKEAWS_URL")
         self.deadbolt_bin = DEADBOLT
         self._clients = {}
+        self.runs = []  # (start, end, env) of each `deadbolt run` / `deadbolt lambda`
 
     def client(self, service, endpoint=None, key=ACCESS_KEY, secret=SECRET_KEY, token=None,
                attempts=1):
@@ -119,6 +121,7 @@ class World:
         self._moto_api("/moto-api/reset")
         self._moto_api("/moto-api/reset-auth", b"inf")
         self.control("/__fake/reset", {})
+        self.runs = []
 
     def log(self, action=None):
         """The requests the fake saw, oldest first; only action's when given."""
@@ -192,6 +195,9 @@ class World:
         full.update(env or {})
         # Its own process group, so that a timeout ends whatever it started
         # too (a child left holding stdout would make the wait hang).
+        started = time.time()
+        if args and str(args[0]) in ("run", "lambda"):  # what the function does in AWS
+            self.runs.append((started, None, dict(full)))
         proc = subprocess.Popen([self.deadbolt_bin, *map(str, args)], cwd=ROOT, text=True,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True,
@@ -205,7 +211,68 @@ class World:
                                  f"{timeout}s; its stderr: {err!r}") from None
         finally:
             shutil.rmtree(home, ignore_errors=True)
+            if self.runs and self.runs[-1][0] == started and self.runs[-1][1] is None:
+                self.runs[-1] = (started, time.time(), self.runs[-1][2])
         return proc.returncode, out, err
+
+    # --- IAM ---------------------------------------------------------------
+
+    def track_run(self, env):
+        """Counts the calls from now until the test ends as a run of the
+        function with environment env (a Lambda bootstrap the test starts
+        itself): iam_problems() checks them."""
+        self.runs.append((time.time(), None, dict(env)))
+
+    def iam_problems(self):
+        """Every AWS call the fake logged during a `deadbolt run` or `deadbolt
+        lambda` checked against the template's role that would make it in
+        AWS (tests/harness/iam_calls.py): [problem strings], empty when each
+        call would be allowed."""
+        from harness.iam_calls import StackView, instance_session
+        if not self.runs:
+            return []
+        log = self.log()
+        problems, views = [], {}
+        for start, end, env in self.runs:
+            end = end or time.time()
+            key = env.get("AWS_ACCESS_KEY_ID")
+            entries = [e for e in log if start - 0.5 <= e["time"] <= end + 0.5
+                       and (e.get("principal") == "instance" or e.get("key") == key)]
+            if not entries:
+                continue
+            view_key = (env.get("ARTIFACT_BUCKET"), env.get("NOTIFICATION_TOPIC_ARN"),
+                        env.get("QUARANTINE_PROFILE_ARN"))
+            if view_key not in views:
+                views[view_key] = StackView(env, self._quarantine_role_name(env))
+            view = views[view_key]
+            sessions = {}
+            for e in entries:
+                iid = e.get("instance_id")
+                if iid and iid not in sessions:
+                    sessions[iid] = instance_session(iid, self._vpc_of(iid), view.quarantine)
+            for e in entries:
+                for problem in view.check(e, sessions):
+                    if problem not in problems:
+                        problems.append(problem)
+        return problems
+
+    def _quarantine_role_name(self, env):
+        arn = env.get("QUARANTINE_PROFILE_ARN")
+        if not arn:
+            return None
+        try:
+            roles = self.iam.get_instance_profile(
+                InstanceProfileName=arn.rsplit("/", 1)[-1])["InstanceProfile"]["Roles"]
+        except self.iam.exceptions.NoSuchEntityException:
+            return None
+        return roles[0]["RoleName"] if roles else None
+
+    def _vpc_of(self, iid):
+        try:
+            res = self.ec2.describe_instances(InstanceIds=[iid])["Reservations"]
+        except Exception:  # noqa: BLE001 - a terminated or unknown instance: no VPC
+            return None
+        return res[0]["Instances"][0].get("VpcId") if res else None
 
     # --- worlds ------------------------------------------------------------
 
@@ -316,7 +383,16 @@ class World:
 
 
 class WorldTestCase(unittest.TestCase):
-    """A test on a fresh, empty simulated account: self.world."""
+    """A test on a fresh, empty simulated account: self.world.
+
+    After each test, every AWS call made during a `deadbolt run` or `deadbolt
+    lambda` is checked against the IAM policy of the role that makes it in
+    AWS (template.yaml's execution role; the quarantine role for the SSM
+    agent's uploads): a call the role would refuse fails the test. A test
+    class that runs deadbolt with a role of its own sets iam_checked = False
+    and says why."""
+
+    iam_checked = True
 
     @classmethod
     def setUpClass(cls):
@@ -324,3 +400,11 @@ class WorldTestCase(unittest.TestCase):
 
     def setUp(self):
         self.world.reset()
+        if self.iam_checked:
+            self.addCleanup(self._check_iam)
+
+    def _check_iam(self):
+        problems = self.world.iam_problems()
+        if problems:
+            self.fail("calls the template's roles would refuse in AWS "
+                      "(tests/harness/iam_calls.py):\n  " + "\n  ".join(problems))

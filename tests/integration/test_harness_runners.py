@@ -133,7 +133,7 @@ class TestInstallDepsCheck(Scratch):
         # A PATH with everything but moto_server.
         bin_dir = os.path.join(self.dir, "bin")
         os.mkdir(bin_dir)
-        for cmd in ("cc", "make", "pkg-config", "cfn-lint", "hyperfine", "nginx", "ip", "sh"):
+        for cmd in ("cc", "make", "pkg-config", "cfn-lint", "hyperfine", "nginx", "ip", "sh", "clang"):
             os.symlink(shutil.which(cmd, path=os.environ["PATH"] + ":/usr/sbin"),
                        os.path.join(bin_dir, cmd))
         os.symlink(sys.executable, os.path.join(bin_dir, "python3"))

@@ -219,6 +219,7 @@ class LambdaCase(WorldTestCase):
                       task_root or self.task_root, **kw)
         self.addCleanup(b.stop)
         self.boots.append(b)
+        self.world.track_run(b.env)  # its AWS calls are checked against the template's role
         return b.start()
 
     def answer(self, request_id, timeout=60):

@@ -30,7 +30,7 @@ IAM_ACTION = {
     ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
     ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
     ("s3", "DeletePublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
-    ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "HeadObject"): ("s3:GetObject", "s3:ListBucket"),  # ListBucket: 404, not 403
     ("s3", "HeadBucket"): "s3:ListBucket",
     ("s3", "GetBucketPolicy"): "s3:GetBucketPolicy",
 }
@@ -68,7 +68,8 @@ def iam_actions(ops):
     for service, op in ops:
         if (service, op) in NO_IAM_ACTION:
             continue
-        out.add(IAM_ACTION.get((service, op), "%s:%s" % (IAM_PREFIX[service], op)))
+        action = IAM_ACTION.get((service, op), "%s:%s" % (IAM_PREFIX[service], op))
+        out.update(action if isinstance(action, tuple) else (action,))
     return out
 
 
@@ -128,7 +129,7 @@ class AllowlistParser(unittest.TestCase):
             iam_actions([("elb", "DescribeLoadBalancers"), ("elbv2", "DescribeLoadBalancers"),
                          ("s3", "HeadObject"), ("s3", "PutPublicAccessBlock"),
                          ("sts", "GetCallerIdentity"), ("ssm", "SendCommand")]),
-            {"elasticloadbalancing:DescribeLoadBalancers", "s3:GetObject",
+            {"elasticloadbalancing:DescribeLoadBalancers", "s3:GetObject", "s3:ListBucket",
              "s3:PutBucketPublicAccessBlock", "ssm:SendCommand"})
 
 
@@ -229,22 +230,45 @@ class Template(unittest.TestCase):
 
     # -- the quarantine role --------------------------------------------------
 
-    def test_quarantine_role_is_ssm_only_plus_evidence_upload(self):
+    def quarantine_policy(self):
+        """The quarantine role's one managed policy, which is also its boundary."""
         logical_id, role = self.role_trusting("ec2.amazonaws.com")
         props = role["Properties"]
-        managed = [json.dumps(m) for m in props.get("ManagedPolicyArns", [])]
-        self.assertEqual(len(managed), 1)
-        self.assertIn("policy/AmazonSSMManagedInstanceCore", managed[0])
-        sts = list(statements(role))
-        self.assertTrue(all(s["Effect"] == "Allow" for s in sts))
-        self.assertEqual({a for s in sts for a in as_list(s["Action"])}, {"s3:PutObject"})
+        managed = props.get("ManagedPolicyArns", [])
+        self.assertEqual(len(managed), 1, "one managed policy, the template's own")
+        self.assertEqual(managed[0], {"Ref": "QuarantinePolicy"})
+        self.assertEqual(props.get("PermissionsBoundary"), {"Ref": "QuarantinePolicy"},
+                         "the same policy is the role's permissions boundary")
+        self.assertNotIn("Policies", props, "no inline policy beside it")
+        return logical_id, as_list(
+            self.res["QuarantinePolicy"]["Properties"]["PolicyDocument"]["Statement"])
+
+    def test_quarantine_role_is_ssm_agent_plus_forensic_output(self):
+        logical_id, sts = self.quarantine_policy()
+        allowed = {a for s in sts if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+        self.assertFalse({a for a in allowed if a.lower().startswith("ssm:getparameter")})
+        for a in allowed:
+            self.assertTrue(a.split(":")[0] in ("ssm", "ssmmessages", "ec2messages")
+                            or a in ("s3:PutObject", "s3:PutObjectAcl",
+                                     "s3:GetEncryptionConfiguration"), a)
         for s in sts:
-            for r in as_list(s["Resource"]):
-                self.assertTrue(mentions(r, "ArtifactBucket") and "/" in json.dumps(r),
-                                "PutObject only under a prefix of the artifact bucket: %r" % r)
+            if s["Effect"] == "Allow" and any(a.startswith("s3:") for a in as_list(s["Action"])):
+                for r in as_list(s["Resource"]):
+                    self.assertTrue(mentions(r, "ArtifactBucket"), r)
+        denied = {a for s in sts if s["Effect"] == "Deny" for a in as_list(s["Action"])}
+        for a in ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"):
+            self.assertIn(a, denied)
         profiles = [p for p in self.of_type("AWS::IAM::InstanceProfile").values()
                     if any(mentions(r, logical_id) for r in p["Properties"]["Roles"])]
         self.assertEqual(len(profiles), 1)
+
+    def test_concurrency_is_capped_by_a_parameter(self):
+        _, fn = self.function()
+        self.assertEqual(fn["Properties"]["ReservedConcurrentExecutions"],
+                         {"Ref": "ReservedConcurrentExecutions"})
+        param = self.tpl["Parameters"]["ReservedConcurrentExecutions"]
+        self.assertEqual(param["Type"], "Number")
+        self.assertGreaterEqual(int(param["Default"]), 1)
 
     # -- the execution role ---------------------------------------------------
 
@@ -306,6 +330,7 @@ class Template(unittest.TestCase):
     def test_writes_to_deadbolts_own_resources_are_scoped_to_them(self):
         for action, logical_id in (("s3:PutObject", "ArtifactBucket"),
                                    ("s3:GetObject", "ArtifactBucket"),
+                                   ("s3:ListBucket", "ArtifactBucket"),
                                    ("sns:Publish", "NotificationTopic"),
                                    ("sqs:SendMessage", "DeadLetterQueue")):
             res = self.resources_of(action)

@@ -22,6 +22,19 @@
 
 extern char **environ;
 
+/* 1 in a build under AddressSanitizer (make check-asan), where everything
+ * runs several times slower: tests that spend a budget take a smaller one. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TU_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TU_SANITIZED 1
+#endif
+#endif
+#ifndef TU_SANITIZED
+#define TU_SANITIZED 0
+#endif
+
 /* The number of rows of a case table, as Check's loop tests want it. */
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
