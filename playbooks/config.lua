@@ -45,12 +45,49 @@ return {
     shutdown_behavior_stop = true,
     keep_volumes_on_termination = true,      -- DeleteOnTermination = false on EBS volumes
 
-    -- Isolation groups, one of each per instance and VPC, found again by name
-    -- (security group names are unique in a VPC, so two runs cannot make two).
-    -- %s is the instance id.
+    -- The groups of isolation, found again by name (security group names are
+    -- unique in a VPC, so two runs cannot make two): the isolation group,
+    -- one per instance and VPC (%s is the instance id), and the allow-all
+    -- group of the two-step move, one per VPC, shared by every instance
+    -- isolated there (%s is the VPC id).
     isolation_group_name = "deadbolt-isolation-%s",
     untrack_group_name = "deadbolt-untrack-%s",
-    isolation_tag = "deadbolt:isolation-for",  -- tag on both groups, value: the instance id
+    -- Tag on both groups; value: the instance id (isolation group), the VPC
+    -- id (allow-all group).
+    isolation_tag = "deadbolt:isolation-for",
+
+    -- The two-step move. Each ENI goes first into the allow-all (untrack)
+    -- group, so that AWS stops tracking its open connections, then into the
+    -- isolation group, which cuts them. untrack_dwell_seconds is how long the
+    -- ENIs stay in the allow-all group between the two moves (all ENIs
+    -- together, one wait): AWS documents that a change of an ENI's groups
+    -- takes effect after a small propagation delay and gives no figure, so
+    -- this is not measured; 1 s is a default that keeps the open moment
+    -- short.
+    untrack_dwell_seconds = 1,
+    -- No ENI may stay in the allow-all group: a second move that fails is
+    -- tried again, each round with the client's usual retries, up to
+    -- second_move_rounds rounds, second_move_pause_seconds apart; after that
+    -- the ENI is moved back to its original groups, the journal and an
+    -- alert on the notification topic say so, and the run fails.
+    second_move_rounds = 3,
+    second_move_pause_seconds = 1,
+
+    -- The console screenshot is asked for beside isolation with one attempt
+    -- and this deadline (seconds), so that a slow or failing screenshot
+    -- never delays isolation. After a transient failure (5xx, throttling,
+    -- no answer in time) it is asked for again after isolation, with the
+    -- usual retries, when retry_after_isolation is true. Left out: 2 s, no
+    -- retry.
+    screenshot = { deadline_seconds = 2, retry_after_isolation = true },
+
+    -- One run at a time per instance (playbooks/lib/lock.lua): a lock object
+    -- in the artifact bucket, written only if absent (S3 If-None-Match). A
+    -- run waits at most wait_seconds for another run on the same instance,
+    -- then goes on without the lock, saying so. window_seconds must be at
+    -- least the longest run (the Lambda timeout, 120 s): a lock a dead run
+    -- left expires two windows after it was taken.
+    lock = { enabled = true, window_seconds = 150, wait_seconds = 60, poll_seconds = 1 },
 
     snapshots = true,
     detach_from_auto_scaling = true,

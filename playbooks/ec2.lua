@@ -2,39 +2,74 @@
 --
 -- THE ORDER, AND WHY
 --
--- The sample this replaces isolated the instance last, after up to a minute
--- of waiting on SSM. Here the instance is cut off after a handful of quick
--- calls, and every slow thing comes after:
+-- The critical path is the dependency chain of isolation and nothing else.
+-- Each line below is one round trip; what is on one line runs together
+-- (aws.all / aws.each, lib/aws.lua), and what runs beside the chain never
+-- holds it up:
 --
---   1. check_finding, choose_response, look_up_instance — reads only.
---      Nothing changes for a malformed finding, an exempt or a gone instance.
---   2. capture_screenshot — one read: the console as the attacker left it.
---      Volatile, so it comes before anything changes; its upload waits until
---      after isolation (the bytes are kept in ctx.state meanwhile).
---   3. protect_instance — termination and stop protection, shutdown
---      behaviour "stop", DeleteOnTermination=false. Before isolation on
---      purpose: isolation is visible from inside (connections drop), and an
---      attacker who then runs `shutdown` on an instance whose shutdown
---      behaviour is "terminate" would destroy it and its disks.
---   4. isolate_network — critical. Two moves per ENI, as AWS's own
---      containment runbook does: a group allowing all traffic in and out
---      first (flows allowed that way are not tracked, so existing
---      connections lose their tracking), then the isolation group with no
---      rules, which cuts them.
---   5. detach_from_auto_scaling — right after isolation: an isolated
---      instance fails its health checks, and Auto Scaling replaces unhealthy
---      instances by terminating them (termination protection does not stop
---      Auto Scaling).
---   6. remove_instance_profile — no new credentials from the instance
---      metadata service. (Credentials already taken stay valid until they
---      expire: that is the IAM playbook's job, on the credential finding.)
---   7. deregister_from_load_balancers, deregister_from_target_groups — no
---      traffic sent to an instance that can no longer answer.
---   8. tag_instance, snapshot_volumes, store_evidence — records for people,
---      disk evidence (CreateSnapshot returns at once; the copy is AWS's),
---      then the instance record and screenshot with their SHA-256 manifest.
---   9. check_forensic_access, open_forensic_access, run_forensic_commands,
---      end_forensics — the slow part, last: the quarantine profile, a
+--   1. check_finding, choose_response — no call. Nothing is sent for a
+--      malformed finding.
+--   2. look_up_instance — DescribeInstances. Nothing changes for an exempt or
+--      a gone instance; its answer has the ENIs, their groups, the volumes.
+--   2b. take_lock — one run at a time per instance (lib/lock.lua): a lock
+--      object in the artifact bucket, written only if absent (S3
+--      If-None-Match "*"), released by release_lock before the summary. After a wait, the
+--      instance is read again.
+--      GuardDuty often sends several findings for one instance within
+--      seconds; the second run waits (bounded) and then finds the instance
+--      contained: nothing is done twice, the originals are saved once. It is
+--      a step of this playbook, not of the engine, because only the playbook
+--      knows which resource a finding's changes touch (the instance, not the
+--      finding) and which steps must not interleave; the engine would need
+--      that knowledge for every resource type. Without a lock (no bucket, a
+--      wait that ran out) the steps still converge: groups are found by
+--      name, deadbolt's own groups and quarantine profile are never saved as
+--      the original state, a snapshot refused inside AWS's 15 s per volume
+--      counts as taken.
+--   3. isolate_network — critical. The chain:
+--        a. ONE DescribeSecurityGroups for both groups of the instance (the
+--           allow-all "untrack" group and the isolation group);
+--        b. CreateSecurityGroup of each one missing, together. A new group
+--           has no inbound rule and one outbound rule (all IPv4), as AWS
+--           documents, so the answer's GroupId is all the next calls need;
+--        c. the rules, together: the isolation group loses its outbound
+--           rule, the untrack group gets all traffic both ways;
+--        d. every ENI at once, each in two moves, as AWS's own containment
+--           runbook does: the untrack group first (flows allowed that way
+--           are not tracked, so existing connections lose their tracking),
+--           config.ec2.untrack_dwell_seconds there, then the isolation
+--           group, which cuts them. A second move that fails is retried past
+--           the client's budget (second_move_rounds), then the ENI goes back
+--           to its original groups: never left in the allow-all group; the
+--           journal, an alert on the topic and the failed step say which.
+--      Beside the chain, in the same step, from its first round trip:
+--        - capture_screenshot: the console as the attacker left it, asked
+--          for before anything changes. One attempt with a short deadline
+--          (config.ec2.screenshot): a failing or slow screenshot never
+--          delays isolation; a transient failure is tried again after it.
+--        - protect_instance: termination and stop protection, shutdown
+--          behaviour "stop", DeleteOnTermination=false (a read and a write:
+--          two round trips, so in practice done before the first move at
+--          3b/3c). It matters because isolation is visible from inside:
+--          an attacker who runs `shutdown` on an instance whose shutdown
+--          behaviour is "terminate" would destroy it and its disks. A
+--          failure here does not fail isolation: the next step redoes it.
+--   4. protect_instance — what failed beside isolation, again, with the
+--      client's usual retries (no call when it all succeeded).
+--   5. cut_ties_and_keep_evidence — together, right after isolation:
+--      detach_from_auto_scaling (an isolated instance fails its health
+--      checks and Auto Scaling would terminate it; termination protection
+--      does not stop Auto Scaling), remove_instance_profile (no new
+--      credentials from the metadata service; those already taken stay
+--      valid until they expire: the IAM playbook's job), deregister from
+--      classic load balancers and target groups (no traffic sent to an
+--      instance that cannot answer), tag_instance, snapshot_volumes (every
+--      volume at once; CreateSnapshot returns at once, the copy is AWS's),
+--      store_evidence (the screenshot again first if its one quick attempt
+--      failed transiently; then the instance record and the screenshot,
+--      then their SHA-256 manifest) and check_forensic_access.
+--   6. open_forensic_access, run_forensic_commands, end_forensics — the
+--      slow part, last: the quarantine profile, a
 --      bounded wait for the SSM agent, the commands, a bounded wait for them.
 --      The agent needs HTTPS out to reach SSM and to write its output to S3,
 --      which the isolation group blocks: while the commands run, and only
@@ -44,14 +79,20 @@
 --      endpoint prefix list. Never an address range (the sandbox refuses
 --      one): an isolated instance is never open to the internet, so without
 --      endpoints named in the config, forensics on a contained instance is
---      skipped and says why. end_forensics is its own step so
---      that it runs even when the commands failed: it revokes that rule and
---      takes the quarantine profile off again.
---  10. notify — one summary. (A finding only notified about, or with
+--      skipped and says why. end_forensics is its own step so that it runs
+--      even when the commands failed: it revokes every egress rule of the
+--      isolation groups and takes the quarantine profile off.
+--   7. notify — one summary. (A finding only notified about, or with
 --      evidence collected only, ends "skipped" with why, not "contained":
 --      choose_response tells the runner, which decides the outcome.)
 --
--- Every change saves the state it changed from (ctx.save), for restore.
+-- The journal and the dry-run plan keep the order of a sequential run of
+-- each group (the screenshot, the protections, then the chain), whatever
+-- order the answers come in.
+--
+-- Every change saves the state it changed from (ctx.save), for restore; the
+-- protections and the groups made beside or during isolation are saved in
+-- the isolate_network step's journal line.
 -- Nothing is terminated, deleted or stopped; the allow-list has no such
 -- operation anyway.
 --
@@ -68,6 +109,8 @@ local evidence = require "lib.evidence"
 local isolation = require "lib.isolation"
 local forensics = require "lib.forensics"
 local notify = require "lib.notify"
+local tasks = require "lib.tasks"
+local lock = require "lib.lock"
 
 local cfg = config.ec2
 local note = notify.note
@@ -109,15 +152,28 @@ local function group_ids(groups)
   return ids
 end
 
--- Whether group_id is one of deadbolt's groups for this instance: an ENI a
--- run already moved must not be saved as if that were its original state.
-local function is_our_group(ctx, group_id)
+-- Whether a name was made by string.format(format, <one id>): the id is
+-- the part between the format's text before and after its %s.
+local function made_by(format, name)
+  local at = format:find("%s", 1, true)
+  if not at or not name then
+    return false
+  end
+  local head, tail = format:sub(1, at - 1), format:sub(at + 2)
+  return #name > #head + #tail and name:sub(1, #head) == head and (tail == "" or name:sub(-#tail) == tail)
+end
+
+-- Whether group (an ENI's { GroupId, GroupName }) is one of deadbolt's
+-- groups: this run's, or any isolation or allow-all group by its name (an
+-- ENI another run of any finding moved, or is moving right now): an ENI's
+-- groups are saved as its original state without them.
+local function is_our_group(ctx, group)
   for _, groups in pairs(ctx.state.groups or {}) do
-    if groups.isolation == group_id or groups.untrack == group_id then
+    if groups.isolation == group.GroupId or groups.untrack == group.GroupId then
       return true
     end
   end
-  return false
+  return made_by(cfg.isolation_group_name, group.GroupName) or made_by(cfg.untrack_group_name, group.GroupName)
 end
 
 -- The isolation groups of the instance, one per VPC.
@@ -149,6 +205,547 @@ local function screenshot_file(image)
     return "screenshot.png", "image/png"
   end
   return "screenshot.jpg", "image/jpeg"
+end
+
+-- ---------------------------------------------------------------------------
+-- The work, one function per named piece
+
+-- Whether err is worth another attempt later: 5xx, throttling, no answer.
+local function transient(err)
+  return type(err) == "table" and (err.status == nil or err.status == 0 or err.status >= 500
+    or err.status == 429 or aws.is(err, "Timeout", "TransportError", "RequestLimitExceeded", "Throttling"))
+end
+
+-- capture_screenshot. quick: one attempt with config.ec2.screenshot's
+-- deadline (beside isolation); otherwise the client's usual retries.
+local function capture_screenshot(ctx, quick)
+  local params = { InstanceId = ctx.state.instance_id }
+  local settings = cfg.screenshot or {}
+  if quick then
+    params.__deadline = settings.deadline_seconds or 2
+    params.__attempts = 1
+  end
+  ctx.state.screenshot_tried = true
+  local r, err = aws.try(ec2.get_console_screenshot, params)
+  if not r then -- stopped, not Nitro, slow, ...: journaled, not fatal
+    note(ctx, "no console screenshot%s: %s", quick and " (one quick attempt)" or "", tostring(err))
+    ctx.state.screenshot_error = tostring(err)
+    ctx.state.screenshot_again = quick and transient(err) and settings.retry_after_isolation == true
+    return
+  end
+  ctx.state.screenshot, ctx.state.screenshot_error, ctx.state.screenshot_again = r.ImageData, nil, false
+end
+
+-- protect_instance: each protection is read, and set only when it differs.
+-- What it was before is saved, accumulated over attempts (the step after
+-- isolation may redo what failed beside it).
+local function protect_instance(ctx)
+  local id = ctx.state.instance_id
+  local wanted = {}
+  if cfg.termination_protection and ctx.state.instance.InstanceLifecycle == "spot" then
+    -- AWS: "You can't enable termination protection for Spot Instances"
+    -- (ModifyInstanceAttribute answers an error): not asked for, said why.
+    if not ctx.state.spot_noted then
+      ctx.state.spot_noted = true
+      note(ctx, "termination protection skipped: %s is a Spot Instance, which AWS does not let have it "
+        .. "(stop protection, shutdown behaviour and volumes are still protected)", id)
+    end
+  elseif cfg.termination_protection then
+    wanted[#wanted + 1] = { attribute = "disableApiTermination", member = "DisableApiTermination", value = true }
+  end
+  if cfg.stop_protection then
+    wanted[#wanted + 1] = { attribute = "disableApiStop", member = "DisableApiStop", value = true }
+  end
+  if cfg.shutdown_behavior_stop then
+    wanted[#wanted + 1] = { attribute = "instanceInitiatedShutdownBehavior",
+                            member = "InstanceInitiatedShutdownBehavior", value = "stop" }
+  end
+  -- Every attribute read at once; what differs is saved in one ctx.save,
+  -- before any is changed; then every change at once.
+  local current = aws.each(wanted, function(w)
+    local r = ec2.describe_instance_attribute { InstanceId = id, Attribute = w.attribute }
+    return r[w.member] and r[w.member].Value
+  end)
+  ctx.state.attributes_before = ctx.state.attributes_before or {}
+  local before, change = ctx.state.attributes_before, {}
+  for i, w in ipairs(wanted) do
+    if current[i] ~= w.value then
+      before[w.member] = current[i]
+      change[#change + 1] = { member = w.member, from = current[i], to = w.value }
+    end
+  end
+  if #change > 0 then
+    ctx.save("attributes", before)
+  end
+  local work = {}
+  for _, c in ipairs(change) do
+    work[#work + 1] = function()
+      ec2.modify_instance_attribute { InstanceId = id, [c.member] = { Value = c.to } }
+      note(ctx, "%s: %s -> %s", c.member, tostring(c.from), tostring(c.to))
+    end
+  end
+  if cfg.keep_volumes_on_termination then
+    work[#work + 1] = function()
+      local mappings, saved = {}, {}
+      for _, v in ipairs(ebs_volumes(ctx.state.instance)) do
+        if v.delete_on_termination ~= false then
+          mappings[#mappings + 1] = { DeviceName = v.device, Ebs = { DeleteOnTermination = false } }
+          saved[#saved + 1] = { DeviceName = v.device, VolumeId = v.volume, DeleteOnTermination = true }
+        end
+      end
+      if #mappings == 0 then
+        return
+      end
+      ctx.save("delete_on_termination", saved)
+      ec2.modify_instance_attribute { InstanceId = id, BlockDeviceMappings = mappings }
+      note(ctx, "DeleteOnTermination=false on %d volume(s)", #mappings)
+    end
+  end
+  aws.all(work)
+end
+
+-- What isolation leaves open, said in every notification of a contained
+-- instance (AWS, "Amazon EC2 security group connection tracking").
+local NOT_CUT = "Isolation does not cut connections that AWS tracks whatever the security groups say: "
+  .. "traffic through a NAT gateway, a Network or Gateway Load Balancer, an interface VPC endpoint, "
+  .. "an egress-only internet gateway, Global Accelerator, a Network Firewall endpoint or a transit "
+  .. "gateway attachment, opened before isolation, may go on until its tracking times out (TCP: 5 days "
+  .. "by default). Credentials already taken from the instance profile stay valid until they expire. "
+  .. "To cut everything at once: a deny-all network ACL on the subnet (it affects every instance there)."
+
+-- The second move of one ENI, into the isolation group: the client's
+-- attempts, then again up to config.ec2.second_move_rounds rounds in all
+-- with second_move_pause_seconds between them, because an ENI left in the
+-- allow-all group is open to everything. true, or false and the last error.
+local function second_move(m)
+  local rounds, err = math.max(1, cfg.second_move_rounds or 3), nil
+  for round = 1, rounds do
+    local ok, e = aws.try(ec2.modify_network_interface_attribute,
+      { NetworkInterfaceId = m.eni.NetworkInterfaceId, Groups = { m.groups.isolation } })
+    if ok then
+      return true, round
+    end
+    err = e
+    if round < rounds then
+      sleep(cfg.second_move_pause_seconds or 1)
+    end
+  end
+  return false, err
+end
+
+-- An ENI whose second move never went through leaves the allow-all group
+-- anyway: back to the groups it had before the run (saved), which is no
+-- more open than before. Returns what became of it, in words.
+local function fall_back(ctx, m, err)
+  local id = m.eni.NetworkInterfaceId
+  local why = string.format("the move to isolation group %s failed %d time(s) in a row (last: %s)",
+    m.groups.isolation, cfg.second_move_rounds or 3, tostring(err))
+  if not m.original then
+    return string.format("%s: %s, and it had only deadbolt's groups before: left in allow-all group %s "
+      .. "for the sandbox to move back at the end of the step", id, why, m.groups.untrack)
+  end
+  local ok, back_err = aws.try(ec2.modify_network_interface_attribute,
+    { NetworkInterfaceId = id, Groups = m.original })
+  if ok then
+    return string.format("%s NOT isolated: %s; moved back to its original groups %s", id, why,
+      table.concat(m.original, ","))
+  end
+  return string.format("%s NOT isolated: %s; the move back to its original groups %s failed too (%s): "
+    .. "left in allow-all group %s for the sandbox to move back at the end of the step", id, why,
+    table.concat(m.original, ","), tostring(back_err), m.groups.untrack)
+end
+
+-- Every ENI of moving, in two moves: all into the allow-all (untrack) group
+-- together, config.ec2.untrack_dwell_seconds there, then all into the
+-- isolation group together. An ENI whose first move failed never left its
+-- own groups; one whose second move failed is retried past the client's
+-- budget, then moved back to its original groups (fall_back). Each ENI's
+-- fate is noted; when any ENI is not isolated, the notification topic gets
+-- an alert naming each one and where it is now (a failed critical step ends
+-- the run before the summary), and the step fails with the same text.
+local function move_all(ctx, moving)
+  local first = {}
+  aws.each(moving, function(m)
+    local ok, err = aws.try(ec2.modify_network_interface_attribute,
+      { NetworkInterfaceId = m.eni.NetworkInterfaceId, Groups = { m.groups.untrack } })
+    if ok then
+      first[#first + 1] = m
+    else
+      m.fate = string.format("%s NOT isolated: the move to allow-all group %s failed (%s); it stays in its own groups %s",
+        m.eni.NetworkInterfaceId, m.groups.untrack, tostring(err), table.concat(m.current, ","))
+    end
+  end)
+  if #first > 0 and (cfg.untrack_dwell_seconds or 0) > 0 and not ctx.dry_run then
+    sleep(cfg.untrack_dwell_seconds)
+  end
+  aws.each(first, function(m)
+    local id = m.eni.NetworkInterfaceId
+    local ok, detail = second_move(m)
+    if ok then
+      m.isolated = true
+      note(ctx, "%s isolated in %s (was %s)%s", id, m.groups.isolation, table.concat(m.current, ","),
+        detail > 1 and string.format(", the second move on round %d", detail) or "")
+    else
+      m.fate = fall_back(ctx, m, detail)
+    end
+  end)
+  local failed = {}
+  for _, m in ipairs(moving) do
+    if m.fate then
+      note(ctx, "%s", m.fate)
+      failed[#failed + 1] = m.fate
+    end
+  end
+  if #failed == 0 then
+    note(ctx, "%s", NOT_CUT)
+    return
+  end
+  ctx.state.not_isolated = failed
+  local text = table.concat(failed, "\n")
+  if ctx.env.NOTIFICATION_TOPIC_ARN then
+    local ok, err = aws.try(sns.publish, {
+      TopicArn = ctx.env.NOTIFICATION_TOPIC_ARN,
+      Subject = (string.format("%s ISOLATION FAILED: instance %s", config.notify.subject_prefix,
+        ctx.state.instance_id):gsub("[^\32-\126]", "?"):sub(1, 100)),
+      Message = string.format("Finding %s (%s): %d of %d network interface(s) of %s are not isolated.\n\n%s\n\n%s\n",
+        ctx.id, ctx.type, #failed, #moving, ctx.state.instance_id, text, NOT_CUT),
+    })
+    if not ok then
+      note(ctx, "the isolation alert could not be published: %s", tostring(err))
+    end
+  end
+  error(string.format("%d of %d network interface(s) not isolated: %s", #failed, #moving,
+    table.concat(failed, "; ")), 0)
+end
+
+-- The chain of isolate_network: the groups (lib/isolation: one lookup, the
+-- creations together, the rules together), then every ENI at once.
+local function isolate(ctx)
+  local inst = ctx.state.instance
+  local enis = inst.NetworkInterfaces or {}
+  if #enis == 0 then
+    error("instance " .. ctx.state.instance_id .. " has no network interface to isolate", 0)
+  end
+  local vpcs, seen = {}, {}
+  for _, eni in ipairs(enis) do
+    local vpc = eni.VpcId or inst.VpcId
+    if not seen[vpc] then
+      seen[vpc] = true
+      vpcs[#vpcs + 1] = vpc
+    end
+  end
+  ctx.state.groups = isolation.groups(ctx, vpcs)
+  -- Each ENI's groups before, saved once for all of them before any moves
+  -- (an ENI a run already moved is not saved as if that were its state).
+  local saved, moving = {}, {}
+  for _, eni in ipairs(enis) do
+    local groups = ctx.state.groups[eni.VpcId or inst.VpcId]
+    local current = group_ids(eni.Groups)
+    if #current == 1 and current[1] == groups.isolation then
+      note(ctx, "%s is already isolated", eni.NetworkInterfaceId)
+    else
+      local original = {}
+      for _, g in ipairs(eni.Groups or {}) do
+        if not is_our_group(ctx, g) then
+          original[#original + 1] = g.GroupId
+        end
+      end
+      if #original > 0 then
+        saved[eni.NetworkInterfaceId] = original
+      end
+      moving[#moving + 1] = { eni = eni, groups = groups, current = current }
+    end
+  end
+  if next(saved) then
+    ctx.save("eni_groups", saved)
+  end
+  for _, m in ipairs(moving) do
+    m.original = saved[m.eni.NetworkInterfaceId]
+  end
+  move_all(ctx, moving)
+end
+
+-- fn(ctx) as work beside the chain: its failure is noted and kept in
+-- ctx.state.beside_failed[name], never raised into the critical step.
+local function beside(ctx, name, fn)
+  return function()
+    local ok, err = pcall(fn, ctx)
+    if not ok then
+      ctx.state.beside_failed[name] = tostring(err)
+      note(ctx, "%s beside isolation failed: %s", name, tostring(err))
+    end
+  end
+end
+
+local function detach_from_auto_scaling(ctx)
+  local id = ctx.state.instance_id
+  local r = autoscaling.describe_auto_scaling_instances { InstanceIds = { id } }
+  local names = {}
+  for _, a in ipairs(r.AutoScalingInstances or {}) do
+    names[#names + 1] = a.AutoScalingGroupName
+  end
+  if #names == 0 then
+    return
+  end
+  ctx.save("auto_scaling_groups", names)
+  aws.each(names, function(name)
+    autoscaling.detach_instances { InstanceIds = { id }, AutoScalingGroupName = name,
+                                   ShouldDecrementDesiredCapacity = false }
+    note(ctx, "detached from Auto Scaling group %s (desired capacity kept)", name)
+  end)
+end
+
+local function remove_instance_profile(ctx)
+  local associations, quarantine = {}, ctx.env.QUARANTINE_PROFILE_ARN
+  for _, a in ipairs(profile_associations(ctx.state.instance_id)) do
+    if quarantine and a.IamInstanceProfile and a.IamInstanceProfile.Arn == quarantine then
+      -- deadbolt's own, put there by a run of another finding for its
+      -- forensics: not the instance's profile, neither saved nor removed
+      note(ctx, "the quarantine profile is attached (%s): another run's forensics, left to it", a.AssociationId)
+    else
+      associations[#associations + 1] = a
+    end
+  end
+  if #associations == 0 then
+    return
+  end
+  local saved = {}
+  for _, a in ipairs(associations) do
+    saved[#saved + 1] = { AssociationId = a.AssociationId, Arn = a.IamInstanceProfile and a.IamInstanceProfile.Arn }
+  end
+  ctx.save("instance_profiles", saved)
+  aws.each(associations, function(a)
+    ec2.disassociate_iam_instance_profile { AssociationId = a.AssociationId }
+    note(ctx, "instance profile %s removed", tostring(a.IamInstanceProfile and a.IamInstanceProfile.Arn))
+  end)
+end
+
+local function deregister_from_load_balancers(ctx)
+  local id = ctx.state.instance_id
+  local names = {}
+  for _, lb in ipairs(aws.all_pages(elb.describe_load_balancers, {}, "LoadBalancerDescriptions")) do
+    for _, member in ipairs(lb.Instances or {}) do
+      if member.InstanceId == id then
+        names[#names + 1] = lb.LoadBalancerName
+      end
+    end
+  end
+  if #names == 0 then
+    return
+  end
+  ctx.save("classic_load_balancers", names)
+  aws.each(names, function(name)
+    elb.deregister_instances_from_load_balancer { LoadBalancerName = name, Instances = { { InstanceId = id } } }
+    note(ctx, "deregistered from classic load balancer %s", name)
+  end)
+end
+
+local function deregister_from_target_groups(ctx)
+  local id, vpc = ctx.state.instance_id, ctx.state.instance.VpcId
+  local candidates = {}
+  for _, tg in ipairs(aws.all_pages(elbv2.describe_target_groups, {}, "TargetGroups")) do
+    if tg.TargetType == "instance" and (vpc == nil or tg.VpcId == vpc) then
+      candidates[#candidates + 1] = tg
+    end
+  end
+  local found = {} -- found[i]: the registrations in candidates[i], kept in listing order
+  aws.each(candidates, function(tg)
+    local health = elbv2.describe_target_health { TargetGroupArn = tg.TargetGroupArn }
+    local targets = {}
+    for _, d in ipairs(health.TargetHealthDescriptions or {}) do
+      if d.Target.Id == id then
+        targets[#targets + 1] = { Id = d.Target.Id, Port = d.Target.Port }
+      end
+    end
+    if #targets > 0 then
+      found[tg.TargetGroupArn] = { TargetGroupArn = tg.TargetGroupArn, Targets = targets }
+    end
+  end)
+  local registrations = {}
+  for _, tg in ipairs(candidates) do
+    registrations[#registrations + 1] = found[tg.TargetGroupArn]
+  end
+  if #registrations == 0 then
+    return
+  end
+  ctx.save("target_groups", registrations)
+  aws.each(registrations, function(reg)
+    elbv2.deregister_targets(reg)
+    note(ctx, "deregistered from target group %s (%d port(s))", reg.TargetGroupArn, #reg.Targets)
+  end)
+end
+
+local function tag_instance(ctx)
+  local t = cfg.tags
+  if t.finding_id and tag_value(ctx.state.instance.Tags, t.finding_id) == ctx.id then
+    note(ctx, "instance already tagged for this finding")
+    return
+  end
+  local values = {
+    [t.status or ""] = ctx.state.response == "contain" and "contained" or "evidence-collected",
+    [t.contained_at or ""] = now(),
+    [t.finding_id or ""] = ctx.id,
+    [t.finding_type or ""] = ctx.type,
+    [t.source or ""] = cfg.source,
+  }
+  values[""] = nil
+  local tags, before = {}, { existed = {}, absent = {} }
+  for key, value in pairs(values) do
+    tags[#tags + 1] = { Key = key, Value = value }
+  end
+  table.sort(tags, function(a, b) return a.Key < b.Key end)
+  for _, tag in ipairs(tags) do
+    local old = tag_value(ctx.state.instance.Tags, tag.Key)
+    if old then
+      before.existed[#before.existed + 1] = { Key = tag.Key, Value = old }
+    else
+      before.absent[#before.absent + 1] = tag.Key
+    end
+  end
+  ctx.save("tags", before)
+  ec2.create_tags { Resources = { ctx.state.instance_id }, Tags = tags }
+end
+
+-- snapshot_volumes: one DescribeSnapshots for every volume (those this
+-- finding already has), then every missing snapshot at once.
+local function snapshot_volumes(ctx)
+  local id = ctx.state.instance_id
+  local finding_tag = cfg.tags.finding_id or "deadbolt:finding-id"
+  local volumes, ids = ebs_volumes(ctx.state.instance), {}
+  if #volumes == 0 then
+    return
+  end
+  for i, v in ipairs(volumes) do
+    ids[i] = v.volume
+  end
+  local existing = ec2.describe_snapshots {
+    OwnerIds = { "self" },
+    Filters = { { Name = "volume-id", Values = ids }, { Name = "tag:" .. finding_tag, Values = { ctx.id } } },
+  }
+  local have = {}
+  for _, snap in ipairs(existing.Snapshots or {}) do
+    have[snap.VolumeId] = snap.SnapshotId
+  end
+  aws.each(volumes, function(v)
+    if have[v.volume] then
+      note(ctx, "%s already has snapshot %s for this finding", v.volume, have[v.volume])
+      return
+    end
+    local snap, err = aws.try(ec2.create_snapshot, {
+      VolumeId = v.volume,
+      Description = string.format("deadbolt: %s (%s) of %s, GuardDuty finding %s", v.volume,
+        tostring(v.device), id, ctx.id):sub(1, 255),
+      TagSpecifications = { {
+        ResourceType = "snapshot",
+        Tags = {
+          { Key = "Name", Value = "deadbolt " .. id .. " " .. tostring(v.device) },
+          { Key = finding_tag, Value = ctx.id },
+          { Key = "deadbolt:instance-id", Value = id },
+          { Key = "deadbolt:device", Value = tostring(v.device) },
+        },
+      } },
+    })
+    if not snap then
+      if not aws.is(err, "SnapshotCreationPerVolumeRateExceeded") then
+        error(err)
+      end
+      -- AWS allows one snapshot of a volume every 15 s: another run (another
+      -- finding for this instance) took one just now, and it holds the same
+      -- disk: counted as taken, named by its tags.
+      local recent = ec2.describe_snapshots {
+        OwnerIds = { "self" },
+        Filters = { { Name = "volume-id", Values = { v.volume } }, { Name = "tag:deadbolt:instance-id", Values = { id } } },
+      }
+      local newest
+      for _, other in ipairs(recent.Snapshots or {}) do
+        if not newest or tostring(other.StartTime) > tostring(newest.StartTime) then
+          newest = other
+        end
+      end
+      ctx.state.shared_snapshots = (ctx.state.shared_snapshots or 0) + 1
+      note(ctx, "%s (%s): snapshotted by another run within AWS's 15 s per volume: %s counts as this finding's",
+        v.volume, tostring(v.device), newest and newest.SnapshotId or "its snapshot (not listed yet)")
+      return
+    end
+    note(ctx, "snapshot %s of %s (%s)", tostring(snap.SnapshotId), v.volume, tostring(v.device))
+  end)
+end
+
+-- store_evidence: the instance record and the screenshot together, then
+-- the manifest naming them with their SHA-256.
+local function store_evidence(ctx)
+  local bucket = ctx.env.ARTIFACT_BUCKET
+  if not bucket then
+    note(ctx, "no ARTIFACT_BUCKET: the instance record and screenshot were not stored")
+    return
+  end
+  local prefix = evidence.prefix(ctx, ctx.state.instance_id)
+  ctx.state.evidence_location = string.format("s3://%s/%s", bucket, prefix)
+  if evidence.exists(bucket, prefix .. config.evidence.manifest) then
+    note(ctx, "evidence for this finding is already at s3://%s/%s: not overwritten", bucket, prefix)
+    ctx.state.evidence_stored_before = true
+    return
+  end
+  local uploads, notes = {}, {}
+  uploads[#uploads + 1] = function()
+    return evidence.put(bucket, prefix .. "describe-instances.json", json.encode(ctx.state.record), "application/json")
+  end
+  if ctx.state.screenshot then
+    local image, why = base64.decode(ctx.state.screenshot)
+    if image then
+      local file, content_type = screenshot_file(image)
+      uploads[#uploads + 1] = function() return evidence.put(bucket, prefix .. file, image, content_type) end
+    else
+      notes[#notes + 1] = "the screenshot was not base64 (" .. why .. "): stored as received"
+      uploads[#uploads + 1] = function()
+        return evidence.put(bucket, prefix .. "screenshot.b64", ctx.state.screenshot, "text/plain")
+      end
+    end
+  else
+    notes[#notes + 1] = "no console screenshot: " .. tostring(ctx.state.screenshot_error)
+  end
+  local artifacts = aws.all(uploads)
+  local key = evidence.write_manifest(ctx, bucket, prefix, ctx.state.instance_id, artifacts, notes)
+  note(ctx, "evidence stored: %d object(s), manifest s3://%s/%s", #artifacts, bucket, key)
+end
+
+-- check_forensic_access: whether the forensic commands can and should run
+-- (ctx.state.forensics): a bucket for their output, not run already for
+-- this finding, the instance running and managed by SSM. The two reads
+-- together.
+local function check_forensic_access(ctx)
+  local id, bucket = ctx.state.instance_id, ctx.env.ARTIFACT_BUCKET
+  local prefix = evidence.prefix(ctx, id)
+  local state = ctx.state.instance.State and ctx.state.instance.State.Name
+  local why_not
+  if not bucket then
+    why_not = "no artifact bucket for their output"
+  elseif state ~= "running" then
+    why_not = string.format("%s is %s", id, tostring(state))
+  else
+    local found = aws.all {
+      function() return evidence.exists(bucket, prefix .. "forensic-commands.json") end,
+      function() return forensics.agent(id) or false end,
+    }
+    local ran, agent = found[1], found[2]
+    if ran then
+      why_not = string.format("they already ran for this finding (s3://%s/%sforensic-commands.json)", bucket, prefix)
+    elseif not agent then
+      why_not = string.format("%s is not managed by SSM", id)
+    elseif ctx.state.response == "contain" and not ctx.env.QUARANTINE_PROFILE_ARN then
+      why_not = "no QUARANTINE_PROFILE_ARN to give the SSM agent credentials"
+    elseif ctx.state.response == "contain" and not next(config.forensics.egress or {}) then
+      why_not = "config.forensics.egress names no VPC endpoint group or prefix list, "
+        .. "and the isolated instance is never opened to the internet"
+    elseif ctx.state.response == "evidence" and agent.PingStatus ~= "Online" then
+      why_not = string.format("the SSM agent of %s is %s", id, tostring(agent.PingStatus))
+    end
+  end
+  if why_not then
+    note(ctx, "forensic commands skipped: %s", why_not)
+  end
+  ctx.state.evidence_prefix = prefix
+  ctx.state.forensics = why_not == nil
 end
 
 -- ---------------------------------------------------------------------------
@@ -213,69 +810,19 @@ return {
       end,
     },
     {
-      name = "capture_screenshot",
-      why = "the console as the attacker left it, before anything changes",
+      name = "take_lock",
+      why = "runs of several findings for one instance take turns instead of undoing each other",
       when = responding,
       run = function(ctx)
-        local r, err = aws.try(ec2.get_console_screenshot, { InstanceId = ctx.state.instance_id })
-        if not r then -- stopped, not Nitro, ...: journaled, not fatal
-          note(ctx, "no console screenshot: %s", tostring(err))
-          ctx.state.screenshot_error = tostring(err)
-          return
-        end
-        ctx.state.screenshot = r.ImageData
-      end,
-    },
-    {
-      name = "protect_instance",
-      why = "nobody can terminate or stop the instance, or lose its volumes, once it is isolated",
-      when = containing,
-      run = function(ctx)
-        local id = ctx.state.instance_id
-        local wanted = {}
-        if cfg.termination_protection then
-          wanted[#wanted + 1] = { attribute = "disableApiTermination", member = "DisableApiTermination", value = true }
-        end
-        if cfg.stop_protection then
-          wanted[#wanted + 1] = { attribute = "disableApiStop", member = "DisableApiStop", value = true }
-        end
-        if cfg.shutdown_behavior_stop then
-          wanted[#wanted + 1] = { attribute = "instanceInitiatedShutdownBehavior",
-                                  member = "InstanceInitiatedShutdownBehavior", value = "stop" }
-        end
-        local before = {}
-        local work = {}
-        for _, w in ipairs(wanted) do
-          work[#work + 1] = function()
-            local current = ec2.describe_instance_attribute { InstanceId = id, Attribute = w.attribute }
-            local value = current[w.member] and current[w.member].Value
-            if value == w.value then
-              return
-            end
-            before[w.member] = value
-            ctx.save("attributes", before)
-            ec2.modify_instance_attribute { InstanceId = id, [w.member] = { Value = w.value } }
-            note(ctx, "%s: %s -> %s", w.member, tostring(value), tostring(w.value))
+        -- After a wait, the instance as the other run left it.
+        if lock.acquire(ctx, ctx.state.instance_id) then
+          local r = ec2.describe_instances { InstanceIds = { ctx.state.instance_id } }
+          local inst = r.Reservations and r.Reservations[1] and r.Reservations[1].Instances
+            and r.Reservations[1].Instances[1]
+          if inst then
+            ctx.state.instance, ctx.state.record = inst, r
           end
         end
-        if cfg.keep_volumes_on_termination then
-          work[#work + 1] = function()
-            local mappings, saved = {}, {}
-            for _, v in ipairs(ebs_volumes(ctx.state.instance)) do
-              if v.delete_on_termination ~= false then
-                mappings[#mappings + 1] = { DeviceName = v.device, Ebs = { DeleteOnTermination = false } }
-                saved[#saved + 1] = { DeviceName = v.device, VolumeId = v.volume, DeleteOnTermination = true }
-              end
-            end
-            if #mappings == 0 then
-              return
-            end
-            ctx.save("delete_on_termination", saved)
-            ec2.modify_instance_attribute { InstanceId = id, BlockDeviceMappings = mappings }
-            note(ctx, "DeleteOnTermination=false on %d volume(s)", #mappings)
-          end
-        end
-        aws.each(work, function(fn) fn() end)
       end,
     },
     {
@@ -284,277 +831,58 @@ return {
       critical = true,
       when = containing,
       run = function(ctx)
-        local inst = ctx.state.instance
-        local enis = inst.NetworkInterfaces or {}
-        if #enis == 0 then
-          error("instance " .. ctx.state.instance_id .. " has no network interface to isolate", 0)
-        end
-        ctx.state.groups = {}
-        for _, eni in ipairs(enis) do
-          local vpc = eni.VpcId or inst.VpcId
-          if not ctx.state.groups[vpc] then
-            ctx.state.groups[vpc] = { isolation = isolation.isolation_group(ctx, vpc),
-                                      untrack = isolation.untrack_group(ctx, vpc) }
-          end
-        end
-        local saved = {}
-        aws.each(enis, function(eni)
-          local groups = ctx.state.groups[eni.VpcId or inst.VpcId]
-          local current = group_ids(eni.Groups)
-          if #current == 1 and current[1] == groups.isolation then
-            note(ctx, "%s is already isolated", eni.NetworkInterfaceId)
-            return
-          end
-          local original = {}
-          for _, g in ipairs(current) do
-            if not is_our_group(ctx, g) then
-              original[#original + 1] = g
-            end
-          end
-          if #original > 0 then
-            saved[eni.NetworkInterfaceId] = original
-            ctx.save("eni_groups", saved)
-          end
-          ec2.modify_network_interface_attribute { NetworkInterfaceId = eni.NetworkInterfaceId, Groups = { groups.untrack } }
-          ec2.modify_network_interface_attribute { NetworkInterfaceId = eni.NetworkInterfaceId, Groups = { groups.isolation } }
-          note(ctx, "%s isolated in %s (was %s)", eni.NetworkInterfaceId, groups.isolation, table.concat(current, ","))
-        end)
-      end,
-    },
-    {
-      name = "detach_from_auto_scaling",
-      why = "Auto Scaling would terminate the isolated instance as unhealthy; detached, it is kept and replaced",
-      when = function(ctx) return containing(ctx) and cfg.detach_from_auto_scaling end,
-      run = function(ctx)
-        local id = ctx.state.instance_id
-        local r = autoscaling.describe_auto_scaling_instances { InstanceIds = { id } }
-        local names = {}
-        for _, a in ipairs(r.AutoScalingInstances or {}) do
-          names[#names + 1] = a.AutoScalingGroupName
-        end
-        if #names == 0 then
-          return
-        end
-        ctx.save("auto_scaling_groups", names)
-        aws.each(names, function(name)
-          autoscaling.detach_instances { InstanceIds = { id }, AutoScalingGroupName = name,
-                                         ShouldDecrementDesiredCapacity = false }
-          note(ctx, "detached from Auto Scaling group %s (desired capacity kept)", name)
-        end)
-      end,
-    },
-    {
-      name = "remove_instance_profile",
-      why = "the instance gets no new credentials for its role",
-      when = function(ctx) return containing(ctx) and cfg.remove_instance_profile end,
-      run = function(ctx)
-        local associations = profile_associations(ctx.state.instance_id)
-        if #associations == 0 then
-          return
-        end
-        local saved = {}
-        for _, a in ipairs(associations) do
-          saved[#saved + 1] = { AssociationId = a.AssociationId, Arn = a.IamInstanceProfile and a.IamInstanceProfile.Arn }
-        end
-        ctx.save("instance_profiles", saved)
-        aws.each(associations, function(a)
-          ec2.disassociate_iam_instance_profile { AssociationId = a.AssociationId }
-          note(ctx, "instance profile %s removed", tostring(a.IamInstanceProfile and a.IamInstanceProfile.Arn))
-        end)
-      end,
-    },
-    {
-      name = "deregister_from_load_balancers",
-      why = "no classic load balancer sends it traffic",
-      when = function(ctx) return containing(ctx) and cfg.deregister_from_load_balancers end,
-      run = function(ctx)
-        local id = ctx.state.instance_id
-        local names = {}
-        for _, lb in ipairs(aws.all_pages(elb.describe_load_balancers, {}, "LoadBalancerDescriptions")) do
-          for _, member in ipairs(lb.Instances or {}) do
-            if member.InstanceId == id then
-              names[#names + 1] = lb.LoadBalancerName
-            end
-          end
-        end
-        if #names == 0 then
-          return
-        end
-        ctx.save("classic_load_balancers", names)
-        aws.each(names, function(name)
-          elb.deregister_instances_from_load_balancer { LoadBalancerName = name, Instances = { { InstanceId = id } } }
-          note(ctx, "deregistered from classic load balancer %s", name)
-        end)
-      end,
-    },
-    {
-      name = "deregister_from_target_groups",
-      why = "no target group sends it traffic, on any port",
-      when = function(ctx) return containing(ctx) and cfg.deregister_from_load_balancers end,
-      run = function(ctx)
-        local id, vpc = ctx.state.instance_id, ctx.state.instance.VpcId
-        local registrations = {}
-        for _, tg in ipairs(aws.all_pages(elbv2.describe_target_groups, {}, "TargetGroups")) do
-          if tg.TargetType == "instance" and (vpc == nil or tg.VpcId == vpc) then
-            local health = elbv2.describe_target_health { TargetGroupArn = tg.TargetGroupArn }
-            local targets = {}
-            for _, d in ipairs(health.TargetHealthDescriptions or {}) do
-              if d.Target.Id == id then
-                targets[#targets + 1] = { Id = d.Target.Id, Port = d.Target.Port }
-              end
-            end
-            if #targets > 0 then
-              registrations[#registrations + 1] = { TargetGroupArn = tg.TargetGroupArn, Targets = targets }
-            end
-          end
-        end
-        if #registrations == 0 then
-          return
-        end
-        ctx.save("target_groups", registrations)
-        aws.each(registrations, function(reg)
-          elbv2.deregister_targets(reg)
-          note(ctx, "deregistered from target group %s (%d port(s))", reg.TargetGroupArn, #reg.Targets)
-        end)
-      end,
-    },
-    {
-      name = "tag_instance",
-      why = "whoever finds the instance sees why it is isolated, and by which finding",
-      when = responding,
-      run = function(ctx)
-        local t = cfg.tags
-        if t.finding_id and tag_value(ctx.state.instance.Tags, t.finding_id) == ctx.id then
-          note(ctx, "instance already tagged for this finding")
-          return
-        end
-        local values = {
-          [t.status or ""] = ctx.state.response == "contain" and "contained" or "evidence-collected",
-          [t.contained_at or ""] = now(),
-          [t.finding_id or ""] = ctx.id,
-          [t.finding_type or ""] = ctx.type,
-          [t.source or ""] = cfg.source,
+        ctx.state.beside_failed = {}
+        local failure
+        aws.all {
+          beside(ctx, "capture_screenshot", function() capture_screenshot(ctx, true) end),
+          beside(ctx, "protect_instance", protect_instance),
+          function()
+            local ok, err = pcall(isolate, ctx)
+            failure = not ok and err or nil
+          end,
         }
-        values[""] = nil
-        local tags, before = {}, { existed = {}, absent = {} }
-        for key, value in pairs(values) do
-          tags[#tags + 1] = { Key = key, Value = value }
-          local old = tag_value(ctx.state.instance.Tags, key)
-          if old then
-            before.existed[#before.existed + 1] = { Key = key, Value = old }
-          else
-            before.absent[#before.absent + 1] = key
-          end
+        if failure then
+          error(failure, 0)
         end
-        table.sort(tags, function(a, b) return a.Key < b.Key end)
-        ctx.save("tags", before)
-        ec2.create_tags { Resources = { ctx.state.instance_id }, Tags = tags }
       end,
     },
     {
-      name = "snapshot_volumes",
-      why = "the disks as they are now, kept whatever happens to the instance; once per volume per finding",
-      when = function(ctx) return responding(ctx) and cfg.snapshots end,
-      run = function(ctx)
-        local id = ctx.state.instance_id
-        local finding_tag = cfg.tags.finding_id or "deadbolt:finding-id"
-        aws.each(ebs_volumes(ctx.state.instance), function(v)
-          local existing = ec2.describe_snapshots {
-            OwnerIds = { "self" },
-            Filters = { { Name = "volume-id", Values = { v.volume } },
-                        { Name = "tag:" .. finding_tag, Values = { ctx.id } } },
-          }
-          if existing.Snapshots and existing.Snapshots[1] then
-            note(ctx, "%s already has snapshot %s for this finding", v.volume, existing.Snapshots[1].SnapshotId)
-            return
-          end
-          local snap = ec2.create_snapshot {
-            VolumeId = v.volume,
-            Description = string.format("deadbolt: %s (%s) of %s, GuardDuty finding %s", v.volume,
-              tostring(v.device), id, ctx.id):sub(1, 255),
-            TagSpecifications = { {
-              ResourceType = "snapshot",
-              Tags = {
-                { Key = "Name", Value = "deadbolt " .. id .. " " .. tostring(v.device) },
-                { Key = finding_tag, Value = ctx.id },
-                { Key = "deadbolt:instance-id", Value = id },
-                { Key = "deadbolt:device", Value = tostring(v.device) },
-              },
-            } },
-          }
-          note(ctx, "snapshot %s of %s (%s)", tostring(snap.SnapshotId), v.volume, tostring(v.device))
-        end)
+      name = "protect_instance",
+      why = "nobody can terminate or stop the instance, or lose its volumes: what failed beside isolation, again",
+      when = function(ctx)
+        return containing(ctx) and (ctx.state.beside_failed or {}).protect_instance ~= nil,
+          "done beside isolate_network"
       end,
+      run = protect_instance,
     },
     {
-      name = "store_evidence",
-      why = "the instance record and the screenshot, in the artifact bucket with their SHA-256",
+      name = "cut_ties_and_keep_evidence",
+      why = "Auto Scaling, the instance profile and the load balancers let go of it; its disks, record and screen are kept; all at once",
       when = responding,
       run = function(ctx)
-        local bucket = ctx.env.ARTIFACT_BUCKET
-        if not bucket then
-          note(ctx, "no ARTIFACT_BUCKET: the instance record and screenshot were not stored")
-          return
-        end
-        local prefix = evidence.prefix(ctx, ctx.state.instance_id)
-        ctx.state.evidence_location = string.format("s3://%s/%s", bucket, prefix)
-        ctx.state.evidence_prefix = prefix
-        if evidence.exists(bucket, prefix .. config.evidence.manifest) then
-          note(ctx, "evidence for this finding is already at s3://%s/%s: not overwritten", bucket, prefix)
-          ctx.state.evidence_stored_before = true
-          return
-        end
-        local artifacts = {}
-        artifacts[#artifacts + 1] = evidence.put(bucket, prefix .. "describe-instances.json",
-          json.encode(ctx.state.record), "application/json")
-        local notes = {}
-        if ctx.state.screenshot then
-          local image, why = base64.decode(ctx.state.screenshot)
-          if image then
-            local file, content_type = screenshot_file(image)
-            artifacts[#artifacts + 1] = evidence.put(bucket, prefix .. file, image, content_type)
-          else
-            notes[#notes + 1] = "the screenshot was not base64 (" .. why .. "): stored as received"
-            artifacts[#artifacts + 1] = evidence.put(bucket, prefix .. "screenshot.b64", ctx.state.screenshot, "text/plain")
-          end
-        else
-          notes[#notes + 1] = "no console screenshot: " .. tostring(ctx.state.screenshot_error)
-        end
-        local key = evidence.write_manifest(ctx, bucket, prefix, ctx.state.instance_id, artifacts, notes)
-        note(ctx, "evidence stored: %d object(s), manifest s3://%s/%s", #artifacts, bucket, key)
-      end,
-    },
-    {
-      name = "check_forensic_access",
-      why = "the forensic commands need SSM to manage the running instance, and a bucket for their output",
-      when = function(ctx) return responding(ctx) and config.forensics.enabled end,
-      run = function(ctx)
-        local id, bucket, prefix = ctx.state.instance_id, ctx.env.ARTIFACT_BUCKET, ctx.state.evidence_prefix
-        local state = ctx.state.instance.State and ctx.state.instance.State.Name
-        local why_not
-        if not bucket or not prefix then
-          why_not = "no artifact bucket for their output"
-        elseif evidence.exists(bucket, prefix .. "forensic-commands.json") then
-          why_not = string.format("they already ran for this finding (s3://%s/%sforensic-commands.json)", bucket, prefix)
-        elseif state ~= "running" then
-          why_not = string.format("%s is %s", id, tostring(state))
-        else
-          local agent = forensics.agent(id)
-          if not agent then
-            why_not = string.format("%s is not managed by SSM", id)
-          elseif ctx.state.response == "contain" and not ctx.env.QUARANTINE_PROFILE_ARN then
-            why_not = "no QUARANTINE_PROFILE_ARN to give the SSM agent credentials"
-          elseif ctx.state.response == "contain" and not next(config.forensics.egress or {}) then
-            why_not = "config.forensics.egress names no VPC endpoint group or prefix list, "
-              .. "and the isolated instance is never opened to the internet"
-          elseif ctx.state.response == "evidence" and agent.PingStatus ~= "Online" then
-            why_not = string.format("the SSM agent of %s is %s", id, tostring(agent.PingStatus))
-          end
-        end
-        if why_not then
-          note(ctx, "forensic commands skipped: %s", why_not)
-        end
-        ctx.state.forensics = why_not == nil
+        tasks.run(ctx, {
+          { name = "detach_from_auto_scaling", run = detach_from_auto_scaling,
+            when = function() return containing(ctx) and cfg.detach_from_auto_scaling end },
+          { name = "remove_instance_profile", run = remove_instance_profile,
+            when = function() return containing(ctx) and cfg.remove_instance_profile end },
+          { name = "deregister_from_load_balancers", run = deregister_from_load_balancers,
+            when = function() return containing(ctx) and cfg.deregister_from_load_balancers end },
+          { name = "deregister_from_target_groups", run = deregister_from_target_groups,
+            when = function() return containing(ctx) and cfg.deregister_from_load_balancers end },
+          { name = "tag_instance", run = tag_instance },
+          { name = "snapshot_volumes", run = snapshot_volumes, when = function() return cfg.snapshots end },
+          -- The screenshot first when it was not taken beside isolation (an
+          -- evidence-only response) or its one quick attempt failed
+          -- transiently: now with the usual retries.
+          { name = "store_evidence", run = function()
+              if not ctx.state.screenshot_tried or ctx.state.screenshot_again then
+                capture_screenshot(ctx, false)
+              end
+              store_evidence(ctx)
+            end },
+          { name = "check_forensic_access", run = check_forensic_access,
+            when = function() return config.forensics.enabled end },
+        })
       end,
     },
     {
@@ -569,10 +897,24 @@ return {
           ctx.state.forensic_egress_opened = true
           isolation.open_forensic_egress(ctx, group)
         end
-        local associated = ec2.associate_iam_instance_profile { InstanceId = id, IamInstanceProfile = { Arn = profile } }
-        ctx.state.quarantine_association = associated.IamInstanceProfileAssociation
-          and associated.IamInstanceProfileAssociation.AssociationId
-        note(ctx, "quarantine instance profile attached for the SSM agent")
+        -- An instance has one profile association at most: when another
+        -- run's forensics has the quarantine profile attached, it is used
+        -- as it is and left to that run to remove (not fought over).
+        local theirs
+        for _, a in ipairs(ctx.dry_run and {} or profile_associations(id)) do
+          if a.IamInstanceProfile and a.IamInstanceProfile.Arn == profile then
+            theirs = a.AssociationId
+          end
+        end
+        if theirs then
+          ctx.state.quarantine_shared = theirs
+          note(ctx, "quarantine instance profile already attached (%s, another run's): used as it is", theirs)
+        else
+          local associated = ec2.associate_iam_instance_profile { InstanceId = id, IamInstanceProfile = { Arn = profile } }
+          ctx.state.quarantine_association = associated.IamInstanceProfileAssociation
+            and associated.IamInstanceProfileAssociation.AssociationId
+          note(ctx, "quarantine instance profile attached for the SSM agent")
+        end
         if not ctx.dry_run and not forensics.wait_until_online(id) then
           error(string.format("the SSM agent of %s was not online within %d s", id,
             config.forensics.agent_wait_seconds), 0)
@@ -609,31 +951,42 @@ return {
       why = "the forensic egress rule and the quarantine profile go as soon as the commands are done",
       when = containing,
       run = function(ctx)
-        local work = {}
-        -- The quarantine profile, found by its ARN: one a stopped run left
-        -- behind goes too.
-        local profile = ctx.env.QUARANTINE_PROFILE_ARN
-        local associations = profile and profile_associations(ctx.state.instance_id) or {}
-        if ctx.dry_run and ctx.state.quarantine_association then
-          associations = { { AssociationId = ctx.state.quarantine_association, IamInstanceProfile = { Arn = profile } } }
-        end
-        for _, a in ipairs(associations) do
-          if a.IamInstanceProfile and a.IamInstanceProfile.Arn == profile then
-            work[#work + 1] = function()
-              ec2.disassociate_iam_instance_profile { AssociationId = a.AssociationId }
+        local profile, known = ctx.env.QUARANTINE_PROFILE_ARN, ctx.state.quarantine_association
+        aws.all {
+          -- The quarantine profile this run attached, by the id its
+          -- association answered.
+          function()
+            if known then
+              ec2.disassociate_iam_instance_profile { AssociationId = known }
               note(ctx, "quarantine instance profile removed")
             end
-          end
-        end
-        -- The isolation groups: back to no rules at all (in a dry run, only
-        -- if this run would have opened them).
-        if not ctx.dry_run or ctx.state.forensic_egress_opened then
-          work[#work + 1] = function()
-            isolation.close_forensic_egress(ctx, isolation_group_ids(ctx))
-          end
-        end
-        aws.each(work, function(fn) fn() end)
+          end,
+          -- Any other association of the quarantine profile (one a stopped
+          -- run left behind), found by its ARN.
+          function()
+            for _, a in ipairs(profile and profile_associations(ctx.state.instance_id) or {}) do
+              if a.AssociationId ~= known and a.AssociationId ~= ctx.state.quarantine_shared
+                  and a.IamInstanceProfile and a.IamInstanceProfile.Arn == profile then
+                ec2.disassociate_iam_instance_profile { AssociationId = a.AssociationId }
+                note(ctx, "quarantine instance profile %s removed (left behind)", a.AssociationId)
+              end
+            end
+          end,
+          -- The isolation groups: back to no rules at all (in a dry run, only
+          -- if this run would have opened them).
+          function()
+            if not ctx.dry_run or ctx.state.forensic_egress_opened then
+              isolation.close_forensic_egress(ctx, isolation_group_ids(ctx), ctx.state.forensic_egress_opened)
+            end
+          end,
+        }
       end,
+    },
+    {
+      name = "release_lock",
+      why = "the next run for this instance may go on",
+      when = function(ctx) return ctx.state.locks ~= nil and #ctx.state.locks > 0, "no lock taken" end,
+      run = lock.release,
     },
     notify.step(),
   },

@@ -79,7 +79,7 @@ static const allow_entry entries[] = {
 	{"s3", "PutPublicAccessBlock", W, "PutPublicAccessBlock", "block public access; undo puts the saved one (or deletes)",
 	 RULE_BLOCK_ALL, "all four flags true: a block is only ever tightened (restore mode excepted)"},
 	{"s3", "PutObject", W, NULL, "no undo: evidence",
-	 RULE_EVIDENCE_OBJECT, "ARTIFACT_BUCKET, key under evidence/<account>/<region>/<resource>/<finding id>/, IfNoneMatch \"*\": never another object, never overwritten"},
+	 RULE_EVIDENCE_OBJECT, "ARTIFACT_BUCKET, key under evidence/<account>/<region>/<resource>/<finding id>/ (or a lock under locks/<account>/<region>/<resource>/), IfNoneMatch \"*\": never another object, never overwritten"},
 	{"iam", "GetUserPolicy", R, NULL, "an inline policy to save before replacing it", RULE_NONE, NULL},
 	{"iam", "GetRolePolicy", R, NULL, "an inline policy to save before replacing it", RULE_NONE, NULL},
 	{"iam", "ListAccessKeys", R, NULL, "the user's keys", RULE_NONE, NULL},

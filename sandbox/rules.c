@@ -50,6 +50,7 @@
 
 #define GROUP_TAG "deadbolt:group"
 #define EVIDENCE_ROOT "evidence"
+#define LOCK_ROOT "locks"
 #define KEY_MAX 1024
 #define POLICY_MAX ((size_t)128 << 10) /* IAM's own limit is 10,240 characters */
 
@@ -234,12 +235,12 @@ static int run_part_ok(const char *s)
 	return s && segment_ok(s, strlen(s));
 }
 
-/* key is evidence/<account>/<region>/<resource>/<finding id>/<rest>, every
- * segment usable, rest not empty, no control characters. Statically the
- * run's values are not known: only the shape is judged. */
-static int under_run_prefix(view *v, const char *what, const char *key)
+/* key is want[0]/want[1]/.../want[n-1]/<rest>, every segment usable, rest
+ * not empty, no control characters; a NULL in want is any usable segment.
+ * shape names the prefix in the refusal. */
+static int under_prefix(view *v, const char *what, const char *key, const char *const *want,
+			size_t n, const char *shape)
 {
-	const char *want[5] = {EVIDENCE_ROOT, NULL, NULL, NULL, NULL};
 	size_t len = strlen(key), seg = 0;
 	const char *p = key;
 	if (len > KEY_MAX)
@@ -247,6 +248,28 @@ static int under_run_prefix(view *v, const char *what, const char *key)
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
 			return refuse(v, "%s holds a control character", what);
+	while (1) {
+		const char *slash = strchr(p, '/');
+		size_t m = slash ? (size_t)(slash - p) : strlen(p);
+		if (!segment_ok(p, m))
+			return refuse(v, "%s \"%.200s\" has an empty, \".\" or \"..\" segment", what, key);
+		if (seg < n && want[seg] && (strlen(want[seg]) != m || memcmp(p, want[seg], m) != 0))
+			break;
+		seg++;
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+	if (seg < n + 1)
+		return refuse(v, "%s \"%.200s\" is not under this run's prefix %s", what, key, shape);
+	return 0;
+}
+
+/* key is evidence/<account>/<region>/<resource>/<finding id>/<rest>.
+ * Statically the run's values are not known: only the shape is judged. */
+static int under_run_prefix(view *v, const char *what, const char *key)
+{
+	const char *want[5] = {EVIDENCE_ROOT, NULL, NULL, NULL, NULL};
 	if (v->run) {
 		if (!run_part_ok(v->run->account) || !run_part_ok(v->run->region) ||
 		    !run_part_ok(v->run->finding_id))
@@ -255,22 +278,23 @@ static int under_run_prefix(view *v, const char *what, const char *key)
 		want[2] = v->run->region;
 		want[4] = v->run->finding_id;
 	}
-	while (1) {
-		const char *slash = strchr(p, '/');
-		size_t n = slash ? (size_t)(slash - p) : strlen(p);
-		if (!segment_ok(p, n))
-			return refuse(v, "%s \"%.200s\" has an empty, \".\" or \"..\" segment", what, key);
-		if (seg < 5 && want[seg] && (strlen(want[seg]) != n || memcmp(p, want[seg], n) != 0))
-			break;
-		seg++;
-		if (!slash)
-			break;
-		p = slash + 1;
+	return under_prefix(v, what, key, want, 5,
+			    "evidence/<account>/<region>/<resource>/<finding id>/");
+}
+
+/* key is locks/<account>/<region>/<resource>/<rest>: a lock on one
+ * resource, shared by the runs of every finding about it (so outside any one
+ * finding's evidence prefix). Written only as a new object, like evidence. */
+static int under_lock_prefix(view *v, const char *what, const char *key)
+{
+	const char *want[4] = {LOCK_ROOT, NULL, NULL, NULL};
+	if (v->run) {
+		if (!run_part_ok(v->run->account) || !run_part_ok(v->run->region))
+			return refuse(v, "this run has no account or region for a lock prefix");
+		want[1] = v->run->account;
+		want[2] = v->run->region;
 	}
-	if (seg < 6)
-		return refuse(v, "%s \"%.200s\" is not under this run's prefix "
-			      "evidence/<account>/<region>/<resource>/<finding id>/", what, key);
-	return 0;
+	return under_prefix(v, what, key, want, 4, "locks/<account>/<region>/<resource>/");
 }
 
 /* ---- deadbolt's groups ---- */
@@ -1105,7 +1129,8 @@ static int rule_block_all(view *v, int p)
 	return r < 0 ? r : 0;
 }
 
-/* PutObject: a new object in the artifact bucket under the run's prefix,
+/* PutObject: a new object in the artifact bucket under the run's evidence
+ * prefix, or a per-resource lock under locks/<account>/<region>/<resource>/,
  * never an overwrite (IfNoneMatch "*", which S3 answers with 412 when the key
  * exists), never public (no ACL or grant members). */
 static int rule_evidence_object(view *v, int p)
@@ -1131,6 +1156,8 @@ static int rule_evidence_object(view *v, int p)
 		if (strcmp(bucket, want) != 0)
 			return refuse(v, "bucket %.64s is not the artifact bucket (ARTIFACT_BUCKET)", bucket);
 	}
+	if (key && strncmp(key, LOCK_ROOT "/", sizeof(LOCK_ROOT)) == 0)
+		return under_lock_prefix(v, "Key", key);
 	return key ? under_run_prefix(v, "Key", key) : 0;
 }
 

@@ -188,13 +188,50 @@ typedef struct call_ctx {
 	int rc;
 	void *ud;  /* aws_call_start's, for the observer */
 	double t0; /* when the call started */
+	int max_attempts; /* this call's attempts: the client's, or fewer (__attempts) */
+	double max_total_s; /* this call's time: the client's, or less (__deadline) */
 } call_ctx;
+
+/* The per-call options a caller may put in the parameter table, taken out
+ * before the model sees it: __deadline (seconds, > 0) bounds this call's
+ * attempts and backoff as max_total_s does for every call, __attempts (an
+ * integer >= 1) caps its attempts (1: no retry at all, not even the skew or
+ * credential fix). Both can only lower the client's settings. Protected. */
+static int take_call_options(lua_State *L, call_ctx *x, int params)
+{
+	static const char *const names[] = {"__deadline", "__attempts"};
+	for (int i = 0; i < 2; i++) {
+		if (lua_getfield(L, params, names[i]) == LUA_TNIL) {
+			lua_pop(L, 1);
+			continue;
+		}
+		int isnum = 0;
+		lua_Number v = lua_tonumberx(L, -1, &isnum);
+		lua_pop(L, 1);
+		if (!isnum || !(v > 0) || (i == 1 && (v != (lua_Number)(int)v || v > 100))) {
+			aws_error_set(x->err, "ValidationError", "%s: %s must be %s", model_op_name(x->op),
+				      names[i], i == 0 ? "a number of seconds above 0" : "an integer from 1 to 100");
+			return -1;
+		}
+		if (i == 0 && v < x->max_total_s)
+			x->max_total_s = v;
+		if (i == 1 && (int)v < x->max_attempts)
+			x->max_attempts = (int)v;
+		lua_pushnil(L);
+		lua_setfield(L, params, names[i]);
+	}
+	return 0;
+}
 
 /* stack: ctx, params (a copy of the caller's value: a C function sees only
  * its own frame) */
 static int build_protected(lua_State *L)
 {
 	call_ctx *x = lua_touserdata(L, 1);
+	if (lua_type(L, 2) == LUA_TTABLE && take_call_options(L, x, 2) != 0) {
+		x->rc = -1;
+		return 0;
+	}
 	x->rc = codec_build_request(L, x->op, 2, &x->req, x->err);
 	return 0;
 }
@@ -506,6 +543,8 @@ static int retry_decision(call_ctx *x, int attempt, int *fixed_once, double call
 {
 	*wait_s = 0;
 	retry_kind k = retry_classify(x->err);
+	if (attempt >= x->max_attempts && x->max_attempts < x->c->cfg.max_attempts)
+		return 0; /* __attempts: not even the skew or credential fix */
 	if ((k == RETRY_SKEW || k == RETRY_EXPIRED) && *fixed_once)
 		return 0;
 	if (k == RETRY_SKEW) {
@@ -522,7 +561,7 @@ static int retry_decision(call_ctx *x, int attempt, int *fixed_once, double call
 		*fixed_once = 1;
 		return refresh_own_creds(x);
 	}
-	if (k == RETRY_NO || attempt >= x->c->cfg.max_attempts)
+	if (k == RETRY_NO || attempt >= x->max_attempts)
 		return 0;
 	double wait = retry_backoff(attempt, random01()), end = call_end;
 	if (x->c->deadline > 0 && x->c->deadline < end)
@@ -601,7 +640,7 @@ static int s3_follow_redirect(call_ctx *x, double call_end)
 /* Sends with retries; on success leaves the decoded result on L's stack. */
 static int send_with_retries(call_ctx *x, lua_State *L, int *raise)
 {
-	double call_end = aws_monotonic_now() + x->c->cfg.max_total_s;
+	double call_end = aws_monotonic_now() + x->max_total_s;
 	int fixed_once = 0, redirected = 0;
 	for (int attempt = 1;; attempt++) {
 		if (x->c->deadline > 0 && aws_monotonic_now() >= x->c->deadline) {
@@ -663,6 +702,8 @@ static int call_with(aws_client *c, lua_State *L, const aws_operation *op, int p
 	x.op = op;
 	x.err = err;
 	x.params = lua_absindex(L, params);
+	x.max_attempts = c->cfg.max_attempts;
+	x.max_total_s = c->cfg.max_total_s;
 	int raise = 0, rc = -1;
 	double t0 = aws_monotonic_now();
 	aws_error_clear(err);
@@ -1103,13 +1144,15 @@ aws_pending *aws_call_start(aws_client *c, lua_State *L, const aws_operation *op
 	x->ud = ud;
 	x->t0 = aws_monotonic_now();
 	x->params = lua_absindex(L, params);
+	x->max_attempts = c->cfg.max_attempts;
+	x->max_total_s = c->cfg.max_total_s;
 	aws_error_clear(&p->err);
 	snprintf(p->err.op, sizeof(p->err.op), "%s.%s", op->service->name, op->name);
 	if (run_protected(L, build_protected, x, 0, &raise) != 0 || !find_endpoint(c, op->service, &x->ep, x->err) ||
 	    s3_learnt_region(x) != 0 || (!c->have_override && ensure_creds(c, 0, x->err) != 0))
 		return start_failed(p, L, raise, err);
 	x->creds = c->have_override ? &c->override : &c->creds; /* a run's, or the client's own */
-	p->call_end = x->t0 + c->cfg.max_total_s;
+	p->call_end = x->t0 + x->max_total_s;
 	p->state = P_QUEUED;
 	pending_link(c, p);
 	start_ready(c);

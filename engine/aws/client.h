@@ -54,7 +54,12 @@ void aws_client_set_region(aws_client *c, const char *region);
 void aws_client_set_deadline(aws_client *c, double monotonic_deadline);
 void aws_client_set_observer(aws_client *c, aws_call_observer fn, void *ud);
 
-/* Calls op with the parameter table at index params of L. On success pushes
+/* Calls op with the parameter table at index params of L. Two reserved
+ * fields of that table are this call's own options, removed from it before
+ * the model validates it: __deadline (seconds > 0: the call's attempts and
+ * backoff end by then, as max_total_s for every call) and __attempts (an
+ * integer 1 to 100: at most that many attempts; 1 means no retry of any
+ * kind). Each can only lower the client's setting. On success pushes
  * the result table and returns 0; on failure pushes nothing and returns -1
  * with err filled (code, message, status, request_id, op, attempts).
  * May raise a Lua error only for out-of-memory in L. */

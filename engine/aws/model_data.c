@@ -21,8 +21,8 @@
 #define SH(i) (&shapes[i])
 #define MB(i) (&members[i])
 
-static const aws_shape shapes[618];
-static const aws_member members[1167];
+static const aws_shape shapes[648];
+static const aws_member members[1278];
 
 const aws_service model_services[] = {
 	[0] = {
@@ -226,7 +226,7 @@ const aws_operation model_operations[] = {
 		.http_method = "POST",
 		.request_uri = "/",
 		.input = SH(54),
-		.output = SH(226),
+		.output = SH(228),
 	},
 	[8] = {
 		.name = "CreateTags",
@@ -237,61 +237,61 @@ const aws_operation model_operations[] = {
 		.input = SH(55),
 	},
 	[9] = {
+		.name = "DeleteSecurityGroup",
+		.snake_name = "delete_security_group",
+		.service = SV(1),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(57),
+		.output = SH(58),
+	},
+	[10] = {
 		.name = "DeleteTags",
 		.snake_name = "delete_tags",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(57),
+		.input = SH(59),
 	},
-	[10] = {
+	[11] = {
 		.name = "DescribeIamInstanceProfileAssociations",
 		.snake_name = "describe_iam_instance_profile_associations",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(59),
-		.output = SH(60),
+		.input = SH(61),
+		.output = SH(62),
 	},
-	[11] = {
+	[12] = {
 		.name = "DescribeInstanceAttribute",
 		.snake_name = "describe_instance_attribute",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(61),
-		.output = SH(108),
+		.input = SH(63),
+		.output = SH(110),
 	},
-	[12] = {
+	[13] = {
 		.name = "DescribeInstances",
 		.snake_name = "describe_instances",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(62),
-		.output = SH(63),
+		.input = SH(64),
+		.output = SH(65),
 	},
-	[13] = {
+	[14] = {
 		.name = "DescribeNetworkInterfaces",
 		.snake_name = "describe_network_interfaces",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(65),
-		.output = SH(66),
-	},
-	[14] = {
-		.name = "DescribeSecurityGroups",
-		.snake_name = "describe_security_groups",
-		.service = SV(1),
-		.http_method = "POST",
-		.request_uri = "/",
-		.input = SH(68),
-		.output = SH(69),
+		.input = SH(67),
+		.output = SH(68),
 	},
 	[15] = {
-		.name = "DescribeSnapshots",
-		.snake_name = "describe_snapshots",
+		.name = "DescribeSecurityGroups",
+		.snake_name = "describe_security_groups",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
@@ -299,8 +299,8 @@ const aws_operation model_operations[] = {
 		.output = SH(71),
 	},
 	[16] = {
-		.name = "DescribeVolumes",
-		.snake_name = "describe_volumes",
+		.name = "DescribeSnapshots",
+		.snake_name = "describe_snapshots",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
@@ -308,51 +308,51 @@ const aws_operation model_operations[] = {
 		.output = SH(73),
 	},
 	[17] = {
+		.name = "DescribeVolumes",
+		.snake_name = "describe_volumes",
+		.service = SV(1),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(74),
+		.output = SH(75),
+	},
+	[18] = {
 		.name = "DisassociateIamInstanceProfile",
 		.snake_name = "disassociate_iam_instance_profile",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(75),
-		.output = SH(76),
+		.input = SH(77),
+		.output = SH(78),
 	},
-	[18] = {
+	[19] = {
 		.name = "GetConsoleScreenshot",
 		.snake_name = "get_console_screenshot",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(89),
-		.output = SH(90),
-	},
-	[19] = {
-		.name = "ModifyInstanceAttribute",
-		.snake_name = "modify_instance_attribute",
-		.service = SV(1),
-		.http_method = "POST",
-		.request_uri = "/",
-		.input = SH(164),
+		.input = SH(91),
+		.output = SH(92),
 	},
 	[20] = {
-		.name = "ModifyNetworkInterfaceAttribute",
-		.snake_name = "modify_network_interface_attribute",
+		.name = "ModifyInstanceAttribute",
+		.snake_name = "modify_instance_attribute",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
 		.input = SH(166),
 	},
 	[21] = {
-		.name = "RevokeSecurityGroupEgress",
-		.snake_name = "revoke_security_group_egress",
+		.name = "ModifyNetworkInterfaceAttribute",
+		.snake_name = "modify_network_interface_attribute",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(205),
-		.output = SH(206),
+		.input = SH(168),
 	},
 	[22] = {
-		.name = "RevokeSecurityGroupIngress",
-		.snake_name = "revoke_security_group_ingress",
+		.name = "RevokeSecurityGroupEgress",
+		.snake_name = "revoke_security_group_egress",
 		.service = SV(1),
 		.http_method = "POST",
 		.request_uri = "/",
@@ -360,271 +360,298 @@ const aws_operation model_operations[] = {
 		.output = SH(208),
 	},
 	[23] = {
+		.name = "RevokeSecurityGroupIngress",
+		.snake_name = "revoke_security_group_ingress",
+		.service = SV(1),
+		.http_method = "POST",
+		.request_uri = "/",
+		.input = SH(209),
+		.output = SH(210),
+	},
+	[24] = {
 		.name = "DeregisterInstancesFromLoadBalancer",
 		.snake_name = "deregister_instances_from_load_balancer",
 		.service = SV(2),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(271),
-		.output = SH(272),
+		.input = SH(273),
+		.output = SH(274),
 		.result_wrapper = "DeregisterInstancesFromLoadBalancerResult",
 	},
-	[24] = {
+	[25] = {
 		.name = "DescribeInstanceHealth",
 		.snake_name = "describe_instance_health",
 		.service = SV(2),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(275),
-		.output = SH(276),
+		.input = SH(277),
+		.output = SH(278),
 		.result_wrapper = "DescribeInstanceHealthResult",
 	},
-	[25] = {
+	[26] = {
 		.name = "DescribeLoadBalancers",
 		.snake_name = "describe_load_balancers",
 		.service = SV(2),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(273),
-		.output = SH(274),
+		.input = SH(275),
+		.output = SH(276),
 		.result_wrapper = "DescribeLoadBalancersResult",
 	},
-	[26] = {
+	[27] = {
 		.name = "RegisterInstancesWithLoadBalancer",
 		.snake_name = "register_instances_with_load_balancer",
 		.service = SV(2),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(305),
-		.output = SH(306),
+		.input = SH(307),
+		.output = SH(308),
 		.result_wrapper = "RegisterInstancesWithLoadBalancerResult",
 	},
-	[27] = {
+	[28] = {
 		.name = "DeregisterTargets",
 		.snake_name = "deregister_targets",
 		.service = SV(3),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(321),
-		.output = SH(322),
+		.input = SH(323),
+		.output = SH(324),
 		.result_wrapper = "DeregisterTargetsResult",
 	},
-	[28] = {
+	[29] = {
 		.name = "DescribeTargetGroups",
 		.snake_name = "describe_target_groups",
 		.service = SV(3),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(323),
-		.output = SH(324),
+		.input = SH(325),
+		.output = SH(326),
 		.result_wrapper = "DescribeTargetGroupsResult",
 	},
-	[29] = {
+	[30] = {
 		.name = "DescribeTargetHealth",
 		.snake_name = "describe_target_health",
 		.service = SV(3),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(325),
-		.output = SH(327),
+		.input = SH(327),
+		.output = SH(329),
 		.result_wrapper = "DescribeTargetHealthResult",
 	},
-	[30] = {
+	[31] = {
 		.name = "RegisterTargets",
 		.snake_name = "register_targets",
 		.service = SV(3),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(348),
-		.output = SH(349),
+		.input = SH(350),
+		.output = SH(351),
 		.result_wrapper = "RegisterTargetsResult",
 	},
-	[31] = {
+	[32] = {
 		.name = "DeleteRolePolicy",
 		.snake_name = "delete_role_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(372),
+		.input = SH(374),
 	},
-	[32] = {
+	[33] = {
 		.name = "DeleteUserPolicy",
 		.snake_name = "delete_user_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(373),
+		.input = SH(375),
 	},
-	[33] = {
+	[34] = {
 		.name = "GetRolePolicy",
 		.snake_name = "get_role_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(374),
-		.output = SH(375),
+		.input = SH(376),
+		.output = SH(377),
 		.result_wrapper = "GetRolePolicyResult",
 	},
-	[34] = {
+	[35] = {
 		.name = "GetUserPolicy",
 		.snake_name = "get_user_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(376),
-		.output = SH(377),
+		.input = SH(378),
+		.output = SH(379),
 		.result_wrapper = "GetUserPolicyResult",
 	},
-	[35] = {
+	[36] = {
 		.name = "ListAccessKeys",
 		.snake_name = "list_access_keys",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(378),
-		.output = SH(379),
+		.input = SH(380),
+		.output = SH(381),
 		.result_wrapper = "ListAccessKeysResult",
 	},
-	[36] = {
+	[37] = {
 		.name = "PutRolePolicy",
 		.snake_name = "put_role_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(380),
+		.input = SH(382),
 	},
-	[37] = {
+	[38] = {
 		.name = "PutUserPolicy",
 		.snake_name = "put_user_policy",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(381),
+		.input = SH(383),
 	},
-	[38] = {
+	[39] = {
 		.name = "UpdateAccessKey",
 		.snake_name = "update_access_key",
 		.service = SV(4),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(382),
+		.input = SH(384),
 	},
-	[39] = {
+	[40] = {
 		.name = "DeletePublicAccessBlock",
 		.snake_name = "delete_public_access_block",
 		.service = SV(5),
 		.http_method = "DELETE",
 		.request_uri = "/{Bucket}\077publicAccessBlock",
-		.input = SH(424),
+		.input = SH(429),
 	},
-	[40] = {
+	[41] = {
 		.name = "GetBucketPolicyStatus",
 		.snake_name = "get_bucket_policy_status",
 		.service = SV(5),
 		.http_method = "GET",
 		.request_uri = "/{Bucket}\077policyStatus",
-		.input = SH(429),
-		.output = SH(428),
+		.input = SH(438),
+		.output = SH(437),
 	},
-	[41] = {
+	[42] = {
+		.name = "GetObject",
+		.snake_name = "get_object",
+		.service = SV(5),
+		.http_method = "GET",
+		.request_uri = "/{Bucket}/{Key+}",
+		.input = SH(440),
+		.output = SH(439),
+	},
+	[43] = {
 		.name = "GetPublicAccessBlock",
 		.snake_name = "get_public_access_block",
 		.service = SV(5),
 		.http_method = "GET",
 		.request_uri = "/{Bucket}\077publicAccessBlock",
-		.input = SH(431),
-		.output = SH(430),
+		.input = SH(442),
+		.output = SH(441),
 	},
-	[42] = {
+	[44] = {
 		.name = "HeadObject",
 		.snake_name = "head_object",
 		.service = SV(5),
 		.http_method = "HEAD",
 		.request_uri = "/{Bucket}/{Key+}",
-		.input = SH(437),
-		.output = SH(436),
+		.input = SH(448),
+		.output = SH(447),
 	},
-	[43] = {
+	[45] = {
+		.name = "ListObjectsV2",
+		.snake_name = "list_objects_v2",
+		.service = SV(5),
+		.http_method = "GET",
+		.request_uri = "/{Bucket}\077list-type=2",
+		.input = SH(460),
+		.output = SH(459),
+	},
+	[46] = {
 		.name = "PutObject",
 		.snake_name = "put_object",
 		.service = SV(5),
 		.http_method = "PUT",
 		.request_uri = "/{Bucket}/{Key+}",
-		.input = SH(459),
-		.output = SH(458),
+		.input = SH(485),
+		.output = SH(484),
 		.checksum_algorithm_member = "ChecksumAlgorithm",
 	},
-	[44] = {
+	[47] = {
 		.name = "PutPublicAccessBlock",
 		.snake_name = "put_public_access_block",
 		.service = SV(5),
 		.http_method = "PUT",
 		.request_uri = "/{Bucket}\077publicAccessBlock",
-		.input = SH(460),
+		.input = SH(486),
 		.checksum_algorithm_member = "ChecksumAlgorithm",
 		.flags = AWS_OF_CHECKSUM_REQUIRED,
 	},
-	[45] = {
+	[48] = {
 		.name = "Publish",
 		.snake_name = "publish",
 		.service = SV(6),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(489),
-		.output = SH(490),
+		.input = SH(519),
+		.output = SH(520),
 		.result_wrapper = "PublishResult",
 	},
-	[46] = {
+	[49] = {
 		.name = "DescribeInstanceInformation",
 		.snake_name = "describe_instance_information",
 		.service = SV(7),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(518),
-		.output = SH(519),
+		.input = SH(548),
+		.output = SH(549),
 	},
-	[47] = {
+	[50] = {
 		.name = "GetCommandInvocation",
 		.snake_name = "get_command_invocation",
 		.service = SV(7),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(527),
-		.output = SH(528),
+		.input = SH(557),
+		.output = SH(558),
 	},
-	[48] = {
+	[51] = {
 		.name = "SendCommand",
 		.snake_name = "send_command",
 		.service = SV(7),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(566),
-		.output = SH(567),
+		.input = SH(596),
+		.output = SH(597),
 	},
-	[49] = {
+	[52] = {
 		.name = "AssumeRole",
 		.snake_name = "assume_role",
 		.service = SV(8),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(586),
-		.output = SH(587),
+		.input = SH(616),
+		.output = SH(617),
 		.result_wrapper = "AssumeRoleResult",
 	},
-	[50] = {
+	[53] = {
 		.name = "GetCallerIdentity",
 		.snake_name = "get_caller_identity",
 		.service = SV(8),
 		.http_method = "POST",
 		.request_uri = "/",
-		.input = SH(590),
-		.output = SH(591),
+		.input = SH(620),
+		.output = SH(621),
 		.result_wrapper = "GetCallerIdentityResult",
 	},
 };
-const size_t model_noperations = 51;
+const size_t model_noperations = 54;
 
-static const char *const enums[1627] = {
+static const char *const enums[1642] = {
 	/* autoscaling ScalingActivityStatusCode */
 	[0] = "PendingSpotBidPlacement",
 	[1] = "WaitingForSpotInstanceRequestId",
@@ -2228,109 +2255,127 @@ static const char *const enums[1627] = {
 	/* s3 ChecksumType */
 	[1544] = "COMPOSITE",
 	[1545] = "FULL_OBJECT",
+	/* s3 EncodingType */
+	[1546] = "url",
 	/* s3 ObjectCannedACL */
-	[1546] = "private",
-	[1547] = "public-read",
-	[1548] = "public-read-write",
-	[1549] = "authenticated-read",
-	[1550] = "aws-exec-read",
-	[1551] = "bucket-owner-read",
-	[1552] = "bucket-owner-full-control",
+	[1547] = "private",
+	[1548] = "public-read",
+	[1549] = "public-read-write",
+	[1550] = "authenticated-read",
+	[1551] = "aws-exec-read",
+	[1552] = "bucket-owner-read",
+	[1553] = "bucket-owner-full-control",
 	/* s3 ObjectLockLegalHoldStatus */
-	[1553] = "ON",
-	[1554] = "OFF",
+	[1554] = "ON",
+	[1555] = "OFF",
 	/* s3 ObjectLockMode */
-	[1555] = "GOVERNANCE",
-	[1556] = "COMPLIANCE",
+	[1556] = "GOVERNANCE",
+	[1557] = "COMPLIANCE",
+	/* s3 ObjectStorageClass */
+	[1558] = "STANDARD",
+	[1559] = "REDUCED_REDUNDANCY",
+	[1560] = "GLACIER",
+	[1561] = "STANDARD_IA",
+	[1562] = "ONEZONE_IA",
+	[1563] = "INTELLIGENT_TIERING",
+	[1564] = "DEEP_ARCHIVE",
+	[1565] = "OUTPOSTS",
+	[1566] = "GLACIER_IR",
+	[1567] = "SNOW",
+	[1568] = "EXPRESS_ONEZONE",
+	[1569] = "FSX_OPENZFS",
+	[1570] = "FSX_ONTAP",
+	/* s3 OptionalObjectAttributes */
+	[1571] = "RestoreStatus",
 	/* s3 ReplicationStatus */
-	[1557] = "COMPLETE",
-	[1558] = "PENDING",
-	[1559] = "FAILED",
-	[1560] = "REPLICA",
-	[1561] = "COMPLETED",
+	[1572] = "COMPLETE",
+	[1573] = "PENDING",
+	[1574] = "FAILED",
+	[1575] = "REPLICA",
+	[1576] = "COMPLETED",
 	/* s3 RequestCharged */
-	[1562] = "requester",
+	[1577] = "requester",
 	/* s3 RequestPayer */
-	[1563] = "requester",
+	[1578] = "requester",
 	/* s3 ServerSideEncryption */
-	[1564] = "AES256",
-	[1565] = "aws:fsx",
-	[1566] = "aws:kms",
-	[1567] = "aws:kms:dsse",
+	[1579] = "AES256",
+	[1580] = "aws:fsx",
+	[1581] = "aws:kms",
+	[1582] = "aws:kms:dsse",
 	/* s3 StorageClass */
-	[1568] = "STANDARD",
-	[1569] = "REDUCED_REDUNDANCY",
-	[1570] = "STANDARD_IA",
-	[1571] = "ONEZONE_IA",
-	[1572] = "INTELLIGENT_TIERING",
-	[1573] = "GLACIER",
-	[1574] = "DEEP_ARCHIVE",
-	[1575] = "OUTPOSTS",
-	[1576] = "GLACIER_IR",
-	[1577] = "SNOW",
-	[1578] = "EXPRESS_ONEZONE",
-	[1579] = "FSX_OPENZFS",
-	[1580] = "FSX_ONTAP",
+	[1583] = "STANDARD",
+	[1584] = "REDUCED_REDUNDANCY",
+	[1585] = "STANDARD_IA",
+	[1586] = "ONEZONE_IA",
+	[1587] = "INTELLIGENT_TIERING",
+	[1588] = "GLACIER",
+	[1589] = "DEEP_ARCHIVE",
+	[1590] = "OUTPOSTS",
+	[1591] = "GLACIER_IR",
+	[1592] = "SNOW",
+	[1593] = "EXPRESS_ONEZONE",
+	[1594] = "FSX_OPENZFS",
+	[1595] = "FSX_ONTAP",
 	/* ssm CommandInvocationStatus */
-	[1581] = "Pending",
-	[1582] = "InProgress",
-	[1583] = "Delayed",
-	[1584] = "Success",
-	[1585] = "Cancelled",
-	[1586] = "TimedOut",
-	[1587] = "Failed",
-	[1588] = "Cancelling",
+	[1596] = "Pending",
+	[1597] = "InProgress",
+	[1598] = "Delayed",
+	[1599] = "Success",
+	[1600] = "Cancelled",
+	[1601] = "TimedOut",
+	[1602] = "Failed",
+	[1603] = "Cancelling",
 	/* ssm CommandStatus */
-	[1589] = "Pending",
-	[1590] = "InProgress",
-	[1591] = "Success",
-	[1592] = "Cancelled",
-	[1593] = "Failed",
-	[1594] = "TimedOut",
-	[1595] = "Cancelling",
+	[1604] = "Pending",
+	[1605] = "InProgress",
+	[1606] = "Success",
+	[1607] = "Cancelled",
+	[1608] = "Failed",
+	[1609] = "TimedOut",
+	[1610] = "Cancelling",
 	/* ssm DocumentHashType */
-	[1596] = "Sha256",
-	[1597] = "Sha1",
+	[1611] = "Sha256",
+	[1612] = "Sha1",
 	/* ssm ExternalAlarmState */
-	[1598] = "UNKNOWN",
-	[1599] = "ALARM",
+	[1613] = "UNKNOWN",
+	[1614] = "ALARM",
 	/* ssm InstanceInformationFilterKey */
-	[1600] = "InstanceIds",
-	[1601] = "AgentVersion",
-	[1602] = "PingStatus",
-	[1603] = "PlatformTypes",
-	[1604] = "ActivationIds",
-	[1605] = "IamRole",
-	[1606] = "ResourceType",
-	[1607] = "AssociationStatus",
+	[1615] = "InstanceIds",
+	[1616] = "AgentVersion",
+	[1617] = "PingStatus",
+	[1618] = "PlatformTypes",
+	[1619] = "ActivationIds",
+	[1620] = "IamRole",
+	[1621] = "ResourceType",
+	[1622] = "AssociationStatus",
 	/* ssm NotificationEvent */
-	[1608] = "All",
-	[1609] = "InProgress",
-	[1610] = "Success",
-	[1611] = "TimedOut",
-	[1612] = "Cancelled",
-	[1613] = "Failed",
+	[1623] = "All",
+	[1624] = "InProgress",
+	[1625] = "Success",
+	[1626] = "TimedOut",
+	[1627] = "Cancelled",
+	[1628] = "Failed",
 	/* ssm NotificationType */
-	[1614] = "Command",
-	[1615] = "Invocation",
+	[1629] = "Command",
+	[1630] = "Invocation",
 	/* ssm PingStatus */
-	[1616] = "Online",
-	[1617] = "ConnectionLost",
-	[1618] = "Inactive",
+	[1631] = "Online",
+	[1632] = "ConnectionLost",
+	[1633] = "Inactive",
 	/* ssm PlatformType */
-	[1619] = "Windows",
-	[1620] = "Linux",
-	[1621] = "MacOS",
+	[1634] = "Windows",
+	[1635] = "Linux",
+	[1636] = "MacOS",
 	/* ssm ResourceType */
-	[1622] = "ManagedInstance",
-	[1623] = "EC2Instance",
+	[1637] = "ManagedInstance",
+	[1638] = "EC2Instance",
 	/* ssm SourceType */
-	[1624] = "AWS::EC2::Instance",
-	[1625] = "AWS::IoT::Thing",
-	[1626] = "AWS::SSM::ManagedInstance",
+	[1639] = "AWS::EC2::Instance",
+	[1640] = "AWS::IoT::Thing",
+	[1641] = "AWS::SSM::ManagedInstance",
 };
 
-static const aws_member members[1167] = {
+static const aws_member members[1278] = {
 	[0] = { .shape = SH(1) }, /* autoscaling Activities (member) */
 	[1] = { .name = "ActivityId", .shape = SH(20), .flags = AWS_MF_REQUIRED }, /* autoscaling Activity.ActivityId */
 	[2] = { .name = "AutoScalingGroupName", .shape = SH(23), .flags = AWS_MF_REQUIRED }, /* autoscaling Activity.AutoScalingGroupName */
@@ -2376,15 +2421,15 @@ static const aws_member members[1167] = {
 	[38] = { .name = "LaunchTemplateId", .shape = SH(23) }, /* autoscaling LaunchTemplateSpecification.LaunchTemplateId */
 	[39] = { .name = "LaunchTemplateName", .shape = SH(12) }, /* autoscaling LaunchTemplateSpecification.LaunchTemplateName */
 	[40] = { .name = "Version", .shape = SH(23) }, /* autoscaling LaunchTemplateSpecification.Version */
-	[41] = { .name = "IamInstanceProfile", .shape = SH(104), .flags = AWS_MF_REQUIRED }, /* ec2 AssociateIamInstanceProfileRequest.IamInstanceProfile */
-	[42] = { .name = "InstanceId", .shape = SH(117), .flags = AWS_MF_REQUIRED }, /* ec2 AssociateIamInstanceProfileRequest.InstanceId */
+	[41] = { .name = "IamInstanceProfile", .shape = SH(106), .flags = AWS_MF_REQUIRED }, /* ec2 AssociateIamInstanceProfileRequest.IamInstanceProfile */
+	[42] = { .name = "InstanceId", .shape = SH(119), .flags = AWS_MF_REQUIRED }, /* ec2 AssociateIamInstanceProfileRequest.InstanceId */
 	[43] = {
 		.name = "IamInstanceProfileAssociation",
-		.shape = SH(100),
+		.shape = SH(102),
 		.location_name = "iamInstanceProfileAssociation",
 	}, /* ec2 AssociateIamInstanceProfileResult.IamInstanceProfileAssociation */
-	[44] = { .shape = SH(236), .location_name = "item" }, /* ec2 AssociatedSubnetList (member) */
-	[45] = { .shape = SH(101), .location_name = "AssociationId" }, /* ec2 AssociationIdList (member) */
+	[44] = { .shape = SH(238), .location_name = "item" }, /* ec2 AssociatedSubnetList (member) */
+	[45] = { .shape = SH(103), .location_name = "AssociationId" }, /* ec2 AssociationIdList (member) */
 	[46] = { .name = "EnaSrdEnabled", .shape = SH(43), .location_name = "enaSrdEnabled" }, /* ec2 AttachmentEnaSrdSpecification.EnaSrdEnabled */
 	[47] = {
 		.name = "EnaSrdUdpSpecification",
@@ -2393,59 +2438,59 @@ static const aws_member members[1167] = {
 	}, /* ec2 AttachmentEnaSrdSpecification.EnaSrdUdpSpecification */
 	[48] = { .name = "EnaSrdUdpEnabled", .shape = SH(43), .location_name = "enaSrdUdpEnabled" }, /* ec2 AttachmentEnaSrdUdpSpecification.EnaSrdUdpEnabled */
 	[49] = { .name = "Value", .shape = SH(43), .location_name = "value" }, /* ec2 AttributeBooleanValue.Value */
-	[50] = { .name = "Value", .shape = SH(235), .location_name = "value" }, /* ec2 AttributeValue.Value */
+	[50] = { .name = "Value", .shape = SH(237), .location_name = "value" }, /* ec2 AttributeValue.Value */
 	[51] = {
 		.name = "TagSpecifications",
-		.shape = SH(241),
+		.shape = SH(243),
 		.location_name = "TagSpecification",
 	}, /* ec2 AuthorizeSecurityGroupEgressRequest.TagSpecifications */
 	[52] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 AuthorizeSecurityGroupEgressRequest.DryRun */
 	[53] = {
 		.name = "GroupId",
-		.shape = SH(218),
+		.shape = SH(220),
 		.location_name = "groupId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 AuthorizeSecurityGroupEgressRequest.GroupId */
 	[54] = {
 		.name = "SourceSecurityGroupName",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "sourceSecurityGroupName",
 	}, /* ec2 AuthorizeSecurityGroupEgressRequest.SourceSecurityGroupName */
 	[55] = {
 		.name = "SourceSecurityGroupOwnerId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "sourceSecurityGroupOwnerId",
 	}, /* ec2 AuthorizeSecurityGroupEgressRequest.SourceSecurityGroupOwnerId */
-	[56] = { .name = "IpProtocol", .shape = SH(235), .location_name = "ipProtocol" }, /* ec2 AuthorizeSecurityGroupEgressRequest.IpProtocol */
-	[57] = { .name = "FromPort", .shape = SH(149), .location_name = "fromPort" }, /* ec2 AuthorizeSecurityGroupEgressRequest.FromPort */
-	[58] = { .name = "ToPort", .shape = SH(149), .location_name = "toPort" }, /* ec2 AuthorizeSecurityGroupEgressRequest.ToPort */
-	[59] = { .name = "CidrIp", .shape = SH(235), .location_name = "cidrIp" }, /* ec2 AuthorizeSecurityGroupEgressRequest.CidrIp */
-	[60] = { .name = "IpPermissions", .shape = SH(151), .location_name = "ipPermissions" }, /* ec2 AuthorizeSecurityGroupEgressRequest.IpPermissions */
+	[56] = { .name = "IpProtocol", .shape = SH(237), .location_name = "ipProtocol" }, /* ec2 AuthorizeSecurityGroupEgressRequest.IpProtocol */
+	[57] = { .name = "FromPort", .shape = SH(151), .location_name = "fromPort" }, /* ec2 AuthorizeSecurityGroupEgressRequest.FromPort */
+	[58] = { .name = "ToPort", .shape = SH(151), .location_name = "toPort" }, /* ec2 AuthorizeSecurityGroupEgressRequest.ToPort */
+	[59] = { .name = "CidrIp", .shape = SH(237), .location_name = "cidrIp" }, /* ec2 AuthorizeSecurityGroupEgressRequest.CidrIp */
+	[60] = { .name = "IpPermissions", .shape = SH(153), .location_name = "ipPermissions" }, /* ec2 AuthorizeSecurityGroupEgressRequest.IpPermissions */
 	[61] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 AuthorizeSecurityGroupEgressResult.Return */
 	[62] = {
 		.name = "SecurityGroupRules",
-		.shape = SH(225),
+		.shape = SH(227),
 		.location_name = "securityGroupRuleSet",
 	}, /* ec2 AuthorizeSecurityGroupEgressResult.SecurityGroupRules */
-	[63] = { .name = "CidrIp", .shape = SH(235) }, /* ec2 AuthorizeSecurityGroupIngressRequest.CidrIp */
-	[64] = { .name = "FromPort", .shape = SH(149) }, /* ec2 AuthorizeSecurityGroupIngressRequest.FromPort */
-	[65] = { .name = "GroupId", .shape = SH(218) }, /* ec2 AuthorizeSecurityGroupIngressRequest.GroupId */
-	[66] = { .name = "GroupName", .shape = SH(221) }, /* ec2 AuthorizeSecurityGroupIngressRequest.GroupName */
-	[67] = { .name = "IpPermissions", .shape = SH(151) }, /* ec2 AuthorizeSecurityGroupIngressRequest.IpPermissions */
-	[68] = { .name = "IpProtocol", .shape = SH(235) }, /* ec2 AuthorizeSecurityGroupIngressRequest.IpProtocol */
-	[69] = { .name = "SourceSecurityGroupName", .shape = SH(235) }, /* ec2 AuthorizeSecurityGroupIngressRequest.SourceSecurityGroupName */
-	[70] = { .name = "SourceSecurityGroupOwnerId", .shape = SH(235) }, /* ec2 AuthorizeSecurityGroupIngressRequest.SourceSecurityGroupOwnerId */
-	[71] = { .name = "ToPort", .shape = SH(149) }, /* ec2 AuthorizeSecurityGroupIngressRequest.ToPort */
+	[63] = { .name = "CidrIp", .shape = SH(237) }, /* ec2 AuthorizeSecurityGroupIngressRequest.CidrIp */
+	[64] = { .name = "FromPort", .shape = SH(151) }, /* ec2 AuthorizeSecurityGroupIngressRequest.FromPort */
+	[65] = { .name = "GroupId", .shape = SH(220) }, /* ec2 AuthorizeSecurityGroupIngressRequest.GroupId */
+	[66] = { .name = "GroupName", .shape = SH(223) }, /* ec2 AuthorizeSecurityGroupIngressRequest.GroupName */
+	[67] = { .name = "IpPermissions", .shape = SH(153) }, /* ec2 AuthorizeSecurityGroupIngressRequest.IpPermissions */
+	[68] = { .name = "IpProtocol", .shape = SH(237) }, /* ec2 AuthorizeSecurityGroupIngressRequest.IpProtocol */
+	[69] = { .name = "SourceSecurityGroupName", .shape = SH(237) }, /* ec2 AuthorizeSecurityGroupIngressRequest.SourceSecurityGroupName */
+	[70] = { .name = "SourceSecurityGroupOwnerId", .shape = SH(237) }, /* ec2 AuthorizeSecurityGroupIngressRequest.SourceSecurityGroupOwnerId */
+	[71] = { .name = "ToPort", .shape = SH(151) }, /* ec2 AuthorizeSecurityGroupIngressRequest.ToPort */
 	[72] = {
 		.name = "TagSpecifications",
-		.shape = SH(241),
+		.shape = SH(243),
 		.location_name = "TagSpecification",
 	}, /* ec2 AuthorizeSecurityGroupIngressRequest.TagSpecifications */
 	[73] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 AuthorizeSecurityGroupIngressRequest.DryRun */
 	[74] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 AuthorizeSecurityGroupIngressResult.Return */
 	[75] = {
 		.name = "SecurityGroupRules",
-		.shape = SH(225),
+		.shape = SH(227),
 		.location_name = "securityGroupRuleSet",
 	}, /* ec2 AuthorizeSecurityGroupIngressResult.SecurityGroupRules */
 	[76] = { .name = "Value", .shape = SH(41), .location_name = "value" }, /* ec2 BlobAttributeValue.Value */
@@ -2461,2363 +2506,2852 @@ static const aws_member members[1167] = {
 	}, /* ec2 CapacityReservationSpecificationResponse.CapacityReservationTarget */
 	[79] = {
 		.name = "CapacityReservationId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "capacityReservationId",
 	}, /* ec2 CapacityReservationTargetResponse.CapacityReservationId */
 	[80] = {
 		.name = "CapacityReservationResourceGroupArn",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "capacityReservationResourceGroupArn",
 	}, /* ec2 CapacityReservationTargetResponse.CapacityReservationResourceGroupArn */
 	[81] = {
 		.name = "TcpEstablishedTimeout",
-		.shape = SH(149),
+		.shape = SH(151),
 		.location_name = "tcpEstablishedTimeout",
 	}, /* ec2 ConnectionTrackingConfiguration.TcpEstablishedTimeout */
 	[82] = {
 		.name = "UdpStreamTimeout",
-		.shape = SH(149),
+		.shape = SH(151),
 		.location_name = "udpStreamTimeout",
 	}, /* ec2 ConnectionTrackingConfiguration.UdpStreamTimeout */
-	[83] = { .name = "UdpTimeout", .shape = SH(149), .location_name = "udpTimeout" }, /* ec2 ConnectionTrackingConfiguration.UdpTimeout */
-	[84] = { .name = "TcpEstablishedTimeout", .shape = SH(149) }, /* ec2 ConnectionTrackingSpecificationRequest.TcpEstablishedTimeout */
-	[85] = { .name = "UdpStreamTimeout", .shape = SH(149) }, /* ec2 ConnectionTrackingSpecificationRequest.UdpStreamTimeout */
-	[86] = { .name = "UdpTimeout", .shape = SH(149) }, /* ec2 ConnectionTrackingSpecificationRequest.UdpTimeout */
+	[83] = { .name = "UdpTimeout", .shape = SH(151), .location_name = "udpTimeout" }, /* ec2 ConnectionTrackingConfiguration.UdpTimeout */
+	[84] = { .name = "TcpEstablishedTimeout", .shape = SH(151) }, /* ec2 ConnectionTrackingSpecificationRequest.TcpEstablishedTimeout */
+	[85] = { .name = "UdpStreamTimeout", .shape = SH(151) }, /* ec2 ConnectionTrackingSpecificationRequest.UdpStreamTimeout */
+	[86] = { .name = "UdpTimeout", .shape = SH(151) }, /* ec2 ConnectionTrackingSpecificationRequest.UdpTimeout */
 	[87] = {
 		.name = "TcpEstablishedTimeout",
-		.shape = SH(149),
+		.shape = SH(151),
 		.location_name = "tcpEstablishedTimeout",
 	}, /* ec2 ConnectionTrackingSpecificationResponse.TcpEstablishedTimeout */
 	[88] = {
 		.name = "UdpStreamTimeout",
-		.shape = SH(149),
+		.shape = SH(151),
 		.location_name = "udpStreamTimeout",
 	}, /* ec2 ConnectionTrackingSpecificationResponse.UdpStreamTimeout */
-	[89] = { .name = "UdpTimeout", .shape = SH(149), .location_name = "udpTimeout" }, /* ec2 ConnectionTrackingSpecificationResponse.UdpTimeout */
-	[90] = { .name = "CoreCount", .shape = SH(149), .location_name = "coreCount" }, /* ec2 CpuOptions.CoreCount */
-	[91] = { .name = "ThreadsPerCore", .shape = SH(149), .location_name = "threadsPerCore" }, /* ec2 CpuOptions.ThreadsPerCore */
+	[89] = { .name = "UdpTimeout", .shape = SH(151), .location_name = "udpTimeout" }, /* ec2 ConnectionTrackingSpecificationResponse.UdpTimeout */
+	[90] = { .name = "CoreCount", .shape = SH(151), .location_name = "coreCount" }, /* ec2 CpuOptions.CoreCount */
+	[91] = { .name = "ThreadsPerCore", .shape = SH(151), .location_name = "threadsPerCore" }, /* ec2 CpuOptions.ThreadsPerCore */
 	[92] = { .name = "AmdSevSnp", .shape = SH(25), .location_name = "amdSevSnp" }, /* ec2 CpuOptions.AmdSevSnp */
 	[93] = {
 		.name = "NestedVirtualization",
-		.shape = SH(169),
+		.shape = SH(171),
 		.location_name = "nestedVirtualization",
 	}, /* ec2 CpuOptions.NestedVirtualization */
 	[94] = {
 		.name = "Description",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "GroupDescription",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 CreateSecurityGroupRequest.Description */
-	[95] = { .name = "GroupName", .shape = SH(235), .flags = AWS_MF_REQUIRED }, /* ec2 CreateSecurityGroupRequest.GroupName */
-	[96] = { .name = "VpcId", .shape = SH(258) }, /* ec2 CreateSecurityGroupRequest.VpcId */
+	[95] = { .name = "GroupName", .shape = SH(237), .flags = AWS_MF_REQUIRED }, /* ec2 CreateSecurityGroupRequest.GroupName */
+	[96] = { .name = "VpcId", .shape = SH(260) }, /* ec2 CreateSecurityGroupRequest.VpcId */
 	[97] = {
 		.name = "TagSpecifications",
-		.shape = SH(241),
+		.shape = SH(243),
 		.location_name = "TagSpecification",
 	}, /* ec2 CreateSecurityGroupRequest.TagSpecifications */
 	[98] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 CreateSecurityGroupRequest.DryRun */
-	[99] = { .name = "GroupId", .shape = SH(235), .location_name = "groupId" }, /* ec2 CreateSecurityGroupResult.GroupId */
-	[100] = { .name = "Tags", .shape = SH(239), .location_name = "tagSet" }, /* ec2 CreateSecurityGroupResult.Tags */
+	[99] = { .name = "GroupId", .shape = SH(237), .location_name = "groupId" }, /* ec2 CreateSecurityGroupResult.GroupId */
+	[100] = { .name = "Tags", .shape = SH(241), .location_name = "tagSet" }, /* ec2 CreateSecurityGroupResult.Tags */
 	[101] = {
 		.name = "SecurityGroupArn",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "securityGroupArn",
 	}, /* ec2 CreateSecurityGroupResult.SecurityGroupArn */
-	[102] = { .name = "Description", .shape = SH(235) }, /* ec2 CreateSnapshotRequest.Description */
-	[103] = { .name = "OutpostArn", .shape = SH(235) }, /* ec2 CreateSnapshotRequest.OutpostArn */
-	[104] = { .name = "VolumeId", .shape = SH(253), .flags = AWS_MF_REQUIRED }, /* ec2 CreateSnapshotRequest.VolumeId */
+	[102] = { .name = "Description", .shape = SH(237) }, /* ec2 CreateSnapshotRequest.Description */
+	[103] = { .name = "OutpostArn", .shape = SH(237) }, /* ec2 CreateSnapshotRequest.OutpostArn */
+	[104] = { .name = "VolumeId", .shape = SH(255), .flags = AWS_MF_REQUIRED }, /* ec2 CreateSnapshotRequest.VolumeId */
 	[105] = {
 		.name = "TagSpecifications",
-		.shape = SH(241),
+		.shape = SH(243),
 		.location_name = "TagSpecification",
 	}, /* ec2 CreateSnapshotRequest.TagSpecifications */
-	[106] = { .name = "Location", .shape = SH(231) }, /* ec2 CreateSnapshotRequest.Location */
+	[106] = { .name = "Location", .shape = SH(233) }, /* ec2 CreateSnapshotRequest.Location */
 	[107] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 CreateSnapshotRequest.DryRun */
 	[108] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 CreateTagsRequest.DryRun */
 	[109] = {
 		.name = "Resources",
-		.shape = SH(202),
+		.shape = SH(204),
 		.location_name = "ResourceId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 CreateTagsRequest.Resources */
 	[110] = {
 		.name = "Tags",
-		.shape = SH(239),
+		.shape = SH(241),
 		.location_name = "Tag",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 CreateTagsRequest.Tags */
-	[111] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DeleteTagsRequest.DryRun */
-	[112] = {
+	[111] = { .name = "GroupId", .shape = SH(220) }, /* ec2 DeleteSecurityGroupRequest.GroupId */
+	[112] = { .name = "GroupName", .shape = SH(223) }, /* ec2 DeleteSecurityGroupRequest.GroupName */
+	[113] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DeleteSecurityGroupRequest.DryRun */
+	[114] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 DeleteSecurityGroupResult.Return */
+	[115] = { .name = "GroupId", .shape = SH(220), .location_name = "groupId" }, /* ec2 DeleteSecurityGroupResult.GroupId */
+	[116] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DeleteTagsRequest.DryRun */
+	[117] = {
 		.name = "Resources",
-		.shape = SH(202),
+		.shape = SH(204),
 		.location_name = "resourceId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 DeleteTagsRequest.Resources */
-	[113] = { .name = "Tags", .shape = SH(239), .location_name = "tag" }, /* ec2 DeleteTagsRequest.Tags */
-	[114] = { .name = "AssociationIds", .shape = SH(30), .location_name = "AssociationId" }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.AssociationIds */
-	[115] = { .name = "Filters", .shape = SH(88), .location_name = "Filter" }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.Filters */
-	[116] = { .name = "MaxResults", .shape = SH(58) }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.MaxResults */
-	[117] = { .name = "NextToken", .shape = SH(184) }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.NextToken */
-	[118] = {
+	[118] = { .name = "Tags", .shape = SH(241), .location_name = "tag" }, /* ec2 DeleteTagsRequest.Tags */
+	[119] = { .name = "AssociationIds", .shape = SH(30), .location_name = "AssociationId" }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.AssociationIds */
+	[120] = { .name = "Filters", .shape = SH(90), .location_name = "Filter" }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.Filters */
+	[121] = { .name = "MaxResults", .shape = SH(60) }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.MaxResults */
+	[122] = { .name = "NextToken", .shape = SH(186) }, /* ec2 DescribeIamInstanceProfileAssociationsRequest.NextToken */
+	[123] = {
 		.name = "IamInstanceProfileAssociations",
-		.shape = SH(102),
+		.shape = SH(104),
 		.location_name = "iamInstanceProfileAssociationSet",
 	}, /* ec2 DescribeIamInstanceProfileAssociationsResult.IamInstanceProfileAssociations */
-	[119] = { .name = "NextToken", .shape = SH(184), .location_name = "nextToken" }, /* ec2 DescribeIamInstanceProfileAssociationsResult.NextToken */
-	[120] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeInstanceAttributeRequest.DryRun */
-	[121] = {
+	[124] = { .name = "NextToken", .shape = SH(186), .location_name = "nextToken" }, /* ec2 DescribeIamInstanceProfileAssociationsResult.NextToken */
+	[125] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeInstanceAttributeRequest.DryRun */
+	[126] = {
 		.name = "InstanceId",
-		.shape = SH(117),
+		.shape = SH(119),
 		.location_name = "instanceId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 DescribeInstanceAttributeRequest.InstanceId */
-	[122] = {
+	[127] = {
 		.name = "Attribute",
-		.shape = SH(109),
+		.shape = SH(111),
 		.location_name = "attribute",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 DescribeInstanceAttributeRequest.Attribute */
-	[123] = { .name = "InstanceIds", .shape = SH(118), .location_name = "InstanceId" }, /* ec2 DescribeInstancesRequest.InstanceIds */
-	[124] = { .name = "IncludeManagedResources", .shape = SH(43) }, /* ec2 DescribeInstancesRequest.IncludeManagedResources */
-	[125] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeInstancesRequest.DryRun */
-	[126] = { .name = "Filters", .shape = SH(88), .location_name = "Filter" }, /* ec2 DescribeInstancesRequest.Filters */
-	[127] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeInstancesRequest.NextToken */
-	[128] = { .name = "MaxResults", .shape = SH(149), .location_name = "maxResults" }, /* ec2 DescribeInstancesRequest.MaxResults */
-	[129] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeInstancesResult.NextToken */
-	[130] = { .name = "Reservations", .shape = SH(201), .location_name = "reservationSet" }, /* ec2 DescribeInstancesResult.Reservations */
-	[131] = { .name = "NextToken", .shape = SH(235) }, /* ec2 DescribeNetworkInterfacesRequest.NextToken */
-	[132] = { .name = "MaxResults", .shape = SH(64) }, /* ec2 DescribeNetworkInterfacesRequest.MaxResults */
-	[133] = { .name = "IncludeManagedResources", .shape = SH(43) }, /* ec2 DescribeNetworkInterfacesRequest.IncludeManagedResources */
-	[134] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeNetworkInterfacesRequest.DryRun */
-	[135] = {
+	[128] = { .name = "InstanceIds", .shape = SH(120), .location_name = "InstanceId" }, /* ec2 DescribeInstancesRequest.InstanceIds */
+	[129] = { .name = "IncludeManagedResources", .shape = SH(43) }, /* ec2 DescribeInstancesRequest.IncludeManagedResources */
+	[130] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeInstancesRequest.DryRun */
+	[131] = { .name = "Filters", .shape = SH(90), .location_name = "Filter" }, /* ec2 DescribeInstancesRequest.Filters */
+	[132] = { .name = "NextToken", .shape = SH(237), .location_name = "nextToken" }, /* ec2 DescribeInstancesRequest.NextToken */
+	[133] = { .name = "MaxResults", .shape = SH(151), .location_name = "maxResults" }, /* ec2 DescribeInstancesRequest.MaxResults */
+	[134] = { .name = "NextToken", .shape = SH(237), .location_name = "nextToken" }, /* ec2 DescribeInstancesResult.NextToken */
+	[135] = { .name = "Reservations", .shape = SH(203), .location_name = "reservationSet" }, /* ec2 DescribeInstancesResult.Reservations */
+	[136] = { .name = "NextToken", .shape = SH(237) }, /* ec2 DescribeNetworkInterfacesRequest.NextToken */
+	[137] = { .name = "MaxResults", .shape = SH(66) }, /* ec2 DescribeNetworkInterfacesRequest.MaxResults */
+	[138] = { .name = "IncludeManagedResources", .shape = SH(43) }, /* ec2 DescribeNetworkInterfacesRequest.IncludeManagedResources */
+	[139] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeNetworkInterfacesRequest.DryRun */
+	[140] = {
 		.name = "NetworkInterfaceIds",
-		.shape = SH(176),
+		.shape = SH(178),
 		.location_name = "NetworkInterfaceId",
 	}, /* ec2 DescribeNetworkInterfacesRequest.NetworkInterfaceIds */
-	[136] = { .name = "Filters", .shape = SH(88), .location_name = "filter" }, /* ec2 DescribeNetworkInterfacesRequest.Filters */
-	[137] = {
+	[141] = { .name = "Filters", .shape = SH(90), .location_name = "filter" }, /* ec2 DescribeNetworkInterfacesRequest.Filters */
+	[142] = {
 		.name = "NetworkInterfaces",
-		.shape = SH(179),
+		.shape = SH(181),
 		.location_name = "networkInterfaceSet",
 	}, /* ec2 DescribeNetworkInterfacesResult.NetworkInterfaces */
-	[138] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeNetworkInterfacesResult.NextToken */
-	[139] = { .name = "GroupIds", .shape = SH(91), .location_name = "GroupId" }, /* ec2 DescribeSecurityGroupsRequest.GroupIds */
-	[140] = { .name = "GroupNames", .shape = SH(94), .location_name = "GroupName" }, /* ec2 DescribeSecurityGroupsRequest.GroupNames */
-	[141] = { .name = "NextToken", .shape = SH(235) }, /* ec2 DescribeSecurityGroupsRequest.NextToken */
-	[142] = { .name = "MaxResults", .shape = SH(67) }, /* ec2 DescribeSecurityGroupsRequest.MaxResults */
-	[143] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeSecurityGroupsRequest.DryRun */
-	[144] = { .name = "Filters", .shape = SH(88), .location_name = "Filter" }, /* ec2 DescribeSecurityGroupsRequest.Filters */
-	[145] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeSecurityGroupsResult.NextToken */
-	[146] = { .name = "SecurityGroups", .shape = SH(220), .location_name = "securityGroupInfo" }, /* ec2 DescribeSecurityGroupsResult.SecurityGroups */
-	[147] = { .name = "MaxResults", .shape = SH(149) }, /* ec2 DescribeSnapshotsRequest.MaxResults */
-	[148] = { .name = "NextToken", .shape = SH(235) }, /* ec2 DescribeSnapshotsRequest.NextToken */
-	[149] = { .name = "OwnerIds", .shape = SH(186), .location_name = "Owner" }, /* ec2 DescribeSnapshotsRequest.OwnerIds */
-	[150] = { .name = "RestorableByUserIds", .shape = SH(204), .location_name = "RestorableBy" }, /* ec2 DescribeSnapshotsRequest.RestorableByUserIds */
-	[151] = { .name = "SnapshotIds", .shape = SH(229), .location_name = "SnapshotId" }, /* ec2 DescribeSnapshotsRequest.SnapshotIds */
-	[152] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeSnapshotsRequest.DryRun */
-	[153] = { .name = "Filters", .shape = SH(88), .location_name = "Filter" }, /* ec2 DescribeSnapshotsRequest.Filters */
-	[154] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeSnapshotsResult.NextToken */
-	[155] = { .name = "Snapshots", .shape = SH(230), .location_name = "snapshotSet" }, /* ec2 DescribeSnapshotsResult.Snapshots */
-	[156] = { .name = "VolumeIds", .shape = SH(254), .location_name = "VolumeId" }, /* ec2 DescribeVolumesRequest.VolumeIds */
-	[157] = { .name = "IncludeManagedResources", .shape = SH(43) }, /* ec2 DescribeVolumesRequest.IncludeManagedResources */
-	[158] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeVolumesRequest.DryRun */
-	[159] = { .name = "Filters", .shape = SH(88), .location_name = "Filter" }, /* ec2 DescribeVolumesRequest.Filters */
-	[160] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeVolumesRequest.NextToken */
-	[161] = { .name = "MaxResults", .shape = SH(149), .location_name = "maxResults" }, /* ec2 DescribeVolumesRequest.MaxResults */
-	[162] = { .name = "NextToken", .shape = SH(235), .location_name = "nextToken" }, /* ec2 DescribeVolumesResult.NextToken */
-	[163] = { .name = "Volumes", .shape = SH(255), .location_name = "volumeSet" }, /* ec2 DescribeVolumesResult.Volumes */
-	[164] = { .name = "AssociationId", .shape = SH(101), .flags = AWS_MF_REQUIRED }, /* ec2 DisassociateIamInstanceProfileRequest.AssociationId */
-	[165] = {
+	[143] = { .name = "NextToken", .shape = SH(237), .location_name = "nextToken" }, /* ec2 DescribeNetworkInterfacesResult.NextToken */
+	[144] = { .name = "GroupIds", .shape = SH(93), .location_name = "GroupId" }, /* ec2 DescribeSecurityGroupsRequest.GroupIds */
+	[145] = { .name = "GroupNames", .shape = SH(96), .location_name = "GroupName" }, /* ec2 DescribeSecurityGroupsRequest.GroupNames */
+	[146] = { .name = "NextToken", .shape = SH(237) }, /* ec2 DescribeSecurityGroupsRequest.NextToken */
+	[147] = { .name = "MaxResults", .shape = SH(69) }, /* ec2 DescribeSecurityGroupsRequest.MaxResults */
+	[148] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeSecurityGroupsRequest.DryRun */
+	[149] = { .name = "Filters", .shape = SH(90), .location_name = "Filter" }, /* ec2 DescribeSecurityGroupsRequest.Filters */
+	[150] = { .name = "NextToken", .shape = SH(237), .location_name = "nextToken" }, /* ec2 DescribeSecurityGroupsResult.NextToken */
+	[151] = { .name = "SecurityGroups", .shape = SH(222), .location_name = "securityGroupInfo" }, /* ec2 DescribeSecurityGroupsResult.SecurityGroups */
+	[152] = { .name = "MaxResults", .shape = SH(151) }, /* ec2 DescribeSnapshotsRequest.MaxResults */
+	[153] = { .name = "NextToken", .shape = SH(237) }, /* ec2 DescribeSnapshotsRequest.NextToken */
+	[154] = { .name = "OwnerIds", .shape = SH(188), .location_name = "Owner" }, /* ec2 DescribeSnapshotsRequest.OwnerIds */
+	[155] = { .name = "RestorableByUserIds", .shape = SH(206), .location_name = "RestorableBy" }, /* ec2 DescribeSnapshotsRequest.RestorableByUserIds */
+	[156] = { .name = "SnapshotIds", .shape = SH(231), .location_name = "SnapshotId" }, /* ec2 DescribeSnapshotsRequest.SnapshotIds */
+	[157] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeSnapshotsRequest.DryRun */
+	[158] = { .name = "Filters", .shape = SH(90), .location_name = "Filter" }, /* ec2 DescribeSnapshotsRequest.Filters */
+	[159] = { .name = "NextToken", .shape = SH(237), .location_name = "nextToken" }, /* ec2 DescribeSnapshotsResult.NextToken */
+	[160] = { .name = "Snapshots", .shape = SH(232), .location_name = "snapshotSet" }, /* ec2 DescribeSnapshotsResult.Snapshots */
+	[161] = { .name = "VolumeIds", .shape = SH(256), .location_name = "VolumeId" }, /* ec2 DescribeVolumesRequest.VolumeIds */
+	[162] = { .name = "IncludeManagedResources", .shape = SH(43) }, /* ec2 DescribeVolumesRequest.IncludeManagedResources */
+	[163] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 DescribeVolumesRequest.DryRun */
+	[164] = { .name = "Filters", .shape = SH(90), .location_name = "Filter" }, /* ec2 DescribeVolumesRequest.Filters */
+	[165] = { .name = "NextToken", .shape = SH(237), .location_name = "nextToken" }, /* ec2 DescribeVolumesRequest.NextToken */
+	[166] = { .name = "MaxResults", .shape = SH(151), .location_name = "maxResults" }, /* ec2 DescribeVolumesRequest.MaxResults */
+	[167] = { .name = "NextToken", .shape = SH(237), .location_name = "nextToken" }, /* ec2 DescribeVolumesResult.NextToken */
+	[168] = { .name = "Volumes", .shape = SH(257), .location_name = "volumeSet" }, /* ec2 DescribeVolumesResult.Volumes */
+	[169] = { .name = "AssociationId", .shape = SH(103), .flags = AWS_MF_REQUIRED }, /* ec2 DisassociateIamInstanceProfileRequest.AssociationId */
+	[170] = {
 		.name = "IamInstanceProfileAssociation",
-		.shape = SH(100),
+		.shape = SH(102),
 		.location_name = "iamInstanceProfileAssociation",
 	}, /* ec2 DisassociateIamInstanceProfileResult.IamInstanceProfileAssociation */
-	[166] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 EbsInstanceBlockDevice.AttachTime */
-	[167] = {
+	[171] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 EbsInstanceBlockDevice.AttachTime */
+	[172] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 EbsInstanceBlockDevice.DeleteOnTermination */
-	[168] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 EbsInstanceBlockDevice.Status */
-	[169] = { .name = "VolumeId", .shape = SH(235), .location_name = "volumeId" }, /* ec2 EbsInstanceBlockDevice.VolumeId */
-	[170] = {
+	[173] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 EbsInstanceBlockDevice.Status */
+	[174] = { .name = "VolumeId", .shape = SH(237), .location_name = "volumeId" }, /* ec2 EbsInstanceBlockDevice.VolumeId */
+	[175] = {
 		.name = "AssociatedResource",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "associatedResource",
 	}, /* ec2 EbsInstanceBlockDevice.AssociatedResource */
-	[171] = { .name = "VolumeOwnerId", .shape = SH(235), .location_name = "volumeOwnerId" }, /* ec2 EbsInstanceBlockDevice.VolumeOwnerId */
-	[172] = { .name = "Operator", .shape = SH(185), .location_name = "operator" }, /* ec2 EbsInstanceBlockDevice.Operator */
-	[173] = { .name = "EbsCardIndex", .shape = SH(149), .location_name = "ebsCardIndex" }, /* ec2 EbsInstanceBlockDevice.EbsCardIndex */
-	[174] = { .name = "VolumeId", .shape = SH(253), .location_name = "volumeId" }, /* ec2 EbsInstanceBlockDeviceSpecification.VolumeId */
-	[175] = {
+	[176] = { .name = "VolumeOwnerId", .shape = SH(237), .location_name = "volumeOwnerId" }, /* ec2 EbsInstanceBlockDevice.VolumeOwnerId */
+	[177] = { .name = "Operator", .shape = SH(187), .location_name = "operator" }, /* ec2 EbsInstanceBlockDevice.Operator */
+	[178] = { .name = "EbsCardIndex", .shape = SH(151), .location_name = "ebsCardIndex" }, /* ec2 EbsInstanceBlockDevice.EbsCardIndex */
+	[179] = { .name = "VolumeId", .shape = SH(255), .location_name = "volumeId" }, /* ec2 EbsInstanceBlockDeviceSpecification.VolumeId */
+	[180] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 EbsInstanceBlockDeviceSpecification.DeleteOnTermination */
-	[176] = { .name = "ElasticGpuId", .shape = SH(81), .location_name = "elasticGpuId" }, /* ec2 ElasticGpuAssociation.ElasticGpuId */
-	[177] = {
+	[181] = { .name = "ElasticGpuId", .shape = SH(83), .location_name = "elasticGpuId" }, /* ec2 ElasticGpuAssociation.ElasticGpuId */
+	[182] = {
 		.name = "ElasticGpuAssociationId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "elasticGpuAssociationId",
 	}, /* ec2 ElasticGpuAssociation.ElasticGpuAssociationId */
-	[178] = {
+	[183] = {
 		.name = "ElasticGpuAssociationState",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "elasticGpuAssociationState",
 	}, /* ec2 ElasticGpuAssociation.ElasticGpuAssociationState */
-	[179] = {
+	[184] = {
 		.name = "ElasticGpuAssociationTime",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "elasticGpuAssociationTime",
 	}, /* ec2 ElasticGpuAssociation.ElasticGpuAssociationTime */
-	[180] = { .shape = SH(79), .location_name = "item" }, /* ec2 ElasticGpuAssociationList (member) */
-	[181] = {
+	[185] = { .shape = SH(81), .location_name = "item" }, /* ec2 ElasticGpuAssociationList (member) */
+	[186] = {
 		.name = "ElasticInferenceAcceleratorArn",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "elasticInferenceAcceleratorArn",
 	}, /* ec2 ElasticInferenceAcceleratorAssociation.ElasticInferenceAcceleratorArn */
-	[182] = {
+	[187] = {
 		.name = "ElasticInferenceAcceleratorAssociationId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "elasticInferenceAcceleratorAssociationId",
 	}, /* ec2 ElasticInferenceAcceleratorAssociation.ElasticInferenceAcceleratorAssociationId */
-	[183] = {
+	[188] = {
 		.name = "ElasticInferenceAcceleratorAssociationState",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "elasticInferenceAcceleratorAssociationState",
 	}, /* ec2 ElasticInferenceAcceleratorAssociation.ElasticInferenceAcceleratorAssociationState */
-	[184] = {
+	[189] = {
 		.name = "ElasticInferenceAcceleratorAssociationTime",
 		.shape = SH(56),
 		.location_name = "elasticInferenceAcceleratorAssociationTime",
 	}, /* ec2 ElasticInferenceAcceleratorAssociation.ElasticInferenceAcceleratorAssociationTime */
-	[185] = { .shape = SH(82), .location_name = "item" }, /* ec2 ElasticInferenceAcceleratorAssociationList (member) */
-	[186] = { .name = "EnaSrdEnabled", .shape = SH(43) }, /* ec2 EnaSrdSpecification.EnaSrdEnabled */
-	[187] = { .name = "EnaSrdUdpSpecification", .shape = SH(85) }, /* ec2 EnaSrdSpecification.EnaSrdUdpSpecification */
-	[188] = { .name = "EnaSrdUdpEnabled", .shape = SH(43) }, /* ec2 EnaSrdUdpSpecification.EnaSrdUdpEnabled */
-	[189] = { .name = "Enabled", .shape = SH(43), .location_name = "enabled" }, /* ec2 EnclaveOptions.Enabled */
-	[190] = { .name = "Name", .shape = SH(235) }, /* ec2 Filter.Name */
-	[191] = { .name = "Values", .shape = SH(247), .location_name = "Value" }, /* ec2 Filter.Values */
-	[192] = { .shape = SH(87), .location_name = "Filter" }, /* ec2 FilterList (member) */
-	[193] = { .name = "DryRun", .shape = SH(43) }, /* ec2 GetConsoleScreenshotRequest.DryRun */
-	[194] = { .name = "InstanceId", .shape = SH(117), .flags = AWS_MF_REQUIRED }, /* ec2 GetConsoleScreenshotRequest.InstanceId */
-	[195] = { .name = "WakeUp", .shape = SH(43) }, /* ec2 GetConsoleScreenshotRequest.WakeUp */
-	[196] = { .name = "ImageData", .shape = SH(235), .location_name = "imageData" }, /* ec2 GetConsoleScreenshotResult.ImageData */
-	[197] = { .name = "InstanceId", .shape = SH(235), .location_name = "instanceId" }, /* ec2 GetConsoleScreenshotResult.InstanceId */
-	[198] = { .shape = SH(218), .location_name = "groupId" }, /* ec2 GroupIdStringList (member) */
-	[199] = { .name = "GroupId", .shape = SH(235), .location_name = "groupId" }, /* ec2 GroupIdentifier.GroupId */
-	[200] = { .name = "GroupName", .shape = SH(235), .location_name = "groupName" }, /* ec2 GroupIdentifier.GroupName */
-	[201] = { .shape = SH(92), .location_name = "item" }, /* ec2 GroupIdentifierList (member) */
-	[202] = { .shape = SH(221), .location_name = "GroupName" }, /* ec2 GroupNameStringList (member) */
-	[203] = { .name = "Configured", .shape = SH(43), .location_name = "configured" }, /* ec2 HibernationOptions.Configured */
-	[204] = { .name = "Arn", .shape = SH(235), .location_name = "arn" }, /* ec2 IamInstanceProfile.Arn */
-	[205] = { .name = "Id", .shape = SH(235), .location_name = "id" }, /* ec2 IamInstanceProfile.Id */
-	[206] = { .name = "AssociationId", .shape = SH(235), .location_name = "associationId" }, /* ec2 IamInstanceProfileAssociation.AssociationId */
-	[207] = { .name = "InstanceId", .shape = SH(235), .location_name = "instanceId" }, /* ec2 IamInstanceProfileAssociation.InstanceId */
-	[208] = {
+	[190] = { .shape = SH(84), .location_name = "item" }, /* ec2 ElasticInferenceAcceleratorAssociationList (member) */
+	[191] = { .name = "EnaSrdEnabled", .shape = SH(43) }, /* ec2 EnaSrdSpecification.EnaSrdEnabled */
+	[192] = { .name = "EnaSrdUdpSpecification", .shape = SH(87) }, /* ec2 EnaSrdSpecification.EnaSrdUdpSpecification */
+	[193] = { .name = "EnaSrdUdpEnabled", .shape = SH(43) }, /* ec2 EnaSrdUdpSpecification.EnaSrdUdpEnabled */
+	[194] = { .name = "Enabled", .shape = SH(43), .location_name = "enabled" }, /* ec2 EnclaveOptions.Enabled */
+	[195] = { .name = "Name", .shape = SH(237) }, /* ec2 Filter.Name */
+	[196] = { .name = "Values", .shape = SH(249), .location_name = "Value" }, /* ec2 Filter.Values */
+	[197] = { .shape = SH(89), .location_name = "Filter" }, /* ec2 FilterList (member) */
+	[198] = { .name = "DryRun", .shape = SH(43) }, /* ec2 GetConsoleScreenshotRequest.DryRun */
+	[199] = { .name = "InstanceId", .shape = SH(119), .flags = AWS_MF_REQUIRED }, /* ec2 GetConsoleScreenshotRequest.InstanceId */
+	[200] = { .name = "WakeUp", .shape = SH(43) }, /* ec2 GetConsoleScreenshotRequest.WakeUp */
+	[201] = { .name = "ImageData", .shape = SH(237), .location_name = "imageData" }, /* ec2 GetConsoleScreenshotResult.ImageData */
+	[202] = { .name = "InstanceId", .shape = SH(237), .location_name = "instanceId" }, /* ec2 GetConsoleScreenshotResult.InstanceId */
+	[203] = { .shape = SH(220), .location_name = "groupId" }, /* ec2 GroupIdStringList (member) */
+	[204] = { .name = "GroupId", .shape = SH(237), .location_name = "groupId" }, /* ec2 GroupIdentifier.GroupId */
+	[205] = { .name = "GroupName", .shape = SH(237), .location_name = "groupName" }, /* ec2 GroupIdentifier.GroupName */
+	[206] = { .shape = SH(94), .location_name = "item" }, /* ec2 GroupIdentifierList (member) */
+	[207] = { .shape = SH(223), .location_name = "GroupName" }, /* ec2 GroupNameStringList (member) */
+	[208] = { .name = "Configured", .shape = SH(43), .location_name = "configured" }, /* ec2 HibernationOptions.Configured */
+	[209] = { .name = "Arn", .shape = SH(237), .location_name = "arn" }, /* ec2 IamInstanceProfile.Arn */
+	[210] = { .name = "Id", .shape = SH(237), .location_name = "id" }, /* ec2 IamInstanceProfile.Id */
+	[211] = { .name = "AssociationId", .shape = SH(237), .location_name = "associationId" }, /* ec2 IamInstanceProfileAssociation.AssociationId */
+	[212] = { .name = "InstanceId", .shape = SH(237), .location_name = "instanceId" }, /* ec2 IamInstanceProfileAssociation.InstanceId */
+	[213] = {
 		.name = "IamInstanceProfile",
-		.shape = SH(99),
+		.shape = SH(101),
 		.location_name = "iamInstanceProfile",
 	}, /* ec2 IamInstanceProfileAssociation.IamInstanceProfile */
-	[209] = { .name = "State", .shape = SH(103), .location_name = "state" }, /* ec2 IamInstanceProfileAssociation.State */
-	[210] = { .name = "Timestamp", .shape = SH(56), .location_name = "timestamp" }, /* ec2 IamInstanceProfileAssociation.Timestamp */
-	[211] = { .shape = SH(100), .location_name = "item" }, /* ec2 IamInstanceProfileAssociationSet (member) */
-	[212] = { .name = "Arn", .shape = SH(235), .location_name = "arn" }, /* ec2 IamInstanceProfileSpecification.Arn */
-	[213] = { .name = "Name", .shape = SH(235), .location_name = "name" }, /* ec2 IamInstanceProfileSpecification.Name */
-	[214] = { .name = "Architecture", .shape = SH(26), .location_name = "architecture" }, /* ec2 Instance.Architecture */
-	[215] = {
+	[214] = { .name = "State", .shape = SH(105), .location_name = "state" }, /* ec2 IamInstanceProfileAssociation.State */
+	[215] = { .name = "Timestamp", .shape = SH(56), .location_name = "timestamp" }, /* ec2 IamInstanceProfileAssociation.Timestamp */
+	[216] = { .shape = SH(102), .location_name = "item" }, /* ec2 IamInstanceProfileAssociationSet (member) */
+	[217] = { .name = "Arn", .shape = SH(237), .location_name = "arn" }, /* ec2 IamInstanceProfileSpecification.Arn */
+	[218] = { .name = "Name", .shape = SH(237), .location_name = "name" }, /* ec2 IamInstanceProfileSpecification.Name */
+	[219] = { .name = "Architecture", .shape = SH(26), .location_name = "architecture" }, /* ec2 Instance.Architecture */
+	[220] = {
 		.name = "BlockDeviceMappings",
-		.shape = SH(113),
+		.shape = SH(115),
 		.location_name = "blockDeviceMapping",
 	}, /* ec2 Instance.BlockDeviceMappings */
-	[216] = { .name = "ClientToken", .shape = SH(235), .location_name = "clientToken" }, /* ec2 Instance.ClientToken */
-	[217] = { .name = "EbsOptimized", .shape = SH(43), .location_name = "ebsOptimized" }, /* ec2 Instance.EbsOptimized */
-	[218] = { .name = "EnaSupport", .shape = SH(43), .location_name = "enaSupport" }, /* ec2 Instance.EnaSupport */
-	[219] = { .name = "Hypervisor", .shape = SH(98), .location_name = "hypervisor" }, /* ec2 Instance.Hypervisor */
-	[220] = {
+	[221] = { .name = "ClientToken", .shape = SH(237), .location_name = "clientToken" }, /* ec2 Instance.ClientToken */
+	[222] = { .name = "EbsOptimized", .shape = SH(43), .location_name = "ebsOptimized" }, /* ec2 Instance.EbsOptimized */
+	[223] = { .name = "EnaSupport", .shape = SH(43), .location_name = "enaSupport" }, /* ec2 Instance.EnaSupport */
+	[224] = { .name = "Hypervisor", .shape = SH(100), .location_name = "hypervisor" }, /* ec2 Instance.Hypervisor */
+	[225] = {
 		.name = "IamInstanceProfile",
-		.shape = SH(99),
+		.shape = SH(101),
 		.location_name = "iamInstanceProfile",
 	}, /* ec2 Instance.IamInstanceProfile */
-	[221] = {
+	[226] = {
 		.name = "InstanceLifecycle",
-		.shape = SH(125),
+		.shape = SH(127),
 		.location_name = "instanceLifecycle",
 	}, /* ec2 Instance.InstanceLifecycle */
-	[222] = {
+	[227] = {
 		.name = "ElasticGpuAssociations",
-		.shape = SH(80),
+		.shape = SH(82),
 		.location_name = "elasticGpuAssociationSet",
 	}, /* ec2 Instance.ElasticGpuAssociations */
-	[223] = {
+	[228] = {
 		.name = "ElasticInferenceAcceleratorAssociations",
-		.shape = SH(83),
+		.shape = SH(85),
 		.location_name = "elasticInferenceAcceleratorAssociationSet",
 	}, /* ec2 Instance.ElasticInferenceAcceleratorAssociations */
-	[224] = {
+	[229] = {
 		.name = "NetworkInterfaces",
-		.shape = SH(136),
+		.shape = SH(138),
 		.location_name = "networkInterfaceSet",
 	}, /* ec2 Instance.NetworkInterfaces */
-	[225] = { .name = "OutpostArn", .shape = SH(235), .location_name = "outpostArn" }, /* ec2 Instance.OutpostArn */
-	[226] = { .name = "RootDeviceName", .shape = SH(235), .location_name = "rootDeviceName" }, /* ec2 Instance.RootDeviceName */
-	[227] = { .name = "RootDeviceType", .shape = SH(74), .location_name = "rootDeviceType" }, /* ec2 Instance.RootDeviceType */
-	[228] = { .name = "SecurityGroups", .shape = SH(93), .location_name = "groupSet" }, /* ec2 Instance.SecurityGroups */
-	[229] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 Instance.SourceDestCheck */
-	[230] = {
+	[230] = { .name = "OutpostArn", .shape = SH(237), .location_name = "outpostArn" }, /* ec2 Instance.OutpostArn */
+	[231] = { .name = "RootDeviceName", .shape = SH(237), .location_name = "rootDeviceName" }, /* ec2 Instance.RootDeviceName */
+	[232] = { .name = "RootDeviceType", .shape = SH(76), .location_name = "rootDeviceType" }, /* ec2 Instance.RootDeviceType */
+	[233] = { .name = "SecurityGroups", .shape = SH(95), .location_name = "groupSet" }, /* ec2 Instance.SecurityGroups */
+	[234] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 Instance.SourceDestCheck */
+	[235] = {
 		.name = "SpotInstanceRequestId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "spotInstanceRequestId",
 	}, /* ec2 Instance.SpotInstanceRequestId */
-	[231] = { .name = "SriovNetSupport", .shape = SH(235), .location_name = "sriovNetSupport" }, /* ec2 Instance.SriovNetSupport */
-	[232] = { .name = "StateReason", .shape = SH(233), .location_name = "stateReason" }, /* ec2 Instance.StateReason */
-	[233] = { .name = "Tags", .shape = SH(239), .location_name = "tagSet" }, /* ec2 Instance.Tags */
-	[234] = {
+	[236] = { .name = "SriovNetSupport", .shape = SH(237), .location_name = "sriovNetSupport" }, /* ec2 Instance.SriovNetSupport */
+	[237] = { .name = "StateReason", .shape = SH(235), .location_name = "stateReason" }, /* ec2 Instance.StateReason */
+	[238] = { .name = "Tags", .shape = SH(241), .location_name = "tagSet" }, /* ec2 Instance.Tags */
+	[239] = {
 		.name = "VirtualizationType",
-		.shape = SH(248),
+		.shape = SH(250),
 		.location_name = "virtualizationType",
 	}, /* ec2 Instance.VirtualizationType */
-	[235] = { .name = "CpuOptions", .shape = SH(51), .location_name = "cpuOptions" }, /* ec2 Instance.CpuOptions */
-	[236] = { .name = "CapacityBlockId", .shape = SH(235), .location_name = "capacityBlockId" }, /* ec2 Instance.CapacityBlockId */
-	[237] = {
+	[240] = { .name = "CpuOptions", .shape = SH(51), .location_name = "cpuOptions" }, /* ec2 Instance.CpuOptions */
+	[241] = { .name = "CapacityBlockId", .shape = SH(237), .location_name = "capacityBlockId" }, /* ec2 Instance.CapacityBlockId */
+	[242] = {
 		.name = "CapacityReservationId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "capacityReservationId",
 	}, /* ec2 Instance.CapacityReservationId */
-	[238] = {
+	[243] = {
 		.name = "CapacityReservationSpecification",
 		.shape = SH(46),
 		.location_name = "capacityReservationSpecification",
 	}, /* ec2 Instance.CapacityReservationSpecification */
-	[239] = {
+	[244] = {
 		.name = "HibernationOptions",
-		.shape = SH(95),
+		.shape = SH(97),
 		.location_name = "hibernationOptions",
 	}, /* ec2 Instance.HibernationOptions */
-	[240] = { .name = "Licenses", .shape = SH(161), .location_name = "licenseSet" }, /* ec2 Instance.Licenses */
-	[241] = { .name = "MetadataOptions", .shape = SH(129), .location_name = "metadataOptions" }, /* ec2 Instance.MetadataOptions */
-	[242] = { .name = "EnclaveOptions", .shape = SH(86), .location_name = "enclaveOptions" }, /* ec2 Instance.EnclaveOptions */
-	[243] = { .name = "BootMode", .shape = SH(44), .location_name = "bootMode" }, /* ec2 Instance.BootMode */
-	[244] = { .name = "PlatformDetails", .shape = SH(235), .location_name = "platformDetails" }, /* ec2 Instance.PlatformDetails */
-	[245] = { .name = "UsageOperation", .shape = SH(235), .location_name = "usageOperation" }, /* ec2 Instance.UsageOperation */
-	[246] = {
+	[245] = { .name = "Licenses", .shape = SH(163), .location_name = "licenseSet" }, /* ec2 Instance.Licenses */
+	[246] = { .name = "MetadataOptions", .shape = SH(131), .location_name = "metadataOptions" }, /* ec2 Instance.MetadataOptions */
+	[247] = { .name = "EnclaveOptions", .shape = SH(88), .location_name = "enclaveOptions" }, /* ec2 Instance.EnclaveOptions */
+	[248] = { .name = "BootMode", .shape = SH(44), .location_name = "bootMode" }, /* ec2 Instance.BootMode */
+	[249] = { .name = "PlatformDetails", .shape = SH(237), .location_name = "platformDetails" }, /* ec2 Instance.PlatformDetails */
+	[250] = { .name = "UsageOperation", .shape = SH(237), .location_name = "usageOperation" }, /* ec2 Instance.UsageOperation */
+	[251] = {
 		.name = "UsageOperationUpdateTime",
-		.shape = SH(163),
+		.shape = SH(165),
 		.location_name = "usageOperationUpdateTime",
 	}, /* ec2 Instance.UsageOperationUpdateTime */
-	[247] = {
+	[252] = {
 		.name = "PrivateDnsNameOptions",
-		.shape = SH(194),
+		.shape = SH(196),
 		.location_name = "privateDnsNameOptions",
 	}, /* ec2 Instance.PrivateDnsNameOptions */
-	[248] = { .name = "Ipv6Address", .shape = SH(235), .location_name = "ipv6Address" }, /* ec2 Instance.Ipv6Address */
-	[249] = { .name = "TpmSupport", .shape = SH(235), .location_name = "tpmSupport" }, /* ec2 Instance.TpmSupport */
-	[250] = {
+	[253] = { .name = "Ipv6Address", .shape = SH(237), .location_name = "ipv6Address" }, /* ec2 Instance.Ipv6Address */
+	[254] = { .name = "TpmSupport", .shape = SH(237), .location_name = "tpmSupport" }, /* ec2 Instance.TpmSupport */
+	[255] = {
 		.name = "MaintenanceOptions",
-		.shape = SH(127),
+		.shape = SH(129),
 		.location_name = "maintenanceOptions",
 	}, /* ec2 Instance.MaintenanceOptions */
-	[251] = {
+	[256] = {
 		.name = "CurrentInstanceBootMode",
-		.shape = SH(116),
+		.shape = SH(118),
 		.location_name = "currentInstanceBootMode",
 	}, /* ec2 Instance.CurrentInstanceBootMode */
-	[252] = {
+	[257] = {
 		.name = "NetworkPerformanceOptions",
-		.shape = SH(137),
+		.shape = SH(139),
 		.location_name = "networkPerformanceOptions",
 	}, /* ec2 Instance.NetworkPerformanceOptions */
-	[253] = { .name = "Operator", .shape = SH(185), .location_name = "operator" }, /* ec2 Instance.Operator */
-	[254] = {
+	[258] = { .name = "Operator", .shape = SH(187), .location_name = "operator" }, /* ec2 Instance.Operator */
+	[259] = {
 		.name = "SecondaryInterfaces",
-		.shape = SH(143),
+		.shape = SH(145),
 		.location_name = "secondaryInterfaceSet",
 	}, /* ec2 Instance.SecondaryInterfaces */
-	[255] = { .name = "InstanceId", .shape = SH(235), .location_name = "instanceId" }, /* ec2 Instance.InstanceId */
-	[256] = { .name = "ImageId", .shape = SH(235), .location_name = "imageId" }, /* ec2 Instance.ImageId */
-	[257] = { .name = "State", .shape = SH(146), .location_name = "instanceState" }, /* ec2 Instance.State */
-	[258] = { .name = "PrivateDnsName", .shape = SH(235), .location_name = "privateDnsName" }, /* ec2 Instance.PrivateDnsName */
-	[259] = { .name = "PublicDnsName", .shape = SH(235), .location_name = "dnsName" }, /* ec2 Instance.PublicDnsName */
-	[260] = { .name = "StateTransitionReason", .shape = SH(235), .location_name = "reason" }, /* ec2 Instance.StateTransitionReason */
-	[261] = { .name = "KeyName", .shape = SH(235), .location_name = "keyName" }, /* ec2 Instance.KeyName */
-	[262] = { .name = "AmiLaunchIndex", .shape = SH(149), .location_name = "amiLaunchIndex" }, /* ec2 Instance.AmiLaunchIndex */
-	[263] = { .name = "ProductCodes", .shape = SH(196), .location_name = "productCodes" }, /* ec2 Instance.ProductCodes */
-	[264] = { .name = "InstanceType", .shape = SH(148), .location_name = "instanceType" }, /* ec2 Instance.InstanceType */
-	[265] = { .name = "LaunchTime", .shape = SH(56), .location_name = "launchTime" }, /* ec2 Instance.LaunchTime */
-	[266] = { .name = "Placement", .shape = SH(187), .location_name = "placement" }, /* ec2 Instance.Placement */
-	[267] = { .name = "KernelId", .shape = SH(235), .location_name = "kernelId" }, /* ec2 Instance.KernelId */
-	[268] = { .name = "RamdiskId", .shape = SH(235), .location_name = "ramdiskId" }, /* ec2 Instance.RamdiskId */
-	[269] = { .name = "Platform", .shape = SH(190), .location_name = "platform" }, /* ec2 Instance.Platform */
-	[270] = { .name = "Monitoring", .shape = SH(167), .location_name = "monitoring" }, /* ec2 Instance.Monitoring */
-	[271] = { .name = "SubnetId", .shape = SH(235), .location_name = "subnetId" }, /* ec2 Instance.SubnetId */
-	[272] = { .name = "VpcId", .shape = SH(235), .location_name = "vpcId" }, /* ec2 Instance.VpcId */
-	[273] = {
+	[260] = { .name = "InstanceId", .shape = SH(237), .location_name = "instanceId" }, /* ec2 Instance.InstanceId */
+	[261] = { .name = "ImageId", .shape = SH(237), .location_name = "imageId" }, /* ec2 Instance.ImageId */
+	[262] = { .name = "State", .shape = SH(148), .location_name = "instanceState" }, /* ec2 Instance.State */
+	[263] = { .name = "PrivateDnsName", .shape = SH(237), .location_name = "privateDnsName" }, /* ec2 Instance.PrivateDnsName */
+	[264] = { .name = "PublicDnsName", .shape = SH(237), .location_name = "dnsName" }, /* ec2 Instance.PublicDnsName */
+	[265] = { .name = "StateTransitionReason", .shape = SH(237), .location_name = "reason" }, /* ec2 Instance.StateTransitionReason */
+	[266] = { .name = "KeyName", .shape = SH(237), .location_name = "keyName" }, /* ec2 Instance.KeyName */
+	[267] = { .name = "AmiLaunchIndex", .shape = SH(151), .location_name = "amiLaunchIndex" }, /* ec2 Instance.AmiLaunchIndex */
+	[268] = { .name = "ProductCodes", .shape = SH(198), .location_name = "productCodes" }, /* ec2 Instance.ProductCodes */
+	[269] = { .name = "InstanceType", .shape = SH(150), .location_name = "instanceType" }, /* ec2 Instance.InstanceType */
+	[270] = { .name = "LaunchTime", .shape = SH(56), .location_name = "launchTime" }, /* ec2 Instance.LaunchTime */
+	[271] = { .name = "Placement", .shape = SH(189), .location_name = "placement" }, /* ec2 Instance.Placement */
+	[272] = { .name = "KernelId", .shape = SH(237), .location_name = "kernelId" }, /* ec2 Instance.KernelId */
+	[273] = { .name = "RamdiskId", .shape = SH(237), .location_name = "ramdiskId" }, /* ec2 Instance.RamdiskId */
+	[274] = { .name = "Platform", .shape = SH(192), .location_name = "platform" }, /* ec2 Instance.Platform */
+	[275] = { .name = "Monitoring", .shape = SH(169), .location_name = "monitoring" }, /* ec2 Instance.Monitoring */
+	[276] = { .name = "SubnetId", .shape = SH(237), .location_name = "subnetId" }, /* ec2 Instance.SubnetId */
+	[277] = { .name = "VpcId", .shape = SH(237), .location_name = "vpcId" }, /* ec2 Instance.VpcId */
+	[278] = {
 		.name = "PrivateIpAddress",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "privateIpAddress",
 	}, /* ec2 Instance.PrivateIpAddress */
-	[274] = { .name = "PublicIpAddress", .shape = SH(235), .location_name = "ipAddress" }, /* ec2 Instance.PublicIpAddress */
-	[275] = { .name = "EnaSrdEnabled", .shape = SH(43), .location_name = "enaSrdEnabled" }, /* ec2 InstanceAttachmentEnaSrdSpecification.EnaSrdEnabled */
-	[276] = {
+	[279] = { .name = "PublicIpAddress", .shape = SH(237), .location_name = "ipAddress" }, /* ec2 Instance.PublicIpAddress */
+	[280] = { .name = "EnaSrdEnabled", .shape = SH(43), .location_name = "enaSrdEnabled" }, /* ec2 InstanceAttachmentEnaSrdSpecification.EnaSrdEnabled */
+	[281] = {
 		.name = "EnaSrdUdpSpecification",
-		.shape = SH(107),
+		.shape = SH(109),
 		.location_name = "enaSrdUdpSpecification",
 	}, /* ec2 InstanceAttachmentEnaSrdSpecification.EnaSrdUdpSpecification */
-	[277] = { .name = "EnaSrdUdpEnabled", .shape = SH(43), .location_name = "enaSrdUdpEnabled" }, /* ec2 InstanceAttachmentEnaSrdUdpSpecification.EnaSrdUdpEnabled */
-	[278] = {
+	[282] = { .name = "EnaSrdUdpEnabled", .shape = SH(43), .location_name = "enaSrdUdpEnabled" }, /* ec2 InstanceAttachmentEnaSrdUdpSpecification.EnaSrdUdpEnabled */
+	[283] = {
 		.name = "BlockDeviceMappings",
-		.shape = SH(113),
+		.shape = SH(115),
 		.location_name = "blockDeviceMapping",
 	}, /* ec2 InstanceAttribute.BlockDeviceMappings */
-	[279] = {
+	[284] = {
 		.name = "DisableApiTermination",
 		.shape = SH(34),
 		.location_name = "disableApiTermination",
 	}, /* ec2 InstanceAttribute.DisableApiTermination */
-	[280] = { .name = "EnaSupport", .shape = SH(34), .location_name = "enaSupport" }, /* ec2 InstanceAttribute.EnaSupport */
-	[281] = { .name = "EnclaveOptions", .shape = SH(86), .location_name = "enclaveOptions" }, /* ec2 InstanceAttribute.EnclaveOptions */
-	[282] = { .name = "EbsOptimized", .shape = SH(34), .location_name = "ebsOptimized" }, /* ec2 InstanceAttribute.EbsOptimized */
-	[283] = { .name = "InstanceId", .shape = SH(235), .location_name = "instanceId" }, /* ec2 InstanceAttribute.InstanceId */
-	[284] = {
+	[285] = { .name = "EnaSupport", .shape = SH(34), .location_name = "enaSupport" }, /* ec2 InstanceAttribute.EnaSupport */
+	[286] = { .name = "EnclaveOptions", .shape = SH(88), .location_name = "enclaveOptions" }, /* ec2 InstanceAttribute.EnclaveOptions */
+	[287] = { .name = "EbsOptimized", .shape = SH(34), .location_name = "ebsOptimized" }, /* ec2 InstanceAttribute.EbsOptimized */
+	[288] = { .name = "InstanceId", .shape = SH(237), .location_name = "instanceId" }, /* ec2 InstanceAttribute.InstanceId */
+	[289] = {
 		.name = "InstanceInitiatedShutdownBehavior",
 		.shape = SH(35),
 		.location_name = "instanceInitiatedShutdownBehavior",
 	}, /* ec2 InstanceAttribute.InstanceInitiatedShutdownBehavior */
-	[285] = { .name = "InstanceType", .shape = SH(35), .location_name = "instanceType" }, /* ec2 InstanceAttribute.InstanceType */
-	[286] = { .name = "KernelId", .shape = SH(35), .location_name = "kernel" }, /* ec2 InstanceAttribute.KernelId */
-	[287] = { .name = "ProductCodes", .shape = SH(196), .location_name = "productCodes" }, /* ec2 InstanceAttribute.ProductCodes */
-	[288] = { .name = "RamdiskId", .shape = SH(35), .location_name = "ramdisk" }, /* ec2 InstanceAttribute.RamdiskId */
-	[289] = { .name = "RootDeviceName", .shape = SH(35), .location_name = "rootDeviceName" }, /* ec2 InstanceAttribute.RootDeviceName */
-	[290] = { .name = "SourceDestCheck", .shape = SH(34), .location_name = "sourceDestCheck" }, /* ec2 InstanceAttribute.SourceDestCheck */
-	[291] = { .name = "SriovNetSupport", .shape = SH(35), .location_name = "sriovNetSupport" }, /* ec2 InstanceAttribute.SriovNetSupport */
-	[292] = { .name = "UserData", .shape = SH(35), .location_name = "userData" }, /* ec2 InstanceAttribute.UserData */
-	[293] = { .name = "DisableApiStop", .shape = SH(34), .location_name = "disableApiStop" }, /* ec2 InstanceAttribute.DisableApiStop */
-	[294] = { .name = "Groups", .shape = SH(93), .location_name = "groupSet" }, /* ec2 InstanceAttribute.Groups */
-	[295] = { .name = "DeviceName", .shape = SH(235), .location_name = "deviceName" }, /* ec2 InstanceBlockDeviceMapping.DeviceName */
-	[296] = { .name = "Ebs", .shape = SH(77), .location_name = "ebs" }, /* ec2 InstanceBlockDeviceMapping.Ebs */
-	[297] = { .shape = SH(112), .location_name = "item" }, /* ec2 InstanceBlockDeviceMappingList (member) */
-	[298] = { .name = "DeviceName", .shape = SH(235), .location_name = "deviceName" }, /* ec2 InstanceBlockDeviceMappingSpecification.DeviceName */
-	[299] = { .name = "Ebs", .shape = SH(78), .location_name = "ebs" }, /* ec2 InstanceBlockDeviceMappingSpecification.Ebs */
-	[300] = { .name = "VirtualName", .shape = SH(235), .location_name = "virtualName" }, /* ec2 InstanceBlockDeviceMappingSpecification.VirtualName */
-	[301] = { .name = "NoDevice", .shape = SH(235), .location_name = "noDevice" }, /* ec2 InstanceBlockDeviceMappingSpecification.NoDevice */
-	[302] = { .shape = SH(114), .location_name = "item" }, /* ec2 InstanceBlockDeviceMappingSpecificationList (member) */
-	[303] = { .shape = SH(117), .location_name = "InstanceId" }, /* ec2 InstanceIdStringList (member) */
-	[304] = { .name = "Ipv4Prefix", .shape = SH(235), .location_name = "ipv4Prefix" }, /* ec2 InstanceIpv4Prefix.Ipv4Prefix */
-	[305] = { .shape = SH(119), .location_name = "item" }, /* ec2 InstanceIpv4PrefixList (member) */
-	[306] = { .name = "Ipv6Address", .shape = SH(235), .location_name = "ipv6Address" }, /* ec2 InstanceIpv6Address.Ipv6Address */
-	[307] = { .name = "IsPrimaryIpv6", .shape = SH(43), .location_name = "isPrimaryIpv6" }, /* ec2 InstanceIpv6Address.IsPrimaryIpv6 */
-	[308] = { .shape = SH(121), .location_name = "item" }, /* ec2 InstanceIpv6AddressList (member) */
-	[309] = { .name = "Ipv6Prefix", .shape = SH(235), .location_name = "ipv6Prefix" }, /* ec2 InstanceIpv6Prefix.Ipv6Prefix */
-	[310] = { .shape = SH(123), .location_name = "item" }, /* ec2 InstanceIpv6PrefixList (member) */
-	[311] = { .shape = SH(105), .location_name = "item" }, /* ec2 InstanceList (member) */
-	[312] = { .name = "AutoRecovery", .shape = SH(110), .location_name = "autoRecovery" }, /* ec2 InstanceMaintenanceOptions.AutoRecovery */
-	[313] = { .name = "RebootMigration", .shape = SH(140), .location_name = "rebootMigration" }, /* ec2 InstanceMaintenanceOptions.RebootMigration */
-	[314] = { .name = "State", .shape = SH(130), .location_name = "state" }, /* ec2 InstanceMetadataOptionsResponse.State */
-	[315] = { .name = "HttpTokens", .shape = SH(97), .location_name = "httpTokens" }, /* ec2 InstanceMetadataOptionsResponse.HttpTokens */
-	[316] = {
+	[290] = { .name = "InstanceType", .shape = SH(35), .location_name = "instanceType" }, /* ec2 InstanceAttribute.InstanceType */
+	[291] = { .name = "KernelId", .shape = SH(35), .location_name = "kernel" }, /* ec2 InstanceAttribute.KernelId */
+	[292] = { .name = "ProductCodes", .shape = SH(198), .location_name = "productCodes" }, /* ec2 InstanceAttribute.ProductCodes */
+	[293] = { .name = "RamdiskId", .shape = SH(35), .location_name = "ramdisk" }, /* ec2 InstanceAttribute.RamdiskId */
+	[294] = { .name = "RootDeviceName", .shape = SH(35), .location_name = "rootDeviceName" }, /* ec2 InstanceAttribute.RootDeviceName */
+	[295] = { .name = "SourceDestCheck", .shape = SH(34), .location_name = "sourceDestCheck" }, /* ec2 InstanceAttribute.SourceDestCheck */
+	[296] = { .name = "SriovNetSupport", .shape = SH(35), .location_name = "sriovNetSupport" }, /* ec2 InstanceAttribute.SriovNetSupport */
+	[297] = { .name = "UserData", .shape = SH(35), .location_name = "userData" }, /* ec2 InstanceAttribute.UserData */
+	[298] = { .name = "DisableApiStop", .shape = SH(34), .location_name = "disableApiStop" }, /* ec2 InstanceAttribute.DisableApiStop */
+	[299] = { .name = "Groups", .shape = SH(95), .location_name = "groupSet" }, /* ec2 InstanceAttribute.Groups */
+	[300] = { .name = "DeviceName", .shape = SH(237), .location_name = "deviceName" }, /* ec2 InstanceBlockDeviceMapping.DeviceName */
+	[301] = { .name = "Ebs", .shape = SH(79), .location_name = "ebs" }, /* ec2 InstanceBlockDeviceMapping.Ebs */
+	[302] = { .shape = SH(114), .location_name = "item" }, /* ec2 InstanceBlockDeviceMappingList (member) */
+	[303] = { .name = "DeviceName", .shape = SH(237), .location_name = "deviceName" }, /* ec2 InstanceBlockDeviceMappingSpecification.DeviceName */
+	[304] = { .name = "Ebs", .shape = SH(80), .location_name = "ebs" }, /* ec2 InstanceBlockDeviceMappingSpecification.Ebs */
+	[305] = { .name = "VirtualName", .shape = SH(237), .location_name = "virtualName" }, /* ec2 InstanceBlockDeviceMappingSpecification.VirtualName */
+	[306] = { .name = "NoDevice", .shape = SH(237), .location_name = "noDevice" }, /* ec2 InstanceBlockDeviceMappingSpecification.NoDevice */
+	[307] = { .shape = SH(116), .location_name = "item" }, /* ec2 InstanceBlockDeviceMappingSpecificationList (member) */
+	[308] = { .shape = SH(119), .location_name = "InstanceId" }, /* ec2 InstanceIdStringList (member) */
+	[309] = { .name = "Ipv4Prefix", .shape = SH(237), .location_name = "ipv4Prefix" }, /* ec2 InstanceIpv4Prefix.Ipv4Prefix */
+	[310] = { .shape = SH(121), .location_name = "item" }, /* ec2 InstanceIpv4PrefixList (member) */
+	[311] = { .name = "Ipv6Address", .shape = SH(237), .location_name = "ipv6Address" }, /* ec2 InstanceIpv6Address.Ipv6Address */
+	[312] = { .name = "IsPrimaryIpv6", .shape = SH(43), .location_name = "isPrimaryIpv6" }, /* ec2 InstanceIpv6Address.IsPrimaryIpv6 */
+	[313] = { .shape = SH(123), .location_name = "item" }, /* ec2 InstanceIpv6AddressList (member) */
+	[314] = { .name = "Ipv6Prefix", .shape = SH(237), .location_name = "ipv6Prefix" }, /* ec2 InstanceIpv6Prefix.Ipv6Prefix */
+	[315] = { .shape = SH(125), .location_name = "item" }, /* ec2 InstanceIpv6PrefixList (member) */
+	[316] = { .shape = SH(107), .location_name = "item" }, /* ec2 InstanceList (member) */
+	[317] = { .name = "AutoRecovery", .shape = SH(112), .location_name = "autoRecovery" }, /* ec2 InstanceMaintenanceOptions.AutoRecovery */
+	[318] = { .name = "RebootMigration", .shape = SH(142), .location_name = "rebootMigration" }, /* ec2 InstanceMaintenanceOptions.RebootMigration */
+	[319] = { .name = "State", .shape = SH(132), .location_name = "state" }, /* ec2 InstanceMetadataOptionsResponse.State */
+	[320] = { .name = "HttpTokens", .shape = SH(99), .location_name = "httpTokens" }, /* ec2 InstanceMetadataOptionsResponse.HttpTokens */
+	[321] = {
 		.name = "HttpPutResponseHopLimit",
-		.shape = SH(149),
+		.shape = SH(151),
 		.location_name = "httpPutResponseHopLimit",
 	}, /* ec2 InstanceMetadataOptionsResponse.HttpPutResponseHopLimit */
-	[317] = { .name = "HttpEndpoint", .shape = SH(128), .location_name = "httpEndpoint" }, /* ec2 InstanceMetadataOptionsResponse.HttpEndpoint */
-	[318] = {
+	[322] = { .name = "HttpEndpoint", .shape = SH(130), .location_name = "httpEndpoint" }, /* ec2 InstanceMetadataOptionsResponse.HttpEndpoint */
+	[323] = {
 		.name = "HttpProtocolIpv6",
-		.shape = SH(131),
+		.shape = SH(133),
 		.location_name = "httpProtocolIpv6",
 	}, /* ec2 InstanceMetadataOptionsResponse.HttpProtocolIpv6 */
-	[319] = {
+	[324] = {
 		.name = "InstanceMetadataTags",
-		.shape = SH(132),
+		.shape = SH(134),
 		.location_name = "instanceMetadataTags",
 	}, /* ec2 InstanceMetadataOptionsResponse.InstanceMetadataTags */
-	[320] = { .name = "Association", .shape = SH(134), .location_name = "association" }, /* ec2 InstanceNetworkInterface.Association */
-	[321] = { .name = "Attachment", .shape = SH(135), .location_name = "attachment" }, /* ec2 InstanceNetworkInterface.Attachment */
-	[322] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 InstanceNetworkInterface.Description */
-	[323] = { .name = "Groups", .shape = SH(93), .location_name = "groupSet" }, /* ec2 InstanceNetworkInterface.Groups */
-	[324] = { .name = "Ipv6Addresses", .shape = SH(122), .location_name = "ipv6AddressesSet" }, /* ec2 InstanceNetworkInterface.Ipv6Addresses */
-	[325] = { .name = "MacAddress", .shape = SH(235), .location_name = "macAddress" }, /* ec2 InstanceNetworkInterface.MacAddress */
-	[326] = {
+	[325] = { .name = "Association", .shape = SH(136), .location_name = "association" }, /* ec2 InstanceNetworkInterface.Association */
+	[326] = { .name = "Attachment", .shape = SH(137), .location_name = "attachment" }, /* ec2 InstanceNetworkInterface.Attachment */
+	[327] = { .name = "Description", .shape = SH(237), .location_name = "description" }, /* ec2 InstanceNetworkInterface.Description */
+	[328] = { .name = "Groups", .shape = SH(95), .location_name = "groupSet" }, /* ec2 InstanceNetworkInterface.Groups */
+	[329] = { .name = "Ipv6Addresses", .shape = SH(124), .location_name = "ipv6AddressesSet" }, /* ec2 InstanceNetworkInterface.Ipv6Addresses */
+	[330] = { .name = "MacAddress", .shape = SH(237), .location_name = "macAddress" }, /* ec2 InstanceNetworkInterface.MacAddress */
+	[331] = {
 		.name = "NetworkInterfaceId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "networkInterfaceId",
 	}, /* ec2 InstanceNetworkInterface.NetworkInterfaceId */
-	[327] = { .name = "OwnerId", .shape = SH(235), .location_name = "ownerId" }, /* ec2 InstanceNetworkInterface.OwnerId */
-	[328] = { .name = "PrivateDnsName", .shape = SH(235), .location_name = "privateDnsName" }, /* ec2 InstanceNetworkInterface.PrivateDnsName */
-	[329] = {
+	[332] = { .name = "OwnerId", .shape = SH(237), .location_name = "ownerId" }, /* ec2 InstanceNetworkInterface.OwnerId */
+	[333] = { .name = "PrivateDnsName", .shape = SH(237), .location_name = "privateDnsName" }, /* ec2 InstanceNetworkInterface.PrivateDnsName */
+	[334] = {
 		.name = "PrivateIpAddress",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "privateIpAddress",
 	}, /* ec2 InstanceNetworkInterface.PrivateIpAddress */
-	[330] = {
+	[335] = {
 		.name = "PrivateIpAddresses",
-		.shape = SH(139),
+		.shape = SH(141),
 		.location_name = "privateIpAddressesSet",
 	}, /* ec2 InstanceNetworkInterface.PrivateIpAddresses */
-	[331] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 InstanceNetworkInterface.SourceDestCheck */
-	[332] = { .name = "Status", .shape = SH(182), .location_name = "status" }, /* ec2 InstanceNetworkInterface.Status */
-	[333] = { .name = "SubnetId", .shape = SH(235), .location_name = "subnetId" }, /* ec2 InstanceNetworkInterface.SubnetId */
-	[334] = { .name = "VpcId", .shape = SH(235), .location_name = "vpcId" }, /* ec2 InstanceNetworkInterface.VpcId */
-	[335] = { .name = "InterfaceType", .shape = SH(235), .location_name = "interfaceType" }, /* ec2 InstanceNetworkInterface.InterfaceType */
-	[336] = { .name = "Ipv4Prefixes", .shape = SH(120), .location_name = "ipv4PrefixSet" }, /* ec2 InstanceNetworkInterface.Ipv4Prefixes */
-	[337] = { .name = "Ipv6Prefixes", .shape = SH(124), .location_name = "ipv6PrefixSet" }, /* ec2 InstanceNetworkInterface.Ipv6Prefixes */
-	[338] = {
+	[336] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 InstanceNetworkInterface.SourceDestCheck */
+	[337] = { .name = "Status", .shape = SH(184), .location_name = "status" }, /* ec2 InstanceNetworkInterface.Status */
+	[338] = { .name = "SubnetId", .shape = SH(237), .location_name = "subnetId" }, /* ec2 InstanceNetworkInterface.SubnetId */
+	[339] = { .name = "VpcId", .shape = SH(237), .location_name = "vpcId" }, /* ec2 InstanceNetworkInterface.VpcId */
+	[340] = { .name = "InterfaceType", .shape = SH(237), .location_name = "interfaceType" }, /* ec2 InstanceNetworkInterface.InterfaceType */
+	[341] = { .name = "Ipv4Prefixes", .shape = SH(122), .location_name = "ipv4PrefixSet" }, /* ec2 InstanceNetworkInterface.Ipv4Prefixes */
+	[342] = { .name = "Ipv6Prefixes", .shape = SH(126), .location_name = "ipv6PrefixSet" }, /* ec2 InstanceNetworkInterface.Ipv6Prefixes */
+	[343] = {
 		.name = "ConnectionTrackingConfiguration",
 		.shape = SH(50),
 		.location_name = "connectionTrackingConfiguration",
 	}, /* ec2 InstanceNetworkInterface.ConnectionTrackingConfiguration */
-	[339] = { .name = "Operator", .shape = SH(185), .location_name = "operator" }, /* ec2 InstanceNetworkInterface.Operator */
-	[340] = { .name = "CarrierIp", .shape = SH(235), .location_name = "carrierIp" }, /* ec2 InstanceNetworkInterfaceAssociation.CarrierIp */
-	[341] = { .name = "CustomerOwnedIp", .shape = SH(235), .location_name = "customerOwnedIp" }, /* ec2 InstanceNetworkInterfaceAssociation.CustomerOwnedIp */
-	[342] = { .name = "IpOwnerId", .shape = SH(235), .location_name = "ipOwnerId" }, /* ec2 InstanceNetworkInterfaceAssociation.IpOwnerId */
-	[343] = { .name = "PublicDnsName", .shape = SH(235), .location_name = "publicDnsName" }, /* ec2 InstanceNetworkInterfaceAssociation.PublicDnsName */
-	[344] = { .name = "PublicIp", .shape = SH(235), .location_name = "publicIp" }, /* ec2 InstanceNetworkInterfaceAssociation.PublicIp */
-	[345] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 InstanceNetworkInterfaceAttachment.AttachTime */
-	[346] = { .name = "AttachmentId", .shape = SH(235), .location_name = "attachmentId" }, /* ec2 InstanceNetworkInterfaceAttachment.AttachmentId */
-	[347] = {
+	[344] = { .name = "Operator", .shape = SH(187), .location_name = "operator" }, /* ec2 InstanceNetworkInterface.Operator */
+	[345] = { .name = "CarrierIp", .shape = SH(237), .location_name = "carrierIp" }, /* ec2 InstanceNetworkInterfaceAssociation.CarrierIp */
+	[346] = { .name = "CustomerOwnedIp", .shape = SH(237), .location_name = "customerOwnedIp" }, /* ec2 InstanceNetworkInterfaceAssociation.CustomerOwnedIp */
+	[347] = { .name = "IpOwnerId", .shape = SH(237), .location_name = "ipOwnerId" }, /* ec2 InstanceNetworkInterfaceAssociation.IpOwnerId */
+	[348] = { .name = "PublicDnsName", .shape = SH(237), .location_name = "publicDnsName" }, /* ec2 InstanceNetworkInterfaceAssociation.PublicDnsName */
+	[349] = { .name = "PublicIp", .shape = SH(237), .location_name = "publicIp" }, /* ec2 InstanceNetworkInterfaceAssociation.PublicIp */
+	[350] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 InstanceNetworkInterfaceAttachment.AttachTime */
+	[351] = { .name = "AttachmentId", .shape = SH(237), .location_name = "attachmentId" }, /* ec2 InstanceNetworkInterfaceAttachment.AttachmentId */
+	[352] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 InstanceNetworkInterfaceAttachment.DeleteOnTermination */
-	[348] = { .name = "DeviceIndex", .shape = SH(149), .location_name = "deviceIndex" }, /* ec2 InstanceNetworkInterfaceAttachment.DeviceIndex */
-	[349] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 InstanceNetworkInterfaceAttachment.Status */
-	[350] = {
+	[353] = { .name = "DeviceIndex", .shape = SH(151), .location_name = "deviceIndex" }, /* ec2 InstanceNetworkInterfaceAttachment.DeviceIndex */
+	[354] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 InstanceNetworkInterfaceAttachment.Status */
+	[355] = {
 		.name = "NetworkCardIndex",
-		.shape = SH(149),
+		.shape = SH(151),
 		.location_name = "networkCardIndex",
 	}, /* ec2 InstanceNetworkInterfaceAttachment.NetworkCardIndex */
-	[351] = {
+	[356] = {
 		.name = "EnaSrdSpecification",
-		.shape = SH(106),
+		.shape = SH(108),
 		.location_name = "enaSrdSpecification",
 	}, /* ec2 InstanceNetworkInterfaceAttachment.EnaSrdSpecification */
-	[352] = { .name = "EnaQueueCount", .shape = SH(149), .location_name = "enaQueueCount" }, /* ec2 InstanceNetworkInterfaceAttachment.EnaQueueCount */
-	[353] = { .shape = SH(133), .location_name = "item" }, /* ec2 InstanceNetworkInterfaceList (member) */
-	[354] = {
+	[357] = { .name = "EnaQueueCount", .shape = SH(151), .location_name = "enaQueueCount" }, /* ec2 InstanceNetworkInterfaceAttachment.EnaQueueCount */
+	[358] = { .shape = SH(135), .location_name = "item" }, /* ec2 InstanceNetworkInterfaceList (member) */
+	[359] = {
 		.name = "BandwidthWeighting",
-		.shape = SH(111),
+		.shape = SH(113),
 		.location_name = "bandwidthWeighting",
 	}, /* ec2 InstanceNetworkPerformanceOptions.BandwidthWeighting */
-	[355] = { .name = "Association", .shape = SH(134), .location_name = "association" }, /* ec2 InstancePrivateIpAddress.Association */
-	[356] = { .name = "Primary", .shape = SH(43), .location_name = "primary" }, /* ec2 InstancePrivateIpAddress.Primary */
-	[357] = { .name = "PrivateDnsName", .shape = SH(235), .location_name = "privateDnsName" }, /* ec2 InstancePrivateIpAddress.PrivateDnsName */
-	[358] = {
+	[360] = { .name = "Association", .shape = SH(136), .location_name = "association" }, /* ec2 InstancePrivateIpAddress.Association */
+	[361] = { .name = "Primary", .shape = SH(43), .location_name = "primary" }, /* ec2 InstancePrivateIpAddress.Primary */
+	[362] = { .name = "PrivateDnsName", .shape = SH(237), .location_name = "privateDnsName" }, /* ec2 InstancePrivateIpAddress.PrivateDnsName */
+	[363] = {
 		.name = "PrivateIpAddress",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "privateIpAddress",
 	}, /* ec2 InstancePrivateIpAddress.PrivateIpAddress */
-	[359] = { .shape = SH(138), .location_name = "item" }, /* ec2 InstancePrivateIpAddressList (member) */
-	[360] = { .name = "Attachment", .shape = SH(142), .location_name = "attachment" }, /* ec2 InstanceSecondaryInterface.Attachment */
-	[361] = { .name = "MacAddress", .shape = SH(235), .location_name = "macAddress" }, /* ec2 InstanceSecondaryInterface.MacAddress */
-	[362] = {
+	[364] = { .shape = SH(140), .location_name = "item" }, /* ec2 InstancePrivateIpAddressList (member) */
+	[365] = { .name = "Attachment", .shape = SH(144), .location_name = "attachment" }, /* ec2 InstanceSecondaryInterface.Attachment */
+	[366] = { .name = "MacAddress", .shape = SH(237), .location_name = "macAddress" }, /* ec2 InstanceSecondaryInterface.MacAddress */
+	[367] = {
 		.name = "SecondaryInterfaceId",
-		.shape = SH(212),
+		.shape = SH(214),
 		.location_name = "secondaryInterfaceId",
 	}, /* ec2 InstanceSecondaryInterface.SecondaryInterfaceId */
-	[363] = { .name = "OwnerId", .shape = SH(235), .location_name = "ownerId" }, /* ec2 InstanceSecondaryInterface.OwnerId */
-	[364] = {
+	[368] = { .name = "OwnerId", .shape = SH(237), .location_name = "ownerId" }, /* ec2 InstanceSecondaryInterface.OwnerId */
+	[369] = {
 		.name = "PrivateIpAddresses",
-		.shape = SH(145),
+		.shape = SH(147),
 		.location_name = "privateIpAddressSet",
 	}, /* ec2 InstanceSecondaryInterface.PrivateIpAddresses */
-	[365] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 InstanceSecondaryInterface.SourceDestCheck */
-	[366] = { .name = "Status", .shape = SH(213), .location_name = "status" }, /* ec2 InstanceSecondaryInterface.Status */
-	[367] = {
+	[370] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 InstanceSecondaryInterface.SourceDestCheck */
+	[371] = { .name = "Status", .shape = SH(215), .location_name = "status" }, /* ec2 InstanceSecondaryInterface.Status */
+	[372] = {
 		.name = "SecondarySubnetId",
-		.shape = SH(216),
+		.shape = SH(218),
 		.location_name = "secondarySubnetId",
 	}, /* ec2 InstanceSecondaryInterface.SecondarySubnetId */
-	[368] = {
+	[373] = {
 		.name = "SecondaryNetworkId",
-		.shape = SH(215),
+		.shape = SH(217),
 		.location_name = "secondaryNetworkId",
 	}, /* ec2 InstanceSecondaryInterface.SecondaryNetworkId */
-	[369] = { .name = "InterfaceType", .shape = SH(214), .location_name = "interfaceType" }, /* ec2 InstanceSecondaryInterface.InterfaceType */
-	[370] = { .name = "AttachTime", .shape = SH(163), .location_name = "attachTime" }, /* ec2 InstanceSecondaryInterfaceAttachment.AttachTime */
-	[371] = { .name = "AttachmentId", .shape = SH(235), .location_name = "attachmentId" }, /* ec2 InstanceSecondaryInterfaceAttachment.AttachmentId */
-	[372] = {
+	[374] = { .name = "InterfaceType", .shape = SH(216), .location_name = "interfaceType" }, /* ec2 InstanceSecondaryInterface.InterfaceType */
+	[375] = { .name = "AttachTime", .shape = SH(165), .location_name = "attachTime" }, /* ec2 InstanceSecondaryInterfaceAttachment.AttachTime */
+	[376] = { .name = "AttachmentId", .shape = SH(237), .location_name = "attachmentId" }, /* ec2 InstanceSecondaryInterfaceAttachment.AttachmentId */
+	[377] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 InstanceSecondaryInterfaceAttachment.DeleteOnTermination */
-	[373] = { .name = "DeviceIndex", .shape = SH(149), .location_name = "deviceIndex" }, /* ec2 InstanceSecondaryInterfaceAttachment.DeviceIndex */
-	[374] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 InstanceSecondaryInterfaceAttachment.Status */
-	[375] = {
+	[378] = { .name = "DeviceIndex", .shape = SH(151), .location_name = "deviceIndex" }, /* ec2 InstanceSecondaryInterfaceAttachment.DeviceIndex */
+	[379] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 InstanceSecondaryInterfaceAttachment.Status */
+	[380] = {
 		.name = "NetworkCardIndex",
-		.shape = SH(149),
+		.shape = SH(151),
 		.location_name = "networkCardIndex",
 	}, /* ec2 InstanceSecondaryInterfaceAttachment.NetworkCardIndex */
-	[376] = { .shape = SH(141), .location_name = "item" }, /* ec2 InstanceSecondaryInterfaceList (member) */
-	[377] = {
+	[381] = { .shape = SH(143), .location_name = "item" }, /* ec2 InstanceSecondaryInterfaceList (member) */
+	[382] = {
 		.name = "PrivateIpAddress",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "privateIpAddress",
 	}, /* ec2 InstanceSecondaryInterfacePrivateIpAddress.PrivateIpAddress */
-	[378] = { .shape = SH(144), .location_name = "item" }, /* ec2 InstanceSecondaryInterfacePrivateIpAddressList (member) */
-	[379] = { .name = "Code", .shape = SH(149), .location_name = "code" }, /* ec2 InstanceState.Code */
-	[380] = { .name = "Name", .shape = SH(147), .location_name = "name" }, /* ec2 InstanceState.Name */
-	[381] = { .name = "IpProtocol", .shape = SH(235), .location_name = "ipProtocol" }, /* ec2 IpPermission.IpProtocol */
-	[382] = { .name = "FromPort", .shape = SH(149), .location_name = "fromPort" }, /* ec2 IpPermission.FromPort */
-	[383] = { .name = "ToPort", .shape = SH(149), .location_name = "toPort" }, /* ec2 IpPermission.ToPort */
-	[384] = { .name = "UserIdGroupPairs", .shape = SH(246), .location_name = "groups" }, /* ec2 IpPermission.UserIdGroupPairs */
-	[385] = { .name = "IpRanges", .shape = SH(153), .location_name = "ipRanges" }, /* ec2 IpPermission.IpRanges */
-	[386] = { .name = "Ipv6Ranges", .shape = SH(159), .location_name = "ipv6Ranges" }, /* ec2 IpPermission.Ipv6Ranges */
-	[387] = { .name = "PrefixListIds", .shape = SH(192), .location_name = "prefixListIds" }, /* ec2 IpPermission.PrefixListIds */
-	[388] = { .shape = SH(150), .location_name = "item" }, /* ec2 IpPermissionList (member) */
-	[389] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 IpRange.Description */
-	[390] = { .name = "CidrIp", .shape = SH(235), .location_name = "cidrIp" }, /* ec2 IpRange.CidrIp */
-	[391] = { .shape = SH(152), .location_name = "item" }, /* ec2 IpRangeList (member) */
-	[392] = { .name = "Ipv4Prefix", .shape = SH(235), .location_name = "ipv4Prefix" }, /* ec2 Ipv4PrefixSpecification.Ipv4Prefix */
-	[393] = { .shape = SH(154), .location_name = "item" }, /* ec2 Ipv4PrefixesList (member) */
-	[394] = { .name = "Ipv6Prefix", .shape = SH(235), .location_name = "ipv6Prefix" }, /* ec2 Ipv6PrefixSpecification.Ipv6Prefix */
-	[395] = { .shape = SH(156), .location_name = "item" }, /* ec2 Ipv6PrefixesList (member) */
-	[396] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 Ipv6Range.Description */
-	[397] = { .name = "CidrIpv6", .shape = SH(235), .location_name = "cidrIpv6" }, /* ec2 Ipv6Range.CidrIpv6 */
-	[398] = { .shape = SH(158), .location_name = "item" }, /* ec2 Ipv6RangeList (member) */
-	[399] = {
+	[383] = { .shape = SH(146), .location_name = "item" }, /* ec2 InstanceSecondaryInterfacePrivateIpAddressList (member) */
+	[384] = { .name = "Code", .shape = SH(151), .location_name = "code" }, /* ec2 InstanceState.Code */
+	[385] = { .name = "Name", .shape = SH(149), .location_name = "name" }, /* ec2 InstanceState.Name */
+	[386] = { .name = "IpProtocol", .shape = SH(237), .location_name = "ipProtocol" }, /* ec2 IpPermission.IpProtocol */
+	[387] = { .name = "FromPort", .shape = SH(151), .location_name = "fromPort" }, /* ec2 IpPermission.FromPort */
+	[388] = { .name = "ToPort", .shape = SH(151), .location_name = "toPort" }, /* ec2 IpPermission.ToPort */
+	[389] = { .name = "UserIdGroupPairs", .shape = SH(248), .location_name = "groups" }, /* ec2 IpPermission.UserIdGroupPairs */
+	[390] = { .name = "IpRanges", .shape = SH(155), .location_name = "ipRanges" }, /* ec2 IpPermission.IpRanges */
+	[391] = { .name = "Ipv6Ranges", .shape = SH(161), .location_name = "ipv6Ranges" }, /* ec2 IpPermission.Ipv6Ranges */
+	[392] = { .name = "PrefixListIds", .shape = SH(194), .location_name = "prefixListIds" }, /* ec2 IpPermission.PrefixListIds */
+	[393] = { .shape = SH(152), .location_name = "item" }, /* ec2 IpPermissionList (member) */
+	[394] = { .name = "Description", .shape = SH(237), .location_name = "description" }, /* ec2 IpRange.Description */
+	[395] = { .name = "CidrIp", .shape = SH(237), .location_name = "cidrIp" }, /* ec2 IpRange.CidrIp */
+	[396] = { .shape = SH(154), .location_name = "item" }, /* ec2 IpRangeList (member) */
+	[397] = { .name = "Ipv4Prefix", .shape = SH(237), .location_name = "ipv4Prefix" }, /* ec2 Ipv4PrefixSpecification.Ipv4Prefix */
+	[398] = { .shape = SH(156), .location_name = "item" }, /* ec2 Ipv4PrefixesList (member) */
+	[399] = { .name = "Ipv6Prefix", .shape = SH(237), .location_name = "ipv6Prefix" }, /* ec2 Ipv6PrefixSpecification.Ipv6Prefix */
+	[400] = { .shape = SH(158), .location_name = "item" }, /* ec2 Ipv6PrefixesList (member) */
+	[401] = { .name = "Description", .shape = SH(237), .location_name = "description" }, /* ec2 Ipv6Range.Description */
+	[402] = { .name = "CidrIpv6", .shape = SH(237), .location_name = "cidrIpv6" }, /* ec2 Ipv6Range.CidrIpv6 */
+	[403] = { .shape = SH(160), .location_name = "item" }, /* ec2 Ipv6RangeList (member) */
+	[404] = {
 		.name = "LicenseConfigurationArn",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "licenseConfigurationArn",
 	}, /* ec2 LicenseConfiguration.LicenseConfigurationArn */
-	[400] = { .shape = SH(160), .location_name = "item" }, /* ec2 LicenseList (member) */
-	[401] = { .name = "SourceDestCheck", .shape = SH(34) }, /* ec2 ModifyInstanceAttributeRequest.SourceDestCheck */
-	[402] = { .name = "DisableApiStop", .shape = SH(34) }, /* ec2 ModifyInstanceAttributeRequest.DisableApiStop */
-	[403] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 ModifyInstanceAttributeRequest.DryRun */
-	[404] = {
+	[405] = { .shape = SH(162), .location_name = "item" }, /* ec2 LicenseList (member) */
+	[406] = { .name = "SourceDestCheck", .shape = SH(34) }, /* ec2 ModifyInstanceAttributeRequest.SourceDestCheck */
+	[407] = { .name = "DisableApiStop", .shape = SH(34) }, /* ec2 ModifyInstanceAttributeRequest.DisableApiStop */
+	[408] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 ModifyInstanceAttributeRequest.DryRun */
+	[409] = {
 		.name = "InstanceId",
-		.shape = SH(117),
+		.shape = SH(119),
 		.location_name = "instanceId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 ModifyInstanceAttributeRequest.InstanceId */
-	[405] = { .name = "Attribute", .shape = SH(109), .location_name = "attribute" }, /* ec2 ModifyInstanceAttributeRequest.Attribute */
-	[406] = { .name = "Value", .shape = SH(165), .location_name = "value" }, /* ec2 ModifyInstanceAttributeRequest.Value */
-	[407] = {
+	[410] = { .name = "Attribute", .shape = SH(111), .location_name = "attribute" }, /* ec2 ModifyInstanceAttributeRequest.Attribute */
+	[411] = { .name = "Value", .shape = SH(167), .location_name = "value" }, /* ec2 ModifyInstanceAttributeRequest.Value */
+	[412] = {
 		.name = "BlockDeviceMappings",
-		.shape = SH(115),
+		.shape = SH(117),
 		.location_name = "blockDeviceMapping",
 	}, /* ec2 ModifyInstanceAttributeRequest.BlockDeviceMappings */
-	[408] = {
+	[413] = {
 		.name = "DisableApiTermination",
 		.shape = SH(34),
 		.location_name = "disableApiTermination",
 	}, /* ec2 ModifyInstanceAttributeRequest.DisableApiTermination */
-	[409] = { .name = "InstanceType", .shape = SH(35), .location_name = "instanceType" }, /* ec2 ModifyInstanceAttributeRequest.InstanceType */
-	[410] = { .name = "Kernel", .shape = SH(35), .location_name = "kernel" }, /* ec2 ModifyInstanceAttributeRequest.Kernel */
-	[411] = { .name = "Ramdisk", .shape = SH(35), .location_name = "ramdisk" }, /* ec2 ModifyInstanceAttributeRequest.Ramdisk */
-	[412] = { .name = "UserData", .shape = SH(42), .location_name = "userData" }, /* ec2 ModifyInstanceAttributeRequest.UserData */
-	[413] = {
+	[414] = { .name = "InstanceType", .shape = SH(35), .location_name = "instanceType" }, /* ec2 ModifyInstanceAttributeRequest.InstanceType */
+	[415] = { .name = "Kernel", .shape = SH(35), .location_name = "kernel" }, /* ec2 ModifyInstanceAttributeRequest.Kernel */
+	[416] = { .name = "Ramdisk", .shape = SH(35), .location_name = "ramdisk" }, /* ec2 ModifyInstanceAttributeRequest.Ramdisk */
+	[417] = { .name = "UserData", .shape = SH(42), .location_name = "userData" }, /* ec2 ModifyInstanceAttributeRequest.UserData */
+	[418] = {
 		.name = "InstanceInitiatedShutdownBehavior",
 		.shape = SH(35),
 		.location_name = "instanceInitiatedShutdownBehavior",
 	}, /* ec2 ModifyInstanceAttributeRequest.InstanceInitiatedShutdownBehavior */
-	[414] = { .name = "Groups", .shape = SH(91), .location_name = "GroupId" }, /* ec2 ModifyInstanceAttributeRequest.Groups */
-	[415] = { .name = "EbsOptimized", .shape = SH(34), .location_name = "ebsOptimized" }, /* ec2 ModifyInstanceAttributeRequest.EbsOptimized */
-	[416] = { .name = "SriovNetSupport", .shape = SH(35), .location_name = "sriovNetSupport" }, /* ec2 ModifyInstanceAttributeRequest.SriovNetSupport */
-	[417] = { .name = "EnaSupport", .shape = SH(34), .location_name = "enaSupport" }, /* ec2 ModifyInstanceAttributeRequest.EnaSupport */
-	[418] = { .name = "EnaSrdSpecification", .shape = SH(84) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.EnaSrdSpecification */
-	[419] = { .name = "EnablePrimaryIpv6", .shape = SH(43) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.EnablePrimaryIpv6 */
-	[420] = { .name = "ConnectionTrackingSpecification", .shape = SH(49) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.ConnectionTrackingSpecification */
-	[421] = { .name = "AssociatePublicIpAddress", .shape = SH(43) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.AssociatePublicIpAddress */
-	[422] = {
+	[419] = { .name = "Groups", .shape = SH(93), .location_name = "GroupId" }, /* ec2 ModifyInstanceAttributeRequest.Groups */
+	[420] = { .name = "EbsOptimized", .shape = SH(34), .location_name = "ebsOptimized" }, /* ec2 ModifyInstanceAttributeRequest.EbsOptimized */
+	[421] = { .name = "SriovNetSupport", .shape = SH(35), .location_name = "sriovNetSupport" }, /* ec2 ModifyInstanceAttributeRequest.SriovNetSupport */
+	[422] = { .name = "EnaSupport", .shape = SH(34), .location_name = "enaSupport" }, /* ec2 ModifyInstanceAttributeRequest.EnaSupport */
+	[423] = { .name = "EnaSrdSpecification", .shape = SH(86) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.EnaSrdSpecification */
+	[424] = { .name = "EnablePrimaryIpv6", .shape = SH(43) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.EnablePrimaryIpv6 */
+	[425] = { .name = "ConnectionTrackingSpecification", .shape = SH(49) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.ConnectionTrackingSpecification */
+	[426] = { .name = "AssociatePublicIpAddress", .shape = SH(43) }, /* ec2 ModifyNetworkInterfaceAttributeRequest.AssociatePublicIpAddress */
+	[427] = {
 		.name = "AssociatedSubnetIds",
-		.shape = SH(237),
+		.shape = SH(239),
 		.location_name = "AssociatedSubnetId",
 	}, /* ec2 ModifyNetworkInterfaceAttributeRequest.AssociatedSubnetIds */
-	[423] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.DryRun */
-	[424] = {
+	[428] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.DryRun */
+	[429] = {
 		.name = "NetworkInterfaceId",
-		.shape = SH(175),
+		.shape = SH(177),
 		.location_name = "networkInterfaceId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 ModifyNetworkInterfaceAttributeRequest.NetworkInterfaceId */
-	[425] = { .name = "Description", .shape = SH(35), .location_name = "description" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.Description */
-	[426] = { .name = "SourceDestCheck", .shape = SH(34), .location_name = "sourceDestCheck" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.SourceDestCheck */
-	[427] = { .name = "Groups", .shape = SH(219), .location_name = "SecurityGroupId" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.Groups */
-	[428] = { .name = "Attachment", .shape = SH(173), .location_name = "attachment" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.Attachment */
-	[429] = { .name = "State", .shape = SH(168), .location_name = "state" }, /* ec2 Monitoring.State */
-	[430] = { .name = "Association", .shape = SH(171), .location_name = "association" }, /* ec2 NetworkInterface.Association */
-	[431] = { .name = "Attachment", .shape = SH(172), .location_name = "attachment" }, /* ec2 NetworkInterface.Attachment */
-	[432] = {
+	[430] = { .name = "Description", .shape = SH(35), .location_name = "description" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.Description */
+	[431] = { .name = "SourceDestCheck", .shape = SH(34), .location_name = "sourceDestCheck" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.SourceDestCheck */
+	[432] = { .name = "Groups", .shape = SH(221), .location_name = "SecurityGroupId" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.Groups */
+	[433] = { .name = "Attachment", .shape = SH(175), .location_name = "attachment" }, /* ec2 ModifyNetworkInterfaceAttributeRequest.Attachment */
+	[434] = { .name = "State", .shape = SH(170), .location_name = "state" }, /* ec2 Monitoring.State */
+	[435] = { .name = "Association", .shape = SH(173), .location_name = "association" }, /* ec2 NetworkInterface.Association */
+	[436] = { .name = "Attachment", .shape = SH(174), .location_name = "attachment" }, /* ec2 NetworkInterface.Attachment */
+	[437] = {
 		.name = "AvailabilityZone",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "availabilityZone",
 	}, /* ec2 NetworkInterface.AvailabilityZone */
-	[433] = {
+	[438] = {
 		.name = "ConnectionTrackingConfiguration",
 		.shape = SH(48),
 		.location_name = "connectionTrackingConfiguration",
 	}, /* ec2 NetworkInterface.ConnectionTrackingConfiguration */
-	[434] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 NetworkInterface.Description */
-	[435] = { .name = "Groups", .shape = SH(93), .location_name = "groupSet" }, /* ec2 NetworkInterface.Groups */
-	[436] = { .name = "InterfaceType", .shape = SH(183), .location_name = "interfaceType" }, /* ec2 NetworkInterface.InterfaceType */
-	[437] = { .name = "Ipv6Addresses", .shape = SH(178), .location_name = "ipv6AddressesSet" }, /* ec2 NetworkInterface.Ipv6Addresses */
-	[438] = { .name = "MacAddress", .shape = SH(235), .location_name = "macAddress" }, /* ec2 NetworkInterface.MacAddress */
-	[439] = {
+	[439] = { .name = "Description", .shape = SH(237), .location_name = "description" }, /* ec2 NetworkInterface.Description */
+	[440] = { .name = "Groups", .shape = SH(95), .location_name = "groupSet" }, /* ec2 NetworkInterface.Groups */
+	[441] = { .name = "InterfaceType", .shape = SH(185), .location_name = "interfaceType" }, /* ec2 NetworkInterface.InterfaceType */
+	[442] = { .name = "Ipv6Addresses", .shape = SH(180), .location_name = "ipv6AddressesSet" }, /* ec2 NetworkInterface.Ipv6Addresses */
+	[443] = { .name = "MacAddress", .shape = SH(237), .location_name = "macAddress" }, /* ec2 NetworkInterface.MacAddress */
+	[444] = {
 		.name = "NetworkInterfaceId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "networkInterfaceId",
 	}, /* ec2 NetworkInterface.NetworkInterfaceId */
-	[440] = { .name = "OutpostArn", .shape = SH(235), .location_name = "outpostArn" }, /* ec2 NetworkInterface.OutpostArn */
-	[441] = { .name = "OwnerId", .shape = SH(235), .location_name = "ownerId" }, /* ec2 NetworkInterface.OwnerId */
-	[442] = { .name = "PrivateDnsName", .shape = SH(235), .location_name = "privateDnsName" }, /* ec2 NetworkInterface.PrivateDnsName */
-	[443] = { .name = "PublicDnsName", .shape = SH(235), .location_name = "publicDnsName" }, /* ec2 NetworkInterface.PublicDnsName */
-	[444] = {
+	[445] = { .name = "OutpostArn", .shape = SH(237), .location_name = "outpostArn" }, /* ec2 NetworkInterface.OutpostArn */
+	[446] = { .name = "OwnerId", .shape = SH(237), .location_name = "ownerId" }, /* ec2 NetworkInterface.OwnerId */
+	[447] = { .name = "PrivateDnsName", .shape = SH(237), .location_name = "privateDnsName" }, /* ec2 NetworkInterface.PrivateDnsName */
+	[448] = { .name = "PublicDnsName", .shape = SH(237), .location_name = "publicDnsName" }, /* ec2 NetworkInterface.PublicDnsName */
+	[449] = {
 		.name = "PublicIpDnsNameOptions",
-		.shape = SH(198),
+		.shape = SH(200),
 		.location_name = "publicIpDnsNameOptions",
 	}, /* ec2 NetworkInterface.PublicIpDnsNameOptions */
-	[445] = {
+	[450] = {
 		.name = "PrivateIpAddress",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "privateIpAddress",
 	}, /* ec2 NetworkInterface.PrivateIpAddress */
-	[446] = {
+	[451] = {
 		.name = "PrivateIpAddresses",
-		.shape = SH(181),
+		.shape = SH(183),
 		.location_name = "privateIpAddressesSet",
 	}, /* ec2 NetworkInterface.PrivateIpAddresses */
-	[447] = { .name = "Ipv4Prefixes", .shape = SH(155), .location_name = "ipv4PrefixSet" }, /* ec2 NetworkInterface.Ipv4Prefixes */
-	[448] = { .name = "Ipv6Prefixes", .shape = SH(157), .location_name = "ipv6PrefixSet" }, /* ec2 NetworkInterface.Ipv6Prefixes */
-	[449] = { .name = "RequesterId", .shape = SH(235), .location_name = "requesterId" }, /* ec2 NetworkInterface.RequesterId */
-	[450] = { .name = "RequesterManaged", .shape = SH(43), .location_name = "requesterManaged" }, /* ec2 NetworkInterface.RequesterManaged */
-	[451] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 NetworkInterface.SourceDestCheck */
-	[452] = { .name = "Status", .shape = SH(182), .location_name = "status" }, /* ec2 NetworkInterface.Status */
-	[453] = { .name = "SubnetId", .shape = SH(235), .location_name = "subnetId" }, /* ec2 NetworkInterface.SubnetId */
-	[454] = { .name = "TagSet", .shape = SH(239), .location_name = "tagSet" }, /* ec2 NetworkInterface.TagSet */
-	[455] = { .name = "VpcId", .shape = SH(235), .location_name = "vpcId" }, /* ec2 NetworkInterface.VpcId */
-	[456] = {
+	[452] = { .name = "Ipv4Prefixes", .shape = SH(157), .location_name = "ipv4PrefixSet" }, /* ec2 NetworkInterface.Ipv4Prefixes */
+	[453] = { .name = "Ipv6Prefixes", .shape = SH(159), .location_name = "ipv6PrefixSet" }, /* ec2 NetworkInterface.Ipv6Prefixes */
+	[454] = { .name = "RequesterId", .shape = SH(237), .location_name = "requesterId" }, /* ec2 NetworkInterface.RequesterId */
+	[455] = { .name = "RequesterManaged", .shape = SH(43), .location_name = "requesterManaged" }, /* ec2 NetworkInterface.RequesterManaged */
+	[456] = { .name = "SourceDestCheck", .shape = SH(43), .location_name = "sourceDestCheck" }, /* ec2 NetworkInterface.SourceDestCheck */
+	[457] = { .name = "Status", .shape = SH(184), .location_name = "status" }, /* ec2 NetworkInterface.Status */
+	[458] = { .name = "SubnetId", .shape = SH(237), .location_name = "subnetId" }, /* ec2 NetworkInterface.SubnetId */
+	[459] = { .name = "TagSet", .shape = SH(241), .location_name = "tagSet" }, /* ec2 NetworkInterface.TagSet */
+	[460] = { .name = "VpcId", .shape = SH(237), .location_name = "vpcId" }, /* ec2 NetworkInterface.VpcId */
+	[461] = {
 		.name = "DenyAllIgwTraffic",
 		.shape = SH(43),
 		.location_name = "denyAllIgwTraffic",
 	}, /* ec2 NetworkInterface.DenyAllIgwTraffic */
-	[457] = { .name = "Ipv6Native", .shape = SH(43), .location_name = "ipv6Native" }, /* ec2 NetworkInterface.Ipv6Native */
-	[458] = { .name = "Ipv6Address", .shape = SH(235), .location_name = "ipv6Address" }, /* ec2 NetworkInterface.Ipv6Address */
-	[459] = { .name = "Operator", .shape = SH(185), .location_name = "operator" }, /* ec2 NetworkInterface.Operator */
-	[460] = {
+	[462] = { .name = "Ipv6Native", .shape = SH(43), .location_name = "ipv6Native" }, /* ec2 NetworkInterface.Ipv6Native */
+	[463] = { .name = "Ipv6Address", .shape = SH(237), .location_name = "ipv6Address" }, /* ec2 NetworkInterface.Ipv6Address */
+	[464] = { .name = "Operator", .shape = SH(187), .location_name = "operator" }, /* ec2 NetworkInterface.Operator */
+	[465] = {
 		.name = "AssociatedSubnets",
 		.shape = SH(29),
 		.location_name = "associatedSubnetSet",
 	}, /* ec2 NetworkInterface.AssociatedSubnets */
-	[461] = {
+	[466] = {
 		.name = "AvailabilityZoneId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "availabilityZoneId",
 	}, /* ec2 NetworkInterface.AvailabilityZoneId */
-	[462] = { .name = "AllocationId", .shape = SH(235), .location_name = "allocationId" }, /* ec2 NetworkInterfaceAssociation.AllocationId */
-	[463] = { .name = "AssociationId", .shape = SH(235), .location_name = "associationId" }, /* ec2 NetworkInterfaceAssociation.AssociationId */
-	[464] = { .name = "IpOwnerId", .shape = SH(235), .location_name = "ipOwnerId" }, /* ec2 NetworkInterfaceAssociation.IpOwnerId */
-	[465] = { .name = "PublicDnsName", .shape = SH(235), .location_name = "publicDnsName" }, /* ec2 NetworkInterfaceAssociation.PublicDnsName */
-	[466] = { .name = "PublicIp", .shape = SH(235), .location_name = "publicIp" }, /* ec2 NetworkInterfaceAssociation.PublicIp */
-	[467] = { .name = "CustomerOwnedIp", .shape = SH(235), .location_name = "customerOwnedIp" }, /* ec2 NetworkInterfaceAssociation.CustomerOwnedIp */
-	[468] = { .name = "CarrierIp", .shape = SH(235), .location_name = "carrierIp" }, /* ec2 NetworkInterfaceAssociation.CarrierIp */
-	[469] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 NetworkInterfaceAttachment.AttachTime */
-	[470] = { .name = "AttachmentId", .shape = SH(235), .location_name = "attachmentId" }, /* ec2 NetworkInterfaceAttachment.AttachmentId */
-	[471] = {
+	[467] = { .name = "AllocationId", .shape = SH(237), .location_name = "allocationId" }, /* ec2 NetworkInterfaceAssociation.AllocationId */
+	[468] = { .name = "AssociationId", .shape = SH(237), .location_name = "associationId" }, /* ec2 NetworkInterfaceAssociation.AssociationId */
+	[469] = { .name = "IpOwnerId", .shape = SH(237), .location_name = "ipOwnerId" }, /* ec2 NetworkInterfaceAssociation.IpOwnerId */
+	[470] = { .name = "PublicDnsName", .shape = SH(237), .location_name = "publicDnsName" }, /* ec2 NetworkInterfaceAssociation.PublicDnsName */
+	[471] = { .name = "PublicIp", .shape = SH(237), .location_name = "publicIp" }, /* ec2 NetworkInterfaceAssociation.PublicIp */
+	[472] = { .name = "CustomerOwnedIp", .shape = SH(237), .location_name = "customerOwnedIp" }, /* ec2 NetworkInterfaceAssociation.CustomerOwnedIp */
+	[473] = { .name = "CarrierIp", .shape = SH(237), .location_name = "carrierIp" }, /* ec2 NetworkInterfaceAssociation.CarrierIp */
+	[474] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 NetworkInterfaceAttachment.AttachTime */
+	[475] = { .name = "AttachmentId", .shape = SH(237), .location_name = "attachmentId" }, /* ec2 NetworkInterfaceAttachment.AttachmentId */
+	[476] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 NetworkInterfaceAttachment.DeleteOnTermination */
-	[472] = { .name = "DeviceIndex", .shape = SH(149), .location_name = "deviceIndex" }, /* ec2 NetworkInterfaceAttachment.DeviceIndex */
-	[473] = {
+	[477] = { .name = "DeviceIndex", .shape = SH(151), .location_name = "deviceIndex" }, /* ec2 NetworkInterfaceAttachment.DeviceIndex */
+	[478] = {
 		.name = "NetworkCardIndex",
-		.shape = SH(149),
+		.shape = SH(151),
 		.location_name = "networkCardIndex",
 	}, /* ec2 NetworkInterfaceAttachment.NetworkCardIndex */
-	[474] = { .name = "InstanceId", .shape = SH(235), .location_name = "instanceId" }, /* ec2 NetworkInterfaceAttachment.InstanceId */
-	[475] = { .name = "InstanceOwnerId", .shape = SH(235), .location_name = "instanceOwnerId" }, /* ec2 NetworkInterfaceAttachment.InstanceOwnerId */
-	[476] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 NetworkInterfaceAttachment.Status */
-	[477] = {
+	[479] = { .name = "InstanceId", .shape = SH(237), .location_name = "instanceId" }, /* ec2 NetworkInterfaceAttachment.InstanceId */
+	[480] = { .name = "InstanceOwnerId", .shape = SH(237), .location_name = "instanceOwnerId" }, /* ec2 NetworkInterfaceAttachment.InstanceOwnerId */
+	[481] = { .name = "Status", .shape = SH(33), .location_name = "status" }, /* ec2 NetworkInterfaceAttachment.Status */
+	[482] = {
 		.name = "EnaSrdSpecification",
 		.shape = SH(31),
 		.location_name = "enaSrdSpecification",
 	}, /* ec2 NetworkInterfaceAttachment.EnaSrdSpecification */
-	[478] = { .name = "EnaQueueCount", .shape = SH(149), .location_name = "enaQueueCount" }, /* ec2 NetworkInterfaceAttachment.EnaQueueCount */
-	[479] = { .name = "DefaultEnaQueueCount", .shape = SH(43) }, /* ec2 NetworkInterfaceAttachmentChanges.DefaultEnaQueueCount */
-	[480] = { .name = "EnaQueueCount", .shape = SH(149) }, /* ec2 NetworkInterfaceAttachmentChanges.EnaQueueCount */
-	[481] = { .name = "AttachmentId", .shape = SH(174), .location_name = "attachmentId" }, /* ec2 NetworkInterfaceAttachmentChanges.AttachmentId */
-	[482] = {
+	[483] = { .name = "EnaQueueCount", .shape = SH(151), .location_name = "enaQueueCount" }, /* ec2 NetworkInterfaceAttachment.EnaQueueCount */
+	[484] = { .name = "DefaultEnaQueueCount", .shape = SH(43) }, /* ec2 NetworkInterfaceAttachmentChanges.DefaultEnaQueueCount */
+	[485] = { .name = "EnaQueueCount", .shape = SH(151) }, /* ec2 NetworkInterfaceAttachmentChanges.EnaQueueCount */
+	[486] = { .name = "AttachmentId", .shape = SH(176), .location_name = "attachmentId" }, /* ec2 NetworkInterfaceAttachmentChanges.AttachmentId */
+	[487] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 NetworkInterfaceAttachmentChanges.DeleteOnTermination */
-	[483] = { .shape = SH(175), .location_name = "item" }, /* ec2 NetworkInterfaceIdList (member) */
-	[484] = { .name = "Ipv6Address", .shape = SH(235), .location_name = "ipv6Address" }, /* ec2 NetworkInterfaceIpv6Address.Ipv6Address */
-	[485] = {
+	[488] = { .shape = SH(177), .location_name = "item" }, /* ec2 NetworkInterfaceIdList (member) */
+	[489] = { .name = "Ipv6Address", .shape = SH(237), .location_name = "ipv6Address" }, /* ec2 NetworkInterfaceIpv6Address.Ipv6Address */
+	[490] = {
 		.name = "PublicIpv6DnsName",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "publicIpv6DnsName",
 	}, /* ec2 NetworkInterfaceIpv6Address.PublicIpv6DnsName */
-	[486] = { .name = "IsPrimaryIpv6", .shape = SH(43), .location_name = "isPrimaryIpv6" }, /* ec2 NetworkInterfaceIpv6Address.IsPrimaryIpv6 */
-	[487] = { .shape = SH(177), .location_name = "item" }, /* ec2 NetworkInterfaceIpv6AddressesList (member) */
-	[488] = { .shape = SH(170), .location_name = "item" }, /* ec2 NetworkInterfaceList (member) */
-	[489] = { .name = "Association", .shape = SH(171), .location_name = "association" }, /* ec2 NetworkInterfacePrivateIpAddress.Association */
-	[490] = { .name = "Primary", .shape = SH(43), .location_name = "primary" }, /* ec2 NetworkInterfacePrivateIpAddress.Primary */
-	[491] = { .name = "PrivateDnsName", .shape = SH(235), .location_name = "privateDnsName" }, /* ec2 NetworkInterfacePrivateIpAddress.PrivateDnsName */
-	[492] = {
+	[491] = { .name = "IsPrimaryIpv6", .shape = SH(43), .location_name = "isPrimaryIpv6" }, /* ec2 NetworkInterfaceIpv6Address.IsPrimaryIpv6 */
+	[492] = { .shape = SH(179), .location_name = "item" }, /* ec2 NetworkInterfaceIpv6AddressesList (member) */
+	[493] = { .shape = SH(172), .location_name = "item" }, /* ec2 NetworkInterfaceList (member) */
+	[494] = { .name = "Association", .shape = SH(173), .location_name = "association" }, /* ec2 NetworkInterfacePrivateIpAddress.Association */
+	[495] = { .name = "Primary", .shape = SH(43), .location_name = "primary" }, /* ec2 NetworkInterfacePrivateIpAddress.Primary */
+	[496] = { .name = "PrivateDnsName", .shape = SH(237), .location_name = "privateDnsName" }, /* ec2 NetworkInterfacePrivateIpAddress.PrivateDnsName */
+	[497] = {
 		.name = "PrivateIpAddress",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "privateIpAddress",
 	}, /* ec2 NetworkInterfacePrivateIpAddress.PrivateIpAddress */
-	[493] = { .shape = SH(180), .location_name = "item" }, /* ec2 NetworkInterfacePrivateIpAddressList (member) */
-	[494] = { .name = "Managed", .shape = SH(43), .location_name = "managed" }, /* ec2 OperatorResponse.Managed */
-	[495] = { .name = "Principal", .shape = SH(235), .location_name = "principal" }, /* ec2 OperatorResponse.Principal */
-	[496] = { .name = "HiddenByDefault", .shape = SH(43), .location_name = "hiddenByDefault" }, /* ec2 OperatorResponse.HiddenByDefault */
-	[497] = { .shape = SH(235), .location_name = "Owner" }, /* ec2 OwnerStringList (member) */
-	[498] = {
+	[498] = { .shape = SH(182), .location_name = "item" }, /* ec2 NetworkInterfacePrivateIpAddressList (member) */
+	[499] = { .name = "Managed", .shape = SH(43), .location_name = "managed" }, /* ec2 OperatorResponse.Managed */
+	[500] = { .name = "Principal", .shape = SH(237), .location_name = "principal" }, /* ec2 OperatorResponse.Principal */
+	[501] = { .name = "HiddenByDefault", .shape = SH(43), .location_name = "hiddenByDefault" }, /* ec2 OperatorResponse.HiddenByDefault */
+	[502] = { .shape = SH(237), .location_name = "Owner" }, /* ec2 OwnerStringList (member) */
+	[503] = {
 		.name = "AvailabilityZoneId",
 		.shape = SH(40),
 		.location_name = "availabilityZoneId",
 	}, /* ec2 Placement.AvailabilityZoneId */
-	[499] = { .name = "Affinity", .shape = SH(235), .location_name = "affinity" }, /* ec2 Placement.Affinity */
-	[500] = { .name = "GroupName", .shape = SH(189), .location_name = "groupName" }, /* ec2 Placement.GroupName */
-	[501] = { .name = "PartitionNumber", .shape = SH(149), .location_name = "partitionNumber" }, /* ec2 Placement.PartitionNumber */
-	[502] = { .name = "HostId", .shape = SH(235), .location_name = "hostId" }, /* ec2 Placement.HostId */
-	[503] = { .name = "Tenancy", .shape = SH(243), .location_name = "tenancy" }, /* ec2 Placement.Tenancy */
-	[504] = { .name = "SpreadDomain", .shape = SH(235), .location_name = "spreadDomain" }, /* ec2 Placement.SpreadDomain */
-	[505] = {
+	[504] = { .name = "Affinity", .shape = SH(237), .location_name = "affinity" }, /* ec2 Placement.Affinity */
+	[505] = { .name = "GroupName", .shape = SH(191), .location_name = "groupName" }, /* ec2 Placement.GroupName */
+	[506] = { .name = "PartitionNumber", .shape = SH(151), .location_name = "partitionNumber" }, /* ec2 Placement.PartitionNumber */
+	[507] = { .name = "HostId", .shape = SH(237), .location_name = "hostId" }, /* ec2 Placement.HostId */
+	[508] = { .name = "Tenancy", .shape = SH(245), .location_name = "tenancy" }, /* ec2 Placement.Tenancy */
+	[509] = { .name = "SpreadDomain", .shape = SH(237), .location_name = "spreadDomain" }, /* ec2 Placement.SpreadDomain */
+	[510] = {
 		.name = "HostResourceGroupArn",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "hostResourceGroupArn",
 	}, /* ec2 Placement.HostResourceGroupArn */
-	[506] = { .name = "GroupId", .shape = SH(188), .location_name = "groupId" }, /* ec2 Placement.GroupId */
-	[507] = {
+	[511] = { .name = "GroupId", .shape = SH(190), .location_name = "groupId" }, /* ec2 Placement.GroupId */
+	[512] = {
 		.name = "AvailabilityZone",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "availabilityZone",
 	}, /* ec2 Placement.AvailabilityZone */
-	[508] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 PrefixListId.Description */
-	[509] = { .name = "PrefixListId", .shape = SH(235), .location_name = "prefixListId" }, /* ec2 PrefixListId.PrefixListId */
-	[510] = { .shape = SH(191), .location_name = "item" }, /* ec2 PrefixListIdList (member) */
-	[511] = { .name = "HostnameType", .shape = SH(96), .location_name = "hostnameType" }, /* ec2 PrivateDnsNameOptionsResponse.HostnameType */
-	[512] = {
+	[513] = { .name = "Description", .shape = SH(237), .location_name = "description" }, /* ec2 PrefixListId.Description */
+	[514] = { .name = "PrefixListId", .shape = SH(237), .location_name = "prefixListId" }, /* ec2 PrefixListId.PrefixListId */
+	[515] = { .shape = SH(193), .location_name = "item" }, /* ec2 PrefixListIdList (member) */
+	[516] = { .name = "HostnameType", .shape = SH(98), .location_name = "hostnameType" }, /* ec2 PrivateDnsNameOptionsResponse.HostnameType */
+	[517] = {
 		.name = "EnableResourceNameDnsARecord",
 		.shape = SH(43),
 		.location_name = "enableResourceNameDnsARecord",
 	}, /* ec2 PrivateDnsNameOptionsResponse.EnableResourceNameDnsARecord */
-	[513] = {
+	[518] = {
 		.name = "EnableResourceNameDnsAAAARecord",
 		.shape = SH(43),
 		.location_name = "enableResourceNameDnsAAAARecord",
 	}, /* ec2 PrivateDnsNameOptionsResponse.EnableResourceNameDnsAAAARecord */
-	[514] = { .name = "ProductCodeId", .shape = SH(235), .location_name = "productCode" }, /* ec2 ProductCode.ProductCodeId */
-	[515] = { .name = "ProductCodeType", .shape = SH(197), .location_name = "type" }, /* ec2 ProductCode.ProductCodeType */
-	[516] = { .shape = SH(195), .location_name = "item" }, /* ec2 ProductCodeList (member) */
-	[517] = { .name = "DnsHostnameType", .shape = SH(235), .location_name = "dnsHostnameType" }, /* ec2 PublicIpDnsNameOptions.DnsHostnameType */
-	[518] = {
+	[519] = { .name = "ProductCodeId", .shape = SH(237), .location_name = "productCode" }, /* ec2 ProductCode.ProductCodeId */
+	[520] = { .name = "ProductCodeType", .shape = SH(199), .location_name = "type" }, /* ec2 ProductCode.ProductCodeType */
+	[521] = { .shape = SH(197), .location_name = "item" }, /* ec2 ProductCodeList (member) */
+	[522] = { .name = "DnsHostnameType", .shape = SH(237), .location_name = "dnsHostnameType" }, /* ec2 PublicIpDnsNameOptions.DnsHostnameType */
+	[523] = {
 		.name = "PublicIpv4DnsName",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "publicIpv4DnsName",
 	}, /* ec2 PublicIpDnsNameOptions.PublicIpv4DnsName */
-	[519] = {
+	[524] = {
 		.name = "PublicIpv6DnsName",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "publicIpv6DnsName",
 	}, /* ec2 PublicIpDnsNameOptions.PublicIpv6DnsName */
-	[520] = {
+	[525] = {
 		.name = "PublicDualStackDnsName",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "publicDualStackDnsName",
 	}, /* ec2 PublicIpDnsNameOptions.PublicDualStackDnsName */
-	[521] = { .name = "GroupId", .shape = SH(235), .location_name = "groupId" }, /* ec2 ReferencedSecurityGroup.GroupId */
-	[522] = { .name = "PeeringStatus", .shape = SH(235), .location_name = "peeringStatus" }, /* ec2 ReferencedSecurityGroup.PeeringStatus */
-	[523] = { .name = "UserId", .shape = SH(235), .location_name = "userId" }, /* ec2 ReferencedSecurityGroup.UserId */
-	[524] = { .name = "VpcId", .shape = SH(235), .location_name = "vpcId" }, /* ec2 ReferencedSecurityGroup.VpcId */
-	[525] = {
+	[526] = { .name = "GroupId", .shape = SH(237), .location_name = "groupId" }, /* ec2 ReferencedSecurityGroup.GroupId */
+	[527] = { .name = "PeeringStatus", .shape = SH(237), .location_name = "peeringStatus" }, /* ec2 ReferencedSecurityGroup.PeeringStatus */
+	[528] = { .name = "UserId", .shape = SH(237), .location_name = "userId" }, /* ec2 ReferencedSecurityGroup.UserId */
+	[529] = { .name = "VpcId", .shape = SH(237), .location_name = "vpcId" }, /* ec2 ReferencedSecurityGroup.VpcId */
+	[530] = {
 		.name = "VpcPeeringConnectionId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "vpcPeeringConnectionId",
 	}, /* ec2 ReferencedSecurityGroup.VpcPeeringConnectionId */
-	[526] = { .name = "ReservationId", .shape = SH(235), .location_name = "reservationId" }, /* ec2 Reservation.ReservationId */
-	[527] = { .name = "OwnerId", .shape = SH(235), .location_name = "ownerId" }, /* ec2 Reservation.OwnerId */
-	[528] = { .name = "RequesterId", .shape = SH(235), .location_name = "requesterId" }, /* ec2 Reservation.RequesterId */
-	[529] = { .name = "Groups", .shape = SH(93), .location_name = "groupSet" }, /* ec2 Reservation.Groups */
-	[530] = { .name = "Instances", .shape = SH(126), .location_name = "instancesSet" }, /* ec2 Reservation.Instances */
-	[531] = { .shape = SH(200), .location_name = "item" }, /* ec2 ReservationList (member) */
-	[532] = { .shape = SH(242) }, /* ec2 ResourceIdList (member) */
-	[533] = { .shape = SH(235) }, /* ec2 RestorableByStringList (member) */
-	[534] = {
+	[531] = { .name = "ReservationId", .shape = SH(237), .location_name = "reservationId" }, /* ec2 Reservation.ReservationId */
+	[532] = { .name = "OwnerId", .shape = SH(237), .location_name = "ownerId" }, /* ec2 Reservation.OwnerId */
+	[533] = { .name = "RequesterId", .shape = SH(237), .location_name = "requesterId" }, /* ec2 Reservation.RequesterId */
+	[534] = { .name = "Groups", .shape = SH(95), .location_name = "groupSet" }, /* ec2 Reservation.Groups */
+	[535] = { .name = "Instances", .shape = SH(128), .location_name = "instancesSet" }, /* ec2 Reservation.Instances */
+	[536] = { .shape = SH(202), .location_name = "item" }, /* ec2 ReservationList (member) */
+	[537] = { .shape = SH(244) }, /* ec2 ResourceIdList (member) */
+	[538] = { .shape = SH(237) }, /* ec2 RestorableByStringList (member) */
+	[539] = {
 		.name = "SecurityGroupRuleIds",
-		.shape = SH(224),
+		.shape = SH(226),
 		.location_name = "SecurityGroupRuleId",
 	}, /* ec2 RevokeSecurityGroupEgressRequest.SecurityGroupRuleIds */
-	[535] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 RevokeSecurityGroupEgressRequest.DryRun */
-	[536] = {
+	[540] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 RevokeSecurityGroupEgressRequest.DryRun */
+	[541] = {
 		.name = "GroupId",
-		.shape = SH(218),
+		.shape = SH(220),
 		.location_name = "groupId",
 		.flags = AWS_MF_REQUIRED,
 	}, /* ec2 RevokeSecurityGroupEgressRequest.GroupId */
-	[537] = {
+	[542] = {
 		.name = "SourceSecurityGroupName",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "sourceSecurityGroupName",
 	}, /* ec2 RevokeSecurityGroupEgressRequest.SourceSecurityGroupName */
-	[538] = {
+	[543] = {
 		.name = "SourceSecurityGroupOwnerId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "sourceSecurityGroupOwnerId",
 	}, /* ec2 RevokeSecurityGroupEgressRequest.SourceSecurityGroupOwnerId */
-	[539] = { .name = "IpProtocol", .shape = SH(235), .location_name = "ipProtocol" }, /* ec2 RevokeSecurityGroupEgressRequest.IpProtocol */
-	[540] = { .name = "FromPort", .shape = SH(149), .location_name = "fromPort" }, /* ec2 RevokeSecurityGroupEgressRequest.FromPort */
-	[541] = { .name = "ToPort", .shape = SH(149), .location_name = "toPort" }, /* ec2 RevokeSecurityGroupEgressRequest.ToPort */
-	[542] = { .name = "CidrIp", .shape = SH(235), .location_name = "cidrIp" }, /* ec2 RevokeSecurityGroupEgressRequest.CidrIp */
-	[543] = { .name = "IpPermissions", .shape = SH(151), .location_name = "ipPermissions" }, /* ec2 RevokeSecurityGroupEgressRequest.IpPermissions */
-	[544] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 RevokeSecurityGroupEgressResult.Return */
-	[545] = {
+	[544] = { .name = "IpProtocol", .shape = SH(237), .location_name = "ipProtocol" }, /* ec2 RevokeSecurityGroupEgressRequest.IpProtocol */
+	[545] = { .name = "FromPort", .shape = SH(151), .location_name = "fromPort" }, /* ec2 RevokeSecurityGroupEgressRequest.FromPort */
+	[546] = { .name = "ToPort", .shape = SH(151), .location_name = "toPort" }, /* ec2 RevokeSecurityGroupEgressRequest.ToPort */
+	[547] = { .name = "CidrIp", .shape = SH(237), .location_name = "cidrIp" }, /* ec2 RevokeSecurityGroupEgressRequest.CidrIp */
+	[548] = { .name = "IpPermissions", .shape = SH(153), .location_name = "ipPermissions" }, /* ec2 RevokeSecurityGroupEgressRequest.IpPermissions */
+	[549] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 RevokeSecurityGroupEgressResult.Return */
+	[550] = {
 		.name = "UnknownIpPermissions",
-		.shape = SH(151),
+		.shape = SH(153),
 		.location_name = "unknownIpPermissionSet",
 	}, /* ec2 RevokeSecurityGroupEgressResult.UnknownIpPermissions */
-	[546] = {
+	[551] = {
 		.name = "RevokedSecurityGroupRules",
-		.shape = SH(210),
+		.shape = SH(212),
 		.location_name = "revokedSecurityGroupRuleSet",
 	}, /* ec2 RevokeSecurityGroupEgressResult.RevokedSecurityGroupRules */
-	[547] = { .name = "CidrIp", .shape = SH(235) }, /* ec2 RevokeSecurityGroupIngressRequest.CidrIp */
-	[548] = { .name = "FromPort", .shape = SH(149) }, /* ec2 RevokeSecurityGroupIngressRequest.FromPort */
-	[549] = { .name = "GroupId", .shape = SH(218) }, /* ec2 RevokeSecurityGroupIngressRequest.GroupId */
-	[550] = { .name = "GroupName", .shape = SH(221) }, /* ec2 RevokeSecurityGroupIngressRequest.GroupName */
-	[551] = { .name = "IpPermissions", .shape = SH(151) }, /* ec2 RevokeSecurityGroupIngressRequest.IpPermissions */
-	[552] = { .name = "IpProtocol", .shape = SH(235) }, /* ec2 RevokeSecurityGroupIngressRequest.IpProtocol */
-	[553] = { .name = "SourceSecurityGroupName", .shape = SH(235) }, /* ec2 RevokeSecurityGroupIngressRequest.SourceSecurityGroupName */
-	[554] = { .name = "SourceSecurityGroupOwnerId", .shape = SH(235) }, /* ec2 RevokeSecurityGroupIngressRequest.SourceSecurityGroupOwnerId */
-	[555] = { .name = "ToPort", .shape = SH(149) }, /* ec2 RevokeSecurityGroupIngressRequest.ToPort */
-	[556] = {
+	[552] = { .name = "CidrIp", .shape = SH(237) }, /* ec2 RevokeSecurityGroupIngressRequest.CidrIp */
+	[553] = { .name = "FromPort", .shape = SH(151) }, /* ec2 RevokeSecurityGroupIngressRequest.FromPort */
+	[554] = { .name = "GroupId", .shape = SH(220) }, /* ec2 RevokeSecurityGroupIngressRequest.GroupId */
+	[555] = { .name = "GroupName", .shape = SH(223) }, /* ec2 RevokeSecurityGroupIngressRequest.GroupName */
+	[556] = { .name = "IpPermissions", .shape = SH(153) }, /* ec2 RevokeSecurityGroupIngressRequest.IpPermissions */
+	[557] = { .name = "IpProtocol", .shape = SH(237) }, /* ec2 RevokeSecurityGroupIngressRequest.IpProtocol */
+	[558] = { .name = "SourceSecurityGroupName", .shape = SH(237) }, /* ec2 RevokeSecurityGroupIngressRequest.SourceSecurityGroupName */
+	[559] = { .name = "SourceSecurityGroupOwnerId", .shape = SH(237) }, /* ec2 RevokeSecurityGroupIngressRequest.SourceSecurityGroupOwnerId */
+	[560] = { .name = "ToPort", .shape = SH(151) }, /* ec2 RevokeSecurityGroupIngressRequest.ToPort */
+	[561] = {
 		.name = "SecurityGroupRuleIds",
-		.shape = SH(224),
+		.shape = SH(226),
 		.location_name = "SecurityGroupRuleId",
 	}, /* ec2 RevokeSecurityGroupIngressRequest.SecurityGroupRuleIds */
-	[557] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 RevokeSecurityGroupIngressRequest.DryRun */
-	[558] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 RevokeSecurityGroupIngressResult.Return */
-	[559] = {
+	[562] = { .name = "DryRun", .shape = SH(43), .location_name = "dryRun" }, /* ec2 RevokeSecurityGroupIngressRequest.DryRun */
+	[563] = { .name = "Return", .shape = SH(43), .location_name = "return" }, /* ec2 RevokeSecurityGroupIngressResult.Return */
+	[564] = {
 		.name = "UnknownIpPermissions",
-		.shape = SH(151),
+		.shape = SH(153),
 		.location_name = "unknownIpPermissionSet",
 	}, /* ec2 RevokeSecurityGroupIngressResult.UnknownIpPermissions */
-	[560] = {
+	[565] = {
 		.name = "RevokedSecurityGroupRules",
-		.shape = SH(210),
+		.shape = SH(212),
 		.location_name = "revokedSecurityGroupRuleSet",
 	}, /* ec2 RevokeSecurityGroupIngressResult.RevokedSecurityGroupRules */
-	[561] = {
+	[566] = {
 		.name = "SecurityGroupRuleId",
-		.shape = SH(223),
+		.shape = SH(225),
 		.location_name = "securityGroupRuleId",
 	}, /* ec2 RevokedSecurityGroupRule.SecurityGroupRuleId */
-	[562] = { .name = "GroupId", .shape = SH(218), .location_name = "groupId" }, /* ec2 RevokedSecurityGroupRule.GroupId */
-	[563] = { .name = "IsEgress", .shape = SH(43), .location_name = "isEgress" }, /* ec2 RevokedSecurityGroupRule.IsEgress */
-	[564] = { .name = "IpProtocol", .shape = SH(235), .location_name = "ipProtocol" }, /* ec2 RevokedSecurityGroupRule.IpProtocol */
-	[565] = { .name = "FromPort", .shape = SH(149), .location_name = "fromPort" }, /* ec2 RevokedSecurityGroupRule.FromPort */
-	[566] = { .name = "ToPort", .shape = SH(149), .location_name = "toPort" }, /* ec2 RevokedSecurityGroupRule.ToPort */
-	[567] = { .name = "CidrIpv4", .shape = SH(235), .location_name = "cidrIpv4" }, /* ec2 RevokedSecurityGroupRule.CidrIpv4 */
-	[568] = { .name = "CidrIpv6", .shape = SH(235), .location_name = "cidrIpv6" }, /* ec2 RevokedSecurityGroupRule.CidrIpv6 */
-	[569] = { .name = "PrefixListId", .shape = SH(193), .location_name = "prefixListId" }, /* ec2 RevokedSecurityGroupRule.PrefixListId */
-	[570] = {
+	[567] = { .name = "GroupId", .shape = SH(220), .location_name = "groupId" }, /* ec2 RevokedSecurityGroupRule.GroupId */
+	[568] = { .name = "IsEgress", .shape = SH(43), .location_name = "isEgress" }, /* ec2 RevokedSecurityGroupRule.IsEgress */
+	[569] = { .name = "IpProtocol", .shape = SH(237), .location_name = "ipProtocol" }, /* ec2 RevokedSecurityGroupRule.IpProtocol */
+	[570] = { .name = "FromPort", .shape = SH(151), .location_name = "fromPort" }, /* ec2 RevokedSecurityGroupRule.FromPort */
+	[571] = { .name = "ToPort", .shape = SH(151), .location_name = "toPort" }, /* ec2 RevokedSecurityGroupRule.ToPort */
+	[572] = { .name = "CidrIpv4", .shape = SH(237), .location_name = "cidrIpv4" }, /* ec2 RevokedSecurityGroupRule.CidrIpv4 */
+	[573] = { .name = "CidrIpv6", .shape = SH(237), .location_name = "cidrIpv6" }, /* ec2 RevokedSecurityGroupRule.CidrIpv6 */
+	[574] = { .name = "PrefixListId", .shape = SH(195), .location_name = "prefixListId" }, /* ec2 RevokedSecurityGroupRule.PrefixListId */
+	[575] = {
 		.name = "ReferencedGroupId",
-		.shape = SH(218),
+		.shape = SH(220),
 		.location_name = "referencedGroupId",
 	}, /* ec2 RevokedSecurityGroupRule.ReferencedGroupId */
-	[571] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 RevokedSecurityGroupRule.Description */
-	[572] = { .shape = SH(209), .location_name = "item" }, /* ec2 RevokedSecurityGroupRuleList (member) */
-	[573] = { .name = "GroupId", .shape = SH(235), .location_name = "groupId" }, /* ec2 SecurityGroup.GroupId */
-	[574] = {
+	[576] = { .name = "Description", .shape = SH(237), .location_name = "description" }, /* ec2 RevokedSecurityGroupRule.Description */
+	[577] = { .shape = SH(211), .location_name = "item" }, /* ec2 RevokedSecurityGroupRuleList (member) */
+	[578] = { .name = "GroupId", .shape = SH(237), .location_name = "groupId" }, /* ec2 SecurityGroup.GroupId */
+	[579] = {
 		.name = "IpPermissionsEgress",
-		.shape = SH(151),
+		.shape = SH(153),
 		.location_name = "ipPermissionsEgress",
 	}, /* ec2 SecurityGroup.IpPermissionsEgress */
-	[575] = { .name = "Tags", .shape = SH(239), .location_name = "tagSet" }, /* ec2 SecurityGroup.Tags */
-	[576] = { .name = "VpcId", .shape = SH(235), .location_name = "vpcId" }, /* ec2 SecurityGroup.VpcId */
-	[577] = {
+	[580] = { .name = "Tags", .shape = SH(241), .location_name = "tagSet" }, /* ec2 SecurityGroup.Tags */
+	[581] = { .name = "VpcId", .shape = SH(237), .location_name = "vpcId" }, /* ec2 SecurityGroup.VpcId */
+	[582] = {
 		.name = "SecurityGroupArn",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "securityGroupArn",
 	}, /* ec2 SecurityGroup.SecurityGroupArn */
-	[578] = { .name = "OwnerId", .shape = SH(235), .location_name = "ownerId" }, /* ec2 SecurityGroup.OwnerId */
-	[579] = { .name = "GroupName", .shape = SH(235), .location_name = "groupName" }, /* ec2 SecurityGroup.GroupName */
-	[580] = { .name = "Description", .shape = SH(235), .location_name = "groupDescription" }, /* ec2 SecurityGroup.Description */
-	[581] = { .name = "IpPermissions", .shape = SH(151), .location_name = "ipPermissions" }, /* ec2 SecurityGroup.IpPermissions */
-	[582] = { .shape = SH(218), .location_name = "SecurityGroupId" }, /* ec2 SecurityGroupIdStringList (member) */
-	[583] = { .shape = SH(217), .location_name = "item" }, /* ec2 SecurityGroupList (member) */
-	[584] = {
+	[583] = { .name = "OwnerId", .shape = SH(237), .location_name = "ownerId" }, /* ec2 SecurityGroup.OwnerId */
+	[584] = { .name = "GroupName", .shape = SH(237), .location_name = "groupName" }, /* ec2 SecurityGroup.GroupName */
+	[585] = { .name = "Description", .shape = SH(237), .location_name = "groupDescription" }, /* ec2 SecurityGroup.Description */
+	[586] = { .name = "IpPermissions", .shape = SH(153), .location_name = "ipPermissions" }, /* ec2 SecurityGroup.IpPermissions */
+	[587] = { .shape = SH(220), .location_name = "SecurityGroupId" }, /* ec2 SecurityGroupIdStringList (member) */
+	[588] = { .shape = SH(219), .location_name = "item" }, /* ec2 SecurityGroupList (member) */
+	[589] = {
 		.name = "SecurityGroupRuleId",
-		.shape = SH(223),
+		.shape = SH(225),
 		.location_name = "securityGroupRuleId",
 	}, /* ec2 SecurityGroupRule.SecurityGroupRuleId */
-	[585] = { .name = "GroupId", .shape = SH(218), .location_name = "groupId" }, /* ec2 SecurityGroupRule.GroupId */
-	[586] = { .name = "GroupOwnerId", .shape = SH(235), .location_name = "groupOwnerId" }, /* ec2 SecurityGroupRule.GroupOwnerId */
-	[587] = { .name = "IsEgress", .shape = SH(43), .location_name = "isEgress" }, /* ec2 SecurityGroupRule.IsEgress */
-	[588] = { .name = "IpProtocol", .shape = SH(235), .location_name = "ipProtocol" }, /* ec2 SecurityGroupRule.IpProtocol */
-	[589] = { .name = "FromPort", .shape = SH(149), .location_name = "fromPort" }, /* ec2 SecurityGroupRule.FromPort */
-	[590] = { .name = "ToPort", .shape = SH(149), .location_name = "toPort" }, /* ec2 SecurityGroupRule.ToPort */
-	[591] = { .name = "CidrIpv4", .shape = SH(235), .location_name = "cidrIpv4" }, /* ec2 SecurityGroupRule.CidrIpv4 */
-	[592] = { .name = "CidrIpv6", .shape = SH(235), .location_name = "cidrIpv6" }, /* ec2 SecurityGroupRule.CidrIpv6 */
-	[593] = { .name = "PrefixListId", .shape = SH(193), .location_name = "prefixListId" }, /* ec2 SecurityGroupRule.PrefixListId */
-	[594] = {
+	[590] = { .name = "GroupId", .shape = SH(220), .location_name = "groupId" }, /* ec2 SecurityGroupRule.GroupId */
+	[591] = { .name = "GroupOwnerId", .shape = SH(237), .location_name = "groupOwnerId" }, /* ec2 SecurityGroupRule.GroupOwnerId */
+	[592] = { .name = "IsEgress", .shape = SH(43), .location_name = "isEgress" }, /* ec2 SecurityGroupRule.IsEgress */
+	[593] = { .name = "IpProtocol", .shape = SH(237), .location_name = "ipProtocol" }, /* ec2 SecurityGroupRule.IpProtocol */
+	[594] = { .name = "FromPort", .shape = SH(151), .location_name = "fromPort" }, /* ec2 SecurityGroupRule.FromPort */
+	[595] = { .name = "ToPort", .shape = SH(151), .location_name = "toPort" }, /* ec2 SecurityGroupRule.ToPort */
+	[596] = { .name = "CidrIpv4", .shape = SH(237), .location_name = "cidrIpv4" }, /* ec2 SecurityGroupRule.CidrIpv4 */
+	[597] = { .name = "CidrIpv6", .shape = SH(237), .location_name = "cidrIpv6" }, /* ec2 SecurityGroupRule.CidrIpv6 */
+	[598] = { .name = "PrefixListId", .shape = SH(195), .location_name = "prefixListId" }, /* ec2 SecurityGroupRule.PrefixListId */
+	[599] = {
 		.name = "ReferencedGroupInfo",
-		.shape = SH(199),
+		.shape = SH(201),
 		.location_name = "referencedGroupInfo",
 	}, /* ec2 SecurityGroupRule.ReferencedGroupInfo */
-	[595] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 SecurityGroupRule.Description */
-	[596] = { .name = "Tags", .shape = SH(239), .location_name = "tagSet" }, /* ec2 SecurityGroupRule.Tags */
-	[597] = {
+	[600] = { .name = "Description", .shape = SH(237), .location_name = "description" }, /* ec2 SecurityGroupRule.Description */
+	[601] = { .name = "Tags", .shape = SH(241), .location_name = "tagSet" }, /* ec2 SecurityGroupRule.Tags */
+	[602] = {
 		.name = "SecurityGroupRuleArn",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "securityGroupRuleArn",
 	}, /* ec2 SecurityGroupRule.SecurityGroupRuleArn */
-	[598] = { .shape = SH(235), .location_name = "item" }, /* ec2 SecurityGroupRuleIdList (member) */
-	[599] = { .shape = SH(222), .location_name = "item" }, /* ec2 SecurityGroupRuleList (member) */
-	[600] = { .name = "OwnerAlias", .shape = SH(235), .location_name = "ownerAlias" }, /* ec2 Snapshot.OwnerAlias */
-	[601] = { .name = "OutpostArn", .shape = SH(235), .location_name = "outpostArn" }, /* ec2 Snapshot.OutpostArn */
-	[602] = { .name = "Tags", .shape = SH(239), .location_name = "tagSet" }, /* ec2 Snapshot.Tags */
-	[603] = { .name = "StorageTier", .shape = SH(234), .location_name = "storageTier" }, /* ec2 Snapshot.StorageTier */
-	[604] = {
+	[603] = { .shape = SH(237), .location_name = "item" }, /* ec2 SecurityGroupRuleIdList (member) */
+	[604] = { .shape = SH(224), .location_name = "item" }, /* ec2 SecurityGroupRuleList (member) */
+	[605] = { .name = "OwnerAlias", .shape = SH(237), .location_name = "ownerAlias" }, /* ec2 Snapshot.OwnerAlias */
+	[606] = { .name = "OutpostArn", .shape = SH(237), .location_name = "outpostArn" }, /* ec2 Snapshot.OutpostArn */
+	[607] = { .name = "Tags", .shape = SH(241), .location_name = "tagSet" }, /* ec2 Snapshot.Tags */
+	[608] = { .name = "StorageTier", .shape = SH(236), .location_name = "storageTier" }, /* ec2 Snapshot.StorageTier */
+	[609] = {
 		.name = "RestoreExpiryTime",
-		.shape = SH(163),
+		.shape = SH(165),
 		.location_name = "restoreExpiryTime",
 	}, /* ec2 Snapshot.RestoreExpiryTime */
-	[605] = { .name = "SseType", .shape = SH(211), .location_name = "sseType" }, /* ec2 Snapshot.SseType */
-	[606] = {
+	[610] = { .name = "SseType", .shape = SH(213), .location_name = "sseType" }, /* ec2 Snapshot.SseType */
+	[611] = {
 		.name = "AvailabilityZone",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "availabilityZone",
 	}, /* ec2 Snapshot.AvailabilityZone */
-	[607] = { .name = "TransferType", .shape = SH(244), .location_name = "transferType" }, /* ec2 Snapshot.TransferType */
-	[608] = {
+	[612] = { .name = "TransferType", .shape = SH(246), .location_name = "transferType" }, /* ec2 Snapshot.TransferType */
+	[613] = {
 		.name = "CompletionDurationMinutes",
-		.shape = SH(227),
+		.shape = SH(229),
 		.location_name = "completionDurationMinutes",
 	}, /* ec2 Snapshot.CompletionDurationMinutes */
-	[609] = { .name = "CompletionTime", .shape = SH(163), .location_name = "completionTime" }, /* ec2 Snapshot.CompletionTime */
-	[610] = {
+	[614] = { .name = "CompletionTime", .shape = SH(165), .location_name = "completionTime" }, /* ec2 Snapshot.CompletionTime */
+	[615] = {
 		.name = "FullSnapshotSizeInBytes",
-		.shape = SH(162),
+		.shape = SH(164),
 		.location_name = "fullSnapshotSizeInBytes",
 	}, /* ec2 Snapshot.FullSnapshotSizeInBytes */
-	[611] = { .name = "SnapshotId", .shape = SH(235), .location_name = "snapshotId" }, /* ec2 Snapshot.SnapshotId */
-	[612] = { .name = "VolumeId", .shape = SH(235), .location_name = "volumeId" }, /* ec2 Snapshot.VolumeId */
-	[613] = { .name = "State", .shape = SH(232), .location_name = "status" }, /* ec2 Snapshot.State */
-	[614] = { .name = "StateMessage", .shape = SH(235), .location_name = "statusMessage" }, /* ec2 Snapshot.StateMessage */
-	[615] = { .name = "StartTime", .shape = SH(56), .location_name = "startTime" }, /* ec2 Snapshot.StartTime */
-	[616] = { .name = "Progress", .shape = SH(235), .location_name = "progress" }, /* ec2 Snapshot.Progress */
-	[617] = { .name = "OwnerId", .shape = SH(235), .location_name = "ownerId" }, /* ec2 Snapshot.OwnerId */
-	[618] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 Snapshot.Description */
-	[619] = { .name = "VolumeSize", .shape = SH(149), .location_name = "volumeSize" }, /* ec2 Snapshot.VolumeSize */
-	[620] = { .name = "Encrypted", .shape = SH(43), .location_name = "encrypted" }, /* ec2 Snapshot.Encrypted */
-	[621] = { .name = "KmsKeyId", .shape = SH(235), .location_name = "kmsKeyId" }, /* ec2 Snapshot.KmsKeyId */
-	[622] = {
+	[616] = { .name = "SnapshotId", .shape = SH(237), .location_name = "snapshotId" }, /* ec2 Snapshot.SnapshotId */
+	[617] = { .name = "VolumeId", .shape = SH(237), .location_name = "volumeId" }, /* ec2 Snapshot.VolumeId */
+	[618] = { .name = "State", .shape = SH(234), .location_name = "status" }, /* ec2 Snapshot.State */
+	[619] = { .name = "StateMessage", .shape = SH(237), .location_name = "statusMessage" }, /* ec2 Snapshot.StateMessage */
+	[620] = { .name = "StartTime", .shape = SH(56), .location_name = "startTime" }, /* ec2 Snapshot.StartTime */
+	[621] = { .name = "Progress", .shape = SH(237), .location_name = "progress" }, /* ec2 Snapshot.Progress */
+	[622] = { .name = "OwnerId", .shape = SH(237), .location_name = "ownerId" }, /* ec2 Snapshot.OwnerId */
+	[623] = { .name = "Description", .shape = SH(237), .location_name = "description" }, /* ec2 Snapshot.Description */
+	[624] = { .name = "VolumeSize", .shape = SH(151), .location_name = "volumeSize" }, /* ec2 Snapshot.VolumeSize */
+	[625] = { .name = "Encrypted", .shape = SH(43), .location_name = "encrypted" }, /* ec2 Snapshot.Encrypted */
+	[626] = { .name = "KmsKeyId", .shape = SH(237), .location_name = "kmsKeyId" }, /* ec2 Snapshot.KmsKeyId */
+	[627] = {
 		.name = "DataEncryptionKeyId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "dataEncryptionKeyId",
 	}, /* ec2 Snapshot.DataEncryptionKeyId */
-	[623] = { .shape = SH(228), .location_name = "SnapshotId" }, /* ec2 SnapshotIdStringList (member) */
-	[624] = { .shape = SH(226), .location_name = "item" }, /* ec2 SnapshotList (member) */
-	[625] = { .name = "Code", .shape = SH(235), .location_name = "code" }, /* ec2 StateReason.Code */
-	[626] = { .name = "Message", .shape = SH(235), .location_name = "message" }, /* ec2 StateReason.Message */
-	[627] = { .shape = SH(236), .location_name = "AssociatedSubnetId" }, /* ec2 SubnetIdList (member) */
-	[628] = { .name = "Key", .shape = SH(235), .location_name = "key" }, /* ec2 Tag.Key */
-	[629] = { .name = "Value", .shape = SH(235), .location_name = "value" }, /* ec2 Tag.Value */
-	[630] = { .shape = SH(238), .location_name = "item" }, /* ec2 TagList (member) */
-	[631] = { .name = "ResourceType", .shape = SH(203), .location_name = "resourceType" }, /* ec2 TagSpecification.ResourceType */
-	[632] = { .name = "Tags", .shape = SH(239), .location_name = "Tag" }, /* ec2 TagSpecification.Tags */
-	[633] = { .shape = SH(240), .location_name = "item" }, /* ec2 TagSpecificationList (member) */
-	[634] = { .name = "Description", .shape = SH(235), .location_name = "description" }, /* ec2 UserIdGroupPair.Description */
-	[635] = { .name = "UserId", .shape = SH(235), .location_name = "userId" }, /* ec2 UserIdGroupPair.UserId */
-	[636] = { .name = "GroupName", .shape = SH(235), .location_name = "groupName" }, /* ec2 UserIdGroupPair.GroupName */
-	[637] = { .name = "GroupId", .shape = SH(235), .location_name = "groupId" }, /* ec2 UserIdGroupPair.GroupId */
-	[638] = { .name = "VpcId", .shape = SH(235), .location_name = "vpcId" }, /* ec2 UserIdGroupPair.VpcId */
-	[639] = {
+	[628] = { .shape = SH(230), .location_name = "SnapshotId" }, /* ec2 SnapshotIdStringList (member) */
+	[629] = { .shape = SH(228), .location_name = "item" }, /* ec2 SnapshotList (member) */
+	[630] = { .name = "Code", .shape = SH(237), .location_name = "code" }, /* ec2 StateReason.Code */
+	[631] = { .name = "Message", .shape = SH(237), .location_name = "message" }, /* ec2 StateReason.Message */
+	[632] = { .shape = SH(238), .location_name = "AssociatedSubnetId" }, /* ec2 SubnetIdList (member) */
+	[633] = { .name = "Key", .shape = SH(237), .location_name = "key" }, /* ec2 Tag.Key */
+	[634] = { .name = "Value", .shape = SH(237), .location_name = "value" }, /* ec2 Tag.Value */
+	[635] = { .shape = SH(240), .location_name = "item" }, /* ec2 TagList (member) */
+	[636] = { .name = "ResourceType", .shape = SH(205), .location_name = "resourceType" }, /* ec2 TagSpecification.ResourceType */
+	[637] = { .name = "Tags", .shape = SH(241), .location_name = "Tag" }, /* ec2 TagSpecification.Tags */
+	[638] = { .shape = SH(242), .location_name = "item" }, /* ec2 TagSpecificationList (member) */
+	[639] = { .name = "Description", .shape = SH(237), .location_name = "description" }, /* ec2 UserIdGroupPair.Description */
+	[640] = { .name = "UserId", .shape = SH(237), .location_name = "userId" }, /* ec2 UserIdGroupPair.UserId */
+	[641] = { .name = "GroupName", .shape = SH(237), .location_name = "groupName" }, /* ec2 UserIdGroupPair.GroupName */
+	[642] = { .name = "GroupId", .shape = SH(237), .location_name = "groupId" }, /* ec2 UserIdGroupPair.GroupId */
+	[643] = { .name = "VpcId", .shape = SH(237), .location_name = "vpcId" }, /* ec2 UserIdGroupPair.VpcId */
+	[644] = {
 		.name = "VpcPeeringConnectionId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "vpcPeeringConnectionId",
 	}, /* ec2 UserIdGroupPair.VpcPeeringConnectionId */
-	[640] = { .name = "PeeringStatus", .shape = SH(235), .location_name = "peeringStatus" }, /* ec2 UserIdGroupPair.PeeringStatus */
-	[641] = { .shape = SH(245), .location_name = "item" }, /* ec2 UserIdGroupPairList (member) */
-	[642] = { .shape = SH(235), .location_name = "item" }, /* ec2 ValueStringList (member) */
-	[643] = {
+	[645] = { .name = "PeeringStatus", .shape = SH(237), .location_name = "peeringStatus" }, /* ec2 UserIdGroupPair.PeeringStatus */
+	[646] = { .shape = SH(247), .location_name = "item" }, /* ec2 UserIdGroupPairList (member) */
+	[647] = { .shape = SH(237), .location_name = "item" }, /* ec2 ValueStringList (member) */
+	[648] = {
 		.name = "AvailabilityZoneId",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "availabilityZoneId",
 	}, /* ec2 Volume.AvailabilityZoneId */
-	[644] = { .name = "OutpostArn", .shape = SH(235), .location_name = "outpostArn" }, /* ec2 Volume.OutpostArn */
-	[645] = { .name = "SourceVolumeId", .shape = SH(235), .location_name = "sourceVolumeId" }, /* ec2 Volume.SourceVolumeId */
-	[646] = { .name = "Iops", .shape = SH(149), .location_name = "iops" }, /* ec2 Volume.Iops */
-	[647] = { .name = "Tags", .shape = SH(239), .location_name = "tagSet" }, /* ec2 Volume.Tags */
-	[648] = { .name = "VolumeType", .shape = SH(257), .location_name = "volumeType" }, /* ec2 Volume.VolumeType */
-	[649] = { .name = "FastRestored", .shape = SH(43), .location_name = "fastRestored" }, /* ec2 Volume.FastRestored */
-	[650] = {
+	[649] = { .name = "OutpostArn", .shape = SH(237), .location_name = "outpostArn" }, /* ec2 Volume.OutpostArn */
+	[650] = { .name = "SourceVolumeId", .shape = SH(237), .location_name = "sourceVolumeId" }, /* ec2 Volume.SourceVolumeId */
+	[651] = { .name = "Iops", .shape = SH(151), .location_name = "iops" }, /* ec2 Volume.Iops */
+	[652] = { .name = "Tags", .shape = SH(241), .location_name = "tagSet" }, /* ec2 Volume.Tags */
+	[653] = { .name = "VolumeType", .shape = SH(259), .location_name = "volumeType" }, /* ec2 Volume.VolumeType */
+	[654] = { .name = "FastRestored", .shape = SH(43), .location_name = "fastRestored" }, /* ec2 Volume.FastRestored */
+	[655] = {
 		.name = "MultiAttachEnabled",
 		.shape = SH(43),
 		.location_name = "multiAttachEnabled",
 	}, /* ec2 Volume.MultiAttachEnabled */
-	[651] = { .name = "Throughput", .shape = SH(149), .location_name = "throughput" }, /* ec2 Volume.Throughput */
-	[652] = { .name = "SseType", .shape = SH(211), .location_name = "sseType" }, /* ec2 Volume.SseType */
-	[653] = { .name = "Operator", .shape = SH(185), .location_name = "operator" }, /* ec2 Volume.Operator */
-	[654] = {
+	[656] = { .name = "Throughput", .shape = SH(151), .location_name = "throughput" }, /* ec2 Volume.Throughput */
+	[657] = { .name = "SseType", .shape = SH(213), .location_name = "sseType" }, /* ec2 Volume.SseType */
+	[658] = { .name = "Operator", .shape = SH(187), .location_name = "operator" }, /* ec2 Volume.Operator */
+	[659] = {
 		.name = "VolumeInitializationRate",
-		.shape = SH(149),
+		.shape = SH(151),
 		.location_name = "volumeInitializationRate",
 	}, /* ec2 Volume.VolumeInitializationRate */
-	[655] = { .name = "VolumeId", .shape = SH(235), .location_name = "volumeId" }, /* ec2 Volume.VolumeId */
-	[656] = { .name = "Size", .shape = SH(149), .location_name = "size" }, /* ec2 Volume.Size */
-	[657] = { .name = "SnapshotId", .shape = SH(235), .location_name = "snapshotId" }, /* ec2 Volume.SnapshotId */
-	[658] = {
+	[660] = { .name = "VolumeId", .shape = SH(237), .location_name = "volumeId" }, /* ec2 Volume.VolumeId */
+	[661] = { .name = "Size", .shape = SH(151), .location_name = "size" }, /* ec2 Volume.Size */
+	[662] = { .name = "SnapshotId", .shape = SH(237), .location_name = "snapshotId" }, /* ec2 Volume.SnapshotId */
+	[663] = {
 		.name = "AvailabilityZone",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "availabilityZone",
 	}, /* ec2 Volume.AvailabilityZone */
-	[659] = { .name = "State", .shape = SH(256), .location_name = "status" }, /* ec2 Volume.State */
-	[660] = { .name = "CreateTime", .shape = SH(56), .location_name = "createTime" }, /* ec2 Volume.CreateTime */
-	[661] = { .name = "Attachments", .shape = SH(251), .location_name = "attachmentSet" }, /* ec2 Volume.Attachments */
-	[662] = { .name = "Encrypted", .shape = SH(43), .location_name = "encrypted" }, /* ec2 Volume.Encrypted */
-	[663] = { .name = "KmsKeyId", .shape = SH(235), .location_name = "kmsKeyId" }, /* ec2 Volume.KmsKeyId */
-	[664] = {
+	[664] = { .name = "State", .shape = SH(258), .location_name = "status" }, /* ec2 Volume.State */
+	[665] = { .name = "CreateTime", .shape = SH(56), .location_name = "createTime" }, /* ec2 Volume.CreateTime */
+	[666] = { .name = "Attachments", .shape = SH(253), .location_name = "attachmentSet" }, /* ec2 Volume.Attachments */
+	[667] = { .name = "Encrypted", .shape = SH(43), .location_name = "encrypted" }, /* ec2 Volume.Encrypted */
+	[668] = { .name = "KmsKeyId", .shape = SH(237), .location_name = "kmsKeyId" }, /* ec2 Volume.KmsKeyId */
+	[669] = {
 		.name = "DeleteOnTermination",
 		.shape = SH(43),
 		.location_name = "deleteOnTermination",
 	}, /* ec2 VolumeAttachment.DeleteOnTermination */
-	[665] = {
+	[670] = {
 		.name = "AssociatedResource",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "associatedResource",
 	}, /* ec2 VolumeAttachment.AssociatedResource */
-	[666] = {
+	[671] = {
 		.name = "InstanceOwningService",
-		.shape = SH(235),
+		.shape = SH(237),
 		.location_name = "instanceOwningService",
 	}, /* ec2 VolumeAttachment.InstanceOwningService */
-	[667] = { .name = "EbsCardIndex", .shape = SH(149), .location_name = "ebsCardIndex" }, /* ec2 VolumeAttachment.EbsCardIndex */
-	[668] = { .name = "VolumeId", .shape = SH(235), .location_name = "volumeId" }, /* ec2 VolumeAttachment.VolumeId */
-	[669] = { .name = "InstanceId", .shape = SH(235), .location_name = "instanceId" }, /* ec2 VolumeAttachment.InstanceId */
-	[670] = { .name = "Device", .shape = SH(235), .location_name = "device" }, /* ec2 VolumeAttachment.Device */
-	[671] = { .name = "State", .shape = SH(252), .location_name = "status" }, /* ec2 VolumeAttachment.State */
-	[672] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 VolumeAttachment.AttachTime */
-	[673] = { .shape = SH(250), .location_name = "item" }, /* ec2 VolumeAttachmentList (member) */
-	[674] = { .shape = SH(253), .location_name = "VolumeId" }, /* ec2 VolumeIdStringList (member) */
-	[675] = { .shape = SH(249), .location_name = "item" }, /* ec2 VolumeList (member) */
-	[676] = { .shape = SH(262) }, /* elb AppCookieStickinessPolicies (member) */
-	[677] = { .name = "PolicyName", .shape = SH(301) }, /* elb AppCookieStickinessPolicy.PolicyName */
-	[678] = { .name = "CookieName", .shape = SH(268) }, /* elb AppCookieStickinessPolicy.CookieName */
-	[679] = { .shape = SH(263) }, /* elb AvailabilityZones (member) */
-	[680] = { .name = "InstancePort", .shape = SH(285) }, /* elb BackendServerDescription.InstancePort */
-	[681] = { .name = "PolicyNames", .shape = SH(302) }, /* elb BackendServerDescription.PolicyNames */
-	[682] = { .shape = SH(265) }, /* elb BackendServerDescriptions (member) */
-	[683] = { .name = "LoadBalancerName", .shape = SH(259), .flags = AWS_MF_REQUIRED }, /* elb DeregisterEndPointsInput.LoadBalancerName */
-	[684] = { .name = "Instances", .shape = SH(288), .flags = AWS_MF_REQUIRED }, /* elb DeregisterEndPointsInput.Instances */
-	[685] = { .name = "Instances", .shape = SH(288) }, /* elb DeregisterEndPointsOutput.Instances */
-	[686] = { .name = "LoadBalancerNames", .shape = SH(296) }, /* elb DescribeAccessPointsInput.LoadBalancerNames */
-	[687] = { .name = "Marker", .shape = SH(298) }, /* elb DescribeAccessPointsInput.Marker */
-	[688] = { .name = "PageSize", .shape = SH(299) }, /* elb DescribeAccessPointsInput.PageSize */
-	[689] = { .name = "LoadBalancerDescriptions", .shape = SH(295) }, /* elb DescribeAccessPointsOutput.LoadBalancerDescriptions */
-	[690] = { .name = "NextMarker", .shape = SH(298) }, /* elb DescribeAccessPointsOutput.NextMarker */
-	[691] = { .name = "LoadBalancerName", .shape = SH(259), .flags = AWS_MF_REQUIRED }, /* elb DescribeEndPointStateInput.LoadBalancerName */
-	[692] = { .name = "Instances", .shape = SH(288) }, /* elb DescribeEndPointStateInput.Instances */
-	[693] = { .name = "InstanceStates", .shape = SH(287) }, /* elb DescribeEndPointStateOutput.InstanceStates */
-	[694] = { .name = "Target", .shape = SH(280), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.Target */
-	[695] = { .name = "Interval", .shape = SH(279), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.Interval */
-	[696] = { .name = "Timeout", .shape = SH(281), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.Timeout */
-	[697] = { .name = "UnhealthyThreshold", .shape = SH(316), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.UnhealthyThreshold */
-	[698] = { .name = "HealthyThreshold", .shape = SH(282), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.HealthyThreshold */
-	[699] = { .name = "InstanceId", .shape = SH(284) }, /* elb Instance.InstanceId */
-	[700] = { .name = "InstanceId", .shape = SH(284) }, /* elb InstanceState.InstanceId */
-	[701] = { .name = "State", .shape = SH(313) }, /* elb InstanceState.State */
-	[702] = { .name = "ReasonCode", .shape = SH(304) }, /* elb InstanceState.ReasonCode */
-	[703] = { .name = "Description", .shape = SH(277) }, /* elb InstanceState.Description */
-	[704] = { .shape = SH(286) }, /* elb InstanceStates (member) */
-	[705] = { .shape = SH(283) }, /* elb Instances (member) */
-	[706] = { .shape = SH(290) }, /* elb LBCookieStickinessPolicies (member) */
-	[707] = { .name = "PolicyName", .shape = SH(301) }, /* elb LBCookieStickinessPolicy.PolicyName */
-	[708] = { .name = "CookieExpirationPeriod", .shape = SH(267) }, /* elb LBCookieStickinessPolicy.CookieExpirationPeriod */
-	[709] = { .name = "Protocol", .shape = SH(303), .flags = AWS_MF_REQUIRED }, /* elb Listener.Protocol */
-	[710] = { .name = "LoadBalancerPort", .shape = SH(260), .flags = AWS_MF_REQUIRED }, /* elb Listener.LoadBalancerPort */
-	[711] = { .name = "InstanceProtocol", .shape = SH(303) }, /* elb Listener.InstanceProtocol */
-	[712] = { .name = "InstancePort", .shape = SH(285), .flags = AWS_MF_REQUIRED }, /* elb Listener.InstancePort */
-	[713] = { .name = "SSLCertificateId", .shape = SH(307) }, /* elb Listener.SSLCertificateId */
-	[714] = { .name = "Listener", .shape = SH(291) }, /* elb ListenerDescription.Listener */
-	[715] = { .name = "PolicyNames", .shape = SH(302) }, /* elb ListenerDescription.PolicyNames */
-	[716] = { .shape = SH(292) }, /* elb ListenerDescriptions (member) */
-	[717] = { .name = "LoadBalancerName", .shape = SH(259) }, /* elb LoadBalancerDescription.LoadBalancerName */
-	[718] = { .name = "DNSName", .shape = SH(270) }, /* elb LoadBalancerDescription.DNSName */
-	[719] = { .name = "CanonicalHostedZoneName", .shape = SH(270) }, /* elb LoadBalancerDescription.CanonicalHostedZoneName */
-	[720] = { .name = "CanonicalHostedZoneNameID", .shape = SH(270) }, /* elb LoadBalancerDescription.CanonicalHostedZoneNameID */
-	[721] = { .name = "ListenerDescriptions", .shape = SH(293) }, /* elb LoadBalancerDescription.ListenerDescriptions */
-	[722] = { .name = "Policies", .shape = SH(300) }, /* elb LoadBalancerDescription.Policies */
-	[723] = { .name = "BackendServerDescriptions", .shape = SH(266) }, /* elb LoadBalancerDescription.BackendServerDescriptions */
-	[724] = { .name = "AvailabilityZones", .shape = SH(264) }, /* elb LoadBalancerDescription.AvailabilityZones */
-	[725] = { .name = "Subnets", .shape = SH(315) }, /* elb LoadBalancerDescription.Subnets */
-	[726] = { .name = "VPCId", .shape = SH(317) }, /* elb LoadBalancerDescription.VPCId */
-	[727] = { .name = "Instances", .shape = SH(288) }, /* elb LoadBalancerDescription.Instances */
-	[728] = { .name = "HealthCheck", .shape = SH(278) }, /* elb LoadBalancerDescription.HealthCheck */
-	[729] = { .name = "SourceSecurityGroup", .shape = SH(312) }, /* elb LoadBalancerDescription.SourceSecurityGroup */
-	[730] = { .name = "SecurityGroups", .shape = SH(311) }, /* elb LoadBalancerDescription.SecurityGroups */
-	[731] = { .name = "CreatedTime", .shape = SH(269) }, /* elb LoadBalancerDescription.CreatedTime */
-	[732] = { .name = "Scheme", .shape = SH(297) }, /* elb LoadBalancerDescription.Scheme */
-	[733] = { .shape = SH(294) }, /* elb LoadBalancerDescriptions (member) */
-	[734] = { .shape = SH(259) }, /* elb LoadBalancerNames (member) */
-	[735] = { .name = "AppCookieStickinessPolicies", .shape = SH(261) }, /* elb Policies.AppCookieStickinessPolicies */
-	[736] = { .name = "LBCookieStickinessPolicies", .shape = SH(289) }, /* elb Policies.LBCookieStickinessPolicies */
-	[737] = { .name = "OtherPolicies", .shape = SH(302) }, /* elb Policies.OtherPolicies */
-	[738] = { .shape = SH(301) }, /* elb PolicyNames (member) */
-	[739] = { .name = "LoadBalancerName", .shape = SH(259), .flags = AWS_MF_REQUIRED }, /* elb RegisterEndPointsInput.LoadBalancerName */
-	[740] = { .name = "Instances", .shape = SH(288), .flags = AWS_MF_REQUIRED }, /* elb RegisterEndPointsInput.Instances */
-	[741] = { .name = "Instances", .shape = SH(288) }, /* elb RegisterEndPointsOutput.Instances */
-	[742] = { .shape = SH(308) }, /* elb SecurityGroups (member) */
-	[743] = { .name = "OwnerAlias", .shape = SH(310) }, /* elb SourceSecurityGroup.OwnerAlias */
-	[744] = { .name = "GroupName", .shape = SH(309) }, /* elb SourceSecurityGroup.GroupName */
-	[745] = { .shape = SH(314) }, /* elb Subnets (member) */
-	[746] = { .name = "State", .shape = SH(351) }, /* elbv2 AdministrativeOverride.State */
-	[747] = { .name = "Reason", .shape = SH(350) }, /* elbv2 AdministrativeOverride.Reason */
-	[748] = { .name = "Description", .shape = SH(328) }, /* elbv2 AdministrativeOverride.Description */
-	[749] = { .name = "Result", .shape = SH(320) }, /* elbv2 AnomalyDetection.Result */
-	[750] = { .name = "MitigationInEffect", .shape = SH(341) }, /* elbv2 AnomalyDetection.MitigationInEffect */
-	[751] = { .name = "TargetGroupArn", .shape = SH(356), .flags = AWS_MF_REQUIRED }, /* elbv2 DeregisterTargetsInput.TargetGroupArn */
-	[752] = { .name = "Targets", .shape = SH(354), .flags = AWS_MF_REQUIRED }, /* elbv2 DeregisterTargetsInput.Targets */
-	[753] = { .name = "LoadBalancerArn", .shape = SH(337) }, /* elbv2 DescribeTargetGroupsInput.LoadBalancerArn */
-	[754] = { .name = "TargetGroupArns", .shape = SH(357) }, /* elbv2 DescribeTargetGroupsInput.TargetGroupArns */
-	[755] = { .name = "Names", .shape = SH(360) }, /* elbv2 DescribeTargetGroupsInput.Names */
-	[756] = { .name = "Marker", .shape = SH(339) }, /* elbv2 DescribeTargetGroupsInput.Marker */
-	[757] = { .name = "PageSize", .shape = SH(342) }, /* elbv2 DescribeTargetGroupsInput.PageSize */
-	[758] = { .name = "TargetGroups", .shape = SH(361) }, /* elbv2 DescribeTargetGroupsOutput.TargetGroups */
-	[759] = { .name = "NextMarker", .shape = SH(339) }, /* elbv2 DescribeTargetGroupsOutput.NextMarker */
-	[760] = { .name = "TargetGroupArn", .shape = SH(356), .flags = AWS_MF_REQUIRED }, /* elbv2 DescribeTargetHealthInput.TargetGroupArn */
-	[761] = { .name = "Targets", .shape = SH(354) }, /* elbv2 DescribeTargetHealthInput.Targets */
-	[762] = { .name = "Include", .shape = SH(336) }, /* elbv2 DescribeTargetHealthInput.Include */
-	[763] = { .name = "TargetHealthDescriptions", .shape = SH(364) }, /* elbv2 DescribeTargetHealthOutput.TargetHealthDescriptions */
-	[764] = { .shape = SH(326) }, /* elbv2 ListOfDescribeTargetHealthIncludeOptions (member) */
-	[765] = { .shape = SH(337) }, /* elbv2 LoadBalancerArns (member) */
-	[766] = { .name = "HttpCode", .shape = SH(335) }, /* elbv2 Matcher.HttpCode */
-	[767] = { .name = "GrpcCode", .shape = SH(329) }, /* elbv2 Matcher.GrpcCode */
-	[768] = { .name = "TargetGroupArn", .shape = SH(356), .flags = AWS_MF_REQUIRED }, /* elbv2 RegisterTargetsInput.TargetGroupArn */
-	[769] = { .name = "Targets", .shape = SH(354), .flags = AWS_MF_REQUIRED }, /* elbv2 RegisterTargetsInput.Targets */
-	[770] = { .name = "Id", .shape = SH(367), .flags = AWS_MF_REQUIRED }, /* elbv2 TargetDescription.Id */
-	[771] = { .name = "Port", .shape = SH(344) }, /* elbv2 TargetDescription.Port */
-	[772] = { .name = "AvailabilityZone", .shape = SH(370) }, /* elbv2 TargetDescription.AvailabilityZone */
-	[773] = { .name = "QuicServerId", .shape = SH(347) }, /* elbv2 TargetDescription.QuicServerId */
-	[774] = { .shape = SH(353) }, /* elbv2 TargetDescriptions (member) */
-	[775] = { .name = "TargetGroupArn", .shape = SH(356) }, /* elbv2 TargetGroup.TargetGroupArn */
-	[776] = { .name = "TargetGroupName", .shape = SH(359) }, /* elbv2 TargetGroup.TargetGroupName */
-	[777] = { .name = "Protocol", .shape = SH(345) }, /* elbv2 TargetGroup.Protocol */
-	[778] = { .name = "Port", .shape = SH(344) }, /* elbv2 TargetGroup.Port */
-	[779] = { .name = "VpcId", .shape = SH(369) }, /* elbv2 TargetGroup.VpcId */
-	[780] = { .name = "HealthCheckProtocol", .shape = SH(345) }, /* elbv2 TargetGroup.HealthCheckProtocol */
-	[781] = { .name = "HealthCheckPort", .shape = SH(332) }, /* elbv2 TargetGroup.HealthCheckPort */
-	[782] = { .name = "HealthCheckEnabled", .shape = SH(330) }, /* elbv2 TargetGroup.HealthCheckEnabled */
-	[783] = { .name = "HealthCheckIntervalSeconds", .shape = SH(331) }, /* elbv2 TargetGroup.HealthCheckIntervalSeconds */
-	[784] = { .name = "HealthCheckTimeoutSeconds", .shape = SH(334) }, /* elbv2 TargetGroup.HealthCheckTimeoutSeconds */
-	[785] = { .name = "HealthyThresholdCount", .shape = SH(333) }, /* elbv2 TargetGroup.HealthyThresholdCount */
-	[786] = { .name = "UnhealthyThresholdCount", .shape = SH(333) }, /* elbv2 TargetGroup.UnhealthyThresholdCount */
-	[787] = { .name = "HealthCheckPath", .shape = SH(343) }, /* elbv2 TargetGroup.HealthCheckPath */
-	[788] = { .name = "Matcher", .shape = SH(340) }, /* elbv2 TargetGroup.Matcher */
-	[789] = { .name = "LoadBalancerArns", .shape = SH(338) }, /* elbv2 TargetGroup.LoadBalancerArns */
-	[790] = { .name = "TargetType", .shape = SH(368) }, /* elbv2 TargetGroup.TargetType */
-	[791] = { .name = "ProtocolVersion", .shape = SH(346) }, /* elbv2 TargetGroup.ProtocolVersion */
-	[792] = { .name = "IpAddressType", .shape = SH(358) }, /* elbv2 TargetGroup.IpAddressType */
-	[793] = { .name = "TargetControlPort", .shape = SH(352) }, /* elbv2 TargetGroup.TargetControlPort */
-	[794] = { .shape = SH(356) }, /* elbv2 TargetGroupArns (member) */
-	[795] = { .shape = SH(359) }, /* elbv2 TargetGroupNames (member) */
-	[796] = { .shape = SH(355) }, /* elbv2 TargetGroups (member) */
-	[797] = { .name = "State", .shape = SH(366) }, /* elbv2 TargetHealth.State */
-	[798] = { .name = "Reason", .shape = SH(365) }, /* elbv2 TargetHealth.Reason */
-	[799] = { .name = "Description", .shape = SH(328) }, /* elbv2 TargetHealth.Description */
-	[800] = { .name = "Target", .shape = SH(353) }, /* elbv2 TargetHealthDescription.Target */
-	[801] = { .name = "HealthCheckPort", .shape = SH(332) }, /* elbv2 TargetHealthDescription.HealthCheckPort */
-	[802] = { .name = "TargetHealth", .shape = SH(362) }, /* elbv2 TargetHealthDescription.TargetHealth */
-	[803] = { .name = "AnomalyDetection", .shape = SH(319) }, /* elbv2 TargetHealthDescription.AnomalyDetection */
-	[804] = { .name = "AdministrativeOverride", .shape = SH(318) }, /* elbv2 TargetHealthDescription.AdministrativeOverride */
-	[805] = { .shape = SH(363) }, /* elbv2 TargetHealthDescriptions (member) */
-	[806] = { .name = "UserName", .shape = SH(395) }, /* iam AccessKeyMetadata.UserName */
-	[807] = { .name = "AccessKeyId", .shape = SH(383) }, /* iam AccessKeyMetadata.AccessKeyId */
-	[808] = { .name = "Status", .shape = SH(394) }, /* iam AccessKeyMetadata.Status */
-	[809] = { .name = "CreateDate", .shape = SH(386) }, /* iam AccessKeyMetadata.CreateDate */
-	[810] = { .name = "RoleName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.RoleName */
-	[811] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.PolicyName */
-	[812] = { .name = "UserName", .shape = SH(387), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.UserName */
-	[813] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.PolicyName */
-	[814] = { .name = "RoleName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.RoleName */
-	[815] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.PolicyName */
-	[816] = { .name = "RoleName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.RoleName */
-	[817] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyName */
-	[818] = { .name = "PolicyDocument", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyDocument */
-	[819] = { .name = "UserName", .shape = SH(387), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.UserName */
-	[820] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.PolicyName */
-	[821] = { .name = "UserName", .shape = SH(387), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.UserName */
-	[822] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyName */
-	[823] = { .name = "PolicyDocument", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyDocument */
-	[824] = { .name = "UserName", .shape = SH(387) }, /* iam ListAccessKeysRequest.UserName */
-	[825] = { .name = "Marker", .shape = SH(388) }, /* iam ListAccessKeysRequest.Marker */
-	[826] = { .name = "MaxItems", .shape = SH(389) }, /* iam ListAccessKeysRequest.MaxItems */
-	[827] = { .name = "AccessKeyMetadata", .shape = SH(384), .flags = AWS_MF_REQUIRED }, /* iam ListAccessKeysResponse.AccessKeyMetadata */
-	[828] = { .name = "IsTruncated", .shape = SH(385) }, /* iam ListAccessKeysResponse.IsTruncated */
-	[829] = { .name = "Marker", .shape = SH(392) }, /* iam ListAccessKeysResponse.Marker */
-	[830] = { .name = "RoleName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.RoleName */
-	[831] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyName */
-	[832] = { .name = "PolicyDocument", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyDocument */
-	[833] = { .name = "UserName", .shape = SH(387), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.UserName */
-	[834] = { .name = "PolicyName", .shape = SH(391), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyName */
-	[835] = { .name = "PolicyDocument", .shape = SH(390), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyDocument */
-	[836] = { .name = "UserName", .shape = SH(387) }, /* iam UpdateAccessKeyRequest.UserName */
-	[837] = { .name = "AccessKeyId", .shape = SH(383), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.AccessKeyId */
-	[838] = { .name = "Status", .shape = SH(394), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.Status */
-	[839] = { .shape = SH(371) }, /* iam accessKeyMetadataListType (member) */
-	[840] = {
+	[672] = { .name = "EbsCardIndex", .shape = SH(151), .location_name = "ebsCardIndex" }, /* ec2 VolumeAttachment.EbsCardIndex */
+	[673] = { .name = "VolumeId", .shape = SH(237), .location_name = "volumeId" }, /* ec2 VolumeAttachment.VolumeId */
+	[674] = { .name = "InstanceId", .shape = SH(237), .location_name = "instanceId" }, /* ec2 VolumeAttachment.InstanceId */
+	[675] = { .name = "Device", .shape = SH(237), .location_name = "device" }, /* ec2 VolumeAttachment.Device */
+	[676] = { .name = "State", .shape = SH(254), .location_name = "status" }, /* ec2 VolumeAttachment.State */
+	[677] = { .name = "AttachTime", .shape = SH(56), .location_name = "attachTime" }, /* ec2 VolumeAttachment.AttachTime */
+	[678] = { .shape = SH(252), .location_name = "item" }, /* ec2 VolumeAttachmentList (member) */
+	[679] = { .shape = SH(255), .location_name = "VolumeId" }, /* ec2 VolumeIdStringList (member) */
+	[680] = { .shape = SH(251), .location_name = "item" }, /* ec2 VolumeList (member) */
+	[681] = { .shape = SH(264) }, /* elb AppCookieStickinessPolicies (member) */
+	[682] = { .name = "PolicyName", .shape = SH(303) }, /* elb AppCookieStickinessPolicy.PolicyName */
+	[683] = { .name = "CookieName", .shape = SH(270) }, /* elb AppCookieStickinessPolicy.CookieName */
+	[684] = { .shape = SH(265) }, /* elb AvailabilityZones (member) */
+	[685] = { .name = "InstancePort", .shape = SH(287) }, /* elb BackendServerDescription.InstancePort */
+	[686] = { .name = "PolicyNames", .shape = SH(304) }, /* elb BackendServerDescription.PolicyNames */
+	[687] = { .shape = SH(267) }, /* elb BackendServerDescriptions (member) */
+	[688] = { .name = "LoadBalancerName", .shape = SH(261), .flags = AWS_MF_REQUIRED }, /* elb DeregisterEndPointsInput.LoadBalancerName */
+	[689] = { .name = "Instances", .shape = SH(290), .flags = AWS_MF_REQUIRED }, /* elb DeregisterEndPointsInput.Instances */
+	[690] = { .name = "Instances", .shape = SH(290) }, /* elb DeregisterEndPointsOutput.Instances */
+	[691] = { .name = "LoadBalancerNames", .shape = SH(298) }, /* elb DescribeAccessPointsInput.LoadBalancerNames */
+	[692] = { .name = "Marker", .shape = SH(300) }, /* elb DescribeAccessPointsInput.Marker */
+	[693] = { .name = "PageSize", .shape = SH(301) }, /* elb DescribeAccessPointsInput.PageSize */
+	[694] = { .name = "LoadBalancerDescriptions", .shape = SH(297) }, /* elb DescribeAccessPointsOutput.LoadBalancerDescriptions */
+	[695] = { .name = "NextMarker", .shape = SH(300) }, /* elb DescribeAccessPointsOutput.NextMarker */
+	[696] = { .name = "LoadBalancerName", .shape = SH(261), .flags = AWS_MF_REQUIRED }, /* elb DescribeEndPointStateInput.LoadBalancerName */
+	[697] = { .name = "Instances", .shape = SH(290) }, /* elb DescribeEndPointStateInput.Instances */
+	[698] = { .name = "InstanceStates", .shape = SH(289) }, /* elb DescribeEndPointStateOutput.InstanceStates */
+	[699] = { .name = "Target", .shape = SH(282), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.Target */
+	[700] = { .name = "Interval", .shape = SH(281), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.Interval */
+	[701] = { .name = "Timeout", .shape = SH(283), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.Timeout */
+	[702] = { .name = "UnhealthyThreshold", .shape = SH(318), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.UnhealthyThreshold */
+	[703] = { .name = "HealthyThreshold", .shape = SH(284), .flags = AWS_MF_REQUIRED }, /* elb HealthCheck.HealthyThreshold */
+	[704] = { .name = "InstanceId", .shape = SH(286) }, /* elb Instance.InstanceId */
+	[705] = { .name = "InstanceId", .shape = SH(286) }, /* elb InstanceState.InstanceId */
+	[706] = { .name = "State", .shape = SH(315) }, /* elb InstanceState.State */
+	[707] = { .name = "ReasonCode", .shape = SH(306) }, /* elb InstanceState.ReasonCode */
+	[708] = { .name = "Description", .shape = SH(279) }, /* elb InstanceState.Description */
+	[709] = { .shape = SH(288) }, /* elb InstanceStates (member) */
+	[710] = { .shape = SH(285) }, /* elb Instances (member) */
+	[711] = { .shape = SH(292) }, /* elb LBCookieStickinessPolicies (member) */
+	[712] = { .name = "PolicyName", .shape = SH(303) }, /* elb LBCookieStickinessPolicy.PolicyName */
+	[713] = { .name = "CookieExpirationPeriod", .shape = SH(269) }, /* elb LBCookieStickinessPolicy.CookieExpirationPeriod */
+	[714] = { .name = "Protocol", .shape = SH(305), .flags = AWS_MF_REQUIRED }, /* elb Listener.Protocol */
+	[715] = { .name = "LoadBalancerPort", .shape = SH(262), .flags = AWS_MF_REQUIRED }, /* elb Listener.LoadBalancerPort */
+	[716] = { .name = "InstanceProtocol", .shape = SH(305) }, /* elb Listener.InstanceProtocol */
+	[717] = { .name = "InstancePort", .shape = SH(287), .flags = AWS_MF_REQUIRED }, /* elb Listener.InstancePort */
+	[718] = { .name = "SSLCertificateId", .shape = SH(309) }, /* elb Listener.SSLCertificateId */
+	[719] = { .name = "Listener", .shape = SH(293) }, /* elb ListenerDescription.Listener */
+	[720] = { .name = "PolicyNames", .shape = SH(304) }, /* elb ListenerDescription.PolicyNames */
+	[721] = { .shape = SH(294) }, /* elb ListenerDescriptions (member) */
+	[722] = { .name = "LoadBalancerName", .shape = SH(261) }, /* elb LoadBalancerDescription.LoadBalancerName */
+	[723] = { .name = "DNSName", .shape = SH(272) }, /* elb LoadBalancerDescription.DNSName */
+	[724] = { .name = "CanonicalHostedZoneName", .shape = SH(272) }, /* elb LoadBalancerDescription.CanonicalHostedZoneName */
+	[725] = { .name = "CanonicalHostedZoneNameID", .shape = SH(272) }, /* elb LoadBalancerDescription.CanonicalHostedZoneNameID */
+	[726] = { .name = "ListenerDescriptions", .shape = SH(295) }, /* elb LoadBalancerDescription.ListenerDescriptions */
+	[727] = { .name = "Policies", .shape = SH(302) }, /* elb LoadBalancerDescription.Policies */
+	[728] = { .name = "BackendServerDescriptions", .shape = SH(268) }, /* elb LoadBalancerDescription.BackendServerDescriptions */
+	[729] = { .name = "AvailabilityZones", .shape = SH(266) }, /* elb LoadBalancerDescription.AvailabilityZones */
+	[730] = { .name = "Subnets", .shape = SH(317) }, /* elb LoadBalancerDescription.Subnets */
+	[731] = { .name = "VPCId", .shape = SH(319) }, /* elb LoadBalancerDescription.VPCId */
+	[732] = { .name = "Instances", .shape = SH(290) }, /* elb LoadBalancerDescription.Instances */
+	[733] = { .name = "HealthCheck", .shape = SH(280) }, /* elb LoadBalancerDescription.HealthCheck */
+	[734] = { .name = "SourceSecurityGroup", .shape = SH(314) }, /* elb LoadBalancerDescription.SourceSecurityGroup */
+	[735] = { .name = "SecurityGroups", .shape = SH(313) }, /* elb LoadBalancerDescription.SecurityGroups */
+	[736] = { .name = "CreatedTime", .shape = SH(271) }, /* elb LoadBalancerDescription.CreatedTime */
+	[737] = { .name = "Scheme", .shape = SH(299) }, /* elb LoadBalancerDescription.Scheme */
+	[738] = { .shape = SH(296) }, /* elb LoadBalancerDescriptions (member) */
+	[739] = { .shape = SH(261) }, /* elb LoadBalancerNames (member) */
+	[740] = { .name = "AppCookieStickinessPolicies", .shape = SH(263) }, /* elb Policies.AppCookieStickinessPolicies */
+	[741] = { .name = "LBCookieStickinessPolicies", .shape = SH(291) }, /* elb Policies.LBCookieStickinessPolicies */
+	[742] = { .name = "OtherPolicies", .shape = SH(304) }, /* elb Policies.OtherPolicies */
+	[743] = { .shape = SH(303) }, /* elb PolicyNames (member) */
+	[744] = { .name = "LoadBalancerName", .shape = SH(261), .flags = AWS_MF_REQUIRED }, /* elb RegisterEndPointsInput.LoadBalancerName */
+	[745] = { .name = "Instances", .shape = SH(290), .flags = AWS_MF_REQUIRED }, /* elb RegisterEndPointsInput.Instances */
+	[746] = { .name = "Instances", .shape = SH(290) }, /* elb RegisterEndPointsOutput.Instances */
+	[747] = { .shape = SH(310) }, /* elb SecurityGroups (member) */
+	[748] = { .name = "OwnerAlias", .shape = SH(312) }, /* elb SourceSecurityGroup.OwnerAlias */
+	[749] = { .name = "GroupName", .shape = SH(311) }, /* elb SourceSecurityGroup.GroupName */
+	[750] = { .shape = SH(316) }, /* elb Subnets (member) */
+	[751] = { .name = "State", .shape = SH(353) }, /* elbv2 AdministrativeOverride.State */
+	[752] = { .name = "Reason", .shape = SH(352) }, /* elbv2 AdministrativeOverride.Reason */
+	[753] = { .name = "Description", .shape = SH(330) }, /* elbv2 AdministrativeOverride.Description */
+	[754] = { .name = "Result", .shape = SH(322) }, /* elbv2 AnomalyDetection.Result */
+	[755] = { .name = "MitigationInEffect", .shape = SH(343) }, /* elbv2 AnomalyDetection.MitigationInEffect */
+	[756] = { .name = "TargetGroupArn", .shape = SH(358), .flags = AWS_MF_REQUIRED }, /* elbv2 DeregisterTargetsInput.TargetGroupArn */
+	[757] = { .name = "Targets", .shape = SH(356), .flags = AWS_MF_REQUIRED }, /* elbv2 DeregisterTargetsInput.Targets */
+	[758] = { .name = "LoadBalancerArn", .shape = SH(339) }, /* elbv2 DescribeTargetGroupsInput.LoadBalancerArn */
+	[759] = { .name = "TargetGroupArns", .shape = SH(359) }, /* elbv2 DescribeTargetGroupsInput.TargetGroupArns */
+	[760] = { .name = "Names", .shape = SH(362) }, /* elbv2 DescribeTargetGroupsInput.Names */
+	[761] = { .name = "Marker", .shape = SH(341) }, /* elbv2 DescribeTargetGroupsInput.Marker */
+	[762] = { .name = "PageSize", .shape = SH(344) }, /* elbv2 DescribeTargetGroupsInput.PageSize */
+	[763] = { .name = "TargetGroups", .shape = SH(363) }, /* elbv2 DescribeTargetGroupsOutput.TargetGroups */
+	[764] = { .name = "NextMarker", .shape = SH(341) }, /* elbv2 DescribeTargetGroupsOutput.NextMarker */
+	[765] = { .name = "TargetGroupArn", .shape = SH(358), .flags = AWS_MF_REQUIRED }, /* elbv2 DescribeTargetHealthInput.TargetGroupArn */
+	[766] = { .name = "Targets", .shape = SH(356) }, /* elbv2 DescribeTargetHealthInput.Targets */
+	[767] = { .name = "Include", .shape = SH(338) }, /* elbv2 DescribeTargetHealthInput.Include */
+	[768] = { .name = "TargetHealthDescriptions", .shape = SH(366) }, /* elbv2 DescribeTargetHealthOutput.TargetHealthDescriptions */
+	[769] = { .shape = SH(328) }, /* elbv2 ListOfDescribeTargetHealthIncludeOptions (member) */
+	[770] = { .shape = SH(339) }, /* elbv2 LoadBalancerArns (member) */
+	[771] = { .name = "HttpCode", .shape = SH(337) }, /* elbv2 Matcher.HttpCode */
+	[772] = { .name = "GrpcCode", .shape = SH(331) }, /* elbv2 Matcher.GrpcCode */
+	[773] = { .name = "TargetGroupArn", .shape = SH(358), .flags = AWS_MF_REQUIRED }, /* elbv2 RegisterTargetsInput.TargetGroupArn */
+	[774] = { .name = "Targets", .shape = SH(356), .flags = AWS_MF_REQUIRED }, /* elbv2 RegisterTargetsInput.Targets */
+	[775] = { .name = "Id", .shape = SH(369), .flags = AWS_MF_REQUIRED }, /* elbv2 TargetDescription.Id */
+	[776] = { .name = "Port", .shape = SH(346) }, /* elbv2 TargetDescription.Port */
+	[777] = { .name = "AvailabilityZone", .shape = SH(372) }, /* elbv2 TargetDescription.AvailabilityZone */
+	[778] = { .name = "QuicServerId", .shape = SH(349) }, /* elbv2 TargetDescription.QuicServerId */
+	[779] = { .shape = SH(355) }, /* elbv2 TargetDescriptions (member) */
+	[780] = { .name = "TargetGroupArn", .shape = SH(358) }, /* elbv2 TargetGroup.TargetGroupArn */
+	[781] = { .name = "TargetGroupName", .shape = SH(361) }, /* elbv2 TargetGroup.TargetGroupName */
+	[782] = { .name = "Protocol", .shape = SH(347) }, /* elbv2 TargetGroup.Protocol */
+	[783] = { .name = "Port", .shape = SH(346) }, /* elbv2 TargetGroup.Port */
+	[784] = { .name = "VpcId", .shape = SH(371) }, /* elbv2 TargetGroup.VpcId */
+	[785] = { .name = "HealthCheckProtocol", .shape = SH(347) }, /* elbv2 TargetGroup.HealthCheckProtocol */
+	[786] = { .name = "HealthCheckPort", .shape = SH(334) }, /* elbv2 TargetGroup.HealthCheckPort */
+	[787] = { .name = "HealthCheckEnabled", .shape = SH(332) }, /* elbv2 TargetGroup.HealthCheckEnabled */
+	[788] = { .name = "HealthCheckIntervalSeconds", .shape = SH(333) }, /* elbv2 TargetGroup.HealthCheckIntervalSeconds */
+	[789] = { .name = "HealthCheckTimeoutSeconds", .shape = SH(336) }, /* elbv2 TargetGroup.HealthCheckTimeoutSeconds */
+	[790] = { .name = "HealthyThresholdCount", .shape = SH(335) }, /* elbv2 TargetGroup.HealthyThresholdCount */
+	[791] = { .name = "UnhealthyThresholdCount", .shape = SH(335) }, /* elbv2 TargetGroup.UnhealthyThresholdCount */
+	[792] = { .name = "HealthCheckPath", .shape = SH(345) }, /* elbv2 TargetGroup.HealthCheckPath */
+	[793] = { .name = "Matcher", .shape = SH(342) }, /* elbv2 TargetGroup.Matcher */
+	[794] = { .name = "LoadBalancerArns", .shape = SH(340) }, /* elbv2 TargetGroup.LoadBalancerArns */
+	[795] = { .name = "TargetType", .shape = SH(370) }, /* elbv2 TargetGroup.TargetType */
+	[796] = { .name = "ProtocolVersion", .shape = SH(348) }, /* elbv2 TargetGroup.ProtocolVersion */
+	[797] = { .name = "IpAddressType", .shape = SH(360) }, /* elbv2 TargetGroup.IpAddressType */
+	[798] = { .name = "TargetControlPort", .shape = SH(354) }, /* elbv2 TargetGroup.TargetControlPort */
+	[799] = { .shape = SH(358) }, /* elbv2 TargetGroupArns (member) */
+	[800] = { .shape = SH(361) }, /* elbv2 TargetGroupNames (member) */
+	[801] = { .shape = SH(357) }, /* elbv2 TargetGroups (member) */
+	[802] = { .name = "State", .shape = SH(368) }, /* elbv2 TargetHealth.State */
+	[803] = { .name = "Reason", .shape = SH(367) }, /* elbv2 TargetHealth.Reason */
+	[804] = { .name = "Description", .shape = SH(330) }, /* elbv2 TargetHealth.Description */
+	[805] = { .name = "Target", .shape = SH(355) }, /* elbv2 TargetHealthDescription.Target */
+	[806] = { .name = "HealthCheckPort", .shape = SH(334) }, /* elbv2 TargetHealthDescription.HealthCheckPort */
+	[807] = { .name = "TargetHealth", .shape = SH(364) }, /* elbv2 TargetHealthDescription.TargetHealth */
+	[808] = { .name = "AnomalyDetection", .shape = SH(321) }, /* elbv2 TargetHealthDescription.AnomalyDetection */
+	[809] = { .name = "AdministrativeOverride", .shape = SH(320) }, /* elbv2 TargetHealthDescription.AdministrativeOverride */
+	[810] = { .shape = SH(365) }, /* elbv2 TargetHealthDescriptions (member) */
+	[811] = { .name = "UserName", .shape = SH(397) }, /* iam AccessKeyMetadata.UserName */
+	[812] = { .name = "AccessKeyId", .shape = SH(385) }, /* iam AccessKeyMetadata.AccessKeyId */
+	[813] = { .name = "Status", .shape = SH(396) }, /* iam AccessKeyMetadata.Status */
+	[814] = { .name = "CreateDate", .shape = SH(388) }, /* iam AccessKeyMetadata.CreateDate */
+	[815] = { .name = "RoleName", .shape = SH(395), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.RoleName */
+	[816] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam DeleteRolePolicyRequest.PolicyName */
+	[817] = { .name = "UserName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.UserName */
+	[818] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam DeleteUserPolicyRequest.PolicyName */
+	[819] = { .name = "RoleName", .shape = SH(395), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.RoleName */
+	[820] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyRequest.PolicyName */
+	[821] = { .name = "RoleName", .shape = SH(395), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.RoleName */
+	[822] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyName */
+	[823] = { .name = "PolicyDocument", .shape = SH(392), .flags = AWS_MF_REQUIRED }, /* iam GetRolePolicyResponse.PolicyDocument */
+	[824] = { .name = "UserName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.UserName */
+	[825] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyRequest.PolicyName */
+	[826] = { .name = "UserName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.UserName */
+	[827] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyName */
+	[828] = { .name = "PolicyDocument", .shape = SH(392), .flags = AWS_MF_REQUIRED }, /* iam GetUserPolicyResponse.PolicyDocument */
+	[829] = { .name = "UserName", .shape = SH(389) }, /* iam ListAccessKeysRequest.UserName */
+	[830] = { .name = "Marker", .shape = SH(390) }, /* iam ListAccessKeysRequest.Marker */
+	[831] = { .name = "MaxItems", .shape = SH(391) }, /* iam ListAccessKeysRequest.MaxItems */
+	[832] = { .name = "AccessKeyMetadata", .shape = SH(386), .flags = AWS_MF_REQUIRED }, /* iam ListAccessKeysResponse.AccessKeyMetadata */
+	[833] = { .name = "IsTruncated", .shape = SH(387) }, /* iam ListAccessKeysResponse.IsTruncated */
+	[834] = { .name = "Marker", .shape = SH(394) }, /* iam ListAccessKeysResponse.Marker */
+	[835] = { .name = "RoleName", .shape = SH(395), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.RoleName */
+	[836] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyName */
+	[837] = { .name = "PolicyDocument", .shape = SH(392), .flags = AWS_MF_REQUIRED }, /* iam PutRolePolicyRequest.PolicyDocument */
+	[838] = { .name = "UserName", .shape = SH(389), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.UserName */
+	[839] = { .name = "PolicyName", .shape = SH(393), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyName */
+	[840] = { .name = "PolicyDocument", .shape = SH(392), .flags = AWS_MF_REQUIRED }, /* iam PutUserPolicyRequest.PolicyDocument */
+	[841] = { .name = "UserName", .shape = SH(389) }, /* iam UpdateAccessKeyRequest.UserName */
+	[842] = { .name = "AccessKeyId", .shape = SH(385), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.AccessKeyId */
+	[843] = { .name = "Status", .shape = SH(396), .flags = AWS_MF_REQUIRED }, /* iam UpdateAccessKeyRequest.Status */
+	[844] = { .shape = SH(373) }, /* iam accessKeyMetadataListType (member) */
+	[845] = { .shape = SH(405) }, /* s3 ChecksumAlgorithmList (member) */
+	[846] = { .name = "Prefix", .shape = SH(482) }, /* s3 CommonPrefix.Prefix */
+	[847] = { .shape = SH(419) }, /* s3 CommonPrefixList (member) */
+	[848] = {
 		.name = "Bucket",
-		.shape = SH(401),
+		.shape = SH(403),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 DeletePublicAccessBlockRequest.Bucket */
-	[841] = {
+	[849] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(397),
+		.shape = SH(399),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 DeletePublicAccessBlockRequest.ExpectedBucketOwner */
-	[842] = { .name = "PolicyStatus", .shape = SH(456) }, /* s3 GetBucketPolicyStatusOutput.PolicyStatus */
-	[843] = {
+	[850] = { .name = "PolicyStatus", .shape = SH(481) }, /* s3 GetBucketPolicyStatusOutput.PolicyStatus */
+	[851] = {
 		.name = "Bucket",
-		.shape = SH(401),
+		.shape = SH(403),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 GetBucketPolicyStatusRequest.Bucket */
-	[844] = {
+	[852] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(397),
+		.shape = SH(399),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetBucketPolicyStatusRequest.ExpectedBucketOwner */
-	[845] = { .name = "PublicAccessBlockConfiguration", .shape = SH(457) }, /* s3 GetPublicAccessBlockOutput.PublicAccessBlockConfiguration */
-	[846] = {
+	[853] = { .name = "Body", .shape = SH(401), .flags = AWS_MF_STREAMING }, /* s3 GetObjectOutput.Body */
+	[854] = {
+		.name = "DeleteMarker",
+		.shape = SH(428),
+		.location_name = "x-amz-delete-marker",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.DeleteMarker */
+	[855] = {
+		.name = "AcceptRanges",
+		.shape = SH(398),
+		.location_name = "accept-ranges",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.AcceptRanges */
+	[856] = {
+		.name = "Expiration",
+		.shape = SH(434),
+		.location_name = "x-amz-expiration",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.Expiration */
+	[857] = {
+		.name = "Restore",
+		.shape = SH(497),
+		.location_name = "x-amz-restore",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.Restore */
+	[858] = {
+		.name = "LastModified",
+		.shape = SH(458),
+		.location_name = "Last-Modified",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.LastModified */
+	[859] = {
+		.name = "ContentLength",
+		.shape = SH(424),
+		.location_name = "Content-Length",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ContentLength */
+	[860] = {
+		.name = "ETag",
+		.shape = SH(432),
+		.location_name = "ETag",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ETag */
+	[861] = {
+		.name = "ChecksumCRC32",
+		.shape = SH(407),
+		.location_name = "x-amz-checksum-crc32",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ChecksumCRC32 */
+	[862] = {
+		.name = "ChecksumCRC32C",
+		.shape = SH(408),
+		.location_name = "x-amz-checksum-crc32c",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ChecksumCRC32C */
+	[863] = {
+		.name = "ChecksumCRC64NVME",
+		.shape = SH(409),
+		.location_name = "x-amz-checksum-crc64nvme",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ChecksumCRC64NVME */
+	[864] = {
+		.name = "ChecksumSHA1",
+		.shape = SH(412),
+		.location_name = "x-amz-checksum-sha1",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ChecksumSHA1 */
+	[865] = {
+		.name = "ChecksumSHA256",
+		.shape = SH(413),
+		.location_name = "x-amz-checksum-sha256",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ChecksumSHA256 */
+	[866] = {
+		.name = "ChecksumSHA512",
+		.shape = SH(414),
+		.location_name = "x-amz-checksum-sha512",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ChecksumSHA512 */
+	[867] = {
+		.name = "ChecksumMD5",
+		.shape = SH(410),
+		.location_name = "x-amz-checksum-md5",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ChecksumMD5 */
+	[868] = {
+		.name = "ChecksumXXHASH64",
+		.shape = SH(418),
+		.location_name = "x-amz-checksum-xxhash64",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ChecksumXXHASH64 */
+	[869] = {
+		.name = "ChecksumXXHASH3",
+		.shape = SH(417),
+		.location_name = "x-amz-checksum-xxhash3",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ChecksumXXHASH3 */
+	[870] = {
+		.name = "ChecksumXXHASH128",
+		.shape = SH(416),
+		.location_name = "x-amz-checksum-xxhash128",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ChecksumXXHASH128 */
+	[871] = {
+		.name = "ChecksumType",
+		.shape = SH(415),
+		.location_name = "x-amz-checksum-type",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ChecksumType */
+	[872] = {
+		.name = "MissingMeta",
+		.shape = SH(465),
+		.location_name = "x-amz-missing-meta",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.MissingMeta */
+	[873] = {
+		.name = "VersionId",
+		.shape = SH(475),
+		.location_name = "x-amz-version-id",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.VersionId */
+	[874] = {
+		.name = "CacheControl",
+		.shape = SH(404),
+		.location_name = "Cache-Control",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.CacheControl */
+	[875] = {
+		.name = "ContentDisposition",
+		.shape = SH(421),
+		.location_name = "Content-Disposition",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ContentDisposition */
+	[876] = {
+		.name = "ContentEncoding",
+		.shape = SH(422),
+		.location_name = "Content-Encoding",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ContentEncoding */
+	[877] = {
+		.name = "ContentLanguage",
+		.shape = SH(423),
+		.location_name = "Content-Language",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ContentLanguage */
+	[878] = {
+		.name = "ContentRange",
+		.shape = SH(426),
+		.location_name = "Content-Range",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ContentRange */
+	[879] = {
+		.name = "ContentType",
+		.shape = SH(427),
+		.location_name = "Content-Type",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ContentType */
+	[880] = {
+		.name = "Expires",
+		.shape = SH(435),
+		.location_name = "Expires",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.Expires */
+	[881] = {
+		.name = "WebsiteRedirectLocation",
+		.shape = SH(513),
+		.location_name = "x-amz-website-redirect-location",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.WebsiteRedirectLocation */
+	[882] = {
+		.name = "ServerSideEncryption",
+		.shape = SH(505),
+		.location_name = "x-amz-server-side-encryption",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ServerSideEncryption */
+	[883] = {
+		.name = "Metadata",
+		.shape = SH(462),
+		.location_name = "x-amz-meta-",
+		.location = AWS_LOC_HEADERS,
+	}, /* s3 GetObjectOutput.Metadata */
+	[884] = {
+		.name = "SSECustomerAlgorithm",
+		.shape = SH(500),
+		.location_name = "x-amz-server-side-encryption-customer-algorithm",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.SSECustomerAlgorithm */
+	[885] = {
+		.name = "SSECustomerKeyMD5",
+		.shape = SH(502),
+		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.SSECustomerKeyMD5 */
+	[886] = {
+		.name = "SSEKMSKeyId",
+		.shape = SH(504),
+		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.SSEKMSKeyId */
+	[887] = {
+		.name = "BucketKeyEnabled",
+		.shape = SH(402),
+		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.BucketKeyEnabled */
+	[888] = {
+		.name = "StorageClass",
+		.shape = SH(509),
+		.location_name = "x-amz-storage-class",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.StorageClass */
+	[889] = {
+		.name = "RequestCharged",
+		.shape = SH(489),
+		.location_name = "x-amz-request-charged",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.RequestCharged */
+	[890] = {
+		.name = "ReplicationStatus",
+		.shape = SH(488),
+		.location_name = "x-amz-replication-status",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ReplicationStatus */
+	[891] = {
+		.name = "PartsCount",
+		.shape = SH(480),
+		.location_name = "x-amz-mp-parts-count",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.PartsCount */
+	[892] = {
+		.name = "TagCount",
+		.shape = SH(510),
+		.location_name = "x-amz-tagging-count",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.TagCount */
+	[893] = {
+		.name = "ObjectLockMode",
+		.shape = SH(472),
+		.location_name = "x-amz-object-lock-mode",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ObjectLockMode */
+	[894] = {
+		.name = "ObjectLockRetainUntilDate",
+		.shape = SH(473),
+		.location_name = "x-amz-object-lock-retain-until-date",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ObjectLockRetainUntilDate */
+	[895] = {
+		.name = "ObjectLockLegalHoldStatus",
+		.shape = SH(471),
+		.location_name = "x-amz-object-lock-legal-hold",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectOutput.ObjectLockLegalHoldStatus */
+	[896] = {
 		.name = "Bucket",
-		.shape = SH(401),
+		.shape = SH(403),
+		.location_name = "Bucket",
+		.location = AWS_LOC_URI,
+		.flags = AWS_MF_REQUIRED,
+	}, /* s3 GetObjectRequest.Bucket */
+	[897] = {
+		.name = "IfMatch",
+		.shape = SH(450),
+		.location_name = "If-Match",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectRequest.IfMatch */
+	[898] = {
+		.name = "IfModifiedSince",
+		.shape = SH(451),
+		.location_name = "If-Modified-Since",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectRequest.IfModifiedSince */
+	[899] = {
+		.name = "IfNoneMatch",
+		.shape = SH(452),
+		.location_name = "If-None-Match",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectRequest.IfNoneMatch */
+	[900] = {
+		.name = "IfUnmodifiedSince",
+		.shape = SH(453),
+		.location_name = "If-Unmodified-Since",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectRequest.IfUnmodifiedSince */
+	[901] = {
+		.name = "Key",
+		.shape = SH(469),
+		.location_name = "Key",
+		.location = AWS_LOC_URI,
+		.flags = AWS_MF_REQUIRED,
+	}, /* s3 GetObjectRequest.Key */
+	[902] = {
+		.name = "Range",
+		.shape = SH(487),
+		.location_name = "Range",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectRequest.Range */
+	[903] = {
+		.name = "ResponseCacheControl",
+		.shape = SH(491),
+		.location_name = "response-cache-control",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 GetObjectRequest.ResponseCacheControl */
+	[904] = {
+		.name = "ResponseContentDisposition",
+		.shape = SH(492),
+		.location_name = "response-content-disposition",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 GetObjectRequest.ResponseContentDisposition */
+	[905] = {
+		.name = "ResponseContentEncoding",
+		.shape = SH(493),
+		.location_name = "response-content-encoding",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 GetObjectRequest.ResponseContentEncoding */
+	[906] = {
+		.name = "ResponseContentLanguage",
+		.shape = SH(494),
+		.location_name = "response-content-language",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 GetObjectRequest.ResponseContentLanguage */
+	[907] = {
+		.name = "ResponseContentType",
+		.shape = SH(495),
+		.location_name = "response-content-type",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 GetObjectRequest.ResponseContentType */
+	[908] = {
+		.name = "ResponseExpires",
+		.shape = SH(496),
+		.location_name = "response-expires",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 GetObjectRequest.ResponseExpires */
+	[909] = {
+		.name = "VersionId",
+		.shape = SH(475),
+		.location_name = "versionId",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 GetObjectRequest.VersionId */
+	[910] = {
+		.name = "SSECustomerAlgorithm",
+		.shape = SH(500),
+		.location_name = "x-amz-server-side-encryption-customer-algorithm",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectRequest.SSECustomerAlgorithm */
+	[911] = {
+		.name = "SSECustomerKey",
+		.shape = SH(501),
+		.location_name = "x-amz-server-side-encryption-customer-key",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectRequest.SSECustomerKey */
+	[912] = {
+		.name = "SSECustomerKeyMD5",
+		.shape = SH(502),
+		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectRequest.SSECustomerKeyMD5 */
+	[913] = {
+		.name = "RequestPayer",
+		.shape = SH(490),
+		.location_name = "x-amz-request-payer",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectRequest.RequestPayer */
+	[914] = {
+		.name = "PartNumber",
+		.shape = SH(479),
+		.location_name = "partNumber",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 GetObjectRequest.PartNumber */
+	[915] = {
+		.name = "ExpectedBucketOwner",
+		.shape = SH(399),
+		.location_name = "x-amz-expected-bucket-owner",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectRequest.ExpectedBucketOwner */
+	[916] = {
+		.name = "ChecksumMode",
+		.shape = SH(411),
+		.location_name = "x-amz-checksum-mode",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 GetObjectRequest.ChecksumMode */
+	[917] = { .name = "PublicAccessBlockConfiguration", .shape = SH(483) }, /* s3 GetPublicAccessBlockOutput.PublicAccessBlockConfiguration */
+	[918] = {
+		.name = "Bucket",
+		.shape = SH(403),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 GetPublicAccessBlockRequest.Bucket */
-	[847] = {
+	[919] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(397),
+		.shape = SH(399),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 GetPublicAccessBlockRequest.ExpectedBucketOwner */
-	[848] = {
+	[920] = {
 		.name = "DeleteMarker",
-		.shape = SH(423),
+		.shape = SH(428),
 		.location_name = "x-amz-delete-marker",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.DeleteMarker */
-	[849] = {
+	[921] = {
 		.name = "AcceptRanges",
-		.shape = SH(396),
+		.shape = SH(398),
 		.location_name = "accept-ranges",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.AcceptRanges */
-	[850] = {
+	[922] = {
 		.name = "Expiration",
-		.shape = SH(426),
+		.shape = SH(434),
 		.location_name = "x-amz-expiration",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.Expiration */
-	[851] = {
+	[923] = {
 		.name = "Restore",
-		.shape = SH(471),
+		.shape = SH(497),
 		.location_name = "x-amz-restore",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.Restore */
-	[852] = {
+	[924] = {
 		.name = "ArchiveStatus",
-		.shape = SH(398),
+		.shape = SH(400),
 		.location_name = "x-amz-archive-status",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ArchiveStatus */
-	[853] = {
+	[925] = {
 		.name = "LastModified",
-		.shape = SH(443),
+		.shape = SH(458),
 		.location_name = "Last-Modified",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.LastModified */
-	[854] = {
+	[926] = {
 		.name = "ContentLength",
-		.shape = SH(419),
+		.shape = SH(424),
 		.location_name = "Content-Length",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentLength */
-	[855] = {
+	[927] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(404),
+		.shape = SH(407),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumCRC32 */
-	[856] = {
+	[928] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(405),
+		.shape = SH(408),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumCRC32C */
-	[857] = {
+	[929] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(406),
+		.shape = SH(409),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumCRC64NVME */
-	[858] = {
+	[930] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(409),
+		.shape = SH(412),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumSHA1 */
-	[859] = {
+	[931] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(410),
+		.shape = SH(413),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumSHA256 */
-	[860] = {
+	[932] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(411),
+		.shape = SH(414),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumSHA512 */
-	[861] = {
+	[933] = {
 		.name = "ChecksumMD5",
-		.shape = SH(407),
+		.shape = SH(410),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumMD5 */
-	[862] = {
+	[934] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(415),
+		.shape = SH(418),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumXXHASH64 */
-	[863] = {
+	[935] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(414),
+		.shape = SH(417),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumXXHASH3 */
-	[864] = {
+	[936] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(413),
+		.shape = SH(416),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumXXHASH128 */
-	[865] = {
+	[937] = {
 		.name = "ChecksumType",
-		.shape = SH(412),
+		.shape = SH(415),
 		.location_name = "x-amz-checksum-type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ChecksumType */
-	[866] = {
+	[938] = {
 		.name = "ETag",
-		.shape = SH(425),
+		.shape = SH(432),
 		.location_name = "ETag",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ETag */
-	[867] = {
+	[939] = {
 		.name = "MissingMeta",
-		.shape = SH(447),
+		.shape = SH(465),
 		.location_name = "x-amz-missing-meta",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.MissingMeta */
-	[868] = {
+	[940] = {
 		.name = "VersionId",
-		.shape = SH(453),
+		.shape = SH(475),
 		.location_name = "x-amz-version-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.VersionId */
-	[869] = {
+	[941] = {
 		.name = "CacheControl",
-		.shape = SH(402),
+		.shape = SH(404),
 		.location_name = "Cache-Control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.CacheControl */
-	[870] = {
+	[942] = {
 		.name = "ContentDisposition",
-		.shape = SH(416),
+		.shape = SH(421),
 		.location_name = "Content-Disposition",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentDisposition */
-	[871] = {
+	[943] = {
 		.name = "ContentEncoding",
-		.shape = SH(417),
+		.shape = SH(422),
 		.location_name = "Content-Encoding",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentEncoding */
-	[872] = {
+	[944] = {
 		.name = "ContentLanguage",
-		.shape = SH(418),
+		.shape = SH(423),
 		.location_name = "Content-Language",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentLanguage */
-	[873] = {
+	[945] = {
 		.name = "ContentType",
-		.shape = SH(422),
+		.shape = SH(427),
 		.location_name = "Content-Type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentType */
-	[874] = {
+	[946] = {
 		.name = "ContentRange",
-		.shape = SH(421),
+		.shape = SH(426),
 		.location_name = "Content-Range",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ContentRange */
-	[875] = {
+	[947] = {
 		.name = "Expires",
-		.shape = SH(427),
+		.shape = SH(435),
 		.location_name = "Expires",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.Expires */
-	[876] = {
+	[948] = {
 		.name = "WebsiteRedirectLocation",
-		.shape = SH(483),
+		.shape = SH(513),
 		.location_name = "x-amz-website-redirect-location",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.WebsiteRedirectLocation */
-	[877] = {
+	[949] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(477),
+		.shape = SH(505),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ServerSideEncryption */
-	[878] = {
+	[950] = {
 		.name = "Metadata",
-		.shape = SH(444),
+		.shape = SH(462),
 		.location_name = "x-amz-meta-",
 		.location = AWS_LOC_HEADERS,
 	}, /* s3 HeadObjectOutput.Metadata */
-	[879] = {
+	[951] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(472),
+		.shape = SH(500),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.SSECustomerAlgorithm */
-	[880] = {
+	[952] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(474),
+		.shape = SH(502),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.SSECustomerKeyMD5 */
-	[881] = {
+	[953] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(476),
+		.shape = SH(504),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.SSEKMSKeyId */
-	[882] = {
+	[954] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(400),
+		.shape = SH(402),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.BucketKeyEnabled */
-	[883] = {
+	[955] = {
 		.name = "StorageClass",
-		.shape = SH(480),
+		.shape = SH(509),
 		.location_name = "x-amz-storage-class",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.StorageClass */
-	[884] = {
+	[956] = {
 		.name = "RequestCharged",
-		.shape = SH(463),
+		.shape = SH(489),
 		.location_name = "x-amz-request-charged",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.RequestCharged */
-	[885] = {
+	[957] = {
 		.name = "ReplicationStatus",
-		.shape = SH(462),
+		.shape = SH(488),
 		.location_name = "x-amz-replication-status",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ReplicationStatus */
-	[886] = {
+	[958] = {
 		.name = "PartsCount",
-		.shape = SH(455),
+		.shape = SH(480),
 		.location_name = "x-amz-mp-parts-count",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.PartsCount */
-	[887] = {
+	[959] = {
 		.name = "TagCount",
-		.shape = SH(481),
+		.shape = SH(510),
 		.location_name = "x-amz-tagging-count",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.TagCount */
-	[888] = {
+	[960] = {
 		.name = "ObjectLockMode",
-		.shape = SH(451),
+		.shape = SH(472),
 		.location_name = "x-amz-object-lock-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ObjectLockMode */
-	[889] = {
+	[961] = {
 		.name = "ObjectLockRetainUntilDate",
-		.shape = SH(452),
+		.shape = SH(473),
 		.location_name = "x-amz-object-lock-retain-until-date",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ObjectLockRetainUntilDate */
-	[890] = {
+	[962] = {
 		.name = "ObjectLockLegalHoldStatus",
-		.shape = SH(450),
+		.shape = SH(471),
 		.location_name = "x-amz-object-lock-legal-hold",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectOutput.ObjectLockLegalHoldStatus */
-	[891] = {
+	[963] = {
 		.name = "Bucket",
-		.shape = SH(401),
+		.shape = SH(403),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 HeadObjectRequest.Bucket */
-	[892] = {
+	[964] = {
 		.name = "IfMatch",
-		.shape = SH(438),
+		.shape = SH(450),
 		.location_name = "If-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfMatch */
-	[893] = {
+	[965] = {
 		.name = "IfModifiedSince",
-		.shape = SH(439),
+		.shape = SH(451),
 		.location_name = "If-Modified-Since",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfModifiedSince */
-	[894] = {
+	[966] = {
 		.name = "IfNoneMatch",
-		.shape = SH(440),
+		.shape = SH(452),
 		.location_name = "If-None-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfNoneMatch */
-	[895] = {
+	[967] = {
 		.name = "IfUnmodifiedSince",
-		.shape = SH(441),
+		.shape = SH(453),
 		.location_name = "If-Unmodified-Since",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.IfUnmodifiedSince */
-	[896] = {
+	[968] = {
 		.name = "Key",
-		.shape = SH(449),
+		.shape = SH(469),
 		.location_name = "Key",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 HeadObjectRequest.Key */
-	[897] = {
+	[969] = {
 		.name = "Range",
-		.shape = SH(461),
+		.shape = SH(487),
 		.location_name = "Range",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.Range */
-	[898] = {
+	[970] = {
 		.name = "ResponseCacheControl",
-		.shape = SH(465),
+		.shape = SH(491),
 		.location_name = "response-cache-control",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseCacheControl */
-	[899] = {
+	[971] = {
 		.name = "ResponseContentDisposition",
-		.shape = SH(466),
+		.shape = SH(492),
 		.location_name = "response-content-disposition",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentDisposition */
-	[900] = {
+	[972] = {
 		.name = "ResponseContentEncoding",
-		.shape = SH(467),
+		.shape = SH(493),
 		.location_name = "response-content-encoding",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentEncoding */
-	[901] = {
+	[973] = {
 		.name = "ResponseContentLanguage",
-		.shape = SH(468),
+		.shape = SH(494),
 		.location_name = "response-content-language",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentLanguage */
-	[902] = {
+	[974] = {
 		.name = "ResponseContentType",
-		.shape = SH(469),
+		.shape = SH(495),
 		.location_name = "response-content-type",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseContentType */
-	[903] = {
+	[975] = {
 		.name = "ResponseExpires",
-		.shape = SH(470),
+		.shape = SH(496),
 		.location_name = "response-expires",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.ResponseExpires */
-	[904] = {
+	[976] = {
 		.name = "VersionId",
-		.shape = SH(453),
+		.shape = SH(475),
 		.location_name = "versionId",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.VersionId */
-	[905] = {
+	[977] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(472),
+		.shape = SH(500),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.SSECustomerAlgorithm */
-	[906] = {
+	[978] = {
 		.name = "SSECustomerKey",
-		.shape = SH(473),
+		.shape = SH(501),
 		.location_name = "x-amz-server-side-encryption-customer-key",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.SSECustomerKey */
-	[907] = {
+	[979] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(474),
+		.shape = SH(502),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.SSECustomerKeyMD5 */
-	[908] = {
+	[980] = {
 		.name = "RequestPayer",
-		.shape = SH(464),
+		.shape = SH(490),
 		.location_name = "x-amz-request-payer",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.RequestPayer */
-	[909] = {
+	[981] = {
 		.name = "PartNumber",
-		.shape = SH(454),
+		.shape = SH(479),
 		.location_name = "partNumber",
 		.location = AWS_LOC_QUERYSTRING,
 	}, /* s3 HeadObjectRequest.PartNumber */
-	[910] = {
+	[982] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(397),
+		.shape = SH(399),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.ExpectedBucketOwner */
-	[911] = {
+	[983] = {
 		.name = "ChecksumMode",
-		.shape = SH(408),
+		.shape = SH(411),
 		.location_name = "x-amz-checksum-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 HeadObjectRequest.ChecksumMode */
-	[912] = { .shape = SH(445) }, /* s3 Metadata (key) */
-	[913] = { .shape = SH(446) }, /* s3 Metadata (value) */
-	[914] = { .name = "IsPublic", .shape = SH(442), .location_name = "IsPublic" }, /* s3 PolicyStatus.IsPublic */
-	[915] = { .name = "BlockPublicAcls", .shape = SH(478), .location_name = "BlockPublicAcls" }, /* s3 PublicAccessBlockConfiguration.BlockPublicAcls */
-	[916] = {
+	[984] = { .name = "IsTruncated", .shape = SH(456) }, /* s3 ListObjectsV2Output.IsTruncated */
+	[985] = { .name = "Contents", .shape = SH(470) }, /* s3 ListObjectsV2Output.Contents */
+	[986] = { .name = "Name", .shape = SH(403) }, /* s3 ListObjectsV2Output.Name */
+	[987] = { .name = "Prefix", .shape = SH(482) }, /* s3 ListObjectsV2Output.Prefix */
+	[988] = { .name = "Delimiter", .shape = SH(430) }, /* s3 ListObjectsV2Output.Delimiter */
+	[989] = { .name = "MaxKeys", .shape = SH(461) }, /* s3 ListObjectsV2Output.MaxKeys */
+	[990] = { .name = "CommonPrefixes", .shape = SH(420) }, /* s3 ListObjectsV2Output.CommonPrefixes */
+	[991] = { .name = "EncodingType", .shape = SH(433) }, /* s3 ListObjectsV2Output.EncodingType */
+	[992] = { .name = "KeyCount", .shape = SH(457) }, /* s3 ListObjectsV2Output.KeyCount */
+	[993] = { .name = "ContinuationToken", .shape = SH(512) }, /* s3 ListObjectsV2Output.ContinuationToken */
+	[994] = { .name = "NextContinuationToken", .shape = SH(466) }, /* s3 ListObjectsV2Output.NextContinuationToken */
+	[995] = { .name = "StartAfter", .shape = SH(508) }, /* s3 ListObjectsV2Output.StartAfter */
+	[996] = {
+		.name = "RequestCharged",
+		.shape = SH(489),
+		.location_name = "x-amz-request-charged",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 ListObjectsV2Output.RequestCharged */
+	[997] = {
+		.name = "Bucket",
+		.shape = SH(403),
+		.location_name = "Bucket",
+		.location = AWS_LOC_URI,
+		.flags = AWS_MF_REQUIRED,
+	}, /* s3 ListObjectsV2Request.Bucket */
+	[998] = {
+		.name = "Delimiter",
+		.shape = SH(430),
+		.location_name = "delimiter",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 ListObjectsV2Request.Delimiter */
+	[999] = {
+		.name = "EncodingType",
+		.shape = SH(433),
+		.location_name = "encoding-type",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 ListObjectsV2Request.EncodingType */
+	[1000] = {
+		.name = "MaxKeys",
+		.shape = SH(461),
+		.location_name = "max-keys",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 ListObjectsV2Request.MaxKeys */
+	[1001] = {
+		.name = "Prefix",
+		.shape = SH(482),
+		.location_name = "prefix",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 ListObjectsV2Request.Prefix */
+	[1002] = {
+		.name = "ContinuationToken",
+		.shape = SH(512),
+		.location_name = "continuation-token",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 ListObjectsV2Request.ContinuationToken */
+	[1003] = {
+		.name = "FetchOwner",
+		.shape = SH(436),
+		.location_name = "fetch-owner",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 ListObjectsV2Request.FetchOwner */
+	[1004] = {
+		.name = "StartAfter",
+		.shape = SH(508),
+		.location_name = "start-after",
+		.location = AWS_LOC_QUERYSTRING,
+	}, /* s3 ListObjectsV2Request.StartAfter */
+	[1005] = {
+		.name = "RequestPayer",
+		.shape = SH(490),
+		.location_name = "x-amz-request-payer",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 ListObjectsV2Request.RequestPayer */
+	[1006] = {
+		.name = "ExpectedBucketOwner",
+		.shape = SH(399),
+		.location_name = "x-amz-expected-bucket-owner",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 ListObjectsV2Request.ExpectedBucketOwner */
+	[1007] = {
+		.name = "OptionalObjectAttributes",
+		.shape = SH(477),
+		.location_name = "x-amz-optional-object-attributes",
+		.location = AWS_LOC_HEADER,
+	}, /* s3 ListObjectsV2Request.OptionalObjectAttributes */
+	[1008] = { .shape = SH(463) }, /* s3 Metadata (key) */
+	[1009] = { .shape = SH(464) }, /* s3 Metadata (value) */
+	[1010] = { .name = "Key", .shape = SH(469) }, /* s3 Object.Key */
+	[1011] = { .name = "LastModified", .shape = SH(458) }, /* s3 Object.LastModified */
+	[1012] = { .name = "ETag", .shape = SH(432) }, /* s3 Object.ETag */
+	[1013] = { .name = "ChecksumAlgorithm", .shape = SH(406) }, /* s3 Object.ChecksumAlgorithm */
+	[1014] = { .name = "ChecksumType", .shape = SH(415) }, /* s3 Object.ChecksumType */
+	[1015] = { .name = "Size", .shape = SH(507) }, /* s3 Object.Size */
+	[1016] = { .name = "StorageClass", .shape = SH(474) }, /* s3 Object.StorageClass */
+	[1017] = { .name = "Owner", .shape = SH(478) }, /* s3 Object.Owner */
+	[1018] = { .name = "RestoreStatus", .shape = SH(499) }, /* s3 Object.RestoreStatus */
+	[1019] = { .shape = SH(467) }, /* s3 ObjectList (member) */
+	[1020] = { .shape = SH(476) }, /* s3 OptionalObjectAttributesList (member) */
+	[1021] = { .name = "DisplayName", .shape = SH(431) }, /* s3 Owner.DisplayName */
+	[1022] = { .name = "ID", .shape = SH(449) }, /* s3 Owner.ID */
+	[1023] = { .name = "IsPublic", .shape = SH(454), .location_name = "IsPublic" }, /* s3 PolicyStatus.IsPublic */
+	[1024] = { .name = "BlockPublicAcls", .shape = SH(506), .location_name = "BlockPublicAcls" }, /* s3 PublicAccessBlockConfiguration.BlockPublicAcls */
+	[1025] = {
 		.name = "IgnorePublicAcls",
-		.shape = SH(478),
+		.shape = SH(506),
 		.location_name = "IgnorePublicAcls",
 	}, /* s3 PublicAccessBlockConfiguration.IgnorePublicAcls */
-	[917] = {
+	[1026] = {
 		.name = "BlockPublicPolicy",
-		.shape = SH(478),
+		.shape = SH(506),
 		.location_name = "BlockPublicPolicy",
 	}, /* s3 PublicAccessBlockConfiguration.BlockPublicPolicy */
-	[918] = {
+	[1027] = {
 		.name = "RestrictPublicBuckets",
-		.shape = SH(478),
+		.shape = SH(506),
 		.location_name = "RestrictPublicBuckets",
 	}, /* s3 PublicAccessBlockConfiguration.RestrictPublicBuckets */
-	[919] = {
+	[1028] = {
 		.name = "Expiration",
-		.shape = SH(426),
+		.shape = SH(434),
 		.location_name = "x-amz-expiration",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.Expiration */
-	[920] = {
+	[1029] = {
 		.name = "ETag",
-		.shape = SH(425),
+		.shape = SH(432),
 		.location_name = "ETag",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ETag */
-	[921] = {
+	[1030] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(404),
+		.shape = SH(407),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumCRC32 */
-	[922] = {
+	[1031] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(405),
+		.shape = SH(408),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumCRC32C */
-	[923] = {
+	[1032] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(406),
+		.shape = SH(409),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumCRC64NVME */
-	[924] = {
+	[1033] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(409),
+		.shape = SH(412),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumSHA1 */
-	[925] = {
+	[1034] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(410),
+		.shape = SH(413),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumSHA256 */
-	[926] = {
+	[1035] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(411),
+		.shape = SH(414),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumSHA512 */
-	[927] = {
+	[1036] = {
 		.name = "ChecksumMD5",
-		.shape = SH(407),
+		.shape = SH(410),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumMD5 */
-	[928] = {
+	[1037] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(415),
+		.shape = SH(418),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumXXHASH64 */
-	[929] = {
+	[1038] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(414),
+		.shape = SH(417),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumXXHASH3 */
-	[930] = {
+	[1039] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(413),
+		.shape = SH(416),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumXXHASH128 */
-	[931] = {
+	[1040] = {
 		.name = "ChecksumType",
-		.shape = SH(412),
+		.shape = SH(415),
 		.location_name = "x-amz-checksum-type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ChecksumType */
-	[932] = {
+	[1041] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(477),
+		.shape = SH(505),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.ServerSideEncryption */
-	[933] = {
+	[1042] = {
 		.name = "VersionId",
-		.shape = SH(453),
+		.shape = SH(475),
 		.location_name = "x-amz-version-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.VersionId */
-	[934] = {
+	[1043] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(472),
+		.shape = SH(500),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSECustomerAlgorithm */
-	[935] = {
+	[1044] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(474),
+		.shape = SH(502),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSECustomerKeyMD5 */
-	[936] = {
+	[1045] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(476),
+		.shape = SH(504),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSEKMSKeyId */
-	[937] = {
+	[1046] = {
 		.name = "SSEKMSEncryptionContext",
-		.shape = SH(475),
+		.shape = SH(503),
 		.location_name = "x-amz-server-side-encryption-context",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.SSEKMSEncryptionContext */
-	[938] = {
+	[1047] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(400),
+		.shape = SH(402),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.BucketKeyEnabled */
-	[939] = {
+	[1048] = {
 		.name = "Size",
-		.shape = SH(479),
+		.shape = SH(507),
 		.location_name = "x-amz-object-size",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.Size */
-	[940] = {
+	[1049] = {
 		.name = "RequestCharged",
-		.shape = SH(463),
+		.shape = SH(489),
 		.location_name = "x-amz-request-charged",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectOutput.RequestCharged */
-	[941] = {
+	[1050] = {
 		.name = "ACL",
-		.shape = SH(448),
+		.shape = SH(468),
 		.location_name = "x-amz-acl",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ACL */
-	[942] = { .name = "Body", .shape = SH(399), .flags = AWS_MF_STREAMING }, /* s3 PutObjectRequest.Body */
-	[943] = {
+	[1051] = { .name = "Body", .shape = SH(401), .flags = AWS_MF_STREAMING }, /* s3 PutObjectRequest.Body */
+	[1052] = {
 		.name = "Bucket",
-		.shape = SH(401),
+		.shape = SH(403),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutObjectRequest.Bucket */
-	[944] = {
+	[1053] = {
 		.name = "CacheControl",
-		.shape = SH(402),
+		.shape = SH(404),
 		.location_name = "Cache-Control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.CacheControl */
-	[945] = {
+	[1054] = {
 		.name = "ContentDisposition",
-		.shape = SH(416),
+		.shape = SH(421),
 		.location_name = "Content-Disposition",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentDisposition */
-	[946] = {
+	[1055] = {
 		.name = "ContentEncoding",
-		.shape = SH(417),
+		.shape = SH(422),
 		.location_name = "Content-Encoding",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentEncoding */
-	[947] = {
+	[1056] = {
 		.name = "ContentLanguage",
-		.shape = SH(418),
+		.shape = SH(423),
 		.location_name = "Content-Language",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentLanguage */
-	[948] = {
+	[1057] = {
 		.name = "ContentLength",
-		.shape = SH(419),
+		.shape = SH(424),
 		.location_name = "Content-Length",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentLength */
-	[949] = {
+	[1058] = {
 		.name = "ContentMD5",
-		.shape = SH(420),
+		.shape = SH(425),
 		.location_name = "Content-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentMD5 */
-	[950] = {
+	[1059] = {
 		.name = "ContentType",
-		.shape = SH(422),
+		.shape = SH(427),
 		.location_name = "Content-Type",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ContentType */
-	[951] = {
+	[1060] = {
 		.name = "ChecksumAlgorithm",
-		.shape = SH(403),
+		.shape = SH(405),
 		.location_name = "x-amz-sdk-checksum-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumAlgorithm */
-	[952] = {
+	[1061] = {
 		.name = "ChecksumCRC32",
-		.shape = SH(404),
+		.shape = SH(407),
 		.location_name = "x-amz-checksum-crc32",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumCRC32 */
-	[953] = {
+	[1062] = {
 		.name = "ChecksumCRC32C",
-		.shape = SH(405),
+		.shape = SH(408),
 		.location_name = "x-amz-checksum-crc32c",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumCRC32C */
-	[954] = {
+	[1063] = {
 		.name = "ChecksumCRC64NVME",
-		.shape = SH(406),
+		.shape = SH(409),
 		.location_name = "x-amz-checksum-crc64nvme",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumCRC64NVME */
-	[955] = {
+	[1064] = {
 		.name = "ChecksumSHA1",
-		.shape = SH(409),
+		.shape = SH(412),
 		.location_name = "x-amz-checksum-sha1",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumSHA1 */
-	[956] = {
+	[1065] = {
 		.name = "ChecksumSHA256",
-		.shape = SH(410),
+		.shape = SH(413),
 		.location_name = "x-amz-checksum-sha256",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumSHA256 */
-	[957] = {
+	[1066] = {
 		.name = "ChecksumSHA512",
-		.shape = SH(411),
+		.shape = SH(414),
 		.location_name = "x-amz-checksum-sha512",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumSHA512 */
-	[958] = {
+	[1067] = {
 		.name = "ChecksumMD5",
-		.shape = SH(407),
+		.shape = SH(410),
 		.location_name = "x-amz-checksum-md5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumMD5 */
-	[959] = {
+	[1068] = {
 		.name = "ChecksumXXHASH64",
-		.shape = SH(415),
+		.shape = SH(418),
 		.location_name = "x-amz-checksum-xxhash64",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumXXHASH64 */
-	[960] = {
+	[1069] = {
 		.name = "ChecksumXXHASH3",
-		.shape = SH(414),
+		.shape = SH(417),
 		.location_name = "x-amz-checksum-xxhash3",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumXXHASH3 */
-	[961] = {
+	[1070] = {
 		.name = "ChecksumXXHASH128",
-		.shape = SH(413),
+		.shape = SH(416),
 		.location_name = "x-amz-checksum-xxhash128",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ChecksumXXHASH128 */
-	[962] = {
+	[1071] = {
 		.name = "Expires",
-		.shape = SH(427),
+		.shape = SH(435),
 		.location_name = "Expires",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.Expires */
-	[963] = {
+	[1072] = {
 		.name = "IfMatch",
-		.shape = SH(438),
+		.shape = SH(450),
 		.location_name = "If-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.IfMatch */
-	[964] = {
+	[1073] = {
 		.name = "IfNoneMatch",
-		.shape = SH(440),
+		.shape = SH(452),
 		.location_name = "If-None-Match",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.IfNoneMatch */
-	[965] = {
+	[1074] = {
 		.name = "GrantFullControl",
-		.shape = SH(432),
+		.shape = SH(443),
 		.location_name = "x-amz-grant-full-control",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantFullControl */
-	[966] = {
+	[1075] = {
 		.name = "GrantRead",
-		.shape = SH(433),
+		.shape = SH(444),
 		.location_name = "x-amz-grant-read",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantRead */
-	[967] = {
+	[1076] = {
 		.name = "GrantReadACP",
-		.shape = SH(434),
+		.shape = SH(445),
 		.location_name = "x-amz-grant-read-acp",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantReadACP */
-	[968] = {
+	[1077] = {
 		.name = "GrantWriteACP",
-		.shape = SH(435),
+		.shape = SH(446),
 		.location_name = "x-amz-grant-write-acp",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.GrantWriteACP */
-	[969] = {
+	[1078] = {
 		.name = "Key",
-		.shape = SH(449),
+		.shape = SH(469),
 		.location_name = "Key",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutObjectRequest.Key */
-	[970] = {
+	[1079] = {
 		.name = "WriteOffsetBytes",
-		.shape = SH(484),
+		.shape = SH(514),
 		.location_name = "x-amz-write-offset-bytes",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.WriteOffsetBytes */
-	[971] = {
+	[1080] = {
 		.name = "Metadata",
-		.shape = SH(444),
+		.shape = SH(462),
 		.location_name = "x-amz-meta-",
 		.location = AWS_LOC_HEADERS,
 	}, /* s3 PutObjectRequest.Metadata */
-	[972] = {
+	[1081] = {
 		.name = "ServerSideEncryption",
-		.shape = SH(477),
+		.shape = SH(505),
 		.location_name = "x-amz-server-side-encryption",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ServerSideEncryption */
-	[973] = {
+	[1082] = {
 		.name = "StorageClass",
-		.shape = SH(480),
+		.shape = SH(509),
 		.location_name = "x-amz-storage-class",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.StorageClass */
-	[974] = {
+	[1083] = {
 		.name = "WebsiteRedirectLocation",
-		.shape = SH(483),
+		.shape = SH(513),
 		.location_name = "x-amz-website-redirect-location",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.WebsiteRedirectLocation */
-	[975] = {
+	[1084] = {
 		.name = "SSECustomerAlgorithm",
-		.shape = SH(472),
+		.shape = SH(500),
 		.location_name = "x-amz-server-side-encryption-customer-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSECustomerAlgorithm */
-	[976] = {
+	[1085] = {
 		.name = "SSECustomerKey",
-		.shape = SH(473),
+		.shape = SH(501),
 		.location_name = "x-amz-server-side-encryption-customer-key",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSECustomerKey */
-	[977] = {
+	[1086] = {
 		.name = "SSECustomerKeyMD5",
-		.shape = SH(474),
+		.shape = SH(502),
 		.location_name = "x-amz-server-side-encryption-customer-key-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSECustomerKeyMD5 */
-	[978] = {
+	[1087] = {
 		.name = "SSEKMSKeyId",
-		.shape = SH(476),
+		.shape = SH(504),
 		.location_name = "x-amz-server-side-encryption-aws-kms-key-id",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSEKMSKeyId */
-	[979] = {
+	[1088] = {
 		.name = "SSEKMSEncryptionContext",
-		.shape = SH(475),
+		.shape = SH(503),
 		.location_name = "x-amz-server-side-encryption-context",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.SSEKMSEncryptionContext */
-	[980] = {
+	[1089] = {
 		.name = "BucketKeyEnabled",
-		.shape = SH(400),
+		.shape = SH(402),
 		.location_name = "x-amz-server-side-encryption-bucket-key-enabled",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.BucketKeyEnabled */
-	[981] = {
+	[1090] = {
 		.name = "RequestPayer",
-		.shape = SH(464),
+		.shape = SH(490),
 		.location_name = "x-amz-request-payer",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.RequestPayer */
-	[982] = {
+	[1091] = {
 		.name = "Tagging",
-		.shape = SH(482),
+		.shape = SH(511),
 		.location_name = "x-amz-tagging",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.Tagging */
-	[983] = {
+	[1092] = {
 		.name = "ObjectLockMode",
-		.shape = SH(451),
+		.shape = SH(472),
 		.location_name = "x-amz-object-lock-mode",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ObjectLockMode */
-	[984] = {
+	[1093] = {
 		.name = "ObjectLockRetainUntilDate",
-		.shape = SH(452),
+		.shape = SH(473),
 		.location_name = "x-amz-object-lock-retain-until-date",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ObjectLockRetainUntilDate */
-	[985] = {
+	[1094] = {
 		.name = "ObjectLockLegalHoldStatus",
-		.shape = SH(450),
+		.shape = SH(471),
 		.location_name = "x-amz-object-lock-legal-hold",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ObjectLockLegalHoldStatus */
-	[986] = {
+	[1095] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(397),
+		.shape = SH(399),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutObjectRequest.ExpectedBucketOwner */
-	[987] = {
+	[1096] = {
 		.name = "Bucket",
-		.shape = SH(401),
+		.shape = SH(403),
 		.location_name = "Bucket",
 		.location = AWS_LOC_URI,
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutPublicAccessBlockRequest.Bucket */
-	[988] = {
+	[1097] = {
 		.name = "ContentMD5",
-		.shape = SH(420),
+		.shape = SH(425),
 		.location_name = "Content-MD5",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutPublicAccessBlockRequest.ContentMD5 */
-	[989] = {
+	[1098] = {
 		.name = "ChecksumAlgorithm",
-		.shape = SH(403),
+		.shape = SH(405),
 		.location_name = "x-amz-sdk-checksum-algorithm",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutPublicAccessBlockRequest.ChecksumAlgorithm */
-	[990] = {
+	[1099] = {
 		.name = "PublicAccessBlockConfiguration",
-		.shape = SH(457),
+		.shape = SH(483),
 		.location_name = "PublicAccessBlockConfiguration",
 		.xml_namespace = "http://s3.amazonaws.com/doc/2006-03-01/",
 		.flags = AWS_MF_REQUIRED,
 	}, /* s3 PutPublicAccessBlockRequest.PublicAccessBlockConfiguration */
-	[991] = {
+	[1100] = {
 		.name = "ExpectedBucketOwner",
-		.shape = SH(397),
+		.shape = SH(399),
 		.location_name = "x-amz-expected-bucket-owner",
 		.location = AWS_LOC_HEADER,
 	}, /* s3 PutPublicAccessBlockRequest.ExpectedBucketOwner */
-	[992] = { .shape = SH(491), .location_name = "Name" }, /* sns MessageAttributeMap (key) */
-	[993] = { .shape = SH(487), .location_name = "Value" }, /* sns MessageAttributeMap (value) */
-	[994] = { .name = "DataType", .shape = SH(491), .flags = AWS_MF_REQUIRED }, /* sns MessageAttributeValue.DataType */
-	[995] = { .name = "StringValue", .shape = SH(491) }, /* sns MessageAttributeValue.StringValue */
-	[996] = { .name = "BinaryValue", .shape = SH(485) }, /* sns MessageAttributeValue.BinaryValue */
-	[997] = { .name = "TopicArn", .shape = SH(496) }, /* sns PublishInput.TopicArn */
-	[998] = { .name = "TargetArn", .shape = SH(491) }, /* sns PublishInput.TargetArn */
-	[999] = { .name = "PhoneNumber", .shape = SH(488) }, /* sns PublishInput.PhoneNumber */
-	[1000] = { .name = "Message", .shape = SH(492), .flags = AWS_MF_REQUIRED }, /* sns PublishInput.Message */
-	[1001] = { .name = "Subject", .shape = SH(495) }, /* sns PublishInput.Subject */
-	[1002] = { .name = "MessageStructure", .shape = SH(494) }, /* sns PublishInput.MessageStructure */
-	[1003] = { .name = "MessageAttributes", .shape = SH(486) }, /* sns PublishInput.MessageAttributes */
-	[1004] = { .name = "MessageDeduplicationId", .shape = SH(491) }, /* sns PublishInput.MessageDeduplicationId */
-	[1005] = { .name = "MessageGroupId", .shape = SH(491) }, /* sns PublishInput.MessageGroupId */
-	[1006] = { .name = "MessageId", .shape = SH(493) }, /* sns PublishResponse.MessageId */
-	[1007] = { .name = "SequenceNumber", .shape = SH(491) }, /* sns PublishResponse.SequenceNumber */
-	[1008] = { .name = "Name", .shape = SH(501), .flags = AWS_MF_REQUIRED }, /* ssm Alarm.Name */
-	[1009] = { .name = "IgnorePollAlarmFailure", .shape = SH(504) }, /* ssm AlarmConfiguration.IgnorePollAlarmFailure */
-	[1010] = { .name = "Alarms", .shape = SH(500), .flags = AWS_MF_REQUIRED }, /* ssm AlarmConfiguration.Alarms */
-	[1011] = { .shape = SH(498) }, /* ssm AlarmList (member) */
-	[1012] = { .name = "Name", .shape = SH(501), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.Name */
-	[1013] = { .name = "State", .shape = SH(526), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.State */
-	[1014] = { .shape = SH(502) }, /* ssm AlarmStateInformationList (member) */
-	[1015] = { .name = "CloudWatchLogGroupName", .shape = SH(505) }, /* ssm CloudWatchOutputConfig.CloudWatchLogGroupName */
-	[1016] = { .name = "CloudWatchOutputEnabled", .shape = SH(507) }, /* ssm CloudWatchOutputConfig.CloudWatchOutputEnabled */
-	[1017] = { .name = "CommandId", .shape = SH(509) }, /* ssm Command.CommandId */
-	[1018] = { .name = "DocumentName", .shape = SH(523) }, /* ssm Command.DocumentName */
-	[1019] = { .name = "DocumentVersion", .shape = SH(524) }, /* ssm Command.DocumentVersion */
-	[1020] = { .name = "Comment", .shape = SH(513) }, /* ssm Command.Comment */
-	[1021] = { .name = "ExpiresAfter", .shape = SH(516) }, /* ssm Command.ExpiresAfter */
-	[1022] = { .name = "Parameters", .shape = SH(558) }, /* ssm Command.Parameters */
-	[1023] = { .name = "InstanceIds", .shape = SH(535) }, /* ssm Command.InstanceIds */
-	[1024] = { .name = "Targets", .shape = SH(582) }, /* ssm Command.Targets */
-	[1025] = { .name = "RequestedDateTime", .shape = SH(516) }, /* ssm Command.RequestedDateTime */
-	[1026] = { .name = "Status", .shape = SH(512) }, /* ssm Command.Status */
-	[1027] = { .name = "StatusDetails", .shape = SH(573) }, /* ssm Command.StatusDetails */
-	[1028] = { .name = "OutputS3Region", .shape = SH(565) }, /* ssm Command.OutputS3Region */
-	[1029] = { .name = "OutputS3BucketName", .shape = SH(563) }, /* ssm Command.OutputS3BucketName */
-	[1030] = { .name = "OutputS3KeyPrefix", .shape = SH(564) }, /* ssm Command.OutputS3KeyPrefix */
-	[1031] = { .name = "MaxConcurrency", .shape = SH(546) }, /* ssm Command.MaxConcurrency */
-	[1032] = { .name = "MaxErrors", .shape = SH(547) }, /* ssm Command.MaxErrors */
-	[1033] = { .name = "TargetCount", .shape = SH(578) }, /* ssm Command.TargetCount */
-	[1034] = { .name = "CompletedCount", .shape = SH(514) }, /* ssm Command.CompletedCount */
-	[1035] = { .name = "ErrorCount", .shape = SH(525) }, /* ssm Command.ErrorCount */
-	[1036] = { .name = "DeliveryTimedOutCount", .shape = SH(517) }, /* ssm Command.DeliveryTimedOutCount */
-	[1037] = { .name = "ServiceRole", .shape = SH(568) }, /* ssm Command.ServiceRole */
-	[1038] = { .name = "NotificationConfig", .shape = SH(551) }, /* ssm Command.NotificationConfig */
-	[1039] = { .name = "CloudWatchOutputConfig", .shape = SH(506) }, /* ssm Command.CloudWatchOutputConfig */
-	[1040] = { .name = "TimeoutSeconds", .shape = SH(583) }, /* ssm Command.TimeoutSeconds */
-	[1041] = { .name = "AlarmConfiguration", .shape = SH(499) }, /* ssm Command.AlarmConfiguration */
-	[1042] = { .name = "TriggeredAlarms", .shape = SH(503) }, /* ssm Command.TriggeredAlarms */
-	[1043] = { .name = "InstanceInformationFilterList", .shape = SH(539) }, /* ssm DescribeInstanceInformationRequest.InstanceInformationFilterList */
-	[1044] = { .name = "Filters", .shape = SH(545) }, /* ssm DescribeInstanceInformationRequest.Filters */
-	[1045] = { .name = "MaxResults", .shape = SH(548) }, /* ssm DescribeInstanceInformationRequest.MaxResults */
-	[1046] = { .name = "NextToken", .shape = SH(549) }, /* ssm DescribeInstanceInformationRequest.NextToken */
-	[1047] = { .name = "InstanceInformationList", .shape = SH(542) }, /* ssm DescribeInstanceInformationResult.InstanceInformationList */
-	[1048] = { .name = "NextToken", .shape = SH(549) }, /* ssm DescribeInstanceInformationResult.NextToken */
-	[1049] = { .name = "CommandId", .shape = SH(509), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.CommandId */
-	[1050] = { .name = "InstanceId", .shape = SH(534), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.InstanceId */
-	[1051] = { .name = "PluginName", .shape = SH(511) }, /* ssm GetCommandInvocationRequest.PluginName */
-	[1052] = { .name = "CommandId", .shape = SH(509) }, /* ssm GetCommandInvocationResult.CommandId */
-	[1053] = { .name = "InstanceId", .shape = SH(534) }, /* ssm GetCommandInvocationResult.InstanceId */
-	[1054] = { .name = "Comment", .shape = SH(513) }, /* ssm GetCommandInvocationResult.Comment */
-	[1055] = { .name = "DocumentName", .shape = SH(523) }, /* ssm GetCommandInvocationResult.DocumentName */
-	[1056] = { .name = "DocumentVersion", .shape = SH(524) }, /* ssm GetCommandInvocationResult.DocumentVersion */
-	[1057] = { .name = "PluginName", .shape = SH(511) }, /* ssm GetCommandInvocationResult.PluginName */
-	[1058] = { .name = "ResponseCode", .shape = SH(562) }, /* ssm GetCommandInvocationResult.ResponseCode */
-	[1059] = { .name = "ExecutionStartDateTime", .shape = SH(576) }, /* ssm GetCommandInvocationResult.ExecutionStartDateTime */
-	[1060] = { .name = "ExecutionElapsedTime", .shape = SH(576) }, /* ssm GetCommandInvocationResult.ExecutionElapsedTime */
-	[1061] = { .name = "ExecutionEndDateTime", .shape = SH(576) }, /* ssm GetCommandInvocationResult.ExecutionEndDateTime */
-	[1062] = { .name = "Status", .shape = SH(510) }, /* ssm GetCommandInvocationResult.Status */
-	[1063] = { .name = "StatusDetails", .shape = SH(573) }, /* ssm GetCommandInvocationResult.StatusDetails */
-	[1064] = { .name = "StandardOutputContent", .shape = SH(572) }, /* ssm GetCommandInvocationResult.StandardOutputContent */
-	[1065] = { .name = "StandardOutputUrl", .shape = SH(584) }, /* ssm GetCommandInvocationResult.StandardOutputUrl */
-	[1066] = { .name = "StandardErrorContent", .shape = SH(571) }, /* ssm GetCommandInvocationResult.StandardErrorContent */
-	[1067] = { .name = "StandardErrorUrl", .shape = SH(584) }, /* ssm GetCommandInvocationResult.StandardErrorUrl */
-	[1068] = { .name = "CloudWatchOutputConfig", .shape = SH(506) }, /* ssm GetCommandInvocationResult.CloudWatchOutputConfig */
-	[1069] = { .name = "DetailedStatus", .shape = SH(574) }, /* ssm InstanceAggregatedAssociationOverview.DetailedStatus */
-	[1070] = { .name = "InstanceAssociationStatusAggregatedCount", .shape = SH(532) }, /* ssm InstanceAggregatedAssociationOverview.InstanceAssociationStatusAggregatedCount */
-	[1071] = { .shape = SH(574) }, /* ssm InstanceAssociationStatusAggregatedCount (key) */
-	[1072] = { .shape = SH(533) }, /* ssm InstanceAssociationStatusAggregatedCount (value) */
-	[1073] = { .shape = SH(534) }, /* ssm InstanceIdList (member) */
-	[1074] = { .name = "InstanceId", .shape = SH(534) }, /* ssm InstanceInformation.InstanceId */
-	[1075] = { .name = "PingStatus", .shape = SH(559) }, /* ssm InstanceInformation.PingStatus */
-	[1076] = { .name = "LastPingDateTime", .shape = SH(516) }, /* ssm InstanceInformation.LastPingDateTime */
-	[1077] = { .name = "AgentVersion", .shape = SH(585) }, /* ssm InstanceInformation.AgentVersion */
-	[1078] = { .name = "IsLatestVersion", .shape = SH(504) }, /* ssm InstanceInformation.IsLatestVersion */
-	[1079] = { .name = "PlatformType", .shape = SH(560) }, /* ssm InstanceInformation.PlatformType */
-	[1080] = { .name = "PlatformName", .shape = SH(575) }, /* ssm InstanceInformation.PlatformName */
-	[1081] = { .name = "PlatformVersion", .shape = SH(575) }, /* ssm InstanceInformation.PlatformVersion */
-	[1082] = { .name = "ActivationId", .shape = SH(497) }, /* ssm InstanceInformation.ActivationId */
-	[1083] = { .name = "IamRole", .shape = SH(530) }, /* ssm InstanceInformation.IamRole */
-	[1084] = { .name = "RegistrationDate", .shape = SH(516) }, /* ssm InstanceInformation.RegistrationDate */
-	[1085] = { .name = "ResourceType", .shape = SH(561) }, /* ssm InstanceInformation.ResourceType */
-	[1086] = { .name = "Name", .shape = SH(575) }, /* ssm InstanceInformation.Name */
-	[1087] = { .name = "IPAddress", .shape = SH(529) }, /* ssm InstanceInformation.IPAddress */
-	[1088] = { .name = "ComputerName", .shape = SH(515) }, /* ssm InstanceInformation.ComputerName */
-	[1089] = { .name = "AssociationStatus", .shape = SH(574) }, /* ssm InstanceInformation.AssociationStatus */
-	[1090] = { .name = "LastAssociationExecutionDate", .shape = SH(516) }, /* ssm InstanceInformation.LastAssociationExecutionDate */
-	[1091] = { .name = "LastSuccessfulAssociationExecutionDate", .shape = SH(516) }, /* ssm InstanceInformation.LastSuccessfulAssociationExecutionDate */
-	[1092] = { .name = "AssociationOverview", .shape = SH(531) }, /* ssm InstanceInformation.AssociationOverview */
-	[1093] = { .name = "SourceId", .shape = SH(569) }, /* ssm InstanceInformation.SourceId */
-	[1094] = { .name = "SourceType", .shape = SH(570) }, /* ssm InstanceInformation.SourceType */
-	[1095] = { .name = "key", .shape = SH(538), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.key */
-	[1096] = { .name = "valueSet", .shape = SH(541), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.valueSet */
-	[1097] = { .shape = SH(537) }, /* ssm InstanceInformationFilterList (member) */
-	[1098] = { .shape = SH(540) }, /* ssm InstanceInformationFilterValueSet (member) */
-	[1099] = { .shape = SH(536) }, /* ssm InstanceInformationList (member) */
-	[1100] = { .name = "Key", .shape = SH(544), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Key */
-	[1101] = { .name = "Values", .shape = SH(541), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Values */
-	[1102] = { .shape = SH(543) }, /* ssm InstanceInformationStringFilterList (member) */
-	[1103] = { .name = "NotificationArn", .shape = SH(550) }, /* ssm NotificationConfig.NotificationArn */
-	[1104] = { .name = "NotificationEvents", .shape = SH(553) }, /* ssm NotificationConfig.NotificationEvents */
-	[1105] = { .name = "NotificationType", .shape = SH(554) }, /* ssm NotificationConfig.NotificationType */
-	[1106] = { .shape = SH(552) }, /* ssm NotificationEventList (member) */
-	[1107] = { .shape = SH(556) }, /* ssm ParameterValueList (member) */
-	[1108] = { .shape = SH(555) }, /* ssm Parameters (key) */
-	[1109] = { .shape = SH(557) }, /* ssm Parameters (value) */
-	[1110] = { .name = "InstanceIds", .shape = SH(535) }, /* ssm SendCommandRequest.InstanceIds */
-	[1111] = { .name = "Targets", .shape = SH(582) }, /* ssm SendCommandRequest.Targets */
-	[1112] = { .name = "DocumentName", .shape = SH(520), .flags = AWS_MF_REQUIRED }, /* ssm SendCommandRequest.DocumentName */
-	[1113] = { .name = "DocumentVersion", .shape = SH(524) }, /* ssm SendCommandRequest.DocumentVersion */
-	[1114] = { .name = "DocumentHash", .shape = SH(521) }, /* ssm SendCommandRequest.DocumentHash */
-	[1115] = { .name = "DocumentHashType", .shape = SH(522) }, /* ssm SendCommandRequest.DocumentHashType */
-	[1116] = { .name = "TimeoutSeconds", .shape = SH(583) }, /* ssm SendCommandRequest.TimeoutSeconds */
-	[1117] = { .name = "Comment", .shape = SH(513) }, /* ssm SendCommandRequest.Comment */
-	[1118] = { .name = "Parameters", .shape = SH(558) }, /* ssm SendCommandRequest.Parameters */
-	[1119] = { .name = "OutputS3Region", .shape = SH(565) }, /* ssm SendCommandRequest.OutputS3Region */
-	[1120] = { .name = "OutputS3BucketName", .shape = SH(563) }, /* ssm SendCommandRequest.OutputS3BucketName */
-	[1121] = { .name = "OutputS3KeyPrefix", .shape = SH(564) }, /* ssm SendCommandRequest.OutputS3KeyPrefix */
-	[1122] = { .name = "MaxConcurrency", .shape = SH(546) }, /* ssm SendCommandRequest.MaxConcurrency */
-	[1123] = { .name = "MaxErrors", .shape = SH(547) }, /* ssm SendCommandRequest.MaxErrors */
-	[1124] = { .name = "ServiceRoleArn", .shape = SH(568) }, /* ssm SendCommandRequest.ServiceRoleArn */
-	[1125] = { .name = "NotificationConfig", .shape = SH(551) }, /* ssm SendCommandRequest.NotificationConfig */
-	[1126] = { .name = "CloudWatchOutputConfig", .shape = SH(506) }, /* ssm SendCommandRequest.CloudWatchOutputConfig */
-	[1127] = { .name = "AlarmConfiguration", .shape = SH(499) }, /* ssm SendCommandRequest.AlarmConfiguration */
-	[1128] = { .name = "Command", .shape = SH(508) }, /* ssm SendCommandResult.Command */
-	[1129] = { .name = "Key", .shape = SH(579) }, /* ssm Target.Key */
-	[1130] = { .name = "Values", .shape = SH(581) }, /* ssm Target.Values */
-	[1131] = { .shape = SH(580) }, /* ssm TargetValues (member) */
-	[1132] = { .shape = SH(577) }, /* ssm Targets (member) */
-	[1133] = { .name = "RoleArn", .shape = SH(599), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleArn */
-	[1134] = { .name = "RoleSessionName", .shape = SH(607), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleSessionName */
-	[1135] = { .name = "PolicyArns", .shape = SH(605) }, /* sts AssumeRoleRequest.PolicyArns */
-	[1136] = { .name = "Policy", .shape = SH(616) }, /* sts AssumeRoleRequest.Policy */
-	[1137] = { .name = "DurationSeconds", .shape = SH(606) }, /* sts AssumeRoleRequest.DurationSeconds */
-	[1138] = { .name = "Tags", .shape = SH(612) }, /* sts AssumeRoleRequest.Tags */
-	[1139] = { .name = "TransitiveTagKeys", .shape = SH(610) }, /* sts AssumeRoleRequest.TransitiveTagKeys */
-	[1140] = { .name = "ExternalId", .shape = SH(603) }, /* sts AssumeRoleRequest.ExternalId */
-	[1141] = { .name = "SerialNumber", .shape = SH(608) }, /* sts AssumeRoleRequest.SerialNumber */
-	[1142] = { .name = "TokenCode", .shape = SH(614) }, /* sts AssumeRoleRequest.TokenCode */
-	[1143] = { .name = "SourceIdentity", .shape = SH(609) }, /* sts AssumeRoleRequest.SourceIdentity */
-	[1144] = { .name = "ProvidedContexts", .shape = SH(594) }, /* sts AssumeRoleRequest.ProvidedContexts */
-	[1145] = { .name = "Credentials", .shape = SH(589) }, /* sts AssumeRoleResponse.Credentials */
-	[1146] = { .name = "AssumedRoleUser", .shape = SH(588) }, /* sts AssumeRoleResponse.AssumedRoleUser */
-	[1147] = { .name = "PackedPolicySize", .shape = SH(604) }, /* sts AssumeRoleResponse.PackedPolicySize */
-	[1148] = { .name = "SourceIdentity", .shape = SH(609) }, /* sts AssumeRoleResponse.SourceIdentity */
-	[1149] = { .name = "AssumedRoleId", .shape = SH(600), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.AssumedRoleId */
-	[1150] = { .name = "Arn", .shape = SH(599), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.Arn */
-	[1151] = { .name = "AccessKeyId", .shape = SH(596), .flags = AWS_MF_REQUIRED }, /* sts Credentials.AccessKeyId */
-	[1152] = { .name = "SecretAccessKey", .shape = SH(597), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SecretAccessKey */
-	[1153] = { .name = "SessionToken", .shape = SH(615), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SessionToken */
-	[1154] = { .name = "Expiration", .shape = SH(602), .flags = AWS_MF_REQUIRED }, /* sts Credentials.Expiration */
-	[1155] = { .name = "UserId", .shape = SH(617) }, /* sts GetCallerIdentityResponse.UserId */
-	[1156] = { .name = "Account", .shape = SH(598) }, /* sts GetCallerIdentityResponse.Account */
-	[1157] = { .name = "Arn", .shape = SH(599) }, /* sts GetCallerIdentityResponse.Arn */
-	[1158] = { .name = "arn", .shape = SH(599) }, /* sts PolicyDescriptorType.arn */
-	[1159] = { .name = "ProviderArn", .shape = SH(599) }, /* sts ProvidedContext.ProviderArn */
-	[1160] = { .name = "ContextAssertion", .shape = SH(601) }, /* sts ProvidedContext.ContextAssertion */
-	[1161] = { .shape = SH(593) }, /* sts ProvidedContextsListType (member) */
-	[1162] = { .name = "Key", .shape = SH(611), .flags = AWS_MF_REQUIRED }, /* sts Tag.Key */
-	[1163] = { .name = "Value", .shape = SH(613), .flags = AWS_MF_REQUIRED }, /* sts Tag.Value */
-	[1164] = { .shape = SH(592) }, /* sts policyDescriptorListType (member) */
-	[1165] = { .shape = SH(611) }, /* sts tagKeyListType (member) */
-	[1166] = { .shape = SH(595) }, /* sts tagListType (member) */
+	[1101] = { .name = "IsRestoreInProgress", .shape = SH(455) }, /* s3 RestoreStatus.IsRestoreInProgress */
+	[1102] = { .name = "RestoreExpiryDate", .shape = SH(498) }, /* s3 RestoreStatus.RestoreExpiryDate */
+	[1103] = { .shape = SH(521), .location_name = "Name" }, /* sns MessageAttributeMap (key) */
+	[1104] = { .shape = SH(517), .location_name = "Value" }, /* sns MessageAttributeMap (value) */
+	[1105] = { .name = "DataType", .shape = SH(521), .flags = AWS_MF_REQUIRED }, /* sns MessageAttributeValue.DataType */
+	[1106] = { .name = "StringValue", .shape = SH(521) }, /* sns MessageAttributeValue.StringValue */
+	[1107] = { .name = "BinaryValue", .shape = SH(515) }, /* sns MessageAttributeValue.BinaryValue */
+	[1108] = { .name = "TopicArn", .shape = SH(526) }, /* sns PublishInput.TopicArn */
+	[1109] = { .name = "TargetArn", .shape = SH(521) }, /* sns PublishInput.TargetArn */
+	[1110] = { .name = "PhoneNumber", .shape = SH(518) }, /* sns PublishInput.PhoneNumber */
+	[1111] = { .name = "Message", .shape = SH(522), .flags = AWS_MF_REQUIRED }, /* sns PublishInput.Message */
+	[1112] = { .name = "Subject", .shape = SH(525) }, /* sns PublishInput.Subject */
+	[1113] = { .name = "MessageStructure", .shape = SH(524) }, /* sns PublishInput.MessageStructure */
+	[1114] = { .name = "MessageAttributes", .shape = SH(516) }, /* sns PublishInput.MessageAttributes */
+	[1115] = { .name = "MessageDeduplicationId", .shape = SH(521) }, /* sns PublishInput.MessageDeduplicationId */
+	[1116] = { .name = "MessageGroupId", .shape = SH(521) }, /* sns PublishInput.MessageGroupId */
+	[1117] = { .name = "MessageId", .shape = SH(523) }, /* sns PublishResponse.MessageId */
+	[1118] = { .name = "SequenceNumber", .shape = SH(521) }, /* sns PublishResponse.SequenceNumber */
+	[1119] = { .name = "Name", .shape = SH(531), .flags = AWS_MF_REQUIRED }, /* ssm Alarm.Name */
+	[1120] = { .name = "IgnorePollAlarmFailure", .shape = SH(534) }, /* ssm AlarmConfiguration.IgnorePollAlarmFailure */
+	[1121] = { .name = "Alarms", .shape = SH(530), .flags = AWS_MF_REQUIRED }, /* ssm AlarmConfiguration.Alarms */
+	[1122] = { .shape = SH(528) }, /* ssm AlarmList (member) */
+	[1123] = { .name = "Name", .shape = SH(531), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.Name */
+	[1124] = { .name = "State", .shape = SH(556), .flags = AWS_MF_REQUIRED }, /* ssm AlarmStateInformation.State */
+	[1125] = { .shape = SH(532) }, /* ssm AlarmStateInformationList (member) */
+	[1126] = { .name = "CloudWatchLogGroupName", .shape = SH(535) }, /* ssm CloudWatchOutputConfig.CloudWatchLogGroupName */
+	[1127] = { .name = "CloudWatchOutputEnabled", .shape = SH(537) }, /* ssm CloudWatchOutputConfig.CloudWatchOutputEnabled */
+	[1128] = { .name = "CommandId", .shape = SH(539) }, /* ssm Command.CommandId */
+	[1129] = { .name = "DocumentName", .shape = SH(553) }, /* ssm Command.DocumentName */
+	[1130] = { .name = "DocumentVersion", .shape = SH(554) }, /* ssm Command.DocumentVersion */
+	[1131] = { .name = "Comment", .shape = SH(543) }, /* ssm Command.Comment */
+	[1132] = { .name = "ExpiresAfter", .shape = SH(546) }, /* ssm Command.ExpiresAfter */
+	[1133] = { .name = "Parameters", .shape = SH(588) }, /* ssm Command.Parameters */
+	[1134] = { .name = "InstanceIds", .shape = SH(565) }, /* ssm Command.InstanceIds */
+	[1135] = { .name = "Targets", .shape = SH(612) }, /* ssm Command.Targets */
+	[1136] = { .name = "RequestedDateTime", .shape = SH(546) }, /* ssm Command.RequestedDateTime */
+	[1137] = { .name = "Status", .shape = SH(542) }, /* ssm Command.Status */
+	[1138] = { .name = "StatusDetails", .shape = SH(603) }, /* ssm Command.StatusDetails */
+	[1139] = { .name = "OutputS3Region", .shape = SH(595) }, /* ssm Command.OutputS3Region */
+	[1140] = { .name = "OutputS3BucketName", .shape = SH(593) }, /* ssm Command.OutputS3BucketName */
+	[1141] = { .name = "OutputS3KeyPrefix", .shape = SH(594) }, /* ssm Command.OutputS3KeyPrefix */
+	[1142] = { .name = "MaxConcurrency", .shape = SH(576) }, /* ssm Command.MaxConcurrency */
+	[1143] = { .name = "MaxErrors", .shape = SH(577) }, /* ssm Command.MaxErrors */
+	[1144] = { .name = "TargetCount", .shape = SH(608) }, /* ssm Command.TargetCount */
+	[1145] = { .name = "CompletedCount", .shape = SH(544) }, /* ssm Command.CompletedCount */
+	[1146] = { .name = "ErrorCount", .shape = SH(555) }, /* ssm Command.ErrorCount */
+	[1147] = { .name = "DeliveryTimedOutCount", .shape = SH(547) }, /* ssm Command.DeliveryTimedOutCount */
+	[1148] = { .name = "ServiceRole", .shape = SH(598) }, /* ssm Command.ServiceRole */
+	[1149] = { .name = "NotificationConfig", .shape = SH(581) }, /* ssm Command.NotificationConfig */
+	[1150] = { .name = "CloudWatchOutputConfig", .shape = SH(536) }, /* ssm Command.CloudWatchOutputConfig */
+	[1151] = { .name = "TimeoutSeconds", .shape = SH(613) }, /* ssm Command.TimeoutSeconds */
+	[1152] = { .name = "AlarmConfiguration", .shape = SH(529) }, /* ssm Command.AlarmConfiguration */
+	[1153] = { .name = "TriggeredAlarms", .shape = SH(533) }, /* ssm Command.TriggeredAlarms */
+	[1154] = { .name = "InstanceInformationFilterList", .shape = SH(569) }, /* ssm DescribeInstanceInformationRequest.InstanceInformationFilterList */
+	[1155] = { .name = "Filters", .shape = SH(575) }, /* ssm DescribeInstanceInformationRequest.Filters */
+	[1156] = { .name = "MaxResults", .shape = SH(578) }, /* ssm DescribeInstanceInformationRequest.MaxResults */
+	[1157] = { .name = "NextToken", .shape = SH(579) }, /* ssm DescribeInstanceInformationRequest.NextToken */
+	[1158] = { .name = "InstanceInformationList", .shape = SH(572) }, /* ssm DescribeInstanceInformationResult.InstanceInformationList */
+	[1159] = { .name = "NextToken", .shape = SH(579) }, /* ssm DescribeInstanceInformationResult.NextToken */
+	[1160] = { .name = "CommandId", .shape = SH(539), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.CommandId */
+	[1161] = { .name = "InstanceId", .shape = SH(564), .flags = AWS_MF_REQUIRED }, /* ssm GetCommandInvocationRequest.InstanceId */
+	[1162] = { .name = "PluginName", .shape = SH(541) }, /* ssm GetCommandInvocationRequest.PluginName */
+	[1163] = { .name = "CommandId", .shape = SH(539) }, /* ssm GetCommandInvocationResult.CommandId */
+	[1164] = { .name = "InstanceId", .shape = SH(564) }, /* ssm GetCommandInvocationResult.InstanceId */
+	[1165] = { .name = "Comment", .shape = SH(543) }, /* ssm GetCommandInvocationResult.Comment */
+	[1166] = { .name = "DocumentName", .shape = SH(553) }, /* ssm GetCommandInvocationResult.DocumentName */
+	[1167] = { .name = "DocumentVersion", .shape = SH(554) }, /* ssm GetCommandInvocationResult.DocumentVersion */
+	[1168] = { .name = "PluginName", .shape = SH(541) }, /* ssm GetCommandInvocationResult.PluginName */
+	[1169] = { .name = "ResponseCode", .shape = SH(592) }, /* ssm GetCommandInvocationResult.ResponseCode */
+	[1170] = { .name = "ExecutionStartDateTime", .shape = SH(606) }, /* ssm GetCommandInvocationResult.ExecutionStartDateTime */
+	[1171] = { .name = "ExecutionElapsedTime", .shape = SH(606) }, /* ssm GetCommandInvocationResult.ExecutionElapsedTime */
+	[1172] = { .name = "ExecutionEndDateTime", .shape = SH(606) }, /* ssm GetCommandInvocationResult.ExecutionEndDateTime */
+	[1173] = { .name = "Status", .shape = SH(540) }, /* ssm GetCommandInvocationResult.Status */
+	[1174] = { .name = "StatusDetails", .shape = SH(603) }, /* ssm GetCommandInvocationResult.StatusDetails */
+	[1175] = { .name = "StandardOutputContent", .shape = SH(602) }, /* ssm GetCommandInvocationResult.StandardOutputContent */
+	[1176] = { .name = "StandardOutputUrl", .shape = SH(614) }, /* ssm GetCommandInvocationResult.StandardOutputUrl */
+	[1177] = { .name = "StandardErrorContent", .shape = SH(601) }, /* ssm GetCommandInvocationResult.StandardErrorContent */
+	[1178] = { .name = "StandardErrorUrl", .shape = SH(614) }, /* ssm GetCommandInvocationResult.StandardErrorUrl */
+	[1179] = { .name = "CloudWatchOutputConfig", .shape = SH(536) }, /* ssm GetCommandInvocationResult.CloudWatchOutputConfig */
+	[1180] = { .name = "DetailedStatus", .shape = SH(604) }, /* ssm InstanceAggregatedAssociationOverview.DetailedStatus */
+	[1181] = { .name = "InstanceAssociationStatusAggregatedCount", .shape = SH(562) }, /* ssm InstanceAggregatedAssociationOverview.InstanceAssociationStatusAggregatedCount */
+	[1182] = { .shape = SH(604) }, /* ssm InstanceAssociationStatusAggregatedCount (key) */
+	[1183] = { .shape = SH(563) }, /* ssm InstanceAssociationStatusAggregatedCount (value) */
+	[1184] = { .shape = SH(564) }, /* ssm InstanceIdList (member) */
+	[1185] = { .name = "InstanceId", .shape = SH(564) }, /* ssm InstanceInformation.InstanceId */
+	[1186] = { .name = "PingStatus", .shape = SH(589) }, /* ssm InstanceInformation.PingStatus */
+	[1187] = { .name = "LastPingDateTime", .shape = SH(546) }, /* ssm InstanceInformation.LastPingDateTime */
+	[1188] = { .name = "AgentVersion", .shape = SH(615) }, /* ssm InstanceInformation.AgentVersion */
+	[1189] = { .name = "IsLatestVersion", .shape = SH(534) }, /* ssm InstanceInformation.IsLatestVersion */
+	[1190] = { .name = "PlatformType", .shape = SH(590) }, /* ssm InstanceInformation.PlatformType */
+	[1191] = { .name = "PlatformName", .shape = SH(605) }, /* ssm InstanceInformation.PlatformName */
+	[1192] = { .name = "PlatformVersion", .shape = SH(605) }, /* ssm InstanceInformation.PlatformVersion */
+	[1193] = { .name = "ActivationId", .shape = SH(527) }, /* ssm InstanceInformation.ActivationId */
+	[1194] = { .name = "IamRole", .shape = SH(560) }, /* ssm InstanceInformation.IamRole */
+	[1195] = { .name = "RegistrationDate", .shape = SH(546) }, /* ssm InstanceInformation.RegistrationDate */
+	[1196] = { .name = "ResourceType", .shape = SH(591) }, /* ssm InstanceInformation.ResourceType */
+	[1197] = { .name = "Name", .shape = SH(605) }, /* ssm InstanceInformation.Name */
+	[1198] = { .name = "IPAddress", .shape = SH(559) }, /* ssm InstanceInformation.IPAddress */
+	[1199] = { .name = "ComputerName", .shape = SH(545) }, /* ssm InstanceInformation.ComputerName */
+	[1200] = { .name = "AssociationStatus", .shape = SH(604) }, /* ssm InstanceInformation.AssociationStatus */
+	[1201] = { .name = "LastAssociationExecutionDate", .shape = SH(546) }, /* ssm InstanceInformation.LastAssociationExecutionDate */
+	[1202] = { .name = "LastSuccessfulAssociationExecutionDate", .shape = SH(546) }, /* ssm InstanceInformation.LastSuccessfulAssociationExecutionDate */
+	[1203] = { .name = "AssociationOverview", .shape = SH(561) }, /* ssm InstanceInformation.AssociationOverview */
+	[1204] = { .name = "SourceId", .shape = SH(599) }, /* ssm InstanceInformation.SourceId */
+	[1205] = { .name = "SourceType", .shape = SH(600) }, /* ssm InstanceInformation.SourceType */
+	[1206] = { .name = "key", .shape = SH(568), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.key */
+	[1207] = { .name = "valueSet", .shape = SH(571), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationFilter.valueSet */
+	[1208] = { .shape = SH(567) }, /* ssm InstanceInformationFilterList (member) */
+	[1209] = { .shape = SH(570) }, /* ssm InstanceInformationFilterValueSet (member) */
+	[1210] = { .shape = SH(566) }, /* ssm InstanceInformationList (member) */
+	[1211] = { .name = "Key", .shape = SH(574), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Key */
+	[1212] = { .name = "Values", .shape = SH(571), .flags = AWS_MF_REQUIRED }, /* ssm InstanceInformationStringFilter.Values */
+	[1213] = { .shape = SH(573) }, /* ssm InstanceInformationStringFilterList (member) */
+	[1214] = { .name = "NotificationArn", .shape = SH(580) }, /* ssm NotificationConfig.NotificationArn */
+	[1215] = { .name = "NotificationEvents", .shape = SH(583) }, /* ssm NotificationConfig.NotificationEvents */
+	[1216] = { .name = "NotificationType", .shape = SH(584) }, /* ssm NotificationConfig.NotificationType */
+	[1217] = { .shape = SH(582) }, /* ssm NotificationEventList (member) */
+	[1218] = { .shape = SH(586) }, /* ssm ParameterValueList (member) */
+	[1219] = { .shape = SH(585) }, /* ssm Parameters (key) */
+	[1220] = { .shape = SH(587) }, /* ssm Parameters (value) */
+	[1221] = { .name = "InstanceIds", .shape = SH(565) }, /* ssm SendCommandRequest.InstanceIds */
+	[1222] = { .name = "Targets", .shape = SH(612) }, /* ssm SendCommandRequest.Targets */
+	[1223] = { .name = "DocumentName", .shape = SH(550), .flags = AWS_MF_REQUIRED }, /* ssm SendCommandRequest.DocumentName */
+	[1224] = { .name = "DocumentVersion", .shape = SH(554) }, /* ssm SendCommandRequest.DocumentVersion */
+	[1225] = { .name = "DocumentHash", .shape = SH(551) }, /* ssm SendCommandRequest.DocumentHash */
+	[1226] = { .name = "DocumentHashType", .shape = SH(552) }, /* ssm SendCommandRequest.DocumentHashType */
+	[1227] = { .name = "TimeoutSeconds", .shape = SH(613) }, /* ssm SendCommandRequest.TimeoutSeconds */
+	[1228] = { .name = "Comment", .shape = SH(543) }, /* ssm SendCommandRequest.Comment */
+	[1229] = { .name = "Parameters", .shape = SH(588) }, /* ssm SendCommandRequest.Parameters */
+	[1230] = { .name = "OutputS3Region", .shape = SH(595) }, /* ssm SendCommandRequest.OutputS3Region */
+	[1231] = { .name = "OutputS3BucketName", .shape = SH(593) }, /* ssm SendCommandRequest.OutputS3BucketName */
+	[1232] = { .name = "OutputS3KeyPrefix", .shape = SH(594) }, /* ssm SendCommandRequest.OutputS3KeyPrefix */
+	[1233] = { .name = "MaxConcurrency", .shape = SH(576) }, /* ssm SendCommandRequest.MaxConcurrency */
+	[1234] = { .name = "MaxErrors", .shape = SH(577) }, /* ssm SendCommandRequest.MaxErrors */
+	[1235] = { .name = "ServiceRoleArn", .shape = SH(598) }, /* ssm SendCommandRequest.ServiceRoleArn */
+	[1236] = { .name = "NotificationConfig", .shape = SH(581) }, /* ssm SendCommandRequest.NotificationConfig */
+	[1237] = { .name = "CloudWatchOutputConfig", .shape = SH(536) }, /* ssm SendCommandRequest.CloudWatchOutputConfig */
+	[1238] = { .name = "AlarmConfiguration", .shape = SH(529) }, /* ssm SendCommandRequest.AlarmConfiguration */
+	[1239] = { .name = "Command", .shape = SH(538) }, /* ssm SendCommandResult.Command */
+	[1240] = { .name = "Key", .shape = SH(609) }, /* ssm Target.Key */
+	[1241] = { .name = "Values", .shape = SH(611) }, /* ssm Target.Values */
+	[1242] = { .shape = SH(610) }, /* ssm TargetValues (member) */
+	[1243] = { .shape = SH(607) }, /* ssm Targets (member) */
+	[1244] = { .name = "RoleArn", .shape = SH(629), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleArn */
+	[1245] = { .name = "RoleSessionName", .shape = SH(637), .flags = AWS_MF_REQUIRED }, /* sts AssumeRoleRequest.RoleSessionName */
+	[1246] = { .name = "PolicyArns", .shape = SH(635) }, /* sts AssumeRoleRequest.PolicyArns */
+	[1247] = { .name = "Policy", .shape = SH(646) }, /* sts AssumeRoleRequest.Policy */
+	[1248] = { .name = "DurationSeconds", .shape = SH(636) }, /* sts AssumeRoleRequest.DurationSeconds */
+	[1249] = { .name = "Tags", .shape = SH(642) }, /* sts AssumeRoleRequest.Tags */
+	[1250] = { .name = "TransitiveTagKeys", .shape = SH(640) }, /* sts AssumeRoleRequest.TransitiveTagKeys */
+	[1251] = { .name = "ExternalId", .shape = SH(633) }, /* sts AssumeRoleRequest.ExternalId */
+	[1252] = { .name = "SerialNumber", .shape = SH(638) }, /* sts AssumeRoleRequest.SerialNumber */
+	[1253] = { .name = "TokenCode", .shape = SH(644) }, /* sts AssumeRoleRequest.TokenCode */
+	[1254] = { .name = "SourceIdentity", .shape = SH(639) }, /* sts AssumeRoleRequest.SourceIdentity */
+	[1255] = { .name = "ProvidedContexts", .shape = SH(624) }, /* sts AssumeRoleRequest.ProvidedContexts */
+	[1256] = { .name = "Credentials", .shape = SH(619) }, /* sts AssumeRoleResponse.Credentials */
+	[1257] = { .name = "AssumedRoleUser", .shape = SH(618) }, /* sts AssumeRoleResponse.AssumedRoleUser */
+	[1258] = { .name = "PackedPolicySize", .shape = SH(634) }, /* sts AssumeRoleResponse.PackedPolicySize */
+	[1259] = { .name = "SourceIdentity", .shape = SH(639) }, /* sts AssumeRoleResponse.SourceIdentity */
+	[1260] = { .name = "AssumedRoleId", .shape = SH(630), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.AssumedRoleId */
+	[1261] = { .name = "Arn", .shape = SH(629), .flags = AWS_MF_REQUIRED }, /* sts AssumedRoleUser.Arn */
+	[1262] = { .name = "AccessKeyId", .shape = SH(626), .flags = AWS_MF_REQUIRED }, /* sts Credentials.AccessKeyId */
+	[1263] = { .name = "SecretAccessKey", .shape = SH(627), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SecretAccessKey */
+	[1264] = { .name = "SessionToken", .shape = SH(645), .flags = AWS_MF_REQUIRED }, /* sts Credentials.SessionToken */
+	[1265] = { .name = "Expiration", .shape = SH(632), .flags = AWS_MF_REQUIRED }, /* sts Credentials.Expiration */
+	[1266] = { .name = "UserId", .shape = SH(647) }, /* sts GetCallerIdentityResponse.UserId */
+	[1267] = { .name = "Account", .shape = SH(628) }, /* sts GetCallerIdentityResponse.Account */
+	[1268] = { .name = "Arn", .shape = SH(629) }, /* sts GetCallerIdentityResponse.Arn */
+	[1269] = { .name = "arn", .shape = SH(629) }, /* sts PolicyDescriptorType.arn */
+	[1270] = { .name = "ProviderArn", .shape = SH(629) }, /* sts ProvidedContext.ProviderArn */
+	[1271] = { .name = "ContextAssertion", .shape = SH(631) }, /* sts ProvidedContext.ContextAssertion */
+	[1272] = { .shape = SH(623) }, /* sts ProvidedContextsListType (member) */
+	[1273] = { .name = "Key", .shape = SH(641), .flags = AWS_MF_REQUIRED }, /* sts Tag.Key */
+	[1274] = { .name = "Value", .shape = SH(643), .flags = AWS_MF_REQUIRED }, /* sts Tag.Value */
+	[1275] = { .shape = SH(622) }, /* sts policyDescriptorListType (member) */
+	[1276] = { .shape = SH(641) }, /* sts tagKeyListType (member) */
+	[1277] = { .shape = SH(625) }, /* sts tagListType (member) */
 };
 
-static const aws_shape shapes[618] = {
+static const aws_shape shapes[648] = {
 	[0] = {
 		.name = "Activities",
 		.service = SV(0),
@@ -5227,7 +5761,7 @@ static const aws_shape shapes[618] = {
 	},
 	[56] = { .name = "DateTime", .service = SV(1), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
 	[57] = {
-		.name = "DeleteTagsRequest",
+		.name = "DeleteSecurityGroupRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(111),
@@ -5235,6 +5769,22 @@ static const aws_shape shapes[618] = {
 		.payload = -1,
 	},
 	[58] = {
+		.name = "DeleteSecurityGroupResult",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(114),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[59] = {
+		.name = "DeleteTagsRequest",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(116),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[60] = {
 		.name = "DescribeIamInstanceProfileAssociationsMaxResults",
 		.service = SV(1),
 		.type = AWS_SHAPE_INTEGER,
@@ -5243,47 +5793,47 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[59] = {
+	[61] = {
 		.name = "DescribeIamInstanceProfileAssociationsRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(114),
+		.members = MB(119),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[60] = {
+	[62] = {
 		.name = "DescribeIamInstanceProfileAssociationsResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(118),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[61] = {
-		.name = "DescribeInstanceAttributeRequest",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(120),
-		.nmembers = 3,
-		.payload = -1,
-	},
-	[62] = {
-		.name = "DescribeInstancesRequest",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(123),
-		.nmembers = 6,
+		.nmembers = 2,
 		.payload = -1,
 	},
 	[63] = {
-		.name = "DescribeInstancesResult",
+		.name = "DescribeInstanceAttributeRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(129),
-		.nmembers = 2,
+		.members = MB(125),
+		.nmembers = 3,
 		.payload = -1,
 	},
 	[64] = {
+		.name = "DescribeInstancesRequest",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(128),
+		.nmembers = 6,
+		.payload = -1,
+	},
+	[65] = {
+		.name = "DescribeInstancesResult",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(134),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[66] = {
 		.name = "DescribeNetworkInterfacesMaxResults",
 		.service = SV(1),
 		.type = AWS_SHAPE_INTEGER,
@@ -5292,23 +5842,23 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[65] = {
+	[67] = {
 		.name = "DescribeNetworkInterfacesRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(131),
+		.members = MB(136),
 		.nmembers = 6,
 		.payload = -1,
 	},
-	[66] = {
+	[68] = {
 		.name = "DescribeNetworkInterfacesResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(137),
+		.members = MB(142),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[67] = {
+	[69] = {
 		.name = "DescribeSecurityGroupsMaxResults",
 		.service = SV(1),
 		.type = AWS_SHAPE_INTEGER,
@@ -5317,55 +5867,55 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[68] = {
+	[70] = {
 		.name = "DescribeSecurityGroupsRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(139),
+		.members = MB(144),
 		.nmembers = 6,
 		.payload = -1,
 	},
-	[69] = {
+	[71] = {
 		.name = "DescribeSecurityGroupsResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(145),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[70] = {
-		.name = "DescribeSnapshotsRequest",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(147),
-		.nmembers = 7,
-		.payload = -1,
-	},
-	[71] = {
-		.name = "DescribeSnapshotsResult",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(154),
+		.members = MB(150),
 		.nmembers = 2,
 		.payload = -1,
 	},
 	[72] = {
-		.name = "DescribeVolumesRequest",
+		.name = "DescribeSnapshotsRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(156),
-		.nmembers = 6,
+		.members = MB(152),
+		.nmembers = 7,
 		.payload = -1,
 	},
 	[73] = {
-		.name = "DescribeVolumesResult",
+		.name = "DescribeSnapshotsResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(162),
+		.members = MB(159),
 		.nmembers = 2,
 		.payload = -1,
 	},
 	[74] = {
+		.name = "DescribeVolumesRequest",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(161),
+		.nmembers = 6,
+		.payload = -1,
+	},
+	[75] = {
+		.name = "DescribeVolumesResult",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(167),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[76] = {
 		.name = "DeviceType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5373,167 +5923,167 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[33],
 		.nenums = 2,
 	},
-	[75] = {
+	[77] = {
 		.name = "DisassociateIamInstanceProfileRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(164),
+		.members = MB(169),
 		.nmembers = 1,
-		.payload = -1,
-	},
-	[76] = {
-		.name = "DisassociateIamInstanceProfileResult",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(165),
-		.nmembers = 1,
-		.payload = -1,
-	},
-	[77] = {
-		.name = "EbsInstanceBlockDevice",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(166),
-		.nmembers = 8,
 		.payload = -1,
 	},
 	[78] = {
-		.name = "EbsInstanceBlockDeviceSpecification",
+		.name = "DisassociateIamInstanceProfileResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(174),
-		.nmembers = 2,
+		.members = MB(170),
+		.nmembers = 1,
 		.payload = -1,
 	},
 	[79] = {
-		.name = "ElasticGpuAssociation",
+		.name = "EbsInstanceBlockDevice",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(176),
-		.nmembers = 4,
+		.members = MB(171),
+		.nmembers = 8,
 		.payload = -1,
 	},
 	[80] = {
-		.name = "ElasticGpuAssociationList",
+		.name = "EbsInstanceBlockDeviceSpecification",
 		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(179),
+		.nmembers = 2,
 		.payload = -1,
-		.list_member = MB(180),
 	},
 	[81] = {
-		.name = "ElasticGpuId",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRING,
-		.payload = -1,
-	},
-	[82] = {
-		.name = "ElasticInferenceAcceleratorAssociation",
+		.name = "ElasticGpuAssociation",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(181),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[83] = {
-		.name = "ElasticInferenceAcceleratorAssociationList",
+	[82] = {
+		.name = "ElasticGpuAssociationList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
 		.list_member = MB(185),
 	},
+	[83] = {
+		.name = "ElasticGpuId",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRING,
+		.payload = -1,
+	},
 	[84] = {
-		.name = "EnaSrdSpecification",
+		.name = "ElasticInferenceAcceleratorAssociation",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(186),
-		.nmembers = 2,
+		.nmembers = 4,
 		.payload = -1,
 	},
 	[85] = {
-		.name = "EnaSrdUdpSpecification",
+		.name = "ElasticInferenceAcceleratorAssociationList",
 		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(188),
-		.nmembers = 1,
+		.type = AWS_SHAPE_LIST,
 		.payload = -1,
+		.list_member = MB(190),
 	},
 	[86] = {
-		.name = "EnclaveOptions",
+		.name = "EnaSrdSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(189),
-		.nmembers = 1,
-		.payload = -1,
-	},
-	[87] = {
-		.name = "Filter",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(190),
+		.members = MB(191),
 		.nmembers = 2,
 		.payload = -1,
 	},
+	[87] = {
+		.name = "EnaSrdUdpSpecification",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(193),
+		.nmembers = 1,
+		.payload = -1,
+	},
 	[88] = {
+		.name = "EnclaveOptions",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(194),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[89] = {
+		.name = "Filter",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(195),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[90] = {
 		.name = "FilterList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(192),
+		.list_member = MB(197),
 	},
-	[89] = {
+	[91] = {
 		.name = "GetConsoleScreenshotRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(193),
+		.members = MB(198),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[90] = {
+	[92] = {
 		.name = "GetConsoleScreenshotResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(196),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[91] = {
-		.name = "GroupIdStringList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(198),
-	},
-	[92] = {
-		.name = "GroupIdentifier",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(199),
+		.members = MB(201),
 		.nmembers = 2,
 		.payload = -1,
 	},
 	[93] = {
+		.name = "GroupIdStringList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(203),
+	},
+	[94] = {
+		.name = "GroupIdentifier",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(204),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[95] = {
 		.name = "GroupIdentifierList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(201),
+		.list_member = MB(206),
 	},
-	[94] = {
+	[96] = {
 		.name = "GroupNameStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(202),
+		.list_member = MB(207),
 	},
-	[95] = {
+	[97] = {
 		.name = "HibernationOptions",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(203),
+		.members = MB(208),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[96] = {
+	[98] = {
 		.name = "HostnameType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5541,7 +6091,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[35],
 		.nenums = 2,
 	},
-	[97] = {
+	[99] = {
 		.name = "HttpTokensState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5549,7 +6099,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[37],
 		.nenums = 2,
 	},
-	[98] = {
+	[100] = {
 		.name = "HypervisorType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5557,36 +6107,36 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[39],
 		.nenums = 2,
 	},
-	[99] = {
+	[101] = {
 		.name = "IamInstanceProfile",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(204),
+		.members = MB(209),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[100] = {
+	[102] = {
 		.name = "IamInstanceProfileAssociation",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(206),
+		.members = MB(211),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[101] = {
+	[103] = {
 		.name = "IamInstanceProfileAssociationId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[102] = {
+	[104] = {
 		.name = "IamInstanceProfileAssociationSet",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(211),
+		.list_member = MB(216),
 	},
-	[103] = {
+	[105] = {
 		.name = "IamInstanceProfileAssociationState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5594,47 +6144,47 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[41],
 		.nenums = 4,
 	},
-	[104] = {
+	[106] = {
 		.name = "IamInstanceProfileSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(212),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[105] = {
-		.name = "Instance",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(214),
-		.nmembers = 61,
-		.payload = -1,
-	},
-	[106] = {
-		.name = "InstanceAttachmentEnaSrdSpecification",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(275),
+		.members = MB(217),
 		.nmembers = 2,
 		.payload = -1,
 	},
 	[107] = {
-		.name = "InstanceAttachmentEnaSrdUdpSpecification",
+		.name = "Instance",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(277),
-		.nmembers = 1,
+		.members = MB(219),
+		.nmembers = 61,
 		.payload = -1,
 	},
 	[108] = {
-		.name = "InstanceAttribute",
+		.name = "InstanceAttachmentEnaSrdSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(278),
-		.nmembers = 17,
+		.members = MB(280),
+		.nmembers = 2,
 		.payload = -1,
 	},
 	[109] = {
+		.name = "InstanceAttachmentEnaSrdUdpSpecification",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(282),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[110] = {
+		.name = "InstanceAttribute",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(283),
+		.nmembers = 17,
+		.payload = -1,
+	},
+	[111] = {
 		.name = "InstanceAttributeName",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5642,7 +6192,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[45],
 		.nenums = 16,
 	},
-	[110] = {
+	[112] = {
 		.name = "InstanceAutoRecoveryState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5650,7 +6200,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[61],
 		.nenums = 2,
 	},
-	[111] = {
+	[113] = {
 		.name = "InstanceBandwidthWeighting",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5658,37 +6208,37 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[63],
 		.nenums = 3,
 	},
-	[112] = {
+	[114] = {
 		.name = "InstanceBlockDeviceMapping",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(295),
+		.members = MB(300),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[113] = {
-		.name = "InstanceBlockDeviceMappingList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(297),
-	},
-	[114] = {
-		.name = "InstanceBlockDeviceMappingSpecification",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(298),
-		.nmembers = 4,
-		.payload = -1,
-	},
 	[115] = {
-		.name = "InstanceBlockDeviceMappingSpecificationList",
+		.name = "InstanceBlockDeviceMappingList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
 		.list_member = MB(302),
 	},
 	[116] = {
+		.name = "InstanceBlockDeviceMappingSpecification",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(303),
+		.nmembers = 4,
+		.payload = -1,
+	},
+	[117] = {
+		.name = "InstanceBlockDeviceMappingSpecificationList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(307),
+	},
+	[118] = {
 		.name = "InstanceBootModeValues",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5696,60 +6246,60 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[66],
 		.nenums = 2,
 	},
-	[117] = { .name = "InstanceId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[118] = {
-		.name = "InstanceIdStringList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(303),
-	},
-	[119] = {
-		.name = "InstanceIpv4Prefix",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(304),
-		.nmembers = 1,
-		.payload = -1,
-	},
+	[119] = { .name = "InstanceId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
 	[120] = {
-		.name = "InstanceIpv4PrefixList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(305),
-	},
-	[121] = {
-		.name = "InstanceIpv6Address",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(306),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[122] = {
-		.name = "InstanceIpv6AddressList",
+		.name = "InstanceIdStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
 		.list_member = MB(308),
 	},
-	[123] = {
-		.name = "InstanceIpv6Prefix",
+	[121] = {
+		.name = "InstanceIpv4Prefix",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(309),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[124] = {
-		.name = "InstanceIpv6PrefixList",
+	[122] = {
+		.name = "InstanceIpv4PrefixList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
 		.list_member = MB(310),
 	},
+	[123] = {
+		.name = "InstanceIpv6Address",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(311),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[124] = {
+		.name = "InstanceIpv6AddressList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(313),
+	},
 	[125] = {
+		.name = "InstanceIpv6Prefix",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(314),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[126] = {
+		.name = "InstanceIpv6PrefixList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(315),
+	},
+	[127] = {
 		.name = "InstanceLifecycleType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5757,22 +6307,22 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[68],
 		.nenums = 4,
 	},
-	[126] = {
+	[128] = {
 		.name = "InstanceList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(311),
+		.list_member = MB(316),
 	},
-	[127] = {
+	[129] = {
 		.name = "InstanceMaintenanceOptions",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(312),
+		.members = MB(317),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[128] = {
+	[130] = {
 		.name = "InstanceMetadataEndpointState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5780,15 +6330,15 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[72],
 		.nenums = 2,
 	},
-	[129] = {
+	[131] = {
 		.name = "InstanceMetadataOptionsResponse",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(314),
+		.members = MB(319),
 		.nmembers = 6,
 		.payload = -1,
 	},
-	[130] = {
+	[132] = {
 		.name = "InstanceMetadataOptionsState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5796,7 +6346,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[74],
 		.nenums = 2,
 	},
-	[131] = {
+	[133] = {
 		.name = "InstanceMetadataProtocolState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5804,7 +6354,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[76],
 		.nenums = 2,
 	},
-	[132] = {
+	[134] = {
 		.name = "InstanceMetadataTagsState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5812,61 +6362,61 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[78],
 		.nenums = 2,
 	},
-	[133] = {
+	[135] = {
 		.name = "InstanceNetworkInterface",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(320),
+		.members = MB(325),
 		.nmembers = 20,
 		.payload = -1,
 	},
-	[134] = {
+	[136] = {
 		.name = "InstanceNetworkInterfaceAssociation",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(340),
+		.members = MB(345),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[135] = {
+	[137] = {
 		.name = "InstanceNetworkInterfaceAttachment",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(345),
+		.members = MB(350),
 		.nmembers = 8,
 		.payload = -1,
 	},
-	[136] = {
+	[138] = {
 		.name = "InstanceNetworkInterfaceList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(353),
+		.list_member = MB(358),
 	},
-	[137] = {
+	[139] = {
 		.name = "InstanceNetworkPerformanceOptions",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(354),
+		.members = MB(359),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[138] = {
+	[140] = {
 		.name = "InstancePrivateIpAddress",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(355),
+		.members = MB(360),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[139] = {
+	[141] = {
 		.name = "InstancePrivateIpAddressList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(359),
+		.list_member = MB(364),
 	},
-	[140] = {
+	[142] = {
 		.name = "InstanceRebootMigrationState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5874,53 +6424,53 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[80],
 		.nenums = 2,
 	},
-	[141] = {
+	[143] = {
 		.name = "InstanceSecondaryInterface",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(360),
+		.members = MB(365),
 		.nmembers = 10,
 		.payload = -1,
 	},
-	[142] = {
+	[144] = {
 		.name = "InstanceSecondaryInterfaceAttachment",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(370),
+		.members = MB(375),
 		.nmembers = 6,
 		.payload = -1,
 	},
-	[143] = {
+	[145] = {
 		.name = "InstanceSecondaryInterfaceList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(376),
+		.list_member = MB(381),
 	},
-	[144] = {
+	[146] = {
 		.name = "InstanceSecondaryInterfacePrivateIpAddress",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(377),
+		.members = MB(382),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[145] = {
+	[147] = {
 		.name = "InstanceSecondaryInterfacePrivateIpAddressList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(378),
+		.list_member = MB(383),
 	},
-	[146] = {
+	[148] = {
 		.name = "InstanceState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(379),
+		.members = MB(384),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[147] = {
+	[149] = {
 		.name = "InstanceStateName",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5928,7 +6478,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[82],
 		.nenums = 6,
 	},
-	[148] = {
+	[150] = {
 		.name = "InstanceType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -5936,136 +6486,136 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[88],
 		.nenums = 1212,
 	},
-	[149] = { .name = "Integer", .service = SV(1), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[150] = {
+	[151] = { .name = "Integer", .service = SV(1), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[152] = {
 		.name = "IpPermission",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(381),
+		.members = MB(386),
 		.nmembers = 7,
 		.payload = -1,
 	},
-	[151] = {
-		.name = "IpPermissionList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(388),
-	},
-	[152] = {
-		.name = "IpRange",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(389),
-		.nmembers = 2,
-		.payload = -1,
-	},
 	[153] = {
-		.name = "IpRangeList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(391),
-	},
-	[154] = {
-		.name = "Ipv4PrefixSpecification",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(392),
-		.nmembers = 1,
-		.payload = -1,
-	},
-	[155] = {
-		.name = "Ipv4PrefixesList",
+		.name = "IpPermissionList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
 		.list_member = MB(393),
 	},
-	[156] = {
-		.name = "Ipv6PrefixSpecification",
+	[154] = {
+		.name = "IpRange",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(394),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[155] = {
+		.name = "IpRangeList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(396),
+	},
+	[156] = {
+		.name = "Ipv4PrefixSpecification",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(397),
 		.nmembers = 1,
 		.payload = -1,
 	},
 	[157] = {
-		.name = "Ipv6PrefixesList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(395),
-	},
-	[158] = {
-		.name = "Ipv6Range",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(396),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[159] = {
-		.name = "Ipv6RangeList",
+		.name = "Ipv4PrefixesList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
 		.list_member = MB(398),
 	},
-	[160] = {
-		.name = "LicenseConfiguration",
+	[158] = {
+		.name = "Ipv6PrefixSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(399),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[161] = {
-		.name = "LicenseList",
+	[159] = {
+		.name = "Ipv6PrefixesList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
 		.list_member = MB(400),
 	},
-	[162] = { .name = "Long", .service = SV(1), .type = AWS_SHAPE_LONG, .payload = -1 },
+	[160] = {
+		.name = "Ipv6Range",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(401),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[161] = {
+		.name = "Ipv6RangeList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(403),
+	},
+	[162] = {
+		.name = "LicenseConfiguration",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(404),
+		.nmembers = 1,
+		.payload = -1,
+	},
 	[163] = {
+		.name = "LicenseList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(405),
+	},
+	[164] = { .name = "Long", .service = SV(1), .type = AWS_SHAPE_LONG, .payload = -1 },
+	[165] = {
 		.name = "MillisecondDateTime",
 		.service = SV(1),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[164] = {
+	[166] = {
 		.name = "ModifyInstanceAttributeRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(401),
+		.members = MB(406),
 		.nmembers = 17,
 		.payload = -1,
 	},
-	[165] = {
+	[167] = {
 		.name = "ModifyInstanceAttributeValue",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[166] = {
+	[168] = {
 		.name = "ModifyNetworkInterfaceAttributeRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(418),
+		.members = MB(423),
 		.nmembers = 11,
 		.payload = -1,
 	},
-	[167] = {
+	[169] = {
 		.name = "Monitoring",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(429),
+		.members = MB(434),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[168] = {
+	[170] = {
 		.name = "MonitoringState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6073,7 +6623,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1300],
 		.nenums = 4,
 	},
-	[169] = {
+	[171] = {
 		.name = "NestedVirtualizationSpecification",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6081,95 +6631,95 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1304],
 		.nenums = 2,
 	},
-	[170] = {
+	[172] = {
 		.name = "NetworkInterface",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(430),
+		.members = MB(435),
 		.nmembers = 32,
 		.payload = -1,
 	},
-	[171] = {
+	[173] = {
 		.name = "NetworkInterfaceAssociation",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(462),
+		.members = MB(467),
 		.nmembers = 7,
 		.payload = -1,
 	},
-	[172] = {
+	[174] = {
 		.name = "NetworkInterfaceAttachment",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(469),
+		.members = MB(474),
 		.nmembers = 10,
 		.payload = -1,
 	},
-	[173] = {
+	[175] = {
 		.name = "NetworkInterfaceAttachmentChanges",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(479),
+		.members = MB(484),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[174] = {
+	[176] = {
 		.name = "NetworkInterfaceAttachmentId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[175] = {
+	[177] = {
 		.name = "NetworkInterfaceId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[176] = {
-		.name = "NetworkInterfaceIdList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(483),
-	},
-	[177] = {
-		.name = "NetworkInterfaceIpv6Address",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(484),
-		.nmembers = 3,
-		.payload = -1,
-	},
 	[178] = {
-		.name = "NetworkInterfaceIpv6AddressesList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(487),
-	},
-	[179] = {
-		.name = "NetworkInterfaceList",
+		.name = "NetworkInterfaceIdList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
 		.list_member = MB(488),
 	},
-	[180] = {
-		.name = "NetworkInterfacePrivateIpAddress",
+	[179] = {
+		.name = "NetworkInterfaceIpv6Address",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(489),
-		.nmembers = 4,
+		.nmembers = 3,
 		.payload = -1,
 	},
+	[180] = {
+		.name = "NetworkInterfaceIpv6AddressesList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(492),
+	},
 	[181] = {
-		.name = "NetworkInterfacePrivateIpAddressList",
+		.name = "NetworkInterfaceList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
 		.list_member = MB(493),
 	},
 	[182] = {
+		.name = "NetworkInterfacePrivateIpAddress",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(494),
+		.nmembers = 4,
+		.payload = -1,
+	},
+	[183] = {
+		.name = "NetworkInterfacePrivateIpAddressList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(498),
+	},
+	[184] = {
 		.name = "NetworkInterfaceStatus",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6177,7 +6727,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1306],
 		.nenums = 5,
 	},
-	[183] = {
+	[185] = {
 		.name = "NetworkInterfaceType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6185,43 +6735,43 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1311],
 		.nenums = 18,
 	},
-	[184] = { .name = "NextToken", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[185] = {
+	[186] = { .name = "NextToken", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[187] = {
 		.name = "OperatorResponse",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(494),
+		.members = MB(499),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[186] = {
+	[188] = {
 		.name = "OwnerStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(497),
+		.list_member = MB(502),
 	},
-	[187] = {
+	[189] = {
 		.name = "Placement",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(498),
+		.members = MB(503),
 		.nmembers = 10,
 		.payload = -1,
 	},
-	[188] = {
+	[190] = {
 		.name = "PlacementGroupId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[189] = {
+	[191] = {
 		.name = "PlacementGroupName",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[190] = {
+	[192] = {
 		.name = "PlatformValues",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6229,51 +6779,51 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1329],
 		.nenums = 1,
 	},
-	[191] = {
+	[193] = {
 		.name = "PrefixListId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(508),
+		.members = MB(513),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[192] = {
+	[194] = {
 		.name = "PrefixListIdList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(510),
+		.list_member = MB(515),
 	},
-	[193] = {
+	[195] = {
 		.name = "PrefixListResourceId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[194] = {
+	[196] = {
 		.name = "PrivateDnsNameOptionsResponse",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(511),
+		.members = MB(516),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[195] = {
+	[197] = {
 		.name = "ProductCode",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(514),
+		.members = MB(519),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[196] = {
+	[198] = {
 		.name = "ProductCodeList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(516),
+		.list_member = MB(521),
 	},
-	[197] = {
+	[199] = {
 		.name = "ProductCodeValues",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6281,45 +6831,45 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1330],
 		.nenums = 2,
 	},
-	[198] = {
+	[200] = {
 		.name = "PublicIpDnsNameOptions",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(517),
+		.members = MB(522),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[199] = {
+	[201] = {
 		.name = "ReferencedSecurityGroup",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(521),
-		.nmembers = 5,
-		.payload = -1,
-	},
-	[200] = {
-		.name = "Reservation",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(526),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[201] = {
+	[202] = {
+		.name = "Reservation",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(531),
+		.nmembers = 5,
+		.payload = -1,
+	},
+	[203] = {
 		.name = "ReservationList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(531),
+		.list_member = MB(536),
 	},
-	[202] = {
+	[204] = {
 		.name = "ResourceIdList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(532),
+		.list_member = MB(537),
 	},
-	[203] = {
+	[205] = {
 		.name = "ResourceType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6327,61 +6877,61 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1332],
 		.nenums = 108,
 	},
-	[204] = {
+	[206] = {
 		.name = "RestorableByStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(533),
+		.list_member = MB(538),
 	},
-	[205] = {
+	[207] = {
 		.name = "RevokeSecurityGroupEgressRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(534),
+		.members = MB(539),
 		.nmembers = 10,
 		.payload = -1,
 	},
-	[206] = {
+	[208] = {
 		.name = "RevokeSecurityGroupEgressResult",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(544),
-		.nmembers = 3,
-		.payload = -1,
-	},
-	[207] = {
-		.name = "RevokeSecurityGroupIngressRequest",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(547),
-		.nmembers = 11,
-		.payload = -1,
-	},
-	[208] = {
-		.name = "RevokeSecurityGroupIngressResult",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(558),
+		.members = MB(549),
 		.nmembers = 3,
 		.payload = -1,
 	},
 	[209] = {
-		.name = "RevokedSecurityGroupRule",
+		.name = "RevokeSecurityGroupIngressRequest",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(561),
+		.members = MB(552),
 		.nmembers = 11,
 		.payload = -1,
 	},
 	[210] = {
+		.name = "RevokeSecurityGroupIngressResult",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(563),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[211] = {
+		.name = "RevokedSecurityGroupRule",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(566),
+		.nmembers = 11,
+		.payload = -1,
+	},
+	[212] = {
 		.name = "RevokedSecurityGroupRuleList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(572),
+		.list_member = MB(577),
 	},
-	[211] = {
+	[213] = {
 		.name = "SSEType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6389,13 +6939,13 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1440],
 		.nenums = 3,
 	},
-	[212] = {
+	[214] = {
 		.name = "SecondaryInterfaceId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[213] = {
+	[215] = {
 		.name = "SecondaryInterfaceStatus",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6403,7 +6953,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1443],
 		.nenums = 2,
 	},
-	[214] = {
+	[216] = {
 		.name = "SecondaryInterfaceType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6411,110 +6961,110 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1445],
 		.nenums = 1,
 	},
-	[215] = {
+	[217] = {
 		.name = "SecondaryNetworkId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[216] = {
+	[218] = {
 		.name = "SecondarySubnetId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[217] = {
+	[219] = {
 		.name = "SecurityGroup",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(573),
+		.members = MB(578),
 		.nmembers = 9,
 		.payload = -1,
 	},
-	[218] = {
+	[220] = {
 		.name = "SecurityGroupId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[219] = {
+	[221] = {
 		.name = "SecurityGroupIdStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(582),
+		.list_member = MB(587),
 	},
-	[220] = {
+	[222] = {
 		.name = "SecurityGroupList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(583),
+		.list_member = MB(588),
 	},
-	[221] = {
+	[223] = {
 		.name = "SecurityGroupName",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[222] = {
+	[224] = {
 		.name = "SecurityGroupRule",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(584),
+		.members = MB(589),
 		.nmembers = 14,
 		.payload = -1,
 	},
-	[223] = {
+	[225] = {
 		.name = "SecurityGroupRuleId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[224] = {
+	[226] = {
 		.name = "SecurityGroupRuleIdList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(598),
+		.list_member = MB(603),
 	},
-	[225] = {
+	[227] = {
 		.name = "SecurityGroupRuleList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(599),
+		.list_member = MB(604),
 	},
-	[226] = {
+	[228] = {
 		.name = "Snapshot",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(600),
+		.members = MB(605),
 		.nmembers = 23,
 		.payload = -1,
 	},
-	[227] = {
+	[229] = {
 		.name = "SnapshotCompletionDurationMinutesResponse",
 		.service = SV(1),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[228] = { .name = "SnapshotId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[229] = {
+	[230] = { .name = "SnapshotId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[231] = {
 		.name = "SnapshotIdStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(623),
+		.list_member = MB(628),
 	},
-	[230] = {
+	[232] = {
 		.name = "SnapshotList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(624),
+		.list_member = MB(629),
 	},
-	[231] = {
+	[233] = {
 		.name = "SnapshotLocationEnum",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6522,7 +7072,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1446],
 		.nenums = 2,
 	},
-	[232] = {
+	[234] = {
 		.name = "SnapshotState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6530,15 +7080,15 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1448],
 		.nenums = 5,
 	},
-	[233] = {
+	[235] = {
 		.name = "StateReason",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(625),
+		.members = MB(630),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[234] = {
+	[236] = {
 		.name = "StorageTier",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6546,52 +7096,52 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1453],
 		.nenums = 2,
 	},
-	[235] = { .name = "String", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[236] = { .name = "SubnetId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[237] = {
+	[237] = { .name = "String", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[238] = { .name = "SubnetId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[239] = {
 		.name = "SubnetIdList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(627),
+		.list_member = MB(632),
 	},
-	[238] = {
+	[240] = {
 		.name = "Tag",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(628),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[239] = {
-		.name = "TagList",
-		.service = SV(1),
-		.type = AWS_SHAPE_LIST,
-		.payload = -1,
-		.list_member = MB(630),
-	},
-	[240] = {
-		.name = "TagSpecification",
-		.service = SV(1),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(631),
+		.members = MB(633),
 		.nmembers = 2,
 		.payload = -1,
 	},
 	[241] = {
+		.name = "TagList",
+		.service = SV(1),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(635),
+	},
+	[242] = {
+		.name = "TagSpecification",
+		.service = SV(1),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(636),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[243] = {
 		.name = "TagSpecificationList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(633),
+		.list_member = MB(638),
 	},
-	[242] = {
+	[244] = {
 		.name = "TaggableResourceId",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[243] = {
+	[245] = {
 		.name = "Tenancy",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6599,7 +7149,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1455],
 		.nenums = 3,
 	},
-	[244] = {
+	[246] = {
 		.name = "TransferType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6607,29 +7157,29 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1458],
 		.nenums = 2,
 	},
-	[245] = {
+	[247] = {
 		.name = "UserIdGroupPair",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(634),
+		.members = MB(639),
 		.nmembers = 7,
 		.payload = -1,
 	},
-	[246] = {
+	[248] = {
 		.name = "UserIdGroupPairList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(641),
+		.list_member = MB(646),
 	},
-	[247] = {
+	[249] = {
 		.name = "ValueStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(642),
+		.list_member = MB(647),
 	},
-	[248] = {
+	[250] = {
 		.name = "VirtualizationType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6637,30 +7187,30 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1460],
 		.nenums = 2,
 	},
-	[249] = {
+	[251] = {
 		.name = "Volume",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(643),
+		.members = MB(648),
 		.nmembers = 21,
 		.payload = -1,
 	},
-	[250] = {
+	[252] = {
 		.name = "VolumeAttachment",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(664),
+		.members = MB(669),
 		.nmembers = 9,
 		.payload = -1,
 	},
-	[251] = {
+	[253] = {
 		.name = "VolumeAttachmentList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(673),
+		.list_member = MB(678),
 	},
-	[252] = {
+	[254] = {
 		.name = "VolumeAttachmentState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6668,22 +7218,22 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1462],
 		.nenums = 5,
 	},
-	[253] = { .name = "VolumeId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[254] = {
+	[255] = { .name = "VolumeId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[256] = {
 		.name = "VolumeIdStringList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(674),
+		.list_member = MB(679),
 	},
-	[255] = {
+	[257] = {
 		.name = "VolumeList",
 		.service = SV(1),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(675),
+		.list_member = MB(680),
 	},
-	[256] = {
+	[258] = {
 		.name = "VolumeState",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6691,7 +7241,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1467],
 		.nenums = 6,
 	},
-	[257] = {
+	[259] = {
 		.name = "VolumeType",
 		.service = SV(1),
 		.type = AWS_SHAPE_STRING,
@@ -6699,134 +7249,134 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1473],
 		.nenums = 7,
 	},
-	[258] = { .name = "VpcId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[259] = {
+	[260] = { .name = "VpcId", .service = SV(1), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[261] = {
 		.name = "AccessPointName",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[260] = {
+	[262] = {
 		.name = "AccessPointPort",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[261] = {
+	[263] = {
 		.name = "AppCookieStickinessPolicies",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(676),
+		.list_member = MB(681),
 	},
-	[262] = {
+	[264] = {
 		.name = "AppCookieStickinessPolicy",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(677),
+		.members = MB(682),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[263] = {
+	[265] = {
 		.name = "AvailabilityZone",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[264] = {
+	[266] = {
 		.name = "AvailabilityZones",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(679),
+		.list_member = MB(684),
 	},
-	[265] = {
+	[267] = {
 		.name = "BackendServerDescription",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(680),
+		.members = MB(685),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[266] = {
+	[268] = {
 		.name = "BackendServerDescriptions",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(682),
+		.list_member = MB(687),
 	},
-	[267] = {
+	[269] = {
 		.name = "CookieExpirationPeriod",
 		.service = SV(2),
 		.type = AWS_SHAPE_LONG,
 		.payload = -1,
 	},
-	[268] = { .name = "CookieName", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[269] = {
+	[270] = { .name = "CookieName", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[271] = {
 		.name = "CreatedTime",
 		.service = SV(2),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[270] = { .name = "DNSName", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[271] = {
+	[272] = { .name = "DNSName", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[273] = {
 		.name = "DeregisterEndPointsInput",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(683),
+		.members = MB(688),
 		.nmembers = 2,
-		.payload = -1,
-	},
-	[272] = {
-		.name = "DeregisterEndPointsOutput",
-		.service = SV(2),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(685),
-		.nmembers = 1,
-		.payload = -1,
-	},
-	[273] = {
-		.name = "DescribeAccessPointsInput",
-		.service = SV(2),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(686),
-		.nmembers = 3,
 		.payload = -1,
 	},
 	[274] = {
-		.name = "DescribeAccessPointsOutput",
+		.name = "DeregisterEndPointsOutput",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(689),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[275] = {
-		.name = "DescribeEndPointStateInput",
-		.service = SV(2),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(691),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[276] = {
-		.name = "DescribeEndPointStateOutput",
-		.service = SV(2),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(693),
+		.members = MB(690),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[277] = { .name = "Description", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[278] = {
-		.name = "HealthCheck",
+	[275] = {
+		.name = "DescribeAccessPointsInput",
+		.service = SV(2),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(691),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[276] = {
+		.name = "DescribeAccessPointsOutput",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(694),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[277] = {
+		.name = "DescribeEndPointStateInput",
+		.service = SV(2),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(696),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[278] = {
+		.name = "DescribeEndPointStateOutput",
+		.service = SV(2),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(698),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[279] = { .name = "Description", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[280] = {
+		.name = "HealthCheck",
+		.service = SV(2),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(699),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[279] = {
+	[281] = {
 		.name = "HealthCheckInterval",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
@@ -6835,13 +7385,13 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[280] = {
+	[282] = {
 		.name = "HealthCheckTarget",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[281] = {
+	[283] = {
 		.name = "HealthCheckTimeout",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
@@ -6850,7 +7400,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[282] = {
+	[284] = {
 		.name = "HealthyThreshold",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
@@ -6859,16 +7409,16 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[283] = {
+	[285] = {
 		.name = "Instance",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(699),
+		.members = MB(704),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[284] = { .name = "InstanceId", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[285] = {
+	[286] = { .name = "InstanceId", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[287] = {
 		.name = "InstancePort",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
@@ -6877,96 +7427,96 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[286] = {
+	[288] = {
 		.name = "InstanceState",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(700),
+		.members = MB(705),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[287] = {
+	[289] = {
 		.name = "InstanceStates",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(704),
+		.list_member = MB(709),
 	},
-	[288] = {
+	[290] = {
 		.name = "Instances",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(705),
+		.list_member = MB(710),
 	},
-	[289] = {
+	[291] = {
 		.name = "LBCookieStickinessPolicies",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(706),
+		.list_member = MB(711),
 	},
-	[290] = {
+	[292] = {
 		.name = "LBCookieStickinessPolicy",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(707),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[291] = {
-		.name = "Listener",
-		.service = SV(2),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(709),
-		.nmembers = 5,
-		.payload = -1,
-	},
-	[292] = {
-		.name = "ListenerDescription",
-		.service = SV(2),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(714),
+		.members = MB(712),
 		.nmembers = 2,
 		.payload = -1,
 	},
 	[293] = {
+		.name = "Listener",
+		.service = SV(2),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(714),
+		.nmembers = 5,
+		.payload = -1,
+	},
+	[294] = {
+		.name = "ListenerDescription",
+		.service = SV(2),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(719),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[295] = {
 		.name = "ListenerDescriptions",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(716),
+		.list_member = MB(721),
 	},
-	[294] = {
+	[296] = {
 		.name = "LoadBalancerDescription",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(717),
+		.members = MB(722),
 		.nmembers = 16,
 		.payload = -1,
 	},
-	[295] = {
+	[297] = {
 		.name = "LoadBalancerDescriptions",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(733),
+		.list_member = MB(738),
 	},
-	[296] = {
+	[298] = {
 		.name = "LoadBalancerNames",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(734),
+		.list_member = MB(739),
 	},
-	[297] = {
+	[299] = {
 		.name = "LoadBalancerScheme",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[298] = { .name = "Marker", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[299] = {
+	[300] = { .name = "Marker", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[301] = {
 		.name = "PageSize",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
@@ -6975,89 +7525,89 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[300] = {
+	[302] = {
 		.name = "Policies",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(735),
+		.members = MB(740),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[301] = { .name = "PolicyName", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[302] = {
+	[303] = { .name = "PolicyName", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[304] = {
 		.name = "PolicyNames",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(738),
+		.list_member = MB(743),
 	},
-	[303] = { .name = "Protocol", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[304] = { .name = "ReasonCode", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[305] = {
+	[305] = { .name = "Protocol", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[306] = { .name = "ReasonCode", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[307] = {
 		.name = "RegisterEndPointsInput",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(739),
+		.members = MB(744),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[306] = {
+	[308] = {
 		.name = "RegisterEndPointsOutput",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(741),
+		.members = MB(746),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[307] = {
+	[309] = {
 		.name = "SSLCertificateId",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[308] = {
+	[310] = {
 		.name = "SecurityGroupId",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[309] = {
+	[311] = {
 		.name = "SecurityGroupName",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[310] = {
+	[312] = {
 		.name = "SecurityGroupOwnerAlias",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[311] = {
+	[313] = {
 		.name = "SecurityGroups",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(742),
+		.list_member = MB(747),
 	},
-	[312] = {
+	[314] = {
 		.name = "SourceSecurityGroup",
 		.service = SV(2),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(743),
+		.members = MB(748),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[313] = { .name = "State", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[314] = { .name = "SubnetId", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[315] = {
+	[315] = { .name = "State", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[316] = { .name = "SubnetId", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[317] = {
 		.name = "Subnets",
 		.service = SV(2),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(745),
+		.list_member = MB(750),
 	},
-	[316] = {
+	[318] = {
 		.name = "UnhealthyThreshold",
 		.service = SV(2),
 		.type = AWS_SHAPE_INTEGER,
@@ -7066,24 +7616,24 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[317] = { .name = "VPCId", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[318] = {
+	[319] = { .name = "VPCId", .service = SV(2), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[320] = {
 		.name = "AdministrativeOverride",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(746),
+		.members = MB(751),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[319] = {
+	[321] = {
 		.name = "AnomalyDetection",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(749),
+		.members = MB(754),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[320] = {
+	[322] = {
 		.name = "AnomalyResultEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7091,45 +7641,45 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1480],
 		.nenums = 2,
 	},
-	[321] = {
+	[323] = {
 		.name = "DeregisterTargetsInput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(751),
+		.members = MB(756),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[322] = {
+	[324] = {
 		.name = "DeregisterTargetsOutput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
 		.payload = -1,
 	},
-	[323] = {
+	[325] = {
 		.name = "DescribeTargetGroupsInput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(753),
+		.members = MB(758),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[324] = {
+	[326] = {
 		.name = "DescribeTargetGroupsOutput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(758),
+		.members = MB(763),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[325] = {
+	[327] = {
 		.name = "DescribeTargetHealthInput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(760),
+		.members = MB(765),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[326] = {
+	[328] = {
 		.name = "DescribeTargetHealthInputIncludeEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7137,23 +7687,23 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1482],
 		.nenums = 2,
 	},
-	[327] = {
+	[329] = {
 		.name = "DescribeTargetHealthOutput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(763),
+		.members = MB(768),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[328] = { .name = "Description", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[329] = { .name = "GrpcCode", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[330] = {
+	[330] = { .name = "Description", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[331] = { .name = "GrpcCode", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[332] = {
 		.name = "HealthCheckEnabled",
 		.service = SV(3),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[331] = {
+	[333] = {
 		.name = "HealthCheckIntervalSeconds",
 		.service = SV(3),
 		.type = AWS_SHAPE_INTEGER,
@@ -7162,13 +7712,13 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[332] = {
+	[334] = {
 		.name = "HealthCheckPort",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[333] = {
+	[335] = {
 		.name = "HealthCheckThresholdCount",
 		.service = SV(3),
 		.type = AWS_SHAPE_INTEGER,
@@ -7177,7 +7727,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[334] = {
+	[336] = {
 		.name = "HealthCheckTimeoutSeconds",
 		.service = SV(3),
 		.type = AWS_SHAPE_INTEGER,
@@ -7186,37 +7736,37 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[335] = { .name = "HttpCode", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[336] = {
+	[337] = { .name = "HttpCode", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[338] = {
 		.name = "ListOfDescribeTargetHealthIncludeOptions",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(764),
+		.list_member = MB(769),
 	},
-	[337] = {
+	[339] = {
 		.name = "LoadBalancerArn",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[338] = {
+	[340] = {
 		.name = "LoadBalancerArns",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(765),
+		.list_member = MB(770),
 	},
-	[339] = { .name = "Marker", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[340] = {
+	[341] = { .name = "Marker", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[342] = {
 		.name = "Matcher",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(766),
+		.members = MB(771),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[341] = {
+	[343] = {
 		.name = "MitigationInEffectEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7224,7 +7774,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1484],
 		.nenums = 2,
 	},
-	[342] = {
+	[344] = {
 		.name = "PageSize",
 		.service = SV(3),
 		.type = AWS_SHAPE_INTEGER,
@@ -7233,7 +7783,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[343] = {
+	[345] = {
 		.name = "Path",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7242,7 +7792,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[344] = {
+	[346] = {
 		.name = "Port",
 		.service = SV(3),
 		.type = AWS_SHAPE_INTEGER,
@@ -7251,7 +7801,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[345] = {
+	[347] = {
 		.name = "ProtocolEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7259,13 +7809,13 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1486],
 		.nenums = 9,
 	},
-	[346] = {
+	[348] = {
 		.name = "ProtocolVersion",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[347] = {
+	[349] = {
 		.name = "QuicServerId",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7274,21 +7824,21 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[348] = {
+	[350] = {
 		.name = "RegisterTargetsInput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(768),
+		.members = MB(773),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[349] = {
+	[351] = {
 		.name = "RegisterTargetsOutput",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
 		.payload = -1,
 	},
-	[350] = {
+	[352] = {
 		.name = "TargetAdministrativeOverrideReasonEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7296,7 +7846,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1495],
 		.nenums = 4,
 	},
-	[351] = {
+	[353] = {
 		.name = "TargetAdministrativeOverrideStateEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7304,7 +7854,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1499],
 		.nenums = 4,
 	},
-	[352] = {
+	[354] = {
 		.name = "TargetControlPort",
 		.service = SV(3),
 		.type = AWS_SHAPE_INTEGER,
@@ -7313,43 +7863,43 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[353] = {
+	[355] = {
 		.name = "TargetDescription",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(770),
+		.members = MB(775),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[354] = {
+	[356] = {
 		.name = "TargetDescriptions",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(774),
+		.list_member = MB(779),
 	},
-	[355] = {
+	[357] = {
 		.name = "TargetGroup",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(775),
+		.members = MB(780),
 		.nmembers = 19,
 		.payload = -1,
 	},
-	[356] = {
+	[358] = {
 		.name = "TargetGroupArn",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[357] = {
+	[359] = {
 		.name = "TargetGroupArns",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(794),
+		.list_member = MB(799),
 	},
-	[358] = {
+	[360] = {
 		.name = "TargetGroupIpAddressTypeEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7357,50 +7907,50 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1503],
 		.nenums = 2,
 	},
-	[359] = {
+	[361] = {
 		.name = "TargetGroupName",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[360] = {
+	[362] = {
 		.name = "TargetGroupNames",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(795),
+		.list_member = MB(800),
 	},
-	[361] = {
+	[363] = {
 		.name = "TargetGroups",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(796),
+		.list_member = MB(801),
 	},
-	[362] = {
+	[364] = {
 		.name = "TargetHealth",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(797),
+		.members = MB(802),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[363] = {
+	[365] = {
 		.name = "TargetHealthDescription",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(800),
+		.members = MB(805),
 		.nmembers = 5,
 		.payload = -1,
 	},
-	[364] = {
+	[366] = {
 		.name = "TargetHealthDescriptions",
 		.service = SV(3),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(805),
+		.list_member = MB(810),
 	},
-	[365] = {
+	[367] = {
 		.name = "TargetHealthReasonEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7408,7 +7958,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1505],
 		.nenums = 12,
 	},
-	[366] = {
+	[368] = {
 		.name = "TargetHealthStateEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7416,8 +7966,8 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1517],
 		.nenums = 7,
 	},
-	[367] = { .name = "TargetId", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[368] = {
+	[369] = { .name = "TargetId", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[370] = {
 		.name = "TargetTypeEnum",
 		.service = SV(3),
 		.type = AWS_SHAPE_STRING,
@@ -7425,50 +7975,34 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1524],
 		.nenums = 4,
 	},
-	[369] = { .name = "VpcId", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[370] = { .name = "ZoneName", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[371] = {
+	[371] = { .name = "VpcId", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[372] = { .name = "ZoneName", .service = SV(3), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[373] = {
 		.name = "AccessKeyMetadata",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(806),
+		.members = MB(811),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[372] = {
+	[374] = {
 		.name = "DeleteRolePolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(810),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[373] = {
-		.name = "DeleteUserPolicyRequest",
-		.service = SV(4),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(812),
-		.nmembers = 2,
-		.payload = -1,
-	},
-	[374] = {
-		.name = "GetRolePolicyRequest",
-		.service = SV(4),
-		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(814),
+		.members = MB(815),
 		.nmembers = 2,
 		.payload = -1,
 	},
 	[375] = {
-		.name = "GetRolePolicyResponse",
+		.name = "DeleteUserPolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(816),
-		.nmembers = 3,
+		.members = MB(817),
+		.nmembers = 2,
 		.payload = -1,
 	},
 	[376] = {
-		.name = "GetUserPolicyRequest",
+		.name = "GetRolePolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(819),
@@ -7476,7 +8010,7 @@ static const aws_shape shapes[618] = {
 		.payload = -1,
 	},
 	[377] = {
-		.name = "GetUserPolicyResponse",
+		.name = "GetRolePolicyResponse",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(821),
@@ -7484,46 +8018,62 @@ static const aws_shape shapes[618] = {
 		.payload = -1,
 	},
 	[378] = {
-		.name = "ListAccessKeysRequest",
+		.name = "GetUserPolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
 		.members = MB(824),
-		.nmembers = 3,
+		.nmembers = 2,
 		.payload = -1,
 	},
 	[379] = {
-		.name = "ListAccessKeysResponse",
+		.name = "GetUserPolicyResponse",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(827),
+		.members = MB(826),
 		.nmembers = 3,
 		.payload = -1,
 	},
 	[380] = {
-		.name = "PutRolePolicyRequest",
+		.name = "ListAccessKeysRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(830),
+		.members = MB(829),
 		.nmembers = 3,
 		.payload = -1,
 	},
 	[381] = {
-		.name = "PutUserPolicyRequest",
+		.name = "ListAccessKeysResponse",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(833),
+		.members = MB(832),
 		.nmembers = 3,
 		.payload = -1,
 	},
 	[382] = {
-		.name = "UpdateAccessKeyRequest",
+		.name = "PutRolePolicyRequest",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(836),
+		.members = MB(835),
 		.nmembers = 3,
 		.payload = -1,
 	},
 	[383] = {
+		.name = "PutUserPolicyRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(838),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[384] = {
+		.name = "UpdateAccessKeyRequest",
+		.service = SV(4),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(841),
+		.nmembers = 3,
+		.payload = -1,
+	},
+	[385] = {
 		.name = "accessKeyIdType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7532,21 +8082,21 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[384] = {
+	[386] = {
 		.name = "accessKeyMetadataListType",
 		.service = SV(4),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(839),
+		.list_member = MB(844),
 	},
-	[385] = {
+	[387] = {
 		.name = "booleanType",
 		.service = SV(4),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[386] = { .name = "dateType", .service = SV(4), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
-	[387] = {
+	[388] = { .name = "dateType", .service = SV(4), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
+	[389] = {
 		.name = "existingUserNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7555,7 +8105,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[388] = {
+	[390] = {
 		.name = "markerType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7564,7 +8114,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[389] = {
+	[391] = {
 		.name = "maxItemsType",
 		.service = SV(4),
 		.type = AWS_SHAPE_INTEGER,
@@ -7573,7 +8123,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[390] = {
+	[392] = {
 		.name = "policyDocumentType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7582,7 +8132,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[391] = {
+	[393] = {
 		.name = "policyNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7591,13 +8141,13 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[392] = {
+	[394] = {
 		.name = "responseMarkerType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[393] = {
+	[395] = {
 		.name = "roleNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7606,7 +8156,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[394] = {
+	[396] = {
 		.name = "statusType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7614,7 +8164,7 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1528],
 		.nenums = 3,
 	},
-	[395] = {
+	[397] = {
 		.name = "userNameType",
 		.service = SV(4),
 		.type = AWS_SHAPE_STRING,
@@ -7623,14 +8173,14 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[396] = {
+	[398] = {
 		.name = "AcceptRanges",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[397] = { .name = "AccountId", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[398] = {
+	[399] = { .name = "AccountId", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[400] = {
 		.name = "ArchiveStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7638,21 +8188,21 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1531],
 		.nenums = 2,
 	},
-	[399] = { .name = "Body", .service = SV(5), .type = AWS_SHAPE_BLOB, .payload = -1 },
-	[400] = {
+	[401] = { .name = "Body", .service = SV(5), .type = AWS_SHAPE_BLOB, .payload = -1 },
+	[402] = {
 		.name = "BucketKeyEnabled",
 		.service = SV(5),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[401] = { .name = "BucketName", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[402] = {
+	[403] = { .name = "BucketName", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[404] = {
 		.name = "CacheControl",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[403] = {
+	[405] = {
 		.name = "ChecksumAlgorithm",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7660,26 +8210,34 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1533],
 		.nenums = 10,
 	},
-	[404] = {
+	[406] = {
+		.name = "ChecksumAlgorithmList",
+		.service = SV(5),
+		.type = AWS_SHAPE_LIST,
+		.flags = AWS_SF_FLATTENED,
+		.payload = -1,
+		.list_member = MB(845),
+	},
+	[407] = {
 		.name = "ChecksumCRC32",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[405] = {
+	[408] = {
 		.name = "ChecksumCRC32C",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[406] = {
+	[409] = {
 		.name = "ChecksumCRC64NVME",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[407] = { .name = "ChecksumMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[408] = {
+	[410] = { .name = "ChecksumMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[411] = {
 		.name = "ChecksumMode",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7687,25 +8245,25 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1543],
 		.nenums = 1,
 	},
-	[409] = {
+	[412] = {
 		.name = "ChecksumSHA1",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[410] = {
+	[413] = {
 		.name = "ChecksumSHA256",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[411] = {
+	[414] = {
 		.name = "ChecksumSHA512",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[412] = {
+	[415] = {
 		.name = "ChecksumType",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7713,186 +8271,269 @@ static const aws_shape shapes[618] = {
 		.enums = &enums[1544],
 		.nenums = 2,
 	},
-	[413] = {
+	[416] = {
 		.name = "ChecksumXXHASH128",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[414] = {
+	[417] = {
 		.name = "ChecksumXXHASH3",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[415] = {
+	[418] = {
 		.name = "ChecksumXXHASH64",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[416] = {
+	[419] = {
+		.name = "CommonPrefix",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(846),
+		.nmembers = 1,
+		.payload = -1,
+	},
+	[420] = {
+		.name = "CommonPrefixList",
+		.service = SV(5),
+		.type = AWS_SHAPE_LIST,
+		.flags = AWS_SF_FLATTENED,
+		.payload = -1,
+		.list_member = MB(847),
+	},
+	[421] = {
 		.name = "ContentDisposition",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[417] = {
+	[422] = {
 		.name = "ContentEncoding",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[418] = {
+	[423] = {
 		.name = "ContentLanguage",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[419] = { .name = "ContentLength", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
-	[420] = { .name = "ContentMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[421] = {
+	[424] = { .name = "ContentLength", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
+	[425] = { .name = "ContentMD5", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[426] = {
 		.name = "ContentRange",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[422] = { .name = "ContentType", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[423] = {
+	[427] = { .name = "ContentType", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[428] = {
 		.name = "DeleteMarker",
 		.service = SV(5),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[424] = {
+	[429] = {
 		.name = "DeletePublicAccessBlockRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(840),
+		.members = MB(848),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[425] = { .name = "ETag", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[426] = { .name = "Expiration", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[427] = { .name = "Expires", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[428] = {
+	[430] = { .name = "Delimiter", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[431] = { .name = "DisplayName", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[432] = { .name = "ETag", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[433] = {
+		.name = "EncodingType",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRING,
+		.payload = -1,
+		.enums = &enums[1546],
+		.nenums = 1,
+	},
+	[434] = { .name = "Expiration", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[435] = { .name = "Expires", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[436] = { .name = "FetchOwner", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[437] = {
 		.name = "GetBucketPolicyStatusOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(842),
+		.members = MB(850),
 		.nmembers = 1,
 		.payload = 0,
 	},
-	[429] = {
+	[438] = {
 		.name = "GetBucketPolicyStatusRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(843),
+		.members = MB(851),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[430] = {
+	[439] = {
+		.name = "GetObjectOutput",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(853),
+		.nmembers = 43,
+		.payload = 0,
+	},
+	[440] = {
+		.name = "GetObjectRequest",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(896),
+		.nmembers = 21,
+		.payload = -1,
+	},
+	[441] = {
 		.name = "GetPublicAccessBlockOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(845),
+		.members = MB(917),
 		.nmembers = 1,
 		.payload = 0,
 	},
-	[431] = {
+	[442] = {
 		.name = "GetPublicAccessBlockRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(846),
+		.members = MB(918),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[432] = {
+	[443] = {
 		.name = "GrantFullControl",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[433] = { .name = "GrantRead", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[434] = {
+	[444] = { .name = "GrantRead", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[445] = {
 		.name = "GrantReadACP",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[435] = {
+	[446] = {
 		.name = "GrantWriteACP",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[436] = {
+	[447] = {
 		.name = "HeadObjectOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(848),
+		.members = MB(920),
 		.nmembers = 43,
 		.payload = -1,
 	},
-	[437] = {
+	[448] = {
 		.name = "HeadObjectRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(891),
+		.members = MB(963),
 		.nmembers = 21,
 		.payload = -1,
 	},
-	[438] = { .name = "IfMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[439] = {
+	[449] = { .name = "ID", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[450] = { .name = "IfMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[451] = {
 		.name = "IfModifiedSince",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[440] = { .name = "IfNoneMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[441] = {
+	[452] = { .name = "IfNoneMatch", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[453] = {
 		.name = "IfUnmodifiedSince",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[442] = { .name = "IsPublic", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[443] = {
+	[454] = { .name = "IsPublic", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[455] = {
+		.name = "IsRestoreInProgress",
+		.service = SV(5),
+		.type = AWS_SHAPE_BOOLEAN,
+		.payload = -1,
+	},
+	[456] = {
+		.name = "IsTruncated",
+		.service = SV(5),
+		.type = AWS_SHAPE_BOOLEAN,
+		.payload = -1,
+	},
+	[457] = { .name = "KeyCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[458] = {
 		.name = "LastModified",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.payload = -1,
 	},
-	[444] = {
+	[459] = {
+		.name = "ListObjectsV2Output",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(984),
+		.nmembers = 13,
+		.payload = -1,
+	},
+	[460] = {
+		.name = "ListObjectsV2Request",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(997),
+		.nmembers = 11,
+		.payload = -1,
+	},
+	[461] = { .name = "MaxKeys", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[462] = {
 		.name = "Metadata",
 		.service = SV(5),
 		.type = AWS_SHAPE_MAP,
 		.payload = -1,
-		.map_key = MB(912),
-		.map_value = MB(913),
+		.map_key = MB(1008),
+		.map_value = MB(1009),
 	},
-	[445] = { .name = "MetadataKey", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[446] = {
+	[463] = { .name = "MetadataKey", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[464] = {
 		.name = "MetadataValue",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[447] = {
+	[465] = {
 		.name = "MissingMeta",
 		.service = SV(5),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[448] = {
+	[466] = { .name = "NextToken", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[467] = {
+		.name = "Object",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1010),
+		.nmembers = 9,
+		.payload = -1,
+	},
+	[468] = {
 		.name = "ObjectCannedACL",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1546],
+		.enums = &enums[1547],
 		.nenums = 7,
 	},
-	[449] = {
+	[469] = {
 		.name = "ObjectKey",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
@@ -7900,284 +8541,340 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[450] = {
+	[470] = {
+		.name = "ObjectList",
+		.service = SV(5),
+		.type = AWS_SHAPE_LIST,
+		.flags = AWS_SF_FLATTENED,
+		.payload = -1,
+		.list_member = MB(1019),
+	},
+	[471] = {
 		.name = "ObjectLockLegalHoldStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1553],
+		.enums = &enums[1554],
 		.nenums = 2,
 	},
-	[451] = {
+	[472] = {
 		.name = "ObjectLockMode",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1555],
+		.enums = &enums[1556],
 		.nenums = 2,
 	},
-	[452] = {
+	[473] = {
 		.name = "ObjectLockRetainUntilDate",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.timestamp_format = AWS_TS_ISO8601,
 		.payload = -1,
 	},
-	[453] = {
+	[474] = {
+		.name = "ObjectStorageClass",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRING,
+		.payload = -1,
+		.enums = &enums[1558],
+		.nenums = 13,
+	},
+	[475] = {
 		.name = "ObjectVersionId",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[454] = { .name = "PartNumber", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[455] = { .name = "PartsCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[456] = {
+	[476] = {
+		.name = "OptionalObjectAttributes",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRING,
+		.payload = -1,
+		.enums = &enums[1571],
+		.nenums = 1,
+	},
+	[477] = {
+		.name = "OptionalObjectAttributesList",
+		.service = SV(5),
+		.type = AWS_SHAPE_LIST,
+		.payload = -1,
+		.list_member = MB(1020),
+	},
+	[478] = {
+		.name = "Owner",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1021),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[479] = { .name = "PartNumber", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[480] = { .name = "PartsCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[481] = {
 		.name = "PolicyStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(914),
+		.members = MB(1023),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[457] = {
+	[482] = { .name = "Prefix", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[483] = {
 		.name = "PublicAccessBlockConfiguration",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(915),
+		.members = MB(1024),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[458] = {
+	[484] = {
 		.name = "PutObjectOutput",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(919),
+		.members = MB(1028),
 		.nmembers = 22,
 		.payload = -1,
 	},
-	[459] = {
+	[485] = {
 		.name = "PutObjectRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(941),
+		.members = MB(1050),
 		.nmembers = 46,
 		.payload = 1,
 	},
-	[460] = {
+	[486] = {
 		.name = "PutPublicAccessBlockRequest",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(987),
+		.members = MB(1096),
 		.nmembers = 5,
 		.payload = 3,
 	},
-	[461] = { .name = "Range", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[462] = {
+	[487] = { .name = "Range", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[488] = {
 		.name = "ReplicationStatus",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1557],
+		.enums = &enums[1572],
 		.nenums = 5,
 	},
-	[463] = {
+	[489] = {
 		.name = "RequestCharged",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1562],
+		.enums = &enums[1577],
 		.nenums = 1,
 	},
-	[464] = {
+	[490] = {
 		.name = "RequestPayer",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1563],
+		.enums = &enums[1578],
 		.nenums = 1,
 	},
-	[465] = {
+	[491] = {
 		.name = "ResponseCacheControl",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[466] = {
+	[492] = {
 		.name = "ResponseContentDisposition",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[467] = {
+	[493] = {
 		.name = "ResponseContentEncoding",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[468] = {
+	[494] = {
 		.name = "ResponseContentLanguage",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[469] = {
+	[495] = {
 		.name = "ResponseContentType",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[470] = {
+	[496] = {
 		.name = "ResponseExpires",
 		.service = SV(5),
 		.type = AWS_SHAPE_TIMESTAMP,
 		.timestamp_format = AWS_TS_RFC822,
 		.payload = -1,
 	},
-	[471] = { .name = "Restore", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[472] = {
+	[497] = { .name = "Restore", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[498] = {
+		.name = "RestoreExpiryDate",
+		.service = SV(5),
+		.type = AWS_SHAPE_TIMESTAMP,
+		.payload = -1,
+	},
+	[499] = {
+		.name = "RestoreStatus",
+		.service = SV(5),
+		.type = AWS_SHAPE_STRUCTURE,
+		.members = MB(1101),
+		.nmembers = 2,
+		.payload = -1,
+	},
+	[500] = {
 		.name = "SSECustomerAlgorithm",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[473] = {
+	[501] = {
 		.name = "SSECustomerKey",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[474] = {
+	[502] = {
 		.name = "SSECustomerKeyMD5",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[475] = {
+	[503] = {
 		.name = "SSEKMSEncryptionContext",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[476] = {
+	[504] = {
 		.name = "SSEKMSKeyId",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[477] = {
+	[505] = {
 		.name = "ServerSideEncryption",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1564],
+		.enums = &enums[1579],
 		.nenums = 4,
 	},
-	[478] = { .name = "Setting", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[479] = { .name = "Size", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
-	[480] = {
+	[506] = { .name = "Setting", .service = SV(5), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[507] = { .name = "Size", .service = SV(5), .type = AWS_SHAPE_LONG, .payload = -1 },
+	[508] = { .name = "StartAfter", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[509] = {
 		.name = "StorageClass",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1568],
+		.enums = &enums[1583],
 		.nenums = 13,
 	},
-	[481] = { .name = "TagCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[482] = {
+	[510] = { .name = "TagCount", .service = SV(5), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[511] = {
 		.name = "TaggingHeader",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[483] = {
+	[512] = { .name = "Token", .service = SV(5), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[513] = {
 		.name = "WebsiteRedirectLocation",
 		.service = SV(5),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[484] = {
+	[514] = {
 		.name = "WriteOffsetBytes",
 		.service = SV(5),
 		.type = AWS_SHAPE_LONG,
 		.payload = -1,
 	},
-	[485] = { .name = "Binary", .service = SV(6), .type = AWS_SHAPE_BLOB, .payload = -1 },
-	[486] = {
+	[515] = { .name = "Binary", .service = SV(6), .type = AWS_SHAPE_BLOB, .payload = -1 },
+	[516] = {
 		.name = "MessageAttributeMap",
 		.service = SV(6),
 		.type = AWS_SHAPE_MAP,
 		.payload = -1,
-		.map_key = MB(992),
-		.map_value = MB(993),
+		.map_key = MB(1103),
+		.map_value = MB(1104),
 	},
-	[487] = {
+	[517] = {
 		.name = "MessageAttributeValue",
 		.service = SV(6),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(994),
+		.members = MB(1105),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[488] = {
+	[518] = {
 		.name = "PhoneNumber",
 		.service = SV(6),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[489] = {
+	[519] = {
 		.name = "PublishInput",
 		.service = SV(6),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(997),
+		.members = MB(1108),
 		.nmembers = 9,
 		.payload = -1,
 	},
-	[490] = {
+	[520] = {
 		.name = "PublishResponse",
 		.service = SV(6),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1006),
+		.members = MB(1117),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[491] = { .name = "String", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[492] = { .name = "message", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[493] = { .name = "messageId", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[494] = {
+	[521] = { .name = "String", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[522] = { .name = "message", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[523] = { .name = "messageId", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[524] = {
 		.name = "messageStructure",
 		.service = SV(6),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[495] = { .name = "subject", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[496] = { .name = "topicARN", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[497] = {
+	[525] = { .name = "subject", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[526] = { .name = "topicARN", .service = SV(6), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[527] = {
 		.name = "ActivationId",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[498] = {
+	[528] = {
 		.name = "Alarm",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1008),
+		.members = MB(1119),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[499] = {
+	[529] = {
 		.name = "AlarmConfiguration",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1009),
+		.members = MB(1120),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[500] = {
+	[530] = {
 		.name = "AlarmList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
@@ -8185,9 +8882,9 @@ static const aws_shape shapes[618] = {
 		.max = 1LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1011),
+		.list_member = MB(1122),
 	},
-	[501] = {
+	[531] = {
 		.name = "AlarmName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8196,15 +8893,15 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[502] = {
+	[532] = {
 		.name = "AlarmStateInformation",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1012),
+		.members = MB(1123),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[503] = {
+	[533] = {
 		.name = "AlarmStateInformationList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
@@ -8212,10 +8909,10 @@ static const aws_shape shapes[618] = {
 		.max = 1LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1014),
+		.list_member = MB(1125),
 	},
-	[504] = { .name = "Boolean", .service = SV(7), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
-	[505] = {
+	[534] = { .name = "Boolean", .service = SV(7), .type = AWS_SHAPE_BOOLEAN, .payload = -1 },
+	[535] = {
 		.name = "CloudWatchLogGroupName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8224,29 +8921,29 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[506] = {
+	[536] = {
 		.name = "CloudWatchOutputConfig",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1015),
+		.members = MB(1126),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[507] = {
+	[537] = {
 		.name = "CloudWatchOutputEnabled",
 		.service = SV(7),
 		.type = AWS_SHAPE_BOOLEAN,
 		.payload = -1,
 	},
-	[508] = {
+	[538] = {
 		.name = "Command",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1017),
+		.members = MB(1128),
 		.nmembers = 26,
 		.payload = -1,
 	},
-	[509] = {
+	[539] = {
 		.name = "CommandId",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8255,15 +8952,15 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[510] = {
+	[540] = {
 		.name = "CommandInvocationStatus",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1581],
+		.enums = &enums[1596],
 		.nenums = 8,
 	},
-	[511] = {
+	[541] = {
 		.name = "CommandPluginName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8271,15 +8968,15 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[512] = {
+	[542] = {
 		.name = "CommandStatus",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1589],
+		.enums = &enums[1604],
 		.nenums = 7,
 	},
-	[513] = {
+	[543] = {
 		.name = "Comment",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8287,13 +8984,13 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[514] = {
+	[544] = {
 		.name = "CompletedCount",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[515] = {
+	[545] = {
 		.name = "ComputerName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8302,31 +8999,31 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[516] = { .name = "DateTime", .service = SV(7), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
-	[517] = {
+	[546] = { .name = "DateTime", .service = SV(7), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
+	[547] = {
 		.name = "DeliveryTimedOutCount",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[518] = {
+	[548] = {
 		.name = "DescribeInstanceInformationRequest",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1043),
+		.members = MB(1154),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[519] = {
+	[549] = {
 		.name = "DescribeInstanceInformationResult",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1047),
+		.members = MB(1158),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[520] = { .name = "DocumentARN", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[521] = {
+	[550] = { .name = "DocumentARN", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[551] = {
 		.name = "DocumentHash",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8334,52 +9031,52 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[522] = {
+	[552] = {
 		.name = "DocumentHashType",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1596],
+		.enums = &enums[1611],
 		.nenums = 2,
 	},
-	[523] = {
+	[553] = {
 		.name = "DocumentName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[524] = {
+	[554] = {
 		.name = "DocumentVersion",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[525] = { .name = "ErrorCount", .service = SV(7), .type = AWS_SHAPE_INTEGER, .payload = -1 },
-	[526] = {
+	[555] = { .name = "ErrorCount", .service = SV(7), .type = AWS_SHAPE_INTEGER, .payload = -1 },
+	[556] = {
 		.name = "ExternalAlarmState",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1598],
+		.enums = &enums[1613],
 		.nenums = 2,
 	},
-	[527] = {
+	[557] = {
 		.name = "GetCommandInvocationRequest",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1049),
+		.members = MB(1160),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[528] = {
+	[558] = {
 		.name = "GetCommandInvocationResult",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1052),
+		.members = MB(1163),
 		.nmembers = 17,
 		.payload = -1,
 	},
-	[529] = {
+	[559] = {
 		.name = "IPAddress",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8388,7 +9085,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX | AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[530] = {
+	[560] = {
 		.name = "IamRole",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8396,30 +9093,30 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[531] = {
+	[561] = {
 		.name = "InstanceAggregatedAssociationOverview",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1069),
+		.members = MB(1180),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[532] = {
+	[562] = {
 		.name = "InstanceAssociationStatusAggregatedCount",
 		.service = SV(7),
 		.type = AWS_SHAPE_MAP,
 		.payload = -1,
-		.map_key = MB(1071),
-		.map_value = MB(1072),
+		.map_key = MB(1182),
+		.map_value = MB(1183),
 	},
-	[533] = {
+	[563] = {
 		.name = "InstanceCount",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[534] = { .name = "InstanceId", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[535] = {
+	[564] = { .name = "InstanceId", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[565] = {
 		.name = "InstanceIdList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
@@ -8427,42 +9124,42 @@ static const aws_shape shapes[618] = {
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1073),
+		.list_member = MB(1184),
 	},
-	[536] = {
+	[566] = {
 		.name = "InstanceInformation",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1074),
+		.members = MB(1185),
 		.nmembers = 21,
 		.payload = -1,
 	},
-	[537] = {
+	[567] = {
 		.name = "InstanceInformationFilter",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1095),
+		.members = MB(1206),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[538] = {
+	[568] = {
 		.name = "InstanceInformationFilterKey",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1600],
+		.enums = &enums[1615],
 		.nenums = 8,
 	},
-	[539] = {
+	[569] = {
 		.name = "InstanceInformationFilterList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
-		.list_member = MB(1097),
+		.list_member = MB(1208),
 	},
-	[540] = {
+	[570] = {
 		.name = "InstanceInformationFilterValue",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8470,7 +9167,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[541] = {
+	[571] = {
 		.name = "InstanceInformationFilterValueSet",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
@@ -8478,24 +9175,24 @@ static const aws_shape shapes[618] = {
 		.max = 100LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1098),
+		.list_member = MB(1209),
 	},
-	[542] = {
+	[572] = {
 		.name = "InstanceInformationList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1099),
+		.list_member = MB(1210),
 	},
-	[543] = {
+	[573] = {
 		.name = "InstanceInformationStringFilter",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1100),
+		.members = MB(1211),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[544] = {
+	[574] = {
 		.name = "InstanceInformationStringFilterKey",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8503,16 +9200,16 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[545] = {
+	[575] = {
 		.name = "InstanceInformationStringFilterList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
 		.min = 0LL,
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
-		.list_member = MB(1102),
+		.list_member = MB(1213),
 	},
-	[546] = {
+	[576] = {
 		.name = "MaxConcurrency",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8521,7 +9218,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[547] = {
+	[577] = {
 		.name = "MaxErrors",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8530,7 +9227,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[548] = {
+	[578] = {
 		.name = "MaxResultsEC2Compatible",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
@@ -8539,103 +9236,103 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[549] = { .name = "NextToken", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[550] = {
+	[579] = { .name = "NextToken", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[580] = {
 		.name = "NotificationArn",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[551] = {
+	[581] = {
 		.name = "NotificationConfig",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1103),
+		.members = MB(1214),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[552] = {
+	[582] = {
 		.name = "NotificationEvent",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1608],
+		.enums = &enums[1623],
 		.nenums = 6,
 	},
-	[553] = {
+	[583] = {
 		.name = "NotificationEventList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1106),
+		.list_member = MB(1217),
 	},
-	[554] = {
+	[584] = {
 		.name = "NotificationType",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1614],
+		.enums = &enums[1629],
 		.nenums = 2,
 	},
-	[555] = {
+	[585] = {
 		.name = "ParameterName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[556] = {
+	[586] = {
 		.name = "ParameterValue",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[557] = {
+	[587] = {
 		.name = "ParameterValueList",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1107),
+		.list_member = MB(1218),
 	},
-	[558] = {
+	[588] = {
 		.name = "Parameters",
 		.service = SV(7),
 		.type = AWS_SHAPE_MAP,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
-		.map_key = MB(1108),
-		.map_value = MB(1109),
+		.map_key = MB(1219),
+		.map_value = MB(1220),
 	},
-	[559] = {
+	[589] = {
 		.name = "PingStatus",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1616],
+		.enums = &enums[1631],
 		.nenums = 3,
 	},
-	[560] = {
+	[590] = {
 		.name = "PlatformType",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1619],
+		.enums = &enums[1634],
 		.nenums = 3,
 	},
-	[561] = {
+	[591] = {
 		.name = "ResourceType",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1622],
+		.enums = &enums[1637],
 		.nenums = 2,
 	},
-	[562] = {
+	[592] = {
 		.name = "ResponseCode",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[563] = {
+	[593] = {
 		.name = "S3BucketName",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8644,7 +9341,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[564] = {
+	[594] = {
 		.name = "S3KeyPrefix",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8652,7 +9349,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[565] = {
+	[595] = {
 		.name = "S3Region",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8661,24 +9358,24 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[566] = {
+	[596] = {
 		.name = "SendCommandRequest",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1110),
+		.members = MB(1221),
 		.nmembers = 18,
 		.payload = -1,
 	},
-	[567] = {
+	[597] = {
 		.name = "SendCommandResult",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1128),
+		.members = MB(1239),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[568] = { .name = "ServiceRole", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[569] = {
+	[598] = { .name = "ServiceRole", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[599] = {
 		.name = "SourceId",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8687,15 +9384,15 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[570] = {
+	[600] = {
 		.name = "SourceType",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
-		.enums = &enums[1624],
+		.enums = &enums[1639],
 		.nenums = 3,
 	},
-	[571] = {
+	[601] = {
 		.name = "StandardErrorContent",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8703,7 +9400,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[572] = {
+	[602] = {
 		.name = "StandardOutputContent",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8711,7 +9408,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[573] = {
+	[603] = {
 		.name = "StatusDetails",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8720,29 +9417,29 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[574] = { .name = "StatusName", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[575] = { .name = "String", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[576] = {
+	[604] = { .name = "StatusName", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[605] = { .name = "String", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[606] = {
 		.name = "StringDateTime",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
 		.payload = -1,
 	},
-	[577] = {
+	[607] = {
 		.name = "Target",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1129),
+		.members = MB(1240),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[578] = {
+	[608] = {
 		.name = "TargetCount",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
 		.payload = -1,
 	},
-	[579] = {
+	[609] = {
 		.name = "TargetKey",
 		.service = SV(7),
 		.type = AWS_SHAPE_STRING,
@@ -8751,8 +9448,8 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[580] = { .name = "TargetValue", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[581] = {
+	[610] = { .name = "TargetValue", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[611] = {
 		.name = "TargetValues",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
@@ -8760,9 +9457,9 @@ static const aws_shape shapes[618] = {
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1131),
+		.list_member = MB(1242),
 	},
-	[582] = {
+	[612] = {
 		.name = "Targets",
 		.service = SV(7),
 		.type = AWS_SHAPE_LIST,
@@ -8770,9 +9467,9 @@ static const aws_shape shapes[618] = {
 		.max = 5LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1132),
+		.list_member = MB(1243),
 	},
-	[583] = {
+	[613] = {
 		.name = "TimeoutSeconds",
 		.service = SV(7),
 		.type = AWS_SHAPE_INTEGER,
@@ -8781,71 +9478,71 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[584] = { .name = "Url", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[585] = { .name = "Version", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[586] = {
+	[614] = { .name = "Url", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[615] = { .name = "Version", .service = SV(7), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[616] = {
 		.name = "AssumeRoleRequest",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1133),
+		.members = MB(1244),
 		.nmembers = 12,
 		.payload = -1,
 	},
-	[587] = {
+	[617] = {
 		.name = "AssumeRoleResponse",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1145),
+		.members = MB(1256),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[588] = {
+	[618] = {
 		.name = "AssumedRoleUser",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1149),
+		.members = MB(1260),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[589] = {
+	[619] = {
 		.name = "Credentials",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1151),
+		.members = MB(1262),
 		.nmembers = 4,
 		.payload = -1,
 	},
-	[590] = {
+	[620] = {
 		.name = "GetCallerIdentityRequest",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
 		.payload = -1,
 	},
-	[591] = {
+	[621] = {
 		.name = "GetCallerIdentityResponse",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1155),
+		.members = MB(1266),
 		.nmembers = 3,
 		.payload = -1,
 	},
-	[592] = {
+	[622] = {
 		.name = "PolicyDescriptorType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1158),
+		.members = MB(1269),
 		.nmembers = 1,
 		.payload = -1,
 	},
-	[593] = {
+	[623] = {
 		.name = "ProvidedContext",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1159),
+		.members = MB(1270),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[594] = {
+	[624] = {
 		.name = "ProvidedContextsListType",
 		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
@@ -8853,17 +9550,17 @@ static const aws_shape shapes[618] = {
 		.max = 5LL,
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1161),
+		.list_member = MB(1272),
 	},
-	[595] = {
+	[625] = {
 		.name = "Tag",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRUCTURE,
-		.members = MB(1162),
+		.members = MB(1273),
 		.nmembers = 2,
 		.payload = -1,
 	},
-	[596] = {
+	[626] = {
 		.name = "accessKeyIdType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8872,15 +9569,15 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[597] = {
+	[627] = {
 		.name = "accessKeySecretType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
 		.flags = AWS_SF_SENSITIVE,
 		.payload = -1,
 	},
-	[598] = { .name = "accountType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[599] = {
+	[628] = { .name = "accountType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[629] = {
 		.name = "arnType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8889,7 +9586,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[600] = {
+	[630] = {
 		.name = "assumedRoleIdType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8898,7 +9595,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[601] = {
+	[631] = {
 		.name = "contextAssertionType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8907,8 +9604,8 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[602] = { .name = "dateType", .service = SV(8), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
-	[603] = {
+	[632] = { .name = "dateType", .service = SV(8), .type = AWS_SHAPE_TIMESTAMP, .payload = -1 },
+	[633] = {
 		.name = "externalIdType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8917,7 +9614,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[604] = {
+	[634] = {
 		.name = "nonNegativeIntegerType",
 		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
@@ -8925,14 +9622,14 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[605] = {
+	[635] = {
 		.name = "policyDescriptorListType",
 		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.payload = -1,
-		.list_member = MB(1164),
+		.list_member = MB(1275),
 	},
-	[606] = {
+	[636] = {
 		.name = "roleDurationSecondsType",
 		.service = SV(8),
 		.type = AWS_SHAPE_INTEGER,
@@ -8941,7 +9638,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[607] = {
+	[637] = {
 		.name = "roleSessionNameType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8950,7 +9647,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[608] = {
+	[638] = {
 		.name = "serialNumberType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8959,7 +9656,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[609] = {
+	[639] = {
 		.name = "sourceIdentityType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8968,16 +9665,16 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[610] = {
+	[640] = {
 		.name = "tagKeyListType",
 		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1165),
+		.list_member = MB(1276),
 	},
-	[611] = {
+	[641] = {
 		.name = "tagKeyType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -8986,16 +9683,16 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[612] = {
+	[642] = {
 		.name = "tagListType",
 		.service = SV(8),
 		.type = AWS_SHAPE_LIST,
 		.max = 50LL,
 		.flags = AWS_SF_HAS_MAX,
 		.payload = -1,
-		.list_member = MB(1166),
+		.list_member = MB(1277),
 	},
-	[613] = {
+	[643] = {
 		.name = "tagValueType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -9004,7 +9701,7 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[614] = {
+	[644] = {
 		.name = "tokenCodeType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -9013,8 +9710,8 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN | AWS_SF_HAS_MAX,
 		.payload = -1,
 	},
-	[615] = { .name = "tokenType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
-	[616] = {
+	[645] = { .name = "tokenType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[646] = {
 		.name = "unrestrictedSessionPolicyDocumentType",
 		.service = SV(8),
 		.type = AWS_SHAPE_STRING,
@@ -9022,5 +9719,5 @@ static const aws_shape shapes[618] = {
 		.flags = AWS_SF_HAS_MIN,
 		.payload = -1,
 	},
-	[617] = { .name = "userIdType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
+	[647] = { .name = "userIdType", .service = SV(8), .type = AWS_SHAPE_STRING, .payload = -1 },
 };

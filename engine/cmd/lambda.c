@@ -30,6 +30,8 @@
 #include "client.h"
 #include "clock.h"
 #include "journal_archive.h"
+#include "json_tree.h"
+#include "restore.h"
 #include "json_escape.h"
 #include "runner.h"
 
@@ -473,8 +475,76 @@ static void inv_archive_journal(lambda_rt *rt, const rt_invocation *inv, const j
 	if (tee->truncated)
 		rt_log("journal_truncated", inv->request_id, NULL);
 	memset(&aerr, 0, sizeof aerr);
-	if (journal_archive_put(rt->client, bucket, inv->request_id, &tee->copy, &aerr) != 0)
+	if (journal_archive_put(rt->client, bucket, inv->request_id, &tee->copy, &aerr) != 0) {
 		rt_log("journal_archive_failed", inv->request_id, "code", aerr.code, NULL);
+		return;
+	}
+	/* and by finding, for `restore --finding` and the restore event */
+	memset(&aerr, 0, sizeof aerr);
+	if (restore_index_journal(rt->client, bucket, inv->request_id, &tee->copy, &aerr) != 0)
+		rt_log("journal_index_failed", inv->request_id, "code", aerr.code, NULL);
+}
+
+/* {"deadbolt": "restore", "finding_id": ID[, "dry_run": true][, "force": true]
+ *  [, "remove_groups": true]}:
+ * 1 with the id copied when the event is a restore, 0 when it is not. */
+static int restore_event(const rt_invocation *inv, char *id, size_t n, int *dry_run, int *force,
+			 int *remove_groups)
+{
+	char why[128];
+	jt_doc *doc = json_tree_parse(inv->body.data, inv->body.len, NULL, why, sizeof why);
+	const jt_node *root = doc ? json_tree_root(doc) : NULL;
+	const jt_node *kind = root ? json_tree_get(root, "deadbolt") : NULL;
+	const jt_node *fid = root ? json_tree_get(root, "finding_id") : NULL;
+	const jt_node *dr = root ? json_tree_get(root, "dry_run") : NULL;
+	const jt_node *fo = root ? json_tree_get(root, "force") : NULL;
+	const jt_node *rg = root ? json_tree_get(root, "remove_groups") : NULL;
+	int is = kind && kind->type == JT_STRING && strcmp(kind->str, "restore") == 0;
+	id[0] = '\0';
+	if (is && fid && fid->type == JT_STRING && fid->len < n && strlen(fid->str) == fid->len)
+		snprintf(id, n, "%s", fid->str);
+	*dry_run = dr && dr->type == JT_TRUE;
+	*force = fo && fo->type == JT_TRUE;
+	*remove_groups = rg && rg->type == JT_TRUE;
+	json_tree_free(doc);
+	return is;
+}
+
+/* A restore event: the finding's journals read from the artifact bucket and
+ * undone; the restore's journal lines go to CloudWatch (and beside the
+ * finding's journals), the outcome is the answer. */
+static void inv_restore(lambda_rt *rt, const rt_invocation *inv, const char *finding, int dry_run,
+			int force, int remove_groups)
+{
+	restore_opts o;
+	char summary[512], why[512];
+	buf body = BUF_INIT;
+	char path[512];
+	long status = 0;
+	memset(&o, 0, sizeof o);
+	o.bucket = getenv("ARTIFACT_BUCKET");
+	o.finding = finding;
+	o.source = "the Lambda restore event";
+	o.topic = getenv("NOTIFICATION_TOPIC_ARN");
+	o.dry_run = dry_run;
+	o.force = force;
+	o.remove_groups = remove_groups;
+	o.journal = stdout;
+	int rc = !finding[0] ? -1 : restore_run(rt->client, &o, summary, sizeof summary, why, sizeof why);
+	if (!finding[0])
+		snprintf(why, sizeof why, "a restore event needs \"finding_id\": a string");
+	if (rc < 0) {
+		inv_error(rt, inv, "Deadbolt.RestoreFailed", why, strlen(why));
+		return;
+	}
+	inv_path(path, sizeof path, inv, "response");
+	if (buf_puts(&body, "{\"outcome\":") == 0 &&
+	    json_str(&body, rc == 0 ? (dry_run ? "planned" : "restored") : "refused") == 0 &&
+	    buf_puts(&body, ",\"summary\":") == 0 && json_str(&body, summary) == 0 &&
+	    buf_putc(&body, '}') == 0)
+		rt_post(rt, path, NULL, body.data, body.len, &status);
+	rt_log("restore_posted", inv->request_id, "finding_id", finding, NULL);
+	buf_free(&body);
 }
 
 /* Runs the event through a runner built for this invocation's deadline. */
@@ -548,6 +618,12 @@ static void rt_handle(lambda_rt *rt, const rt_invocation *inv)
 	}
 	if (inv->body.len == 0) {
 		inv_error(rt, inv, "Deadbolt.InvalidEvent", empty, sizeof empty - 1);
+		return;
+	}
+	char finding[256];
+	int dry_run, force, remove_groups;
+	if (restore_event(inv, finding, sizeof finding, &dry_run, &force, &remove_groups)) {
+		inv_restore(rt, inv, finding, dry_run, force, remove_groups);
 		return;
 	}
 	if ((deadline = inv_deadline(rt, inv)) > 0)

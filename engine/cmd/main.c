@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cmd_call.h"
 #include "cmd_primitives.h"
+#include "cmd_restore.h"
 #include "cmd_run.h"
 #include "lambda.h"
 
@@ -21,6 +22,8 @@ static const char USAGE[] =
 	"  call SERVICE OPERATION [JSON] [--output json|text] [--endpoint-url URL] [--region R]\n"
 	"       [--profile P]\n"
 	"                 send one AWS call and print the result\n"
+	"  restore JOURNAL|- [--finding ID] [--dry-run] [--force] [--journal FILE]\n"
+	"                 undo what a live run changed, newest first, from its journal\n"
 	"  primitives [--json]\n"
 	"                 list the AWS operations a playbook may call, with their undo\n"
 	"  lambda         serve the AWS Lambda Runtime API (also when run as 'bootstrap')\n"
@@ -85,6 +88,7 @@ static const command COMMANDS[] = {
 	{"run", cmd_run},
 	{"check", cmd_check},
 	{"call", cmd_call},
+	{"restore", cmd_restore},
 	{"primitives", cmd_primitives},
 	{"lambda", cmd_lambda},
 	{"version", cmd_version},

@@ -91,6 +91,20 @@ static const cs_field ec2_tags[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
+static const cs_field ec2_screenshot[] = {
+	{"deadline_seconds", CS_SECONDS, OPT, NULL, "the one attempt beside isolation ends by then (default 2)"},
+	{"retry_after_isolation", CS_BOOL, OPT, NULL, "after a transient failure, again after isolation"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const cs_field lock[] = {
+	{"enabled", CS_BOOL, OPT, NULL, "one run at a time per instance (a lock object in the artifact bucket)"},
+	{"window_seconds", CS_SECONDS, REQ, NULL, "the lock's time window: at least the longest run"},
+	{"wait_seconds", CS_SECONDS, REQ, NULL, "the longest wait for another run's lock"},
+	{"poll_seconds", CS_SECONDS, REQ, NULL, "the polling interval while waiting"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
 static const cs_field ec2[] = {
 	{"rules", CS_LIST, OPT, rule, "response rules, the first that matches wins"},
 	{"default", CS_RESPONSE, OPT, NULL, "the response when no rule matches"},
@@ -102,8 +116,13 @@ static const cs_field ec2[] = {
 	{"shutdown_behavior_stop", CS_BOOL, OPT, NULL, "set the shutdown behaviour to stop"},
 	{"keep_volumes_on_termination", CS_BOOL, OPT, NULL, "DeleteOnTermination = false"},
 	{"isolation_group_name", CS_NAME_FORMAT, REQ, NULL, "the isolation group's name"},
-	{"untrack_group_name", CS_NAME_FORMAT, REQ, NULL, "the allow-all group's name"},
+	{"untrack_group_name", CS_NAME_FORMAT, REQ, NULL, "the allow-all group's name (one per VPC: %s is the VPC id)"},
 	{"isolation_tag", CS_TAG_KEY, REQ, NULL, "the tag on both groups"},
+	{"untrack_dwell_seconds", CS_SECONDS, OPT, NULL, "the wait in the allow-all group between the two moves"},
+	{"second_move_rounds", CS_SECONDS, OPT, NULL, "rounds of the move into the isolation group before the fallback"},
+	{"second_move_pause_seconds", CS_SECONDS, OPT, NULL, "the pause between those rounds"},
+	{"screenshot", CS_TABLE, OPT, ec2_screenshot, "the console screenshot beside isolation"},
+	{"lock", CS_TABLE, OPT, lock, "one run at a time per instance"},
 	{"snapshots", CS_BOOL, OPT, NULL, "snapshot every volume"},
 	{"detach_from_auto_scaling", CS_BOOL, OPT, NULL, "detach from Auto Scaling"},
 	{"deregister_from_load_balancers", CS_BOOL, OPT, NULL, "deregister from load balancers"},
@@ -129,6 +148,7 @@ static const cs_field evidence[] = {
 	{"manifest", CS_STRING, REQ, NULL, "the manifest's object name"},
 	{NULL, 0, 0, NULL, NULL},
 };
+
 
 static const cs_field s3[] = {
 	{"rules", CS_LIST, OPT, rule_ne, "response rules, the first that matches wins"},

@@ -197,6 +197,8 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 	}
 	if (!rn->observed)
 		journal_unobserved(rn, rn->step, label, e, rc, err, &rn->params);
+	if (op)
+		undo_observe(rn, rn->step, e, &rn->params, L, rc, err);
 	return rc;
 }
 
@@ -290,6 +292,8 @@ static int host_wait(void *ud, lua_State *L, double until, void **done, aws_erro
 		return 1;
 	run_call *c = aws_pending_ud(p);
 	*done = c; /* the sandbox only compares the pointer */
+	journal_set_order(rn->r->j, c->order); /* its undo lines go where the call is */
+	undo_observe(rn, c->step, c->e, &c->params, L, rc, err);
 	free_run_call(c);
 	if (rc != 0)
 		account_explain_error(rn, err);

@@ -122,6 +122,13 @@ extern const sandbox_async host_async;
 /* Frees what host_async still holds (a run stopped by out of memory). */
 void host_free_calls(run *rn);
 
+/* undo.c: after each call a live run sent, at once or inside aws.all (step
+ * and params: the call's; rc its result, the answer on top of L when 0):
+ * the reads kept as the state before, each write's undo records journaled.
+ * Nothing in a dry run. */
+void undo_observe(run *rn, const char *step, const allow_entry *e, const buf *params, lua_State *L,
+		  int rc, const aws_error *err);
+
 /* ctx.c. Protected (run by sandbox_pcall) unless said otherwise. */
 int ctx_build(lua_State *L);     /* args run, playbook table: pushes ctx, steps */
 int ctx_call_step(lua_State *L); /* args steps, ctx, index, run?: pushes its truth */

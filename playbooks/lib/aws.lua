@@ -36,20 +36,25 @@ function M.not_found(err)
   return err ~= nil and (err.status == 404 or M.is(err, "NotFound", "NoSuchKey", "404"))
 end
 
--- Calls fn(item) for every item of the list even when some fail, then raises
--- one error naming every failure: one bad volume does not stop the others.
-function M.each(items, fn)
-  local failed = {}
-  for _, item in ipairs(items) do
-    local ok, err = pcall(fn, item)
-    if not ok then
-      failed[#failed + 1] = tostring(err)
-    end
-  end
-  if #failed > 0 then
-    error(string.format("%d of %d failed: %s", #failed, #items, table.concat(failed, "; ")), 0)
-  end
-end
+-- Concurrency: what may run together, said in plain Lua, with the engine's
+-- aws.all and aws.each (the global `aws` table, docs/playbook-api.md),
+-- offered here beside the helpers so that a playbook needs one name:
+--
+--   aws.all { f1, f2, ... }   runs the functions together and returns once
+--                             all have returned or raised: a list, results[i]
+--                             the first value fi returned. When any raised,
+--                             ONE error table, after all have finished:
+--                             message ("aws.all: <k> of <n> failed: [i] ..."),
+--                             errors[i] (what fi raised, unchanged), results,
+--                             failed, total; one failed branch never cuts
+--                             another short.
+--   aws.each(list, fn)        aws.all over fn(item) for every item of list.
+--
+-- The journal, the dry-run plan and ctx.save keep the order of a sequential
+-- run (function 1's, then function 2's, ...). A branch must not rely on what
+-- another branch does before or after its own calls: the branches
+-- interleave at every call.
+M.all, M.each = aws.all, aws.each
 
 -- Every item of a Marker/NextMarker listing (elb, elbv2), all pages joined:
 -- aws.all_pages(elb.describe_load_balancers, {}, "LoadBalancerDescriptions").

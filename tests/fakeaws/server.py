@@ -11,9 +11,12 @@ unchanged (status, headers, body), except:
 
 Control endpoints (JSON; never faulted, logged or signature-checked):
   POST /__fake/faults       {"match": Action | X-Amz-Target | path substring | "*",
-                             "kind": throttle|500|503|drop|slow|html500|empty503|skew|expired,
-                             "count": N, "delay_ms": D, "skew_s": S}: the next N matching
-                            requests fail so. skew: the protocol's clock-skew error with a
+                             "kind": throttle|500|503|drop|slow|html500|empty503|skew|expired|
+                                     snapshot-rate (EC2's SnapshotCreationPerVolumeRateExceeded),
+                             "count": N, "delay_ms": D, "skew_s": S, "params": {name: value}}:
+                            the next N matching requests fail so (params: only requests whose
+                            form/query parameters have every value named, as sent on the wire,
+                            e.g. {"NetworkInterfaceId": "eni-1", "SecurityGroupId.1": "sg-2"}). skew: the protocol's clock-skew error with a
                             Date S seconds (default 3600) from now; expired: the protocol's
                             expired-session-token error
   GET  /__fake/log          {"requests": [{method, path, query, service, action, target,
@@ -57,7 +60,8 @@ import answers
 import auth
 import wire
 
-FAULT_KINDS = {"throttle", "500", "503", "drop", "slow", "html500", "empty503", "skew", "expired"}
+FAULT_KINDS = {"throttle", "500", "503", "drop", "slow", "html500", "empty503", "skew", "expired",
+               "snapshot-rate"}
 DEFAULT_SKEW_S = 3600
 # Headers about one connection, not the message: never relayed either way.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
@@ -80,19 +84,26 @@ class Faults:
             raise ValueError(f"kind must be one of {sorted(FAULT_KINDS)} and match given")
         fault = {"match": str(spec["match"]), "kind": kind, "count": int(spec.get("count", 1)),
                  "delay_ms": int(spec.get("delay_ms", 0)),
-                 "skew_s": int(spec.get("skew_s", DEFAULT_SKEW_S))}
+                 "skew_s": int(spec.get("skew_s", DEFAULT_SKEW_S)),
+                 "params": {str(k): str(v) for k, v in (spec.get("params") or {}).items()}}
         with self._lock:
             self._faults.append(fault)
 
     @staticmethod
-    def _matches(match, req):
-        return match in ("*", req.action, req.header("x-amz-target")) or match in req.target
+    def _matches(fault, req):
+        match = fault["match"]
+        if not (match in ("*", req.action, req.header("x-amz-target")) or match in req.target):
+            return False
+        if fault["params"]:
+            sent = dict(req.form_params())
+            return all(sent.get(k) == v for k, v in fault["params"].items())
+        return True
 
     def take(self, req):
         """The first fault with requests left that matches req, counted down."""
         with self._lock:
             for fault in self._faults:
-                if fault["count"] > 0 and self._matches(fault["match"], req):
+                if fault["count"] > 0 and self._matches(fault, req):
                     fault["count"] -= 1
                     return dict(fault)
         return None

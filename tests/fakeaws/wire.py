@@ -251,6 +251,10 @@ def fault(req, kind):
         return error(req, *FAULTS[kind][req.protocol])
     if kind == "expired":
         return error(req, *EXPIRED[req.protocol])
+    if kind == "snapshot-rate":  # EC2's per-volume CreateSnapshot limit (one every 15 s)
+        return error(req, 400, "SnapshotCreationPerVolumeRateExceeded",
+                     "The maximum per volume CreateSnapshot request rate has been exceeded. "
+                     "Use an increasing or variable sleep interval between requests.")
     if kind == "html500":  # a load balancer's page, not an AWS error
         body = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
         return Response(500, [("Content-Type", "text/html")], body)

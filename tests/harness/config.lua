@@ -33,12 +33,22 @@ return {
     shutdown_behavior_stop = true,
     keep_volumes_on_termination = true,      -- DeleteOnTermination = false on EBS volumes
 
-    -- Isolation groups, one of each per instance and VPC, found again by name
-    -- (security group names are unique in a VPC, so two runs cannot make two).
-    -- %s is the instance id.
+    -- The isolation group per instance and VPC (%s: the instance id), the
+    -- allow-all group per VPC (%s: the VPC id), found again by name.
     isolation_group_name = "deadbolt-isolation-%s",
     untrack_group_name = "deadbolt-untrack-%s",
-    isolation_tag = "deadbolt:isolation-for",  -- tag on both groups, value: the instance id
+    isolation_tag = "deadbolt:isolation-for",  -- value: the instance id, or the VPC id
+    -- The two-step move: the wait in the allow-all group, and the rounds of
+    -- a second move that fails before the ENI goes back to its own groups.
+    untrack_dwell_seconds = 1,
+    second_move_rounds = 3,
+    second_move_pause_seconds = 1,
+
+    -- The console screenshot beside isolation: one attempt, this deadline.
+    screenshot = { deadline_seconds = 2, retry_after_isolation = true },
+
+    -- One run at a time per instance (lib/lock.lua).
+    lock = { enabled = true, window_seconds = 150, wait_seconds = 60, poll_seconds = 1 },
 
     snapshots = true,
     detach_from_auto_scaling = true,

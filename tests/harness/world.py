@@ -131,9 +131,11 @@ class World:
     def attempts(self, action):
         return len(self.log(action))
 
-    def fault(self, match, kind, count=1, delay_ms=0):
+    def fault(self, match, kind, count=1, delay_ms=0, params=None):
+        """The next count requests matching match (and params: wire
+        parameter -> value, all of them) fail so."""
         self.control("/__fake/faults", {"match": match, "kind": kind, "count": count,
-                                        "delay_ms": delay_ms})
+                                        "delay_ms": delay_ms, "params": params or {}})
 
     def ssm_managed(self, instance_ids, ping="Online"):
         self.control("/__fake/ssm-managed", {"instance_ids": list(instance_ids), "ping": ping})

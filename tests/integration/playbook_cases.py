@@ -252,7 +252,9 @@ def ec2_state(world, w):
              for a in ("disableApiTermination", "disableApiStop", "instanceInitiatedShutdownBehavior")}
     assoc = ec2.describe_iam_instance_profile_associations(
         Filters=[{"Name": "instance-id", "Values": [iid]}])["IamInstanceProfileAssociations"]
-    objects = world.s3.list_objects_v2(Bucket=w.bucket).get("Contents", [])
+    # Every object but the runs' lock objects (locks/: one set per run, by design).
+    objects = [o for o in world.s3.list_objects_v2(Bucket=w.bucket).get("Contents", [])
+               if not o["Key"].startswith("locks/")]
     return {
         "state": inst["State"]["Name"],
         "eni_groups": sorted((e["NetworkInterfaceId"], sorted(g["GroupId"] for g in e["Groups"]))

@@ -145,6 +145,38 @@ class TestServerErrors(FaultTestCase):
                 self.assertLess(took, 1.0 + SLACK_S)
 
 
+class TestPerCallOptions(FaultTestCase):
+    """__attempts and __deadline in the parameters: one call's own bound,
+    lower than the client's, taken out before the model sees the table."""
+
+    def test_attempts_1_sends_a_failing_call_once(self):
+        self.world.fault("DescribeInstances", "500", count=5)
+        rc, out, err, took = self.db.run("ec2", "DescribeInstances", {"__attempts": 1})
+        self.assertEqual((rc, out), (1, ""))
+        fields = parse_error(err)
+        self.assertEqual((fields["status"], fields["attempts"]), (500, 1))
+        self.assertEqual(self.faults_seen("DescribeInstances"), ["500"])
+        self.assertLess(took, 1.0 + SLACK_S)
+
+    def test_deadline_gives_up_on_a_slow_answer_without_a_retry(self):
+        self.world.fault("DescribeInstances", "slow", count=5, delay_ms=4000)
+        rc, out, err, took = self.db.run("ec2", "DescribeInstances", {"__deadline": 0.5})
+        self.assertEqual((rc, out), (1, ""))
+        fields = parse_error(err)
+        self.assertEqual((fields["code"], fields["attempts"]), ("Timeout", 1))
+        self.assertLess(took, 0.5 + SLACK_S)
+
+    def test_options_are_not_sent_and_a_bad_one_is_refused_before_sending(self):
+        inst = self.world.instance()
+        self.db.ok("ec2", "DescribeInstances", {"InstanceIds": [inst.id], "__attempts": 2, "__deadline": 5})
+        self.fresh_log()
+        rc, _, err, _ = self.db.run("ec2", "DescribeInstances", {"__attempts": 0})
+        self.assertEqual(rc, 1)
+        self.assertEqual(parse_error(err)["code"], "ValidationError")
+        self.assertIn("__attempts", err)
+        self.assertEqual(self.world.log("DescribeInstances"), [], "nothing was sent")
+
+
 class TestConnections(FaultTestCase):
     def test_a_dropped_connection_is_retried(self):
         self.world.bucket("dropped-bucket")

@@ -33,8 +33,8 @@ class TestEc2DryRun(DryRunCase):
                             w.env, playbooks=playbooks)
         self.assertEqual([op for op, _ in plan], [
             "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute",
-            "ec2.CreateSecurityGroup", "ec2.RevokeSecurityGroupEgress",
-            "ec2.CreateSecurityGroup", "ec2.AuthorizeSecurityGroupIngress", "ec2.AuthorizeSecurityGroupEgress",
+            "ec2.CreateSecurityGroup", "ec2.CreateSecurityGroup",
+            "ec2.RevokeSecurityGroupEgress", "ec2.AuthorizeSecurityGroupIngress", "ec2.AuthorizeSecurityGroupEgress",
             "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
             "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
             "autoscaling.DetachInstances", "ec2.DisassociateIamInstanceProfile",

@@ -144,9 +144,14 @@ class TestContainment(Ec2Case):
         moves = [i for i, op in enumerate(ops) if op == "ec2.ModifyNetworkInterfaceAttribute"]
         self.assertEqual(len(moves), 4, "two moves for each of the two ENIs")
         self.assertLess(ops.index("ec2.GetConsoleScreenshot"), moves[0], "the screenshot is taken first")
-        for later in ("ec2.CreateSnapshot", "s3.PutObject", "ssm.SendCommand",
+        for later in ("ec2.CreateSnapshot", "ssm.SendCommand",
                       "ssm.DescribeInstanceInformation", "autoscaling.DetachInstances"):
             self.assertLess(moves[-1], ops.index(later), later)
+        calls = result.calls()
+        evidence = [i for i, c in enumerate(calls) if c["op"] == "s3.PutObject"
+                    and c["params"].get("Key", "").startswith("evidence/")]
+        move_calls = [i for i, c in enumerate(calls) if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
+        self.assertLess(move_calls[-1], evidence[0], "evidence objects after isolation (the lock comes before)")
         protections = [i for i, op in enumerate(ops) if op == "ec2.ModifyInstanceAttribute"]
         self.assertLess(protections[-1], moves[0], "protected before isolation is visible from inside")
 
@@ -154,8 +159,13 @@ class TestContainment(Ec2Case):
         result = self.contain()
         moves = [c["params"] for c in result.calls() if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
         isolation = self.isolation_group()["GroupId"]
-        for first, second in zip(moves[0::2], moves[1::2]):
-            self.assertEqual(first["NetworkInterfaceId"], second["NetworkInterfaceId"])
+        by_eni = {}
+        for move in moves:
+            by_eni.setdefault(move["NetworkInterfaceId"], []).append(move)
+        self.assertEqual(len(by_eni), 2)
+        self.assertEqual([m["NetworkInterfaceId"] for m in moves[:2]], sorted(by_eni, key=list(by_eni).index),
+                         "every ENI's first move before any second one: one dwell for all")
+        for first, second in by_eni.values():
             self.assertEqual(second["Groups"], [isolation])
             untrack = self.world.ec2.describe_security_groups(GroupIds=first["Groups"])["SecurityGroups"][0]
             for rules in (untrack["IpPermissions"], untrack["IpPermissionsEgress"]):
@@ -198,7 +208,7 @@ class TestContainment(Ec2Case):
             key=lambda r: r["TargetGroupArn"]))
         self.assertIn("deadbolt:status", saved["tags"]["absent"])
         self.assertEqual(sorted(g["GroupName"] for g in saved["created_security_groups"]),
-                         [f"deadbolt-isolation-{self.w.inst.id}", f"deadbolt-untrack-{self.w.inst.id}"])
+                         [f"deadbolt-isolation-{self.w.inst.id}", f"deadbolt-untrack-{self.w.inst.vpc}"])
 
     def test_one_notification_says_what_was_done_and_where_the_evidence_is(self):
         result = self.contain()
@@ -210,6 +220,9 @@ class TestContainment(Ec2Case):
         self.assertIn("isolate_network", text)
         self.assertIn(f"s3://{self.w.bucket}/evidence/", text)
         self.assertIn("snapshot", text)
+        # What isolation does not cut, said plainly (connection tracking).
+        self.assertIn("Isolation does not cut connections", text)
+        self.assertIn("NAT gateway", text)
 
     def test_nothing_is_terminated_deleted_or_stopped(self):
         self.contain()
@@ -226,8 +239,9 @@ class TestIdempotence(Ec2Case):
         again = self.contain(envelope(self.finding))
         self.assertEqual((again.rc, again.outcome), (0, "contained"), again.describe())
         self.assertEqual(ec2_state(self.world, self.w), state)
-        self.assertEqual([op for op, _ in again.writes()], ["sns.Publish"],
-                         "a re-delivered finding changes nothing; it only notifies")
+        self.assertEqual([op for op, p in again.writes()
+                          if not (op == "s3.PutObject" and p.get("Key", "").startswith("locks/"))], ["sns.Publish"],
+                         "a re-delivered finding changes nothing but its lock objects; it only notifies")
         self.assertEqual(len(self.world.ssm_commands()), 1, "the forensic commands ran once")
 
     def test_forensics_that_could_not_run_the_first_time_run_on_redelivery(self):
@@ -252,6 +266,25 @@ class TestIdempotence(Ec2Case):
         self.assertEqual(self.isolation_group()["IpPermissionsEgress"], [])
         self.assertEqual(ec2_state(self.world, self.w)["profiles"], [])
 
+    def test_instances_of_one_vpc_share_one_allow_all_group(self):
+        first = self.contain()
+        self.assertEqual(first.outcome, "contained", first.describe())
+        second = self.world.instance(enis=1, volumes=0, net=self.w.inst.net)
+        self.assertEqual(second.vpc, self.w.inst.vpc)
+        result = self.contain(finding(TYPE, instance_resource(second.id)))
+        self.assertEqual(result.outcome, "contained", result.describe())
+        untrack = self.world.ec2.describe_security_groups(Filters=[
+            {"Name": "vpc-id", "Values": [self.w.inst.vpc]},
+            {"Name": "tag:deadbolt:group", "Values": ["untrack"]}])["SecurityGroups"]
+        self.assertEqual([g["GroupName"] for g in untrack], [f"deadbolt-untrack-{self.w.inst.vpc}"],
+                         "one allow-all group for the VPC")
+        created = [c["params"]["GroupName"] for c in result.calls() if c["op"] == "ec2.CreateSecurityGroup"]
+        self.assertEqual(created, [f"deadbolt-isolation-{second.id}"], "the second run makes only its isolation group")
+        moves = [c["params"]["Groups"] for c in result.calls() if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
+        self.assertEqual(moves[0], [untrack[0]["GroupId"]])
+        looked = [c for c in result.calls() if c["op"] == "ec2.DescribeSecurityGroups" and c["step"] == "isolate_network"]
+        self.assertEqual(len(looked), 1, "both groups found with one call")
+
     def test_a_second_finding_snapshots_again_but_isolates_once(self):
         self.contain()
         other = finding("Backdoor:EC2/C&CActivity.B!DNS", instance_resource(self.w.inst.id), role="ACTOR")
@@ -262,6 +295,20 @@ class TestIdempotence(Ec2Case):
         ops = result.ops(access="write")
         self.assertNotIn("ec2.ModifyNetworkInterfaceAttribute", ops)
         self.assertNotIn("ec2.CreateSecurityGroup", ops)
+
+    def test_a_snapshot_inside_the_15_s_window_of_another_run_counts_as_taken(self):
+        self.contain()
+        volume = self.w.inst.volumes[0]
+        # AWS's answer to a second CreateSnapshot of a volume within 15 s
+        # (moto has no such limit: the fake gives it, once, for one volume).
+        self.world.fault("CreateSnapshot", "snapshot-rate", count=1, params={"VolumeId": volume})
+        other = finding("Backdoor:EC2/C&CActivity.B!DNS", instance_resource(self.w.inst.id), role="ACTOR")
+        result = self.contain(other)
+        self.assertEqual(result.outcome, "contained", result.describe())
+        self.assertEqual(result.step_status("cut_ties_and_keep_evidence"), "ok")
+        self.assertIn(volume, result.describe())
+        self.assertIn("counts as this finding's", result.describe())
+        self.assertEqual(len(ec2_state(self.world, self.w)["snapshots"]), 5, "3 for the first, 2 taken + 1 shared")
 
     def test_two_findings_for_the_same_instance_at_once(self):
         findings = [finding(TYPE, instance_resource(self.w.inst.id)) for _ in range(2)]
@@ -276,21 +323,66 @@ class TestIdempotence(Ec2Case):
             t.start()
         for t in threads:
             t.join(120)
+        # One run at a time (lib/lock.lua): one of them saw the ENIs in their
+        # own groups and saved them; the other found them isolated.
+        savers = [r for r in results
+                  if r.only()["steps"]["isolate_network"]["saved"].get("eni_groups")]
+        self.assertEqual(len(savers), 1, "each ENI's original groups saved once")
+        self.assertEqual(sorted(savers[0].only()["steps"]["isolate_network"]["saved"]["eni_groups"]),
+                         sorted(self.w.inst.enis))
+        self.assertTrue(any("after waiting" in r.describe() for r in results), "one run waited for the other")
+        # The lock objects, as S3 has them: two windows' locks per run, each
+        # released by a second object, none overwritten (no delete exists).
+        keys = [o["Key"] for o in self.world.client("s3").list_objects_v2(
+            Bucket=self.w.bucket, Prefix="locks/").get("Contents", [])]
+        locks = [k for k in keys if not k.endswith(".released")]
+        self.assertEqual(len(locks), 4, keys)
+        self.assertEqual(sorted(k + ".released" for k in locks), sorted(k for k in keys if k.endswith(".released")))
+        for k in locks:
+            self.assertTrue(k.startswith(f"locks/123456789012/us-east-1/{self.w.inst.id}/w"), k)
         for r in results:
             self.assertIn(r.outcome, ("contained", "partial"), r.describe() + str(r.only()["end"]) +
                           str([(k, v["status"], v.get("error")) for k, v in r.only()["steps"].items()]))
             self.assertEqual(r.step_status("isolate_network"), "ok", r.describe())
+            # What a run saved as an ENI's original groups is never one of
+            # deadbolt's own (the other run's moves are visible to it).
+            saved = r.only()["steps"]["isolate_network"]["saved"].get("eni_groups", {})
+            for eni, groups in saved.items():
+                self.assertEqual(groups, [self.w.inst.net.sg], eni)
+            profiles = r.only()["steps"]["cut_ties_and_keep_evidence"]["saved"].get("instance_profiles", [])
+            self.assertNotIn(self.w.quarantine.arn, [p["Arn"] for p in profiles], "the quarantine profile is not an original")
+
         group = self.isolation_group()
         for eni in self.world.ec2.describe_network_interfaces(
                 Filters=[{"Name": "attachment.instance-id", "Values": [self.w.inst.id]}])["NetworkInterfaces"]:
             self.assertEqual([g["GroupId"] for g in eni["Groups"]], [group["GroupId"]])
         untrack = self.world.ec2.describe_security_groups(Filters=[
-            {"Name": "group-name", "Values": [f"deadbolt-untrack-{self.w.inst.id}"]}])["SecurityGroups"]
+            {"Name": "group-name", "Values": [f"deadbolt-untrack-{self.w.inst.vpc}"]}])["SecurityGroups"]
         self.assertEqual(len(untrack), 1)
         self.assertEqual(len(ec2_state(self.world, self.w)["snapshots"]), 6, "one snapshot per volume per finding")
 
 
 class TestGuards(Ec2Case):
+    def test_a_spot_instance_is_contained_without_termination_protection(self):
+        # moto marks the instance spot (InstanceLifecycle) but, unlike AWS,
+        # would accept termination protection on it: the test checks that
+        # deadbolt never asks for it.
+        net = self.w.inst.net
+        spot = self.world.ec2.run_instances(
+            ImageId=self.w.inst.raw["ImageId"], MinCount=1, MaxCount=1, InstanceType="t3.micro",
+            SubnetId=net.subnet, SecurityGroupIds=[net.sg],
+            InstanceMarketOptions={"MarketType": "spot"})["Instances"][0]["InstanceId"]
+        described = self.world.ec2.describe_instances(InstanceIds=[spot])["Reservations"][0]["Instances"][0]
+        self.assertEqual(described.get("InstanceLifecycle"), "spot")
+        result = self.contain(finding(TYPE, instance_resource(spot)))
+        self.assertEqual((result.rc, result.outcome), (0, "contained"), result.describe())
+        self.assertEqual(result.step_status("isolate_network"), "ok")
+        self.assertEqual(result.step_status("protect_instance"), "skipped")
+        sent = [c["params"] for c in result.calls() if c["op"] == "ec2.ModifyInstanceAttribute"]
+        self.assertFalse([p for p in sent if "DisableApiTermination" in p], sent)
+        self.assertIn({"DisableApiStop": {"Value": True}, "InstanceId": spot}, sent)
+        self.assertIn("Spot Instance", result.describe())
+
     def test_exempt_instance_is_skipped_without_a_write(self):
         self.world.ec2.create_tags(Resources=[self.w.inst.id], Tags=[{"Key": "deadbolt:exempt", "Value": "true"}])
         before = ec2_state(self.world, self.w)
@@ -352,6 +444,122 @@ class TestFailures(Ec2Case):
         self.assertEqual((result.rc, result.outcome), (1, "failed"), result.describe())
         self.assertEqual(result.step_status("isolate_network"), "failed")
         self.assertNotIn("ec2.CreateSnapshot", result.ops(), "the steps after a critical failure do not run")
+
+    def every_eni_is_isolated(self):
+        group = self.isolation_group()
+        self.assertEqual((group["IpPermissions"], group["IpPermissionsEgress"]), ([], []))
+        enis = self.world.ec2.describe_network_interfaces(
+            Filters=[{"Name": "attachment.instance-id", "Values": [self.w.inst.id]}])["NetworkInterfaces"]
+        self.assertEqual(len(enis), 2)
+        for eni in enis:
+            self.assertEqual([g["GroupId"] for g in eni["Groups"]], [group["GroupId"]], eni["NetworkInterfaceId"])
+
+    def fast_moves(self):
+        """playbooks/ whose retries of the second move wait 0.1 s, not 1 s."""
+        return self.playbooks({"    untrack_dwell_seconds = 1,\n": "    untrack_dwell_seconds = 0.1,\n",
+                               "    second_move_pause_seconds = 1,\n": "    second_move_pause_seconds = 0.1,\n"})
+
+    def premade_isolation_group(self):
+        """The isolation group as an earlier run left it (groups are never
+        deleted), so that a fault can name its id before the run."""
+        iid = self.w.inst.id
+        return self.world.ec2.create_security_group(
+            GroupName=f"deadbolt-isolation-{iid}", Description="deadbolt: isolation", VpcId=self.w.inst.vpc,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": [
+                {"Key": "deadbolt:group", "Value": "isolation"},
+                {"Key": "deadbolt:isolation-for", "Value": iid}]}])["GroupId"]
+
+    def enis(self):
+        return sorted(self.world.ec2.describe_network_interfaces(
+            Filters=[{"Name": "attachment.instance-id", "Values": [self.w.inst.id]}])["NetworkInterfaces"],
+            key=lambda e: e["Attachment"]["DeviceIndex"])
+
+    def test_a_second_move_that_keeps_failing_leaves_no_eni_in_the_allow_all_group(self):
+        isolation = self.premade_isolation_group()
+        enis = self.enis()
+        victim, other = enis[0]["NetworkInterfaceId"], enis[1]["NetworkInterfaceId"]
+        original = sorted(g["GroupId"] for g in enis[0]["Groups"])
+        # Every move of one ENI into the isolation group fails, for good.
+        self.world.fault("ModifyNetworkInterfaceAttribute", "503", count=1000,
+                         params={"NetworkInterfaceId": victim, "SecurityGroupId.1": isolation})
+        result = self.contain(playbooks=self.fast_moves())
+        self.assertEqual((result.rc, result.outcome), (1, "failed"), result.describe())
+        self.assertEqual(result.step_status("isolate_network"), "failed")
+        self.assertIn(victim, result.reason)
+        self.assertIn("moved back to its original groups", result.reason)
+        faulted = [e for e in self.world.log("ModifyNetworkInterfaceAttribute") if e["fault"]]
+        self.assertGreater(len(faulted), 3, "tried past the client's budget of 3 attempts")
+
+        # The world: the victim in its own groups again, the other isolated,
+        # no ENI in the allow-all group.
+        # moto reports an attached ENI's groups as its own plus the
+        # instance's (which the fake keeps equal to the primary ENI's, see
+        # tests/fakeaws/answers.py): the victim is the primary ENI, and the
+        # other's own groups are what is left without the instance's.
+        launched = {g["GroupId"] for g in self.world.ec2.describe_instance_attribute(
+            InstanceId=self.w.inst.id, Attribute="groupSet")["Groups"]}
+        self.assertEqual(sorted(launched), original, "the instance's groups are the primary ENI's again")
+        by_id = {e["NetworkInterfaceId"]: sorted(g["GroupId"] for g in e["Groups"]) for e in self.enis()}
+        self.assertEqual(by_id[victim], original)
+        self.assertEqual(sorted(set(by_id[other]) - launched), [isolation])
+        untrack = self.world.ec2.describe_security_groups(Filters=[
+            {"Name": "tag:deadbolt:group", "Values": ["untrack"]}])["SecurityGroups"]
+        self.assertEqual(len(untrack), 1)
+        for groups in by_id.values():
+            self.assertNotIn(untrack[0]["GroupId"], groups)
+
+        # Said exactly: the journal's notes and an alert on the topic.
+        alerts = [m for m in notifications(self.world, self.w.queue) if "not isolated" in m]
+        self.assertEqual(len(alerts), 1, "one alert about the interfaces not isolated")
+        self.assertIn(victim, alerts[0])
+        self.assertIn("original groups " + ",".join(g["GroupId"] for g in enis[0]["Groups"]), alerts[0])
+        self.assertNotIn(other, alerts[0])
+        self.assertIn("NAT gateway", alerts[0])
+
+    def test_a_second_move_that_fails_past_the_client_budget_is_retried_until_isolated(self):
+        isolation = self.premade_isolation_group()
+        victim = self.enis()[0]["NetworkInterfaceId"]
+        self.world.fault("ModifyNetworkInterfaceAttribute", "503", count=4,
+                         params={"NetworkInterfaceId": victim, "SecurityGroupId.1": isolation})
+        result = self.contain(playbooks=self.fast_moves())
+        self.assertEqual((result.rc, result.outcome), (0, "contained"), result.describe())
+        for eni in self.enis():
+            self.assertEqual([g["GroupId"] for g in eni["Groups"]], [isolation], eni["NetworkInterfaceId"])
+
+    def test_a_screenshot_answered_5xx_does_not_hold_up_isolation(self):
+        self.world.fault("GetConsoleScreenshot", "500", count=50)
+        result = self.contain()
+        self.assertEqual((result.rc, result.outcome), (0, "contained"), result.describe())
+        self.assertEqual(result.step_status("isolate_network"), "ok")
+        self.every_eni_is_isolated()
+        calls = result.calls()
+        shots = [c for c in calls if c["op"] == "ec2.GetConsoleScreenshot"]
+        moves = [i for i, c in enumerate(calls) if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
+        self.assertEqual(len(moves), 4)
+        # Beside isolation: one attempt, no retry, whatever the answer.
+        self.assertEqual((shots[0]["step"], shots[0]["status"], shots[0]["attempts"]), ("isolate_network", 500, 1))
+        # Tried again only once isolation is done, with the usual retries.
+        self.assertEqual(len(shots), 2)
+        self.assertEqual((shots[1]["step"], shots[1]["attempts"]), ("cut_ties_and_keep_evidence", 3))
+        self.assertLess(moves[-1], calls.index(shots[1]))
+        self.assertEqual(self.world.log("GetConsoleScreenshot")[0]["fault"], "500")
+        self.assertEqual(len(self.world.log("GetConsoleScreenshot")), 4, "1 attempt beside isolation, 3 after")
+        prefix = f"evidence/123456789012/us-east-1/{self.w.inst.id}/{self.finding['id']}/"
+        manifest = json.loads(self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "manifest.json")["Body"].read())
+        self.assertFalse([a for a in manifest["artifacts"] if "screenshot" in a["key"]])
+        self.assertIn("no console screenshot", " ".join(manifest["notes"]))
+
+    def test_a_slow_screenshot_is_given_up_at_its_deadline_and_taken_after_isolation(self):
+        self.world.fault("GetConsoleScreenshot", "slow", count=1, delay_ms=8000)
+        result = self.contain()
+        self.assertEqual((result.rc, result.outcome), (0, "contained"), result.describe())
+        self.every_eni_is_isolated()
+        shots = [c for c in result.calls() if c["op"] == "ec2.GetConsoleScreenshot"]
+        self.assertEqual((shots[0]["step"], shots[0]["error"], shots[0]["attempts"]), ("isolate_network", "Timeout", 1))
+        self.assertLess(shots[0]["ms"], 4000, "config.ec2.screenshot.deadline_seconds (2 s), not the 8 s answer")
+        self.assertEqual((shots[1]["step"], shots[1]["error"]), ("cut_ties_and_keep_evidence", None))
+        prefix = f"evidence/123456789012/us-east-1/{self.w.inst.id}/{self.finding['id']}/"
+        self.world.s3.head_object(Bucket=self.w.bucket, Key=prefix + "screenshot.png")
 
     def test_forensic_wait_is_bounded_and_cleanup_still_runs(self):
         self.world.ssm_result(pending_polls=1000)

@@ -269,6 +269,26 @@ static const struct rule_case {
 	{"a control character in the key", "s3.put_object{ Bucket = 'artifacts', Key = "
 	 "'evidence/123456789012/us-east-1/i-0abc/f00d/a\\nb', Body = 'x', IfNoneMatch = '*' }",
 	 "control character"},
+	/* evidence-object: per-resource locks */
+	{"a lock on the run's account and region", "s3.put_object{ Bucket = 'artifacts', Key = "
+	 "'locks/123456789012/us-east-1/i-0abc/29512345.lock', Body = 'x', IfNoneMatch = '*' }", OK},
+	{"a lock overwritten (no IfNoneMatch)", "s3.put_object{ Bucket = 'artifacts', Key = "
+	 "'locks/123456789012/us-east-1/i-0abc/29512345.lock', Body = 'x' }", "IfNoneMatch must be \"*\""},
+	{"a lock of another account", "s3.put_object{ Bucket = 'artifacts', Key = "
+	 "'locks/210987654321/us-east-1/i-0abc/1.lock', Body = 'x', IfNoneMatch = '*' }",
+	 "is not under this run's prefix locks/"},
+	{"a lock of another region", "s3.put_object{ Bucket = 'artifacts', Key = "
+	 "'locks/123456789012/eu-west-1/i-0abc/1.lock', Body = 'x', IfNoneMatch = '*' }",
+	 "is not under this run's prefix locks/"},
+	{"a lock with no object under the resource", "s3.put_object{ Bucket = 'artifacts', Key = "
+	 "'locks/123456789012/us-east-1/i-0abc', Body = 'x', IfNoneMatch = '*' }",
+	 "is not under this run's prefix locks/"},
+	{"a lock key climbing out", "s3.put_object{ Bucket = 'artifacts', Key = "
+	 "'locks/123456789012/us-east-1/../../evidence/x', Body = 'x', IfNoneMatch = '*' }",
+	 "\"..\" segment"},
+	{"a lock in another bucket", "s3.put_object{ Bucket = 'prod-data', Key = "
+	 "'locks/123456789012/us-east-1/i-0abc/1.lock', Body = 'x', IfNoneMatch = '*' }",
+	 "is not the artifact bucket"},
 	/* block-all */
 	{"every block on", "s3.put_public_access_block{ Bucket = 'b', PublicAccessBlockConfiguration = "
 	 "{ BlockPublicAcls = true, IgnorePublicAcls = true, BlockPublicPolicy = true, "
