@@ -158,8 +158,9 @@ class TestMemberAccount(MemberAccountCase):
         self.assertEqual(home_state(self.world), self.home_before)
         keys = [o["Key"] for o in self.world.s3.list_objects_v2(
             Bucket=self.home_bucket).get("Contents", [])]
-        self.assertTrue(keys and all(k.startswith(f"evidence/{MEMBER}/{REGION}/") for k in keys),
-                        keys)
+        self.assertTrue(keys and all(k.startswith((f"evidence/{MEMBER}/{REGION}/",
+                                                   f"locks/{MEMBER}/{REGION}/")) for k in keys),
+                        keys)  # the evidence and the run's lock objects, under the member
         self.assertEqual(len(notifications(self.world, self.home_queue)), 1)
 
     def test_every_call_of_the_run_is_made_with_the_assumed_credentials(self):
