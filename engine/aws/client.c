@@ -50,6 +50,9 @@ struct aws_client {
 	http_client *http;
 	aws_credentials creds;
 	int have_creds;
+	aws_credentials override; /* a run's credentials (a member account's role) */
+	int have_override;
+	char caller_account[16]; /* the own credentials' account, once asked */
 	long skew_s; /* server time minus ours, learned from a skew error */
 	double deadline;
 	aws_call_observer observer;
@@ -124,6 +127,7 @@ void aws_client_free(aws_client *c)
 	http_client_free(c->http); /* before the share it borrows */
 	http_multi_free(c->multi);
 	creds_wipe(&c->creds);
+	creds_wipe(&c->override);
 	free(c);
 }
 
@@ -752,7 +756,15 @@ out:
 
 int aws_call(aws_client *c, lua_State *L, const aws_operation *op, int params, aws_error *err)
 {
-	return call_with(c, L, op, params, NULL, err);
+	return call_with(c, L, op, params, c->have_override ? &c->override : NULL, err);
+}
+
+void aws_client_use_credentials(aws_client *c, const aws_credentials *creds)
+{
+	creds_wipe(&c->override);
+	c->have_override = creds != NULL;
+	if (creds)
+		c->override = *creds;
 }
 
 /* ---- STS AssumeRole for the credential chain (role_arn profiles) ---- */
@@ -845,6 +857,39 @@ out:
 	if (L)
 		lua_close(L); /* every block cleansed on its way out */
 	return job.rc;
+}
+
+int aws_client_assume_role(aws_client *c, const creds_assume_role_params *p, aws_credentials *out,
+			   aws_error *err)
+{
+	return assume_role_cb(c, NULL, p, out, err); /* NULL: the client's own credentials */
+}
+
+int aws_client_caller_account(aws_client *c, char *out, size_t n, aws_error *err)
+{
+	const aws_operation *op = model_find_operation("sts", "GetCallerIdentity");
+	lua_State *L = NULL;
+	int rc = -1;
+	if (c->caller_account[0])
+		goto done;
+	if (!op || !(L = luaL_newstate())) {
+		aws_error_set(err, "InternalError", "sts.GetCallerIdentity unavailable");
+		return -1;
+	}
+	lua_newtable(L);
+	if (call_with(c, L, op, 1, NULL, err) != 0)
+		goto out;
+	if (copy_field(L, -1, "Account", c->caller_account, sizeof(c->caller_account)) != 0) {
+		aws_error_set(err, "InvalidResponse", "sts.GetCallerIdentity: no Account in the answer");
+		goto out;
+	}
+done:
+	copy_str(out, n, c->caller_account);
+	rc = 0;
+out:
+	if (L)
+		lua_close(L);
+	return rc;
 }
 
 /* ---- calls that overlap: the same call as a state machine ----
@@ -1128,9 +1173,9 @@ aws_pending *aws_call_start(aws_client *c, lua_State *L, const aws_operation *op
 	aws_error_clear(&p->err);
 	snprintf(p->err.op, sizeof(p->err.op), "%s.%s", op->service->name, op->name);
 	if (run_protected(L, build_protected, x, 0, &raise) != 0 || !find_endpoint(c, op->service, &x->ep, x->err) ||
-	    s3_learnt_region(x) != 0 || ensure_creds(c, 0, x->err) != 0)
+	    s3_learnt_region(x) != 0 || (!c->have_override && ensure_creds(c, 0, x->err) != 0))
 		return start_failed(p, L, raise, err);
-	x->creds = &c->creds;
+	x->creds = c->have_override ? &c->override : &c->creds; /* a run's, or the client's own */
 	p->call_end = x->t0 + x->max_total_s;
 	p->state = P_QUEUED;
 	pending_link(c, p);

@@ -2,7 +2,8 @@
  * resolve the endpoint, sign, send over one reused connection, retry, decode.
  *
  * Ownership: aws_client owns its HTTP handle and its credentials (wiped on
- * free). aws_call borrows the lua_State. Credentials are resolved on the
+ * free), and a copy of the credentials a run uses in their place (wiped
+ * too). aws_call borrows the lua_State. Credentials are resolved on the
  * first call that needs them, and again when they are about to expire. An
  * S3 call answered "the bucket is in another region" goes there once, and
  * the client keeps that bucket's region for its later calls (s3_redirect.h). */
@@ -11,6 +12,7 @@
 
 #include <lua.h>
 
+#include "creds.h"
 #include "error.h"
 #include "model.h"
 
@@ -62,6 +64,24 @@ void aws_client_set_observer(aws_client *c, aws_call_observer fn, void *ud);
  * with err filled (code, message, status, request_id, op, attempts).
  * May raise a Lua error only for out-of-memory in L. */
 int aws_call(aws_client *c, lua_State *L, const aws_operation *op, int params, aws_error *err);
+
+/* ---- accounts: a run answered in another account (engine/run/account.c) ---- */
+
+/* The account of the client's own credentials (sts GetCallerIdentity),
+ * asked once and remembered for the client's life. Fills out (a 12-digit
+ * account id); 0, or -1 with err. */
+int aws_client_caller_account(aws_client *c, char *out, size_t n, aws_error *err);
+
+/* sts AssumeRole signed with the client's own credentials (never with the
+ * ones of aws_client_use_credentials), in p->region when set. out is the
+ * caller's, to wipe with creds_wipe. 0, or -1 with err. */
+int aws_client_assume_role(aws_client *c, const creds_assume_role_params *p, aws_credentials *out,
+			   aws_error *err);
+
+/* Every later aws_call is signed with creds instead of the client's own
+ * credentials, until called again with NULL. The client copies creds (and
+ * wipes its copy when they are replaced or cleared, or the client freed). */
+void aws_client_use_credentials(aws_client *c, const aws_credentials *creds);
 
 /* ---- calls that overlap ----
  *

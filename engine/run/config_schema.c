@@ -14,6 +14,7 @@
 
 #include <lauxlib.h>
 
+#include "account.h"
 #include "gd_types.h"
 #include "model.h"
 #include "model_types.h"
@@ -37,6 +38,10 @@ typedef enum cs_type {
 	CS_NAME_FORMAT,/* a string.format with one %s (the instance id) */
 	CS_PREFIX,     /* an S3 key prefix with {account} {region} {resource} {finding} */
 	CS_EGRESS,     /* boto3's IpPermission destinations, without protocol and ports */
+	CS_ROLE_NAME,  /* an IAM role name (account.h) */
+	CS_PROFILE_NAME, /* an IAM instance profile name */
+	CS_EXTERNAL_ID,/* an STS external id */
+	CS_SESSION,    /* AssumeRole's DurationSeconds: a whole number from 900 to 43200 */
 } cs_type;
 
 enum { OPT = 0, REQ = 1 };
@@ -170,6 +175,16 @@ static const cs_field notify[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
+/* Read by the run layer (engine/run/account.c), not by a playbook. */
+static const cs_field accounts[] = {
+	{"role_name", CS_ROLE_NAME, OPT, NULL, "the role assumed in a member account"},
+	{"external_id", CS_EXTERNAL_ID, OPT, NULL, "the external id the member role requires"},
+	{"session_seconds", CS_SESSION, OPT, NULL, "the assumed role's session length"},
+	{"quarantine_profile_name", CS_PROFILE_NAME, OPT, NULL,
+	 "the quarantine instance profile's name in a member account"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
 typedef struct cs_section {
 	const char *key;
 	const cs_field *fields;
@@ -180,6 +195,7 @@ static const char *const by_ec2[] = {"ec2.lua", NULL};
 static const char *const by_s3[] = {"s3.lua", NULL};
 static const char *const by_iam[] = {"iam.lua", "s3.lua", NULL}; /* lib/principal.lua */
 static const char *const by_all[] = {"ec2.lua", "s3.lua", "iam.lua", NULL}; /* lib/notify.lua */
+static const char *const by_engine[] = {NULL}; /* optional: no section means no member accounts */
 
 static const cs_section sections[] = {
 	{"ec2", ec2, by_ec2},
@@ -188,6 +204,7 @@ static const cs_section sections[] = {
 	{"s3", s3, by_s3},
 	{"iam", iam, by_iam},
 	{"notify", notify, by_all},
+	{"accounts", accounts, by_engine},
 };
 
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -491,6 +508,17 @@ static void check_number(cs_ctx *c, int idx, const char *path, double lo, double
 			lo, hi < 1e9 ? (hi == 10 ? " to 10" : "") : "");
 }
 
+static void check_iam_string(cs_ctx *c, int idx, cs_type t, const char *path)
+{
+	const char *s = lua_type(c->L, idx) == LUA_TSTRING ? lua_tostring(c->L, idx) : NULL;
+	if (t == CS_EXTERNAL_ID && !(s && account_valid_external_id(s)))
+		problem(c, path, "must be an external id: 2 to 1224 of A-Z a-z 0-9 +=,.@:/_-");
+	else if (t == CS_ROLE_NAME && !(s && account_valid_iam_name(s, 64)))
+		problem(c, path, "must be an IAM role name: 1 to 64 of A-Z a-z 0-9 +=,.@_-");
+	else if (t == CS_PROFILE_NAME && !(s && account_valid_iam_name(s, 128)))
+		problem(c, path, "must be an instance profile name: 1 to 128 of A-Z a-z 0-9 +=,.@_-");
+}
+
 static void check_value(cs_ctx *c, int idx, const cs_field *f, const char *path)
 {
 	lua_State *L = c->L;
@@ -514,6 +542,13 @@ static void check_value(cs_ctx *c, int idx, const cs_field *f, const char *path)
 	case CS_TAG_KEY: check_tag_key(c, idx, path, 0); break;
 	case CS_TAG_KEY_OFF: check_tag_key(c, idx, path, 1); break;
 	case CS_SECONDS: check_number(c, idx, path, 0, 1e18, 1); break;
+	case CS_ROLE_NAME:
+	case CS_PROFILE_NAME:
+	case CS_EXTERNAL_ID: check_iam_string(c, idx, f->type, path); break;
+	case CS_SESSION:
+		if (!lua_isinteger(L, idx) || lua_tointeger(L, idx) < 900 || lua_tointeger(L, idx) > 43200)
+			problem(c, path, "must be a whole number from 900 to 43200 (%s)", f->what);
+		break;
 	case CS_SEVERITY: check_number(c, idx, path, 0, 10, 0); break;
 	case CS_RESPONSE: check_choice(c, idx, path, responses, "contain, evidence or notify"); break;
 	case CS_RESPONSE_NE: check_choice(c, idx, path, responses_ne, "contain or notify"); break;

@@ -156,7 +156,7 @@ static void push_env(lua_State *L, run *rn)
 {
 	lua_createtable(L, 0, (int)RUN_NENV);
 	for (size_t i = 0; i < RUN_NENV; i++)
-		set_string(L, RUN_ENV_NAMES[i], rn->r->env[i]);
+		set_string(L, RUN_ENV_NAMES[i], account_env(rn, i));
 	sandbox_make_readonly(rn->sb, -1);
 }
 

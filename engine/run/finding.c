@@ -101,6 +101,8 @@ typedef struct dctx {
 	const char *json;
 	size_t len;
 	char where[32]; /* "finding[2]" or "finding" */
+	char env_account[16]; /* the EventBridge envelope's account and region, */
+	char env_region[40];  /* "" when absent or not an event */
 } dctx;
 
 static int is_null(lua_State *H, int idx)
@@ -406,8 +408,16 @@ static void check_service(lua_State *H, int f, const dctx *d)
 
 /* ---- the document ---- */
 
+/* A string of the envelope, or "" (check_required judges what is used). */
+static void envelope_field(lua_State *H, int item, const char *k, char *out, size_t n)
+{
+	lua_getfield(H, item, k);
+	snprintf(out, n, "%s", lua_type(H, -1) == LUA_TSTRING ? lua_tostring(H, -1) : "");
+	lua_pop(H, 1);
+}
+
 /* Leaves the bare finding at the top, in place of the item there. */
-static void unwrap(lua_State *H, const dctx *d)
+static void unwrap(lua_State *H, dctx *d)
 {
 	int item = lua_gettop(H);
 	if (lua_type(H, item) != LUA_TTABLE || is_array(H, item))
@@ -427,15 +437,59 @@ static void unwrap(lua_State *H, const dctx *d)
 	if (field(H, item, "detail") != LUA_TTABLE)
 		luaL_error(H, "%s: the event's detail %s", d->where,
 			   lua_isnil(H, -1) ? "is missing" : "must be an object");
+	envelope_field(H, item, "account", d->env_account, sizeof(d->env_account));
+	envelope_field(H, item, "region", d->env_region, sizeof(d->env_region));
 	lua_replace(H, item);
 	lua_settop(H, item);
 	if (is_array(H, item))
 		luaL_error(H, "%s: the event's detail must be an object", d->where);
 }
 
-/* Turns the item at the top into a validated, normalised finding. */
-static void prepare(lua_State *H, const dctx *d)
+/* Field i (from 0) of "arn:partition:service:region:account:resource",
+ * or "" when the string at idx is not such an ARN or the field is empty. */
+static void arn_field(lua_State *H, int idx, int i, char *out, size_t n)
 {
+	const char *s = lua_type(H, idx) == LUA_TSTRING ? lua_tostring(H, idx) : "";
+	out[0] = '\0';
+	if (strncmp(s, "arn:", 4) != 0)
+		return;
+	for (int k = 0; k < i && s; k++) {
+		s = strchr(s, ':');
+		s = s ? s + 1 : NULL;
+	}
+	const char *end = s ? strchr(s, ':') : NULL;
+	if (end && (size_t)(end - s) < n)
+		snprintf(out, n, "%.*s", (int)(end - s), s);
+}
+
+/* A finding names its account as accountId, else in its arn
+ * (arn:aws:guardduty:REGION:ACCOUNT:detector/...), else in the envelope of
+ * the event it came in; its region likewise. What is found is set as the
+ * field, so playbooks and the run layer read one place; check_required then
+ * validates it like any other. */
+static void fill_from(lua_State *H, int f, const char *k, int arn_i, const char *env)
+{
+	char v[40];
+	if (field(H, f, k) != LUA_TNIL) {
+		lua_pop(H, 1);
+		return;
+	}
+	lua_pop(H, 1);
+	field(H, f, "arn");
+	arn_field(H, -1, arn_i, v, sizeof(v));
+	lua_pop(H, 1);
+	if (!v[0])
+		snprintf(v, sizeof(v), "%s", env);
+	if (v[0]) {
+		lua_pushstring(H, v);
+		lua_setfield(H, f, k);
+	}
+}
+
+/* Turns the item at the top into a validated, normalised finding. */
+static void prepare(lua_State *H, dctx *d)
+{
+	d->env_account[0] = d->env_region[0] = '\0';
 	unwrap(H, d);
 	int f = lua_gettop(H);
 	if (field(H, f, "id") == LUA_TNIL && field(H, f, "Id") != LUA_TNIL) {
@@ -444,6 +498,8 @@ static void prepare(lua_State *H, const dctx *d)
 	}
 	lua_settop(H, f);
 	normalise(H, f, 0);
+	fill_from(H, f, "accountId", 4, d->env_account);
+	fill_from(H, f, "region", 3, d->env_region);
 	check_required(H, f, d);
 	check_resource(H, f, d);
 	check_service(H, f, d);
@@ -517,7 +573,7 @@ static size_t count_containers(const char *s, size_t n)
 
 int finding_decode(lua_State *H, const char *json, size_t len, char *err, size_t errlen)
 {
-	dctx d = {json, len, "finding"};
+	dctx d = {json, len, "finding", "", ""};
 	int base = lua_gettop(H);
 	if (len > FINDING_MAX_DOC) {
 		snprintf(err, errlen, "too large: more than %zu MiB", FINDING_MAX_DOC >> 20);

@@ -189,6 +189,8 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 		rc = r->o.call_override(r->o.call_override_ud, L, e, params, err);
 	} else if (r->o.client) {
 		rc = aws_call(r->o.client, L, op, params, err);
+		if (rc != 0)
+			account_explain_error(rn, err);
 	} else {
 		aws_error_set(err, "NoClient", "no AWS client to send %s", label);
 		rc = -1;
@@ -274,6 +276,7 @@ static int host_start(void *ud, lua_State *L, const allow_entry *e, int params, 
 	c->p = aws_call_start(r->o.client, L, op, params, c, err);
 	if (!c->p) {
 		free_run_call(c); /* the observer journaled the failure */
+		account_explain_error(rn, err);
 		return -1;
 	}
 	*pending = c;
@@ -292,6 +295,8 @@ static int host_wait(void *ud, lua_State *L, double until, void **done, aws_erro
 	journal_set_order(rn->r->j, c->order); /* its undo lines go where the call is */
 	undo_observe(rn, c->step, c->e, &c->params, L, rc, err);
 	free_run_call(c);
+	if (rc != 0)
+		account_explain_error(rn, err);
 	return rc;
 }
 

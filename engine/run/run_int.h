@@ -6,6 +6,7 @@
  * steps.c    the step loop: when/run, critical steps, outcomes
  * ctx.c      ctx: the finding, env, state, save, skip
  * host.c     the sandbox's host: primitive calls (sent or planned), logs
+ * account.c  which account a run answers in, with which credentials
  * report.c   the journal lines, the human summary and plan, the Lambda result
  * check.c    `deadbolt check`
  *
@@ -16,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "account.h"
 #include "buf.h"
 #include "finding.h"
 #include "journal.h"
@@ -54,6 +56,7 @@ struct runner {
 	sandbox_config rules_config; /* what the allow-list's rules take from config.lua */
 	lua_State *H; /* host state: decoding findings, routing patterns */
 	journal *j;
+	account_state *accounts; /* member accounts: the role, assumed credentials */
 	run *cur;     /* the run in progress, for the client's observer */
 	size_t summary_bytes; /* written to the summary for the current finding */
 	int summary_cut;      /* the summary's cut line was written */
@@ -68,6 +71,8 @@ struct run {
 	const pb_handle *entry; /* the handles entry that routed the finding */
 	finding_info fi;
 	const char *region;
+	char role_arn[300];    /* the member account's role assumed for the run, or "" */
+	char profile_arn[300]; /* QUARANTINE_PROFILE_ARN in that account, or "" */
 	int fidx;          /* the finding in r->H */
 	const char *step;  /* the step running now, or NULL */
 	const pb_step *cur;      /* the same step, whole */

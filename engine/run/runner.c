@@ -137,9 +137,12 @@ static void execute(run *rn)
 		aws_client_set_region(r->o.client, rn->region);
 		aws_client_set_deadline(r->o.client, sandbox_deadline(rn->sb));
 	}
-	r->cur = rn;
-	load_and_run(rn);
-	r->cur = NULL;
+	if (account_enter(rn, lim.wall_seconds + 60) == 0) {
+		r->cur = rn;
+		load_and_run(rn);
+		r->cur = NULL;
+	}
+	account_leave(rn);
 	if (r->o.client)
 		aws_client_set_deadline(r->o.client, 0);
 	sandbox_free(rn->sb);
@@ -300,6 +303,19 @@ oom:
 /* Loads the playbooks, each in a sandbox of its own whose calls are
  * refused. A file with problems is named in r->pbs.broken and the others
  * are used; the runner fails only when no playbook loads. */
+/* config.lua's accounts section (account.c), read in a sandbox of its own. */
+static int load_account_settings(runner *r, const sandbox_limits *lim, const sandbox_host *host,
+				 char *err, size_t errlen)
+{
+	sandbox *sb = sandbox_new(lim, host, r->dir, err, errlen);
+	if (!sb)
+		return -1;
+	sandbox_set_chunks(sb, r->chunks);
+	int rc = account_load_settings(r->accounts, sb, r->dir, err, errlen);
+	sandbox_free(sb);
+	return rc;
+}
+
 static int load_playbooks(runner *r, char *err, size_t errlen)
 {
 	sandbox_limits lim;
@@ -308,7 +324,7 @@ static int load_playbooks(runner *r, char *err, size_t errlen)
 	resolve_limits(r, &lim);
 	int problems = playbooks_load(&r->pbs, &lim, &host, r->chunks, r->H, r->dir, keep_first, &fp,
 				      err, errlen);
-	if (problems < 0)
+	if (problems < 0 || load_account_settings(r, &lim, &host, err, errlen) != 0)
 		return -1;
 	if (r->pbs.n == 0) {
 		snprintf(err, errlen, "%s%s", fp.msg,
@@ -332,7 +348,8 @@ runner *runner_new(const runner_options *o, char *err, size_t errlen)
 	if (r->j)
 		journal_set_limit(r->j, o->output_limit);
 	r->chunks = sandbox_chunks_new();
-	if (!r->H || !r->j || !r->chunks) {
+	r->accounts = account_state_new();
+	if (!r->H || !r->j || !r->chunks || !r->accounts) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -368,6 +385,7 @@ void runner_free(runner *r)
 	sandbox_chunks_free(r->chunks);
 	finding_state_free(r->H);
 	journal_free(r->j);
+	account_state_free(r->accounts);
 	for (size_t i = 0; i < RUN_NENV; i++)
 		free(r->env[i]);
 	free(r->dir);

@@ -112,6 +112,23 @@ return {
     protected_roles = { "^AWSServiceRoleFor", "^AWSReservedSSO_" },
   },
 
+  -- Findings of other accounts (GuardDuty's delegated administrator sees its
+  -- members'). Read by deadbolt itself, before a playbook runs; the
+  -- playbooks never see it. A finding of another account than deadbolt's own
+  -- is answered under this role, assumed in that account
+  -- (arn:aws:iam::<account>:role/<role_name>, template-member.yaml); every
+  -- call of that run is made with its credentials. Without role_name (or
+  -- when the role cannot be assumed) such a finding fails: nothing is
+  -- changed there, and the notification says so. See docs/accounts.md.
+  accounts = {
+    role_name = "deadbolt-response",
+    -- external_id = "...",             -- when the member role requires one
+    session_seconds = 900,              -- 900 to 43200 (the role's maximum)
+    -- The quarantine instance profile in a member account (its own: an
+    -- instance can only get a profile of its account).
+    quarantine_profile_name = "deadbolt-quarantine",
+  },
+
   notify = {
     subject_prefix = "deadbolt",
   },

@@ -39,6 +39,14 @@ LIST_ACCESS_KEYS = (b'<ListAccessKeysResponse xmlns="https://iam.amazonaws.com/d
                     b"<ListAccessKeysResult><AccessKeyMetadata/><IsTruncated>false</IsTruncated>"
                     b"</ListAccessKeysResult><ResponseMetadata><RequestId>r-1</RequestId>"
                     b"</ResponseMetadata></ListAccessKeysResponse>")
+# deadbolt asks its own account before any run (engine/run/account.c): the
+# server answers that, as the findings' account, and does not count it as a
+# request of the playbooks.
+CALLER_IDENTITY = (b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+                   b"<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/t</Arn>"
+                   b"<UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account>"
+                   b"</GetCallerIdentityResult><ResponseMetadata><RequestId>r-0</RequestId>"
+                   b"</ResponseMetadata></GetCallerIdentityResponse>")
 ERROR = (b"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>"
          b"<Message>not served here</Message></Error><RequestId>r-2</RequestId></ErrorResponse>")
 
@@ -48,9 +56,11 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
-        self.server.seen.append((self.command, self.path, action))
-        ok = action == "ListAccessKeys"
-        payload = LIST_ACCESS_KEYS if ok else ERROR
+        if action != "GetCallerIdentity":
+            self.server.seen.append((self.command, self.path, action))
+        ok = action in ("ListAccessKeys", "GetCallerIdentity")
+        payload = (CALLER_IDENTITY if action == "GetCallerIdentity" else
+                   LIST_ACCESS_KEYS if ok else ERROR)
         self.send_response(200 if ok else 400)
         self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(payload)))

@@ -1,5 +1,7 @@
 """template.yaml: cfn-lint clean, and the function's role allows exactly the
 operations on the sandbox allow-list (sandbox/allowlist.c), as IAM actions.
+template-member.yaml: cfn-lint clean, and its response role allows the same
+actions, scoped the same way in any region of its account.
 
     python3 -m unittest tests/integration/test_template.py -v
 """
@@ -12,6 +14,7 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(ROOT, "template.yaml")
+MEMBER_TEMPLATE = os.path.join(ROOT, "template-member.yaml")
 ALLOWLIST = os.path.join(ROOT, "sandbox", "allowlist.c")
 MAKEFILE = os.path.join(ROOT, "Makefile")
 LAMBDA_INC = os.path.join(ROOT, "tools", "Makefile.lambda.inc")
@@ -37,8 +40,11 @@ IAM_ACTION = {
 # Operations IAM does not authorize at all.
 NO_IAM_ACTION = {("sts", "GetCallerIdentity")}
 # What the role needs beyond the playbooks' calls: handing the quarantine role
-# to EC2, and Lambda's own delivery to the dead-letter queue.
-EXTRA_ACTIONS = {"iam:PassRole", "sqs:SendMessage"}
+# to EC2, Lambda's own delivery to the dead-letter queue, and the member
+# accounts' response role (engine/run/account.c).
+EXTRA_ACTIONS = {"iam:PassRole", "sqs:SendMessage", "sts:AssumeRole"}
+# The member role: handing its account's quarantine role to EC2.
+MEMBER_EXTRA_ACTIONS = {"iam:PassRole"}
 
 _ENTRY = re.compile(r'"(' + "|".join(IAM_PREFIX) + r')"\s*,\s*"([A-Za-z][A-Za-z0-9_]*)"')
 
@@ -70,14 +76,25 @@ def iam_actions(ops):
     return out
 
 
-def load_template():
+def load_template(path=TEMPLATE):
     from cfnlint.decode import decode_str  # knows !Ref, !GetAtt, !Sub ...
 
-    with open(TEMPLATE) as f:
+    with open(path) as f:
         tpl, matches = decode_str(f.read())
     if matches:
-        raise AssertionError("template.yaml does not parse: %s" % matches)
+        raise AssertionError("%s does not parse: %s" % (os.path.basename(path), matches))
     return tpl
+
+
+def allowlist_ops():
+    with open(ALLOWLIST) as f:
+        return parse_allowlist(f.read())
+
+
+def unregion(value):
+    """An ARN pattern with the region made a wildcard: what template.yaml
+    scopes to its own region, the member role scopes to every region."""
+    return json.dumps(value, default=str).replace("${AWS::Region}", "*")
 
 
 def as_list(v):
@@ -324,6 +341,14 @@ class Template(unittest.TestCase):
             for r in res:
                 self.assertTrue(mentions(r, logical_id), "%s on %r" % (action, r))
 
+    def test_assume_role_only_the_member_response_role(self):
+        sts = [s for s in self.allowed() if "sts:AssumeRole" in as_list(s["Action"])]
+        self.assertEqual(len(sts), 1)
+        self.assertEqual(as_list(sts[0]["Action"]), ["sts:AssumeRole"])
+        res = [json.dumps(r) for r in as_list(sts[0]["Resource"])]
+        self.assertEqual(len(res), 1)
+        self.assertIn(":role/${MemberRoleName}", res[0])
+
     def test_star_resources_only_for_reads_without_resource_level_permissions(self):
         for s in self.allowed():
             if "*" in as_list(s["Resource"]):
@@ -331,6 +356,72 @@ class Template(unittest.TestCase):
                     verb = a.split(":")[1]
                     self.assertTrue(verb.startswith(("Describe", "Get", "List")),
                                     "%s on Resource *" % a)
+
+
+class MemberTemplate(unittest.TestCase):
+    """template-member.yaml: the role deadbolt assumes in a member account."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tpl = load_template(MEMBER_TEMPLATE)
+        cls.res = cls.tpl["Resources"]
+        cls.home = load_template()
+
+    def response_role(self):
+        found = {k: v for k, v in self.res.items() if v["Type"] == "AWS::IAM::Role"
+                 and "HomeAccountId" in json.dumps(v["Properties"]["AssumeRolePolicyDocument"])}
+        self.assertEqual(len(found), 1, "one role trusted by the home account")
+        return next(iter(found.values()))
+
+    def allowed(self):
+        return [s for s in statements(self.response_role()) if s["Effect"] == "Allow"]
+
+    def test_cfn_lint_is_clean(self):
+        p = subprocess.run(["cfn-lint", MEMBER_TEMPLATE], capture_output=True, text=True,
+                           timeout=300)
+        self.assertEqual(p.returncode, 0, "cfn-lint:\n" + p.stdout + p.stderr)
+
+    def test_response_role_allows_exactly_the_allowlist(self):
+        want = iam_actions(allowlist_ops()) | MEMBER_EXTRA_ACTIONS
+        got = {a for s in self.allowed() for a in as_list(s["Action"])}
+        self.assertEqual(sorted(got - want), [], "allowed but not on the allow-list")
+        self.assertEqual(sorted(want - got), [], "on the allow-list but not allowed")
+
+    def test_response_role_grants_what_the_execution_role_grants_in_any_region(self):
+        exec_role = next(v for v in self.home["Resources"].values()
+                         if v["Type"] == "AWS::IAM::Role"
+                         and "lambda.amazonaws.com" in json.dumps(v["Properties"]))
+        home = {s["Sid"]: s for s in statements(exec_role) if "Sid" in s}
+        for st in statements(self.response_role()):
+            self.assertIn(st["Sid"], home, "a statement the execution role does not have")
+            h = home[st["Sid"]]
+            self.assertEqual((st["Effect"], sorted(as_list(st["Action"]))),
+                             (h["Effect"], sorted(as_list(h["Action"]))), st["Sid"])
+            if "ArtifactBucket" in json.dumps(h["Resource"]) or "NotificationTopic" in json.dumps(
+                    h["Resource"]) or "QuarantineRole" in json.dumps(h["Resource"]):
+                continue  # the home account's resources, named by parameter here
+            if st["Sid"] == "NotOwnRoles":
+                continue  # this stack's own roles
+            self.assertEqual(unregion(st["Resource"]), unregion(h["Resource"]), st["Sid"])
+
+    def test_only_the_home_account_may_assume_it_with_the_external_id(self):
+        trust = as_list(self.response_role()["Properties"]["AssumeRolePolicyDocument"]["Statement"])
+        self.assertEqual(len(trust), 1)
+        text = json.dumps(trust[0])
+        self.assertIn("${HomeAccountId}:root", text)
+        self.assertIn("sts:ExternalId", text)
+        self.assertEqual(trust[0]["Action"], "sts:AssumeRole")
+
+    def test_quarantine_profile_is_named_for_config(self):
+        profiles = [v for v in self.res.values() if v["Type"] == "AWS::IAM::InstanceProfile"]
+        self.assertEqual(len(profiles), 1)
+        self.assertTrue(mentions(profiles[0]["Properties"]["InstanceProfileName"],
+                                 "QuarantineProfileName"))
+        with open(os.path.join(ROOT, "playbooks", "config.lua")) as f:
+            config = f.read()
+        default = self.tpl["Parameters"]["QuarantineProfileName"]["Default"]
+        self.assertIn('quarantine_profile_name = "%s"' % default, config)
+        self.assertIn('role_name = "%s"' % self.tpl["Parameters"]["RoleName"]["Default"], config)
 
 
 if __name__ == "__main__":

@@ -248,6 +248,18 @@ static const struct {
 	  "5: ec2.isolation_group_name: must be a name with one %s",
 	  "8: evidence.prefix: {acount} is not filled in (it becomes \"\"): did you mean {account}?",
 	  "11: forensics.egress.IpRanges[1].CidrIP: is no member of IpRange: did you mean CidrIp?"}, 7},
+	{"the accounts section: a good one",
+	 "return {\n  accounts = { role_name = 'deadbolt-response', external_id = 'ab:c/1',\n"
+	 "    session_seconds = 900, quarantine_profile_name = 'q' },\n}\n", {NULL}, {NULL}, 0},
+	{"the accounts section: each setting's rule",
+	 "return {\n  accounts = {\n    role_name = 'a role',\n    external_id = 'x',\n"
+	 "    session_seconds = 600,\n    quarantine_profile_name = '',\n    role = 'r',\n  },\n}\n",
+	 {NULL},
+	 {"3: accounts.role_name: must be an IAM role name: 1 to 64 of A-Z a-z 0-9 +=,.@_-",
+	  "4: accounts.external_id: must be an external id: 2 to 1224 of A-Z a-z 0-9 +=,.@:/_-",
+	  "5: accounts.session_seconds: must be a whole number from 900 to 43200",
+	  "7: accounts.role: unknown setting (the settings here are: role_name, external_id, "
+	  "session_seconds, quarantine_profile_name)"}, 5},
 };
 
 static lua_State *config_state(const char *src)

@@ -312,6 +312,50 @@ START_TEST(test_good_minimal_finding_and_flags)
 }
 END_TEST
 
+/* Where the account (and region) come from: accountId, else the arn, else
+ * the EventBridge envelope. */
+#define BASE "\"id\":\"a\",\"type\":\"T\",\"severity\":2,\"resource\":{\"resourceType\":\"Instance\"}"
+#define ARN "\"arn\":\"arn:aws:guardduty:eu-west-1:210987654321:detector/d/finding/a\""
+#define ENV_OPEN "{\"source\":\"aws.guardduty\",\"account\":\"333333333333\",\"region\":\"ap-south-1\",\"detail\":{"
+static const struct {
+	const char *doc, *account, *region;
+} account_cases[] = {
+	{"{" BASE ",\"region\":\"us-east-1\",\"accountId\":\"111111111111\"," ARN "}", "111111111111", "us-east-1"},
+	{"{" BASE "," ARN "}", "210987654321", "eu-west-1"},
+	{ENV_OPEN BASE "," ARN "}}", "210987654321", "eu-west-1"},
+	{ENV_OPEN BASE "}}", "333333333333", "ap-south-1"},
+	{ENV_OPEN BASE ",\"accountId\":\"111111111111\",\"region\":\"us-east-1\"}}", "111111111111", "us-east-1"},
+	{ENV_OPEN BASE ",\"arn\":\"arn:aws:guardduty:::detector\"}}", "333333333333", "ap-south-1"},
+};
+
+START_TEST(test_account_from_accountid_else_arn_else_envelope)
+{
+	lua_State *H = finding_state_new(0);
+	char err[256];
+	finding_info fi;
+	const char *doc = account_cases[_i].doc;
+	ck_assert_msg(finding_decode(H, doc, strlen(doc), err, sizeof(err)) == 1, "%s: %s", doc, err);
+	lua_rawgeti(H, -1, 1);
+	finding_info_get(H, -1, 0, &fi);
+	ck_assert_str_eq(fi.account, account_cases[_i].account);
+	ck_assert_str_eq(fi.region, account_cases[_i].region);
+	lua_getfield(H, -1, "accountId"); /* what ctx.finding shows the playbooks */
+	ck_assert_str_eq(lua_tostring(H, -1), account_cases[_i].account);
+	finding_state_free(H);
+}
+END_TEST
+
+START_TEST(test_a_bad_account_in_the_arn_is_refused)
+{
+	lua_State *H = finding_state_new(0);
+	char err[256];
+	const char *doc = "{" BASE ",\"arn\":\"arn:aws:guardduty:us-east-1:12x:detector/d\"}";
+	ck_assert_int_eq(finding_decode(H, doc, strlen(doc), err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "accountId \"12x\""), "%s", err);
+	finding_state_free(H);
+}
+END_TEST
+
 static char *repeat(const char *open, size_t n, const char *middle, const char *close)
 {
 	size_t lo = strlen(open), lm = strlen(middle), lc = strlen(close);
@@ -463,6 +507,9 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_malformed_input_gets_one_clear_error, 0,
 			    sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_good_minimal_finding_and_flags);
+	tcase_add_loop_test(tc, test_account_from_accountid_else_arn_else_envelope, 0,
+			    sizeof(account_cases) / sizeof(account_cases[0]));
+	tcase_add_test(tc, test_a_bad_account_in_the_arn_is_refused);
 	tcase_add_test(tc, test_deep_nesting_is_refused);
 	tcase_add_test(tc, test_100_mib_file_is_refused_before_reading);
 	tcase_add_test(tc, test_oversized_stream_stops_at_the_cap);
