@@ -85,6 +85,7 @@ readers["ec2.DescribeInstances"] = function(params, result)
       learn("profile:" .. i.InstanceId, { arn = i.IamInstanceProfile and i.IamInstanceProfile.Arn or false })
       for _, eni in ipairs(i.NetworkInterfaces or {}) do
         learn("eni:" .. eni.NetworkInterfaceId, sorted_ids(eni.Groups))
+        learn("eni-index:" .. eni.NetworkInterfaceId, eni.Attachment and eni.Attachment.DeviceIndex)
       end
       for _, m in ipairs(i.BlockDeviceMappings or {}) do
         if m.Ebs and m.Ebs.DeleteOnTermination ~= nil then
@@ -170,8 +171,10 @@ builders["ec2.ModifyNetworkInterfaceAttribute"] = function(p)
     return { record(key, "ec2.ModifyNetworkInterfaceAttribute", nil, sorted_ids(p.Groups), "none", nil,
       "the ENI's groups were not read before the change") }
   end
-  return { record(key, "ec2.ModifyNetworkInterfaceAttribute", before, sorted_ids(p.Groups), "read",
-    { op = "ec2.ModifyNetworkInterfaceAttribute", params = { NetworkInterfaceId = p.NetworkInterfaceId, Groups = before } }) }
+  local rec = record(key, "ec2.ModifyNetworkInterfaceAttribute", before, sorted_ids(p.Groups), "read",
+    { op = "ec2.ModifyNetworkInterfaceAttribute", params = { NetworkInterfaceId = p.NetworkInterfaceId, Groups = before } })
+  rec.primary = fact("eni-index:" .. p.NetworkInterfaceId) == 0 or nil
+  return { rec }
 end
 
 builders["ec2.ModifyInstanceAttribute"] = function(p)
@@ -318,40 +321,38 @@ builders["elbv2.DeregisterTargets"] = function(p)
   return out
 end
 
-builders["s3.PutPublicAccessBlock"] = function(p)
-  local key = "pab:" .. p.Bucket
-  local before = fact(key)
-  local after = { config = p.PublicAccessBlockConfiguration }
-  if not before then
-    return { record(key, "s3.PutPublicAccessBlock", nil, after, "none", nil, "the bucket's block was not read before") }
+-- A public access block, the bucket's (s3) or the account's (s3control):
+-- undone by putting the one read before, or deleting when there was none.
+-- who(p) gives the thing's key part and the parameters that name it.
+local function block_builder(service, kind, what, who)
+  local put, delete = service .. ".PutPublicAccessBlock", service .. ".DeletePublicAccessBlock"
+  return function(p)
+    local id, names = who(p)
+    local key = kind .. ":" .. id
+    local before = fact(key)
+    local after = { config = p.PublicAccessBlockConfiguration }
+    if not before then
+      return { record(key, put, nil, after, "none", nil, "the " .. what .. "'s block was not read before") }
+    end
+    local undo
+    if before.absent then
+      undo = { op = delete, params = names }
+    else
+      local params = { PublicAccessBlockConfiguration = before.config }
+      for k, v in pairs(names) do
+        params[k] = v
+      end
+      undo = { op = put, params = params }
+    end
+    return { record(key, put, before, after, "read", undo) }
   end
-  local undo
-  if before.absent then
-    undo = { op = "s3.DeletePublicAccessBlock", params = { Bucket = p.Bucket, ExpectedBucketOwner = p.ExpectedBucketOwner } }
-  else
-    undo = { op = "s3.PutPublicAccessBlock", params = { Bucket = p.Bucket, ExpectedBucketOwner = p.ExpectedBucketOwner,
-      PublicAccessBlockConfiguration = before.config } }
-  end
-  return { record(key, "s3.PutPublicAccessBlock", before, after, "read", undo) }
 end
-
--- The account's block (s3control): as the bucket's, keyed by the account.
-builders["s3control.PutPublicAccessBlock"] = function(p)
-  local key = "apab:" .. p.AccountId
-  local before = fact(key)
-  local after = { config = p.PublicAccessBlockConfiguration }
-  if not before then
-    return { record(key, "s3control.PutPublicAccessBlock", nil, after, "none", nil, "the account's block was not read before") }
-  end
-  local undo
-  if before.absent then
-    undo = { op = "s3control.DeletePublicAccessBlock", params = { AccountId = p.AccountId } }
-  else
-    undo = { op = "s3control.PutPublicAccessBlock", params = { AccountId = p.AccountId,
-      PublicAccessBlockConfiguration = before.config } }
-  end
-  return { record(key, "s3control.PutPublicAccessBlock", before, after, "read", undo) }
-end
+builders["s3.PutPublicAccessBlock"] = block_builder("s3", "pab", "bucket", function(p)
+  return p.Bucket, { Bucket = p.Bucket, ExpectedBucketOwner = p.ExpectedBucketOwner }
+end)
+builders["s3control.PutPublicAccessBlock"] = block_builder("s3control", "apab", "account", function(p)
+  return p.AccountId, { AccountId = p.AccountId }
+end)
 
 local function policy_builder(kind, who, op, delete)
   return function(p)
@@ -468,6 +469,27 @@ function M.plan(recs)
     ::next::
   end
   table.sort(order, function(a, b) return a.last > b.last end)
+  -- The primary ENI's groups go back after the other ENIs': the instance's
+  -- groups follow the primary ENI, and moto (not AWS) shows them on every
+  -- ENI of the instance, so a secondary ENI checked after the primary's
+  -- restore would look changed. The places of the ENI records are kept;
+  -- only their order among themselves changes.
+  local places, enis = {}, {}
+  for i, e in ipairs(order) do
+    if e.key:match("^eni:") then
+      places[#places + 1] = i
+      enis[#enis + 1] = e
+    end
+  end
+  local n = 0
+  for pass = 1, 2 do
+    for _, e in ipairs(enis) do
+      if (pass == 1) == not e.primary then
+        n = n + 1
+        order[places[n]] = e
+      end
+    end
+  end
   return order
 end
 

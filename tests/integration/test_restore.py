@@ -170,8 +170,9 @@ class TestRestore(RestoreCase):
         before = ec2_state(self.world, self.w)
         self.assertEqual(self.contain()[0], 0)
         ours = lambda: sorted(g["GroupName"] for g in self.world.ec2.describe_security_groups(Filters=[
-            {"Name": "vpc-id", "Values": [self.w.inst.vpc]}])["SecurityGroups"] if self.w.inst.id in g["GroupName"])
-        self.assertEqual(len(ours()), 2, "the isolation and the untrack group")
+            {"Name": "vpc-id", "Values": [self.w.inst.vpc]}])["SecurityGroups"]
+            if g["GroupName"] in (f"deadbolt-isolation-{self.w.inst.id}", f"deadbolt-untrack-{self.w.inst.vpc}"))
+        self.assertEqual(len(ours()), 2, "the instance's isolation group and the VPC's untrack group")
         rc, out, err = self.restore("--remove-groups", "--dry-run")
         self.assertEqual(rc, 0, out + err)
         self.assertEqual(len(ours()), 2, "a dry run deletes nothing")
