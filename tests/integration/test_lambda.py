@@ -535,9 +535,9 @@ class TestPackage(LambdaCase):
             path = os.path.join(playbooks, "ec2.lua")
             with open(path) as f:
                 text = f.read()
-            self.assertIn("ec2.create_snapshot {", text)
+            self.assertIn("ec2.describe_instances {", text)
             with open(path, "w") as f:
-                f.write(text.replace("ec2.create_snapshot {", "ec2.create_snapshots {"))
+                f.write(text.replace("ec2.describe_instances {", "ec2.describe_instancez {"))
         tree = self.source_tree_with(misspell)
         out = os.path.join(tree, "artifacts")
         zip_path = os.path.join(tree, "package.zip")
