@@ -546,7 +546,7 @@ class TestPackage(LambdaCase):
             with self.subTest(targets=targets):
                 p = self.make(tree, *targets)
                 self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
-                self.assertIn("create_snapshots", p.stdout)
+                self.assertIn("describe_instancez", p.stdout)
                 self.assertIn("no package built", p.stderr)
                 self.assertFalse(os.path.exists(os.path.join(out, "bootstrap")))
                 self.assertFalse(os.path.exists(zip_path))
