@@ -119,21 +119,25 @@ readers["ec2.DescribeIamInstanceProfileAssociations"] = function(params, result)
   end
 end
 
-readers["s3.GetPublicAccessBlock"] = function(params, result, err)
+-- A public access block read: the bucket's (s3) or the account's (s3control).
+local function block_state(result, err)
   if err == "NoSuchPublicAccessBlockConfiguration" then
-    learn("pab:" .. params.Bucket, { absent = true })
+    return { absent = true }
   elseif not err then
-    learn("pab:" .. params.Bucket, { config = result.PublicAccessBlockConfiguration })
+    return { config = result.PublicAccessBlockConfiguration }
   end
 end
 
-readers["s3control.GetPublicAccessBlock"] = function(params, result, err)
-  if err == "NoSuchPublicAccessBlockConfiguration" then
-    learn("apab:" .. params.AccountId, { absent = true })
-  elseif not err then
-    learn("apab:" .. params.AccountId, { config = result.PublicAccessBlockConfiguration })
+local function block_reader(kind, member)
+  return function(params, result, err)
+    local state = block_state(result, err)
+    if state then
+      learn(kind .. ":" .. params[member], state)
+    end
   end
 end
+readers["s3.GetPublicAccessBlock"] = block_reader("pab", "Bucket")
+readers["s3control.GetPublicAccessBlock"] = block_reader("apab", "AccountId")
 
 local function policy_reader(kind, who)
   return function(params, result, err)
@@ -611,24 +615,20 @@ checks["sg"] = function(call, e)
   return { present = false }
 end
 
-checks["pab"] = function(call, e)
-  local p = e.undo.params
-  local r, err, code = call("s3.GetPublicAccessBlock", { Bucket = p.Bucket, ExpectedBucketOwner = p.ExpectedBucketOwner })
-  if not r then
-    if code == "NoSuchPublicAccessBlockConfiguration" then return { absent = true } end
+local function block_check(op, names)
+  return function(call, e)
+    local r, err, code = call(op, names(e.undo.params))
+    local state = block_state(r, not r and (code or "error") or nil)
+    if state then return state end
     return nil, err
   end
-  return { config = r.PublicAccessBlockConfiguration }
 end
-
-checks["apab"] = function(call, e)
-  local r, err, code = call("s3control.GetPublicAccessBlock", { AccountId = e.undo.params.AccountId })
-  if not r then
-    if code == "NoSuchPublicAccessBlockConfiguration" then return { absent = true } end
-    return nil, err
-  end
-  return { config = r.PublicAccessBlockConfiguration }
-end
+checks["pab"] = block_check("s3.GetPublicAccessBlock", function(p)
+  return { Bucket = p.Bucket, ExpectedBucketOwner = p.ExpectedBucketOwner }
+end)
+checks["apab"] = block_check("s3control.GetPublicAccessBlock", function(p)
+  return { AccountId = p.AccountId }
+end)
 
 local function policy_check(op, who)
   return function(call, e)
