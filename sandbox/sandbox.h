@@ -165,11 +165,25 @@ typedef struct sandbox_run {
 	const char *quarantine_profile_arn; /* QUARANTINE_PROFILE_ARN */
 	const char *topic_arn;         /* NOTIFICATION_TOPIC_ARN */
 	const sandbox_config *config;  /* from sandbox_config_load; NULL: none */
-	int restore;                   /* restore mode: the rules that only tighten let a
-					* write loosen (restore itself is not built: nothing sets it yet) */
+	int restore;                   /* restore mode (sandbox_host_call): a write may loosen,
+					* only back to the journal's state before (rules.c) */
 } sandbox_run;
 
 void sandbox_set_run(sandbox *sb, const sandbox_run *run);
+
+/* One call the host itself makes through the sandbox's gate, as a
+ * playbook's call would go (restore: engine/run/restore.c): the allow-list
+ * (in restore mode also the undo-only writes, allowlist_undo_find), the
+ * aws-calls budget, the argument rules (rules.c; in restore mode with
+ * facts, the journal's records of the thing the call puts back), then
+ * host.call. params and facts (0: none) are plain tables of another
+ * lua_State, from (the host's), copied into the sandbox; the result is
+ * copied back onto from. Returns 0 with the result pushed on from; -1 with
+ * err filled (the AWS failure, or a budget); -2 when refused, with
+ * "<service>.<Op> refused by rule <name>: <why>" (or why it is not on the
+ * list) in why. May raise in from only out of memory. */
+int sandbox_host_call(sandbox *sb, const char *service, const char *operation, lua_State *from,
+		      int params, int facts, aws_error *err, char *why, size_t whylen);
 
 /* Reads playbook_dir/config.lua in a fresh sandbox of its own (under lim;
  * chunks may be NULL), so no playbook can have touched the table it returns,

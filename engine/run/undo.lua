@@ -18,7 +18,10 @@
 -- Restore (M.restore): the records of a journal, collapsed by key, undone in
 -- reverse order; before each undo a read checks the thing is still as the
 -- containment left it (after), finds it already restored (before), or
--- refuses it as changed unless forced.
+-- refuses it as changed unless forced. Every call goes through the sandbox
+-- in restore mode (engine/run/restore.c); an undo call carries its record
+-- ({ [key] = { before, after } }), and the sandbox's rules let it loosen
+-- only back to that before-state, or refuse it (code "Deadbolt.Refused").
 local json = ...
 local M = {}
 
@@ -667,6 +670,12 @@ local function describe(v)
   return tostring(v)
 end
 
+-- What the sandbox judges an undo call by: the journal's record of the
+-- thing it puts back.
+local function facts_of(e)
+  return { [e.key] = { before = e.before, after = e.after } }
+end
+
 -- The undo's calls. SetInstanceProfile is the instance's profile put back:
 -- the one there now off, the earlier one (if any) on.
 local function undo_calls(call, e)
@@ -711,7 +720,9 @@ local function judge(call, e, force, allowed)
   return force and "undo" or "changed", why
 end
 
--- opts: { call = fn(op, params) -> result | nil, message, code;
+-- opts: { call = fn(op, params[, facts]) -> result | nil, message, code
+--           (through the sandbox in restore mode; facts: the record an undo
+--           call puts back; code "Deadbolt.Refused" when the sandbox refused);
 --         allowed = { ["svc.Op"] = true } (the allow-list's undo operations);
 --         emit = fn(string) (a journal line, JSON); say = fn(string);
 --         dry_run, force, topic (NOTIFICATION_TOPIC_ARN or nil) }.
@@ -743,16 +754,23 @@ function M.restore(recs, opts)
         n.planned = n.planned + 1
         line.verdict = "planned"
       else
-        local failed
+        local failed, refused
         for _, c in ipairs(calls) do
-          local r, msg, code = opts.call(c.op, c.params)
+          local r, msg, code = opts.call(c.op, c.params, facts_of(e))
           line.calls[#line.calls + 1] = { op = c.op, params = c.params, error = code }
-          if not r and not already[code] then
+          if code == "Deadbolt.Refused" then
+            refused = tostring(msg)
+            break
+          elseif not r and not already[code] then
             failed = c.op .. ": " .. tostring(code) .. ": " .. tostring(msg)
             break
           end
         end
-        if failed then
+        if refused then
+          line.verdict, line.why = "refused", refused
+          n.refused = n.refused + 1
+          opts.say(string.format("  refused  %s: %s", e.key, refused))
+        elseif failed then
           line.verdict, line.why = "failed", failed
           n.failed = n.failed + 1
           opts.say(string.format("  FAILED   %s: %s", e.key, failed))
@@ -783,7 +801,8 @@ function M.restore(recs, opts)
           line.verdict = "planned"
           opts.say(string.format("  remove group %s: ec2.DeleteSecurityGroup {\"GroupId\":\"%s\"}", gid, gid))
         else
-          local ok, dmsg, dcode = opts.call("ec2.DeleteSecurityGroup", { GroupId = gid })
+          local ok, dmsg, dcode = opts.call("ec2.DeleteSecurityGroup", { GroupId = gid },
+            { [r.key] = { before = r.before, after = r.after } })
           if ok or dcode == "InvalidGroup.NotFound" then
             line.verdict = ok and "removed" or "already"
             if ok then n.groups_removed = n.groups_removed + 1 end
@@ -821,18 +840,37 @@ end
 -- twice (a retry after a partial run) has two objects.
 M.BY_FINDING = "journal/by-finding/"
 
+-- The listing is paged (S3 answers at most 1,000 keys a page), up to
+-- M.MAX_PAGES pages: past that the restore stops and says so rather than
+-- restore from a part of the finding's journals.
+M.MAX_PAGES = 20
+
+local function journal_keys(o, prefix)
+  local keys, token = {}, nil
+  for _ = 1, M.MAX_PAGES do
+    local r, msg, code = o.store("s3.ListObjectsV2", { Bucket = o.bucket, Prefix = prefix, ContinuationToken = token })
+    if not r then
+      error(string.format("listing s3://%s/%s: %s: %s", o.bucket, prefix, tostring(code), tostring(msg)), 0)
+    end
+    for _, obj in ipairs(r.Contents or {}) do keys[#keys + 1] = obj.Key end
+    token = r.IsTruncated and r.NextContinuationToken or nil
+    if not token then
+      table.sort(keys)
+      return keys
+    end
+  end
+  error(string.format("s3://%s/%s holds more than %d pages of objects: not restored from a part of them",
+    o.bucket, prefix, M.MAX_PAGES), 0)
+end
+
 local function finding_journals(o)
   local prefix = M.BY_FINDING .. o.finding .. "/"
-  local r, msg, code = o.call("s3.ListObjectsV2", { Bucket = o.bucket, Prefix = prefix })
-  if not r then
-    error(string.format("listing s3://%s/%s: %s: %s", o.bucket, prefix, tostring(code), tostring(msg)), 0)
-  end
   local parts = {}
-  for _, obj in ipairs(r.Contents or {}) do
-    if not obj.Key:find("restore", #prefix + 1, true) then
-      local got, gmsg, gcode = o.call("s3.GetObject", { Bucket = o.bucket, Key = obj.Key })
+  for _, key in ipairs(journal_keys(o, prefix)) do
+    if not key:find("restore", #prefix + 1, true) then
+      local got, gmsg, gcode = o.store("s3.GetObject", { Bucket = o.bucket, Key = key })
       if not got then
-        error(string.format("reading s3://%s/%s: %s: %s", o.bucket, obj.Key, tostring(gcode), tostring(gmsg)), 0)
+        error(string.format("reading s3://%s/%s: %s: %s", o.bucket, key, tostring(gcode), tostring(gmsg)), 0)
       end
       parts[#parts + 1] = got.Body
     end
@@ -876,7 +914,7 @@ function M.main(o)
   local n = M.restore(M.read_records(text, o.finding), opts)
   if o.bucket and o.finding and not o.dry_run and not o.text then
     local key = string.format("%s%s/%s-restore.jsonl", M.BY_FINDING, o.finding, os.date("!%Y%m%dT%H%M%SZ"))
-    local _, msg, code = o.call("s3.PutObject", { Bucket = o.bucket, Key = key,
+    local _, msg, code = o.store("s3.PutObject", { Bucket = o.bucket, Key = key,
       Body = table.concat(lines, "\n") .. "\n", ContentType = "application/x-ndjson" })
     if code then
       o.say(string.format("restore journal not stored in s3://%s/%s: %s: %s", o.bucket, key, code, tostring(msg)))
