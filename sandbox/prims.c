@@ -374,3 +374,74 @@ int sandbox_host_call(sandbox *sb, const char *service, const char *operation, l
 	lua_settop(L, 0);
 	return g.rc;
 }
+
+/* ---- a step's own undo (sandbox_run_undo) ---- */
+
+typedef struct undo_call {
+	const char *step;
+	lua_State *from;
+	int saved, facts;
+} undo_call;
+
+/* In the sandbox, protected: args the undo_call, the playbook's table.
+ * Pushes the step's undo, ctx and saved, with the facts set. */
+static int undo_prepare(lua_State *L)
+{
+	undo_call *u = lua_touserdata(L, 1);
+	size_t items = COPY_ITEMS;
+	lua_Integer i, n;
+	lua_settop(L, 2);
+	if (lua_type(L, 2) != LUA_TTABLE || lua_getfield(L, 2, "steps") != LUA_TTABLE)
+		return luaL_error(L, "the playbook has no steps");
+	n = (lua_Integer)lua_rawlen(L, 3);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, 3, i);
+		if (lua_istable(L, -1) && lua_getfield(L, -1, "name") == LUA_TSTRING &&
+		    strcmp(lua_tostring(L, -1), u->step) == 0)
+			break;
+		lua_settop(L, 3);
+	}
+	if (i > n || lua_getfield(L, 4, "undo") != LUA_TFUNCTION)
+		return luaL_error(L, "the playbook has no step %s with an undo function", u->step);
+	lua_createtable(L, 0, 1); /* ctx */
+	lua_pushstring(L, u->step);
+	lua_setfield(L, -2, "step");
+	sandbox_readonly(L, -1);
+	copy_value(L, u->from, u->saved, 0, &items);
+	if (!lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+	}
+	sandbox_readonly(L, -1);
+	if (u->facts) {
+		copy_value(L, u->from, u->facts, 0, &items);
+		rules_set_facts(L, lua_gettop(L));
+		lua_pop(L, 1);
+	}
+	return 3;
+}
+
+int sandbox_run_undo(sandbox *sb, const char *file, const char *step, lua_State *from, int saved,
+		     int facts, char *err, size_t errlen)
+{
+	lua_State *L = sb->L;
+	undo_call u = {step, from, lua_absindex(from, saved), facts ? lua_absindex(from, facts) : 0};
+	int rc = -1;
+	lua_settop(L, 0);
+	rules_set_facts(L, 0);
+	if (sandbox_load_playbook(sb, file, err, errlen) != SANDBOX_OK)
+		goto out;
+	lua_pushcfunction(L, undo_prepare);
+	lua_insert(L, -2);
+	lua_pushlightuserdata(L, &u);
+	lua_insert(L, -2); /* stack: prepare, u, playbook */
+	if (sandbox_pcall(sb, 2, 3, err, errlen) != SANDBOX_OK)
+		goto out;
+	if (sandbox_pcall(sb, 2, 0, err, errlen) != SANDBOX_OK)
+		goto out;
+	rc = 0;
+out:
+	rules_set_facts(L, 0);
+	lua_settop(L, 0);
+	return rc;
+}

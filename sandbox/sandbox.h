@@ -185,6 +185,18 @@ void sandbox_set_run(sandbox *sb, const sandbox_run *run);
 int sandbox_host_call(sandbox *sb, const char *service, const char *operation, lua_State *from,
 		      int params, int facts, aws_error *err, char *why, size_t whylen);
 
+/* Restore mode: a step's own undo (steps[i].undo = function(ctx, saved)),
+ * for what one recorded call cannot put back. Loads playbook_dir/file (as
+ * sandbox_load_playbook), finds the step named step and calls its undo with
+ * ctx (read-only: { step = step }) and saved (the step's ctx.save data, a
+ * plain table at index saved of from, copied in, read-only), under the
+ * budgets, with facts (index of from: the journal's records of what the
+ * step changed, { [key] = { before, after } }) handed to the rules for
+ * every call it makes: its writes may loosen only back to those. Returns 0,
+ * or -1 with why in err (no such step or undo, a refused call, an error). */
+int sandbox_run_undo(sandbox *sb, const char *file, const char *step, lua_State *from, int saved,
+		     int facts, char *err, size_t errlen);
+
 /* Reads playbook_dir/config.lua in a fresh sandbox of its own (under lim;
  * chunks may be NULL), so no playbook can have touched the table it returns,
  * and copies what the rules need into out, which the caller frees with

@@ -14,10 +14,13 @@
 #include <time.h>
 
 #include "allowlist.h"
+#include "buf.h"
+#include "digest.h"
 #include "model.h"
 #include "undo.h"
 
 #define JOURNAL_PREFIX "journal/by-finding/"
+#define PLAYBOOK_MAX ((size_t)1 << 20) /* a playbook file hashed for a step's own undo */
 
 typedef struct restore_io {
 	sandbox *sb;          /* restore mode */
@@ -93,6 +96,60 @@ static int l_store(lua_State *L)
 	return 3;
 }
 
+/* The SHA-256 (hex) of dir/file, a plain file name. 0, or -1. */
+static int file_sha(const char *dir, const char *file, char out[65])
+{
+	char path[4096], chunk[8192];
+	buf text = BUF_INIT;
+	size_t n;
+	int rc = -1;
+	FILE *f = NULL;
+	if (!file[0] || file[0] == '.' || strchr(file, '/') ||
+	    snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+		return -1;
+	if (!(f = fopen(path, "rb")))
+		goto out;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (text.len + n > PLAYBOOK_MAX || buf_append(&text, chunk, n) != 0)
+			goto out;
+	if (ferror(f))
+		goto out;
+	digest_sha256_hex(text.data ? text.data : "", text.len, out);
+	rc = out[0] ? 0 : -1;
+out:
+	if (f)
+		fclose(f);
+	buf_free(&text);
+	return rc;
+}
+
+/* custom(file, sha256, step, saved, facts): a step's own undo, in the
+ * sandbox in restore mode (sandbox_run_undo), from the playbook file the
+ * containment ran (the same SHA-256, else it is not run). true, or nil and
+ * why. Upvalue: the restore_io. */
+static int l_custom(lua_State *L)
+{
+	restore_io *io = lua_touserdata(L, lua_upvalueindex(1));
+	const char *file = luaL_checkstring(L, 1), *sha = luaL_checkstring(L, 2);
+	const char *step = luaL_checkstring(L, 3);
+	char why[768], now[65];
+	luaL_checktype(L, 4, LUA_TTABLE);
+	luaL_checktype(L, 5, LUA_TTABLE);
+	lua_settop(L, 5);
+	if (!io->o->playbook_dir)
+		snprintf(why, sizeof(why), "no playbook directory: step %s's own undo cannot run", step);
+	else if (file_sha(io->o->playbook_dir, file, now) != 0 || strcmp(now, sha) != 0)
+		snprintf(why, sizeof(why), "playbook %s is not the one the containment ran (sha256 %.16s): "
+			 "step %s's own undo is not run", file, sha, step);
+	else if (sandbox_run_undo(io->sb, file, step, L, 4, 5, why, sizeof(why)) == 0) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushstring(L, why);
+	return 2;
+}
+
 /* emit(line) and say(text): a line to the FILE upvalue, if any. */
 static int l_line(lua_State *L)
 {
@@ -159,6 +216,7 @@ static int main_protected(lua_State *L)
 	lua_newtable(L);
 	set_fn(L, "call", l_call, io);
 	set_fn(L, "store", l_store, io);
+	set_fn(L, "custom", l_custom, io);
 	set_fn(L, "emit", l_line, o->journal);
 	set_fn(L, "say", l_line, o->say);
 	lua_pushboolean(L, o->dry_run);
@@ -215,7 +273,7 @@ static sandbox *restore_sandbox(const sandbox_host *host, const restore_opts *o,
 	sandbox_default_limits(&lim);
 	lim.aws_calls = RESTORE_CALLS_MAX;
 	lim.wall_seconds = RESTORE_WALL_SECONDS;
-	sandbox *sb = sandbox_new(&lim, host, NULL, err, errlen);
+	sandbox *sb = sandbox_new(&lim, host, o->playbook_dir, err, errlen);
 	if (!sb)
 		return NULL;
 	memset(&run, 0, sizeof(run));

@@ -434,14 +434,23 @@ end
 ---------------------------------------------------------------- restore
 
 -- Reads the records of a journal (its "undo" lines), optionally only those
--- of one finding. Returns them in the journal's order.
+-- of one finding. Returns them in the journal's order, and the steps that
+-- declared an undo of their own and ran (their "step" lines: undo true),
+-- each { run, step, saved, file, sha256 } (the playbook the run loaded).
 function M.read_records(text, finding)
-  local recs, run_finding = {}, {}
+  local recs, run_finding, run_playbook, custom = {}, {}, {}, {}
   for line in text:gmatch("[^\n]+") do
     local ok, l = pcall(json.decode, line)
     if ok and type(l) == "table" then
       if l.event == "run_start" and type(l.finding) == "table" then
         run_finding[l.run] = l.finding.id
+        run_playbook[l.run] = type(l.playbook) == "table" and l.playbook or nil
+      end
+      local pb = run_playbook[l.run]
+      if l.event == "step" and l.undo == true and (l.status == "ok" or l.status == "failed") and pb
+          and (not finding or finding == run_finding[l.run]) and type(l.step) == "string" then
+        custom[#custom + 1] = { run = l.run, step = l.step, file = pb.file, sha256 = pb.sha256,
+                                saved = type(l.saved) == "table" and l.saved or {} }
       end
       if l.event == "undo" and type(l.undo) == "table" then
         local f = run_finding[l.run]
@@ -453,7 +462,7 @@ function M.read_records(text, finding)
       end
     end
   end
-  return recs
+  return recs, custom
 end
 
 -- Collapses the records by key: the earliest before-state and undo, the
@@ -727,7 +736,52 @@ end
 --         emit = fn(string) (a journal line, JSON); say = fn(string);
 --         dry_run, force, topic (NOTIFICATION_TOPIC_ARN or nil) }.
 -- Returns counts and the summary line.
-function M.restore(recs, opts)
+-- A step's own undo (steps[i].undo = function(ctx, saved)), for a change
+-- one recorded call cannot put back: run by the sandbox in restore mode
+-- with the step's saved data, its calls allowed to loosen only back to the
+-- records the step's writes left (their before-states). The step's records
+-- are then not replayed one by one. Newest step first, before the replay.
+local function custom_undos(recs, custom, opts, n)
+  local mine = {}
+  for i = #custom, 1, -1 do
+    local c = custom[i]
+    local facts, count = {}, 0
+    for _, r in ipairs(recs) do
+      if r.run == c.run and r.step == c.step and not r.key:match("^created:") then
+        local f = facts[r.key]
+        if f then f.after = r.after else facts[r.key] = { before = r.before, after = r.after } count = count + 1 end
+        mine[r] = true
+      end
+    end
+    local line = { event = "restore_step", step = c.step, key = "step:" .. c.step, op = "undo", source = "step",
+                   saved = c.saved, records = count }
+    if opts.dry_run then
+      line.verdict = "planned"
+      n.planned = n.planned + 1
+      opts.say(string.format("  step %s: its own undo (%s), with its saved data %s", c.step, c.file, json.encode(c.saved)))
+    else
+      local ok, why = opts.custom(c.file, c.sha256, c.step, c.saved, facts)
+      if ok then
+        line.verdict = "restored"
+        n.restored = n.restored + 1
+        opts.say(string.format("  restored step %s: its own undo", c.step))
+      else
+        line.verdict, line.why = "failed", tostring(why)
+        n.failed = n.failed + 1
+        opts.say(string.format("  FAILED   step %s: its own undo: %s", c.step, tostring(why)))
+      end
+    end
+    opts.emit(line)
+  end
+  n.custom = #custom
+  local rest = {}
+  for _, r in ipairs(recs) do
+    if not mine[r] then rest[#rest + 1] = r end
+  end
+  return rest
+end
+
+function M.restore(recs, opts, custom)
   local emit = opts.emit
   local run = string.format("restore-%d-%06d", os.time(), math.random(0, 999999))
   opts = setmetatable({ emit = function(t)
@@ -735,9 +789,10 @@ function M.restore(recs, opts)
     t.run = run
     emit(json.encode(t))
   end }, { __index = opts })
-  local plan = M.plan(recs)
   local n = { restored = 0, done = 0, changed = 0, refused = 0, failed = 0, planned = 0 }
-  opts.emit({ event = "restore_start", records = #recs, changes = #plan, dry_run = opts.dry_run or false, force = opts.force or false })
+  opts.emit({ event = "restore_start", records = #recs, dry_run = opts.dry_run or false, force = opts.force or false })
+  recs = custom_undos(recs, custom or {}, opts, n)
+  local plan = M.plan(recs)
   for i, e in ipairs(plan) do
     local verdict, why = judge(opts.call, e, opts.force, opts.allowed or {})
     local line = { event = "restore_step", key = e.key, step = e.step, op = e.op, source = e.source,
@@ -818,8 +873,8 @@ function M.restore(recs, opts)
       end
     end
   end
-  local summary = string.format("restore: %d change(s): %d restored, %d already restored, %d changed since (refused), %d without undo, %d failed%s",
-    #plan, n.restored, n.done, n.changed, n.refused, n.failed, opts.dry_run and string.format(", %d planned (dry run)", n.planned) or "")
+  local summary = string.format("restore: %d change(s): %d restored, %d already restored, %d changed since (refused), %d without undo or refused, %d failed%s",
+    #plan + (n.custom or 0), n.restored, n.done, n.changed, n.refused, n.failed, opts.dry_run and string.format(", %d planned (dry run)", n.planned) or "")
   opts.say(summary)
   n.summary = summary
   if opts.topic and opts.topic ~= "" and not opts.dry_run then
@@ -911,7 +966,8 @@ function M.main(o)
     lines[#lines + 1] = s
     emit(s)
   end }, { __index = o })
-  local n = M.restore(M.read_records(text, o.finding), opts)
+  local recs, custom = M.read_records(text, o.finding)
+  local n = M.restore(recs, opts, custom)
   if o.bucket and o.finding and not o.dry_run and not o.text then
     local key = string.format("%s%s/%s-restore.jsonl", M.BY_FINDING, o.finding, os.date("!%Y%m%dT%H%M%SZ"))
     local _, msg, code = o.store("s3.PutObject", { Bucket = o.bucket, Key = key,
