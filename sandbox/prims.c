@@ -295,6 +295,7 @@ typedef struct host_gate {
 	char *why;
 	size_t n;
 	int rc;
+	int judge_only; /* a dry run: judged, not sent */
 } host_gate;
 
 /* In the sandbox, protected: arg the gate. Pushes the result, or nil with
@@ -328,6 +329,10 @@ static int gate_call(lua_State *L)
 		g->rc = -2;
 		return 0;
 	}
+	if (g->judge_only) {
+		g->rc = 0;
+		return 0;
+	}
 	if (!sb->host.call) {
 		aws_error_set(g->err, "NotConnected", "no AWS client in this sandbox");
 		g->rc = -1;
@@ -342,13 +347,13 @@ static int gate_call(lua_State *L)
 	return 1;
 }
 
-int sandbox_host_call(sandbox *sb, const char *service, const char *operation, lua_State *from,
-		      int params, int facts, aws_error *err, char *why, size_t whylen)
+static int gate(sandbox *sb, const char *service, const char *operation, lua_State *from, int params,
+		int facts, aws_error *err, char *why, size_t whylen, int judge_only)
 {
 	lua_State *L = sb->L;
 	char msg[512];
 	host_gate g = {NULL, from, lua_absindex(from, params), facts ? lua_absindex(from, facts) : 0,
-		       err, why, whylen, -2};
+		       err, why, whylen, -2, judge_only};
 	why[0] = '\0';
 	g.e = allowlist_find(service, operation);
 	if (!g.e && sb->run.restore)
@@ -367,12 +372,24 @@ int sandbox_host_call(sandbox *sb, const char *service, const char *operation, l
 			      service, operation, msg);
 		return -1;
 	}
-	if (g.rc == 0) {
+	if (g.rc == 0 && !judge_only) {
 		size_t items = COPY_ITEMS;
 		copy_value(from, L, -1, 0, &items);
 	}
 	lua_settop(L, 0);
 	return g.rc;
+}
+
+int sandbox_host_call(sandbox *sb, const char *service, const char *operation, lua_State *from,
+		      int params, int facts, aws_error *err, char *why, size_t whylen)
+{
+	return gate(sb, service, operation, from, params, facts, err, why, whylen, 0);
+}
+
+int sandbox_host_judge(sandbox *sb, const char *service, const char *operation, lua_State *from,
+		       int params, int facts, aws_error *err, char *why, size_t whylen)
+{
+	return gate(sb, service, operation, from, params, facts, err, why, whylen, 1);
 }
 
 /* ---- a step's own undo (sandbox_run_undo) ---- */

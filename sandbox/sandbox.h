@@ -184,6 +184,11 @@ void sandbox_set_run(sandbox *sb, const sandbox_run *run);
  * list) in why. May raise in from only out of memory. */
 int sandbox_host_call(sandbox *sb, const char *service, const char *operation, lua_State *from,
 		      int params, int facts, aws_error *err, char *why, size_t whylen);
+/* The same judgement without sending the call (a dry run's plan): 0 when
+ * it would be sent (nothing pushed), -2 refused, -1 a budget. A rule that
+ * must learn whether a group is deadbolt's still reads it from AWS. */
+int sandbox_host_judge(sandbox *sb, const char *service, const char *operation, lua_State *from,
+		       int params, int facts, aws_error *err, char *why, size_t whylen);
 
 /* Restore mode: a step's own undo (steps[i].undo = function(ctx, saved)),
  * for what one recorded call cannot put back. Loads playbook_dir/file (as

@@ -43,7 +43,7 @@ static const char *split_name(lua_State *L, const char *name, char *service, siz
  * "Deadbolt.Refused" when the sandbox refused it). facts: the journal's
  * records of the thing an undo puts back, { [key] = { before, after } }.
  * Upvalue: the restore_io. */
-static int l_call(lua_State *L)
+static int call_or_judge(lua_State *L, int judge)
 {
 	restore_io *io = lua_touserdata(L, lua_upvalueindex(1));
 	const char *name = luaL_checkstring(L, 1);
@@ -55,14 +55,29 @@ static int l_call(lua_State *L)
 		return luaL_error(L, "bad operation %s", name);
 	lua_settop(L, 3);
 	aws_error_clear(&err);
-	int rc = sandbox_host_call(io->sb, service, op, L, 2, lua_istable(L, 3) ? 3 : 0, &err, why,
-				   sizeof(why));
+	int facts = lua_istable(L, 3) ? 3 : 0;
+	int rc = judge ? sandbox_host_judge(io->sb, service, op, L, 2, facts, &err, why, sizeof(why))
+		       : sandbox_host_call(io->sb, service, op, L, 2, facts, &err, why, sizeof(why));
+	if (rc == 0 && judge)
+		lua_pushboolean(L, 1);
 	if (rc == 0)
 		return 1;
 	lua_pushnil(L);
 	lua_pushstring(L, rc == -2 ? why : err.message);
 	lua_pushstring(L, rc == -2 ? "Deadbolt.Refused" : err.code);
 	return 3;
+}
+
+static int l_call(lua_State *L)
+{
+	return call_or_judge(L, 0);
+}
+
+/* judge(op, params[, facts]): as call, but the call is only judged (a dry
+ * run's plan): true, or nil, message, code. */
+static int l_judge(lua_State *L)
+{
+	return call_or_judge(L, 1);
 }
 
 /* store(op, params): s3 ListObjectsV2, GetObject or PutObject of the
@@ -216,6 +231,7 @@ static int main_protected(lua_State *L)
 	lua_newtable(L);
 	set_fn(L, "call", l_call, io);
 	set_fn(L, "store", l_store, io);
+	set_fn(L, "judge", l_judge, io);
 	set_fn(L, "custom", l_custom, io);
 	set_fn(L, "emit", l_line, o->journal);
 	set_fn(L, "say", l_line, o->say);

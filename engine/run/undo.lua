@@ -800,7 +800,16 @@ function M.restore(recs, opts, custom)
     if verdict == "undo" then
       local calls = undo_calls(opts.call, e)
       line.calls = {}
-      if opts.dry_run then
+      local refused
+      for _, c in ipairs(opts.dry_run and calls or {}) do
+        local ok, msg, code = opts.judge(c.op, c.params, facts_of(e))
+        if not ok and not refused then refused = code == "Deadbolt.Refused" and tostring(msg) or nil end
+      end
+      if refused then -- the plan says what the sandbox would refuse
+        line.verdict, line.why = "refused", refused
+        n.refused = n.refused + 1
+        opts.say(string.format("  refused  %s: %s", e.key, refused))
+      elseif opts.dry_run then
         opts.say(string.format("  %d. %s (%s): %s", i, e.key, e.step or "?", why))
         for _, c in ipairs(calls) do
           opts.say(string.format("       %s %s", c.op, json.encode(c.params)))

@@ -84,7 +84,7 @@ typedef struct outcome {
 	fake f;
 } outcome;
 
-static void restore_text(const char *dir, const char *journal, outcome *out)
+static void restore_with(const char *dir, const char *journal, int dry_run, outcome *out)
 {
 	sandbox_host host = {fake_call, quiet, &out->f};
 	restore_opts o;
@@ -96,10 +96,16 @@ static void restore_text(const char *dir, const char *journal, outcome *out)
 	o.len = strlen(journal);
 	o.source = "test";
 	o.playbook_dir = dir;
+	o.dry_run = dry_run;
 	o.say = open_memstream(&out->said, &len);
 	out->rc = restore_run_host(&host, NULL, &o, NULL, 0, err, sizeof(err));
 	fclose(o.say);
 	ck_assert_msg(out->rc >= 0, "%s", err);
+}
+
+static void restore_text(const char *dir, const char *journal, outcome *out)
+{
+	restore_with(dir, journal, 0, out);
 }
 
 static const char CONFIG[] = "return { iam = { revoke_policy_name = 'AWSRevokeOlderSessions' } }\n";
@@ -144,6 +150,18 @@ START_TEST(test_a_tampered_journal_is_refused_before_anything_is_sent)
 	ck_assert_msg(strstr(out.said, "s3.DeletePublicAccessBlock refused by rule undo-no-block: the block of "
 			    "b may be deleted only when the journal recorded none"), "%s", out.said);
 	ck_assert_msg(strstr(out.said, "3 without undo or refused"), "%s", out.said);
+	free(out.said);
+	/* a dry run's plan says so too, and sends nothing */
+	restore_with(dir, RUN_START("0") UNDO("isolate", ENI_REC("[\"sg-wide-open\"]")), 1, &out);
+	ck_assert_int_eq(out.rc, 1);
+	ck_assert_str_eq(out.f.sent, "");
+	ck_assert_msg(strstr(out.said, "refused  eni:eni-1: ec2.ModifyNetworkInterfaceAttribute refused by rule "
+			    "eni-own-groups"), "%s", out.said);
+	free(out.said);
+	restore_with(dir, RUN_START("0") UNDO("isolate", ENI_REC("[\"sg-a\"]")), 1, &out);
+	ck_assert_int_eq(out.rc, 0);
+	ck_assert_str_eq(out.f.sent, "");
+	ck_assert_msg(strstr(out.said, "ec2.ModifyNetworkInterfaceAttribute {"), "%s", out.said);
 	free(out.said);
 	/* the same ENI record, untampered: sent */
 	restore_text(dir, RUN_START("0") UNDO("isolate", ENI_REC("[\"sg-a\"]")), &out);
