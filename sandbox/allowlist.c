@@ -5,8 +5,9 @@
  * playbook says: rules.c checks them in the sandbox before the call leaves
  * it, against the run's facts the host hands over (sandbox_set_run), and a
  * refused call raises "<op> refused by rule <name>: <why>". Restore mode
- * (not built yet) is the one mode in which the rules that only tighten let a
- * write loosen.
+ * (engine/run/restore.c through sandbox_host_call) is the one mode in which
+ * the rules that only tighten let a write loosen, and only back to the state
+ * the journal recorded before the containment (rules.c says how per rule).
  *
  * Deliberately absent:
  *   ec2 RevokeSecurityGroupIngress
@@ -17,6 +18,7 @@
  *   elbv2 RegisterTargets, s3 DeletePublicAccessBlock, s3control DeletePublicAccessBlock,
  *   iam DeleteUserPolicy, DeleteRolePolicy
  *       undo-only: they belong to the restore command, not to playbooks
+ *       (undo_entries below: restore mode only, each with its rule)
  *   anything that terminates or deletes (TerminateInstances, DeleteSnapshot,
  *   DeleteSecurityGroup, DeleteAccessKey, DeleteObject ...)
  *       deadbolt destroys nothing, so a false positive can be restored
@@ -98,6 +100,50 @@ static const allow_entry entries[] = {
 	{"sns", "Publish", W, NULL, "no undo: a notification",
 	 RULE_OWN_TOPIC, "only NOTIFICATION_TOPIC_ARN: the finding's details go nowhere else"},
 };
+
+/* The undo-only writes: no playbook method; restore mode only (every rule
+ * below refuses outside it). */
+static const allow_entry undo_entries[] = {
+	{"ec2", "DeleteTags", W, NULL, "undo of CreateTags: a mark deadbolt added",
+	 RULE_UNDO_TAG, "only a tag the journal recorded as absent before, with the value deadbolt set; never deadbolt:group"},
+	{"ec2", "RevokeSecurityGroupIngress", W, NULL, "undo of AuthorizeSecurityGroupIngress",
+	 RULE_REVOKE_OWN_GROUP, "only on deadbolt's groups: no one else's group loses a rule"},
+	{"ec2", "DeleteSecurityGroup", W, NULL, "restore --remove-groups: deadbolt's own groups",
+	 RULE_DELETE_OWN_GROUP, "only a group deadbolt created (deadbolt:group tag) that the journal says the run created"},
+	{"autoscaling", "AttachInstances", W, NULL, "undo of DetachInstances",
+	 RULE_UNDO_MEMBER, "only into the group the journal recorded the instance in"},
+	{"elb", "RegisterInstancesWithLoadBalancer", W, NULL, "undo of DeregisterInstancesFromLoadBalancer",
+	 RULE_UNDO_MEMBER, "only with the load balancer the journal recorded the instance in"},
+	{"elbv2", "RegisterTargets", W, NULL, "undo of DeregisterTargets",
+	 RULE_UNDO_MEMBER, "only in the target group, on the port, the journal recorded"},
+	{"s3", "DeletePublicAccessBlock", W, NULL, "undo of PutPublicAccessBlock where there was none",
+	 RULE_UNDO_NO_BLOCK, "only a bucket the journal recorded with no block before"},
+	{"s3control", "DeletePublicAccessBlock", W, NULL, "undo of the account's PutPublicAccessBlock where there was none",
+	 RULE_UNDO_NO_BLOCK, "only an account the journal recorded with no block before"},
+	{"iam", "DeleteUserPolicy", W, NULL, "undo of PutUserPolicy where there was none",
+	 RULE_UNDO_POLICY, "only config.iam.revoke_policy_name, recorded as absent before"},
+	{"iam", "DeleteRolePolicy", W, NULL, "undo of PutRolePolicy where there was none",
+	 RULE_UNDO_POLICY, "only config.iam.revoke_policy_name, recorded as absent before"},
+};
+
+size_t allowlist_undo_count(void)
+{
+	return sizeof(undo_entries) / sizeof(undo_entries[0]);
+}
+
+const allow_entry *allowlist_undo_at(size_t i)
+{
+	return i < allowlist_undo_count() ? &undo_entries[i] : NULL;
+}
+
+const allow_entry *allowlist_undo_find(const char *service, const char *operation)
+{
+	for (size_t i = 0; service && operation && i < allowlist_undo_count(); i++)
+		if (strcmp(undo_entries[i].service, service) == 0 &&
+		    strcmp(undo_entries[i].operation, operation) == 0)
+			return &undo_entries[i];
+	return NULL;
+}
 
 size_t allowlist_count(void)
 {

@@ -32,6 +32,12 @@ typedef enum allow_rule {
 	RULE_DENY_ONLY,          /* inline policies only deny, under the configured name */
 	RULE_DEACTIVATE_ONLY,    /* access keys only made Inactive */
 	RULE_OWN_TOPIC,          /* notifications only to NOTIFICATION_TOPIC_ARN */
+	/* The undo-only writes (allowlist_undo_find): restore mode only. */
+	RULE_UNDO_TAG,           /* DeleteTags: only a tag journaled as absent before */
+	RULE_UNDO_MEMBER,        /* back into an ASG / load balancer / target group it was in */
+	RULE_UNDO_NO_BLOCK,      /* DeletePublicAccessBlock: only where there was none before */
+	RULE_UNDO_POLICY,        /* Delete*Policy: the revoke policy, absent before */
+	RULE_DELETE_OWN_GROUP,   /* DeleteSecurityGroup: a group deadbolt created (--remove-groups) */
 } allow_rule;
 
 typedef struct allow_entry {
@@ -48,6 +54,15 @@ typedef struct allow_entry {
 const allow_entry *allowlist_find(const char *service, const char *operation);
 size_t allowlist_count(void);
 const allow_entry *allowlist_at(size_t i);
+
+/* The undo-only writes: operations no playbook may call, that restore
+ * mode (sandbox_run.restore, sandbox_host_call) sends to put back a state
+ * the journal recorded (DeleteTags, AttachInstances, Register...,
+ * DeletePublicAccessBlock, Delete*Policy, RevokeSecurityGroupIngress,
+ * DeleteSecurityGroup). By model name only; NULL when not one of them. */
+const allow_entry *allowlist_undo_find(const char *service, const char *operation);
+size_t allowlist_undo_count(void);
+const allow_entry *allowlist_undo_at(size_t i);
 
 /* The rule's short name, as refusals quote it: "deny-only". */
 const char *allow_rule_name(allow_rule r);

@@ -235,3 +235,230 @@ void sandbox_open_prims(lua_State *L)
 	}
 	lua_pop(L, 2);
 }
+
+/* ---- the host's own calls through the gate (sandbox_host_call) ---- */
+
+#define COPY_DEPTH 32
+#define COPY_ITEMS ((size_t)1 << 20)
+
+/* Pushes on L a copy of the plain value at idx of from (nil, booleans,
+ * numbers, strings, tables of them; anything else becomes nil). Raises in
+ * L when too deep or too large, or out of memory; only reads from. */
+static void copy_value(lua_State *L, lua_State *from, int idx, int depth, size_t *items)
+{
+	size_t n;
+	const char *s;
+	if (depth > COPY_DEPTH || *items == 0)
+		luaL_error(L, "host call: a value too deep or too large to copy");
+	(*items)--;
+	switch (lua_type(from, idx)) {
+	case LUA_TBOOLEAN:
+		lua_pushboolean(L, lua_toboolean(from, idx));
+		break;
+	case LUA_TNUMBER:
+		if (lua_isinteger(from, idx))
+			lua_pushinteger(L, lua_tointeger(from, idx));
+		else
+			lua_pushnumber(L, lua_tonumber(from, idx));
+		break;
+	case LUA_TSTRING:
+		s = lua_tolstring(from, idx, &n);
+		lua_pushlstring(L, s, n);
+		break;
+	case LUA_TTABLE:
+		luaL_checkstack(L, 4, "host call: copy");
+		if (!lua_checkstack(from, 4))
+			luaL_error(L, "host call: out of stack copying");
+		idx = lua_absindex(from, idx);
+		lua_newtable(L);
+		lua_pushnil(from);
+		while (lua_next(from, idx)) { /* from: key, value */
+			copy_value(L, from, -2, depth + 1, items);
+			copy_value(L, from, -1, depth + 1, items);
+			lua_pop(from, 1);
+			if (lua_isnil(L, -2) || lua_isnil(L, -1))
+				lua_pop(L, 2);
+			else
+				lua_rawset(L, -3);
+		}
+		break;
+	default:
+		lua_pushnil(L);
+	}
+}
+
+typedef struct host_gate {
+	const allow_entry *e;
+	lua_State *from;
+	int params, facts;
+	aws_error *err;
+	char *why;
+	size_t n;
+	int rc;
+	int judge_only; /* a dry run: judged, not sent */
+} host_gate;
+
+/* In the sandbox, protected: arg the gate. Pushes the result, or nil with
+ * g->rc set. */
+static int gate_call(lua_State *L)
+{
+	host_gate *g = lua_touserdata(L, 1);
+	sandbox *sb = sandbox_of(L);
+	size_t items = COPY_ITEMS;
+	char why[512];
+	lua_settop(L, 0);
+	rules_set_facts(L, 0);
+	sandbox_check_budget(L);
+	if (sb->calls >= sb->lim.aws_calls)
+		return sandbox_raise_budget(L, "aws calls");
+	copy_value(L, g->from, g->params, 0, &items); /* stack: params */
+	if (!lua_istable(L, 1))
+		return luaL_error(L, "%s.%s: parameters must be a table", g->e->service, g->e->operation);
+	if (g->facts) {
+		copy_value(L, g->from, g->facts, 0, &items);
+		rules_set_facts(L, 2);
+		lua_settop(L, 1);
+	}
+	sb->calls++;
+	int refused = rules_check(L, g->e, 1, why, sizeof(why));
+	rules_set_facts(L, 0);
+	lua_settop(L, 1);
+	if (refused) {
+		snprintf(g->why, g->n, "%s.%s refused by rule %s: %s", g->e->service, g->e->operation,
+			 allow_rule_name(g->e->rule), why);
+		g->rc = -2;
+		return 0;
+	}
+	if (g->judge_only) {
+		g->rc = 0;
+		return 0;
+	}
+	if (!sb->host.call) {
+		aws_error_set(g->err, "NotConnected", "no AWS client in this sandbox");
+		g->rc = -1;
+		return 0;
+	}
+	if (sb->host.call(sb->host.ud, L, g->e, 1, g->err) != 0) {
+		g->rc = -1;
+		return 0;
+	}
+	rules_observe(L, g->e, 1, lua_gettop(L));
+	g->rc = 0;
+	return 1;
+}
+
+static int gate(sandbox *sb, const char *service, const char *operation, lua_State *from, int params,
+		int facts, aws_error *err, char *why, size_t whylen, int judge_only)
+{
+	lua_State *L = sb->L;
+	char msg[512];
+	host_gate g = {NULL, from, lua_absindex(from, params), facts ? lua_absindex(from, facts) : 0,
+		       err, why, whylen, -2, judge_only};
+	why[0] = '\0';
+	g.e = allowlist_find(service, operation);
+	if (!g.e && sb->run.restore)
+		g.e = allowlist_undo_find(service, operation);
+	if (!g.e) {
+		snprintf(why, whylen, "%s.%s is not on the allow-list%s", service, operation,
+			 sb->run.restore ? " nor an undo-only write" : "");
+		return -2;
+	}
+	lua_settop(L, 0); /* whatever an earlier call left when its copy back raised */
+	lua_pushcfunction(L, gate_call);
+	lua_pushlightuserdata(L, &g);
+	sandbox_status st = sandbox_pcall(sb, 1, 1, msg, sizeof(msg));
+	if (st != SANDBOX_OK) {
+		aws_error_set(err, st == SANDBOX_BUDGET ? "Deadbolt.Budget" : "Deadbolt.HostCall", "%s.%s: %s",
+			      service, operation, msg);
+		return -1;
+	}
+	if (g.rc == 0 && !judge_only) {
+		size_t items = COPY_ITEMS;
+		copy_value(from, L, -1, 0, &items);
+	}
+	lua_settop(L, 0);
+	return g.rc;
+}
+
+int sandbox_host_call(sandbox *sb, const char *service, const char *operation, lua_State *from,
+		      int params, int facts, aws_error *err, char *why, size_t whylen)
+{
+	return gate(sb, service, operation, from, params, facts, err, why, whylen, 0);
+}
+
+int sandbox_host_judge(sandbox *sb, const char *service, const char *operation, lua_State *from,
+		       int params, int facts, aws_error *err, char *why, size_t whylen)
+{
+	return gate(sb, service, operation, from, params, facts, err, why, whylen, 1);
+}
+
+/* ---- a step's own undo (sandbox_run_undo) ---- */
+
+typedef struct undo_call {
+	const char *step;
+	lua_State *from;
+	int saved, facts;
+} undo_call;
+
+/* In the sandbox, protected: args the undo_call, the playbook's table.
+ * Pushes the step's undo, ctx and saved, with the facts set. */
+static int undo_prepare(lua_State *L)
+{
+	undo_call *u = lua_touserdata(L, 1);
+	size_t items = COPY_ITEMS;
+	lua_Integer i, n;
+	lua_settop(L, 2);
+	if (lua_type(L, 2) != LUA_TTABLE || lua_getfield(L, 2, "steps") != LUA_TTABLE)
+		return luaL_error(L, "the playbook has no steps");
+	n = (lua_Integer)lua_rawlen(L, 3);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, 3, i);
+		if (lua_istable(L, -1) && lua_getfield(L, -1, "name") == LUA_TSTRING &&
+		    strcmp(lua_tostring(L, -1), u->step) == 0)
+			break;
+		lua_settop(L, 3);
+	}
+	if (i > n || lua_getfield(L, 4, "undo") != LUA_TFUNCTION)
+		return luaL_error(L, "the playbook has no step %s with an undo function", u->step);
+	lua_createtable(L, 0, 1); /* ctx */
+	lua_pushstring(L, u->step);
+	lua_setfield(L, -2, "step");
+	sandbox_readonly(L, -1);
+	copy_value(L, u->from, u->saved, 0, &items);
+	if (!lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+	}
+	sandbox_readonly(L, -1);
+	if (u->facts) {
+		copy_value(L, u->from, u->facts, 0, &items);
+		rules_set_facts(L, lua_gettop(L));
+		lua_pop(L, 1);
+	}
+	return 3;
+}
+
+int sandbox_run_undo(sandbox *sb, const char *file, const char *step, lua_State *from, int saved,
+		     int facts, char *err, size_t errlen)
+{
+	lua_State *L = sb->L;
+	undo_call u = {step, from, lua_absindex(from, saved), facts ? lua_absindex(from, facts) : 0};
+	int rc = -1;
+	lua_settop(L, 0);
+	rules_set_facts(L, 0);
+	if (sandbox_load_playbook(sb, file, err, errlen) != SANDBOX_OK)
+		goto out;
+	lua_pushcfunction(L, undo_prepare);
+	lua_insert(L, -2);
+	lua_pushlightuserdata(L, &u);
+	lua_insert(L, -2); /* stack: prepare, u, playbook */
+	if (sandbox_pcall(sb, 2, 3, err, errlen) != SANDBOX_OK)
+		goto out;
+	if (sandbox_pcall(sb, 2, 0, err, errlen) != SANDBOX_OK)
+		goto out;
+	rc = 0;
+out:
+	rules_set_facts(L, 0);
+	lua_settop(L, 0);
+	return rc;
+}

@@ -29,10 +29,18 @@
  * enter it only once the run has seen the ENI's own groups, and when a step
  * ends with an ENI still in it, rules_settle moves the ENI back there itself.
  *
- * Restore mode (sandbox_run.restore) lifts the rules that only tighten
- * (protections, profile, public access blocks, key status; an account's
- * block stays limited to the run's account); restore is not
- * built, so nothing sets it yet.
+ * Restore mode (sandbox_run.restore, set by engine/run/restore.c, whose calls
+ * come through sandbox_host_call) is the one mode in which a write may
+ * loosen, and only back to the state the journal recorded before the
+ * containment: the host hands over, with each undo call, the journal's
+ * record of the thing it puts back ({ [key] = { before, after } }, keys as
+ * engine/run/undo.lua names them), and a rule with a restore variant (the
+ * table at the end) lets the call through when its arguments put back
+ * exactly that before-state, the key built from the call's own arguments
+ * (an undo record whose call names another thing than its key, or another
+ * value than its before-state, is refused). Otherwise the ordinary rule
+ * decides, so tightening stays allowed. The undo-only writes
+ * (allowlist_undo_find) have only a restore variant.
  *
  * Owner: sandbox module. Nothing here keeps memory across a Lua call that can
  * raise: the policy parser's tree is freed before any error is raised. */
@@ -153,7 +161,7 @@ static int is_static(const view *v)
 
 static int restore_mode(const view *v)
 {
-	return v->run && v->run->restore;
+	return v->run && v->run->restore && v->sb;
 }
 
 /* A required string member: absent is refused at run time, not judged
@@ -640,8 +648,6 @@ static int rule_protect_only(view *v, int p)
 					      "InstanceInitiatedShutdownBehavior", "BlockDeviceMappings",
 					      "DryRun", NULL};
 	int r;
-	if (restore_mode(v))
-		return 0;
 	if (only_members(v, p, "", allowed) != 0 ||
 	    value_is(v, p, "DisableApiTermination", 1, NULL) != 0 ||
 	    value_is(v, p, "DisableApiStop", 1, NULL) != 0 ||
@@ -898,8 +904,6 @@ static int rule_eni_own_groups(view *v, int p)
 	lua_State *L = v->L;
 	const char *eni;
 	int r = 0, bad = 0;
-	if (restore_mode(v))
-		return 0;
 	if (only_members(v, p, "", allowed) != 0)
 		return -1;
 	eni = get_str(L, p, "NetworkInterfaceId", &bad);
@@ -940,8 +944,6 @@ static int rule_quarantine_profile(view *v, int p)
 	static const char *const profile[] = {"Arn", NULL};
 	const char *arn = NULL, *want = v->run ? v->run->quarantine_profile_arn : NULL;
 	int bad = 0, r;
-	if (restore_mode(v))
-		return 0;
 	if (only_members(v, p, "", allowed) != 0)
 		return -1;
 	if ((r = sub_table(v, p, "IamInstanceProfile")) <= 0)
@@ -1129,8 +1131,6 @@ static int rule_block_all(view *v, int p)
 	static const char *const allowed[] = {"Bucket", "PublicAccessBlockConfiguration",
 					      "ExpectedBucketOwner", "ContentMD5", "ChecksumAlgorithm",
 					      NULL};
-	if (restore_mode(v))
-		return 0;
 	if (only_members(v, p, "", allowed) != 0)
 		return -1;
 	return all_four_flags(v, p);
@@ -1152,8 +1152,6 @@ static int rule_account_block_all(view *v, int p)
 		if (strcmp(account, want) != 0)
 			return refuse(v, "AccountId must be the run's account (%.12s)", want);
 	}
-	if (restore_mode(v))
-		return 0;
 	return all_four_flags(v, p);
 }
 
@@ -1343,8 +1341,6 @@ static int rule_deny_only(view *v, int p)
 static int rule_deactivate_only(view *v, int p)
 {
 	const char *status;
-	if (restore_mode(v))
-		return 0;
 	if (need_str(v, p, "Status", &status) != 0)
 		return -1;
 	if (status && strcmp(status, "Inactive") != 0)
@@ -1366,31 +1362,550 @@ static int rule_own_topic(view *v, int p)
 	return 0;
 }
 
+/* ---- restore mode: back to the journal's state before, nothing else ---- */
+
+static const char facts_key = 'F'; /* registry: the facts of the undo call being judged */
+
+void rules_set_facts(lua_State *L, int idx)
+{
+	if (idx)
+		lua_pushvalue(L, idx);
+	else
+		lua_pushnil(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &facts_key);
+}
+
+/* The fact's key, "<kind>:<a>[:<b>[:<c>]]" (NULL parts end it); refused
+ * when it does not fit. */
+static int fact_key(view *v, char *out, size_t n, const char *kind, const char *a, const char *b,
+		    const char *c)
+{
+	int w = snprintf(out, n, "%s:%s%s%s%s%s", kind, a, b ? ":" : "", b ? b : "", c ? ":" : "",
+			 c ? c : "");
+	if (w < 0 || (size_t)w >= n)
+		return refuse(v, "the names of this call are too long for a journal record");
+	return 0;
+}
+
+/* Pushes facts[key][field] ("before", "after") and returns its type: nil
+ * pushed when the journal record handed over with the call has none. */
+static int fact(view *v, const char *key, const char *field)
+{
+	lua_State *L = v->L;
+	int top = lua_gettop(L), t = LUA_TNIL;
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &facts_key);
+	if (lua_istable(L, -1) && get(L, -1, key) == LUA_TTABLE)
+		t = get(L, -1, field);
+	lua_settop(L, top);
+	if (t == LUA_TNIL) {
+		lua_pushnil(L);
+		return LUA_TNIL;
+	}
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &facts_key);
+	get(L, -1, key);
+	get(L, -1, field);
+	lua_replace(L, top + 1);
+	lua_settop(L, top + 1);
+	return t;
+}
+
+/* facts[key][field][member] is true (before.absent, before.member ...). */
+static int fact_flag(view *v, const char *key, const char *field, const char *member)
+{
+	int ok = 0;
+	if (fact(v, key, field) == LUA_TTABLE) {
+		get(v->L, -1, member);
+		ok = lua_toboolean(v->L, -1);
+		lua_pop(v->L, 1);
+	}
+	lua_pop(v->L, 1);
+	return ok;
+}
+
+/* Two plain values equal, tables member by member (raw, bounded depth). */
+static int same_value(lua_State *L, int a, int b, int depth)
+{
+	a = lua_absindex(L, a);
+	b = lua_absindex(L, b);
+	if (lua_type(L, a) != LUA_TTABLE || lua_type(L, b) != LUA_TTABLE)
+		return lua_rawequal(L, a, b);
+	if (depth > 8 || !lua_checkstack(L, 4))
+		return 0;
+	for (int pass = 0; pass < 2; pass++) {
+		int from = pass ? b : a, to = pass ? a : b;
+		lua_pushnil(L);
+		while (lua_next(L, from)) {
+			lua_pushvalue(L, -2);
+			lua_rawget(L, to);
+			int eq = pass ? !lua_isnil(L, -1) : same_value(L, -2, -1, depth + 1);
+			lua_pop(L, 2);
+			if (!eq) {
+				lua_pop(L, 1);
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
+/* The value at idx equals facts[key].before. */
+static int is_before(view *v, const char *key, int idx)
+{
+	idx = lua_absindex(v->L, idx);
+	fact(v, key, "before");
+	int ok = !lua_isnil(v->L, -1) && same_value(v->L, idx, -1, 0);
+	lua_pop(v->L, 1);
+	return ok;
+}
+
+/* The list of strings at t is the set of strings at u. */
+static int same_set(lua_State *L, int t, int u)
+{
+	lua_Integer n = (lua_Integer)lua_rawlen(L, t);
+	if (lua_type(L, u) != LUA_TTABLE || n != (lua_Integer)lua_rawlen(L, u))
+		return 0;
+	for (lua_Integer i = 1; i <= n; i++) {
+		int found = 0;
+		if (lua_rawgeti(L, t, i) != LUA_TSTRING) {
+			lua_pop(L, 1);
+			return 0;
+		}
+		for (lua_Integer k = 1; k <= n && !found; k++) {
+			lua_rawgeti(L, u, k);
+			found = lua_rawequal(L, -1, -2);
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* The strings of the list at t, comma-separated, for a refusal. */
+static void list_text(lua_State *L, int t, char *out, size_t n)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (lua_Integer i = 1; lua_type(L, t) == LUA_TTABLE && i <= (lua_Integer)lua_rawlen(L, t); i++) {
+		const char *s = lua_rawgeti(L, t, i) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+		int w = snprintf(out + len, n - len, "%s%s", i > 1 ? ", " : "", s);
+		lua_pop(L, 1);
+		if (w < 0 || (size_t)w >= n - len)
+			break;
+		len += (size_t)w;
+	}
+}
+
+static int restore_eni(view *v, int p)
+{
+	static const char *const allowed[] = {"NetworkInterfaceId", "Groups", "DryRun", NULL};
+	lua_State *L = v->L;
+	const char *eni;
+	char key[KEY_MAX], had[200];
+	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "NetworkInterfaceId", &eni) != 0 ||
+	    fact_key(v, key, sizeof(key), "eni", eni, NULL, NULL) != 0)
+		return -1;
+	if (sub_table(v, p, "Groups") != 1)
+		return refuse(v, "Groups is required");
+	int groups = lua_gettop(L);
+	if (fact(v, key, "before") != LUA_TTABLE)
+		return refuse(v, "the journal recorded no groups of %.32s before the containment", eni);
+	if (same_set(L, groups, groups + 1))
+		return 0;
+	list_text(L, groups + 1, had, sizeof(had));
+	return refuse(v, "%.32s may go back only to the groups the journal recorded on it before the "
+		      "containment (%s)", eni, had);
+}
+
+/* One attribute of ModifyInstanceAttribute ({ Value = x }) back to the
+ * journal's value before. */
+static int restore_attribute(view *v, int p, const char *id, const char *member)
+{
+	char key[KEY_MAX];
+	int r = sub_table(v, p, member);
+	if (r <= 0)
+		return r;
+	get(v->L, -1, "Value");
+	if (fact_key(v, key, sizeof(key), "attr", id, member, NULL) != 0)
+		return -1;
+	if (!is_before(v, key, -1))
+		return refuse(v, "%s of %.32s may go back only to the value the journal recorded before "
+			      "the containment", member, id);
+	lua_pop(v->L, 2);
+	return 0;
+}
+
+static int restore_mapping(view *v, int list, lua_Integer i, const char *id)
+{
+	lua_State *L = v->L;
+	char key[KEY_MAX];
+	int bad = 0;
+	const char *dev;
+	if (lua_rawgeti(L, list, i) != LUA_TTABLE)
+		return refuse(v, "BlockDeviceMappings[%lld] is not a table", (long long)i);
+	dev = get_str(L, -1, "DeviceName", &bad);
+	if (!dev || get(L, -1, "Ebs") != LUA_TTABLE)
+		return refuse(v, "BlockDeviceMappings[%lld] needs DeviceName and Ebs", (long long)i);
+	get(L, -1, "DeleteOnTermination");
+	if (fact_key(v, key, sizeof(key), "dot", id, dev, NULL) != 0)
+		return -1;
+	if (!is_before(v, key, -1))
+		return refuse(v, "DeleteOnTermination of %.32s may go back only to the value the journal "
+			      "recorded before the containment", dev);
+	lua_pop(L, 3);
+	return 0;
+}
+
+static int restore_protect(view *v, int p)
+{
+	static const char *const allowed[] = {"InstanceId", "DisableApiTermination", "DisableApiStop",
+					      "InstanceInitiatedShutdownBehavior", "BlockDeviceMappings",
+					      "DryRun", NULL};
+	const char *id;
+	int r;
+	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "InstanceId", &id) != 0 ||
+	    restore_attribute(v, p, id, "DisableApiTermination") != 0 ||
+	    restore_attribute(v, p, id, "DisableApiStop") != 0 ||
+	    restore_attribute(v, p, id, "InstanceInitiatedShutdownBehavior") != 0)
+		return -1;
+	if ((r = sub_table(v, p, "BlockDeviceMappings")) <= 0)
+		return r;
+	int list = lua_gettop(v->L);
+	for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(v->L, list); i++)
+		if (restore_mapping(v, list, i, id) != 0)
+			return -1;
+	return 0;
+}
+
+static int restore_profile(view *v, int p)
+{
+	static const char *const allowed[] = {"InstanceId", "IamInstanceProfile", NULL};
+	lua_State *L = v->L;
+	const char *id, *arn, *was;
+	char key[KEY_MAX];
+	int bad = 0;
+	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "InstanceId", &id) != 0 ||
+	    fact_key(v, key, sizeof(key), "profile", id, NULL, NULL) != 0)
+		return -1;
+	if (sub_table(v, p, "IamInstanceProfile") != 1)
+		return refuse(v, "IamInstanceProfile is required");
+	arn = get_str(L, -1, "Arn", &bad);
+	if (fact(v, key, "before") != LUA_TTABLE)
+		return refuse(v, "the journal recorded no profile of %.32s before the containment", id);
+	was = get_str(L, -1, "arn", &bad);
+	if (!arn || !was || strcmp(arn, was) != 0)
+		return refuse(v, "only the profile the journal recorded on %.32s before the containment "
+			      "may be attached to it", id);
+	return 0;
+}
+
+/* A public access block put back: the one the journal recorded before. */
+static int restore_put_block(view *v, int p, const char *member, const char *kind)
+{
+	const char *who;
+	char key[KEY_MAX];
+	if (need_str(v, p, member, &who) != 0 || fact_key(v, key, sizeof(key), kind, who, NULL, NULL) != 0)
+		return -1;
+	if (sub_table(v, p, "PublicAccessBlockConfiguration") != 1)
+		return refuse(v, "PublicAccessBlockConfiguration is required");
+	int config = lua_gettop(v->L);
+	if (fact(v, key, "before") == LUA_TTABLE && get(v->L, -1, "config") == LUA_TTABLE &&
+	    same_value(v->L, config, -1, 0))
+		return 0;
+	return refuse(v, "the block of %.64s may be loosened only to the one the journal recorded "
+		      "before the containment", who);
+}
+
+static int restore_bucket_block(view *v, int p)
+{
+	return restore_put_block(v, p, "Bucket", "pab");
+}
+
+static int restore_account_block(view *v, int p)
+{
+	static const char *const allowed[] = {"AccountId", "PublicAccessBlockConfiguration", NULL};
+	if (only_members(v, p, "", allowed) != 0)
+		return -1;
+	return restore_put_block(v, p, "AccountId", "apab");
+}
+
+/* DeletePublicAccessBlock: only where the journal recorded none before. */
+static int restore_no_block(view *v, int p)
+{
+	int bad = 0;
+	const char *bucket = get_str(v->L, p, "Bucket", &bad);
+	const char *account = get_str(v->L, p, "AccountId", &bad);
+	char key[KEY_MAX];
+	if (bad || (!bucket == !account))
+		return refuse(v, "one Bucket or one AccountId is required");
+	if (fact_key(v, key, sizeof(key), bucket ? "pab" : "apab", bucket ? bucket : account, NULL,
+		     NULL) != 0)
+		return -1;
+	if (fact_flag(v, key, "before", "absent"))
+		return 0;
+	return refuse(v, "the block of %.64s may be deleted only when the journal recorded none before "
+		      "the containment", bucket ? bucket : account);
+}
+
+/* The policy key of Put/Delete{User,Role}Policy: kind and whose name. */
+static int policy_key(view *v, int p, char *key, size_t n, const char **name)
+{
+	int bad = 0;
+	const char *user = get_str(v->L, p, "UserName", &bad);
+	const char *role = get_str(v->L, p, "RoleName", &bad);
+	if (bad || (!user == !role))
+		return refuse(v, "one UserName or one RoleName is required");
+	if (need_str(v, p, "PolicyName", name) != 0)
+		return -1;
+	return fact_key(v, key, n, user ? "user-policy" : "role-policy", user ? user : role, *name, NULL);
+}
+
+/* Put{User,Role}Policy: an earlier inline policy of that name put back,
+ * exactly the document the journal recorded before. */
+static int restore_put_policy(view *v, int p)
+{
+	static const char *const allowed[] = {"UserName", "RoleName", "PolicyName", "PolicyDocument",
+					      NULL};
+	const char *name;
+	char key[KEY_MAX];
+	if (only_members(v, p, "", allowed) != 0 || policy_key(v, p, key, sizeof(key), &name) != 0)
+		return -1;
+	get(v->L, p, "PolicyDocument");
+	if (fact(v, key, "before") == LUA_TTABLE && get(v->L, -1, "document") == LUA_TSTRING &&
+	    lua_rawequal(v->L, -1, -3))
+		return 0;
+	return refuse(v, "policy %.64s may be put back only as the document the journal recorded "
+		      "before the containment", name);
+}
+
+/* Delete{User,Role}Policy: the revoke policy only, absent before. */
+static int restore_delete_policy(view *v, int p)
+{
+	static const char *const allowed[] = {"UserName", "RoleName", "PolicyName", NULL};
+	const sandbox_config *c = v->run->config;
+	const char *name;
+	char key[KEY_MAX];
+	if (only_members(v, p, "", allowed) != 0 || policy_key(v, p, key, sizeof(key), &name) != 0)
+		return -1;
+	if (!c || !c->policy_name)
+		return refuse(v, "config.lua names no iam.revoke_policy_name: no inline policy may be deleted");
+	if (strcmp(name, c->policy_name) != 0)
+		return refuse(v, "only deadbolt's policy %.64s may be deleted, not %.64s", c->policy_name, name);
+	if (!fact_flag(v, key, "before", "absent"))
+		return refuse(v, "%.64s may be deleted only where the journal recorded none before the "
+			      "containment", name);
+	return 0;
+}
+
+/* UpdateAccessKey Active: only a key the journal recorded Active before and
+ * deadbolt made Inactive. */
+static int restore_key(view *v, int p)
+{
+	int bad = 0;
+	const char *user = get_str(v->L, p, "UserName", &bad), *id, *status;
+	char key[KEY_MAX];
+	if (bad || need_str(v, p, "AccessKeyId", &id) != 0 || need_str(v, p, "Status", &status) != 0 ||
+	    fact_key(v, key, sizeof(key), "key", user ? user : "nil", id, NULL) != 0)
+		return -1;
+	int was = fact(v, key, "before") == LUA_TSTRING && strcmp(lua_tostring(v->L, -1), "Active") == 0;
+	int made = fact(v, key, "after") == LUA_TSTRING && strcmp(lua_tostring(v->L, -1), "Inactive") == 0;
+	if (strcmp(status, "Active") == 0 && was && made)
+		return 0;
+	return refuse(v, "key %.32s may be made %.16s only when the journal recorded deadbolt "
+		      "deactivating it", id, status);
+}
+
+/* DeleteTags: one tag the journal recorded absent before, with the value
+ * deadbolt set. */
+static int restore_tag(view *v, int p)
+{
+	static const char *const allowed[] = {"Resources", "Tags", "DryRun", NULL};
+	lua_State *L = v->L;
+	const char *res, *k, *val;
+	char key[KEY_MAX];
+	int bad = 0;
+	if (only_members(v, p, "", allowed) != 0)
+		return -1;
+	if (get(L, p, "Resources") != LUA_TTABLE || lua_rawlen(L, -1) != 1 ||
+	    lua_rawgeti(L, -1, 1) != LUA_TSTRING)
+		return refuse(v, "Resources must name one resource");
+	res = lua_tostring(L, -1);
+	if (get(L, p, "Tags") != LUA_TTABLE || lua_rawlen(L, -1) != 1 || lua_rawgeti(L, -1, 1) != LUA_TTABLE)
+		return refuse(v, "Tags must hold one tag");
+	k = get_str(L, -1, "Key", &bad);
+	val = get_str(L, -1, "Value", &bad);
+	if (bad || !k || !val)
+		return refuse(v, "the tag needs a Key and the Value deadbolt set");
+	if (strcasecmp(k, GROUP_TAG) == 0)
+		return refuse(v, "the tag %s is never removed", GROUP_TAG);
+	if (fact_key(v, key, sizeof(key), "tag", res, k, NULL) != 0)
+		return -1;
+	if (!fact_flag(v, key, "before", "absent"))
+		return refuse(v, "tag %.64s of %.32s may be removed only when the journal recorded it absent "
+			      "before the containment", k, res);
+	if (fact(v, key, "after") != LUA_TTABLE || get(L, -1, "value") != LUA_TSTRING ||
+	    strcmp(lua_tostring(L, -1), val) != 0)
+		return refuse(v, "tag %.64s of %.32s may be removed only with the value deadbolt set", k, res);
+	return 0;
+}
+
+/* The list at p[list] holds one item whose field is a string; pushes it. */
+static const char *one_of(view *v, int p, const char *list, const char *field)
+{
+	lua_State *L = v->L;
+	if (get(L, p, list) != LUA_TTABLE || lua_rawlen(L, -1) != 1)
+		return NULL;
+	int t = lua_rawgeti(L, -1, 1);
+	if (field && t == LUA_TTABLE)
+		t = get(L, -1, field);
+	return t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+}
+
+/* Back into the ASG, load balancer or target group (port) it was in. */
+static int restore_member(view *v, int p)
+{
+	lua_State *L = v->L;
+	const char *where, *id, *kind = NULL, *port = NULL;
+	char key[KEY_MAX];
+	int bad = 0;
+	if ((where = get_str(L, p, "AutoScalingGroupName", &bad))) {
+		kind = "asg";
+		id = one_of(v, p, "InstanceIds", NULL);
+	} else if ((where = get_str(L, p, "LoadBalancerName", &bad))) {
+		kind = "elb";
+		id = one_of(v, p, "Instances", "InstanceId");
+	} else if ((where = get_str(L, p, "TargetGroupArn", &bad))) {
+		kind = "tg";
+		id = one_of(v, p, "Targets", "Id");
+		get(L, -2, "Port");
+		port = luaL_tolstring(L, -1, NULL);
+	} else {
+		return refuse(v, "no group, load balancer or target group named");
+	}
+	if (bad || !id)
+		return refuse(v, "one instance or target is required");
+	if (fact_key(v, key, sizeof(key), kind, where, id, port) != 0)
+		return -1;
+	if (fact_flag(v, key, "before", "member"))
+		return 0;
+	return refuse(v, "%.32s may go back only where the journal recorded it before the containment "
+		      "(not %.64s%s%s)", id, where, port ? " port " : "", port ? port : "");
+}
+
+/* --remove-groups: a group deadbolt made (its tag) that the journal says
+ * the run created. */
+static int restore_delete_group(view *v, int p)
+{
+	static const char *const allowed[] = {"GroupId", "DryRun", NULL};
+	const char *id;
+	char key[KEY_MAX];
+	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "GroupId", &id) != 0 ||
+	    fact_key(v, key, sizeof(key), "created", id, NULL, NULL) != 0)
+		return -1;
+	if (fact(v, key, "after") == LUA_TNIL)
+		return refuse(v, "the journal does not say the run created group %.64s", id);
+	if (group_role(v, id) == GROUP_UNKNOWN)
+		return not_ours(v, id);
+	return 0;
+}
+
+/* The rule's atom of IpPermissions (one permission, one destination), as
+ * undo.lua's rule_atoms names it: proto/from/to/list/value. Pushes it. */
+static const char *egress_atom(view *v, int p)
+{
+	static const char *const lists[][2] = {{"IpRanges", "CidrIp"}, {"Ipv6Ranges", "CidrIpv6"},
+					       {"PrefixListIds", "PrefixListId"},
+					       {"UserIdGroupPairs", "GroupId"}};
+	lua_State *L = v->L;
+	const char *found = NULL, *dest = NULL;
+	if (get(L, p, "IpPermissions") != LUA_TTABLE || lua_rawlen(L, -1) != 1 ||
+	    lua_rawgeti(L, -1, 1) != LUA_TTABLE)
+		return NULL;
+	int perm = lua_gettop(L);
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		if (get(L, perm, lists[i][0]) != LUA_TTABLE || lua_rawlen(L, -1) == 0) {
+			lua_pop(L, 1);
+			continue;
+		}
+		if (found || lua_rawlen(L, -1) != 1 || lua_rawgeti(L, -1, 1) != LUA_TTABLE)
+			return NULL;
+		get(L, -1, lists[i][1]);
+		dest = luaL_tolstring(L, -1, NULL);
+		found = lists[i][0];
+	}
+	if (!found)
+		return NULL;
+	get(L, perm, "IpProtocol");
+	const char *proto = luaL_tolstring(L, -1, NULL);
+	get(L, perm, "FromPort");
+	const char *from = luaL_tolstring(L, -1, NULL);
+	get(L, perm, "ToPort");
+	const char *to = luaL_tolstring(L, -1, NULL);
+	lua_pushfstring(L, "%s/%s/%s/%s/%s", proto, from, to, found, dest);
+	return lua_tostring(L, -1);
+}
+
+/* AuthorizeSecurityGroupEgress: a rule of deadbolt's group that the
+ * containment revoked, back as the journal recorded it present before. */
+static int restore_egress(view *v, int p)
+{
+	const char *id, *atom;
+	char key[KEY_MAX];
+	if (need_str(v, p, "GroupId", &id) != 0)
+		return -1;
+	if (!(atom = egress_atom(v, p)))
+		return refuse(v, "IpPermissions must hold one rule to one destination");
+	if (fact_key(v, key, sizeof(key), "sg", id, "egress", atom) != 0)
+		return -1;
+	if (!fact_flag(v, key, "before", "present"))
+		return refuse(v, "egress %.120s of %.32s may be put back only when the journal recorded it "
+			      "before the containment", atom, id);
+	if (group_role(v, id) == GROUP_UNKNOWN)
+		return not_ours(v, id);
+	return 0;
+}
+
+/* An undo-only write outside restore mode. */
+static int rule_restore_only(view *v, int p)
+{
+	(void)p;
+	return refuse(v, "only restore may send it, back to a state the journal recorded");
+}
+
 /* ---- the table: rule -> name, check ---- */
 
+/* restore: the rule's restore variant (restore mode: a write back to the
+ * journal's state before), or NULL. */
 static const struct {
 	allow_rule rule;
 	const char *name;
 	rule_fn check;
+	rule_fn restore;
 } rules[] = {
-	{RULE_NONE, "none", rule_any},
-	{RULE_ANY, "any", rule_any},
-	{RULE_PROTECT_ONLY, "protect-only", rule_protect_only},
-	{RULE_NO_GROUP_TAG, "no-group-tag", rule_no_group_tag},
-	{RULE_NEW_GROUP, "new-group", rule_new_group},
-	{RULE_INGRESS_OWN_GROUP, "ingress-own-group", rule_ingress_own_group},
-	{RULE_EGRESS_OWN_GROUP, "egress-own-group", rule_egress_own_group},
-	{RULE_REVOKE_OWN_GROUP, "revoke-own-group", rule_revoke_own_group},
-	{RULE_ENI_OWN_GROUPS, "eni-own-groups", rule_eni_own_groups},
-	{RULE_QUARANTINE_PROFILE, "quarantine-profile", rule_quarantine_profile},
-	{RULE_KEEP_CAPACITY, "keep-capacity", rule_keep_capacity},
-	{RULE_CONFIG_COMMANDS, "config-commands", rule_config_commands},
-	{RULE_BLOCK_ALL, "block-all", rule_block_all},
-	{RULE_ACCOUNT_BLOCK_ALL, "account-block-all", rule_account_block_all},
-	{RULE_EVIDENCE_OBJECT, "evidence-object", rule_evidence_object},
-	{RULE_DENY_ONLY, "deny-only", rule_deny_only},
-	{RULE_DEACTIVATE_ONLY, "deactivate-only", rule_deactivate_only},
-	{RULE_OWN_TOPIC, "own-topic", rule_own_topic},
+	{RULE_NONE, "none", rule_any, NULL},
+	{RULE_ANY, "any", rule_any, NULL},
+	{RULE_PROTECT_ONLY, "protect-only", rule_protect_only, restore_protect},
+	{RULE_NO_GROUP_TAG, "no-group-tag", rule_no_group_tag, NULL},
+	{RULE_NEW_GROUP, "new-group", rule_new_group, NULL},
+	{RULE_INGRESS_OWN_GROUP, "ingress-own-group", rule_ingress_own_group, NULL},
+	{RULE_EGRESS_OWN_GROUP, "egress-own-group", rule_egress_own_group, restore_egress},
+	{RULE_REVOKE_OWN_GROUP, "revoke-own-group", rule_revoke_own_group, NULL},
+	{RULE_ENI_OWN_GROUPS, "eni-own-groups", rule_eni_own_groups, restore_eni},
+	{RULE_QUARANTINE_PROFILE, "quarantine-profile", rule_quarantine_profile, restore_profile},
+	{RULE_KEEP_CAPACITY, "keep-capacity", rule_keep_capacity, NULL},
+	{RULE_CONFIG_COMMANDS, "config-commands", rule_config_commands, NULL},
+	{RULE_BLOCK_ALL, "block-all", rule_block_all, restore_bucket_block},
+	{RULE_ACCOUNT_BLOCK_ALL, "account-block-all", rule_account_block_all, restore_account_block},
+	{RULE_EVIDENCE_OBJECT, "evidence-object", rule_evidence_object, NULL},
+	{RULE_DENY_ONLY, "deny-only", rule_deny_only, restore_put_policy},
+	{RULE_DEACTIVATE_ONLY, "deactivate-only", rule_deactivate_only, restore_key},
+	{RULE_OWN_TOPIC, "own-topic", rule_own_topic, NULL},
+	{RULE_UNDO_TAG, "undo-tag", rule_restore_only, restore_tag},
+	{RULE_UNDO_MEMBER, "undo-member", rule_restore_only, restore_member},
+	{RULE_UNDO_NO_BLOCK, "undo-no-block", rule_restore_only, restore_no_block},
+	{RULE_UNDO_POLICY, "undo-policy", rule_restore_only, restore_delete_policy},
+	{RULE_DELETE_OWN_GROUP, "delete-own-group", rule_restore_only, restore_delete_group},
 };
 
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
@@ -1403,26 +1918,49 @@ const char *allow_rule_name(allow_rule r)
 	return "unknown";
 }
 
-static rule_fn rule_check_of(allow_rule r)
+static rule_fn rule_check_of(allow_rule r, int restore)
 {
 	for (size_t i = 0; i < NRULES; i++)
 		if (rules[i].rule == r)
-			return rules[i].check;
+			return restore ? rules[i].restore : rules[i].check;
 	return NULL;
+}
+
+/* Restore mode: the restore variant first (back to the journal's state
+ * before); when it refuses, the ordinary rule (tightening stays allowed),
+ * and when both refuse, the variant's reason. */
+static int judge_restore(view *v, rule_fn variant, rule_fn f, int p, int top)
+{
+	char first[512];
+	int r = variant(v, p);
+	lua_settop(v->L, top);
+	if (r == 0)
+		return 0;
+	snprintf(first, sizeof(first), "%s", v->why[0] ? v->why : "the arguments are not the journal's");
+	v->why[0] = '\0';
+	r = f(v, p);
+	lua_settop(v->L, top);
+	if (r == 0)
+		return 0;
+	snprintf(v->why, v->n, "%s", first);
+	return -1;
 }
 
 /* A write with no known rule is refused; a read has none. */
 static int judge(view *v, const allow_entry *e, int p)
 {
-	rule_fn f = rule_check_of(e->rule);
+	rule_fn f = rule_check_of(e->rule, 0);
+	rule_fn variant = restore_mode(v) ? rule_check_of(e->rule, 1) : NULL;
 	int top = lua_gettop(v->L), r;
 	if (e->access == ALLOW_READ)
 		return 0;
 	if (!f || e->rule == RULE_NONE)
 		return refuse(v, "this write has no rule in the allow-list");
-	if (!lua_checkstack(v->L, 12))
+	if (!lua_checkstack(v->L, 48))
 		return refuse(v, "out of Lua stack");
 	v->why[0] = '\0';
+	if (variant)
+		return judge_restore(v, variant, f, lua_absindex(v->L, p), top);
 	r = f(v, lua_absindex(v->L, p));
 	lua_settop(v->L, top);
 	if (r != 0 && !v->why[0])

@@ -165,11 +165,42 @@ typedef struct sandbox_run {
 	const char *quarantine_profile_arn; /* QUARANTINE_PROFILE_ARN */
 	const char *topic_arn;         /* NOTIFICATION_TOPIC_ARN */
 	const sandbox_config *config;  /* from sandbox_config_load; NULL: none */
-	int restore;                   /* restore mode: the rules that only tighten let a
-					* write loosen (restore itself is not built: nothing sets it yet) */
+	int restore;                   /* restore mode (sandbox_host_call): a write may loosen,
+					* only back to the journal's state before (rules.c) */
 } sandbox_run;
 
 void sandbox_set_run(sandbox *sb, const sandbox_run *run);
+
+/* One call the host itself makes through the sandbox's gate, as a
+ * playbook's call would go (restore: engine/run/restore.c): the allow-list
+ * (in restore mode also the undo-only writes, allowlist_undo_find), the
+ * aws-calls budget, the argument rules (rules.c; in restore mode with
+ * facts, the journal's records of the thing the call puts back), then
+ * host.call. params and facts (0: none) are plain tables of another
+ * lua_State, from (the host's), copied into the sandbox; the result is
+ * copied back onto from. Returns 0 with the result pushed on from; -1 with
+ * err filled (the AWS failure, or a budget); -2 when refused, with
+ * "<service>.<Op> refused by rule <name>: <why>" (or why it is not on the
+ * list) in why. May raise in from only out of memory. */
+int sandbox_host_call(sandbox *sb, const char *service, const char *operation, lua_State *from,
+		      int params, int facts, aws_error *err, char *why, size_t whylen);
+/* The same judgement without sending the call (a dry run's plan): 0 when
+ * it would be sent (nothing pushed), -2 refused, -1 a budget. A rule that
+ * must learn whether a group is deadbolt's still reads it from AWS. */
+int sandbox_host_judge(sandbox *sb, const char *service, const char *operation, lua_State *from,
+		       int params, int facts, aws_error *err, char *why, size_t whylen);
+
+/* Restore mode: a step's own undo (steps[i].undo = function(ctx, saved)),
+ * for what one recorded call cannot put back. Loads playbook_dir/file (as
+ * sandbox_load_playbook), finds the step named step and calls its undo with
+ * ctx (read-only: { step = step }) and saved (the step's ctx.save data, a
+ * plain table at index saved of from, copied in, read-only), under the
+ * budgets, with facts (index of from: the journal's records of what the
+ * step changed, { [key] = { before, after } }) handed to the rules for
+ * every call it makes: its writes may loosen only back to those. Returns 0,
+ * or -1 with why in err (no such step or undo, a refused call, an error). */
+int sandbox_run_undo(sandbox *sb, const char *file, const char *step, lua_State *from, int saved,
+		     int facts, char *err, size_t errlen);
 
 /* Reads playbook_dir/config.lua in a fresh sandbox of its own (under lim;
  * chunks may be NULL), so no playbook can have touched the table it returns,

@@ -179,5 +179,9 @@ void rules_observe(lua_State *L, const allow_entry *e, int params, int result);
  * hostile playbook that stops there) is moved back to the groups the run
  * first saw on it, through the host, and the move logged. Keeps the stack. */
 void rules_settle(sandbox *sb);
+/* Restore mode: the journal's records of the undo call about to be judged,
+ * the table at idx ({ [key] = { before, after } }), kept in L's registry
+ * until the next call; idx 0 forgets them. Never raises. */
+void rules_set_facts(lua_State *L, int idx);
 
 #endif

@@ -1,8 +1,8 @@
 /* cmd_restore — `deadbolt restore JOURNAL`: reads the "undo" lines a live
- * run journaled and undoes them in reverse order through the AWS client, in
- * a host Lua state of its own (engine/run/undo.lua's M.restore), never in a
- * playbook's sandbox: it sends only the undo calls the journal holds, built
- * from the states it recorded. Writes its own journal and one notification.
+ * run journaled and undoes them in reverse order (engine/run/restore.c):
+ * every call goes through a sandbox in restore mode, which lets an undo
+ * loosen only back to the state the journal recorded before. Writes its own
+ * journal and one notification.
  *
  * Ownership: everything is owned by cmd_restore's frame and freed at out. */
 #include "cmd_restore.h"
@@ -44,7 +44,10 @@ static const char RESTORE_HELP[] =
 	"                     JOURNAL; none for '-')\n"
 	"  --endpoint-url URL, --region R, --profile P   as for `deadbolt run`\n"
 	"\n"
-	"NOTIFICATION_TOPIC_ARN, when set, gets one message with the outcome.\n"
+	"NOTIFICATION_TOPIC_ARN, when set, gets one message with the outcome. Every call goes\n"
+	"through the sandbox in restore mode: an undo may loosen only back to the state the\n"
+	"journal recorded before (config.lua of $DEADBOLT_PLAYBOOKS, else playbooks, names the\n"
+	"one inline policy restore may delete).\n"
 	"Exit status: 0 everything restored (or already), 1 something refused or failed,\n"
 	"2 usage or an unreadable journal.\n";
 
@@ -171,6 +174,9 @@ int cmd_restore(int argc, char **argv)
 	o.remove_groups = a.remove_groups;
 	o.journal = own;
 	o.say = stdout;
+	o.playbook_dir = getenv("DEADBOLT_PLAYBOOKS") && *getenv("DEADBOLT_PLAYBOOKS")
+				 ? getenv("DEADBOLT_PLAYBOOKS")
+				 : "playbooks";
 	rc = restore_run(c, &o, NULL, 0, why, sizeof(why));
 	if (rc < 0) {
 		fprintf(stderr, "deadbolt restore: %s\n", why);

@@ -530,6 +530,7 @@ static void inv_restore(lambda_rt *rt, const rt_invocation *inv, const char *fin
 	o.force = force;
 	o.remove_groups = remove_groups;
 	o.journal = stdout;
+	o.playbook_dir = rt->playbooks;
 	int rc = !finding[0] ? -1 : restore_run(rt->client, &o, summary, sizeof summary, why, sizeof why);
 	if (!finding[0])
 		snprintf(why, sizeof why, "a restore event needs \"finding_id\": a string");

@@ -74,7 +74,7 @@ static void problem(inspect *in, const char *fmt, ...)
 		in->rep(in->ud, in->file, 0, msg);
 }
 
-static const char *const step_fields[] = {"name", "run", "when", "critical", "why", NULL};
+static const char *const step_fields[] = {"name", "run", "when", "critical", "why", "undo", NULL};
 static const char *const handle_fields[] = {"resource_type", "finding_type", "skip", NULL};
 
 /* "unknown field 'x'", with the nearest field when there is one. */
@@ -120,6 +120,10 @@ static void inspect_step_field(lua_State *L, inspect *in, lua_Integer i, pb_step
 		if (vt != LUA_TBOOLEAN)
 			problem(in, "steps[%lld]: critical must be true or false", (long long)i);
 		st->critical = lua_toboolean(L, -1);
+	} else if (key_is(k, n, "undo")) {
+		if (vt != LUA_TFUNCTION)
+			problem(in, "steps[%lld]: undo must be a function", (long long)i);
+		st->undo = vt == LUA_TFUNCTION;
 	} else if (key_is(k, n, "why")) {
 		const char *v = vt == LUA_TSTRING ? lua_tolstring(L, -1, &vn) : NULL;
 		if (!v)

@@ -27,6 +27,7 @@ typedef struct pb_step {
 	char *name;
 	char *why; /* one line on why the step is there; NULL: none given */
 	int critical;
+	int undo; /* declares undo = function(ctx, saved): restore runs it (engine/run/restore.c) */
 } pb_step;
 
 typedef struct playbook_def {

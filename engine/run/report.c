@@ -121,6 +121,8 @@ void report_step(run *rn, const pb_step *st, size_t i, const char *status,
 	jw_field_int(w, "index", (long long)i + 1);
 	jw_field_str(w, "status", status);
 	jw_field_bool(w, "critical", st->critical);
+	if (st->undo) /* restore runs the step's own undo with its saved data */
+		jw_field_bool(w, "undo", 1);
 	jw_key(w, "ms");
 	jw_num(w, round(ms * 10) / 10);
 	jw_key(w, strcmp(status, "skipped") == 0 ? "reason" : "error");

@@ -1,5 +1,10 @@
 /* restore — see restore.h. The logic is engine/run/undo.lua's M.main; this
- * file gives it the AWS client and the output streams. */
+ * file gives it the two ways out: call, every AWS call of the restore, which
+ * goes through a sandbox in restore mode (sandbox_host_call: the allow-list,
+ * the undo-only writes, the argument rules, each undo judged against the
+ * journal's record of the thing it puts back), and store, the journal's own
+ * objects in the artifact bucket (journal/by-finding/ only), which the host
+ * reads and writes as it archives a run's journal. */
 #include "restore.h"
 
 #include <lauxlib.h>
@@ -9,34 +14,155 @@
 #include <time.h>
 
 #include "allowlist.h"
+#include "buf.h"
+#include "digest.h"
 #include "model.h"
 #include "undo.h"
 
-/* call(op, params): the result, or nil, message, code. Upvalue: the client. */
-static int l_call(lua_State *L)
+#define JOURNAL_PREFIX "journal/by-finding/"
+#define PLAYBOOK_MAX ((size_t)1 << 20) /* a playbook file hashed for a step's own undo */
+
+typedef struct restore_io {
+	sandbox *sb;          /* restore mode */
+	aws_client *store;    /* the journal's objects; NULL: none */
+	const restore_opts *o;
+} restore_io;
+
+/* "svc.Op" split into service (n bytes) and the operation; NULL when bad. */
+static const char *split_name(lua_State *L, const char *name, char *service, size_t n)
 {
-	aws_client *c = lua_touserdata(L, lua_upvalueindex(1));
-	const char *name = luaL_checkstring(L, 1);
 	const char *dot = strchr(name, '.');
-	char service[64];
-	aws_error err;
-	luaL_checktype(L, 2, LUA_TTABLE);
-	if (!dot || (size_t)(dot - name) >= sizeof(service))
-		return luaL_error(L, "bad operation %s", name);
+	if (!dot || (size_t)(dot - name) >= n)
+		return NULL;
 	memcpy(service, name, (size_t)(dot - name));
 	service[dot - name] = '\0';
-	const aws_operation *op = model_find_operation(service, dot + 1);
+	return dot + 1;
+}
+
+/* call(op, params[, facts]): the result, or nil, message, code (code
+ * "Deadbolt.Refused" when the sandbox refused it). facts: the journal's
+ * records of the thing an undo puts back, { [key] = { before, after } }.
+ * Upvalue: the restore_io. */
+static int call_or_judge(lua_State *L, int judge)
+{
+	restore_io *io = lua_touserdata(L, lua_upvalueindex(1));
+	const char *name = luaL_checkstring(L, 1);
+	char service[64], why[768];
+	aws_error err;
+	const char *op = split_name(L, name, service, sizeof(service));
+	luaL_checktype(L, 2, LUA_TTABLE);
 	if (!op)
-		return luaL_error(L, "%s is not in the service model", name);
+		return luaL_error(L, "bad operation %s", name);
+	lua_settop(L, 3);
 	aws_error_clear(&err);
+	int facts = lua_istable(L, 3) ? 3 : 0;
+	int rc = judge ? sandbox_host_judge(io->sb, service, op, L, 2, facts, &err, why, sizeof(why))
+		       : sandbox_host_call(io->sb, service, op, L, 2, facts, &err, why, sizeof(why));
+	if (rc == 0 && judge)
+		lua_pushboolean(L, 1);
+	if (rc == 0)
+		return 1;
+	lua_pushnil(L);
+	lua_pushstring(L, rc == -2 ? why : err.message);
+	lua_pushstring(L, rc == -2 ? "Deadbolt.Refused" : err.code);
+	return 3;
+}
+
+static int l_call(lua_State *L)
+{
+	return call_or_judge(L, 0);
+}
+
+/* judge(op, params[, facts]): as call, but the call is only judged (a dry
+ * run's plan): true, or nil, message, code. */
+static int l_judge(lua_State *L)
+{
+	return call_or_judge(L, 1);
+}
+
+/* store(op, params): s3 ListObjectsV2, GetObject or PutObject of the
+ * restore's bucket under journal/by-finding/; as call otherwise. */
+static int l_store(lua_State *L)
+{
+	restore_io *io = lua_touserdata(L, lua_upvalueindex(1));
+	const char *name = luaL_checkstring(L, 1);
+	aws_error err;
+	luaL_checktype(L, 2, LUA_TTABLE);
 	lua_settop(L, 2);
-	if (aws_call(c, L, op, 2, &err) != 0) {
-		lua_pushnil(L);
-		lua_pushstring(L, err.message);
-		lua_pushstring(L, err.code);
-		return 3;
+	int list = strcmp(name, "s3.ListObjectsV2") == 0;
+	if (!list && strcmp(name, "s3.GetObject") != 0 && strcmp(name, "s3.PutObject") != 0)
+		return luaL_error(L, "store: %s is not a journal read or write", name);
+	lua_getfield(L, 2, "Bucket");
+	lua_getfield(L, 2, list ? "Prefix" : "Key");
+	const char *bucket = lua_tostring(L, -2), *key = lua_tostring(L, -1);
+	if (!io->o->bucket || !bucket || strcmp(bucket, io->o->bucket) != 0 || !key ||
+	    strncmp(key, JOURNAL_PREFIX, strlen(JOURNAL_PREFIX)) != 0 || strstr(key, ".."))
+		return luaL_error(L, "store: only the artifact bucket's " JOURNAL_PREFIX);
+	lua_settop(L, 2);
+	const aws_operation *op = model_find_operation("s3", name + 3);
+	aws_error_clear(&err);
+	if (!io->store)
+		aws_error_set(&err, "NotConnected", "no AWS client for the artifact bucket");
+	else if (op && aws_call(io->store, L, op, 2, &err) == 0)
+		return 1;
+	lua_pushnil(L);
+	lua_pushstring(L, err.message);
+	lua_pushstring(L, err.code);
+	return 3;
+}
+
+/* The SHA-256 (hex) of dir/file, a plain file name. 0, or -1. */
+static int file_sha(const char *dir, const char *file, char out[65])
+{
+	char path[4096], chunk[8192];
+	buf text = BUF_INIT;
+	size_t n;
+	int rc = -1;
+	FILE *f = NULL;
+	if (!file[0] || file[0] == '.' || strchr(file, '/') ||
+	    snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+		return -1;
+	if (!(f = fopen(path, "rb")))
+		goto out;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (text.len + n > PLAYBOOK_MAX || buf_append(&text, chunk, n) != 0)
+			goto out;
+	if (ferror(f))
+		goto out;
+	digest_sha256_hex(text.data ? text.data : "", text.len, out);
+	rc = out[0] ? 0 : -1;
+out:
+	if (f)
+		fclose(f);
+	buf_free(&text);
+	return rc;
+}
+
+/* custom(file, sha256, step, saved, facts): a step's own undo, in the
+ * sandbox in restore mode (sandbox_run_undo), from the playbook file the
+ * containment ran (the same SHA-256, else it is not run). true, or nil and
+ * why. Upvalue: the restore_io. */
+static int l_custom(lua_State *L)
+{
+	restore_io *io = lua_touserdata(L, lua_upvalueindex(1));
+	const char *file = luaL_checkstring(L, 1), *sha = luaL_checkstring(L, 2);
+	const char *step = luaL_checkstring(L, 3);
+	char why[768], now[65];
+	luaL_checktype(L, 4, LUA_TTABLE);
+	luaL_checktype(L, 5, LUA_TTABLE);
+	lua_settop(L, 5);
+	if (!io->o->playbook_dir)
+		snprintf(why, sizeof(why), "no playbook directory: step %s's own undo cannot run", step);
+	else if (file_sha(io->o->playbook_dir, file, now) != 0 || strcmp(now, sha) != 0)
+		snprintf(why, sizeof(why), "playbook %s is not the one the containment ran (sha256 %.16s): "
+			 "step %s's own undo is not run", file, sha, step);
+	else if (sandbox_run_undo(io->sb, file, step, L, 4, 5, why, sizeof(why)) == 0) {
+		lua_pushboolean(L, 1);
+		return 1;
 	}
-	return 1;
+	lua_pushnil(L);
+	lua_pushstring(L, why);
+	return 2;
 }
 
 /* emit(line) and say(text): a line to the FILE upvalue, if any. */
@@ -68,17 +194,45 @@ static void set_str(lua_State *L, const char *name, const char *v)
 	}
 }
 
-/* Protected: args the options (light), the client (light); pushes the
+static void allow(lua_State *L, const char *service, const char *op)
+{
+	lua_pushfstring(L, "%s.%s", service, op);
+	lua_pushboolean(L, 1);
+	lua_settable(L, -3);
+}
+
+/* What a journal's undo may name: each write's undo as the allow-list
+ * names it, the write itself (putting back an earlier value: a tag, a
+ * policy, a block) and the undo-only writes. The sandbox then judges each
+ * call's arguments. */
+static void push_allowed(lua_State *L)
+{
+	lua_newtable(L);
+	for (size_t i = 0; i < allowlist_count(); i++) {
+		const allow_entry *e = allowlist_at(i);
+		if (e->access != ALLOW_WRITE || !e->undo)
+			continue;
+		allow(L, e->service, e->undo);
+		allow(L, e->service, e->operation);
+	}
+	for (size_t i = 0; i < allowlist_undo_count(); i++)
+		allow(L, allowlist_undo_at(i)->service, allowlist_undo_at(i)->operation);
+}
+
+/* Protected: args the options (light), the restore_io (light); pushes the
  * counts table. */
 static int main_protected(lua_State *L)
 {
 	const restore_opts *o = lua_touserdata(L, 1);
-	aws_client *c = lua_touserdata(L, 2);
+	restore_io *io = lua_touserdata(L, 2);
 	if (undo_load(L) != 0)
 		return lua_error(L);
 	lua_getfield(L, -1, "main");
 	lua_newtable(L);
-	set_fn(L, "call", l_call, c);
+	set_fn(L, "call", l_call, io);
+	set_fn(L, "store", l_store, io);
+	set_fn(L, "judge", l_judge, io);
+	set_fn(L, "custom", l_custom, io);
 	set_fn(L, "emit", l_line, o->journal);
 	set_fn(L, "say", l_line, o->say);
 	lua_pushboolean(L, o->dry_run);
@@ -95,26 +249,7 @@ static int main_protected(lua_State *L)
 	set_str(L, "finding", o->finding);
 	set_str(L, "topic", o->topic);
 	set_str(L, "source", o->source);
-	/* What a journal's undo may call: each write's undo as the allow-list
-	 * names it, the write itself (putting back an earlier value: a tag, a
-	 * policy, a block) and, where the write's "why" says "or deletes",
-	 * DeletePublicAccessBlock (no block at all before). */
-	lua_newtable(L);
-	for (size_t i = 0; i < allowlist_count(); i++) {
-		const allow_entry *e = allowlist_at(i);
-		if (e->access != ALLOW_WRITE || !e->undo)
-			continue;
-		lua_pushfstring(L, "%s.%s", e->service, e->undo);
-		lua_pushboolean(L, 1);
-		lua_settable(L, -3);
-		lua_pushfstring(L, "%s.%s", e->service, e->operation);
-		lua_pushboolean(L, 1);
-		lua_settable(L, -3);
-	}
-	lua_pushboolean(L, 1);
-	lua_setfield(L, -2, "s3.DeletePublicAccessBlock");
-	lua_pushboolean(L, 1);
-	lua_setfield(L, -2, "s3control.DeletePublicAccessBlock");
+	push_allowed(L);
 	lua_setfield(L, -2, "allowed");
 	lua_call(L, 1, 1);
 	return 1;
@@ -144,24 +279,56 @@ static int counts_ok(lua_State *L, int t)
 	return 1;
 }
 
-int restore_run(aws_client *c, const restore_opts *o, char *summary, size_t n, char *err,
-		size_t errlen)
+/* The restore's sandbox: restore mode, the notification topic, config.lua's
+ * revoke policy name (config: may be empty). NULL with err on failure. */
+static sandbox *restore_sandbox(const sandbox_host *host, const restore_opts *o,
+				const sandbox_config *config, char *err, size_t errlen)
+{
+	sandbox_limits lim;
+	sandbox_run run;
+	sandbox_default_limits(&lim);
+	lim.aws_calls = RESTORE_CALLS_MAX;
+	lim.wall_seconds = RESTORE_WALL_SECONDS;
+	sandbox *sb = sandbox_new(&lim, host, o->playbook_dir, err, errlen);
+	if (!sb)
+		return NULL;
+	memset(&run, 0, sizeof(run));
+	run.artifact_bucket = o->bucket;
+	run.finding_id = o->finding;
+	run.topic_arn = o->topic;
+	run.config = config;
+	run.restore = 1;
+	sandbox_set_run(sb, &run);
+	return sb;
+}
+
+int restore_run_host(const sandbox_host *host, aws_client *store, const restore_opts *o,
+		     char *summary, size_t n, char *err, size_t errlen)
 {
 	int rc = -1;
-	lua_State *L = host_state();
+	sandbox_config config;
+	sandbox_limits lim;
+	restore_io io = {NULL, store, o};
+	lua_State *L = NULL;
+	memset(&config, 0, sizeof(config));
 	if (summary && n)
 		summary[0] = '\0';
-	if (!L) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	if (!o->text && (!o->bucket || !o->finding)) {
 		snprintf(err, errlen, "a journal, or an artifact bucket and a finding id, are needed");
 		goto out;
 	}
+	sandbox_default_limits(&lim);
+	if (o->playbook_dir && sandbox_config_read(&lim, o->playbook_dir, NULL, &config, err, errlen) != 0)
+		goto out;
+	if (!(io.sb = restore_sandbox(host, o, &config, err, errlen)))
+		goto out;
+	if (!(L = host_state())) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	lua_pushcfunction(L, main_protected);
 	lua_pushlightuserdata(L, (void *)o);
-	lua_pushlightuserdata(L, c);
+	lua_pushlightuserdata(L, &io);
 	if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
 		snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
 		goto out;
@@ -172,8 +339,35 @@ int restore_run(aws_client *c, const restore_opts *o, char *summary, size_t n, c
 	lua_pop(L, 1);
 	rc = counts_ok(L, lua_gettop(L)) ? 0 : 1;
 out:
-	lua_close(L);
+	if (L)
+		lua_close(L);
+	sandbox_free(io.sb);
+	sandbox_config_free(&config);
 	return rc;
+}
+
+/* The sandbox's host of a restore: each call sent by the client. */
+static int client_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_error *err)
+{
+	const aws_operation *op = model_find_operation(e->service, e->operation);
+	if (!op) {
+		aws_error_set(err, "UnknownOperation", "%s.%s is not in the service model", e->service,
+			      e->operation);
+		return -1;
+	}
+	return aws_call(ud, L, op, params, err);
+}
+
+static void quiet_log(void *ud, const char *level, const char *msg)
+{
+	(void)ud, (void)level, (void)msg;
+}
+
+int restore_run(aws_client *c, const restore_opts *o, char *summary, size_t n, char *err,
+		size_t errlen)
+{
+	sandbox_host host = {client_call, quiet_log, c};
+	return restore_run_host(&host, c, o, summary, n, err, errlen);
 }
 
 static int put_object(aws_client *c, const char *bucket, const char *key, const buf *data,

@@ -18,7 +18,10 @@
 -- Restore (M.restore): the records of a journal, collapsed by key, undone in
 -- reverse order; before each undo a read checks the thing is still as the
 -- containment left it (after), finds it already restored (before), or
--- refuses it as changed unless forced.
+-- refuses it as changed unless forced. Every call goes through the sandbox
+-- in restore mode (engine/run/restore.c); an undo call carries its record
+-- ({ [key] = { before, after } }), and the sandbox's rules let it loosen
+-- only back to that before-state, or refuse it (code "Deadbolt.Refused").
 local json = ...
 local M = {}
 
@@ -431,14 +434,23 @@ end
 ---------------------------------------------------------------- restore
 
 -- Reads the records of a journal (its "undo" lines), optionally only those
--- of one finding. Returns them in the journal's order.
+-- of one finding. Returns them in the journal's order, and the steps that
+-- declared an undo of their own and ran (their "step" lines: undo true),
+-- each { run, step, saved, file, sha256 } (the playbook the run loaded).
 function M.read_records(text, finding)
-  local recs, run_finding = {}, {}
+  local recs, run_finding, run_playbook, custom = {}, {}, {}, {}
   for line in text:gmatch("[^\n]+") do
     local ok, l = pcall(json.decode, line)
     if ok and type(l) == "table" then
       if l.event == "run_start" and type(l.finding) == "table" then
         run_finding[l.run] = l.finding.id
+        run_playbook[l.run] = type(l.playbook) == "table" and l.playbook or nil
+      end
+      local pb = run_playbook[l.run]
+      if l.event == "step" and l.undo == true and (l.status == "ok" or l.status == "failed") and pb
+          and (not finding or finding == run_finding[l.run]) and type(l.step) == "string" then
+        custom[#custom + 1] = { run = l.run, step = l.step, file = pb.file, sha256 = pb.sha256,
+                                saved = type(l.saved) == "table" and l.saved or {} }
       end
       if l.event == "undo" and type(l.undo) == "table" then
         local f = run_finding[l.run]
@@ -450,7 +462,7 @@ function M.read_records(text, finding)
       end
     end
   end
-  return recs
+  return recs, custom
 end
 
 -- Collapses the records by key: the earliest before-state and undo, the
@@ -667,6 +679,12 @@ local function describe(v)
   return tostring(v)
 end
 
+-- What the sandbox judges an undo call by: the journal's record of the
+-- thing it puts back.
+local function facts_of(e)
+  return { [e.key] = { before = e.before, after = e.after } }
+end
+
 -- The undo's calls. SetInstanceProfile is the instance's profile put back:
 -- the one there now off, the earlier one (if any) on.
 local function undo_calls(call, e)
@@ -711,12 +729,59 @@ local function judge(call, e, force, allowed)
   return force and "undo" or "changed", why
 end
 
--- opts: { call = fn(op, params) -> result | nil, message, code;
+-- opts: { call = fn(op, params[, facts]) -> result | nil, message, code
+--           (through the sandbox in restore mode; facts: the record an undo
+--           call puts back; code "Deadbolt.Refused" when the sandbox refused);
 --         allowed = { ["svc.Op"] = true } (the allow-list's undo operations);
 --         emit = fn(string) (a journal line, JSON); say = fn(string);
 --         dry_run, force, topic (NOTIFICATION_TOPIC_ARN or nil) }.
 -- Returns counts and the summary line.
-function M.restore(recs, opts)
+-- A step's own undo (steps[i].undo = function(ctx, saved)), for a change
+-- one recorded call cannot put back: run by the sandbox in restore mode
+-- with the step's saved data, its calls allowed to loosen only back to the
+-- records the step's writes left (their before-states). The step's records
+-- are then not replayed one by one. Newest step first, before the replay.
+local function custom_undos(recs, custom, opts, n)
+  local mine = {}
+  for i = #custom, 1, -1 do
+    local c = custom[i]
+    local facts, count = {}, 0
+    for _, r in ipairs(recs) do
+      if r.run == c.run and r.step == c.step and not r.key:match("^created:") then
+        local f = facts[r.key]
+        if f then f.after = r.after else facts[r.key] = { before = r.before, after = r.after } count = count + 1 end
+        mine[r] = true
+      end
+    end
+    local line = { event = "restore_step", step = c.step, key = "step:" .. c.step, op = "undo", source = "step",
+                   saved = c.saved, records = count }
+    if opts.dry_run then
+      line.verdict = "planned"
+      n.planned = n.planned + 1
+      opts.say(string.format("  step %s: its own undo (%s), with its saved data %s", c.step, c.file, json.encode(c.saved)))
+    else
+      local ok, why = opts.custom(c.file, c.sha256, c.step, c.saved, facts)
+      if ok then
+        line.verdict = "restored"
+        n.restored = n.restored + 1
+        opts.say(string.format("  restored step %s: its own undo", c.step))
+      else
+        line.verdict, line.why = "failed", tostring(why)
+        n.failed = n.failed + 1
+        opts.say(string.format("  FAILED   step %s: its own undo: %s", c.step, tostring(why)))
+      end
+    end
+    opts.emit(line)
+  end
+  n.custom = #custom
+  local rest = {}
+  for _, r in ipairs(recs) do
+    if not mine[r] then rest[#rest + 1] = r end
+  end
+  return rest
+end
+
+function M.restore(recs, opts, custom)
   local emit = opts.emit
   local run = string.format("restore-%d-%06d", os.time(), math.random(0, 999999))
   opts = setmetatable({ emit = function(t)
@@ -724,9 +789,10 @@ function M.restore(recs, opts)
     t.run = run
     emit(json.encode(t))
   end }, { __index = opts })
-  local plan = M.plan(recs)
   local n = { restored = 0, done = 0, changed = 0, refused = 0, failed = 0, planned = 0 }
-  opts.emit({ event = "restore_start", records = #recs, changes = #plan, dry_run = opts.dry_run or false, force = opts.force or false })
+  opts.emit({ event = "restore_start", records = #recs, dry_run = opts.dry_run or false, force = opts.force or false })
+  recs = custom_undos(recs, custom or {}, opts, n)
+  local plan = M.plan(recs)
   for i, e in ipairs(plan) do
     local verdict, why = judge(opts.call, e, opts.force, opts.allowed or {})
     local line = { event = "restore_step", key = e.key, step = e.step, op = e.op, source = e.source,
@@ -734,7 +800,16 @@ function M.restore(recs, opts)
     if verdict == "undo" then
       local calls = undo_calls(opts.call, e)
       line.calls = {}
-      if opts.dry_run then
+      local refused
+      for _, c in ipairs(opts.dry_run and calls or {}) do
+        local ok, msg, code = opts.judge(c.op, c.params, facts_of(e))
+        if not ok and not refused then refused = code == "Deadbolt.Refused" and tostring(msg) or nil end
+      end
+      if refused then -- the plan says what the sandbox would refuse
+        line.verdict, line.why = "refused", refused
+        n.refused = n.refused + 1
+        opts.say(string.format("  refused  %s: %s", e.key, refused))
+      elseif opts.dry_run then
         opts.say(string.format("  %d. %s (%s): %s", i, e.key, e.step or "?", why))
         for _, c in ipairs(calls) do
           opts.say(string.format("       %s %s", c.op, json.encode(c.params)))
@@ -743,16 +818,23 @@ function M.restore(recs, opts)
         n.planned = n.planned + 1
         line.verdict = "planned"
       else
-        local failed
+        local failed, refused
         for _, c in ipairs(calls) do
-          local r, msg, code = opts.call(c.op, c.params)
+          local r, msg, code = opts.call(c.op, c.params, facts_of(e))
           line.calls[#line.calls + 1] = { op = c.op, params = c.params, error = code }
-          if not r and not already[code] then
+          if code == "Deadbolt.Refused" then
+            refused = tostring(msg)
+            break
+          elseif not r and not already[code] then
             failed = c.op .. ": " .. tostring(code) .. ": " .. tostring(msg)
             break
           end
         end
-        if failed then
+        if refused then
+          line.verdict, line.why = "refused", refused
+          n.refused = n.refused + 1
+          opts.say(string.format("  refused  %s: %s", e.key, refused))
+        elseif failed then
           line.verdict, line.why = "failed", failed
           n.failed = n.failed + 1
           opts.say(string.format("  FAILED   %s: %s", e.key, failed))
@@ -783,7 +865,8 @@ function M.restore(recs, opts)
           line.verdict = "planned"
           opts.say(string.format("  remove group %s: ec2.DeleteSecurityGroup {\"GroupId\":\"%s\"}", gid, gid))
         else
-          local ok, dmsg, dcode = opts.call("ec2.DeleteSecurityGroup", { GroupId = gid })
+          local ok, dmsg, dcode = opts.call("ec2.DeleteSecurityGroup", { GroupId = gid },
+            { [r.key] = { before = r.before, after = r.after } })
           if ok or dcode == "InvalidGroup.NotFound" then
             line.verdict = ok and "removed" or "already"
             if ok then n.groups_removed = n.groups_removed + 1 end
@@ -799,8 +882,8 @@ function M.restore(recs, opts)
       end
     end
   end
-  local summary = string.format("restore: %d change(s): %d restored, %d already restored, %d changed since (refused), %d without undo, %d failed%s",
-    #plan, n.restored, n.done, n.changed, n.refused, n.failed, opts.dry_run and string.format(", %d planned (dry run)", n.planned) or "")
+  local summary = string.format("restore: %d change(s): %d restored, %d already restored, %d changed since (refused), %d without undo or refused, %d failed%s",
+    #plan + (n.custom or 0), n.restored, n.done, n.changed, n.refused, n.failed, opts.dry_run and string.format(", %d planned (dry run)", n.planned) or "")
   opts.say(summary)
   n.summary = summary
   if opts.topic and opts.topic ~= "" and not opts.dry_run then
@@ -821,18 +904,37 @@ end
 -- twice (a retry after a partial run) has two objects.
 M.BY_FINDING = "journal/by-finding/"
 
+-- The listing is paged (S3 answers at most 1,000 keys a page), up to
+-- M.MAX_PAGES pages: past that the restore stops and says so rather than
+-- restore from a part of the finding's journals.
+M.MAX_PAGES = 20
+
+local function journal_keys(o, prefix)
+  local keys, token = {}, nil
+  for _ = 1, M.MAX_PAGES do
+    local r, msg, code = o.store("s3.ListObjectsV2", { Bucket = o.bucket, Prefix = prefix, ContinuationToken = token })
+    if not r then
+      error(string.format("listing s3://%s/%s: %s: %s", o.bucket, prefix, tostring(code), tostring(msg)), 0)
+    end
+    for _, obj in ipairs(r.Contents or {}) do keys[#keys + 1] = obj.Key end
+    token = r.IsTruncated and r.NextContinuationToken or nil
+    if not token then
+      table.sort(keys)
+      return keys
+    end
+  end
+  error(string.format("s3://%s/%s holds more than %d pages of objects: not restored from a part of them",
+    o.bucket, prefix, M.MAX_PAGES), 0)
+end
+
 local function finding_journals(o)
   local prefix = M.BY_FINDING .. o.finding .. "/"
-  local r, msg, code = o.call("s3.ListObjectsV2", { Bucket = o.bucket, Prefix = prefix })
-  if not r then
-    error(string.format("listing s3://%s/%s: %s: %s", o.bucket, prefix, tostring(code), tostring(msg)), 0)
-  end
   local parts = {}
-  for _, obj in ipairs(r.Contents or {}) do
-    if not obj.Key:find("restore", #prefix + 1, true) then
-      local got, gmsg, gcode = o.call("s3.GetObject", { Bucket = o.bucket, Key = obj.Key })
+  for _, key in ipairs(journal_keys(o, prefix)) do
+    if not key:find("restore", #prefix + 1, true) then
+      local got, gmsg, gcode = o.store("s3.GetObject", { Bucket = o.bucket, Key = key })
       if not got then
-        error(string.format("reading s3://%s/%s: %s: %s", o.bucket, obj.Key, tostring(gcode), tostring(gmsg)), 0)
+        error(string.format("reading s3://%s/%s: %s: %s", o.bucket, key, tostring(gcode), tostring(gmsg)), 0)
       end
       parts[#parts + 1] = got.Body
     end
@@ -873,10 +975,11 @@ function M.main(o)
     lines[#lines + 1] = s
     emit(s)
   end }, { __index = o })
-  local n = M.restore(M.read_records(text, o.finding), opts)
+  local recs, custom = M.read_records(text, o.finding)
+  local n = M.restore(recs, opts, custom)
   if o.bucket and o.finding and not o.dry_run and not o.text then
     local key = string.format("%s%s/%s-restore.jsonl", M.BY_FINDING, o.finding, os.date("!%Y%m%dT%H%M%SZ"))
-    local _, msg, code = o.call("s3.PutObject", { Bucket = o.bucket, Key = key,
+    local _, msg, code = o.store("s3.PutObject", { Bucket = o.bucket, Key = key,
       Body = table.concat(lines, "\n") .. "\n", ContentType = "application/x-ndjson" })
     if code then
       o.say(string.format("restore journal not stored in s3://%s/%s: %s: %s", o.bucket, key, code, tostring(msg)))

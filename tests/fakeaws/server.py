@@ -199,6 +199,7 @@ class Fake:
             return self.forward(req)
         entry = req.describe()
         entry.update(fault=None, auth=None, status=None)
+        self._note_group_tags(req, entry)
         with self._log_lock:
             self._log.append(entry)
         fault = self.faults.take(req)
@@ -217,6 +218,21 @@ class Fake:
         entry["status"] = resp.status
         entry["done"] = time.time()
         return resp
+
+    # Calls IAM may allow only on a group with a tag (template.yaml's
+    # RestoreOwnGroups): the group's tags as they were when the call came,
+    # for tests/harness/iam_calls.py (a deleted group has none afterwards).
+    GROUP_TAG_ACTIONS = ("DeleteSecurityGroup", "RevokeSecurityGroupIngress")
+
+    def _note_group_tags(self, req, entry):
+        gid = (entry.get("iam_params") or {}).get("GroupId")
+        if req.service != "ec2" or entry.get("action") not in self.GROUP_TAG_ACTIONS or not gid:
+            return
+        try:
+            groups = self.client("ec2", req).describe_security_groups(GroupIds=[gid])["SecurityGroups"]
+        except Exception:  # noqa: BLE001 (no such group: no tags, as AWS would see)
+            groups = []
+        entry["resource_tags"] = {t["Key"]: t["Value"] for g in groups for t in g.get("Tags", [])}
 
     def _wrong_region(self, req):
         """S3's answer for a bucket of another region than req was signed for."""

@@ -36,6 +36,7 @@ S3_BUCKET_OPS = {
     ("GET", "location"): "GetBucketLocation", ("GET", "logging"): "GetBucketLogging",
     ("PUT", "logging"): "PutBucketLogging", ("GET", "ownershipControls"): "GetBucketOwnershipControls",
     ("PUT", ""): "CreateBucket", ("HEAD", ""): "HeadBucket", ("GET", ""): "ListObjects",
+    ("GET", "list-type"): "ListObjectsV2",
     ("DELETE", ""): "DeleteBucket",
 }
 S3_OBJECT_OPS = {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject",

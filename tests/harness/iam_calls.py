@@ -113,7 +113,18 @@ def _ec2_create_group(e, p, n):
 
 
 def _ec2_group(e, p, n):
-    return [(f"ec2:{e['action']}", n.ec2(p["GroupId"]), {})]
+    # the group's tags as the fake saw them when the call came (the calls
+    # template.yaml allows only on deadbolt's groups)
+    ctx = {f"aws:ResourceTag/{k}": v for k, v in (e.get("resource_tags") or {}).items()}
+    return [(f"ec2:{e['action']}", n.ec2(p["GroupId"]), ctx)]
+
+
+def _ec2_delete_tags(e, p, n):
+    """DeleteTags: aws:TagKeys is the keys the request names (none: every
+    tag of the resource)."""
+    keys = [v for k, v in p.items() if re.fullmatch(r"Tag[._]\d+[._]Key", k)]
+    ctx = {"aws:TagKeys": keys} if keys else {}
+    return [("ec2:DeleteTags", n.ec2(r), ctx) for r in indexed(p, "ResourceId")]
 
 
 def _asg_detach(e, p, n):
@@ -122,13 +133,19 @@ def _asg_detach(e, p, n):
              f"{p['AutoScalingGroupName']}", {})]
 
 
-def _elb_deregister(e, p, n):
-    return [("elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
+def _asg_attach(e, p, n):
+    return [("autoscaling:AttachInstances",
+             f"arn:aws:autoscaling:{n.r}:{n.a}:autoScalingGroup:*:autoScalingGroupName/"
+             f"{p['AutoScalingGroupName']}", {})]
+
+
+def _elb_instances(e, p, n):
+    return [(f"elasticloadbalancing:{e['action']}",
              f"arn:aws:elasticloadbalancing:{n.r}:{n.a}:loadbalancer/{p['LoadBalancerName']}", {})]
 
 
-def _elbv2_deregister(e, p, n):
-    return [("elasticloadbalancing:DeregisterTargets", p["TargetGroupArn"], {})]
+def _elbv2_targets(e, p, n):
+    return [(f"elasticloadbalancing:{e['action']}", p["TargetGroupArn"], {})]
 
 
 def _ssm_send(e, p, n):
@@ -207,6 +224,7 @@ OPERATIONS = {
     ("ec2", "GetConsoleScreenshot"): _ec2_instance,
     ("ec2", "ModifyInstanceAttribute"): _ec2_instance,
     ("ec2", "CreateTags"): _ec2_tags,
+    ("ec2", "DeleteTags"): _ec2_delete_tags,
     ("ec2", "CreateSnapshot"): _ec2_snapshot,
     ("ec2", "AssociateIamInstanceProfile"): _ec2_associate,
     ("ec2", "DisassociateIamInstanceProfile"): _ec2_disassociate,
@@ -219,12 +237,15 @@ OPERATIONS = {
     ("ec2", "DeleteSecurityGroup"): _ec2_group,
     ("autoscaling", "DescribeAutoScalingInstances"): _describe("autoscaling"),
     ("autoscaling", "DetachInstances"): _asg_detach,
+    ("autoscaling", "AttachInstances"): _asg_attach,
     ("elasticloadbalancing", "DescribeLoadBalancers"): _describe("elb"),
     ("elasticloadbalancing", "DescribeInstanceHealth"): _describe("elb"),
     ("elasticloadbalancing", "DescribeTargetGroups"): _describe("elb"),
     ("elasticloadbalancing", "DescribeTargetHealth"): _describe("elb"),
-    ("elasticloadbalancing", "DeregisterInstancesFromLoadBalancer"): _elb_deregister,
-    ("elasticloadbalancing", "DeregisterTargets"): _elbv2_deregister,
+    ("elasticloadbalancing", "DeregisterInstancesFromLoadBalancer"): _elb_instances,
+    ("elasticloadbalancing", "RegisterInstancesWithLoadBalancer"): _elb_instances,
+    ("elasticloadbalancing", "DeregisterTargets"): _elbv2_targets,
+    ("elasticloadbalancing", "RegisterTargets"): _elbv2_targets,
     ("ssm", "DescribeInstanceInformation"): _describe("ssm"),
     ("ssm", "GetCommandInvocation"): _describe("ssm"),
     ("ssm", "SendCommand"): _ssm_send,
@@ -235,6 +256,7 @@ OPERATIONS = {
     ("s3", "GetBucketPolicy"): _s3_bucket("s3:GetBucketPolicy"),
     ("s3", "HeadBucket"): _s3_bucket("s3:ListBucket"),
     ("s3", "ListObjects"): _s3_list,
+    ("s3", "ListObjectsV2"): _s3_list,
     ("s3", "HeadObject"): _s3_head_object,
     ("s3", "GetObject"): _s3_object("s3:GetObject"),
     ("s3", "PutObject"): _s3_object("s3:PutObject"),
@@ -244,6 +266,8 @@ OPERATIONS = {
     ("iam", "PutUserPolicy"): _iam_user,
     ("iam", "ListAccessKeys"): _iam_user,
     ("iam", "UpdateAccessKey"): _iam_user,
+    ("iam", "DeleteUserPolicy"): _iam_user,
+    ("iam", "DeleteRolePolicy"): _iam_role,
     ("iam", "GetRole"): _iam_role,
     ("iam", "GetRolePolicy"): _iam_role,
     ("iam", "PutRolePolicy"): _iam_role,

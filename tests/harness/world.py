@@ -198,7 +198,7 @@ class World:
         # Its own process group, so that a timeout ends whatever it started
         # too (a child left holding stdout would make the wait hang).
         started = time.time()
-        if args and str(args[0]) in ("run", "lambda"):  # what the function does in AWS
+        if args and str(args[0]) in ("run", "lambda", "restore"):  # what the function does in AWS
             self.runs.append((started, None, dict(full)))
         proc = subprocess.Popen([self.deadbolt_bin, *map(str, args)], cwd=ROOT, text=True,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -226,8 +226,8 @@ class World:
         self.runs.append((time.time(), None, dict(env)))
 
     def iam_problems(self):
-        """Every AWS call the fake logged during a `deadbolt run` or `deadbolt
-        lambda` checked against the template's role that would make it in
+        """Every AWS call the fake logged during a `deadbolt run`, `deadbolt
+        lambda` or `deadbolt restore` checked against the template's role that would make it in
         AWS (tests/harness/iam_calls.py): [problem strings], empty when each
         call would be allowed."""
         from harness.iam_calls import StackView, instance_session

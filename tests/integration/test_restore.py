@@ -5,6 +5,9 @@ evidence kept (snapshots, objects) and deadbolt's own groups (kept, empty,
 without the forensic egress rule). Also a partial containment, restoring
 twice, a resource changed since (refused, then --force), and --dry-run.
 
+Every call of a restore, as of the containment, is checked against
+template.yaml's execution role (harness.world: iam_checked).
+
 What moto cannot show: AttachInstances raises an Auto Scaling group's desired
 capacity on AWS; moto's Auto Scaling keeps its own count, so only the
 instance's membership is compared. A target's draining state does not exist
@@ -27,14 +30,6 @@ EVIDENCE = ("snapshots", "objects", "groups")
 
 
 class RestoreCase(WorldTestCase):
-    # Restore's undo calls (ec2 DeleteTags, RevokeSecurityGroupIngress,
-    # DeleteSecurityGroup, autoscaling AttachInstances, elb/elbv2 register,
-    # s3 DeletePublicAccessBlock, GetObject, ListObjectsV2, iam Delete*Policy)
-    # are not granted by template.yaml's execution role nor mapped in
-    # tests/harness/iam_calls.py yet: the template must grant them before the
-    # Lambda restore event can work in AWS. Until then this class is not
-    # IAM-checked (the containments it runs are, in the playbook tests).
-    iam_checked = False
     def setUp(self):
         super().setUp()
         self.w = ec2_world(self.world)
@@ -199,16 +194,62 @@ class TestRestore(RestoreCase):
         self.assertEqual(self.comparable(ec2_state(self.world, self.w)), self.comparable(before))
 
 
+    def test_a_journal_asking_for_another_group_than_it_recorded_is_refused(self):
+        before = ec2_state(self.world, self.w)
+        self.assertEqual(self.contain()[0], 0)
+        contained = ec2_state(self.world, self.w)
+        other = self.world.ec2.create_security_group(GroupName="wide-open", Description="x",
+                                                     VpcId=self.w.inst.vpc)["GroupId"]
+        lines = self.lines(self.journal)
+        tampered = 0
+        for l in lines:
+            if l["event"] == "undo" and l["undo"]["key"].startswith("eni:"):
+                l["undo"]["undo"]["params"]["Groups"] = [other]
+                tampered += 1
+        self.assertGreater(tampered, 0)
+        with open(self.journal, "w") as f:
+            f.writelines(json.dumps(l) + "\n" for l in lines)
+        rc, out, err = self.restore()
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("refused by rule eni-own-groups", out)
+        self.assertIn("may go back only to the groups the journal recorded on it", out)
+        moves = [e for e in self.world.log("ModifyNetworkInterfaceAttribute")
+                 if other in json.dumps(e.get("iam_params"))]
+        self.assertEqual(moves, [], "nothing asked AWS to move an ENI into the group")
+        after = ec2_state(self.world, self.w)
+        self.assertEqual(after["eni_groups"], contained["eni_groups"], "no ENI moved into the group")
+        self.assertNotEqual(after["eni_groups"], before["eni_groups"])
+        # the rest of the containment is undone
+        self.assertEqual(after["termination_protection"], before["termination_protection"])
+
+    def test_restore_by_finding_id_pages_past_a_thousand_objects(self):
+        # 1,000 other objects under the finding's prefix, sorting before
+        # its journal: S3 lists 1,000 keys a page, so the journal is only
+        # found on the second page.
+        before = ec2_state(self.world, self.w)
+        self.assertEqual(self.contain()[0], 0)
+        fid = self.finding["id"]
+        prefix = f"journal/by-finding/{fid}/"
+        s3 = self.world.s3
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(8) as pool:  # straight to moto, 8 at a time
+            list(pool.map(lambda i: s3.put_object(Bucket=self.w.bucket, Key=f"{prefix}20260101T000000Z-{i:04d}.jsonl",
+                                                  Body=b"\n"), range(1000)))
+        with open(self.journal, "rb") as f:
+            s3.put_object(Bucket=self.w.bucket, Key=f"{prefix}20260102T000000Z-run.jsonl", Body=f.read())
+        listed = s3.list_objects_v2(Bucket=self.w.bucket, Prefix=prefix)
+        self.assertTrue(listed["IsTruncated"], "moto pages at 1,000 keys")
+        env = dict(self.w.env, ARTIFACT_BUCKET=self.w.bucket)
+        log_len = len(self.world.log())
+        rc, out, err = self.world.deadbolt("restore", "--finding", fid, env=env, timeout=180)
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(self.comparable(ec2_state(self.world, self.w)), self.comparable(before), out)
+        pages = [e for e in self.world.log()[log_len:] if e["action"] == "ListObjectsV2"]
+        self.assertEqual(len(pages), 2, "the listing went on to its second page")
+
+
 class JournalCase(WorldTestCase):
     """A containment and its restore through journal files."""
-    # Restore's undo calls (ec2 DeleteTags, RevokeSecurityGroupIngress,
-    # DeleteSecurityGroup, autoscaling AttachInstances, elb/elbv2 register,
-    # s3 DeletePublicAccessBlock, GetObject, ListObjectsV2, iam Delete*Policy)
-    # are not granted by template.yaml's execution role nor mapped in
-    # tests/harness/iam_calls.py yet: the template must grant them before the
-    # Lambda restore event can work in AWS. Until then this class is not
-    # IAM-checked (the containments it runs are, in the playbook tests).
-    iam_checked = False
 
     def setUp(self):
         super().setUp()
@@ -343,14 +384,6 @@ class TestRestoreThroughTheLambda(lambda_cases.LambdaCase):
     """Contained by the Lambda (its journal kept in the artifact bucket, by
     finding), planned with `deadbolt restore --finding`, restored with the
     Lambda event {"deadbolt": "restore", "finding_id": ...}."""
-    # Restore's undo calls (ec2 DeleteTags, RevokeSecurityGroupIngress,
-    # DeleteSecurityGroup, autoscaling AttachInstances, elb/elbv2 register,
-    # s3 DeletePublicAccessBlock, GetObject, ListObjectsV2, iam Delete*Policy)
-    # are not granted by template.yaml's execution role nor mapped in
-    # tests/harness/iam_calls.py yet: the template must grant them before the
-    # Lambda restore event can work in AWS. Until then this class is not
-    # IAM-checked (the containments it runs are, in the playbook tests).
-    iam_checked = False
 
     def test_contain_and_restore_by_finding_id(self):
         w = ec2_world(self.world)

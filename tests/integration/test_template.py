@@ -91,6 +91,15 @@ def allowlist_ops():
         return parse_allowlist(f.read())
 
 
+def undo_only_ops():
+    """The undo-only writes (allowlist.c's undo_entries): restore's, which
+    runs in the home account only."""
+    with open(ALLOWLIST) as f:
+        src = strip_c_comments(f.read())
+    table = src.split("undo_entries[] = {", 1)[1].split("};", 1)[0]
+    return parse_allowlist(table)
+
+
 def unregion(value):
     """An ARN pattern with the region made a wildcard: what template.yaml
     scopes to its own region, the member role scopes to every region."""
@@ -309,7 +318,8 @@ class Template(unittest.TestCase):
 
     def test_pass_role_only_the_quarantine_role_only_to_ec2(self):
         qrole, _ = self.role_trusting("ec2.amazonaws.com")
-        sts = [s for s in self.allowed() if "iam:PassRole" in as_list(s["Action"])]
+        sts = [s for s in self.allowed() if "iam:PassRole" in as_list(s["Action"])
+               and s.get("Sid") != "RestorePassOriginalRole"]
         self.assertEqual(len(sts), 1)
         self.assertEqual(as_list(sts[0]["Action"]), ["iam:PassRole"])
         res = as_list(sts[0]["Resource"])
@@ -317,6 +327,24 @@ class Template(unittest.TestCase):
         self.assertTrue(mentions(res[0], qrole))
         self.assertEqual(sts[0]["Condition"]["StringEquals"]["iam:PassedToService"],
                          "ec2.amazonaws.com")
+
+    def test_restore_passes_a_role_only_to_ec2_and_only_in_this_account(self):
+        # the instance's own profile put back (the sandbox: only the one the
+        # journal recorded on it before)
+        st = next(s for s in self.allowed() if s.get("Sid") == "RestorePassOriginalRole")
+        self.assertEqual(as_list(st["Action"]), ["iam:PassRole"])
+        self.assertEqual(st["Condition"], {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}})
+        self.assertEqual(len(as_list(st["Resource"])), 1)
+        self.assertIn("${AWS::AccountId}:role/", json.dumps(st["Resource"]))
+
+    def test_restore_deletes_only_deadbolt_tags_and_deadbolt_groups(self):
+        tags = next(s for s in self.allowed() if "ec2:DeleteTags" in as_list(s["Action"]))
+        self.assertEqual(tags["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"], "deadbolt:*")
+        self.assertEqual(tags["Condition"]["Null"]["aws:TagKeys"], "false", "no DeleteTags of every tag")
+        for action in ("ec2:DeleteSecurityGroup", "ec2:RevokeSecurityGroupIngress"):
+            st = next(s for s in self.allowed() if action in as_list(s["Action"]))
+            self.assertEqual(sorted(st["Condition"]["StringEquals"]["aws:ResourceTag/deadbolt:group"]),
+                             ["isolation", "untrack"], action)
 
     def test_send_command_only_runs_aws_run_shell_script(self):
         sts = [s for s in self.allowed() if "ssm:SendCommand" in as_list(s["Action"])]
@@ -389,7 +417,9 @@ class MemberTemplate(unittest.TestCase):
         self.assertEqual(p.returncode, 0, "cfn-lint:\n" + p.stdout + p.stderr)
 
     def test_response_role_allows_exactly_the_allowlist(self):
-        want = iam_actions(allowlist_ops()) | MEMBER_EXTRA_ACTIONS
+        # the undo-only writes are restore's, which runs in the home account
+        undo = set(undo_only_ops())
+        want = iam_actions([o for o in allowlist_ops() if o not in undo]) | MEMBER_EXTRA_ACTIONS
         got = {a for s in self.allowed() for a in as_list(s["Action"])}
         self.assertEqual(sorted(got - want), [], "allowed but not on the allow-list")
         self.assertEqual(sorted(want - got), [], "on the allow-list but not allowed")
@@ -408,7 +438,7 @@ class MemberTemplate(unittest.TestCase):
                     h["Resource"]) or "QuarantineRole" in json.dumps(h["Resource"]):
                 continue  # the home account's resources, named by parameter here
             if st["Sid"] == "NotOwnRoles":
-                continue  # this stack's own roles
+                continue  # this stack's own roles (actions compared above)
             self.assertEqual(unregion(st["Resource"]), unregion(h["Resource"]), st["Sid"])
 
     def test_only_the_home_account_may_assume_it_with_the_external_id(self):

@@ -600,23 +600,211 @@ START_TEST(test_a_refusal_cannot_be_turned_into_an_aws_error)
 }
 END_TEST
 
-START_TEST(test_restore_mode_may_loosen_what_only_tightens)
+/* Restore mode: an undo call comes from the host (sandbox_host_call) with
+ * the journal's record of the thing it puts back; a write may loosen only
+ * back to that record's before-state. The calls a tampered journal would
+ * make (a record whose call names another value or thing than its
+ * before-state) are refused, and nothing reaches AWS. */
+#define ALL_BLOCKED "{ BlockPublicAcls = true, IgnorePublicAcls = true, BlockPublicPolicy = true, RestrictPublicBuckets = true }"
+#define HALF_BLOCKED "{ BlockPublicAcls = true, IgnorePublicAcls = false, BlockPublicPolicy = false, RestrictPublicBuckets = false }"
+
+static const struct restore_case {
+	const char *name;
+	const char *op;     /* "ec2.ModifyNetworkInterfaceAttribute" */
+	const char *params; /* a Lua table */
+	const char *facts;  /* a Lua table, or NULL: none */
+	const char *refuse; /* NULL: sent; else the refusal says this */
+} restore_cases[] = {
+	{"eni back to its groups before", "ec2.ModifyNetworkInterfaceAttribute",
+	 "{ NetworkInterfaceId = 'eni-1', Groups = { 'sg-0web', 'sg-0prod' } }",
+	 "{ ['eni:eni-1'] = { before = { 'sg-0prod', 'sg-0web' }, after = { 'sg-0150' } } }", OK},
+	{"eni into a group it was never in", "ec2.ModifyNetworkInterfaceAttribute",
+	 "{ NetworkInterfaceId = 'eni-1', Groups = { 'sg-0open' } }",
+	 "{ ['eni:eni-1'] = { before = { 'sg-0prod', 'sg-0web' }, after = { 'sg-0150' } } }",
+	 "eni-1 may go back only to the groups the journal recorded on it before the containment (sg-0prod, sg-0web)"},
+	{"eni: the record of another eni", "ec2.ModifyNetworkInterfaceAttribute",
+	 "{ NetworkInterfaceId = 'eni-2', Groups = { 'sg-0prod', 'sg-0web' } }",
+	 "{ ['eni:eni-1'] = { before = { 'sg-0prod', 'sg-0web' } } }",
+	 "the journal recorded no groups of eni-2"},
+	{"eni: no record", "ec2.ModifyNetworkInterfaceAttribute",
+	 "{ NetworkInterfaceId = 'eni-1', Groups = { 'sg-0prod' } }", NULL,
+	 "the journal recorded no groups of eni-1"},
+	{"eni: into deadbolt's isolation group, tightening", "ec2.ModifyNetworkInterfaceAttribute",
+	 "{ NetworkInterfaceId = 'eni-1', Groups = { 'sg-0150' } }", NULL, OK},
+	{"the revoke policy, absent before", "iam.DeleteRolePolicy",
+	 "{ RoleName = 'app', PolicyName = 'AWSRevokeOlderSessions' }",
+	 "{ ['role-policy:app:AWSRevokeOlderSessions'] = { before = { absent = true }, after = { document = 'x' } } }", OK},
+	{"an unrelated policy", "iam.DeleteRolePolicy",
+	 "{ RoleName = 'app', PolicyName = 'ProdAccess' }",
+	 "{ ['role-policy:app:ProdAccess'] = { before = { absent = true } } }",
+	 "only deadbolt's policy AWSRevokeOlderSessions may be deleted, not ProdAccess"},
+	{"the revoke policy, present before", "iam.DeleteUserPolicy",
+	 "{ UserName = 'u', PolicyName = 'AWSRevokeOlderSessions' }",
+	 "{ ['user-policy:u:AWSRevokeOlderSessions'] = { before = { document = 'old' } } }",
+	 "may be deleted only where the journal recorded none before"},
+	{"an earlier allow policy put back as it was", "iam.PutUserPolicy",
+	 "{ UserName = 'u', PolicyName = 'AWSRevokeOlderSessions', PolicyDocument = " POLICY("Allow") " }",
+	 "{ ['user-policy:u:AWSRevokeOlderSessions'] = { before = { document = " POLICY("Allow") " } } }", OK},
+	{"an allow policy the journal never recorded", "iam.PutUserPolicy",
+	 "{ UserName = 'u', PolicyName = 'AWSRevokeOlderSessions', PolicyDocument = " POLICY("Allow") " }",
+	 "{ ['user-policy:u:AWSRevokeOlderSessions'] = { before = { absent = true } } }",
+	 "may be put back only as the document the journal recorded"},
+	{"a bucket with no block before", "s3.DeletePublicAccessBlock", "{ Bucket = 'b' }",
+	 "{ ['pab:b'] = { before = { absent = true }, after = { config = " ALL_BLOCKED " } } }", OK},
+	{"opening a bucket that was not open", "s3.DeletePublicAccessBlock", "{ Bucket = 'b' }",
+	 "{ ['pab:b'] = { before = { config = " HALF_BLOCKED " }, after = { config = " ALL_BLOCKED " } } }",
+	 "the block of b may be deleted only when the journal recorded none before"},
+	{"a bucket's block back as it was", "s3.PutPublicAccessBlock",
+	 "{ Bucket = 'b', PublicAccessBlockConfiguration = " HALF_BLOCKED " }",
+	 "{ ['pab:b'] = { before = { config = " HALF_BLOCKED " } } }", OK},
+	{"a looser block than the one before", "s3.PutPublicAccessBlock",
+	 "{ Bucket = 'b', PublicAccessBlockConfiguration = { BlockPublicAcls = false } }",
+	 "{ ['pab:b'] = { before = { config = " HALF_BLOCKED " } } }",
+	 "may be loosened only to the one the journal recorded"},
+	{"the account's block deleted, none before", "s3control.DeletePublicAccessBlock",
+	 "{ AccountId = '123456789012' }", "{ ['apab:123456789012'] = { before = { absent = true } } }", OK},
+	{"another account's block", "s3control.DeletePublicAccessBlock",
+	 "{ AccountId = '999999999999' }", "{ ['apab:123456789012'] = { before = { absent = true } } }",
+	 "may be deleted only when the journal recorded none"},
+	{"a key deadbolt deactivated", "iam.UpdateAccessKey",
+	 "{ UserName = 'u', AccessKeyId = 'AKIA1', Status = 'Active' }",
+	 "{ ['key:u:AKIA1'] = { before = 'Active', after = 'Inactive' } }", OK},
+	{"a key that was inactive before", "iam.UpdateAccessKey",
+	 "{ UserName = 'u', AccessKeyId = 'AKIA1', Status = 'Active' }",
+	 "{ ['key:u:AKIA1'] = { before = 'Inactive', after = 'Inactive' } }",
+	 "may be made Active only when the journal recorded deadbolt deactivating it"},
+	{"a key deactivated: tightening needs no record", "iam.UpdateAccessKey",
+	 "{ UserName = 'u', AccessKeyId = 'AKIA1', Status = 'Inactive' }", NULL, OK},
+	{"a tag deadbolt added", "ec2.DeleteTags",
+	 "{ Resources = { 'i-1' }, Tags = { { Key = 'deadbolt:contained', Value = 'f00d' } } }",
+	 "{ ['tag:i-1:deadbolt:contained'] = { before = { absent = true }, after = { value = 'f00d' } } }", OK},
+	{"a tag the instance had", "ec2.DeleteTags",
+	 "{ Resources = { 'i-1' }, Tags = { { Key = 'Owner', Value = 'me' } } }",
+	 "{ ['tag:i-1:Owner'] = { before = { value = 'ops' }, after = { value = 'me' } } }",
+	 "may be removed only when the journal recorded it absent"},
+	{"back into its Auto Scaling group", "autoscaling.AttachInstances",
+	 "{ AutoScalingGroupName = 'web', InstanceIds = { 'i-1' } }",
+	 "{ ['asg:web:i-1'] = { before = { member = true }, after = { member = false } } }", OK},
+	{"into another Auto Scaling group", "autoscaling.AttachInstances",
+	 "{ AutoScalingGroupName = 'admin', InstanceIds = { 'i-1' } }",
+	 "{ ['asg:web:i-1'] = { before = { member = true } } }", "may go back only where the journal recorded it"},
+	{"a target on another port", "elbv2.RegisterTargets",
+	 "{ TargetGroupArn = 'arn:tg', Targets = { { Id = 'i-1', Port = 22 } } }",
+	 "{ ['tg:arn:tg:i-1:80'] = { before = { member = true } } }", "may go back only where the journal recorded it"},
+	{"its profile before", "ec2.AssociateIamInstanceProfile",
+	 "{ InstanceId = 'i-1', IamInstanceProfile = { Arn = 'arn:aws:iam::1:instance-profile/web' } }",
+	 "{ ['profile:i-1'] = { before = { arn = 'arn:aws:iam::1:instance-profile/web' } } }", OK},
+	{"an admin profile", "ec2.AssociateIamInstanceProfile",
+	 "{ InstanceId = 'i-1', IamInstanceProfile = { Arn = 'arn:aws:iam::1:instance-profile/admin' } }",
+	 "{ ['profile:i-1'] = { before = { arn = 'arn:aws:iam::1:instance-profile/web' } } }",
+	 "only the profile the journal recorded on i-1"},
+	{"termination protection off, as before", "ec2.ModifyInstanceAttribute",
+	 "{ InstanceId = 'i-1', DisableApiTermination = { Value = false } }",
+	 "{ ['attr:i-1:DisableApiTermination'] = { before = false, after = true } }", OK},
+	{"a volume's DeleteOnTermination back", "ec2.ModifyInstanceAttribute",
+	 "{ InstanceId = 'i-1', BlockDeviceMappings = { { DeviceName = '/dev/sda1', Ebs = { DeleteOnTermination = true } } } }",
+	 "{ ['dot:i-1:/dev/sda1'] = { before = true, after = false } }", OK},
+	{"a volume's DeleteOnTermination with another device's record", "ec2.ModifyInstanceAttribute",
+	 "{ InstanceId = 'i-1', BlockDeviceMappings = { { DeviceName = '/dev/sdb', Ebs = { DeleteOnTermination = true } } } }",
+	 "{ ['dot:i-1:/dev/sda1'] = { before = true, after = false } }",
+	 "DeleteOnTermination of /dev/sdb may go back only to the value the journal recorded"},
+	{"protection off with no record", "ec2.ModifyInstanceAttribute",
+	 "{ InstanceId = 'i-1', DisableApiTermination = { Value = false } }", NULL,
+	 "DisableApiTermination of i-1 may go back only to the value the journal recorded"},
+	{"user data is never an undo", "ec2.ModifyInstanceAttribute",
+	 "{ InstanceId = 'i-1', UserData = { Value = 'x' } }",
+	 "{ ['attr:i-1:UserData'] = { before = 'x' } }", "member UserData is not allowed"},
+	{"deadbolt's group it created", "ec2.DeleteSecurityGroup", "{ GroupId = 'sg-0150' }",
+	 "{ ['created:sg-0150'] = { before = { absent = true }, after = { present = true } } }", OK},
+	{"someone else's group", "ec2.DeleteSecurityGroup", "{ GroupId = 'sg-0prod' }",
+	 "{ ['created:sg-0prod'] = { before = { absent = true }, after = { present = true } } }",
+	 "not one deadbolt created"},
+	{"a group the journal did not create", "ec2.DeleteSecurityGroup", "{ GroupId = 'sg-0150' }", NULL,
+	 "the journal does not say the run created group sg-0150"},
+	{"an operation on neither list", "ec2.TerminateInstances", "{ InstanceIds = { 'i-1' } }", NULL,
+	 "ec2.TerminateInstances is not on the allow-list"},
+};
+
+/* Evaluates src in H and leaves the value on top. */
+static void push_lua(lua_State *H, const char *src)
+{
+	char code[2048];
+	snprintf(code, sizeof(code), "return %s", src);
+	ck_assert_msg(luaL_dostring(H, code) == LUA_OK, "%s", lua_tostring(H, -1));
+}
+
+START_TEST(test_restore_mode_loosens_only_back_to_the_journals_state_before)
+{
+	const struct restore_case *c = &restore_cases[_i];
+	fake f = {{0}, 0, {0}, {0}};
+	char why[768] = "", service[32];
+	aws_error err;
+	sandbox *sb = new_sandbox(&f, 1);
+	lua_State *H = luaL_newstate();
+	const char *dot = strchr(c->op, '.');
+	snprintf(service, sizeof(service), "%.*s", (int)(dot - c->op), c->op);
+	push_lua(H, c->params);
+	if (c->facts)
+		push_lua(H, c->facts);
+	aws_error_clear(&err);
+	int rc = sandbox_host_call(sb, service, dot + 1, H, 1, c->facts ? 2 : 0, &err, why, sizeof(why));
+	if (!c->refuse) {
+		ck_assert_msg(rc == 0, "%s: %s %s", c->name, why, err.message);
+		ck_assert_msg(strstr(f.sent, dot + 1), "%s: not sent: %s", c->name, f.sent);
+		ck_assert_msg(lua_istable(H, -1), "%s: no result on the host's state", c->name);
+	} else {
+		ck_assert_msg(rc == -2, "%s: not refused (%d)", c->name, rc);
+		ck_assert_msg(strstr(why, c->refuse), "%s: %s", c->name, why);
+		ck_assert_msg(!strstr(f.sent, dot + 1), "%s: reached the host: %s", c->name, f.sent);
+	}
+	lua_close(H);
+	sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_undo_only_writes_exist_only_in_restore_mode)
+{
+	fake f = {{0}, 0, {0}, {0}};
+	char err[1024] = "", why[768] = "";
+	aws_error aerr;
+	sandbox *sb = new_sandbox(&f, 0);
+	lua_State *H = luaL_newstate();
+	/* no playbook method */
+	ck_assert_int_eq(run_src(sb, "assert(ec2.delete_tags == nil and iam.delete_role_policy == nil)",
+		err, sizeof(err)), SANDBOX_OK);
+	/* nor a host call outside restore mode, with the journal's record or not */
+	push_lua(H, "{ Bucket = 'b' }");
+	push_lua(H, "{ ['pab:b'] = { before = { absent = true } } }");
+	ck_assert_int_eq(sandbox_host_call(sb, "s3", "DeletePublicAccessBlock", H, 1, 2, &aerr, why,
+					   sizeof(why)), -2);
+	ck_assert_msg(strstr(why, "not on the allow-list"), "%s", why);
+	/* and the ordinary rules hold for the host's calls too: no record loosens */
+	push_lua(H, "{ Bucket = 'b', PublicAccessBlockConfiguration = { BlockPublicAcls = false } }");
+	ck_assert_int_eq(sandbox_host_call(sb, "s3", "PutPublicAccessBlock", H, -1, 2, &aerr, why,
+					   sizeof(why)), -2);
+	ck_assert_msg(strstr(why, "refused by rule block-all: BlockPublicAcls must be true"), "%s", why);
+	ck_assert_str_eq(f.sent, "");
+	lua_close(H);
+	sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_a_playbook_in_restore_mode_has_no_record_to_loosen_to)
 {
 	fake f = {{0}, 0, {0}, {0}};
 	char err[1024] = "";
 	sandbox *sb = new_sandbox(&f, 1);
-	ck_assert_msg(run_src(sb,
-		"iam.update_access_key{ UserName = 'u', AccessKeyId = 'AKIA1', Status = 'Active' }\n"
-		"s3.put_public_access_block{ Bucket = 'b', PublicAccessBlockConfiguration = "
-		"  { BlockPublicAcls = false } }\n"
-		"ec2.modify_instance_attribute{ InstanceId = 'i-1', DisableApiTermination = { Value = false } }\n",
-		err, sizeof(err)) == SANDBOX_OK, "%s", err);
-	/* but never writes an Allow, nor outside the run's prefix */
+	ck_assert_int_eq(run_src(sb,
+		"iam.update_access_key{ UserName = 'u', AccessKeyId = 'AKIA1', Status = 'Active' }",
+		err, sizeof(err)), SANDBOX_ERROR);
+	ck_assert_msg(strstr(err, "refused by rule deactivate-only"), "%s", err);
+	ck_assert_int_eq(run_src(sb, "s3.put_public_access_block{ Bucket = 'b', "
+		"PublicAccessBlockConfiguration = { BlockPublicAcls = false } }", err, sizeof(err)),
+		SANDBOX_ERROR);
 	ck_assert_int_eq(run_src(sb, "iam.put_user_policy{ UserName = 'u', PolicyName = "
 		"'AWSRevokeOlderSessions', PolicyDocument = " POLICY("Allow") " }", err, sizeof(err)),
 		SANDBOX_ERROR);
-	ck_assert_int_eq(run_src(sb, "s3.put_object{ Bucket = 'other', Key = 'k', IfNoneMatch = '*' }",
-		err, sizeof(err)), SANDBOX_ERROR);
+	ck_assert_str_eq(f.sent, "");
 	sandbox_free(sb);
 }
 END_TEST
@@ -769,7 +957,10 @@ static Suite *rules_suite(void)
 	tcase_add_test(t, test_an_eni_may_go_back_only_where_the_run_first_saw_it);
 	tcase_add_test(t, test_an_eni_left_in_the_allow_all_group_is_moved_back_when_the_step_ends);
 	tcase_add_test(t, test_a_refusal_cannot_be_turned_into_an_aws_error);
-	tcase_add_test(t, test_restore_mode_may_loosen_what_only_tightens);
+	tcase_add_loop_test(t, test_restore_mode_loosens_only_back_to_the_journals_state_before, 0,
+			    sizeof(restore_cases) / sizeof(restore_cases[0]));
+	tcase_add_test(t, test_undo_only_writes_exist_only_in_restore_mode);
+	tcase_add_test(t, test_a_playbook_in_restore_mode_has_no_record_to_loosen_to);
 	tcase_add_test(t, test_a_sandbox_without_a_run_writes_no_object_and_sends_no_command);
 	tcase_add_loop_test(t, test_static_check_judges_what_literals_show, 0, NROWS(static_cases));
 	tcase_add_test(t, test_config_commands_are_read_by_the_host);
