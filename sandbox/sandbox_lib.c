@@ -47,6 +47,7 @@
 #include "base64.h"
 
 #include <errno.h>
+#include <math.h>
 #include <lauxlib.h>
 #include <lua-cjson.h>
 #include <lualib.h>
@@ -227,22 +228,96 @@ static void sleep_until(double until)
 		;
 }
 
-/* sleep(s): at most SLEEP_MAX; never past the wall-clock deadline, where
- * it raises the budget error instead. */
-static int sb_sleep(lua_State *L)
+/* Waits s seconds; never past the wall-clock deadline, where it raises
+ * the budget error instead. */
+static void wait_seconds(lua_State *L, sandbox *sb, double s)
 {
-	sandbox *sb = sandbox_of(L);
-	double s = luaL_checknumber(L, 1), until;
-
-	luaL_argcheck(L, s >= 0 && s <= SLEEP_MAX, 1, "seconds must be between 0 and 30");
+	double until;
 	sandbox_check_budget(L);
 	until = sandbox_now() + s;
 	if (until >= sb->deadline) {
 		sleep_until(sb->deadline);
-		return sandbox_raise_budget(L, "wall clock");
+		sandbox_raise_budget(L, "wall clock");
 	}
 	sleep_until(until);
+}
+
+/* sleep(s): at most SLEEP_MAX. In a dry run the host plans it instead. */
+static int sb_sleep(lua_State *L)
+{
+	sandbox *sb = sandbox_of(L);
+	double s = luaL_checknumber(L, 1);
+
+	luaL_argcheck(L, s >= 0 && s <= SLEEP_MAX, 1, "seconds must be between 0 and 30");
+	if (sb->dry.wait) {
+		sandbox_check_budget(L);
+		sb->dry.wait(sb->host.ud, s, 0);
+		return 0;
+	}
+	wait_seconds(L, sb, s);
 	return 0;
+}
+
+const char sandbox_dry_answer_key[] = "deadbolt.dry_answer";
+
+/* A dry run's aws.wait: check (at 3) runs once, its reads answered as
+ * planned (the host sees sandbox_dry_waiting); the host plans the wait.
+ * Returns what check returned, or when that is false or nil, as if the
+ * condition were met: the answer of check's last read (a placeholder of
+ * that operation's answer), or true when it read nothing. */
+static int dry_wait(lua_State *L, sandbox *sb, double seconds, double every)
+{
+	lua_pushnil(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key);
+	sb->dry_waiting++;
+	lua_pushvalue(L, 3);
+	int status = lua_pcall(L, 0, 1, 0);
+	sb->dry_waiting--;
+	if (status != LUA_OK) {
+		sandbox_after_status(L, status); /* a budget error stays one */
+		return lua_error(L);
+	}
+	sb->dry.wait(sb->host.ud, seconds, every);
+	if (lua_toboolean(L, -1))
+		return 1;
+	if (lua_getfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key) == LUA_TNIL)
+		lua_pushboolean(L, 1);
+	lua_pushnil(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key);
+	return 1;
+}
+
+/* aws.wait(seconds, every, check): calls check() until it returns a value
+ * other than nil or false, every `every` seconds (at most SLEEP_MAX), for
+ * at most `seconds`: that value, or nil when the time ran out. The first
+ * check is at once, the last at or after `seconds`. The sleeps count
+ * against the wall clock as sleep's do. In a dry run nothing is polled
+ * (dry_wait). */
+int sandbox_aws_wait(lua_State *L)
+{
+	sandbox *sb = sandbox_of(L);
+	double seconds = luaL_checknumber(L, 1), every = luaL_checknumber(L, 2);
+	luaL_argcheck(L, seconds >= 0, 1, "seconds must not be negative");
+	luaL_argcheck(L, every > 0 && every <= SLEEP_MAX, 2, "every must be above 0 and at most 30");
+	luaL_checktype(L, 3, LUA_TFUNCTION);
+	lua_settop(L, 3);
+	sandbox_check_budget(L);
+	if (sb->dry.wait)
+		return dry_wait(L, sb, seconds, every);
+	double polls = ceil(seconds / every);
+	if (polls < 1)
+		polls = 1;
+	for (double i = 1; i <= polls + 1; i++) {
+		lua_pushvalue(L, 3);
+		lua_call(L, 0, 1);
+		if (lua_toboolean(L, -1))
+			return 1;
+		lua_pop(L, 1);
+		if (i <= polls)
+			wait_seconds(L, sb, every);
+	}
+	lua_pushnil(L);
+	return 1;
 }
 
 /* ---- require: the playbook directory's own modules ---- */
