@@ -413,7 +413,7 @@ void sandbox_set_dry(sandbox *sb, const sandbox_dry *d)
 
 int sandbox_dry_waiting(const sandbox *sb)
 {
-	return sb->dry_waiting > 0;
+	return sb->dry_waiting ? sb->dry_try : -1;
 }
 
 lua_State *sandbox_lua(sandbox *sb)

@@ -83,8 +83,12 @@ void sandbox_free(sandbox *sb);
 void sandbox_set_async(sandbox *sb, const sandbox_async *a);
 /* Copies the dry run's waits (NULL: a live run's) into sb. */
 void sandbox_set_dry(sandbox *sb, const sandbox_dry *d);
-/* 1 while aws.wait's check runs once in a dry run: the host answers its
- * reads as planned (not sent), so the wait can answer as if met. */
+/* While aws.wait's check runs in a dry run: which try this is (0, 1, ...
+ * SANDBOX_DRY_TRIES - 1); -1 otherwise. The host answers the check's reads
+ * as planned (not sent), each enum member of the answer taking its value
+ * number try (modulo their count), and journals them on try 0 only: the
+ * wait answers the first try whose check says the condition is met. */
+#define SANDBOX_DRY_TRIES 16
 int sandbox_dry_waiting(const sandbox *sb);
 lua_State *sandbox_lua(sandbox *sb);
 

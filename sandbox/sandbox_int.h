@@ -57,6 +57,7 @@ struct sandbox {
 	sandbox_async async;   /* zeroed: none */
 	sandbox_dry dry;       /* zeroed: a live run */
 	int dry_waiting;       /* aws.wait's check running in a dry run */
+	int dry_try;           /* and which try (sandbox_dry_waiting) */
 	char *playbook_dir;    /* NULL: require and sandbox_load_playbook refuse */
 	size_t mem_used;       /* bytes held through the allocator (slabs whole) */
 	sandbox_pool pool;

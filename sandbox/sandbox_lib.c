@@ -260,30 +260,52 @@ static int sb_sleep(lua_State *L)
 
 const char sandbox_dry_answer_key[] = "deadbolt.dry_answer";
 
-/* A dry run's aws.wait: check (at 3) runs once, its reads answered as
- * planned (the host sees sandbox_dry_waiting); the host plans the wait.
- * Returns what check returned, or when that is false or nil, as if the
- * condition were met: the answer of check's last read (a placeholder of
- * that operation's answer), or true when it read nothing. */
-static int dry_wait(lua_State *L, sandbox *sb, double seconds, double every)
+/* One try n of a dry run's check (at 3): pushes what it returned. An
+ * error is raised on try 0; on a later try it pushes nil instead (try 0
+ * stands). A budget error is always raised. */
+static void dry_try(lua_State *L, sandbox *sb, int n)
 {
 	lua_pushnil(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key);
 	sb->dry_waiting++;
+	sb->dry_try = n;
 	lua_pushvalue(L, 3);
 	int status = lua_pcall(L, 0, 1, 0);
 	sb->dry_waiting--;
-	if (status != LUA_OK) {
-		sandbox_after_status(L, status); /* a budget error stays one */
-		return lua_error(L);
-	}
+	if (status == LUA_OK)
+		return;
+	sandbox_after_status(L, status); /* a budget error stays one */
+	if (n == 0)
+		lua_error(L);
+	lua_pop(L, 1);
+	lua_pushnil(L);
+}
+
+/* A dry run's aws.wait: nothing is polled and the host plans the wait. The
+ * check runs with its reads answered as planned, on try 0 and then, while
+ * it says the condition is not met, with the answers' enums taking their
+ * other values (a status "Success" after "Pending"), at most
+ * SANDBOX_DRY_TRIES times; the tries after the first are not AWS calls.
+ * Returns the first value the check returned that is not nil or false,
+ * else as if the condition were met: the answer of try 0's last read (a
+ * placeholder of that operation's answer), or true when it read nothing. */
+static int dry_wait(lua_State *L, sandbox *sb, double seconds, double every)
+{
+	dry_try(L, sb, 0); /* 4: what try 0's check returned */
+	lua_getfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key); /* 5: its last read's answer */
 	sb->dry.wait(sb->host.ud, seconds, every);
-	if (lua_toboolean(L, -1))
-		return 1;
-	if (lua_getfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key) == LUA_TNIL)
-		lua_pushboolean(L, 1);
+	int calls = sb->calls;
+	for (int n = 1; n < SANDBOX_DRY_TRIES && !lua_toboolean(L, 4); n++) {
+		dry_try(L, sb, n);
+		lua_replace(L, 4);
+	}
+	sb->calls = calls;
 	lua_pushnil(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key);
+	if (lua_toboolean(L, 4))
+		lua_settop(L, 4);
+	else if (lua_isnil(L, 5))
+		lua_pushboolean(L, 1);
 	return 1;
 }
 

@@ -4,9 +4,10 @@
  *   waits        sleep(s) and aws.wait(seconds, every, check) do not wait
  *                (sandbox_dry): the plan says "would wait ..." under the
  *                step, the journal has a "wait" line; a wait's check runs
- *                once with its reads answered as planned (placeholders of
- *                their answers, not sent), and the wait answers as if its
- *                condition were met (sandbox_lib.c).
+ *                with its reads answered as planned (placeholders of their
+ *                answers, not sent; journaled once), its answers' enums
+ *                tried in turn, and the wait answers as if its condition
+ *                were met (sandbox_lib.c's dry_wait).
  *   planned      a read whose parameters name a resource a planned write
  *   resources    made (a placeholder id, "sg-dryrun4") is not sent for that
  *                resource: DescribeSecurityGroups answers a planned group as
@@ -398,7 +399,13 @@ static void merge_groups(lua_State *L, int answer)
 
 int dry_read(run *rn, lua_State *L, const aws_operation *op, int params, const char *label)
 {
-	if (sandbox_dry_waiting(rn->sb)) { /* inside a dry aws.wait: nothing polled */
+	int try = sandbox_dry_waiting(rn->sb);
+	if (try > 0) { /* a later try of a dry aws.wait's check: no call at all */
+		rn->calls--;
+		codec_push_placeholder_variant(L, op, 0, try);
+		return 1;
+	}
+	if (try == 0) { /* inside a dry aws.wait: nothing polled */
 		journal_planned_read(rn, label);
 		buf_printf(&rn->wait_reads, "%s%s", rn->wait_reads.len ? ", " : "", label);
 		codec_push_placeholder(L, op, 0);

@@ -64,6 +64,10 @@ class TestEc2DryRun(DryRunCase):
                                    r"ssm\.DescribeInstanceInformation; planned as met\)")
         self.assertRegex(self.out, r"\(would wait up to \d+ s, checking every \d+ s: "
                                    r"ssm\.GetCommandInvocation; planned as met\)")
+        # The commands' wait answered as met: the planned record is of
+        # commands that ended (the first status the wait's check accepts).
+        record = [p for op, p in plan if op == "s3.PutObject" and p["Key"].endswith("/forensic-commands.json")]
+        self.assertEqual(json.loads(record[0]["Body"])["status"], "Success")
         self.assertNotIn("plan (dry run)", [p for op, p in plan if op == "sns.Publish"][0]["Subject"])
         self.assertEqual(self.world.s3.list_objects_v2(Bucket=w.bucket)["KeyCount"], 0)
         moved = sorted(p["NetworkInterfaceId"] for op, p in plan if op == "ec2.ModifyNetworkInterfaceAttribute")

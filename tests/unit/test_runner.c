@@ -311,8 +311,13 @@ START_TEST(test_dry_run_plans_sleeps_and_waits_without_waiting)
 	JCHECK(L, "find('wait', 'wait_met')['until'] == 'ssm.GetCommandInvocation'");
 	JCHECK(L, "find('aws_call', 'wait_met').op == 'ssm.GetCommandInvocation'");
 	JCHECK(L, "find('aws_call', 'wait_met').dry_run == true and find('aws_call', 'wait_met').access == 'read'");
-	JCHECK(L, "find('step', 'wait_met').saved.wait.polls == 1");
+	JCHECK(L, "find('aws_call', 'wait_met', 2).op == nil");
+	/* the check ran again with the answer's enums tried in turn (Pending,
+	 * InProgress, Delayed, Success): the wait answers the one that meets it */
+	JCHECK(L, "find('step', 'wait_met').saved.wait.polls == 4");
 	JCHECK(L, "find('step', 'wait_met').saved.wait.got == true");
+	JCHECK(L, "find('step', 'wait_met').saved.wait.status == 'Success'");
+	JCHECK(L, "find('run_end').counts.aws_calls == #all('aws_call')");
 	JCHECK(L, "find('step', 'wait_value').saved.value == 'ready'");
 	ck_assert_ptr_null(strstr(out.fake.ops, "GetCommandInvocation"));
 	/* the plan says what would have been waited, under its step */
