@@ -86,8 +86,9 @@ void sandbox_set_dry(sandbox *sb, const sandbox_dry *d);
 /* While aws.wait's check runs in a dry run: which try this is (0, 1, ...
  * SANDBOX_DRY_TRIES - 1); -1 otherwise. The host answers the check's reads
  * as planned (not sent), each enum member of the answer taking its value
- * number try (modulo their count), and journals them on try 0 only: the
- * wait answers the first try whose check says the condition is met. */
+ * number try (modulo their count). Try 0's calls are journaled (a write
+ * planned) as any other; a later try's are not calls at all. The wait
+ * answers the first try whose check says the condition is met. */
 #define SANDBOX_DRY_TRIES 16
 int sandbox_dry_waiting(const sandbox *sb);
 lua_State *sandbox_lua(sandbox *sb);

@@ -265,6 +265,7 @@ const char sandbox_dry_answer_key[] = "deadbolt.dry_answer";
  * stands). A budget error is always raised. */
 static void dry_try(lua_State *L, sandbox *sb, int n)
 {
+	int outer = sb->dry_try; /* an aws.wait inside a check */
 	lua_pushnil(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key);
 	sb->dry_waiting++;
@@ -272,6 +273,7 @@ static void dry_try(lua_State *L, sandbox *sb, int n)
 	lua_pushvalue(L, 3);
 	int status = lua_pcall(L, 0, 1, 0);
 	sb->dry_waiting--;
+	sb->dry_try = outer;
 	if (status == LUA_OK)
 		return;
 	sandbox_after_status(L, status); /* a budget error stays one */

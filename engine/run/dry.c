@@ -399,13 +399,7 @@ static void merge_groups(lua_State *L, int answer)
 
 int dry_read(run *rn, lua_State *L, const aws_operation *op, int params, const char *label)
 {
-	int try = sandbox_dry_waiting(rn->sb);
-	if (try > 0) { /* a later try of a dry aws.wait's check: no call at all */
-		rn->calls--;
-		codec_push_placeholder_variant(L, op, 0, try);
-		return 1;
-	}
-	if (try == 0) { /* inside a dry aws.wait: nothing polled */
+	if (sandbox_dry_waiting(rn->sb) == 0) { /* a dry aws.wait's check: nothing polled */
 		journal_planned_read(rn, label);
 		buf_printf(&rn->wait_reads, "%s%s", rn->wait_reads.len ? ", " : "", label);
 		codec_push_placeholder(L, op, 0);

@@ -190,6 +190,12 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 	rn->calls++;
 	capture_params(&rn->params, L, params);
 	next_order(rn, key, sizeof(key));
+	if (r->o.dry_run && op && sandbox_dry_waiting(rn->sb) > 0) {
+		/* a dry aws.wait's check tried again: no call at all, read or write */
+		rn->calls--;
+		codec_push_placeholder_variant(L, op, 0, sandbox_dry_waiting(rn->sb));
+		return 0;
+	}
 	if (r->o.dry_run && e->access == ALLOW_WRITE && op) {
 		/* a planned write is validated as the live run would before sending it */
 		if (codec_check_request(L, op, params, err) != 0) {

@@ -134,7 +134,8 @@ extern const sandbox_dry host_dry; /* the sandbox's waits (ud: the run) */
 /* After a planned write (its placeholder answer on top of L): the planned
  * security groups and their rules, for the reads that name them. */
 void dry_planned_write(run *rn, lua_State *L, const aws_operation *op, int params);
-/* Before a read (label: "ec2.DescribeSecurityGroups"): 0 to send it as it
+/* Before a read (label: "ec2.DescribeSecurityGroups"; not on a dry
+ * aws.wait's later tries, which host_call answers): 0 to send it as it
  * is; 1 when answered here (answer pushed, journaled); 2 to send it with
  * params narrowed to the real resources it names, then dry_read_done with
  * its rc (the answer on top when 0) adds the planned ones. */

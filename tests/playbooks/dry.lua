@@ -1,6 +1,8 @@
 -- Test playbook: what a dry run emulates so that the playbook needs no
 -- ctx.dry_run branch: a sleep, bounded waits, a security group it would
 -- create read back, a conditional write. The same code runs live.
+local config = require "config"
+
 local function count(list) return list and #list or 0 end
 
 return {
@@ -55,6 +57,16 @@ return {
         local ok, err = pcall(s3.put_object, { Bucket = ctx.env.ARTIFACT_BUCKET, Body = "{}", IfNoneMatch = "*",
           Key = string.format("locks/%s/%s/i-0123456789abcdef0/w1.0", ctx.account, ctx.region) })
         ctx.save("locked", ok or tostring(err))
+      end },
+    { name = "wait_write",
+      why = "a check that writes (it should not): planned once, not once a try",
+      run = function(ctx)
+        local r = aws.wait(0.2, 0.1, function()
+          ec2.create_tags { Resources = { "i-0123456789abcdef0" }, Tags = { { Key = config.status_tag, Value = "waiting" } } }
+          local inv = ssm.get_command_invocation { CommandId = "c-1", InstanceId = "i-0123456789abcdef0" }
+          return inv.Status == "Failed" and inv or nil
+        end)
+        ctx.save("failed", r and r.Status or "none")
       end },
   },
 }

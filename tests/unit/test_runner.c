@@ -303,7 +303,7 @@ START_TEST(test_dry_run_plans_sleeps_and_waits_without_waiting)
 	/* sleep(0.5) and a wait of up to 1 s that is never met: nothing waited */
 	ck_assert_msg(took < 0.5, "the dry run took %.2f s", took);
 	lua_State *L = journal_lua(&out);
-	JCHECK(L, "steps() == 'dwell=ok,wait_met=ok,wait_value=ok,group=ok,lock=ok'");
+	JCHECK(L, "steps() == 'dwell=ok,wait_met=ok,wait_value=ok,group=ok,lock=ok,wait_write=ok'");
 	JCHECK(L, "find('wait', 'dwell').seconds == 0.5 and find('wait', 'dwell').dry_run == true");
 	JCHECK(L, "find('wait', 'dwell').every == nil");
 	/* the wait's check ran once, its read planned, not sent; answered as met */
@@ -327,6 +327,14 @@ START_TEST(test_dry_run_plans_sleeps_and_waits_without_waiting)
 					     "ssm.GetCommandInvocation; planned as met)\n"));
 	/* a conditional write is planned as succeeding */
 	JCHECK(L, "find('step', 'lock').saved.locked == true");
+	/* a write in a check is planned once, however many tries it took
+	 * (Failed is the 7th status) */
+	JCHECK(L, "find('step', 'wait_write').saved.failed == 'Failed'");
+	JCHECK(L, "find('aws_call', 'wait_write', 1).op == 'ec2.CreateTags'");
+	JCHECK(L, "find('aws_call', 'wait_write', 1).dry_run == true");
+	JCHECK(L, "find('aws_call', 'wait_write', 2).op == 'ssm.GetCommandInvocation'");
+	JCHECK(L, "find('aws_call', 'wait_write', 3).op == nil");
+	JCHECK(L, "find('run_end').counts.writes_planned == 5");
 	lua_close(L);
 	outcome_free(&out);
 }
