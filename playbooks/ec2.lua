@@ -375,7 +375,7 @@ local function move_all(ctx, moving)
         m.eni.NetworkInterfaceId, m.groups.untrack, tostring(err), table.concat(m.current, ","))
     end
   end)
-  if #first > 0 and (cfg.untrack_dwell_seconds or 0) > 0 and not ctx.dry_run then
+  if #first > 0 and (cfg.untrack_dwell_seconds or 0) > 0 then
     sleep(cfg.untrack_dwell_seconds)
   end
   aws.each(first, function(m)
@@ -901,7 +901,7 @@ return {
         -- run's forensics has the quarantine profile attached, it is used
         -- as it is and left to that run to remove (not fought over).
         local theirs
-        for _, a in ipairs(ctx.dry_run and {} or profile_associations(id)) do
+        for _, a in ipairs(profile_associations(id)) do
           if a.IamInstanceProfile and a.IamInstanceProfile.Arn == profile then
             theirs = a.AssociationId
           end
@@ -915,7 +915,7 @@ return {
             and associated.IamInstanceProfileAssociation.AssociationId
           note(ctx, "quarantine instance profile attached for the SSM agent")
         end
-        if not ctx.dry_run and not forensics.wait_until_online(id) then
+        if not forensics.wait_until_online(id) then
           error(string.format("the SSM agent of %s was not online within %d s", id,
             config.forensics.agent_wait_seconds), 0)
         end
@@ -931,9 +931,6 @@ return {
         local output = string.format("s3://%s/%sforensics/", bucket, prefix)
         local command_id = forensics.send(ctx, id, bucket, prefix .. "forensics")
         note(ctx, "forensic commands sent (%s), output to %s", tostring(command_id), output)
-        if ctx.dry_run then
-          return
-        end
         local inv = forensics.wait_until_finished(command_id, id)
         if not inv then
           error(string.format("forensic commands %s still running after %d s", command_id,
@@ -972,12 +969,9 @@ return {
               end
             end
           end,
-          -- The isolation groups: back to no rules at all (in a dry run, only
-          -- if this run would have opened them).
+          -- The isolation groups: back to no rules at all.
           function()
-            if not ctx.dry_run or ctx.state.forensic_egress_opened then
-              isolation.close_forensic_egress(ctx, isolation_group_ids(ctx), ctx.state.forensic_egress_opened)
-            end
+            isolation.close_forensic_egress(ctx, isolation_group_ids(ctx), ctx.state.forensic_egress_opened)
           end,
         }
       end,

@@ -169,6 +169,10 @@ static int prim_call(lua_State *L)
 	if (sb->host.call(sb->host.ud, L, e, params, &err) != 0)
 		return raise_aws_error(L, e, &err);
 	rules_observe(L, e, params, lua_gettop(L));
+	if (sb->dry_waiting) { /* the answer a dry aws.wait may give back */
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key);
+	}
 	return 1;
 }
 

@@ -403,6 +403,19 @@ void sandbox_set_async(sandbox *sb, const sandbox_async *a)
 		memset(&sb->async, 0, sizeof(sb->async));
 }
 
+void sandbox_set_dry(sandbox *sb, const sandbox_dry *d)
+{
+	if (d)
+		sb->dry = *d;
+	else
+		memset(&sb->dry, 0, sizeof(sb->dry));
+}
+
+int sandbox_dry_waiting(const sandbox *sb)
+{
+	return sb->dry_waiting ? sb->dry_try : -1;
+}
+
 lua_State *sandbox_lua(sandbox *sb)
 {
 	return sb->L;

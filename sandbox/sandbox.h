@@ -62,6 +62,16 @@ typedef struct sandbox_async {
 	void (*concurrent)(void *ud, int begin);
 } sandbox_async;
 
+/* A dry run's waits: nothing waits. sleep(s) and aws.wait (sandbox_lib.c)
+ * tell the host what they would have waited, and are charged nothing on
+ * the wall clock. Optional: without it (a live run) sleep sleeps and
+ * aws.wait polls. */
+typedef struct sandbox_dry {
+	/* sleep(seconds) (every 0), or aws.wait(seconds, every, check): not
+	 * waited; the host plans it, with sandbox_host.ud. */
+	void (*wait)(void *ud, double seconds, double every);
+} sandbox_dry;
+
 typedef struct sandbox sandbox;
 
 /* Builds the restricted state. playbook_dir is where sandbox_load_playbook
@@ -71,6 +81,16 @@ sandbox *sandbox_new(const sandbox_limits *lim, const sandbox_host *host,
 void sandbox_free(sandbox *sb);
 /* Copies the async host (NULL: none) into sb; ud is sandbox_host.ud. */
 void sandbox_set_async(sandbox *sb, const sandbox_async *a);
+/* Copies the dry run's waits (NULL: a live run's) into sb. */
+void sandbox_set_dry(sandbox *sb, const sandbox_dry *d);
+/* While aws.wait's check runs in a dry run: which try this is (0, 1, ...
+ * SANDBOX_DRY_TRIES - 1); -1 otherwise. The host answers the check's reads
+ * as planned (not sent), each enum member of the answer taking its value
+ * number try (modulo their count). Try 0's calls are journaled (a write
+ * planned) as any other; a later try's are not calls at all. The wait
+ * answers the first try whose check says the condition is met. */
+#define SANDBOX_DRY_TRIES 16
+int sandbox_dry_waiting(const sandbox *sb);
 lua_State *sandbox_lua(sandbox *sb);
 
 /* Loads playbook_dir/name ("ec2.lua") as a text chunk with the sandbox's

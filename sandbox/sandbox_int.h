@@ -55,6 +55,9 @@ struct sandbox {
 	sandbox_limits lim;
 	sandbox_host host;
 	sandbox_async async;   /* zeroed: none */
+	sandbox_dry dry;       /* zeroed: a live run */
+	int dry_waiting;       /* aws.wait's check running in a dry run */
+	int dry_try;           /* and which try (sandbox_dry_waiting) */
 	char *playbook_dir;    /* NULL: require and sandbox_load_playbook refuse */
 	size_t mem_used;       /* bytes held through the allocator (slabs whole) */
 	sandbox_pool pool;
@@ -111,6 +114,10 @@ void sandbox_pool_free(sandbox *sb);
 
 /* ---- sandbox_lib.c ---- */
 int sandbox_open_libs(lua_State *L); /* a lua_CFunction: run protected */
+/* aws.wait(seconds, every, check), set in the aws table by sched.c. */
+int sandbox_aws_wait(lua_State *L);
+/* Registry key of the last answer a read made inside a dry aws.wait. */
+extern const char sandbox_dry_answer_key[];
 
 /* ---- pattern.c ---- */
 /* Sets find, match, gmatch and gsub in the table at the top of the stack. */

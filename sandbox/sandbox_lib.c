@@ -47,6 +47,7 @@
 #include "base64.h"
 
 #include <errno.h>
+#include <math.h>
 #include <lauxlib.h>
 #include <lua-cjson.h>
 #include <lualib.h>
@@ -227,22 +228,120 @@ static void sleep_until(double until)
 		;
 }
 
-/* sleep(s): at most SLEEP_MAX; never past the wall-clock deadline, where
- * it raises the budget error instead. */
-static int sb_sleep(lua_State *L)
+/* Waits s seconds; never past the wall-clock deadline, where it raises
+ * the budget error instead. */
+static void wait_seconds(lua_State *L, sandbox *sb, double s)
 {
-	sandbox *sb = sandbox_of(L);
-	double s = luaL_checknumber(L, 1), until;
-
-	luaL_argcheck(L, s >= 0 && s <= SLEEP_MAX, 1, "seconds must be between 0 and 30");
+	double until;
 	sandbox_check_budget(L);
 	until = sandbox_now() + s;
 	if (until >= sb->deadline) {
 		sleep_until(sb->deadline);
-		return sandbox_raise_budget(L, "wall clock");
+		sandbox_raise_budget(L, "wall clock");
 	}
 	sleep_until(until);
+}
+
+/* sleep(s): at most SLEEP_MAX. In a dry run the host plans it instead. */
+static int sb_sleep(lua_State *L)
+{
+	sandbox *sb = sandbox_of(L);
+	double s = luaL_checknumber(L, 1);
+
+	luaL_argcheck(L, s >= 0 && s <= SLEEP_MAX, 1, "seconds must be between 0 and 30");
+	if (sb->dry.wait) {
+		sandbox_check_budget(L);
+		sb->dry.wait(sb->host.ud, s, 0);
+		return 0;
+	}
+	wait_seconds(L, sb, s);
 	return 0;
+}
+
+const char sandbox_dry_answer_key[] = "deadbolt.dry_answer";
+
+/* One try n of a dry run's check (at 3): pushes what it returned. An
+ * error is raised on try 0; on a later try it pushes nil instead (try 0
+ * stands). A budget error is always raised. */
+static void dry_try(lua_State *L, sandbox *sb, int n)
+{
+	int outer = sb->dry_try; /* an aws.wait inside a check */
+	lua_pushnil(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key);
+	sb->dry_waiting++;
+	sb->dry_try = n;
+	lua_pushvalue(L, 3);
+	int status = lua_pcall(L, 0, 1, 0);
+	sb->dry_waiting--;
+	sb->dry_try = outer;
+	if (status == LUA_OK)
+		return;
+	sandbox_after_status(L, status); /* a budget error stays one */
+	if (n == 0)
+		lua_error(L);
+	lua_pop(L, 1);
+	lua_pushnil(L);
+}
+
+/* A dry run's aws.wait: nothing is polled and the host plans the wait. The
+ * check runs with its reads answered as planned, on try 0 and then, while
+ * it says the condition is not met, with the answers' enums taking their
+ * other values (a status "Success" after "Pending"), at most
+ * SANDBOX_DRY_TRIES times; the tries after the first are not AWS calls.
+ * Returns the first value the check returned that is not nil or false,
+ * else as if the condition were met: the answer of try 0's last read (a
+ * placeholder of that operation's answer), or true when it read nothing. */
+static int dry_wait(lua_State *L, sandbox *sb, double seconds, double every)
+{
+	dry_try(L, sb, 0); /* 4: what try 0's check returned */
+	lua_getfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key); /* 5: its last read's answer */
+	sb->dry.wait(sb->host.ud, seconds, every);
+	int calls = sb->calls;
+	for (int n = 1; n < SANDBOX_DRY_TRIES && !lua_toboolean(L, 4); n++) {
+		dry_try(L, sb, n);
+		lua_replace(L, 4);
+	}
+	sb->calls = calls;
+	lua_pushnil(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key);
+	if (lua_toboolean(L, 4))
+		lua_settop(L, 4);
+	else if (lua_isnil(L, 5))
+		lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* aws.wait(seconds, every, check): calls check() until it returns a value
+ * other than nil or false, every `every` seconds (at most SLEEP_MAX), for
+ * at most `seconds`: that value, or nil when the time ran out. The first
+ * check is at once, the last at or after `seconds`. The sleeps count
+ * against the wall clock as sleep's do. In a dry run nothing is polled
+ * (dry_wait). */
+int sandbox_aws_wait(lua_State *L)
+{
+	sandbox *sb = sandbox_of(L);
+	double seconds = luaL_checknumber(L, 1), every = luaL_checknumber(L, 2);
+	luaL_argcheck(L, seconds >= 0, 1, "seconds must not be negative");
+	luaL_argcheck(L, every > 0 && every <= SLEEP_MAX, 2, "every must be above 0 and at most 30");
+	luaL_checktype(L, 3, LUA_TFUNCTION);
+	lua_settop(L, 3);
+	sandbox_check_budget(L);
+	if (sb->dry.wait)
+		return dry_wait(L, sb, seconds, every);
+	double polls = ceil(seconds / every);
+	if (polls < 1)
+		polls = 1;
+	for (double i = 1; i <= polls + 1; i++) {
+		lua_pushvalue(L, 3);
+		lua_call(L, 0, 1);
+		if (lua_toboolean(L, -1))
+			return 1;
+		lua_pop(L, 1);
+		if (i <= polls)
+			wait_seconds(L, sb, every);
+	}
+	lua_pushnil(L);
+	return 1;
 }
 
 /* ---- require: the playbook directory's own modules ---- */

@@ -8,6 +8,7 @@
  *                             fi returned. If any raised, raises one error
  *                             after all are done (see below).
  *   aws.each(list, fn)        aws.all of fn(list[1]), fn(list[2]), ...
+ *   aws.wait(s, every, check) a bounded wait (sandbox_lib.c, beside sleep)
  *
  * The aggregated error is a table { message, errors, results, failed,
  * total }: errors[i] is what fi raised (an AWS error table, a string...),
@@ -610,6 +611,7 @@ void sandbox_open_sched(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{"all", aws_all},
 		{"each", aws_each},
+		{"wait", sandbox_aws_wait},
 		{NULL, NULL},
 	};
 	lua_createtable(L, 0, 2);

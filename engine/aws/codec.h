@@ -68,5 +68,9 @@ int codec_parse_response(lua_State *L, const aws_operation *op, const http_respo
  * number), lists empty. Distinct seqs (the planned write's number) give
  * distinct ids, so two planned groups are two groups in the plan. */
 void codec_push_placeholder(lua_State *L, const aws_operation *op, int seq);
+/* The same with each enum member's value number variant (modulo their
+ * count) instead of the first: a dry run's wait tries these in turn for an
+ * answer that meets its condition. */
+void codec_push_placeholder_variant(lua_State *L, const aws_operation *op, int seq, int variant);
 
 #endif

@@ -1109,18 +1109,19 @@ static const char *placeholder_id(const char *member)
 	return NULL;
 }
 
-static void ph_structure(lua_State *L, const aws_shape *s, int depth, int seq);
+static void ph_structure(lua_State *L, const aws_shape *s, int depth, int seq, int variant);
 
 /* Pushes a placeholder for member m; 0 when it is left out (deep nesting).
- * Ids end in seq, so that two planned resources never share one. */
-static int ph_member(lua_State *L, const aws_member *m, int depth, int seq)
+ * Ids end in seq, so that two planned resources never share one. An enum
+ * takes its value number variant (modulo their count). */
+static int ph_member(lua_State *L, const aws_member *m, int depth, int seq, int variant)
 {
 	const aws_shape *s = m->shape;
 	const char *id;
 	switch (s->type) {
 	case AWS_SHAPE_STRING:
 		if (s->nenums > 0)
-			lua_pushstring(L, s->enums[0]);
+			lua_pushstring(L, s->enums[(size_t)variant % s->nenums]);
 		else if ((id = placeholder_id(m->name)) && seq > 0)
 			lua_pushfstring(L, "%s%d", id, seq);
 		else if (id)
@@ -1148,7 +1149,7 @@ static int ph_member(lua_State *L, const aws_member *m, int depth, int seq)
 	case AWS_SHAPE_STRUCTURE:
 		if (depth >= PH_MAX_DEPTH)
 			return 0;
-		ph_structure(L, s, depth + 1, seq);
+		ph_structure(L, s, depth + 1, seq, variant);
 		return 1;
 	default: /* lists, maps, documents: empty */
 		lua_newtable(L);
@@ -1156,19 +1157,26 @@ static int ph_member(lua_State *L, const aws_member *m, int depth, int seq)
 	}
 }
 
-static void ph_structure(lua_State *L, const aws_shape *s, int depth, int seq)
+static void ph_structure(lua_State *L, const aws_shape *s, int depth, int seq, int variant)
 {
 	luaL_checkstack(L, 4, "placeholder");
 	lua_createtable(L, 0, s->nmembers + 1);
 	for (size_t i = 0; i < s->nmembers; i++)
-		if (ph_member(L, &s->members[i], depth, seq))
+		if (ph_member(L, &s->members[i], depth, seq, variant))
 			lua_setfield(L, -2, s->members[i].name);
 }
 
 void codec_push_placeholder(lua_State *L, const aws_operation *op, int seq)
 {
+	codec_push_placeholder_variant(L, op, seq, 0);
+}
+
+void codec_push_placeholder_variant(lua_State *L, const aws_operation *op, int seq, int variant)
+{
+	if (variant < 0)
+		variant = 0;
 	if (op->output)
-		ph_structure(L, op->output, 0, seq);
+		ph_structure(L, op->output, 0, seq, variant);
 	else
 		lua_createtable(L, 0, 1);
 	lua_createtable(L, 0, 2);

@@ -1,6 +1,7 @@
 /* host — the host side of the sandbox: each primitive call a playbook makes
- * (sent, or planned in a dry run), journaled with its parameters, and the
- * playbook's log lines. See run_int.h.
+ * (sent, or planned in a dry run, dry.c answering what a dry run cannot
+ * read), journaled with its parameters, and the playbook's log lines. See
+ * run_int.h.
  *
  * Inside aws.all (a live run), calls start on the client's multi handle
  * (host_async) and overlap; what is journaled meanwhile carries the order
@@ -139,6 +140,24 @@ static void plan_write(run *rn, const char *op, lua_State *L, int params)
 	}
 }
 
+void host_plan_wait(run *rn, double seconds, double every, const char *reads)
+{
+	if (rn->plan_cut)
+		return;
+	size_t before = rn->plan.len;
+	plan_step_heading(rn);
+	if (every > 0)
+		buf_printf(&rn->plan, "      (would wait up to %g s, checking every %g s%s%s; "
+			   "planned as met)", seconds, every, reads ? ": " : "", reads ? reads : "");
+	else
+		buf_printf(&rn->plan, "      (would wait %g s)", seconds);
+	if (buf_putc(&rn->plan, '\0') != 0) { /* past the output limit */
+		rn->plan.len = before;
+		if (rn->plan.data)
+			rn->plan.data[before] = '\0';
+	}
+}
+
 static void capture_params(buf *out, lua_State *L, int params)
 {
 	jw w;
@@ -171,6 +190,12 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 	rn->calls++;
 	capture_params(&rn->params, L, params);
 	next_order(rn, key, sizeof(key));
+	if (r->o.dry_run && op && sandbox_dry_waiting(rn->sb) > 0) {
+		/* a dry aws.wait's check tried again: no call at all, read or write */
+		rn->calls--;
+		codec_push_placeholder_variant(L, op, 0, sandbox_dry_waiting(rn->sb));
+		return 0;
+	}
 	if (r->o.dry_run && e->access == ALLOW_WRITE && op) {
 		/* a planned write is validated as the live run would before sending it */
 		if (codec_check_request(L, op, params, err) != 0) {
@@ -179,8 +204,14 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 		}
 		plan_write(rn, label, L, params);
 		codec_push_placeholder(L, op, rn->writes);
+		dry_planned_write(rn, L, op, params);
 		return 0;
 	}
+	int dry = r->o.dry_run && op ? dry_read(rn, L, op, params, label) : 0;
+	if (dry == 1)
+		return 0;
+	if (dry == 2) /* sent for the real resources it names only */
+		capture_params(&rn->params, L, params);
 	rn->observed = 0;
 	if (!op) {
 		aws_error_set(err, "UnknownOperation", "%s is not in the service model", label);
@@ -197,6 +228,8 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 	}
 	if (!rn->observed)
 		journal_unobserved(rn, rn->step, label, e, rc, err, &rn->params);
+	if (dry == 2)
+		dry_read_done(L, rc);
 	if (op)
 		undo_observe(rn, rn->step, e, &rn->params, L, rc, err);
 	return rc;

@@ -6,6 +6,8 @@
  * steps.c    the step loop: when/run, critical steps, outcomes
  * ctx.c      ctx: the finding, env, state, save, skip
  * host.c     the sandbox's host: primitive calls (sent or planned), logs
+ * dry.c      what a dry run answers without AWS: waits, reads of planned
+ *            resources
  * account.c  which account a run answers in, with which credentials
  * report.c   the journal lines, the human summary and plan, the Lambda result
  * check.c    `deadbolt check`
@@ -90,6 +92,7 @@ struct run {
 	buf params;        /* the last call's parameters, as JSON */
 	buf plan;          /* the dry-run plan, for the summary (at most output_limit) */
 	int plan_cut;      /* planned writes left out of plan: it was full */
+	buf wait_reads;    /* a dry aws.wait's reads, for its plan line */
 	double t0;
 	/* Inside the outermost aws.all (calls overlap): log lines for the
 	 * notes kept by order key, and the saves from saves_mark on, put in a
@@ -121,6 +124,23 @@ void host_observe(void *ud, const aws_call_record *rec);
 extern const sandbox_async host_async;
 /* Frees what host_async still holds (a run stopped by out of memory). */
 void host_free_calls(run *rn);
+
+/* The plan's line for a wait not waited (dry.c): every 0 for a sleep;
+ * reads: what a bounded wait's check read, or NULL. */
+void host_plan_wait(run *rn, double seconds, double every, const char *reads);
+
+/* dry.c, a dry run only. */
+extern const sandbox_dry host_dry; /* the sandbox's waits (ud: the run) */
+/* After a planned write (its placeholder answer on top of L): the planned
+ * security groups and their rules, for the reads that name them. */
+void dry_planned_write(run *rn, lua_State *L, const aws_operation *op, int params);
+/* Before a read (label: "ec2.DescribeSecurityGroups"; not on a dry
+ * aws.wait's later tries, which host_call answers): 0 to send it as it
+ * is; 1 when answered here (answer pushed, journaled); 2 to send it with
+ * params narrowed to the real resources it names, then dry_read_done with
+ * its rc (the answer on top when 0) adds the planned ones. */
+int dry_read(run *rn, lua_State *L, const aws_operation *op, int params, const char *label);
+void dry_read_done(lua_State *L, int rc);
 
 /* undo.c: after each call a live run sent, at once or inside aws.all (step
  * and params: the call's; rc its result, the answer on top of L when 0):

@@ -133,6 +133,8 @@ static void execute(run *rn)
 	sandbox_set_run(rn->sb, &facts);
 	if (!r->o.dry_run)
 		sandbox_set_async(rn->sb, &host_async);
+	else
+		sandbox_set_dry(rn->sb, &host_dry);
 	if (r->o.client) {
 		aws_client_set_region(r->o.client, rn->region);
 		aws_client_set_deadline(r->o.client, sandbox_deadline(rn->sb));
@@ -181,6 +183,7 @@ static runner_outcome run_one(runner *r, int fidx, int index, int total, jw *res
 	buf_init(&rn.params, PARAMS_MAX);
 	buf_init(&rn.plan, report_output_limit(r));
 	buf_init(&rn.notes, NOTES_MAX);
+	buf_init(&rn.wait_reads, NOTES_MAX);
 	r->seen++;
 	r->summary_bytes = 0;
 	r->summary_cut = 0;
@@ -207,6 +210,7 @@ static runner_outcome run_one(runner *r, int fidx, int index, int total, jw *res
 	buf_free(&rn.params);
 	buf_free(&rn.plan);
 	buf_free(&rn.notes);
+	buf_free(&rn.wait_reads);
 	return rn.outcome;
 }
 

@@ -54,7 +54,11 @@ end
 -- run (function 1's, then function 2's, ...). A branch must not rely on what
 -- another branch does before or after its own calls: the branches
 -- interleave at every call.
-M.all, M.each = aws.all, aws.each
+--   aws.wait(seconds, every, check)   calls check() every `every` s until it
+--                             returns a value (that value), for at most
+--                             seconds (then nil). A dry run does not wait:
+--                             it plans the wait and answers as if it were met.
+M.all, M.each, M.wait = aws.all, aws.each, aws.wait
 
 -- Every item of a Marker/NextMarker listing (elb, elbv2), all pages joined:
 -- aws.all_pages(elb.describe_load_balancers, {}, "LoadBalancerDescriptions").

@@ -19,19 +19,10 @@ function M.agent(instance_id)
 end
 
 -- Polls check() every poll seconds until it returns a value, for at most
--- seconds. Returns that value, or nil when the time ran out.
+-- seconds. Returns that value, or nil when the time ran out. (A dry run
+-- plans the wait and answers as if it were met: aws.wait.)
 local function wait_for(seconds, poll, check)
-  local polls = math.max(1, math.ceil(seconds / poll))
-  for i = 1, polls + 1 do
-    local value = check()
-    if value then
-      return value
-    end
-    if i <= polls then
-      sleep(poll)
-    end
-  end
-  return nil
+  return aws.wait(seconds, poll, check)
 end
 
 -- The agent's information once it is online, or nil after agent_wait_seconds.

@@ -254,12 +254,6 @@ function M.close_forensic_egress(ctx, group_ids, opened)
   if #group_ids == 0 then
     return
   end
-  if ctx.dry_run then -- the groups as they would be: only the forensic rule
-    for _, id in ipairs(group_ids) do
-      ec2.revoke_security_group_egress { GroupId = id, IpPermissions = { forensic_rule() } }
-    end
-    return
-  end
   local found = aws.all {
     function() return ec2.describe_security_groups { GroupIds = group_ids } end,
     function()

@@ -84,7 +84,7 @@ end
 -- was read before may have changed.
 function M.acquire(ctx, resource)
   local bucket, settings = ctx.env.ARTIFACT_BUCKET, config.ec2.lock
-  if not bucket or not settings or not settings.enabled or ctx.dry_run then
+  if not bucket or not settings or not settings.enabled then
     return false
   end
   local window = settings.window_seconds

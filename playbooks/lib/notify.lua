@@ -24,9 +24,6 @@ local function verdict(ctx)
   end
   local response = ctx.state.response or "contain"
   local word = ({ contain = "contained", evidence = "evidence collected", notify = "notified" })[response]
-  if ctx.dry_run then
-    word = "plan (dry run): " .. word
-  end
   if failed > 0 then
     word = word .. string.format(", %d step%s failed", failed, failed == 1 and "" or "s")
   end

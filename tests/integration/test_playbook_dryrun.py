@@ -19,6 +19,7 @@ class DryRunCase(WorldTestCase):
         self.assertEqual(result.rc, 0, result.describe())
         self.assertIn("outcome: planned", result.out, result.describe())
         self.assertIn("none sent", result.out)
+        self.out = result.out
         self.assertEqual(fake_writes(self.world), [], "a write reached AWS")
         return printed_plan(result.out)
 
@@ -32,6 +33,7 @@ class TestEc2DryRun(DryRunCase):
         plan = self.dry_run(finding("CryptoCurrency:EC2/BitcoinTool.B", instance_resource(w.inst.id), role="ACTOR"),
                             w.env, playbooks=playbooks)
         self.assertEqual([op for op, _ in plan], [
+            "s3.PutObject", "s3.PutObject",  # the lock's two windows, planned as taken
             "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute",
             "ec2.CreateSecurityGroup", "ec2.CreateSecurityGroup",
             "ec2.RevokeSecurityGroupEgress", "ec2.AuthorizeSecurityGroupIngress", "ec2.AuthorizeSecurityGroupEgress",
@@ -42,17 +44,56 @@ class TestEc2DryRun(DryRunCase):
             "ec2.CreateTags", "ec2.CreateSnapshot", "ec2.CreateSnapshot", "ec2.CreateSnapshot",
             "s3.PutObject", "s3.PutObject", "s3.PutObject",
             "ec2.AuthorizeSecurityGroupEgress", "ec2.AssociateIamInstanceProfile", "ssm.SendCommand",
-            "ec2.DisassociateIamInstanceProfile", "ec2.RevokeSecurityGroupEgress", "sns.Publish"])
+            "s3.PutObject", "s3.PutObject",  # the commands' record and its manifest
+            "ec2.DisassociateIamInstanceProfile", "ec2.RevokeSecurityGroupEgress",
+            "s3.PutObject", "s3.PutObject",  # the lock released
+            "sns.Publish"])
         params = [p for _, p in plan]
-        self.assertEqual(params[0], {"InstanceId": w.inst.id, "DisableApiTermination": {"Value": True}})
-        self.assertEqual(params[1], {"InstanceId": w.inst.id, "DisableApiStop": {"Value": True}})
-        self.assertEqual(params[12]["ShouldDecrementDesiredCapacity"], False)
+        self.assertTrue(params[0]["Key"].startswith(f"locks/{ACCOUNT}/") and params[0]["IfNoneMatch"] == "*")
+        self.assertEqual(params[2], {"InstanceId": w.inst.id, "DisableApiTermination": {"Value": True}})
+        self.assertEqual(params[3], {"InstanceId": w.inst.id, "DisableApiStop": {"Value": True}})
+        self.assertEqual(params[14]["ShouldDecrementDesiredCapacity"], False)
+        # The planned isolation group read back in end_forensics as the plan
+        # leaves it (its default egress rule revoked, the forensic rule
+        # opened): only the forensic rule is revoked, as in a live run.
+        revoked = [p for op, p in plan if op == "ec2.RevokeSecurityGroupEgress"][-1]["IpPermissions"]
+        self.assertEqual([(r["IpProtocol"], r["FromPort"]) for r in revoked], [("tcp", 443)])
+        # The waits are planned, not waited: the run took seconds, not the
+        # 30 s + 45 s the config allows them.
+        self.assertRegex(self.out, r"\(would wait up to \d+ s, checking every \d+ s: "
+                                   r"ssm\.DescribeInstanceInformation; planned as met\)")
+        self.assertRegex(self.out, r"\(would wait up to \d+ s, checking every \d+ s: "
+                                   r"ssm\.GetCommandInvocation; planned as met\)")
+        # The commands' wait answered as met: the planned record is of
+        # commands that ended (the first status the wait's check accepts).
+        record = [p for op, p in plan if op == "s3.PutObject" and p["Key"].endswith("/forensic-commands.json")]
+        self.assertEqual(json.loads(record[0]["Body"])["status"], "Success")
+        self.assertNotIn("plan (dry run)", [p for op, p in plan if op == "sns.Publish"][0]["Subject"])
+        self.assertEqual(self.world.s3.list_objects_v2(Bucket=w.bucket)["KeyCount"], 0)
         moved = sorted(p["NetworkInterfaceId"] for op, p in plan if op == "ec2.ModifyNetworkInterfaceAttribute")
         self.assertEqual(moved, sorted(w.inst.enis * 2))
         self.assertEqual(sorted(p["VolumeId"] for op, p in plan if op == "ec2.CreateSnapshot"),
                          sorted(w.inst.volumes))
         self.assertEqual(ec2_state(self.world, w), before)
         self.assertEqual(self.world.ssm_commands(), [])
+
+    def test_a_dry_run_plans_the_writes_the_live_run_then_makes(self):
+        """The same playbook code runs in both modes: with the same reads,
+        the dry run's plan is the live run's writes, call for call (the
+        ids of what the plan creates are placeholders; a lock, a wait, a
+        group read back are emulated, not skipped)."""
+        w = ec2_world(self.world)
+        playbooks = playbooks_with_config(endpoint_config(w))
+        self.addCleanup(shutil.rmtree, os.path.dirname(playbooks), True)
+        document = finding("CryptoCurrency:EC2/BitcoinTool.B", instance_resource(w.inst.id), role="ACTOR")
+        dry = run(self.world, document, "--dry-run", env=w.env, playbooks=playbooks)
+        self.assertEqual(dry.outcome, "planned", dry.describe())
+        live = run(self.world, document, env=w.env, playbooks=playbooks)
+        self.assertEqual(live.outcome, "contained", live.describe())
+        planned = [(c["step"], c["op"]) for c in dry.calls() if c["access"] == "write"]
+        sent = [(c["step"], c["op"]) for c in live.calls() if c["access"] == "write"]
+        self.assertEqual(planned, sent)
+        self.assertTrue(all(c.get("dry_run") for c in dry.calls() if c["access"] == "write"))
 
 
 class TestS3DryRun(DryRunCase):

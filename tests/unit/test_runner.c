@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "digest.h"
 #include "lint.h"
@@ -271,6 +272,119 @@ START_TEST(test_dry_run_sends_reads_and_plans_writes_in_order)
 	ck_assert_msg(one && two && one < two, "plan not in the summary:\n%s", out.summary);
 	ck_assert_ptr_nonnull(strstr(out.summary, "outcome: planned"));
 	free(json);
+	outcome_free(&out);
+}
+END_TEST
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* tests/playbooks/dry.lua, dry (1) or live (0): how long it took. */
+static double run_dry_playbook(outcome *out, int dry_run)
+{
+	char d[1024];
+	setenv("ARTIFACT_BUCKET", "evidence-bucket", 1);
+	double t0 = now_s();
+	run_doc(out, dry_run, doc(d, sizeof(d), "Impact:EC2/Test.Dry", "Instance", NULL));
+	double took = now_s() - t0;
+	unsetenv("ARTIFACT_BUCKET");
+	ck_assert_int_eq(out->rc, 0);
+	return took;
+}
+
+START_TEST(test_dry_run_plans_sleeps_and_waits_without_waiting)
+{
+	outcome out = {0};
+	double took = run_dry_playbook(&out, 1);
+	/* sleep(0.5) and a wait of up to 1 s that is never met: nothing waited */
+	ck_assert_msg(took < 0.5, "the dry run took %.2f s", took);
+	lua_State *L = journal_lua(&out);
+	JCHECK(L, "steps() == 'dwell=ok,wait_met=ok,wait_value=ok,group=ok,lock=ok,wait_write=ok'");
+	JCHECK(L, "find('wait', 'dwell').seconds == 0.5 and find('wait', 'dwell').dry_run == true");
+	JCHECK(L, "find('wait', 'dwell').every == nil");
+	/* the wait's check ran once, its read planned, not sent; answered as met */
+	JCHECK(L, "find('wait', 'wait_met').seconds == 1 and find('wait', 'wait_met').every == 0.5");
+	JCHECK(L, "find('wait', 'wait_met')['until'] == 'ssm.GetCommandInvocation'");
+	JCHECK(L, "find('aws_call', 'wait_met').op == 'ssm.GetCommandInvocation'");
+	JCHECK(L, "find('aws_call', 'wait_met').dry_run == true and find('aws_call', 'wait_met').access == 'read'");
+	JCHECK(L, "find('aws_call', 'wait_met', 2).op == nil");
+	/* the check ran again with the answer's enums tried in turn (Pending,
+	 * InProgress, Delayed, Success): the wait answers the one that meets it */
+	JCHECK(L, "find('step', 'wait_met').saved.wait.polls == 4");
+	JCHECK(L, "find('step', 'wait_met').saved.wait.got == true");
+	JCHECK(L, "find('step', 'wait_met').saved.wait.status == 'Success'");
+	JCHECK(L, "find('run_end').counts.aws_calls == #all('aws_call')");
+	JCHECK(L, "find('step', 'wait_value').saved.value == 'ready'");
+	ck_assert_ptr_null(strstr(out.fake.ops, "GetCommandInvocation"));
+	/* the plan says what would have been waited, under its step */
+	ck_assert_ptr_nonnull(strstr(out.summary, "    dwell: a sleep: planned, not slept, in a dry run\n"
+					     "      (would wait 0.5 s)\n"));
+	ck_assert_ptr_nonnull(strstr(out.summary, "      (would wait up to 1 s, checking every 0.5 s: "
+					     "ssm.GetCommandInvocation; planned as met)\n"));
+	/* a conditional write is planned as succeeding */
+	JCHECK(L, "find('step', 'lock').saved.locked == true");
+	/* a write in a check is planned once, however many tries it took
+	 * (Failed is the 7th status) */
+	JCHECK(L, "find('step', 'wait_write').saved.failed == 'Failed'");
+	JCHECK(L, "find('aws_call', 'wait_write', 1).op == 'ec2.CreateTags'");
+	JCHECK(L, "find('aws_call', 'wait_write', 1).dry_run == true");
+	JCHECK(L, "find('aws_call', 'wait_write', 2).op == 'ssm.GetCommandInvocation'");
+	JCHECK(L, "find('aws_call', 'wait_write', 3).op == nil");
+	JCHECK(L, "find('run_end').counts.writes_planned == 5");
+	lua_close(L);
+	outcome_free(&out);
+}
+END_TEST
+
+START_TEST(test_dry_run_reads_a_planned_group_as_new_with_the_planned_rules)
+{
+	outcome out = {0};
+	run_dry_playbook(&out, 1);
+	lua_State *L = journal_lua(&out);
+	JCHECK(L, "find('step', 'group').status == 'ok'");
+	/* read as AWS documents a new VPC group: nothing in, all IPv4 out */
+	JCHECK(L, "find('step', 'group').saved.group.id == 'sg-dryrun1'");
+	JCHECK(L, "find('step', 'group').saved.group.new_in == 0");
+	JCHECK(L, "find('step', 'group').saved.group.new_out == '-1 0.0.0.0/0'");
+	JCHECK(L, "find('step', 'group').saved.group.vpc == 'vpc-1'");
+	JCHECK(L, "find('step', 'group').saved.group.tag == 'untrack'");
+	/* the planned authorize and revoke applied; the real group read for real */
+	JCHECK(L, "find('step', 'group').saved.group.groups == 1");
+	JCHECK(L, "find('step', 'group').saved.group.last == 'sg-dryrun1'");
+	JCHECK(L, "find('step', 'group').saved.group.out == 1");
+	JCHECK(L, "find('step', 'group').saved.group.v6 == '::/0'");
+	JCHECK(L, "find('step', 'group').saved.again == 0");
+	/* the planned group alone: not sent; with a real one: sent for that one only */
+	JCHECK(L, "find('aws_call', 'group', 2).op == 'ec2.DescribeSecurityGroups'");
+	JCHECK(L, "find('aws_call', 'group', 2).dry_run == true");
+	JCHECK(L, "find('aws_call', 'group', 5).op == 'ec2.DescribeSecurityGroups'");
+	JCHECK(L, "find('aws_call', 'group', 5).dry_run == nil");
+	JCHECK(L, "#find('aws_call', 'group', 5).params.GroupIds == 1");
+	JCHECK(L, "find('aws_call', 'group', 5).params.GroupIds[1] == 'sg-0123456789abcdef0'");
+	ck_assert_str_eq(out.fake.ops, "ec2.DescribeSecurityGroups;");
+	lua_close(L);
+	outcome_free(&out);
+}
+END_TEST
+
+START_TEST(test_live_run_sleeps_and_polls_as_before)
+{
+	outcome out = {0};
+	double took = run_dry_playbook(&out, 0);
+	/* sleep(0.5), then a wait of 1 s every 0.5 s never met: 3 checks, 2 sleeps */
+	ck_assert_msg(took >= 1.5, "the live run took %.2f s", took);
+	lua_State *L = journal_lua(&out);
+	JCHECK(L, "find('wait', 'dwell').seconds == nil");
+	JCHECK(L, "find('step', 'wait_met').saved.wait.polls == 3");
+	JCHECK(L, "find('step', 'wait_met').saved.wait.got == false");
+	JCHECK(L, "find('step', 'wait_value').saved.value == 'ready'");
+	ck_assert_ptr_nonnull(strstr(out.fake.ops, "ssm.GetCommandInvocation;ssm.GetCommandInvocation;"
+					      "ssm.GetCommandInvocation;ec2.CreateSecurityGroup;"));
+	lua_close(L);
 	outcome_free(&out);
 }
 END_TEST
@@ -591,7 +705,7 @@ START_TEST(test_check_reports_each_structural_problem)
 	f = open_memstream(&text, &len);
 	ck_assert_int_eq(runner_check(PLAYBOOKS, f, err, sizeof(err)), 0);
 	fclose(f);
-	ck_assert_msg(strstr(text, "5 playbooks, 1 module: no problems") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "6 playbooks, 1 module: no problems") != NULL, "%s", text);
 	free(text);
 	ck_assert_int_eq(runner_check("tests/no-such-dir", stderr, err, sizeof(err)), -1);
 }
@@ -642,6 +756,9 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("runner");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_dry_run_sends_reads_and_plans_writes_in_order);
+	tcase_add_test(tc, test_dry_run_plans_sleeps_and_waits_without_waiting);
+	tcase_add_test(tc, test_dry_run_reads_a_planned_group_as_new_with_the_planned_rules);
+	tcase_add_test(tc, test_live_run_sleeps_and_polls_as_before);
 	tcase_add_test(tc, test_playbook_hash_is_the_file_sha256);
 	tcase_add_test(tc, test_live_run_sends_every_call_in_order_and_contains);
 	tcase_add_test(tc, test_failed_steps_make_partial_and_the_rest_still_runs);
