@@ -5,7 +5,9 @@
 #   Lua 5.4.9 and lua-cjson   $(BUILD)/deps/: per build directory, -O2,
 #                             not instrumented unless LUA_SAN says so (below)
 #   libcurl (HTTP/1.1, HTTPS) $(CURL_DIR): one build, shared by every
-#                             BUILD (its configure takes most of the time)
+#                             BUILD (its configure takes most of the time);
+#                             tools/build-curl.sh builds it under a lock,
+#                             so concurrent makes build it once
 #   OpenSSL                   libssl.a and libcrypto.a from Debian's libssl-dev
 #                             (its headers are /usr/include/openssl)
 #
@@ -119,12 +121,8 @@ $(CURL_LIB): $(CURL_TAR) $(DEPS_SRC)/SHA256SUMS
 	$(call check_sum,$(CURL_TAR))
 	@for a in $(OPENSSL_A); do [ -f "$$a" ] || { \
 	  echo "deps: $$a missing: install libssl-dev (make deps)" >&2; exit 1; }; done
-	rm -rf $(CURL_DIR) && mkdir -p $(CURL_DIR)
-	tar -xzf $(CURL_TAR) -C $(CURL_DIR) --strip-components=1
-	cd $(CURL_DIR) && ./configure $(CURL_CONFIGURE) CC="$(CC)" CFLAGS="-O2 -g" \
-	  >configure.log 2>&1 || { tail -n 30 configure.log >&2; exit 1; }
-	+$(MAKE) --no-print-directory -C $(CURL_DIR)/lib libcurl.la >$(CURL_DIR)/make.log 2>&1 || \
-	  { grep -m5 -E 'error|Error' $(CURL_DIR)/make.log >&2; exit 1; }
+	+CC="$(CC)" MAKE="$(MAKE)" CURL_CONFIGURE="$(CURL_CONFIGURE)" \
+	  sh $(DEPS_ROOT)/tools/build-curl.sh $(CURL_DIR) $(CURL_TAR) $(DEPS_SRC)/SHA256SUMS
 
 # A new library relinks what links it.
 $(BUILD)/deadbolt $(UNIT_BIN): $(DEPS_ALL)

@@ -131,13 +131,13 @@ int lambda_trace_id_ok(const char *s)
 	return 1;
 }
 
-const char *lambda_error_type(runner_outcome worst, int partial_is_error)
+const char *lambda_error_type(runner_outcome worst, int partial_is_error, int failures_final)
 {
 	switch (worst) {
 	case OUTCOME_INVALID:
 		return "Deadbolt.InvalidEvent";
 	case OUTCOME_FAILED:
-		return "Deadbolt.ContainmentFailed";
+		return failures_final ? NULL : "Deadbolt.ContainmentFailed";
 	case OUTCOME_PARTIAL:
 		return partial_is_error ? "Deadbolt.ContainmentPartial" : NULL;
 	default:
@@ -451,11 +451,14 @@ static void inv_outcome_error(lambda_rt *rt, const rt_invocation *inv, const cha
 /* failed -> error: the async invoke retries (the playbooks are idempotent)
  * and then goes to the DLQ. partial -> success by default: the critical
  * steps held, a retry would repeat every write, and the journal and the
- * notification say which step did not. */
+ * notification say which step did not. failed because a member account's
+ * run was refused (no role to assume there) -> success: each retry would
+ * be refused alike and notify the same refusal again, two more times. */
 static void inv_report(lambda_rt *rt, const rt_invocation *inv, runner_outcome worst,
 		       const buf *result)
 {
-	const char *etype = lambda_error_type(worst, rt->partial_is_error);
+	const char *etype = lambda_error_type(worst, rt->partial_is_error,
+					      runner_failures_final(rt->runner));
 
 	if (etype != NULL)
 		inv_outcome_error(rt, inv, etype, worst, result);

@@ -39,8 +39,10 @@ double lambda_run_deadline(long long deadline_ms, double now_real, double now_mo
 int lambda_trace_id_ok(const char *s);
 
 /* The errorType to post for a worst outcome, or NULL when the outcome is a
- * success response. partial_is_error: DEADBOLT_PARTIAL_IS_ERROR. */
-const char *lambda_error_type(runner_outcome worst, int partial_is_error);
+ * success response. partial_is_error: DEADBOLT_PARTIAL_IS_ERROR.
+ * failures_final: runner_failures_final, the failures are refusals a retry
+ * would repeat (and notify again): failed is then a success response too. */
+const char *lambda_error_type(runner_outcome worst, int partial_is_error, int failures_final);
 
 /* Parses a boolean setting: "", "0", "false", "no", "off" -> 0; "1", "true",
  * "yes", "on" -> 1 (any case). NULL counts as "". -1 for anything else. */

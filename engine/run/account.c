@@ -15,6 +15,7 @@
 #include "creds.h"
 #include "journal.h"
 #include "model.h"
+#include "retry.h"
 #include "run_int.h"
 
 #define ACCOUNT_SLOTS 16           /* member accounts whose credentials are kept */
@@ -200,13 +201,19 @@ static int member_creds(run *rn, double margin_s, aws_credentials **out, aws_err
 
 /* ---- the run ---- */
 
-static void refuse(run *rn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Fails the run with the reason. final: a new delivery of the finding would
+ * be refused alike (a setting, or an AWS error no retry changes: the role
+ * does not exist, its trust policy refuses), so Lambda need not retry it
+ * and notify again (runner_failures_final); a throttled or unanswered STS
+ * call is not final. */
+static void refuse(run *rn, int final, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void refuse(run *rn, const char *fmt, ...)
+static void refuse(run *rn, int final, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	rn->outcome = OUTCOME_FAILED;
+	rn->final = final;
 	vsnprintf(rn->reason, sizeof(rn->reason), fmt, ap);
 	va_end(ap);
 }
@@ -335,8 +342,9 @@ static int enter(run *rn, double margin_s, char *caller, size_t n)
 	aws_error_clear(&err);
 	if (aws_client_caller_account(rn->r->o.client, caller, n, &err) != 0) {
 		journal_account(rn, "", "refused", &err);
-		refuse(rn, "account %s: cannot tell the caller's account (sts.GetCallerIdentity: %s: %s), "
-			   "so nothing is changed", rn->fi.account, err.code, err.message);
+		refuse(rn, retry_classify(&err) == RETRY_NO,
+		       "account %s: cannot tell the caller's account (sts.GetCallerIdentity: %s: %s), "
+		       "so nothing is changed", rn->fi.account, err.code, err.message);
 		return -1;
 	}
 	if (strcmp(caller, rn->fi.account) == 0) {
@@ -345,7 +353,7 @@ static int enter(run *rn, double margin_s, char *caller, size_t n)
 	}
 	if (!a->set.role_name[0]) {
 		journal_account(rn, caller, "refused", NULL);
-		refuse(rn, "account %s is not this deployment's (%s) and config.lua names no "
+		refuse(rn, 1, "account %s is not this deployment's (%s) and config.lua names no "
 			   "accounts.role_name to assume there, so nothing is changed", rn->fi.account,
 		       caller);
 		return -1;
@@ -354,7 +362,8 @@ static int enter(run *rn, double margin_s, char *caller, size_t n)
 		 rn->fi.account, a->set.role_name);
 	if (member_creds(rn, margin_s, &creds, &err) != 0) {
 		journal_account(rn, caller, "refused", &err);
-		refuse(rn, "account %s: cannot assume %s in %s (%s: %.200s), so nothing is changed",
+		refuse(rn, retry_classify(&err) == RETRY_NO,
+		       "account %s: cannot assume %s in %s (%s: %.200s), so nothing is changed",
 		       rn->fi.account, rn->role_arn, rn->region, err.code, err.message);
 		return -1;
 	}

@@ -245,6 +245,8 @@ void report_result(jw *w, const run *rn)
 	jw_field_str(w, "playbook", rn->pb ? rn->pb->name : NULL);
 	jw_field_str(w, "outcome", runner_outcome_name(rn->outcome));
 	jw_field_str(w, "reason", rn->reason[0] ? rn->reason : NULL);
+	if (rn->final)
+		jw_field_bool(w, "retry", 0); /* a new delivery would fail alike */
 	jw_key(w, "counts");
 	write_counts(w, rn);
 	jw_obj_end(w);

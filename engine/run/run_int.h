@@ -64,6 +64,9 @@ struct runner {
 	int summary_cut;      /* the summary's cut line was written */
 	int seen;     /* findings run so far, over every document */
 	int totals[OUTCOME_INVALID + 1]; /* how many ended each way */
+	/* The current document's failed findings: those a new delivery would
+	 * only fail again (run.final), and the others. */
+	int doc_failed_final, doc_failed_other;
 };
 
 struct run {
@@ -87,6 +90,7 @@ struct run {
 	char not_contained[512]; /* ctx.not_contained's reason: the run ends skipped */
 	runner_outcome outcome;
 	char reason[512];
+	int final;         /* failed, and a new delivery would fail alike (account.c) */
 	int ok, failed, skipped, not_run, calls, writes;
 	int observed;      /* the client's observer journaled the last call */
 	buf params;        /* the last call's parameters, as JSON */

@@ -206,6 +206,10 @@ static runner_outcome run_one(runner *r, int fidx, int index, int total, jw *res
 	if (result)
 		report_result(result, &rn);
 	r->totals[rn.outcome]++;
+	if (rn.outcome == OUTCOME_FAILED && rn.final)
+		r->doc_failed_final++;
+	else if (rn.outcome == OUTCOME_FAILED)
+		r->doc_failed_other++;
 	ctx_free_saves(&rn);
 	buf_free(&rn.params);
 	buf_free(&rn.plan);
@@ -216,12 +220,18 @@ static runner_outcome run_one(runner *r, int fidx, int index, int total, jw *res
 
 /* ---- documents ---- */
 
+int runner_failures_final(const runner *r)
+{
+	return r->doc_failed_final > 0 && r->doc_failed_other == 0;
+}
+
 int runner_run_document(runner *r, const char *json, size_t len, runner_outcome *worst,
 			buf *result, char *err, size_t errlen)
 {
 	int base = lua_gettop(r->H), rc = -1;
 	jw w;
 	*worst = OUTCOME_INVALID;
+	r->doc_failed_final = r->doc_failed_other = 0;
 	int n = finding_decode(r->H, json, len, err, errlen);
 	if (n < 0) {
 		report_input_error(r, err);

@@ -73,6 +73,14 @@ void runner_set_run(runner *r, double deadline, FILE *journal_file);
 
 const char *runner_outcome_name(runner_outcome o);
 
+/* After runner_run_document: 1 when the document's findings that failed all
+ * failed in a way a new delivery of it would only repeat, and notify again
+ * (a member account's finding refused: no role named in config.lua, or one
+ * AWS will not let the run assume), so a caller that retries failures
+ * (Lambda's async invoke) should not; 0 when one failed otherwise (a
+ * transient error), or none failed. */
+int runner_failures_final(const runner *r);
+
 /* Writes the summary's closing line over every finding run so far, numbered
  * over every document ("total: 5 findings, 2 contained, 3 skipped"). */
 void runner_report_totals(runner *r);

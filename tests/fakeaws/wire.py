@@ -236,6 +236,14 @@ FAULTS = {
         "json": (500, "InternalServerError", "An internal error has occurred"),
         "rest-xml": (500, "InternalError", "We encountered an internal error. Please try again."),
     },
+    # Refused by IAM: what STS answers an AssumeRole whose role does not exist
+    # or whose trust policy does not name the caller (no retry changes it).
+    "denied": {
+        "ec2": (403, "UnauthorizedOperation", "You are not authorized to perform this operation."),
+        "query": (403, "AccessDenied", "User is not authorized to perform this action"),
+        "json": (400, "AccessDeniedException", "User is not authorized to perform this action"),
+        "rest-xml": (403, "AccessDenied", "Access Denied"),
+    },
     "503": {
         "ec2": (503, "Unavailable", "The server is overloaded and can't handle the request."),
         "query": (503, "ServiceUnavailable", "Service is unable to handle request."),

@@ -4,9 +4,10 @@
 -- copy as config.lua: the suite's expectations (which steps run, the tags,
 -- the forensic commands, the policy name ...) are written against these
 -- settings, not against playbooks/config.lua, which is the team's to tune.
--- When a playbook gains a setting, add it here as well as there (a playbook
--- that reads a setting missing here fails the suite at once). The meaning of
--- every setting is in playbooks/config.lua.
+-- When a playbook gains a setting, add it here as well as there: the two
+-- files keep the same keys, values may differ (tests/unit/test_check.c
+-- fails on a key in one and not the other, and checks both against the
+-- schema). The meaning of every setting is in playbooks/config.lua.
 
 return {
   ec2 = {

@@ -25,11 +25,13 @@ import unittest
 import uuid
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [TESTS, os.path.join(TESTS, "lambda")]
+sys.path[:0] = [TESTS, os.path.join(TESTS, "lambda"), os.path.join(TESTS, "integration")]
 
 from harness.world import (ACCESS_KEY, ACCOUNT, DEADBOLT, REGION, ROOT,  # noqa: E402
                            SECRET_KEY, WorldTestCase)
 from harness.playbooks import test_playbooks  # noqa: E402
+from playbook_cases import notification_queue, notifications, playbooks_with_config  # noqa: E402
+from test_template import load_template  # noqa: E402
 from runtime_api import RuntimeAPI  # noqa: E402
 
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE-session-token-" + uuid.uuid4().hex
@@ -372,6 +374,102 @@ class TestInvocations(LambdaCase):
         second = proxy.seen[len(first):]
         self.assertTrue(second)
         self.assertEqual({t for _, t in second}, {None}, "a stale trace id was sent")
+
+
+MEMBER = "210987654321"  # a member account of the organisation, not deadbolt's own
+
+
+def lambda_retries():
+    """MaximumRetryAttempts as template.yaml sets it (the async invoke's
+    retries of an invocation that answered an error)."""
+    return int(load_template()["Parameters"]["MaximumRetryAttempts"]["Default"])
+
+
+class TestRefusedMemberAccount(LambdaCase):
+    """A member account's finding deadbolt cannot answer there (no role
+    named, or one AWS will not let it assume) fails, changes nothing, and is
+    notified once per delivery: Lambda retries an async invoke that answers
+    an error (MaximumRetryAttempts times, AWS's "How Lambda handles errors
+    and retries with asynchronous invocation"), and a refusal answered as an
+    error would be refused and notified again on each retry. A transient STS
+    failure is still an error, so that Lambda retries it.
+
+    The fake Runtime API does not retry; deliver() does what Lambda's async
+    queue does: the same event again while the answer is an error, at most
+    the template's MaximumRetryAttempts more times. What it cannot show:
+    Lambda's waits between attempts (1 and 2 minutes), and the DLQ."""
+
+    def setUp(self):
+        super().setUp()
+        self.topic, self.queue = notification_queue(self.world, "deadbolt")
+        self.world.bucket("deadbolt-artifacts")
+
+    def start(self, replacements=None):
+        """The runtime, live, with the suite's config edited so."""
+        pb = playbooks_with_config(replacements or {})
+        self.addCleanup(shutil.rmtree, os.path.dirname(pb), True)
+        root = tempfile.mkdtemp(prefix="deadbolt-task-")
+        self.addCleanup(shutil.rmtree, root, True)
+        os.symlink(pb, os.path.join(root, "playbooks"))
+        return self.bootstrap(task_root=root, extra_env={
+            "DEADBOLT_DRY_RUN": "false", "NOTIFICATION_TOPIC_ARN": self.topic})
+
+    def deliver(self, event):
+        """Every answer to one delivery of event, retries included."""
+        answers = []
+        for _ in range(1 + lambda_retries()):
+            answers.append(self.answer(self.api.enqueue(event)))
+            if answers[-1]["kind"] != "error":
+                break
+        return answers
+
+    def member_event(self):
+        event = finding_event("i-0123456789abcdef0")
+        detail = event["detail"]
+        detail["accountId"] = event["account"] = MEMBER
+        detail["arn"] = detail["arn"].replace(ACCOUNT, MEMBER)
+        return event
+
+    def assert_refused_once(self, answers, *in_reason):
+        self.assertEqual(len(answers), 1, [a["kind"] for a in answers])
+        resp = self.assert_response(answers[0])
+        self.assertEqual(resp["outcome"], "failed")
+        (found,) = resp["result"]["findings"]
+        self.assertEqual((found["outcome"], found["retry"]), ("failed", False), found)
+        for text in in_reason:
+            self.assertIn(text, found["reason"])
+        sent = notifications(self.world, self.queue)
+        self.assertEqual(len(sent), 1, sent)
+        self.assertIn(MEMBER, sent[0])
+        writes = [e["action"] for e in self.world.log()
+                  if e["action"].startswith(WRITE_PREFIXES) and e["action"] != "Publish"
+                  and e["service"] != "s3"]  # the journal, stored at home
+        self.assertEqual(writes, [])
+
+    def test_no_role_named_answers_failed_as_a_success_and_notifies_once(self):
+        self.start({'role_name = "deadbolt-response",': ""})
+        answers = self.deliver(self.member_event())
+        self.assert_refused_once(answers, MEMBER, "accounts.role_name")
+        self.assertEqual(self.world.attempts("AssumeRole"), 0)
+
+    def test_a_role_aws_will_not_let_it_assume_is_notified_once(self):
+        self.start()
+        self.world.fault("AssumeRole", "denied", count=100)
+        answers = self.deliver(self.member_event())
+        self.assert_refused_once(answers, "arn:aws:iam::%s:role/deadbolt-response" % MEMBER,
+                                 "AccessDenied")
+        self.assertEqual(self.world.attempts("AssumeRole"), 1, "AccessDenied is not retried")
+
+    def test_a_transient_sts_failure_is_an_error_that_lambda_retries(self):
+        self.start()
+        self.world.fault("AssumeRole", "500", count=100)  # every attempt of the first delivery
+        answers = self.deliver(self.member_event())
+        self.assertGreater(len(answers), 1)
+        body = self.assert_error(answers[0], "Deadbolt.ContainmentFailed")
+        self.assertIn("cannot assume", body["errorMessage"])
+        self.assertNotIn('"retry":false', body["errorMessage"])
+        # Each attempt that fails says so: the last one may be the only one.
+        self.assertEqual(len(notifications(self.world, self.queue)), len(answers))
 
 
 class TestRuntimeAPIFailures(LambdaCase):

@@ -2,7 +2,9 @@
  * snippets and config files in, the expected messages with their line
  * numbers out. Covers the source lint (lint.c), the config schema
  * (config_schema.c), GuardDuty's finding types (gd_types.c), the source map
- * that gives lines (lua_lex.c) and did-you-mean (suggest.c). */
+ * that gives lines (lua_lex.c) and did-you-mean (suggest.c); and that the
+ * configuration the integration tests run with (tests/harness/config.lua)
+ * has the keys of playbooks/config.lua. */
 #include <check.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -298,25 +300,145 @@ START_TEST(test_config_reports_each_setting_problem_with_its_line)
 }
 END_TEST
 
-START_TEST(test_the_shipped_config_is_clean)
+/* The shipped config and the one the integration tests run the playbooks
+ * with (tests/harness/config.lua): both pass the schema. */
+static const char *const config_files[] = {"playbooks/config.lua", "tests/harness/config.lua"};
+
+/* The text of the file at path into src (size bytes), NUL-terminated;
+ * returns its length. */
+static size_t read_source(const char *path, char *src, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "%s: cannot open (run from the source tree)", path);
+	size_t len = fread(src, 1, size - 1, f);
+	fclose(f);
+	ck_assert_msg(len < size - 1, "%s: larger than the test's buffer", path);
+	src[len] = '\0';
+	return len;
+}
+
+START_TEST(test_the_shipped_and_the_tests_configs_are_clean)
 {
 	collected got = {"", 0};
-	FILE *f = fopen("playbooks/config.lua", "rb");
 	static char src[1 << 16];
+	size_t len = read_source(config_files[_i], src, sizeof(src));
 	const char *const playbooks[] = {"ec2.lua", "iam.lua", "s3.lua", NULL};
 	lua_toks k;
 	lua_srcmap map;
-	ck_assert_ptr_nonnull(f);
-	size_t len = fread(src, 1, sizeof(src) - 1, f);
-	fclose(f);
-	src[len] = '\0';
 	lua_State *L = config_state(src);
 	ck_assert_int_eq(lua_lex_scan(src, len, &k), 0);
 	ck_assert_int_eq(lua_srcmap_build(&k, &map), 0);
-	ck_assert_int_eq(config_schema_check(L, -1, "config.lua", &map, L, playbooks, collect, &got), 0);
+	ck_assert_msg(config_schema_check(L, -1, "config.lua", &map, L, playbooks, collect, &got) == 0,
+		      "%s:\n%s", config_files[_i], got.text);
 	ck_assert_int_gt(lua_srcmap_line(&map, "forensics.egress"), 1);
 	lua_srcmap_free(&map);
 	lua_toks_free(&k);
+	lua_close(L);
+}
+END_TEST
+
+/* ---- the tests' config has the shipped config's shape ----------------------- */
+
+/* One line "PATH: WHAT" into c. */
+static void diff_line(collected *c, const char *path, const char *what)
+{
+	size_t used = strlen(c->text);
+	snprintf(c->text + used, sizeof(c->text) - used, "%s: %s\n", path, what);
+	c->n++;
+}
+
+/* Reports into c each string key of the table at a (its path under prefix)
+ * that the table at b lacks, "only in <names[0]>", and when types is set
+ * each key that holds a table in one and something else in the other. The
+ * elements of lists (integer keys) are values, which may differ. */
+static void keys_missing(lua_State *L, int a, int b, const char *prefix,
+			 const char *const names[2], int types, collected *c)
+{
+	char what[128];
+	a = lua_absindex(L, a);
+	b = lua_absindex(L, b);
+	lua_pushnil(L);
+	while (lua_next(L, a)) { /* stack: key, value in a */
+		if (lua_type(L, -2) == LUA_TSTRING) {
+			char path[256];
+			snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
+				 lua_tostring(L, -2));
+			lua_pushvalue(L, -2);
+			lua_rawget(L, b); /* stack: key, value in a, value in b */
+			int ta = lua_istable(L, -2), tb = lua_istable(L, -1);
+			if (lua_isnil(L, -1)) {
+				snprintf(what, sizeof(what), "only in %s", names[0]);
+				diff_line(c, path, what);
+			} else if (ta != tb && types) {
+				snprintf(what, sizeof(what), "a table in %s only", names[ta ? 0 : 1]);
+				diff_line(c, path, what);
+			} else if (ta && tb) {
+				keys_missing(L, -2, -1, path, names, types, c);
+			}
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+}
+
+/* The keys of the tables at a and b that are not in both, as lines of c;
+ * names[0] names a, names[1] b. */
+static void key_diff(lua_State *L, int a, int b, const char *const names[2], collected *c)
+{
+	const char *const swapped[2] = {names[1], names[0]};
+	keys_missing(L, a, b, "", names, 1, c);
+	keys_missing(L, b, a, "", swapped, 0, c);
+}
+
+static const struct {
+	const char *name, *a, *b, *want[3];
+	int n;
+} shape_cases[] = {
+	{"the same keys, other values and list lengths",
+	 "return { ec2 = { rules = {}, lock = { wait_seconds = 60 } }, f = { 'a', 'b' } }",
+	 "return { ec2 = { rules = { { response = 'notify' } }, lock = { wait_seconds = 1 } },"
+	 " f = { 'c' } }", {NULL}, 0},
+	{"a section only in one",
+	 "return { ec2 = {}, notify = { subject_prefix = 'x' } }", "return { ec2 = {} }",
+	 {"notify: only in shipped"}, 1},
+	{"a nested setting only in the other",
+	 "return { ec2 = { lock = { enabled = true } } }",
+	 "return { ec2 = { lock = { enabled = true, poll_seconds = 1 } } }",
+	 {"ec2.lock.poll_seconds: only in tests"}, 1},
+	{"a table in one, a value in the other; missing keys both ways",
+	 "return { ec2 = { screenshot = { deadline_seconds = 2 }, snapshots = true } }",
+	 "return { ec2 = { screenshot = 2, snapshot = true } }",
+	 {"ec2.screenshot: a table in shipped only", "ec2.snapshots: only in shipped",
+	  "ec2.snapshot: only in tests"}, 3},
+};
+
+static const char *const shape_names[2] = {"shipped", "tests"};
+
+START_TEST(test_a_key_in_one_config_and_not_the_other_is_reported)
+{
+	collected got = {"", 0};
+	lua_State *L = config_state(shape_cases[_i].a);
+	ck_assert_msg(luaL_dostring(L, shape_cases[_i].b) == LUA_OK, "%s", lua_tostring(L, -1));
+	key_diff(L, -2, -1, shape_names, &got);
+	expect_lines(&got, shape_cases[_i].want, shape_cases[_i].n, shape_cases[_i].name);
+	lua_close(L);
+}
+END_TEST
+
+/* tests/harness/config.lua keeps playbooks/config.lua's keys (values may
+ * differ): a setting added to one only is caught here, not by a playbook
+ * reading nil in the integration tests. */
+START_TEST(test_the_tests_config_has_the_shipped_configs_keys)
+{
+	collected got = {"", 0};
+	static char src[2][1 << 16];
+	const char *const names[2] = {config_files[0], config_files[1]};
+	read_source(config_files[0], src[0], sizeof(src[0]));
+	read_source(config_files[1], src[1], sizeof(src[1]));
+	lua_State *L = config_state(src[0]);
+	ck_assert_msg(luaL_dostring(L, src[1]) == LUA_OK, "%s", lua_tostring(L, -1));
+	key_diff(L, -2, -1, names, &got);
+	ck_assert_msg(got.n == 0, "the two configs differ in their keys:\n%s", got.text);
 	lua_close(L);
 }
 END_TEST
@@ -456,7 +578,11 @@ static Suite *check_suite(void)
 	t = tcase_create("config");
 	tcase_add_loop_test(t, test_config_reports_each_setting_problem_with_its_line, 0,
 			    NROWS(config_cases));
-	tcase_add_test(t, test_the_shipped_config_is_clean);
+	tcase_add_loop_test(t, test_the_shipped_and_the_tests_configs_are_clean, 0,
+			    NROWS(config_files));
+	tcase_add_loop_test(t, test_a_key_in_one_config_and_not_the_other_is_reported, 0,
+			    NROWS(shape_cases));
+	tcase_add_test(t, test_the_tests_config_has_the_shipped_configs_keys);
 	tcase_add_loop_test(t, test_misspelt_setting_reads_are_reported, 0, NROWS(read_cases));
 	suite_add_tcase(s, t);
 	t = tcase_create("guardduty");

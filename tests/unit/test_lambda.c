@@ -72,23 +72,29 @@ END_TEST
 
 static const struct {
 	runner_outcome o;
-	int partial_is_error;
+	int partial_is_error, failures_final;
 	const char *type; /* NULL: a success response */
 } outcome_cases[] = {
-	{ OUTCOME_CONTAINED, 0, NULL },
-	{ OUTCOME_PLANNED, 0, NULL },
-	{ OUTCOME_SKIPPED, 0, NULL },
-	{ OUTCOME_PARTIAL, 0, NULL },
-	{ OUTCOME_PARTIAL, 1, "Deadbolt.ContainmentPartial" },
-	{ OUTCOME_FAILED, 0, "Deadbolt.ContainmentFailed" },
-	{ OUTCOME_FAILED, 1, "Deadbolt.ContainmentFailed" },
-	{ OUTCOME_INVALID, 0, "Deadbolt.InvalidEvent" },
-	{ OUTCOME_CONTAINED, 1, NULL },
+	{ OUTCOME_CONTAINED, 0, 0, NULL },
+	{ OUTCOME_PLANNED, 0, 0, NULL },
+	{ OUTCOME_SKIPPED, 0, 0, NULL },
+	{ OUTCOME_PARTIAL, 0, 0, NULL },
+	{ OUTCOME_PARTIAL, 1, 0, "Deadbolt.ContainmentPartial" },
+	{ OUTCOME_FAILED, 0, 0, "Deadbolt.ContainmentFailed" },
+	{ OUTCOME_FAILED, 1, 0, "Deadbolt.ContainmentFailed" },
+	{ OUTCOME_INVALID, 0, 0, "Deadbolt.InvalidEvent" },
+	{ OUTCOME_CONTAINED, 1, 0, NULL },
+	/* refused member-account runs: a retry would refuse and notify again */
+	{ OUTCOME_FAILED, 0, 1, NULL },
+	{ OUTCOME_FAILED, 1, 1, NULL },
+	{ OUTCOME_INVALID, 0, 1, "Deadbolt.InvalidEvent" },
+	{ OUTCOME_PARTIAL, 1, 1, "Deadbolt.ContainmentPartial" },
 };
 
 START_TEST(test_failed_is_an_error_partial_only_on_request)
 {
-	const char *got = lambda_error_type(outcome_cases[_i].o, outcome_cases[_i].partial_is_error);
+	const char *got = lambda_error_type(outcome_cases[_i].o, outcome_cases[_i].partial_is_error,
+					    outcome_cases[_i].failures_final);
 
 	if (outcome_cases[_i].type == NULL)
 		ck_assert_msg(got == NULL, "case %d: got %s", _i, got);

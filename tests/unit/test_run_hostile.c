@@ -11,17 +11,14 @@
  *
  * Run from the repository root. */
 #include <check.h>
-#include <lauxlib.h>
-#include <lua-cjson.h>
-#include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "finding.h"
 #include "runner.h"
 #include "testutil.h"
+#include "testutil_runner.h"
 
 /* ---- a fake AWS: every call answers {} ---- */
 
@@ -34,13 +31,6 @@ static int fake_call(void *ud, lua_State *L, const allow_entry *e, int params, a
 		lua_pop(L, 1);
 	lua_newtable(L);
 	return 0;
-}
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- a playbook directory ---- */
@@ -67,26 +57,16 @@ static const char IAM_OK[] =
 	"    ctx.save('keys', { 'AKIAEXAMPLE' })\n"
 	"  end } } }\n";
 
-/* ---- running ---- */
+/* ---- running (testutil_runner.h) ---- */
 
-typedef struct result {
-	runner_outcome worst;
-	char *journal, *summary;
-	size_t journal_len, summary_len;
-	double seconds;
-	char reason[1024];
-} result;
+typedef tu_doc_run result;
 
+/* A finding of type on the instance, with an IAM user's access key. */
 static char *finding(char *out, size_t n, const char *type, const char *resource_type)
 {
-	snprintf(out, n,
-		 "{\"id\":\"0123456789abcdef0123456789abcdef\",\"type\":\"%s\",\"severity\":5,"
-		 "\"region\":\"eu-west-1\",\"accountId\":\"123456789012\",\"partition\":\"aws\","
-		 "\"resource\":{\"resourceType\":\"%s\",\"instanceDetails\":"
-		 "{\"instanceId\":\"i-0123456789abcdef0\"},\"accessKeyDetails\":{\"userName\":\"u\","
-		 "\"accessKeyId\":\"AKIAEXAMPLE\",\"userType\":\"IAMUser\"}}}",
-		 type, resource_type);
-	return out;
+	return tu_finding(out, n, type, resource_type,
+			  ",\"accessKeyDetails\":{\"userName\":\"u\",\"accessKeyId\":\"AKIAEXAMPLE\","
+			  "\"userType\":\"IAMUser\"}", NULL);
 }
 
 static void options(runner_options *o)
@@ -98,79 +78,28 @@ static void options(runner_options *o)
 	o->limits.wall_seconds = 30;
 }
 
-/* Runs one finding document through a runner built from o. */
+/* Runs one finding document through a runner built from o: a hostile
+ * playbook may fail its run, never the document. */
 static void run(runner_options *o, const char *doc, result *res)
 {
-	char err[512];
-	FILE *j = open_memstream(&res->journal, &res->journal_len);
-	FILE *s = open_memstream(&res->summary, &res->summary_len);
-	double t0 = mono();
-	o->journal = j;
-	o->summary = s;
-	runner *r = runner_new(o, err, sizeof(err));
-	ck_assert_msg(r != NULL, "runner_new: %s", err);
-	ck_assert_int_eq(runner_run_document(r, doc, strlen(doc), &res->worst, NULL, err, sizeof(err)), 0);
-	runner_free(r);
-	res->seconds = mono() - t0;
-	fclose(j);
-	fclose(s);
-}
-
-static void result_free(result *res)
-{
-	free(res->journal);
-	free(res->summary);
-	memset(res, 0, sizeof(*res));
+	tu_run_document(o, doc, res);
+	ck_assert_msg(res->rc == 0, "runner_run_document: %s", res->err);
 }
 
 /* A Lua state with J = the journal's lines, each decoded (a line that is
  * not JSON fails the test). */
 static lua_State *journal(const result *res)
 {
-	lua_State *L = luaL_newstate();
-	int n = 0;
-	luaL_openlibs(L);
-	luaL_requiref(L, "cjson", luaopen_cjson, 1);
-	lua_pop(L, 1);
-	ck_assert_int_eq(luaL_dostring(L,
-		"function find(ev, step) for _, e in ipairs(J) do\n"
-		"  if e.event == ev and (step == nil or e.step == step) then return e end end\n"
-		"  return {} end\n"
-		"function count(ev) local n = 0 for _, e in ipairs(J) do\n"
-		"  if e.event == ev then n = n + 1 end end return n end\n"), LUA_OK);
-	lua_newtable(L);
-	char *text = strndup(res->journal ? res->journal : "", res->journal_len);
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-		lua_getglobal(L, "cjson");
-		lua_getfield(L, -1, "decode");
-		lua_pushstring(L, line);
-		ck_assert_msg(lua_pcall(L, 1, 1, 0) == LUA_OK, "journal line is not JSON: %.200s", line);
-		lua_rawseti(L, -3, ++n);
-		lua_pop(L, 1);
-	}
-	free(text);
-	lua_setglobal(L, "J");
-	return L;
+	return tu_journal_lua(res, NULL);
 }
 
-#define JCHECK(L, expr) jcheck(L, expr, __LINE__)
-
-static void jcheck(lua_State *L, const char *expr, int line)
-{
-	char chunk[2048];
-	snprintf(chunk, sizeof(chunk), "return (%s)", expr);
-	if (luaL_dostring(L, chunk) != LUA_OK)
-		ck_abort_msg("line %d: %s: %s", line, expr, lua_tostring(L, -1));
-	int ok = lua_toboolean(L, -1);
-	lua_pop(L, 1);
-	if (!ok) {
-		(void)luaL_dostring(L, "local t = {} for _, e in ipairs(J) do t[#t+1] = e.event .. "
-				       "'(' .. tostring(e.step or e.reason or '') .. ':' .. "
-				       "tostring(e.status or e.outcome or '') .. ' ' .. "
-				       "tostring(e.error or '') .. ')' end return table.concat(t, ' ')");
-		ck_abort_msg("line %d: false: %s [%s]", line, expr, lua_tostring(L, -1));
-	}
-}
+/* The journal's events, each with its step or reason and status. */
+#define JCHECK(L, expr) \
+	tu_jcheck(L, expr, __LINE__, \
+		  "(function() local t = {} for _, e in ipairs(J) do t[#t+1] = e.event .. " \
+		  "'(' .. tostring(e.step or e.reason or '') .. ':' .. " \
+		  "tostring(e.status or e.outcome or '') .. ' ' .. " \
+		  "tostring(e.error or '') .. ')' end return table.concat(t, ' ') end)()")
 
 /* ==== one playbook's failure is its own ==== */
 
@@ -210,7 +139,7 @@ START_TEST(broken_file_is_named_and_the_others_run)
 	lua_close(L);
 	ck_assert_ptr_nonnull(strstr(res.summary, "warning: playbook file not used: ec2.lua"));
 	ck_assert_msg(res.seconds < 10, "took %.1fs", res.seconds);
-	result_free(&res);
+	tu_run_free(&res);
 
 	/* an EC2 finding fails, naming the file, and nothing is called */
 	fake_calls = 0;
@@ -220,7 +149,7 @@ START_TEST(broken_file_is_named_and_the_others_run)
 	L = journal(&res);
 	JCHECK(L, "find('run_end').reason:find('did not load %(ec2%.lua') ~= nil");
 	lua_close(L);
-	result_free(&res);
+	tu_run_free(&res);
 
 	/* check names ec2.lua and only ec2.lua */
 	char *out = NULL, err[256];
@@ -294,7 +223,7 @@ START_TEST(ctx_save_is_exact_or_fails_the_step)
 	JCHECK(L, "find('step', 'bomb').error:find('appears twice') ~= nil");
 	JCHECK(L, "count('journal_error') == 0");
 	lua_close(L);
-	result_free(&res);
+	tu_run_free(&res);
 	tu_home_remove(dir);
 }
 END_TEST
@@ -318,7 +247,7 @@ START_TEST(ctx_save_loop_is_charged)
 	lua_State *L = journal(&res);
 	JCHECK(L, "find('run_end').reason:find('budget exceeded: instructions') ~= nil");
 	lua_close(L);
-	result_free(&res);
+	tu_run_free(&res);
 	tu_home_remove(dir);
 }
 END_TEST
@@ -357,7 +286,7 @@ START_TEST(output_is_cut_at_the_limit_with_one_line)
 	lua_close(L);
 	ck_assert_ptr_nonnull(strstr(res.summary, "output cut: this finding's summary passed"));
 	ck_assert_ptr_nonnull(strstr(res.summary, "outcome: planned"));
-	result_free(&res);
+	tu_run_free(&res);
 
 	/* the plan alone passes the limit: the summary says how much is left out */
 	put("flood.lua",
@@ -369,7 +298,7 @@ START_TEST(output_is_cut_at_the_limit_with_one_line)
 	ck_assert_msg(res.summary_len < 2 * limit + 8192, "summary of %zu bytes", res.summary_len);
 	ck_assert_ptr_nonnull(strstr(res.summary, "more planned writes, not shown"));
 	ck_assert_ptr_nonnull(strstr(res.summary, "400 writes planned, none sent"));
-	result_free(&res);
+	tu_run_free(&res);
 	tu_home_remove(dir);
 }
 END_TEST
@@ -406,7 +335,7 @@ START_TEST(summary_escapes_what_a_playbook_writes)
 	lua_State *L = journal(&res);
 	JCHECK(L, "find('run_end').outcome == 'skipped'");
 	lua_close(L);
-	result_free(&res);
+	tu_run_free(&res);
 	tu_home_remove(dir);
 }
 END_TEST
@@ -431,7 +360,7 @@ START_TEST(costly_routing_pattern_ends_quickly)
 	ck_assert_msg(res.seconds < 3, "routing took %.1fs", res.seconds);
 	/* the costly entry matches nothing; the IAM playbook answers */
 	ck_assert_str_eq(runner_outcome_name(res.worst), "contained");
-	result_free(&res);
+	tu_run_free(&res);
 	tu_home_remove(dir);
 }
 END_TEST

@@ -7,9 +7,6 @@
  * Lua expressions about it (find('step', 'tag').status == 'ok').
  * Run from the repository root. */
 #include <check.h>
-#include <lauxlib.h>
-#include <lua-cjson.h>
-#include <lualib.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +19,7 @@
 #include "finding.h"
 #include "runner.h"
 #include "testutil.h"
+#include "testutil_runner.h"
 
 #define PLAYBOOKS "tests/playbooks"
 
@@ -80,19 +78,12 @@ static int fake_call(void *ud, lua_State *L, const allow_entry *e, int params, a
 	return 0;
 }
 
-/* ---- running documents ---- */
+/* ---- running documents (testutil_runner.h) ---- */
 
-typedef struct outcome {
-	runner_outcome worst;
-	int rc;
-	char err[512];
-	char *journal;
-	size_t journal_len;
-	char *summary;
-	size_t summary_len;
-	buf result;
-	fake fake;
-} outcome;
+typedef tu_doc_run outcome;
+
+/* The fake host of the latest run (each Check test is a process of its own). */
+static fake fake_host;
 
 static void base_options(runner_options *o, outcome *out, FILE *j, FILE *s)
 {
@@ -101,25 +92,16 @@ static void base_options(runner_options *o, outcome *out, FILE *j, FILE *s)
 	o->journal = j;
 	o->summary = s;
 	o->call_override = fake_call;
-	o->call_override_ud = &out->fake;
+	o->call_override_ud = &fake_host;
 }
 
-/* Runs json through a runner built from o (journal and summary captured). */
+/* Runs json through a runner built from o (journal and summary captured),
+ * with a fresh fake host. */
 static void run_with(runner_options *o, outcome *out, const char *json)
 {
-	FILE *j = open_memstream(&out->journal, &out->journal_len);
-	FILE *s = open_memstream(&out->summary, &out->summary_len);
-	char err[512];
-	o->journal = j;
-	o->summary = s;
-	o->call_override_ud = &out->fake;
-	runner *r = runner_new(o, err, sizeof(err));
-	ck_assert_msg(r != NULL, "runner_new: %s", err);
-	out->rc = runner_run_document(r, json, strlen(json), &out->worst, &out->result, out->err,
-				      sizeof(out->err));
-	runner_free(r);
-	fclose(j);
-	fclose(s);
+	memset(&fake_host, 0, sizeof(fake_host));
+	o->call_override_ud = &fake_host;
+	tu_run_document(o, json, out);
 }
 
 static void run_doc(outcome *out, int dry_run, const char *json)
@@ -141,22 +123,14 @@ static char *read_finding(const char *name)
 
 static void outcome_free(outcome *out)
 {
-	free(out->journal);
-	free(out->summary);
-	buf_free(&out->result);
+	tu_run_free(out);
 }
 
 /* ---- asking the journal ---- */
 
+/* Beside find, all and count (testutil_runner.h): the calls and the steps
+ * in order, as one line each. */
 static const char PRELUDE[] =
-	"null = cjson.null\n"
-	"function find(ev, step, n) n = n or 1\n"
-	"  for _, e in ipairs(J) do\n"
-	"    if e.event == ev and (step == nil or e.step == step) then n = n - 1\n"
-	"      if n == 0 then return e end end end\n"
-	"  return {} end\n"
-	"function all(ev) local t = {}\n"
-	"  for _, e in ipairs(J) do if e.event == ev then t[#t + 1] = e end end return t end\n"
 	"function ops() local t = {}\n"
 	"  for _, e in ipairs(all('aws_call')) do t[#t + 1] = e.op .. (e.dry_run and '(dry)' or '') end\n"
 	"  return table.concat(t, ',') end\n"
@@ -167,54 +141,18 @@ static const char PRELUDE[] =
 /* A Lua state with J = the journal's lines, decoded. */
 static lua_State *journal_lua(const outcome *out)
 {
-	lua_State *L = luaL_newstate();
-	luaL_openlibs(L);
-	luaL_requiref(L, "cjson", luaopen_cjson, 1);
-	lua_pop(L, 1);
-	ck_assert_int_eq(luaL_dostring(L, PRELUDE), LUA_OK);
-	lua_newtable(L);
-	int n = 0;
-	char *text = strndup(out->journal ? out->journal : "", out->journal_len);
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-		lua_getglobal(L, "cjson");
-		lua_getfield(L, -1, "decode");
-		lua_pushstring(L, line);
-		ck_assert_msg(lua_pcall(L, 1, 1, 0) == LUA_OK, "journal line is not JSON: %s", line);
-		lua_rawseti(L, -3, ++n);
-		lua_pop(L, 1);
-	}
-	free(text);
-	lua_setglobal(L, "J");
-	return L;
+	return tu_journal_lua(out, PRELUDE);
 }
 
-#define JCHECK(L, expr) jcheck(L, expr, __LINE__)
-
-static void jcheck(lua_State *L, const char *expr, int line)
-{
-	char chunk[2048];
-	snprintf(chunk, sizeof(chunk), "return (%s)", expr);
-	if (luaL_dostring(L, chunk) != LUA_OK)
-		ck_abort_msg("line %d: %s: %s", line, expr, lua_tostring(L, -1));
-	int ok = lua_toboolean(L, -1);
-	lua_pop(L, 1);
-	if (!ok) {
-		(void)luaL_dostring(L, "return 'steps: ' .. steps() .. '; calls: ' .. ops() .. '; end: ' .. "
-				 "tostring(find('run_end').outcome) .. ' ' .. tostring(find('run_end').reason)");
-		ck_abort_msg("line %d: false: %s (%s)", line, expr, lua_tostring(L, -1));
-	}
-}
+#define JCHECK(L, expr) \
+	tu_jcheck(L, expr, __LINE__, \
+		  "'steps: ' .. steps() .. '; calls: ' .. ops() .. '; end: ' .. " \
+		  "tostring(find('run_end').outcome) .. ' ' .. tostring(find('run_end').reason)")
 
 /* A small finding of the given type and resource type. */
 static char *doc(char *out, size_t n, const char *type, const char *resource_type, const char *extra)
 {
-	snprintf(out, n,
-		 "{\"id\":\"0123456789abcdef0123456789abcdef\",\"type\":\"%s\",\"severity\":5,"
-		 "\"region\":\"eu-west-1\",\"accountId\":\"123456789012\",\"partition\":\"aws\","
-		 "\"resource\":{\"resourceType\":\"%s\",\"instanceDetails\":"
-		 "{\"instanceId\":\"i-0123456789abcdef0\"}}%s}",
-		 type, resource_type, extra ? extra : "");
-	return out;
+	return tu_finding(out, n, type, resource_type, NULL, extra);
 }
 
 /* ---- tests ---- */
@@ -230,7 +168,7 @@ START_TEST(test_dry_run_sends_reads_and_plans_writes_in_order)
 	ck_assert_str_eq(runner_outcome_name(out.worst), "planned");
 	ck_assert_int_eq(runner_exit_code(out.worst), 0);
 	/* the read went to AWS, no write did */
-	ck_assert_str_eq(out.fake.ops, "ec2.DescribeInstances;");
+	ck_assert_str_eq(fake_host.ops, "ec2.DescribeInstances;");
 	lua_State *L = journal_lua(&out);
 	JCHECK(L, "ops() == 'ec2.DescribeInstances,ec2.CreateTags(dry),ec2.ModifyInstanceAttribute(dry)'");
 	JCHECK(L, "steps() == 'describe=ok,tag=ok,never=skipped,protect=ok,report=ok'");
@@ -413,7 +351,7 @@ START_TEST(test_live_run_sends_every_call_in_order_and_contains)
 	char *json = read_finding("ec2-ssh-bruteforce.bare.json");
 	run_doc(&out, 0, json);
 	ck_assert_str_eq(runner_outcome_name(out.worst), "contained");
-	ck_assert_str_eq(out.fake.ops, "ec2.DescribeInstances;ec2.CreateTags;ec2.ModifyInstanceAttribute;");
+	ck_assert_str_eq(fake_host.ops, "ec2.DescribeInstances;ec2.CreateTags;ec2.ModifyInstanceAttribute;");
 	lua_State *L = journal_lua(&out);
 	JCHECK(L, "ops() == 'ec2.DescribeInstances,ec2.CreateTags,ec2.ModifyInstanceAttribute'");
 	JCHECK(L, "find('aws_call', 'protect').error == null and find('aws_call', 'protect').attempts == 1");
@@ -559,7 +497,7 @@ START_TEST(test_guards_skip_and_journal_why)
 		snprintf(expr, sizeof(expr), "find('run_end').reason:find('%s', 1, true) ~= nil", c->reason);
 		JCHECK(L, expr);
 		JCHECK(L, "#all('step') == 0");
-		ck_assert_int_eq(out.fake.calls, 0);
+		ck_assert_int_eq(fake_host.calls, 0);
 	}
 	lua_close(L);
 	free(json);
@@ -638,7 +576,7 @@ START_TEST(test_malformed_document_is_invalid_and_journaled)
 	JCHECK(L, "find('input_error').error == 'finding[0]: type is missing'");
 	JCHECK(L, "#all('run_start') == 0");
 	lua_close(L);
-	ck_assert_int_eq(out.fake.calls, 0);
+	ck_assert_int_eq(fake_host.calls, 0);
 	outcome_free(&out);
 }
 END_TEST
