@@ -257,7 +257,7 @@ START_TEST(test_dry_run_plans_sleeps_and_waits_without_waiting)
 	JCHECK(L, "find('step', 'wait_met').saved.wait.status == 'Success'");
 	JCHECK(L, "find('run_end').counts.aws_calls == #all('aws_call')");
 	JCHECK(L, "find('step', 'wait_value').saved.value == 'ready'");
-	ck_assert_ptr_null(strstr(out.fake.ops, "GetCommandInvocation"));
+	ck_assert_ptr_null(strstr(fake_host.ops, "GetCommandInvocation"));
 	/* the plan says what would have been waited, under its step */
 	ck_assert_ptr_nonnull(strstr(out.summary, "    dwell: a sleep: planned, not slept, in a dry run\n"
 					     "      (would wait 0.5 s)\n"));
@@ -303,7 +303,7 @@ START_TEST(test_dry_run_reads_a_planned_group_as_new_with_the_planned_rules)
 	JCHECK(L, "find('aws_call', 'group', 5).dry_run == nil");
 	JCHECK(L, "#find('aws_call', 'group', 5).params.GroupIds == 1");
 	JCHECK(L, "find('aws_call', 'group', 5).params.GroupIds[1] == 'sg-0123456789abcdef0'");
-	ck_assert_str_eq(out.fake.ops, "ec2.DescribeSecurityGroups;");
+	ck_assert_str_eq(fake_host.ops, "ec2.DescribeSecurityGroups;");
 	lua_close(L);
 	outcome_free(&out);
 }
@@ -320,7 +320,7 @@ START_TEST(test_live_run_sleeps_and_polls_as_before)
 	JCHECK(L, "find('step', 'wait_met').saved.wait.polls == 3");
 	JCHECK(L, "find('step', 'wait_met').saved.wait.got == false");
 	JCHECK(L, "find('step', 'wait_value').saved.value == 'ready'");
-	ck_assert_ptr_nonnull(strstr(out.fake.ops, "ssm.GetCommandInvocation;ssm.GetCommandInvocation;"
+	ck_assert_ptr_nonnull(strstr(fake_host.ops, "ssm.GetCommandInvocation;ssm.GetCommandInvocation;"
 					      "ssm.GetCommandInvocation;ec2.CreateSecurityGroup;"));
 	lua_close(L);
 	outcome_free(&out);
