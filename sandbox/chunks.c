@@ -339,31 +339,32 @@ static int write_one(FILE *out, lua_State *L, const char *playbook_dir, const ch
 	int rc = -1;
 
 	buf_init(&code, CHUNKS_MAX_BYTES);
+	buf_init(&text, 0);
 	snprintf(path, sizeof(path), "%s/%s", playbook_dir, name);
 	snprintf(chunkname, sizeof(chunkname), "@%s/%s", runtime_dir, name);
-	if (!valid_name(name) || strchr(name, ' ') || strchr(name, '\n') || read_whole(path, &text, SOURCE_MAX_BYTES) != 0) {
+	if (!valid_name(name) || strchr(name, ' ') || strchr(name, '\n') ||
+	    read_whole(path, &text, SOURCE_MAX_BYTES) != 0) {
 		snprintf(err, errlen, "%s: cannot be read", path);
 		goto out;
 	}
 	digest_sha256_hex(text.data ? text.data : "", text.len, sha);
 	if (luaL_loadbufferx(L, text.data ? text.data : "", text.len, chunkname, "t") != LUA_OK) {
 		snprintf(err, errlen, "%s", lua_tostring(L, -1));
-		goto out_text;
+		goto out;
 	}
 	if (lua_dump(L, dump_writer, &code, 0) != 0 || code.len == 0) {
 		snprintf(err, errlen, "%s: cannot be dumped", path);
-		goto out_text;
+		goto out;
 	}
 	if (fprintf(out, "%s %s %zu\n", name, sha, code.len) < 0 || fwrite(code.data, 1, code.len, out) != code.len ||
 	    fputc('\n', out) == EOF) {
 		snprintf(err, errlen, "write error");
-		goto out_text;
+		goto out;
 	}
 	rc = 0;
-out_text:
+out:
 	lua_settop(L, 0);
 	buf_free(&text);
-out:
 	buf_free(&code);
 	return rc;
 }
