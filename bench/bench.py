@@ -248,8 +248,14 @@ def client_nginx(srv, tmp):
     port = servers.free_port()
     with open(os.path.join(CANNED, "q-2016-11-15-DescribeInstances.xml")) as f:
         body = servers.minify_xml(f.read())
-    block = (f"    server {{\n        listen 127.0.0.1:{port};\n"
+    # The run's account check (sts.GetCallerIdentity, once per process) is
+    # told apart by its signature's credential scope.
+    with open(os.path.join(CANNED, "q-2011-06-15-GetCallerIdentity.xml")) as f:
+        sts = servers.minify_xml(f.read())
+    block = (f"    map $http_authorization $bench_sts {{ \"~/sts/aws4_request\" 1; default 0; }}\n"
+             f"    server {{\n        listen 127.0.0.1:{port};\n"
              f"        location / {{\n            default_type text/xml;\n"
+             f"            if ($bench_sts) {{ {servers.nginx_return(200, sts)} }}\n"
              f"            {servers.nginx_return(200, body)}\n        }}\n    }}\n")
     servers.start_nginx(srv, os.path.join(tmp, "nginx-client"), block, port, cpu=SERVER_CPU)
     return f"http://127.0.0.1:{port}"
@@ -509,7 +515,41 @@ def bench_dry_run(args, srv, tmp, env):
         report("runner dry run peak RSS (whole process, median of 5)", fmt_mib(dk),
                f"`deadbolt version` {fmt_mib(pk)}", f"{dk / pk:.1f}x the floor", "<= 6 MiB",
                dk <= 6 * 1024)
+    bench_shipped_chunks(args, env, deadbolt, url, one, tmp)
     return url
+
+
+def bench_shipped_chunks(args, env, deadbolt, url, one, tmp):
+    """The same dry run with the playbooks shipped compiled (`deadbolt
+    chunks`, what the Lambda package's playbooks.chunks holds) against the
+    dry run that compiles them at start-up: five rounds of the two in turn
+    (a noisy neighbour hits both alike), the medians of the rounds'
+    medians, wall and CPU."""
+    name = "runner dry run of one EC2 finding, playbooks shipped compiled (--chunks, as the Lambda package)"
+    chunks = os.path.join(tmp, "playbooks.chunks")
+    made = subprocess.run([deadbolt, "chunks", "--playbooks", args.playbooks, "-o", chunks],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if made.returncode != 0:
+        skipped(name, f"`deadbolt chunks` exits {made.returncode}: {(made.stderr or made.stdout).strip()[-200:]}")
+        return
+    compiled = run_argv(deadbolt, url, one, args.playbooks)
+    shipped = compiled[:2] + ["--chunks", chunks] + compiled[2:]
+    rounds, each = 5, max(3, args.dry_runs // 5)
+    got = {"compiled": [], "shipped": []}
+    for _ in range(rounds):
+        for key, argv in (("compiled", compiled), ("shipped", shipped)):
+            t = hyperfine_median(argv, env, each, CLIENT_CPU, warmup=1, tmp=tmp)
+            got[key].append((t, LAST_CPU))
+    med = {k: (statistics.median(w for w, _ in v),
+               statistics.median(c for _, c in v) if all(c for _, c in v) else None) for k, v in got.items()}
+    (cw, cc), (sw, sc) = med["compiled"], med["shipped"]
+    fmt = lambda w, c: fmt_ms(w) + (f" (CPU {fmt_ms(c)})" if c else "")  # noqa: E731
+    report(f"{name}, {rounds} rounds of {each} in turn", fmt(sw, sc), f"compiled at start-up {fmt(cw, cc)}",
+           f"{sw / cw:.2f}x the time" + (f", {sc / cc:.2f}x the CPU" if sc and cc else ""),
+           "ship them only if that saves start-up (10, §2)")
+    ck = rss_runs(shipped, env, 5, CLIENT_CPU)
+    if ck is not None:
+        note(f"peak RSS with the shipped chunks {fmt_mib(ck)} (median of 5)")
 
 
 def status_kb(pid, field="VmHWM:"):

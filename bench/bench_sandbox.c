@@ -98,6 +98,10 @@ static int bare_once(const char *dir)
 	lua_pushstring(L, path);
 	lua_setfield(L, -2, "path");
 	lua_pop(L, 1);
+	/* lib/aws.lua reads the sandbox's aws table (aws.all, aws.each) when it
+	 * is loaded: an empty one stands in, so the same files load. */
+	lua_newtable(L);
+	lua_setglobal(L, "aws");
 	for (size_t i = 0; i < NPLAYBOOKS; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, PLAYBOOKS[i]);
 		if (luaL_dofile(L, path) != LUA_OK)

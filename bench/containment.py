@@ -191,6 +191,11 @@ def spans(lines):
     for ln in lines:
         if ln.get("event") == "run_start":
             run0 = iso_epoch(ln["ts"])
+        # The account check (sts.GetCallerIdentity, before the first step,
+        # once per process) is journaled as its decision, not as a call: one
+        # request, from the run's start to that line.
+        if ln.get("event") == "account" and ln.get("caller_account") and run0 is not None:
+            out.append((run0, iso_epoch(ln["ts"]), 1, None, "sts.GetCallerIdentity"))
         if ln.get("event") != "aws_call" or ln.get("dry_run") or not isinstance(ln.get("ms"), (int, float)):
             continue
         if run0 is not None and isinstance(ln.get("end_ms"), (int, float)) and \

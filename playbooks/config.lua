@@ -76,9 +76,9 @@ return {
     -- The console screenshot is asked for beside isolation with one attempt
     -- and this deadline (seconds), so that a slow or failing screenshot
     -- never delays isolation. After a transient failure (5xx, throttling,
-    -- no answer in time) it is asked for again after isolation, with the
-    -- usual retries, when retry_after_isolation is true. Left out: 2 s, no
-    -- retry.
+    -- no answer in time) it is asked for again after isolation, beside the
+    -- other evidence, with two more attempts (three in all), when
+    -- retry_after_isolation is true. Left out: 2 s, no retry.
     screenshot = { deadline_seconds = 2, retry_after_isolation = true },
 
     -- One run at a time per instance (playbooks/lib/lock.lua): a lock object

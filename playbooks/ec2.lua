@@ -46,7 +46,8 @@
 --        - capture_screenshot: the console as the attacker left it, asked
 --          for before anything changes. One attempt with a short deadline
 --          (config.ec2.screenshot): a failing or slow screenshot never
---          delays isolation; a transient failure is tried again after it.
+--          delays isolation; a transient failure is tried again after it
+--          (two more attempts: three in all, the client's usual number).
 --        - protect_instance: termination and stop protection, shutdown
 --          behaviour "stop", DeleteOnTermination=false (a read and a write:
 --          two round trips, so in practice done before the first move at
@@ -65,9 +66,11 @@
 --      classic load balancers and target groups (no traffic sent to an
 --      instance that cannot answer), tag_instance, snapshot_volumes (every
 --      volume at once; CreateSnapshot returns at once, the copy is AWS's),
---      store_evidence (the screenshot again first if its one quick attempt
---      failed transiently; then the instance record and the screenshot,
---      then their SHA-256 manifest) and check_forensic_access.
+--      store_evidence (the instance record at once, and beside it the
+--      screenshot again if its one quick attempt failed transiently; the
+--      screenshot object once that retry has ended; then the SHA-256
+--      manifest of what was stored: a failing screenshot holds up only the
+--      manifest, never the other tasks) and check_forensic_access.
 --   6. open_forensic_access, run_forensic_commands, end_forensics — the
 --      slow part, last: the quarantine profile, a
 --      bounded wait for the SSM agent, the commands, a bounded wait for them.
@@ -217,13 +220,17 @@ local function transient(err)
 end
 
 -- capture_screenshot. quick: one attempt with config.ec2.screenshot's
--- deadline (beside isolation); otherwise the client's usual retries.
+-- deadline (beside isolation). Otherwise the client's usual retries, less
+-- the attempt already made beside isolation: three in all, as the SDKs'
+-- standard retry mode makes.
 local function capture_screenshot(ctx, quick)
   local params = { InstanceId = ctx.state.instance_id }
   local settings = cfg.screenshot or {}
   if quick then
     params.__deadline = settings.deadline_seconds or 2
     params.__attempts = 1
+  elseif ctx.state.screenshot_tried then
+    params.__attempts = 2
   end
   ctx.state.screenshot_tried = true
   local r, err = aws.try(ec2.get_console_screenshot, params)
@@ -671,40 +678,68 @@ local function snapshot_volumes(ctx)
   end)
 end
 
--- store_evidence: the instance record and the screenshot together, then
--- the manifest naming them with their SHA-256.
+-- The screenshot as an evidence object: its manifest entry, or nil.
+local function store_screenshot(ctx, bucket, prefix, notes)
+  if not ctx.state.screenshot then
+    notes[#notes + 1] = "no console screenshot: " .. tostring(ctx.state.screenshot_error)
+    return nil
+  end
+  local image, why = base64.decode(ctx.state.screenshot)
+  if image then
+    local file, content_type = screenshot_file(image)
+    return evidence.put(bucket, prefix .. file, image, content_type)
+  end
+  notes[#notes + 1] = "the screenshot was not base64 (" .. why .. "): stored as received"
+  return evidence.put(bucket, prefix .. "screenshot.b64", ctx.state.screenshot, "text/plain")
+end
+
+-- store_evidence: the instance record at once, while the screenshot is
+-- asked for again (when it was not taken beside isolation, or its one
+-- quick attempt failed transiently); the screenshot object beside the
+-- record when it was already in hand, else once its retry has ended; then
+-- the manifest naming what was stored, with its SHA-256.
 local function store_evidence(ctx)
   local bucket = ctx.env.ARTIFACT_BUCKET
+  local again = not ctx.state.screenshot_tried or ctx.state.screenshot_again
   if not bucket then
+    if again then
+      capture_screenshot(ctx, false)
+    end
     note(ctx, "no ARTIFACT_BUCKET: the instance record and screenshot were not stored")
     return
   end
   local prefix = evidence.prefix(ctx, ctx.state.instance_id)
   ctx.state.evidence_location = string.format("s3://%s/%s", bucket, prefix)
-  if evidence.exists(bucket, prefix .. config.evidence.manifest) then
+  local artifacts, notes = {}, {}
+  aws.all {
+    function()
+      if again then
+        capture_screenshot(ctx, false)
+      end
+    end,
+    function()
+      if evidence.exists(bucket, prefix .. config.evidence.manifest) then
+        ctx.state.evidence_stored_before = true
+        return
+      end
+      local uploads = { function()
+        return evidence.put(bucket, prefix .. "describe-instances.json", json.encode(ctx.state.record),
+          "application/json")
+      end }
+      if not again then
+        uploads[2] = function() return store_screenshot(ctx, bucket, prefix, notes) end
+      end
+      local stored = aws.all(uploads)
+      artifacts[1], artifacts[2] = stored[1], stored[2]
+    end,
+  }
+  if ctx.state.evidence_stored_before then
     note(ctx, "evidence for this finding is already at s3://%s/%s: not overwritten", bucket, prefix)
-    ctx.state.evidence_stored_before = true
     return
   end
-  local uploads, notes = {}, {}
-  uploads[#uploads + 1] = function()
-    return evidence.put(bucket, prefix .. "describe-instances.json", json.encode(ctx.state.record), "application/json")
+  if again then
+    artifacts[#artifacts + 1] = store_screenshot(ctx, bucket, prefix, notes)
   end
-  if ctx.state.screenshot then
-    local image, why = base64.decode(ctx.state.screenshot)
-    if image then
-      local file, content_type = screenshot_file(image)
-      uploads[#uploads + 1] = function() return evidence.put(bucket, prefix .. file, image, content_type) end
-    else
-      notes[#notes + 1] = "the screenshot was not base64 (" .. why .. "): stored as received"
-      uploads[#uploads + 1] = function()
-        return evidence.put(bucket, prefix .. "screenshot.b64", ctx.state.screenshot, "text/plain")
-      end
-    end
-  else
-    notes[#notes + 1] = "no console screenshot: " .. tostring(ctx.state.screenshot_error)
-  end
-  local artifacts = aws.all(uploads)
   local key = evidence.write_manifest(ctx, bucket, prefix, ctx.state.instance_id, artifacts, notes)
   note(ctx, "evidence stored: %d object(s), manifest s3://%s/%s", #artifacts, bucket, key)
 end
@@ -871,15 +906,7 @@ return {
             when = function() return containing(ctx) and cfg.deregister_from_load_balancers end },
           { name = "tag_instance", run = tag_instance },
           { name = "snapshot_volumes", run = snapshot_volumes, when = function() return cfg.snapshots end },
-          -- The screenshot first when it was not taken beside isolation (an
-          -- evidence-only response) or its one quick attempt failed
-          -- transiently: now with the usual retries.
-          { name = "store_evidence", run = function()
-              if not ctx.state.screenshot_tried or ctx.state.screenshot_again then
-                capture_screenshot(ctx, false)
-              end
-              store_evidence(ctx)
-            end },
+          { name = "store_evidence", run = store_evidence },
           { name = "check_forensic_access", run = check_forensic_access,
             when = function() return config.forensics.enabled end },
         })

@@ -9,6 +9,7 @@
 
 #include <lua.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "allowlist.h"
@@ -111,6 +112,33 @@ typedef struct sandbox_chunks sandbox_chunks;
 sandbox_chunks *sandbox_chunks_new(void); /* NULL: out of memory */
 void sandbox_chunks_free(sandbox_chunks *c);
 void sandbox_set_chunks(sandbox *sb, sandbox_chunks *c);
+
+/* Shipped chunks: the Lambda package's playbooks.chunks (`deadbolt
+ * chunks`), bytecode made when the package was built, so that a process
+ * does not compile the playbooks at start-up. A load of playbook_dir/NAME
+ * takes NAME's shipped bytecode only while the file's text still has the
+ * SHA-256 recorded beside it: an edited playbook is compiled from its
+ * text, never shadowed by a stale chunk. Lua does not verify bytecode, so
+ * the file is trusted as the binary is: it must come from where the binary
+ * comes from (the package), never from where playbook authors write; a
+ * playbook still loads only text.
+ *
+ * sandbox_chunks_read adds file's chunks to c, for playbook_dir (the
+ * directory the sandboxes are given); a file that does not parse, or was
+ * written for another Lua, is refused whole. 0, or -1 with err. */
+int sandbox_chunks_read(sandbox_chunks *c, const char *file, const char *playbook_dir, char *err,
+			size_t errlen);
+/* Compiles playbook_dir/names[i] (relative names: "ec2.lua", "lib/aws.lua")
+ * and writes them, with their texts' SHA-256, to out; each compiled as
+ * runtime_dir/name (the directory the package's playbooks will be read
+ * from), so that error messages name the file where it will be. 0, or -1
+ * with err. */
+int sandbox_chunks_write(FILE *out, const char *playbook_dir, const char *runtime_dir,
+			 const char *const *names, size_t n, char *err, size_t errlen);
+/* The SHA-256 (hex) of playbook_dir/name's text as the host just read it
+ * (the catalog hashes every playbook): its shipped chunk, if any, is
+ * checked against it instead of reading and hashing the file again. */
+void sandbox_chunks_text_hash(sandbox_chunks *c, const char *playbook_dir, const char *name, const char *sha256);
 
 /* lua_pcall under the budgets, with a traceback on error. The function and
  * its nargs arguments are on the stack. On an error the message is in err

@@ -13,6 +13,14 @@
 #                           OpenSSL are linked in statically (tools/deps.mk);
 #                           it needs nothing but glibc (libc, libm, the loader)
 #   playbooks/              the Lua playbooks ($LAMBDA_TASK_ROOT/playbooks)
+#   playbooks.chunks        the same playbooks compiled (`deadbolt chunks`),
+#                           each with its text's SHA-256: a cold start loads
+#                           them instead of compiling (about a fifth of a
+#                           one-finding dry run's instructions), each only
+#                           while playbooks/ still holds that text (an edited
+#                           playbook is compiled from its text). Beside the
+#                           binary, not among the playbooks: bytecode is
+#                           trusted as the binary is
 #   certs/ca-bundle.crt     a fallback CA bundle; the client prefers the
 #                           system's, /etc/pki/tls/certs/ca-bundle.crt on
 #                           Amazon Linux (engine/aws/ca_bundle.c)
@@ -52,7 +60,7 @@ ls playbooks/*.lua >/dev/null 2>&1 || die "no playbooks/*.lua to package"
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
-rm -rf "${DIR:?}/bootstrap" "${DIR:?}/lib" "${DIR:?}/playbooks" "${DIR:?}/certs"
+rm -rf "${DIR:?}/bootstrap" "${DIR:?}/lib" "${DIR:?}/playbooks" "${DIR:?}/playbooks.chunks" "${DIR:?}/certs"
 mkdir -p "$DIR/playbooks" "$DIR/certs"
 
 # 1. The binary: the one make built and the tests ran.
@@ -85,6 +93,10 @@ for ca in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; d
 done
 [ -s "$DIR/certs/ca-bundle.crt" ] || die "no CA bundle on the build machine"
 
+# 3b. The playbooks compiled, named as Lambda will read them.
+"$BUILD/deadbolt" chunks --playbooks "$DIR/playbooks" --as /var/task/playbooks \
+	-o "$DIR/playbooks.chunks" >/dev/null || die "the playbooks do not compile"
+
 # 4. Checks.
 # Nothing needs a newer glibc than the runtime's.
 need=$(objdump -T "$DIR/bootstrap" |
@@ -104,6 +116,6 @@ case $out in deadbolt*) ;; *) die "unexpected 'deadbolt version' output: $out" ;
 if [ -n "$ZIP" ]; then
 	case $ZIP in /*) ;; *) ZIP=$(pwd)/$ZIP ;; esac
 	rm -f "$ZIP"
-	(cd "$DIR" && zip -qr -X "$ZIP" bootstrap playbooks certs)
+	(cd "$DIR" && zip -qr -X "$ZIP" bootstrap playbooks playbooks.chunks certs)
 fi
 echo "package-lambda: $DIR (one executable; needs glibc $need: $(echo $needed))${ZIP:+, $ZIP}"

@@ -18,7 +18,7 @@
 static const char RUN_USAGE[] =
 	"usage: deadbolt run [--dry-run] [--playbooks DIR] [--journal FILE] [--quiet]\n"
 	"                    [--endpoint-url URL] [--region R] [--profile P] [--include-samples]\n"
-	"                    [--min-severity N]\n"
+	"                    [--min-severity N] [--chunks FILE]\n"
 	"                    FINDING.json...\n"
 	"\n"
 	"Responds to GuardDuty findings: each file ('-' is stdin) holds an EventBridge event,\n"
@@ -35,6 +35,9 @@ static const char RUN_USAGE[] =
 	"  --include-samples  respond to GuardDuty sample findings too\n"
 	"                     (env DEADBOLT_INCLUDE_SAMPLES=true)\n"
 	"  --min-severity N   skip findings below severity N (env DEADBOLT_MIN_SEVERITY; default 0)\n"
+	"  --chunks FILE      the playbooks compiled by `deadbolt chunks`: each used while its file's\n"
+	"                     text is unchanged. Bytecode is not verified: use only a file as trusted\n"
+	"                     as this binary (the Lambda package reads its own playbooks.chunks)\n"
 	"\n"
 	"Exit status: 0 contained, skipped or planned; 1 partial or failed; 2 bad input or usage.\n"
 	"\n"
@@ -161,7 +164,8 @@ static int parse_option(int argc, char **argv, int *i, run_args *a)
 	if ((r = cli_opt(argc, argv, i, "--playbooks", &a->o.playbook_dir)) ||
 	    (r = cli_opt(argc, argv, i, "--journal", &a->journal)) ||
 	    (r = cli_opt(argc, argv, i, "--endpoint-url", &a->cfg.endpoint_url)) ||
-	    (r = cli_opt(argc, argv, i, "--profile", &a->cfg.profile)))
+	    (r = cli_opt(argc, argv, i, "--profile", &a->cfg.profile)) ||
+	    (r = cli_opt(argc, argv, i, "--chunks", &a->o.chunks_file)))
 		return r < 0 ? usage_error("%s needs a value", argv[*i]) : 1;
 	if ((r = cli_opt(argc, argv, i, "--region", &a->o.region)) != 0)
 		return r < 0 ? usage_error("%s needs a value", argv[*i]) : 1;

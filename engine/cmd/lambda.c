@@ -57,6 +57,7 @@ typedef struct lambda_rt {
 	CURL *curl;
 	char base[320];         /* http://host:port/2018-06-01/runtime */
 	char playbooks[PATH_MAX];
+	char chunks[PATH_MAX]; /* the package's playbooks.chunks, when its playbooks are used */
 	aws_client *client;
 	runner_options opts;
 	runner *runner;         /* one for the process: playbooks compiled once */
@@ -667,6 +668,14 @@ static int init_playbooks(lambda_rt *rt, char *err, size_t errlen)
 		snprintf(err, errlen, "no playbook directory at %.400s", rt->playbooks);
 		return -1;
 	}
+	/* The package's compiled playbooks (tools/package-lambda.sh), from the
+	 * package itself, with its own playbooks only: each is used while its
+	 * file's text is unchanged (sandbox_chunks_read). */
+	if ((dir == NULL || *dir == '\0') && root != NULL && *root != '\0') {
+		n = snprintf(rt->chunks, sizeof rt->chunks, "%s/playbooks.chunks", root);
+		if (n > 0 && (size_t)n < sizeof rt->chunks && stat(rt->chunks, &st) == 0 && S_ISREG(st.st_mode))
+			rt->opts.chunks_file = rt->chunks;
+	}
 	return 0;
 }
 
@@ -725,7 +734,8 @@ static int rt_init(lambda_rt *rt)
 	if ((rt->runner = runner_new(&rt->opts, err, sizeof err)) == NULL)
 		return init_error(rt, "Deadbolt.InitError", err);
 	rt_log("init", NULL, "playbooks", rt->playbooks, "dry_run", rt->opts.dry_run ? "true" : "false",
-	       "ca_bundle", ca[0] ? ca : "libcurl's built-in default", "ca_bundle_from", ca_from, NULL);
+	       "ca_bundle", ca[0] ? ca : "libcurl's built-in default", "ca_bundle_from", ca_from,
+	       "chunks", rt->opts.chunks_file ? rt->opts.chunks_file : "none: compiled at start-up", NULL);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cmd_call.h"
+#include "cmd_chunks.h"
 #include "cmd_primitives.h"
 #include "cmd_restore.h"
 #include "cmd_run.h"
@@ -26,6 +27,8 @@ static const char USAGE[] =
 	"                 undo what a live run changed, newest first, from its journal\n"
 	"  primitives [--json]\n"
 	"                 list the AWS operations a playbook may call, with their undo\n"
+	"  chunks [--playbooks DIR] [--as DIR] -o FILE\n"
+	"                 compile the playbooks into FILE (the Lambda package's playbooks.chunks)\n"
 	"  lambda         serve the AWS Lambda Runtime API (also when run as 'bootstrap')\n"
 	"  version        print the version\n";
 
@@ -90,6 +93,7 @@ static const command COMMANDS[] = {
 	{"call", cmd_call},
 	{"restore", cmd_restore},
 	{"primitives", cmd_primitives},
+	{"chunks", cmd_chunks},
 	{"lambda", cmd_lambda},
 	{"version", cmd_version},
 };

@@ -101,8 +101,8 @@ static int add_playbook(playbook_set *c, playbook_def *def, problem_fn rep, void
 }
 
 /* Loads one file; returns the number of problems. */
-static int load_one(playbook_set *c, sandbox *sb, lua_State *H, const char *dir, const char *file,
-		    problem_fn rep, void *ud, buf *src)
+static int load_one(playbook_set *c, sandbox *sb, sandbox_chunks *chunks, lua_State *H, const char *dir,
+		    const char *file, problem_fn rep, void *ud, buf *src)
 {
 	char err[1024], sha[65];
 	playbook_def def;
@@ -113,6 +113,8 @@ static int load_one(playbook_set *c, sandbox *sb, lua_State *H, const char *dir,
 		return 1;
 	}
 	digest_sha256_hex(src->data ? src->data : "", src->len, sha);
+	if (chunks) /* a shipped chunk of it is checked against this hash: not hashed twice */
+		sandbox_chunks_text_hash(chunks, dir, file, sha);
 	if (sandbox_load_playbook(sb, file, err, sizeof(err)) != SANDBOX_OK) {
 		first_line(err);
 		problem_report(rep, ud, file, 0, "does not load: %s", err);
@@ -175,7 +177,7 @@ static void load_alone(playbook_set *c, const sandbox_limits *lim, const sandbox
 		problem_report(count_report, cnt, file, 0, "no sandbox to load it in: %s", err);
 	} else {
 		sandbox_set_chunks(sb, chunks);
-		load_one(c, sb, H, dir, file, count_report, cnt, src);
+		load_one(c, sb, chunks, H, dir, file, count_report, cnt, src);
 		sandbox_free(sb);
 	}
 	if (cnt->n > before)

@@ -367,6 +367,8 @@ runner *runner_new(const runner_options *o, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (o->chunks_file && sandbox_chunks_read(r->chunks, o->chunks_file, r->dir, err, errlen) != 0)
+		goto fail;
 	if (load_playbooks(r, err, errlen) != 0)
 		goto fail;
 	sandbox_limits lim;

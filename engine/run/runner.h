@@ -50,6 +50,11 @@ typedef struct runner_options {
 	/* Bytes one finding may write to the journal, and to the summary (the
 	 * plan included); past it one line says what was cut. 0: 16 MiB. */
 	size_t output_limit;
+	/* Compiled playbooks shipped beside them (sandbox_chunks_read: the
+	 * Lambda package's playbooks.chunks), trusted as the binary is; each
+	 * taken only while its file's text matches. NULL: every file is
+	 * compiled from its text once per process. */
+	const char *chunks_file;
 } runner_options;
 
 typedef struct runner runner;

@@ -664,7 +664,7 @@ class TestPackage(LambdaCase):
         p = subprocess.run(["sh", "tools/package-lambda.sh", pkg], cwd=ROOT, capture_output=True,
                            text=True, timeout=300, env=dict(os.environ, BUILD=build))
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertEqual(sorted(os.listdir(pkg)), ["bootstrap", "certs", "playbooks"])
+        self.assertEqual(sorted(os.listdir(pkg)), ["bootstrap", "certs", "playbooks", "playbooks.chunks"])
         self.assertTrue(os.path.exists(os.path.join(pkg, "certs", "ca-bundle.crt")))
         self.assertTrue(os.listdir(os.path.join(pkg, "playbooks")))
         dyn = subprocess.run(["objdump", "-p", os.path.join(pkg, "bootstrap")],
@@ -686,6 +686,9 @@ class TestPackage(LambdaCase):
         boot = self.bootstrap(binary=os.path.join(pkg, "bootstrap"), task_root=pkg,
                               extra_env={"LD_LIBRARY_PATH": lambda_path})
         self.assert_response(self.answer(self.api.enqueue(finding_event(inst.id))))
+        # The package's compiled playbooks are the ones it loads.
+        init = [e for e in boot.journal() if e.get("event") == "lambda.init"]
+        self.assertEqual([e.get("chunks") for e in init], [os.path.join(pkg, "playbooks.chunks")], init)
         with open("/proc/%d/maps" % boot.proc.pid) as f:
             mapped = {line.split()[-1] for line in f.read().splitlines()
                       if ".so" in line.split()[-1]}

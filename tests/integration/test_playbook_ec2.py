@@ -538,15 +538,23 @@ class TestFailures(Ec2Case):
         self.assertEqual(len(moves), 4)
         # Beside isolation: one attempt, no retry, whatever the answer.
         self.assertEqual((shots[0]["step"], shots[0]["status"], shots[0]["attempts"]), ("isolate_network", 500, 1))
-        # Tried again only once isolation is done, with the usual retries.
+        # Tried again only once isolation is done: two more attempts, three in all.
         self.assertEqual(len(shots), 2)
-        self.assertEqual((shots[1]["step"], shots[1]["attempts"]), ("cut_ties_and_keep_evidence", 3))
+        self.assertEqual((shots[1]["step"], shots[1]["attempts"]), ("cut_ties_and_keep_evidence", 2))
         self.assertLess(moves[-1], calls.index(shots[1]))
         self.assertEqual(self.world.log("GetConsoleScreenshot")[0]["fault"], "500")
-        self.assertEqual(len(self.world.log("GetConsoleScreenshot")), 4, "1 attempt beside isolation, 3 after")
+        self.assertEqual(len(self.world.log("GetConsoleScreenshot")), 3, "1 attempt beside isolation, 2 after")
+        # The retry holds up only the manifest: the instance record is stored
+        # while it runs, the manifest once it has ended.
+        puts = [c for c in calls if c["op"] == "s3.PutObject" and c["step"] == "cut_ties_and_keep_evidence"]
+        record = next(c for c in puts if c["params"]["Key"].endswith("/describe-instances.json"))
+        written = next(c for c in puts if c["params"]["Key"].endswith("/manifest.json"))
+        self.assertLess(record["start_ms"], shots[1]["end_ms"], "the record waits for no screenshot")
+        self.assertGreaterEqual(written["start_ms"], shots[1]["end_ms"], "the manifest follows the retry")
         prefix = f"evidence/123456789012/us-east-1/{self.w.inst.id}/{self.finding['id']}/"
         manifest = json.loads(self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "manifest.json")["Body"].read())
-        self.assertFalse([a for a in manifest["artifacts"] if "screenshot" in a["key"]])
+        self.assertEqual([a["key"] for a in manifest["artifacts"]], [prefix + "describe-instances.json"],
+                         "the manifest lists what was stored, and only that")
         self.assertIn("no console screenshot", " ".join(manifest["notes"]))
 
     def test_a_slow_screenshot_is_given_up_at_its_deadline_and_taken_after_isolation(self):

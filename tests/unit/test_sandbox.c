@@ -1057,6 +1057,77 @@ START_TEST(chunks_compile_once_and_keep_line_numbers)
 }
 END_TEST
 
+/* Writes the chunks of dir's files (compiled as "/shipped/NAME") to file. */
+static void ship_chunks(const char *dir, const char *file)
+{
+	static const char *const files[] = {"ec2.lua", "helper.lua", "fails.lua"};
+	char err[1024] = "";
+	FILE *f = fopen(file, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_msg(sandbox_chunks_write(f, dir, "/shipped", files, 3, err, sizeof(err)) == 0, "%s", err);
+	fclose(f);
+}
+
+/* The error fails.lua raises when loaded through chunks read from file. */
+static void load_shipped(const char *dir, const char *file, const char *want_name, char *err, size_t errlen)
+{
+	fake f = {0};
+	sandbox_chunks *chunks = sandbox_chunks_new();
+	sandbox *sb;
+	lua_State *L;
+	ck_assert_ptr_nonnull(chunks);
+	ck_assert_msg(sandbox_chunks_read(chunks, file, dir, err, errlen) == 0, "%s", err);
+	sb = new_sandbox(NULL, &f, dir);
+	L = sandbox_lua(sb);
+	sandbox_set_chunks(sb, chunks);
+	ck_assert_int_eq(sandbox_load_playbook(sb, "ec2.lua", err, errlen), SANDBOX_OK);
+	ck_assert_int_eq(lua_getfield(L, -1, "name"), LUA_TSTRING);
+	ck_assert_str_eq(lua_tostring(L, -1), want_name);
+	lua_pop(L, 2);
+	ck_assert_int_eq(sandbox_load_playbook(sb, "fails.lua", err, errlen), SANDBOX_ERROR);
+	sandbox_free(sb);
+	sandbox_chunks_free(chunks);
+}
+
+START_TEST(shipped_chunks_are_used_only_while_their_text_is_unchanged)
+{
+	char dir[64], file[600], path[600], err[4096] = "";
+	sandbox_chunks *chunks;
+	FILE *f;
+	make_playbook_dir(dir, sizeof(dir));
+	snprintf(file, sizeof(file), "%s/playbooks.chunks", dir);
+	write_file(dir, "fails.lua", "local x = 1\n\nerror('line three ' .. x)\n");
+	ship_chunks(dir, file);
+
+	/* Unchanged: the shipped bytecode runs (its file name is the one it was
+	 * compiled as, not the directory's). */
+	load_shipped(dir, file, "EC2", err, sizeof(err));
+	ck_assert_msg(strstr(err, "/shipped/fails.lua:3: line three 1"), "%s", err);
+
+	/* Edited: each file whose text changed is compiled from its text; a
+	 * stale chunk never shadows it. */
+	write_file(dir, "helper.lua", "return { upper = function() return 'edited' end }\n");
+	write_file(dir, "fails.lua", "local x = 2\n\nerror('line three ' .. x)\n");
+	load_shipped(dir, file, "edited", err, sizeof(err));
+	ck_assert_msg(strstr(err, "fails.lua:3: line three 2") && !strstr(err, "/shipped/"), "%s", err);
+
+	/* A file that is not whole is refused whole. */
+	f = fopen(file, "r+b");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(ftruncate(fileno(f), 200), 0);
+	fclose(f);
+	chunks = sandbox_chunks_new();
+	ck_assert_int_eq(sandbox_chunks_read(chunks, file, dir, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "malformed"), "%s", err);
+	sandbox_chunks_free(chunks);
+
+	unlink(file);
+	snprintf(path, sizeof(path), "%s/fails.lua", dir);
+	unlink(path);
+	remove_playbook_dir(dir);
+}
+END_TEST
+
 START_TEST(pcall_and_coroutines_behave_like_lua)
 {
 	expect_result(
@@ -1485,6 +1556,7 @@ static Suite *sandbox_suite(void)
 	tcase_add_test(use, require_loads_playbook_modules_once);
 	tcase_add_test(use, load_playbook_runs_a_named_file_only);
 	tcase_add_test(use, chunks_compile_once_and_keep_line_numbers);
+	tcase_add_test(use, shipped_chunks_are_used_only_while_their_text_is_unchanged);
 	tcase_add_test(use, hash_and_base64_match_known_vectors);
 	tcase_add_test(use, base64_round_trips_and_says_what_is_wrong);
 	tcase_add_test(use, hashing_is_charged_by_length);
