@@ -41,14 +41,21 @@ class TestEc2DryRun(DryRunCase):
             "elb.DeregisterInstancesFromLoadBalancer", "elbv2.DeregisterTargets", "elbv2.DeregisterTargets",
             "ec2.CreateTags", "ec2.CreateSnapshot", "ec2.CreateSnapshot", "ec2.CreateSnapshot",
             "s3.PutObject", "s3.PutObject", "s3.PutObject",
+            # the forensic window: the two moves again, then the rule and the profile ...
+            "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
+            "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
             "ec2.AuthorizeSecurityGroupEgress", "ec2.AssociateIamInstanceProfile", "ssm.SendCommand",
-            "ec2.DisassociateIamInstanceProfile", "ec2.RevokeSecurityGroupEgress", "sns.Publish"])
+            # ... and after it: both gone, the two moves again, the role's sessions revoked
+            "ec2.DisassociateIamInstanceProfile", "ec2.RevokeSecurityGroupEgress",
+            "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
+            "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
+            "iam.PutRolePolicy", "sns.Publish"])
         params = [p for _, p in plan]
         self.assertEqual(params[0], {"InstanceId": w.inst.id, "DisableApiTermination": {"Value": True}})
         self.assertEqual(params[1], {"InstanceId": w.inst.id, "DisableApiStop": {"Value": True}})
         self.assertEqual(params[12]["ShouldDecrementDesiredCapacity"], False)
         moved = sorted(p["NetworkInterfaceId"] for op, p in plan if op == "ec2.ModifyNetworkInterfaceAttribute")
-        self.assertEqual(moved, sorted(w.inst.enis * 2))
+        self.assertEqual(moved, sorted(w.inst.enis * 6), "isolation, before and after the forensic window")
         self.assertEqual(sorted(p["VolumeId"] for op, p in plan if op == "ec2.CreateSnapshot"),
                          sorted(w.inst.volumes))
         self.assertEqual(ec2_state(self.world, w), before)
