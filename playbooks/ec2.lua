@@ -523,7 +523,6 @@ local function isolate(ctx)
   local left_open, profile_removed = groups_and_left_window(ctx, vpcs)
   local reopened = #left_open > 0 or profile_removed
   if reopened then
-    ctx.state.window_left_open = true
     note(ctx, "a forensic window an earlier run left open is closed first:%s%s every network interface "
       .. "is moved again through the allow-all group, so no connection opened in it survives",
       #left_open > 0 and (" egress rules revoked in " .. table.concat(left_open, ",") .. ";") or "",
