@@ -42,6 +42,12 @@
 --           the client's budget (second_move_rounds), then the ENI goes back
 --           to its original groups: never left in the allow-all group; the
 --           journal, an alert on the topic and the failed step say which.
+--        A forensic window an earlier run left open (it died inside it) is
+--        closed here, first: the lookup (a) shows the isolation group's
+--        egress rules, revoked with its other rules (c); DescribeInstances
+--        (2) shows the quarantine profile, removed beside (b)-(c) when no
+--        other run holds the lock; and every ENI gets the two moves (d),
+--        those already in the isolation group too.
 --      Beside the chain, in the same step, from its first round trip:
 --        - capture_screenshot: the console as the attacker left it, asked
 --          for before anything changes. One attempt with a short deadline
@@ -82,9 +88,16 @@
 --      endpoint prefix list. Never an address range (the sandbox refuses
 --      one): an isolated instance is never open to the internet, so without
 --      endpoints named in the config, forensics on a contained instance is
---      skipped and says why. end_forensics is its own step so that it runs
---      even when the commands failed: it revokes every egress rule of the
---      isolation groups and takes the quarantine profile off.
+--      skipped and says why. Before the rule is opened, and again after it
+--      is revoked, every ENI gets the two moves of 3d (move_again): a
+--      connection opened in the window is tracked, and would outlive the
+--      rule. The agent writes its output only under
+--      forensics/<quarantine RoleId>:<instance id>/, the one prefix the
+--      quarantine role lets that instance's session write (template.yaml).
+--      end_forensics is its own step so that it runs even when the commands
+--      failed: it revokes every egress rule of the isolation groups and
+--      takes the quarantine profile off, then moves the ENIs again and
+--      revokes the quarantine role's older sessions (revoke_quarantine_sessions).
 --   7. notify — one summary. (A finding only notified about, or with
 --      evidence collected only, ends "skipped" with why, not "contained":
 --      choose_response tells the runner, which decides the outcome.)
@@ -347,6 +360,10 @@ local function fall_back(ctx, m, err)
   local id = m.eni.NetworkInterfaceId
   local why = string.format("the move to isolation group %s failed %d time(s) in a row (last: %s)",
     m.groups.isolation, cfg.second_move_rounds or 3, tostring(err))
+  if m.again then -- it was in the isolation group: the sandbox puts it back there
+    return string.format("%s NOT isolated: moved again, %s: left in allow-all group %s for the sandbox "
+      .. "to move back to the isolation group at the end of the step", id, why, m.groups.untrack)
+  end
   if not m.original then
     return string.format("%s: %s, and it had only deadbolt's groups before: left in allow-all group %s "
       .. "for the sandbox to move back at the end of the step", id, why, m.groups.untrack)
@@ -404,7 +421,9 @@ local function move_all(ctx, moving)
     end
   end
   if #failed == 0 then
-    note(ctx, "%s", NOT_CUT)
+    if not moving.again then
+      note(ctx, "%s", NOT_CUT)
+    end
     return
   end
   ctx.state.not_isolated = failed
@@ -425,8 +444,75 @@ local function move_all(ctx, moving)
     table.concat(failed, "; ")), 0)
 end
 
+-- Every ENI of the instance, already in its isolation group, moved again in
+-- the two moves (allow-all group, then isolation group) with move_all's
+-- retries and fallback: a connection the isolation group let through for a
+-- while (the forensic window's tcp/443 to the endpoints) is tracked, and a
+-- tracked connection outlives the rule that allowed it; the move through the
+-- allow-all group untracks it, and the move back cuts it.
+local function move_again(ctx, why)
+  local inst, moving = ctx.state.instance, { again = true }
+  for _, eni in ipairs(inst.NetworkInterfaces or {}) do
+    local groups = ctx.state.groups[eni.VpcId or inst.VpcId]
+    moving[#moving + 1] = { eni = eni, groups = groups, current = { groups.isolation }, again = true }
+  end
+  note(ctx, "every network interface moved again through the allow-all group %s, so no connection "
+    .. "opened in it survives", why)
+  move_all(ctx, moving)
+end
+
+-- Whether a run holds this instance, as far as this run can tell: the lock
+-- was not taken (another run held it past config.ec2.lock.wait_seconds),
+-- so that run may be alive and inside its forensic window.
+local function another_run_may_hold(ctx)
+  return ctx.state.locks ~= nil and #ctx.state.locks < 2
+end
+
+-- A forensic window an earlier run left open (it died inside it: killed, out
+-- of time): the quarantine profile still on the instance (DescribeInstances
+-- shows it: no call) while no live run holds the instance. Its association
+-- is found and removed. Returns true when it did.
+local function close_left_profile(ctx)
+  local quarantine, attached = ctx.env.QUARANTINE_PROFILE_ARN, ctx.state.instance.IamInstanceProfile
+  if not quarantine or not attached or attached.Arn ~= quarantine then
+    return false
+  end
+  if another_run_may_hold(ctx) then
+    note(ctx, "the quarantine profile is attached and another run holds the lock: left to that run")
+    return false
+  end
+  local removed = false
+  for _, a in ipairs(profile_associations(ctx.state.instance_id)) do
+    if a.IamInstanceProfile and a.IamInstanceProfile.Arn == quarantine then
+      ec2.disassociate_iam_instance_profile { AssociationId = a.AssociationId }
+      removed = true
+    end
+  end
+  return removed
+end
+
+-- The groups (lib/isolation), and beside them the quarantine profile a dead
+-- run left (close_left_profile). Returns the isolation groups that had egress
+-- rules (a forensic window left open) and whether the profile was removed.
+local function groups_and_left_window(ctx, vpcs)
+  local left_open, profile_removed = {}, false
+  local ok, err = pcall(aws.all, {
+    function() ctx.state.groups, left_open = isolation.groups(ctx, vpcs) end,
+    function() profile_removed = close_left_profile(ctx) end,
+  })
+  if not ok then -- the first branch's error as isolation.groups raised it
+    error(type(err) == "table" and err.errors and (err.errors[1] or err.errors[2]) or err, 0)
+  end
+  return left_open or {}, profile_removed
+end
+
 -- The chain of isolate_network: the groups (lib/isolation: one lookup, the
 -- creations together, the rules together), then every ENI at once.
+-- A forensic window an earlier run left open is closed first, in the same
+-- round trips: the lookup shows the isolation group's egress rules (revoked
+-- with the group's other rules), DescribeInstances the quarantine profile
+-- (removed beside the groups), and every ENI then gets the two moves, those
+-- already in the isolation group too.
 local function isolate(ctx)
   local inst = ctx.state.instance
   local enis = inst.NetworkInterfaces or {}
@@ -441,14 +527,23 @@ local function isolate(ctx)
       vpcs[#vpcs + 1] = vpc
     end
   end
-  ctx.state.groups = isolation.groups(ctx, vpcs)
+  local left_open, profile_removed = groups_and_left_window(ctx, vpcs)
+  local reopened = #left_open > 0 or profile_removed
+  if reopened then
+    note(ctx, "a forensic window an earlier run left open is closed first:%s%s every network interface "
+      .. "is moved again through the allow-all group, so no connection opened in it survives",
+      #left_open > 0 and (" egress rules revoked in " .. table.concat(left_open, ",") .. ";") or "",
+      profile_removed and " the quarantine profile removed;" or "")
+  end
   -- Each ENI's groups before, saved once for all of them before any moves
   -- (an ENI a run already moved is not saved as if that were its state).
   local saved, moving = {}, {}
   for _, eni in ipairs(enis) do
     local groups = ctx.state.groups[eni.VpcId or inst.VpcId]
     local current = group_ids(eni.Groups)
-    if #current == 1 and current[1] == groups.isolation then
+    if #current == 1 and current[1] == groups.isolation and reopened then
+      moving[#moving + 1] = { eni = eni, groups = groups, current = current, again = true }
+    elseif #current == 1 and current[1] == groups.isolation then
       note(ctx, "%s is already isolated", eni.NetworkInterfaceId)
     else
       local original = {}
@@ -744,10 +839,35 @@ local function store_evidence(ctx)
   note(ctx, "evidence stored: %d object(s), manifest s3://%s/%s", #artifacts, bucket, key)
 end
 
+-- The quarantine role: named as its instance profile (template.yaml), so
+-- the profile's ARN names both.
+local function quarantine_role_name(ctx)
+  local arn = ctx.env.QUARANTINE_PROFILE_ARN
+  return arn and arn:match(":instance%-profile/.-([^/]+)$") or nil
+end
+
+-- The quarantine role's RoleId, or nil and why. An instance's session of
+-- that role is "<RoleId>:<instance id>" (aws:userid), the prefix the role may
+-- write under (template.yaml, ForensicOutput).
+local function quarantine_role(ctx)
+  local name = quarantine_role_name(ctx)
+  if not name or name == "" then
+    return nil, "QUARANTINE_PROFILE_ARN names no instance profile"
+  end
+  local r, err = aws.try(iam.get_role, { RoleName = name })
+  if not r then
+    if aws.is(err, "NoSuchEntity") then
+      return nil, string.format("no quarantine role %s (named as its instance profile)", name)
+    end
+    return nil, string.format("the quarantine role %s could not be read (%s)", name, tostring(err))
+  end
+  return { name = name, id = r.Role.RoleId }
+end
+
 -- check_forensic_access: whether the forensic commands can and should run
 -- (ctx.state.forensics): a bucket for their output, not run already for
--- this finding, the instance running and managed by SSM. The two reads
--- together.
+-- this finding, the instance running and managed by SSM, and for a
+-- contained instance the quarantine role. The reads together.
 local function check_forensic_access(ctx)
   local id, bucket = ctx.state.instance_id, ctx.env.ARTIFACT_BUCKET
   local prefix = evidence.prefix(ctx, id)
@@ -758,17 +878,29 @@ local function check_forensic_access(ctx)
   elseif state ~= "running" then
     why_not = string.format("%s is %s", id, tostring(state))
   else
+    local role_why
     local found = aws.all {
       function() return evidence.exists(bucket, prefix .. "forensic-commands.json") end,
       function() return forensics.agent(id) or false end,
+      function()
+        if ctx.state.response == "contain" and ctx.env.QUARANTINE_PROFILE_ARN then
+          local role, why = quarantine_role(ctx)
+          role_why = why
+          return role or false
+        end
+        return false
+      end,
     }
     local ran, agent = found[1], found[2]
+    ctx.state.quarantine_role = found[3] or nil
     if ran then
       why_not = string.format("they already ran for this finding (s3://%s/%sforensic-commands.json)", bucket, prefix)
     elseif not agent then
       why_not = string.format("%s is not managed by SSM", id)
     elseif ctx.state.response == "contain" and not ctx.env.QUARANTINE_PROFILE_ARN then
       why_not = "no QUARANTINE_PROFILE_ARN to give the SSM agent credentials"
+    elseif ctx.state.response == "contain" and role_why then
+      why_not = role_why
     elseif ctx.state.response == "contain" and not next(config.forensics.egress or {}) then
       why_not = "config.forensics.egress names no VPC endpoint group or prefix list, "
         .. "and the isolated instance is never opened to the internet"
@@ -781,6 +913,66 @@ local function check_forensic_access(ctx)
   end
   ctx.state.evidence_prefix = prefix
   ctx.state.forensics = why_not == nil
+end
+
+-- The instances other than this one whose quarantine sessions may be live
+-- now: every association of the quarantine profile in the region (one
+-- listing, paged by NextToken, at most 10 pages).
+local function other_quarantined(ctx)
+  local quarantine, others, token = ctx.env.QUARANTINE_PROFILE_ARN, {}, nil
+  for _ = 1, 10 do
+    local r = ec2.describe_iam_instance_profile_associations {
+      Filters = { { Name = "state", Values = { "associating", "associated" } } }, NextToken = token,
+    }
+    for _, a in ipairs(r.IamInstanceProfileAssociations or {}) do
+      if a.IamInstanceProfile and a.IamInstanceProfile.Arn == quarantine and a.InstanceId ~= ctx.state.instance_id then
+        others[#others + 1] = a.InstanceId
+      end
+    end
+    token = r.NextToken
+    if not token or token == "" then
+      break
+    end
+  end
+  table.sort(others)
+  return others
+end
+
+-- revoke_quarantine_sessions: the quarantine role's sessions issued before
+-- now are denied everything, as the IAM playbook revokes any role's
+-- (lib/principal.lua: the inline deny config.iam.revoke_policy_name with
+-- aws:TokenIssueTime DateLessThan now): credentials an attacker copied off
+-- the instance during the window are worth nothing from now on.
+-- The role is one for every instance, so the deny would also end the
+-- sessions of another instance whose forensics run at this moment (its
+-- agent could no longer reach SSM or write its output until EC2 gave it
+-- new credentials, hours later): the sessions of every other instance that
+-- has the quarantine profile now are left out of the deny by their
+-- aws:userid ("<RoleId>:<instance id>"). That run revokes them when it ends
+-- (each deny replaces the one before, with a later time). Only a forensic
+-- window opened between the listing and the write loses its session.
+-- Not saved for restore: it closes deadbolt's own role, not the instance's
+-- state.
+local function revoke_quarantine_sessions(ctx)
+  local role, at = ctx.state.quarantine_role, now()
+  local statement = {
+    Sid = "DeadboltRevokeOlderSessions", Effect = "Deny", Action = { "*" }, Resource = { "*" },
+    Condition = { DateLessThan = { ["aws:TokenIssueTime"] = at } },
+  }
+  local others = other_quarantined(ctx)
+  if #others > 0 then
+    local live = {}
+    for i, instance in ipairs(others) do
+      live[i] = role.id .. ":" .. instance
+    end
+    statement.Condition.StringNotLike = { ["aws:userid"] = live }
+  end
+  iam.put_role_policy {
+    RoleName = role.name, PolicyName = config.iam.revoke_policy_name,
+    PolicyDocument = json.encode({ Version = "2012-10-17", Statement = { statement } }),
+  }
+  note(ctx, "policy %s on the quarantine role %s denies every session issued before %s%s", config.iam.revoke_policy_name,
+    role.name, at, #others > 0 and (" except those of " .. table.concat(others, ",") .. ", whose forensics are under way") or "")
 end
 
 -- ---------------------------------------------------------------------------
@@ -920,6 +1112,7 @@ return {
         local id, profile = ctx.state.instance_id, ctx.env.QUARANTINE_PROFILE_ARN
         validate.instance_profile_arn(profile, "QUARANTINE_PROFILE_ARN")
         ctx.state.forensics = false -- until the agent is reachable
+        move_again(ctx, "before the forensic window")
         for _, group in ipairs(isolation_group_ids(ctx)) do
           ctx.state.forensic_egress_opened = true
           isolation.open_forensic_egress(ctx, group)
@@ -955,9 +1148,19 @@ return {
       when = function(ctx) return responding(ctx) and ctx.state.forensics end,
       run = function(ctx)
         local id, bucket, prefix = ctx.state.instance_id, ctx.env.ARTIFACT_BUCKET, ctx.state.evidence_prefix
-        local output = string.format("s3://%s/%sforensics/", bucket, prefix)
-        local command_id = forensics.send(ctx, id, bucket, prefix .. "forensics")
-        note(ctx, "forensic commands sent (%s), output to %s", tostring(command_id), output)
+        -- Under the quarantine role the agent may write only under
+        -- forensics/<its aws:userid>/ (template.yaml). Without it (evidence
+        -- only: the instance keeps its own profile, whose credentials the
+        -- attacker may hold) the agent writes nothing to the artifact
+        -- bucket: the output is what GetCommandInvocation returns.
+        local role, key_prefix, output = ctx.state.quarantine_role, nil, nil
+        if role then
+          key_prefix = string.format("forensics/%s:%s/%s/output", role.id, id, ctx.id)
+          output = string.format("s3://%s/%s/", bucket, key_prefix)
+        end
+        local command_id = forensics.send(ctx, id, bucket, key_prefix)
+        note(ctx, "forensic commands sent (%s), output to %s", tostring(command_id),
+          output or "the invocation only (GetCommandInvocation keeps its first 24,000 characters)")
         local inv = forensics.wait_until_finished(command_id, id)
         if not inv then
           error(string.format("forensic commands %s still running after %d s", command_id,
@@ -999,6 +1202,20 @@ return {
           -- The isolation groups: back to no rules at all.
           function()
             isolation.close_forensic_egress(ctx, isolation_group_ids(ctx), ctx.state.forensic_egress_opened)
+          end,
+        }
+        -- Once both are gone: the two moves again (a connection of the
+        -- window dies) and, when this run attached the profile, the
+        -- quarantine role's sessions revoked.
+        if not ctx.state.forensic_egress_opened then
+          return
+        end
+        aws.all {
+          function() move_again(ctx, "after the forensic window") end,
+          function()
+            if known and ctx.state.quarantine_role then
+              revoke_quarantine_sessions(ctx)
+            end
           end,
         }
       end,

@@ -75,7 +75,7 @@ static const allow_entry entries[] = {
 	{"ssm", "DescribeInstanceInformation", R, NULL, "is the SSM agent online", RULE_NONE, NULL},
 	{"ssm", "GetCommandInvocation", R, NULL, "the forensic commands' output", RULE_NONE, NULL},
 	{"ssm", "SendCommand", W, NULL, "no undo: forensic commands only read",
-	 RULE_CONFIG_COMMANDS, "document and commands as config.lua (loaded by the host) lists them, output under the run's prefix: no text of a finding reaches a shell"},
+	 RULE_CONFIG_COMMANDS, "document and commands as config.lua (loaded by the host) lists them, output under the run's prefix or the one instance's forensics/<role id>:<instance id>/ prefix: no text of a finding reaches a shell"},
 	{"s3", "GetPublicAccessBlock", R, NULL, "the configuration to save for undo", RULE_NONE, NULL},
 	{"s3", "GetBucketPolicyStatus", R, NULL, "is the bucket public", RULE_NONE, NULL},
 	{"s3", "HeadObject", R, NULL, "check an evidence object landed", RULE_NONE, NULL},

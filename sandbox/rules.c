@@ -60,6 +60,7 @@
 #define GROUP_TAG "deadbolt:group"
 #define EVIDENCE_ROOT "evidence"
 #define LOCK_ROOT "locks"
+#define FORENSICS_ROOT "forensics"
 #define KEY_MAX 1024
 #define POLICY_MAX ((size_t)128 << 10) /* IAM's own limit is 10,240 characters */
 
@@ -1051,8 +1052,59 @@ static int command_targets(view *v, int p)
 	return r;
 }
 
+/* The one instance InstanceIds names, or NULL when it names none or
+ * several. The string belongs to the parameters table, which stays on the
+ * stack while the rule runs. */
+static const char *only_instance(view *v, int p)
+{
+	lua_State *L = v->L;
+	const char *id = NULL;
+	if (get(L, p, "InstanceIds") == LUA_TTABLE && lua_rawlen(L, -1) == 1) {
+		if (lua_rawgeti(L, -1, 1) == LUA_TSTRING)
+			id = lua_tostring(L, -1);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	return id;
+}
+
+/* key is forensics/<role id>:<instance id>/<finding id>/<rest>: the prefix
+ * the quarantine role lets an instance's session write under (template.yaml:
+ * the session's aws:userid is "<role id>:<instance id>"). The instance is
+ * the command's one target, the finding the run's. */
+static int under_forensic_prefix(view *v, int p, const char *key)
+{
+	const char *want[3] = {FORENSICS_ROOT, NULL, NULL};
+	const char *seg, *slash, *colon, *id;
+	if (v->run) {
+		if (!run_part_ok(v->run->finding_id))
+			return refuse(v, "this run has no finding id for a forensic output prefix");
+		want[2] = v->run->finding_id;
+	}
+	if (under_prefix(v, "OutputS3KeyPrefix", key, want, 3,
+			 "forensics/<role id>:<instance id>/<finding id>/") != 0)
+		return -1;
+	seg = key + strlen(FORENSICS_ROOT) + 1;
+	slash = strchr(seg, '/');
+	colon = memchr(seg, ':', (size_t)(slash - seg));
+	if (!colon || colon == seg)
+		return refuse(v, "OutputS3KeyPrefix: forensics/ is followed by <role id>:<instance id>");
+	for (const char *c = seg; c < colon; c++)
+		if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+			return refuse(v, "OutputS3KeyPrefix: the role id is upper-case letters and digits");
+	if (is_static(v))
+		return 0;
+	id = only_instance(v, p);
+	if (!id)
+		return refuse(v, "output under forensics/ is one instance's: InstanceIds must name one");
+	if (strlen(id) != (size_t)(slash - colon - 1) || memcmp(colon + 1, id, strlen(id)) != 0)
+		return refuse(v, "OutputS3KeyPrefix names another instance than InstanceIds");
+	return 0;
+}
+
 /* The output, when there is one, goes to the run's prefix in the artifact
- * bucket, as the evidence does. */
+ * bucket, as the evidence does, or to the instance's forensic prefix, the
+ * one place the quarantine role may write. */
 static int command_output(view *v, int p)
 {
 	const char *bucket, *prefix;
@@ -1070,6 +1122,8 @@ static int command_output(view *v, int p)
 		if (!prefix)
 			return refuse(v, "OutputS3KeyPrefix is required with an output bucket");
 	}
+	if (prefix && strncmp(prefix, FORENSICS_ROOT "/", strlen(FORENSICS_ROOT) + 1) == 0)
+		return under_forensic_prefix(v, p, prefix);
 	return prefix ? under_run_prefix(v, "OutputS3KeyPrefix", prefix) : 0;
 }
 

@@ -33,14 +33,15 @@ function M.wait_until_online(instance_id)
   end)
 end
 
--- Sends the commands; their output goes to bucket/prefix. Returns the command id.
+-- Sends the commands; their output goes to bucket/prefix (prefix nil: to no
+-- bucket). Returns the command id.
 function M.send(ctx, instance_id, bucket, prefix)
   local sent = ssm.send_command {
     DocumentName = cfg.document,
     InstanceIds = { instance_id },
     Comment = ("deadbolt forensics, finding " .. ctx.id):sub(1, 100),
     Parameters = { commands = cfg.commands, executionTimeout = { tostring(cfg.execution_timeout_seconds) } },
-    OutputS3BucketName = bucket,
+    OutputS3BucketName = prefix and bucket or nil,
     OutputS3KeyPrefix = prefix,
   }
   return sent.Command and sent.Command.CommandId

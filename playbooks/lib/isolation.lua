@@ -173,7 +173,10 @@ local function rule_calls(ctx, want)
 end
 
 -- The isolation group of the instance and the untrack group of every VPC
--- in vpcs, ready for the moves: { [vpc] = { isolation = id, untrack = id } }. Three round trips at
+-- in vpcs, ready for the moves: { [vpc] = { isolation = id, untrack = id } },
+-- and the ids of the isolation groups that existed with egress rules (a
+-- forensic window a stopped run left open: the rules are revoked here, and
+-- the caller moves the ENIs again). Three round trips at
 -- most, each a set of independent calls made together:
 --   1. one DescribeSecurityGroups for both groups of every VPC
 --   2. CreateSecurityGroup of each one missing
@@ -183,10 +186,12 @@ end
 function M.groups(ctx, vpcs)
   local list = wanted(ctx, vpcs)
   look_up(list, vpcs)
-  local missing = {}
+  local missing, left_open = {}, {}
   for _, want in ipairs(list) do
     if not want.group then
       missing[#missing + 1] = want
+    elseif want.kind == "isolation" and #(want.group.IpPermissionsEgress or {}) > 0 then
+      left_open[#left_open + 1] = want.group.GroupId
     end
   end
   local ok, err = pcall(aws.each, missing, function(want)
@@ -217,7 +222,7 @@ function M.groups(ctx, vpcs)
     groups[want.vpc] = groups[want.vpc] or {}
     groups[want.vpc][want.kind] = want.group.GroupId
   end
-  return groups
+  return groups, left_open
 end
 
 -- The forensic egress rule: tcp/443 to config.forensics.egress.

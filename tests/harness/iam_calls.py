@@ -353,10 +353,13 @@ class StackView:
         return problems
 
 
-def instance_session(iid, vpc, role, account=ACCOUNT, region=REGION):
+def instance_session(iid, vpc, role, account=ACCOUNT, region=REGION, unique_id=None):
     """The request context of an EC2 role session of instance iid reaching a
-    service through a VPC endpoint of its own VPC."""
-    return {"aws:userid": f"{role_id(role)}:{iid}", "aws:PrincipalAccount": account,
+    service through a VPC endpoint of its own VPC. aws:userid is
+    "<role's unique id>:<instance id>" (IAM policy variables: a role EC2
+    assumes for an instance profile); unique_id is the role's RoleId as the
+    account shows it (moto's), else one made up from the logical id."""
+    return {"aws:userid": f"{unique_id or role_id(role)}:{iid}", "aws:PrincipalAccount": account,
             "ec2:SourceInstanceARN": f"arn:aws:ec2:{region}:{account}:instance/{iid}",
             "aws:ec2InstanceSourceVPC": vpc, "aws:SourceVpc": vpc,
             "aws:PrincipalType": "AssumedRole", "aws:SecureTransport": "true"}

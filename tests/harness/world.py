@@ -245,13 +245,15 @@ class World:
             view_key = (env.get("ARTIFACT_BUCKET"), env.get("NOTIFICATION_TOPIC_ARN"),
                         env.get("QUARANTINE_PROFILE_ARN"))
             if view_key not in views:
-                views[view_key] = StackView(env, self._quarantine_role_name(env))
-            view = views[view_key]
+                role_name = self._quarantine_role_name(env)
+                views[view_key] = (StackView(env, role_name), self._role_id(role_name))
+            view, unique_id = views[view_key]
             sessions = {}
             for e in entries:
                 iid = e.get("instance_id")
                 if iid and iid not in sessions:
-                    sessions[iid] = instance_session(iid, self._vpc_of(iid), view.quarantine)
+                    sessions[iid] = instance_session(iid, self._vpc_of(iid), view.quarantine,
+                                                     unique_id=unique_id)
             for e in entries:
                 for problem in view.check(e, sessions):
                     if problem not in problems:
@@ -268,6 +270,15 @@ class World:
         except self.iam.exceptions.NoSuchEntityException:
             return None
         return roles[0]["RoleName"] if roles else None
+
+    def _role_id(self, name):
+        """The role's RoleId (aws:userid's first part in its EC2 sessions), or None."""
+        if not name:
+            return None
+        try:
+            return self.iam.get_role(RoleName=name)["Role"]["RoleId"]
+        except self.iam.exceptions.NoSuchEntityException:
+            return None
 
     def _vpc_of(self, iid):
         try:

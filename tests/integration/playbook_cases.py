@@ -209,7 +209,8 @@ def ec2_world(world, ssm=True):
     ALB target group (two ports); an artifact bucket, a quarantine profile, a
     notification topic."""
     profile = world.instance_profile(name="web", role="web-role")
-    quarantine = world.instance_profile(name="deadbolt-quarantine", role="deadbolt-quarantine-role")
+    # Named as its role, as template.yaml names them (the run finds the role by the profile's name).
+    quarantine = world.instance_profile(name="deadbolt-quarantine", role="deadbolt-quarantine")
     inst = world.instance(enis=2, volumes=2, profile=profile.name)
     asg = world.asg(inst)
     elb = world.classic_elb(inst)

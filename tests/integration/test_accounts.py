@@ -115,6 +115,10 @@ class MemberAccountCase(WorldTestCase):
         self.addCleanup(shutil.rmtree, os.path.dirname(pb), True)
         return run(self.world, document, env=self.env, playbooks=pb)
 
+    def quarantine_role_id(self):
+        """The member's quarantine role's RoleId: its sessions' aws:userid is "<RoleId>:<instance id>"."""
+        return self.member.iam.get_role(RoleName=self.w.quarantine.role)["Role"]["RoleId"]
+
     def account_line(self, result):
         lines = [l for l in result.lines if l.get("event") == "account"]
         self.assertEqual(len(lines), 1, result.describe())
@@ -159,8 +163,10 @@ class TestMemberAccount(MemberAccountCase):
         keys = [o["Key"] for o in self.world.s3.list_objects_v2(
             Bucket=self.home_bucket).get("Contents", [])]
         self.assertTrue(keys and all(k.startswith((f"evidence/{MEMBER}/{REGION}/",
-                                                   f"locks/{MEMBER}/{REGION}/")) for k in keys),
-                        keys)  # the evidence and the run's lock objects, under the member
+                                                   f"locks/{MEMBER}/{REGION}/",
+                                                   f"forensics/{self.quarantine_role_id()}:{self.w.inst.id}/"))
+                                     for k in keys),
+                        keys)  # the evidence, the run's lock objects, the agent's output under its own prefix
         self.assertEqual(len(notifications(self.world, self.home_queue)), 1)
 
     def test_every_call_of_the_run_is_made_with_the_assumed_credentials(self):

@@ -12,7 +12,7 @@ import os
 import re
 import unittest
 
-from harness.iam_calls import OPERATIONS, UNAUTHORIZED, StackView, instance_session, requests_of
+from harness.iam_calls import OPERATIONS, UNAUTHORIZED, StackView, instance_session, requests_of, role_id
 from harness.iam_eval import Role, Stack, Template, evaluate, glob
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -128,23 +128,48 @@ class TemplateRoles(unittest.TestCase):
         cls.execution = cls.tpl.role("ExecutionRole", cls.stack)
         cls.quarantine = cls.tpl.role("QuarantineRole", cls.stack)
         cls.session = instance_session("i-0abc", "vpc-1", cls.quarantine)
-        cls.own = f"arn:aws:s3:::{BUCKET}/evidence/123456789012/us-east-1/i-0abc/f1/"
+        cls.evidence = f"arn:aws:s3:::{BUCKET}/evidence/123456789012/us-east-1/i-0abc/f1/"
+        cls.own = f"arn:aws:s3:::{BUCKET}/forensics/{role_id(cls.quarantine)}:i-0abc/"
 
     def q(self, action, resource, **extra):
         return self.quarantine.evaluate(action, resource, dict(self.session, **extra))
 
     def test_quarantine_role_writes_forensic_output_and_reads_no_data(self):
-        self.assertTrue(self.q("s3:PutObject", self.own + "forensics/cmd/i-0abc/awsrunShellScript/0.awsrunShellScript/stdout"))
-        self.assertFalse(self.q("s3:PutObject", self.own + "manifest.json"),
+        self.assertTrue(self.q("s3:PutObject", self.own + "f1/output/cmd/i-0abc/awsrunShellScript/0.awsrunShellScript/stdout"))
+        self.assertFalse(self.q("s3:PutObject", self.evidence + "manifest.json"),
                          "deadbolt's own evidence objects are out of the instance's reach")
+        self.assertFalse(self.q("s3:PutObject", self.evidence + "forensics/cmd/i-0abc/x/stdout"),
+                         "the evidence prefix is the function's, not the instance's")
         self.assertFalse(self.q("s3:PutObject", f"arn:aws:s3:::{BUCKET}/journal/x.jsonl"))
         self.assertFalse(self.q("s3:PutObject", "arn:aws:s3:::someone-elses-bucket/evidence/x"))
-        for action, resource in (("s3:GetObject", self.own + "manifest.json"),
+        for action, resource in (("s3:GetObject", self.evidence + "manifest.json"),
+                                 ("s3:GetObject", self.own + "f1/output/x"),
                                  ("s3:ListBucket", f"arn:aws:s3:::{BUCKET}"),
                                  ("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"),
                                  ("ec2:DescribeInstances", "*"),
                                  ("iam:PassRole", "arn:aws:iam::123456789012:role/admin")):
             self.assertFalse(self.q(action, resource), action)
+
+    def test_an_instance_writes_only_under_its_own_forensic_prefix(self):
+        # aws:userid of an EC2 session is "<role id>:<instance id>": the
+        # prefix names the instance, and no wildcard comes before it.
+        role = role_id(self.quarantine)
+        other = f"arn:aws:s3:::{BUCKET}/forensics/{role}:i-0other/f1/output/x"
+        self.assertFalse(self.q("s3:PutObject", other), "another instance's prefix")
+        self.assertTrue(self.quarantine.evaluate("s3:PutObject", other,
+                                                 instance_session("i-0other", "vpc-1", self.quarantine)))
+        nested = f"arn:aws:s3:::{BUCKET}/forensics/{role}:i-0other/{role}:i-0abc/x"
+        self.assertFalse(self.q("s3:PutObject", nested), "its own id deeper inside another's prefix")
+        self.assertFalse(self.q("s3:PutObject", f"arn:aws:s3:::{BUCKET}/forensics/x"))
+
+    def test_execution_role_revokes_the_quarantine_role_sessions_but_widens_no_other_own_role(self):
+        view = StackView({"ARTIFACT_BUCKET": BUCKET}, quarantine_role_name="deadbolt-quarantine")
+        arn = view.quarantine.arn
+        self.assertEqual(arn, "arn:aws:iam::123456789012:role/deadbolt-quarantine")
+        self.assertTrue(view.execution.evaluate("iam:PutRolePolicy", arn, view.resource_context("iam:PutRolePolicy", arn)),
+                        "the quarantine role (tagged deadbolt:role=quarantine) gets AWSRevokeOlderSessions")
+        own = "arn:aws:iam::123456789012:role/deadbolt-ExecutionRole-EXAMPLE1234"
+        self.assertFalse(view.execution.evaluate("iam:PutRolePolicy", own, {}), "no other role of the stack")
 
     def test_quarantine_role_denies_parameters_explicitly(self):
         for action in ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"):

@@ -43,9 +43,16 @@ class TestEc2DryRun(DryRunCase):
             "elb.DeregisterInstancesFromLoadBalancer", "elbv2.DeregisterTargets", "elbv2.DeregisterTargets",
             "ec2.CreateTags", "ec2.CreateSnapshot", "ec2.CreateSnapshot", "ec2.CreateSnapshot",
             "s3.PutObject", "s3.PutObject", "s3.PutObject",
+            # the forensic window: the two moves again, then the rule and the profile ...
+            "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
+            "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
             "ec2.AuthorizeSecurityGroupEgress", "ec2.AssociateIamInstanceProfile", "ssm.SendCommand",
             "s3.PutObject", "s3.PutObject",  # the commands' record and its manifest
+            # ... and after it: both gone, the two moves again, the role's sessions revoked
             "ec2.DisassociateIamInstanceProfile", "ec2.RevokeSecurityGroupEgress",
+            "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
+            "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
+            "iam.PutRolePolicy",
             "s3.PutObject", "s3.PutObject",  # the lock released
             "sns.Publish"])
         params = [p for _, p in plan]
@@ -71,7 +78,7 @@ class TestEc2DryRun(DryRunCase):
         self.assertNotIn("plan (dry run)", [p for op, p in plan if op == "sns.Publish"][0]["Subject"])
         self.assertEqual(self.world.s3.list_objects_v2(Bucket=w.bucket)["KeyCount"], 0)
         moved = sorted(p["NetworkInterfaceId"] for op, p in plan if op == "ec2.ModifyNetworkInterfaceAttribute")
-        self.assertEqual(moved, sorted(w.inst.enis * 2))
+        self.assertEqual(moved, sorted(w.inst.enis * 6), "isolation, before and after the forensic window")
         self.assertEqual(sorted(p["VolumeId"] for op, p in plan if op == "ec2.CreateSnapshot"),
                          sorted(w.inst.volumes))
         self.assertEqual(ec2_state(self.world, w), before)

@@ -134,14 +134,20 @@ class TestContainment(Ec2Case):
         forensic = json.loads(self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "forensic-commands.json")["Body"].read())
         self.assertEqual(forensic["status"], "Success")
         self.assertIn("uname -a", forensic["stdout"])
-        outputs = self.world.s3.list_objects_v2(Bucket=self.w.bucket, Prefix=prefix + "forensics/").get("Contents", [])
+        # The agent's output is under the one prefix the quarantine role
+        # lets this instance write: forensics/<RoleId>:<instance id>/.
+        role_id = self.world.iam.get_role(RoleName=self.w.quarantine.role)["Role"]["RoleId"]
+        own = f"forensics/{role_id}:{self.w.inst.id}/{self.finding['id']}/output/"
+        self.assertEqual(commands[0]["OutputS3KeyPrefix"] + "/", own)
+        outputs = self.world.s3.list_objects_v2(Bucket=self.w.bucket, Prefix=own).get("Contents", [])
         self.assertTrue(any(o["Key"].endswith("/stdout") for o in outputs), outputs)
 
     def test_isolation_comes_before_the_slow_evidence_work(self):
         result = self.contain()
         self.assertEqual(result.outcome, "contained", result.describe())
         ops = result.ops()
-        moves = [i for i, op in enumerate(ops) if op == "ec2.ModifyNetworkInterfaceAttribute"]
+        moves = [i for i, c in enumerate(result.calls())
+                 if c["op"] == "ec2.ModifyNetworkInterfaceAttribute" and c["step"] == "isolate_network"]
         self.assertEqual(len(moves), 4, "two moves for each of the two ENIs")
         self.assertLess(ops.index("ec2.GetConsoleScreenshot"), moves[0], "the screenshot is taken first")
         for later in ("ec2.CreateSnapshot", "ssm.SendCommand",
@@ -150,14 +156,14 @@ class TestContainment(Ec2Case):
         calls = result.calls()
         evidence = [i for i, c in enumerate(calls) if c["op"] == "s3.PutObject"
                     and c["params"].get("Key", "").startswith("evidence/")]
-        move_calls = [i for i, c in enumerate(calls) if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
-        self.assertLess(move_calls[-1], evidence[0], "evidence objects after isolation (the lock comes before)")
+        self.assertLess(moves[-1], evidence[0], "evidence objects after isolation (the lock comes before)")
         protections = [i for i, op in enumerate(ops) if op == "ec2.ModifyInstanceAttribute"]
         self.assertLess(protections[-1], moves[0], "protected before isolation is visible from inside")
 
     def test_each_eni_moves_through_an_allow_all_group_first(self):
         result = self.contain()
-        moves = [c["params"] for c in result.calls() if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
+        moves = [c["params"] for c in result.calls()
+                 if c["op"] == "ec2.ModifyNetworkInterfaceAttribute" and c["step"] == "isolate_network"]
         isolation = self.isolation_group()["GroupId"]
         by_eni = {}
         for move in moves:
@@ -190,6 +196,71 @@ class TestContainment(Ec2Case):
         self.assertEqual(self.isolation_group()["IpPermissionsEgress"], [])
         associate = [c for c in calls if c["op"] == "ec2.AssociateIamInstanceProfile"]
         self.assertEqual(associate[0]["params"]["IamInstanceProfile"]["Arn"], self.w.quarantine.arn)
+
+    def test_every_eni_moves_through_the_allow_all_group_again_before_and_after_the_forensic_window(self):
+        result = self.contain()
+        self.assertEqual(result.outcome, "contained", result.describe())
+        calls = result.calls()
+        isolation = self.isolation_group()["GroupId"]
+        untrack = self.world.ec2.describe_security_groups(Filters=[
+            {"Name": "group-name", "Values": [f"deadbolt-untrack-{self.w.inst.vpc}"]}])["SecurityGroups"][0]["GroupId"]
+
+        def moves(step):
+            return [(i, c["params"]["NetworkInterfaceId"], c["params"]["Groups"]) for i, c in enumerate(calls)
+                    if c["op"] == "ec2.ModifyNetworkInterfaceAttribute" and c["step"] == step]
+
+        def index(op, step):
+            return [i for i, c in enumerate(calls) if c["op"] == op and c["step"] == step]
+
+        for step in ("open_forensic_access", "end_forensics"):
+            done = moves(step)
+            self.assertEqual(len(done), 4, step)
+            for eni in self.w.inst.enis:
+                self.assertEqual([g for _, e, g in done if e == eni], [[untrack], [isolation]], (step, eni))
+        # Before: the moves, then the egress rule and the profile. After:
+        # the rule and the profile go, then the moves.
+        self.assertLess(moves("open_forensic_access")[-1][0],
+                        index("ec2.AuthorizeSecurityGroupEgress", "open_forensic_access")[0])
+        self.assertLess(moves("open_forensic_access")[-1][0],
+                        index("ec2.AssociateIamInstanceProfile", "open_forensic_access")[0])
+        self.assertGreater(moves("end_forensics")[0][0],
+                           max(index("ec2.RevokeSecurityGroupEgress", "end_forensics")
+                               + index("ec2.DisassociateIamInstanceProfile", "end_forensics")))
+        for eni in self.world.ec2.describe_network_interfaces(NetworkInterfaceIds=self.w.inst.enis)["NetworkInterfaces"]:
+            self.assertEqual([g["GroupId"] for g in eni["Groups"]], [isolation], eni["NetworkInterfaceId"])
+        logs = " ".join(result.only()["logs"])
+        for when in ("before", "after"):
+            self.assertIn(f"moved again through the allow-all group {when} the forensic window", logs)
+
+    def test_the_quarantine_role_sessions_are_revoked_after_forensics(self):
+        result = self.contain()
+        self.assertEqual(result.outcome, "contained", result.describe())
+        role = self.w.quarantine.role
+        doc = self.world.iam.get_role_policy(RoleName=role, PolicyName="AWSRevokeOlderSessions")["PolicyDocument"]
+        doc = json.loads(doc) if isinstance(doc, str) else doc
+        [statement] = doc["Statement"]
+        self.assertEqual((statement["Effect"], statement["Action"], statement["Resource"]), ("Deny", ["*"], ["*"]))
+        at = statement["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+        self.assertRegex(at, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertNotIn("StringNotLike", statement["Condition"], "no other instance has the profile")
+        calls = result.calls()
+        put = [i for i, c in enumerate(calls) if c["op"] == "iam.PutRolePolicy"]
+        gone = [i for i, c in enumerate(calls) if c["op"] == "ec2.DisassociateIamInstanceProfile"
+                and c["step"] == "end_forensics"]
+        self.assertEqual(len(put), 1)
+        self.assertLess(gone[0], put[0], "revoked once the profile is off the instance")
+
+    def test_revoking_spares_the_sessions_of_another_instance_in_its_forensics(self):
+        other = self.world.instance(enis=1, volumes=0, profile=self.w.quarantine.name)
+        result = self.contain()
+        self.assertEqual(result.outcome, "contained", result.describe())
+        role_id = self.world.iam.get_role(RoleName=self.w.quarantine.role)["Role"]["RoleId"]
+        doc = self.world.iam.get_role_policy(RoleName=self.w.quarantine.role,
+                                             PolicyName="AWSRevokeOlderSessions")["PolicyDocument"]
+        doc = json.loads(doc) if isinstance(doc, str) else doc
+        condition = doc["Statement"][0]["Condition"]
+        self.assertEqual(condition["StringNotLike"], {"aws:userid": [f"{role_id}:{other.id}"]})
+        self.assertIn("aws:TokenIssueTime", condition["DateLessThan"])
 
     def test_undo_data_is_saved_for_everything_changed(self):
         result = self.contain()
@@ -293,7 +364,8 @@ class TestIdempotence(Ec2Case):
         self.isolation_group()
         self.assertEqual(len(ec2_state(self.world, self.w)["snapshots"]), 6, "one snapshot per volume per finding")
         ops = result.ops(access="write")
-        self.assertNotIn("ec2.ModifyNetworkInterfaceAttribute", ops)
+        self.assertNotIn("ec2.ModifyNetworkInterfaceAttribute",
+                         [c["op"] for c in result.calls() if c["step"] == "isolate_network"])
         self.assertNotIn("ec2.CreateSecurityGroup", ops)
 
     def test_a_snapshot_inside_the_15_s_window_of_another_run_counts_as_taken(self):
@@ -534,7 +606,8 @@ class TestFailures(Ec2Case):
         self.every_eni_is_isolated()
         calls = result.calls()
         shots = [c for c in calls if c["op"] == "ec2.GetConsoleScreenshot"]
-        moves = [i for i, c in enumerate(calls) if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
+        moves = [i for i, c in enumerate(calls)
+                 if c["op"] == "ec2.ModifyNetworkInterfaceAttribute" and c["step"] == "isolate_network"]
         self.assertEqual(len(moves), 4)
         # Beside isolation: one attempt, no retry, whatever the answer.
         self.assertEqual((shots[0]["step"], shots[0]["status"], shots[0]["attempts"]), ("isolate_network", 500, 1))
@@ -581,6 +654,63 @@ class TestFailures(Ec2Case):
         self.assertEqual(self.isolation_group()["IpPermissionsEgress"], [], "the forensic rule is gone")
         self.assertEqual(ec2_state(self.world, self.w)["profiles"], [], "the quarantine profile is gone")
         self.assertLess(result.only()["end"]["ms"], 20000)
+
+
+class TestDeathInTheForensicWindow(Ec2Case):
+    def window(self):
+        """(isolation group egress rules, quarantine associations, each ENI's groups) now."""
+        associations = self.world.ec2.describe_iam_instance_profile_associations(Filters=[
+            {"Name": "instance-id", "Values": [self.w.inst.id]}])["IamInstanceProfileAssociations"]
+        enis = self.world.ec2.describe_network_interfaces(NetworkInterfaceIds=self.w.inst.enis)["NetworkInterfaces"]
+        return (self.isolation_group()["IpPermissionsEgress"],
+                [a["AssociationId"] for a in associations if a["State"] in ("associating", "associated")
+                 and a["IamInstanceProfile"]["Arn"] == self.w.quarantine.arn],
+                {e["NetworkInterfaceId"]: [g["GroupId"] for g in e["Groups"]] for e in enis})
+
+    def test_a_run_killed_inside_the_forensic_window_is_closed_first_on_redelivery(self):
+        # The commands never finish (the fake answers InProgress) and the run
+        # is killed with SIGKILL while it polls GetCommandInvocation, as
+        # Lambda ends a run at its timeout: end_forensics never runs. Its
+        # lock windows (2 s here) have passed when the finding comes again.
+        self.world.ssm_result(pending_polls=1000)
+        playbooks = self.playbooks({"window_seconds = 150": "window_seconds = 2"})
+        with self.assertRaises(AssertionError) as killed:
+            self.contain(playbooks=playbooks, timeout=20)
+        self.assertIn("still running after 20s", str(killed.exception))
+        self.assertTrue(self.world.log("GetCommandInvocation"), "killed while waiting for the commands")
+        egress, associations, enis = self.window()
+        self.assertTrue(egress, "the dead run left the forensic egress rule")
+        self.assertEqual(len(associations), 1, "the dead run left the quarantine profile")
+
+        self.world.ssm_result(pending_polls=0)
+        mark = len(self.world.log())
+        again = self.contain(envelope(self.finding), playbooks=playbooks)
+        self.assertEqual((again.rc, again.outcome), (0, "contained"), again.describe())
+        # Closed FIRST: in isolate_network, before any other write of the run.
+        calls = again.calls()
+        first = [c for c in calls if c["step"] == "isolate_network" and c["access"] == "write"
+                 and c["op"] != "ec2.ModifyInstanceAttribute"]
+        ops = [c["op"] for c in first]
+        self.assertIn("ec2.RevokeSecurityGroupEgress", ops)
+        self.assertIn("ec2.DisassociateIamInstanceProfile", ops)
+        moved = [c["params"] for c in first if c["op"] == "ec2.ModifyNetworkInterfaceAttribute"]
+        isolation = self.isolation_group()["GroupId"]
+        for eni in self.w.inst.enis:
+            groups = [m["Groups"] for m in moved if m["NetworkInterfaceId"] == eni]
+            self.assertEqual(len(groups), 2, eni)
+            self.assertNotEqual(groups[0], [isolation], "through the allow-all group first")
+            self.assertEqual(groups[1], [isolation])
+        writes = [i for i, c in enumerate(calls) if c["access"] == "write"
+                  and not c["params"].get("Key", "").startswith("locks/")]
+        self.assertEqual(calls[writes[0]]["step"], "isolate_network", "nothing is written before it")
+        self.assertIn("a forensic window an earlier run left open is closed first", " ".join(again.only()["logs"]))
+        # The world as boto3 sees it: nothing open.
+        egress, associations, enis = self.window()
+        self.assertEqual(egress, [], "the forensic egress rule is gone")
+        self.assertEqual(associations, [], "the quarantine profile is off")
+        for eni, groups in enis.items():
+            self.assertEqual(groups, [isolation], eni)
+        self.assertTrue(self.world.log()[mark:], "the redelivery ran")
 
 
 class TestResponsePolicy(Ec2Case):

@@ -274,6 +274,23 @@ class Template(unittest.TestCase):
                     if any(mentions(r, logical_id) for r in p["Properties"]["Roles"])]
         self.assertEqual(len(profiles), 1)
 
+    def test_quarantine_output_is_confined_to_each_instances_own_prefix(self):
+        _, sts = self.quarantine_policy()
+        [out] = [s for s in sts if s["Effect"] == "Allow" and "s3:PutObject" in as_list(s["Action"])]
+        [resource] = as_list(out["Resource"])
+        text = resource["Fn::Sub"] if isinstance(resource, dict) else resource
+        self.assertEqual(text, "${ArtifactBucket.Arn}/forensics/${!aws:userid}/*",
+                         "aws:userid (<role id>:<instance id>) before the one wildcard")
+
+    def test_quarantine_role_is_named_as_its_instance_profile(self):
+        # The function finds the role (to revoke its sessions, to read its
+        # RoleId) by the name in QUARANTINE_PROFILE_ARN.
+        logical_id, role = self.role_trusting("ec2.amazonaws.com")
+        [profile] = [p for p in self.of_type("AWS::IAM::InstanceProfile").values()
+                     if any(mentions(r, logical_id) for r in p["Properties"]["Roles"])]
+        self.assertEqual(role["Properties"]["RoleName"], profile["Properties"]["InstanceProfileName"])
+        self.assertEqual(role["Properties"]["Tags"], [{"Key": "deadbolt:role", "Value": "quarantine"}])
+
     def test_concurrency_is_capped_by_a_parameter(self):
         _, fn = self.function()
         self.assertEqual(fn["Properties"]["ReservedConcurrentExecutions"],

@@ -334,6 +334,28 @@ static const struct rule_case {
 	{"tag targets", "ssm.send_command{ DocumentName = 'AWS-RunShellScript', Targets = { { Key = "
 	 "'tag:env', Values = { 'prod' } } }, Parameters = { commands = { 'uname -a' } } }",
 	 "member Targets is not allowed"},
+	{"output under the instance's own forensic prefix", "ssm.send_command{ DocumentName = "
+	 "'AWS-RunShellScript', InstanceIds = { 'i-0123456789abcdef0' }, Parameters = { commands = "
+	 "{ 'uname -a' } }, OutputS3BucketName = 'artifacts', OutputS3KeyPrefix = "
+	 "'forensics/AROAEXAMPLE123:i-0123456789abcdef0/f00d/output' }", OK},
+	{"output under another instance's forensic prefix", "ssm.send_command{ DocumentName = "
+	 "'AWS-RunShellScript', InstanceIds = { 'i-0123456789abcdef0' }, Parameters = { commands = "
+	 "{ 'uname -a' } }, OutputS3BucketName = 'artifacts', OutputS3KeyPrefix = "
+	 "'forensics/AROAEXAMPLE123:i-0fedcba9876543210/f00d/output' }",
+	 "names another instance than InstanceIds"},
+	{"output under another finding's forensic prefix", "ssm.send_command{ DocumentName = "
+	 "'AWS-RunShellScript', InstanceIds = { 'i-0123456789abcdef0' }, Parameters = { commands = "
+	 "{ 'uname -a' } }, OutputS3BucketName = 'artifacts', OutputS3KeyPrefix = "
+	 "'forensics/AROAEXAMPLE123:i-0123456789abcdef0/beef/output' }", "is not under this run's prefix"},
+	{"one forensic prefix for two instances", "ssm.send_command{ DocumentName = "
+	 "'AWS-RunShellScript', InstanceIds = { 'i-0123456789abcdef0', 'i-0fedcba9876543210' }, "
+	 "Parameters = { commands = { 'uname -a' } }, OutputS3BucketName = 'artifacts', "
+	 "OutputS3KeyPrefix = 'forensics/AROAEXAMPLE123:i-0123456789abcdef0/f00d/output' }",
+	 "InstanceIds must name one"},
+	{"a forensic prefix without a role id", "ssm.send_command{ DocumentName = "
+	 "'AWS-RunShellScript', InstanceIds = { 'i-0123456789abcdef0' }, Parameters = { commands = "
+	 "{ 'uname -a' } }, OutputS3BucketName = 'artifacts', OutputS3KeyPrefix = "
+	 "'forensics/i-0123456789abcdef0/f00d/output' }", "followed by <role id>:<instance id>"},
 	{"output to another bucket", "ssm.send_command{ DocumentName = 'AWS-RunShellScript', InstanceIds = "
 	 "{ 'i-0123456789abcdef0' }, Parameters = { commands = { 'uname -a' } }, OutputS3BucketName = "
 	 "'attacker', OutputS3KeyPrefix = 'x' }", "OutputS3BucketName must be the artifact bucket"},
