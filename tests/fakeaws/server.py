@@ -12,7 +12,8 @@ unchanged (status, headers, body), except:
 Control endpoints (JSON; never faulted, logged or signature-checked):
   POST /__fake/faults       {"match": Action | X-Amz-Target | path substring | "*",
                              "kind": throttle|500|503|drop|slow|html500|empty503|skew|expired|
-                                     snapshot-rate (EC2's SnapshotCreationPerVolumeRateExceeded),
+                                     snapshot-rate (EC2's SnapshotCreationPerVolumeRateExceeded)|
+                                     s3-conflict (S3's 409 ConditionalRequestConflict),
                              "count": N, "delay_ms": D, "skew_s": S, "params": {name: value}}:
                             the next N matching requests fail so (params: only requests whose
                             form/query parameters have every value named, as sent on the wire,
@@ -61,7 +62,7 @@ import auth
 import wire
 
 FAULT_KINDS = {"throttle", "500", "503", "drop", "slow", "html500", "empty503", "skew", "expired",
-               "snapshot-rate"}
+               "snapshot-rate", "s3-conflict"}
 DEFAULT_SKEW_S = 3600
 # Headers about one connection, not the message: never relayed either way.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",

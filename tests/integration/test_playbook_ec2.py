@@ -361,6 +361,28 @@ class TestIdempotence(Ec2Case):
         self.assertEqual(len(untrack), 1)
         self.assertEqual(len(ec2_state(self.world, self.w)["snapshots"]), 6, "one snapshot per volume per finding")
 
+    def test_a_lock_write_that_races_another_is_written_again_not_failed(self):
+        # S3 answers 409 ConditionalRequestConflict to a conditional write
+        # that raced another write of the key still in flight, and asks for
+        # a retry. moto never answers 409: the fake does, once, on the
+        # first lock object. The run writes the same key again after a poll
+        # and, the other write having come to nothing, takes it.
+        self.world.fault(f"locks/123456789012/us-east-1/{self.w.inst.id}/w", "s3-conflict", count=1)
+        result = self.contain()
+        self.assertEqual(result.outcome, "contained", result.describe())
+        self.assertNotIn("without the lock", result.describe())
+        puts = [(c["params"]["Key"], c.get("status")) for c in result.calls()
+                if c["op"] == "s3.PutObject" and c["params"]["Key"].startswith("locks/")
+                and not c["params"]["Key"].endswith(".released")]
+        self.assertEqual(len(puts), 3, puts)
+        self.assertEqual([puts[0], puts[1][0]], [(puts[1][0], 409), puts[0][0]], puts)
+        self.assertEqual(puts[1][1], 200, puts)
+        self.assertTrue(puts[0][0].endswith(".0") and puts[2][0].endswith(".0"), puts)
+        keys = [o["Key"] for o in self.world.client("s3").list_objects_v2(
+            Bucket=self.w.bucket, Prefix="locks/").get("Contents", [])]
+        self.assertEqual(sorted(keys), sorted([puts[1][0], puts[1][0] + ".released",
+                                               puts[2][0], puts[2][0] + ".released"]))
+
 
 class TestGuards(Ec2Case):
     def test_a_spot_instance_is_contained_without_termination_protection(self):
