@@ -610,6 +610,7 @@ void sandbox_open_sched(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{"all", aws_all},
 		{"each", aws_each},
+		{"cached", sandbox_prim_cached},
 		{NULL, NULL},
 	};
 	lua_createtable(L, 0, 2);

@@ -384,6 +384,59 @@ class TestIdempotence(Ec2Case):
                                                puts[2][0], puts[2][0] + ".released"]))
 
 
+class TestLookupsOncePerDocument(Ec2Case):
+    def test_load_balancers_and_target_groups_are_listed_once_and_again_after_a_deregistration(self):
+        # Four instances of one VPC in one document: the world's instance
+        # (behind the classic ELB and both target groups) third. The
+        # listings are sent for the first finding and answered from the
+        # memo for the second; the third deregisters its instance, so the
+        # fourth lists again (and sees it gone).
+        others = [self.world.instance(net=self.w.inst.net) for _ in range(3)]
+        order = [others[0].id, others[1].id, self.w.inst.id, others[2].id]
+        doc = [finding(TYPE, instance_resource(iid)) for iid in order]
+        result = self.contain(doc)
+        self.assertEqual([f["end"]["outcome"] for f in result.findings], ["contained"] * 4,
+                         result.out + result.err)
+        listings = ("elb.DescribeLoadBalancers", "elbv2.DescribeTargetGroups", "elbv2.DescribeTargetHealth")
+
+        def sent(i):
+            return sorted(c["op"] for c in result.calls(i) if c["op"] in listings)
+
+        def kept(i):
+            return sorted(c["op"] for c in result.findings[i]["cached"])
+        every = sorted(["elb.DescribeLoadBalancers", "elbv2.DescribeTargetGroups"] +
+                       ["elbv2.DescribeTargetHealth"] * 2)
+        self.assertEqual((sent(0), kept(0)), (every, []))
+        self.assertEqual((sent(1), kept(1)), ([], every))
+        self.assertEqual((sent(3), kept(3)), (every, []), "read again after the third run's deregistrations")
+        self.assertEqual(self.world.attempts("DescribeLoadBalancers"), 3 - len(
+            [c for c in result.findings[2]["cached"] if c["op"] == "elb.DescribeLoadBalancers"]))
+        # The instance behind them was deregistered all the same.
+        self.assertEqual(result.saved(2)["classic_load_balancers"], [self.w.elb])
+        self.assertEqual(sorted(r["TargetGroupArn"] for r in result.saved(2)["target_groups"]),
+                         sorted([self.w.tg, self.w.admin_tg]))
+        lb = self.world.elb.describe_load_balancers(LoadBalancerNames=[self.w.elb])["LoadBalancerDescriptions"][0]
+        self.assertEqual(lb["Instances"], [])
+        for tg in (self.w.tg, self.w.admin_tg):
+            self.assertEqual(self.world.elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"], [])
+        for i in (0, 1, 3):
+            self.assertNotIn("classic_load_balancers", result.saved(i))
+            self.assertNotIn("target_groups", result.saved(i))
+
+    def test_a_cached_primitive_refuses_a_write(self):
+        pb = self.playbooks()
+        with open(os.path.join(pb, "ec2.lua")) as f:
+            text = f.read()
+        text = text.replace("local function detach_from_auto_scaling(ctx)\n",
+                            "local function detach_from_auto_scaling(ctx)\n"
+                            "  aws.cached(autoscaling.detach_instances)\n", 1)
+        with open(os.path.join(pb, "ec2.lua"), "w") as f:
+            f.write(text)
+        result = self.contain(playbooks=pb)
+        self.assertIn("only a read's answer can be kept", result.out + json.dumps(result.lines))
+        self.assertEqual(self.world.attempts("DetachInstances"), 0)
+
+
 class TestGuards(Ec2Case):
     def test_a_spot_instance_is_contained_without_termination_protection(self):
         # moto marks the instance spot (InstanceLifecycle) but, unlike AWS,
