@@ -22,6 +22,7 @@ Control endpoints (JSON; never faulted, logged or signature-checked):
                             expired-session-token error
   GET  /__fake/log          {"requests": [{method, path, query, service, action, target,
                              had_auth, amz_date, key, region, params, time, fault, auth,
+                             assumed_key (an AssumeRole's answer: the access key id it gave),
                              status, done, conn}]} (params: wire.LOGGED_PARAMS only;
                             time when it arrived, done when answered (faults other than
                             slow: none), conn the client's address:port, one per TCP
@@ -250,6 +251,8 @@ class Fake:
         resp = answers.dispatch(req, self) or self.forward(req)
         if resp.status == 200:
             auth.learn(req, resp.body, self.keys)
+            if (req.service, req.action) == ("sts", "AssumeRole"):
+                entry["assumed_key"] = auth.handed_out_key(resp.body)
         return resp
 
     def control(self, method, path, body):
