@@ -158,11 +158,14 @@ void memo_put(memo *m, const char *scope, const char *call, double now, lua_Stat
 	}
 	put_job j = {L, lua_absindex(L, idx), scope, key, now, 0};
 	lua_State *M = m->M;
+	int ltop = lua_gettop(L);
 	lua_settop(M, 1);
 	lua_pushcfunction(M, put_protected);
 	lua_pushlightuserdata(M, &j);
 	lua_pushvalue(M, 1); /* M: entries, fn, job, entries */
-	if (lua_pcall(M, 2, 0, 0) != LUA_OK) { /* out of memory: start again empty */
+	int st = lua_pcall(M, 2, 0, 0);
+	lua_settop(L, ltop); /* what a copy cut short left of its walk of L */
+	if (st != LUA_OK) { /* out of memory: start again empty */
 		memo_clear(m);
 		goto out;
 	}
