@@ -342,7 +342,8 @@ static int host_start(void *ud, lua_State *L, const allow_entry *e, int params, 
 	buf_init(&c->params, PARAMS_MAX);
 	capture_params(&c->params, L, params);
 	memo_before(rn, e);
-	journal_set_order(r->j, order);
+	if (sandbox_call_cached(rn->sb)) /* an answer from the memo is journaled now, in its place */
+		journal_set_order(r->j, order);
 	if (memo_answer(rn, e, c->step, c->label, &c->params, L)) {
 		free_run_call(c); /* answered now: *pending stays NULL */
 		return 0;
