@@ -625,7 +625,8 @@ end
 local function deregister_from_load_balancers(ctx)
   local id = ctx.state.instance_id
   local names = {}
-  for _, lb in ipairs(aws.all_pages(elb.describe_load_balancers, {}, "LoadBalancerDescriptions")) do
+  -- every finding of a document asks the same: listed once (aws.cached)
+  for _, lb in ipairs(aws.all_pages(aws.cached(elb.describe_load_balancers), {}, "LoadBalancerDescriptions")) do
     for _, member in ipairs(lb.Instances or {}) do
       if member.InstanceId == id then
         names[#names + 1] = lb.LoadBalancerName
@@ -645,14 +646,14 @@ end
 local function deregister_from_target_groups(ctx)
   local id, vpc = ctx.state.instance_id, ctx.state.instance.VpcId
   local candidates = {}
-  for _, tg in ipairs(aws.all_pages(elbv2.describe_target_groups, {}, "TargetGroups")) do
+  for _, tg in ipairs(aws.all_pages(aws.cached(elbv2.describe_target_groups), {}, "TargetGroups")) do
     if tg.TargetType == "instance" and (vpc == nil or tg.VpcId == vpc) then
       candidates[#candidates + 1] = tg
     end
   end
   local found = {} -- found[i]: the registrations in candidates[i], kept in listing order
   aws.each(candidates, function(tg)
-    local health = elbv2.describe_target_health { TargetGroupArn = tg.TargetGroupArn }
+    local health = aws.cached(elbv2.describe_target_health) { TargetGroupArn = tg.TargetGroupArn }
     local targets = {}
     for _, d in ipairs(health.TargetHealthDescriptions or {}) do
       if d.Target.Id == id then

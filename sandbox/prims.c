@@ -132,11 +132,13 @@ static int finish_call(lua_State *L, const allow_entry *e, int params, int rc, c
 	return 1;
 }
 
-/* upvalues: the entry (light userdata), "ec2.create_snapshot" */
+/* upvalues: the entry (light userdata), "ec2.create_snapshot", and for
+ * the variant aws.cached returns, true */
 static int prim_call(lua_State *L)
 {
 	const allow_entry *e = lua_touserdata(L, lua_upvalueindex(1));
 	const char *name = lua_tostring(L, lua_upvalueindex(2));
+	int cached = lua_toboolean(L, lua_upvalueindex(3));
 	sandbox *sb = sandbox_of(L);
 	size_t budget = PARAMS_MAX;
 	aws_error err;
@@ -163,16 +165,48 @@ static int prim_call(lua_State *L)
 		aws_error_set(&err, "NotConnected", "no AWS client in this sandbox");
 		return raise_aws_error(L, e, &err);
 	}
+	sb->cached = cached; /* read by the host while it starts this call */
 	int n = sandbox_sched_call(L, e, params, finish_call);
-	if (n >= 0)
+	if (n >= 0) {
+		sb->cached = 0;
 		return n; /* started and answered inside aws.all (sched.c) */
-	if (sb->host.call(sb->host.ud, L, e, params, &err) != 0)
+	}
+	int rc = sb->host.call(sb->host.ud, L, e, params, &err);
+	sb->cached = 0;
+	if (rc != 0)
 		return raise_aws_error(L, e, &err);
 	rules_observe(L, e, params, lua_gettop(L));
 	if (sb->dry_waiting) { /* the answer a dry aws.wait may give back */
 		lua_pushvalue(L, -1);
 		lua_setfield(L, LUA_REGISTRYINDEX, sandbox_dry_answer_key);
 	}
+	return 1;
+}
+
+/* aws.cached(prim): the read primitive prim, whose answers the host may
+ * keep for the run and give again to the same call (the same parameters,
+ * account and region) instead of sending it. A write cannot be cached. */
+int sandbox_prim_cached(lua_State *L)
+{
+	const allow_entry *e = NULL;
+	if (lua_tocfunction(L, 1) == prim_call && lua_getupvalue(L, 1, 1)) {
+		e = lua_touserdata(L, -1);
+		lua_pop(L, 1);
+	}
+	if (!e)
+		return luaL_error(L, "aws.cached takes a primitive (aws.cached(elb.describe_load_balancers))");
+	if (e->access != ALLOW_READ)
+		return luaL_error(L, "aws.cached: %s.%s is a write: only a read's answer can be kept",
+				  e->service, e->operation);
+	lua_getupvalue(L, 1, 2);
+	if (lua_getupvalue(L, 1, 3)) { /* cached already */
+		lua_settop(L, 1);
+		return 1;
+	}
+	lua_pushlightuserdata(L, (void *)e);
+	lua_insert(L, -2);
+	lua_pushboolean(L, 1);
+	lua_pushcclosure(L, prim_call, 3);
 	return 1;
 }
 

@@ -559,6 +559,11 @@ int sandbox_calls_made(const sandbox *sb)
 	return sb->calls;
 }
 
+int sandbox_call_cached(const sandbox *sb)
+{
+	return sb->cached;
+}
+
 double sandbox_deadline(const sandbox *sb)
 {
 	return sb->deadline;

@@ -177,6 +177,10 @@ int sandbox_pattern_find(const char *subject, const char *pattern, uint64_t step
  * or NULL. Once hit, every later sandbox_pcall fails at once. */
 const char *sandbox_budget_hit(const sandbox *sb);
 int sandbox_calls_made(const sandbox *sb);
+/* Whether the call the host is being handed now (sandbox_host.call or
+ * sandbox_async.start) came through aws.cached: the host may answer it from
+ * what it kept of the same call, or keep its answer. */
+int sandbox_call_cached(const sandbox *sb);
 /* The CLOCK_MONOTONIC second at which the wall-clock budget ends. */
 double sandbox_deadline(const sandbox *sb);
 

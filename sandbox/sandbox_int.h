@@ -68,6 +68,7 @@ struct sandbox {
 	uint64_t sync_units;   /* instructions at that reading */
 	double deadline;       /* CLOCK_MONOTONIC seconds */
 	int calls;             /* AWS primitive calls made */
+	int cached;            /* the call being handed to the host came through aws.cached */
 	int closing;           /* coroutine closes in progress (sandbox_lib.c) */
 	const char *budget_hit; /* static string, or NULL */
 	sandbox_chunks *chunks; /* borrowed; NULL: every load compiles the text */
@@ -166,6 +167,7 @@ int sandbox_is_all_error(lua_State *L, int idx);
 /* ---- prims.c ---- */
 /* Sets one read-only global per service, ec2 .. sns. */
 void sandbox_open_prims(lua_State *L);
+int sandbox_prim_cached(lua_State *L); /* aws.cached */
 /* "CreateSnapshot" -> "create_snapshot", as botocore.xform_name. Returns
  * 0, or -1 when out is too small. */
 int sandbox_snake_name(const char *op, char *out, size_t outlen);

@@ -612,6 +612,7 @@ void sandbox_open_sched(lua_State *L)
 		{"all", aws_all},
 		{"each", aws_each},
 		{"wait", sandbox_aws_wait},
+		{"cached", sandbox_prim_cached},
 		{NULL, NULL},
 	};
 	lua_createtable(L, 0, 2);

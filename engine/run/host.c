@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "codec.h"
 #include "journal.h"
 #include "model.h"
@@ -34,6 +35,7 @@ typedef struct run_call {
 	char label[200];
 	char order[SANDBOX_ORDER_MAX];
 	buf params;
+	int keep;  /* an aws.cached read: its answer goes to the memo */
 	aws_pending *p;
 } run_call;
 
@@ -98,6 +100,67 @@ static void journal_unobserved(run *rn, const char *step, const char *op, const 
 		jw_str(w, err->message);
 	}
 	journal_emit(rn->r->j);
+}
+
+/* ---- aws.cached: answers kept for the document (memo.h) ---- */
+
+static void memo_scope_of(const run *rn, const allow_entry *e, char *out, size_t n)
+{
+	memo_scope(out, n, rn->fi.account, rn->region, e->service);
+}
+
+/* The memo's name for a call: the operation and its parameters. */
+static void memo_call_of(const char *label, const buf *params, buf *out)
+{
+	buf_reset(out);
+	buf_printf(out, "%s ", label);
+	buf_append(out, params->data ? params->data : "", params->len);
+}
+
+/* A write, sent or planned, answered or not: what it may change is read
+ * again. */
+static void memo_before(run *rn, const allow_entry *e)
+{
+	if (e->access == ALLOW_WRITE)
+		memo_forget_after_write(rn->r->memo, rn->fi.account, rn->region, e->service);
+}
+
+/* An aws.cached read the memo answers: its answer pushed on L, journaled
+ * as kept (no call was sent), seen by undo as a sent call's. 1, or 0 when
+ * the memo has none (nothing pushed). */
+static int memo_answer(run *rn, const allow_entry *e, const char *step, const char *label,
+		       const buf *params, lua_State *L)
+{
+	char scope[200];
+	buf call = BUF_INIT;
+	int hit = 0;
+	if (e->access != ALLOW_READ || !sandbox_call_cached(rn->sb))
+		return 0;
+	memo_scope_of(rn, e, scope, sizeof(scope));
+	memo_call_of(label, params, &call);
+	if (call.data) /* memo_get may raise (memory): nothing malloc'd held then but call */
+		hit = memo_get(rn->r->memo, scope, call.data, clock_mono(), L);
+	buf_free(&call);
+	if (!hit)
+		return 0;
+	jw *w = journal_line(rn->r->j, "aws_cached");
+	journal_call_head(w, step, label, 0, params);
+	journal_emit(rn->r->j);
+	undo_observe(rn, step, e, params, L, 0, NULL);
+	return 1;
+}
+
+/* A sent aws.cached read's answer (on top of L) kept. */
+static void memo_keep(run *rn, const allow_entry *e, const char *label, const buf *params,
+		      lua_State *L)
+{
+	char scope[200];
+	buf call = BUF_INIT;
+	memo_scope_of(rn, e, scope, sizeof(scope));
+	memo_call_of(label, params, &call);
+	if (call.data)
+		memo_put(rn->r->memo, scope, call.data, clock_mono(), L, -1);
+	buf_free(&call);
 }
 
 /* The plan's heading for the step of the next write, once per step: its
@@ -196,6 +259,11 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 		codec_push_placeholder_variant(L, op, 0, sandbox_dry_waiting(rn->sb));
 		return 0;
 	}
+	memo_before(rn, e);
+	if (op && memo_answer(rn, e, rn->step, label, &rn->params, L)) {
+		rn->calls--; /* answered from the memo: not sent */
+		return 0;
+	}
 	if (r->o.dry_run && e->access == ALLOW_WRITE && op) {
 		/* a planned write is validated as the live run would before sending it */
 		if (codec_check_request(L, op, params, err) != 0) {
@@ -232,6 +300,8 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 		dry_read_done(L, rc);
 	if (op)
 		undo_observe(rn, rn->step, e, &rn->params, L, rc, err);
+	if (rc == 0 && e->access == ALLOW_READ && sandbox_call_cached(rn->sb))
+		memo_keep(rn, e, label, &rn->params, L);
 	return rc;
 }
 
@@ -304,6 +374,14 @@ static int host_start(void *ud, lua_State *L, const allow_entry *e, int params, 
 	snprintf(c->order, sizeof(c->order), "%s", order ? order : "");
 	buf_init(&c->params, PARAMS_MAX);
 	capture_params(&c->params, L, params);
+	memo_before(rn, e);
+	if (sandbox_call_cached(rn->sb)) /* an answer from the memo is journaled now, in its place */
+		journal_set_order(r->j, order);
+	if (memo_answer(rn, e, c->step, c->label, &c->params, L)) {
+		free_run_call(c); /* answered now: *pending stays NULL */
+		return 0;
+	}
+	c->keep = e->access == ALLOW_READ && sandbox_call_cached(rn->sb);
 	rn->calls++;
 	/* aws_call_start raises only out of memory; the sandbox stops then */
 	c->p = aws_call_start(r->o.client, L, op, params, c, err);
@@ -327,6 +405,8 @@ static int host_wait(void *ud, lua_State *L, double until, void **done, aws_erro
 	*done = c; /* the sandbox only compares the pointer */
 	journal_set_order(rn->r->j, c->order); /* its undo lines go where the call is */
 	undo_observe(rn, c->step, c->e, &c->params, L, rc, err);
+	if (rc == 0 && c->keep)
+		memo_keep(rn, c->e, c->label, &c->params, L);
 	free_run_call(c);
 	if (rc != 0)
 		account_explain_error(rn, err);

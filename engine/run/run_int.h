@@ -9,6 +9,7 @@
  * dry.c      what a dry run answers without AWS: waits, reads of planned
  *            resources
  * account.c  which account a run answers in, with which credentials
+ * memo.c     the answers of aws.cached reads, kept for one document
  * report.c   the journal lines, the human summary and plan, the Lambda result
  * check.c    `deadbolt check`
  *
@@ -23,6 +24,7 @@
 #include "buf.h"
 #include "finding.h"
 #include "journal.h"
+#include "memo.h"
 #include "ordered.h"
 #include "playbooks.h"
 #include "runner.h"
@@ -59,6 +61,7 @@ struct runner {
 	lua_State *H; /* host state: decoding findings, routing patterns */
 	journal *j;
 	account_state *accounts; /* member accounts: the role, assumed credentials */
+	memo *memo;   /* aws.cached answers, for the document being run (memo.c) */
 	run *cur;     /* the run in progress, for the client's observer */
 	size_t summary_bytes; /* written to the summary for the current finding */
 	int summary_cut;      /* the summary's cut line was written */

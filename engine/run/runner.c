@@ -232,6 +232,7 @@ int runner_run_document(runner *r, const char *json, size_t len, runner_outcome 
 	jw w;
 	*worst = OUTCOME_INVALID;
 	r->doc_failed_final = r->doc_failed_other = 0;
+	memo_clear(r->memo); /* a document's lookups are its own (memo.h) */
 	int n = finding_decode(r->H, json, len, err, errlen);
 	if (n < 0) {
 		report_input_error(r, err);
@@ -363,7 +364,8 @@ runner *runner_new(const runner_options *o, char *err, size_t errlen)
 		journal_set_limit(r->j, o->output_limit);
 	r->chunks = sandbox_chunks_new();
 	r->accounts = account_state_new();
-	if (!r->H || !r->j || !r->chunks || !r->accounts) {
+	r->memo = memo_new();
+	if (!r->H || !r->j || !r->chunks || !r->accounts || !r->memo) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -402,6 +404,7 @@ void runner_free(runner *r)
 	finding_state_free(r->H);
 	journal_free(r->j);
 	account_state_free(r->accounts);
+	memo_free(r->memo);
 	for (size_t i = 0; i < RUN_NENV; i++)
 		free(r->env[i]);
 	free(r->dir);

@@ -60,6 +60,16 @@ end
 --                             it plans the wait and answers as if it were met.
 M.all, M.each, M.wait = aws.all, aws.each, aws.wait
 
+-- aws.cached(prim) is the read primitive prim whose answer the engine keeps
+-- for the document being run (a `deadbolt run` file of findings, one Lambda
+-- invocation) and gives again to the same call (same parameters, account
+-- and region) instead of sending it: for listings every finding needs
+-- (load balancers, target groups). Any write to that service in that
+-- account and region forgets what was kept (an Auto Scaling write also the
+-- load balancers'), and nothing is given again after 60 s
+-- (docs/playbook-api.md). Never for a read that waits for a change.
+M.cached = aws.cached
+
 -- Every item of a Marker/NextMarker listing (elb, elbv2), all pages joined:
 -- aws.all_pages(elb.describe_load_balancers, {}, "LoadBalancerDescriptions").
 -- At most max_pages pages (default 20), so a huge account cannot eat the

@@ -1,7 +1,9 @@
 -- lib/lock — one run at a time per resource, with no service but the
 -- artifact bucket: S3's conditional write (PutObject with IfNoneMatch "*"
 -- creates an object only if its key is free; S3 answers 412
--- PreconditionFailed to every other writer of that key). The allow-list has
+-- PreconditionFailed to every other writer of that key, and 409
+-- ConditionalRequestConflict to a writer that raced another write of the
+-- key still in progress, asking it to retry). The allow-list has
 -- no DeleteObject, so a lock is never removed: it is released by writing a
 -- second object beside it, and it expires with its time window.
 --
@@ -12,7 +14,9 @@
 --   w<k>.<g>.released   written by its holder when the run is done
 -- Taking a window's lock: write w<k>.0; on 412, wait for w<k>.0.released,
 -- then try w<k>.1, and so on: a chain of tickets, each free once the one
--- before it is released.
+-- before it is released. On 409 the key is held by a write in flight that
+-- may still fail: wait a poll and write the same key again (S3's answer
+-- then says which: taken, or 412), within the same wait.
 -- A run takes the locks of two windows, k and k+1, lower first (so two runs
 -- never wait for each other in a cycle). With window >= the longest run
 -- (config.ec2.lock.window_seconds, above the Lambda timeout), two runs that
@@ -35,15 +39,19 @@ local function prefix(ctx, resource)
   return string.format("locks/%s/%s/%s/", ctx.account, ctx.region, resource)
 end
 
--- Writes key if free: true; false when another run has it (412).
+-- Writes key if free: "taken"; "held" when another run has it (412);
+-- "racing" when another write of it is in flight (409: retry the write).
 local function take(bucket, key, body)
   local ok, err = aws.try(s3.put_object, { Bucket = bucket, Key = key, Body = body,
                                            ContentType = "application/json", IfNoneMatch = "*" })
   if ok then
-    return true
+    return "taken"
   end
   if err.status == 412 or aws.is(err, "PreconditionFailed") then
-    return false
+    return "held"
+  end
+  if err.status == 409 or aws.is(err, "ConditionalRequestConflict") then
+    return "racing"
   end
   error(err)
 end
@@ -63,18 +71,32 @@ end
 local function take_window(ctx, bucket, base, k, deadline, body)
   local settings = config.ec2.lock
   local g = 0
+  local function waited_out(key)
+    if os.time() >= deadline then
+      return string.format("%s is held and was not released within %d s", key, settings.wait_seconds)
+    end
+    sleep(settings.poll_seconds)
+  end
   while true do
     local key = string.format("%sw%d.%d", base, k, g)
-    if take(bucket, key, body) then
+    local got = take(bucket, key, body)
+    if got == "taken" then
       return key
     end
-    while not released(bucket, key) do
-      if os.time() >= deadline then
-        return nil, string.format("%s is held and was not released within %d s", key, settings.wait_seconds)
+    if got == "held" then
+      while not released(bucket, key) do
+        local why = waited_out(key)
+        if why then
+          return nil, why
+        end
       end
-      sleep(settings.poll_seconds)
+      g = g + 1
+    else -- racing: the same key again, after a poll
+      local why = waited_out(key)
+      if why then
+        return nil, why
+      end
     end
-    g = g + 1
   end
 end
 
@@ -115,6 +137,7 @@ end
 function M.release(ctx)
   local bucket = ctx.env.ARTIFACT_BUCKET
   aws.each(ctx.state.locks or {}, function(key)
+    -- only this run writes key.released: a 412 or 409 would mean it is written
     take(bucket, key .. ".released", json.encode({ finding = ctx.id, released_at = now() }))
   end)
   ctx.state.locks = nil

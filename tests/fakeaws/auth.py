@@ -143,3 +143,8 @@ def learn(req, body, keys):
     found = dict(_CRED_RE.findall(body.decode("utf-8", "replace")))
     if "AccessKeyId" in found and "SecretAccessKey" in found:
         keys.add(found["AccessKeyId"], found["SecretAccessKey"], found.get("SessionToken"))
+
+
+def handed_out_key(body):
+    """The access key id in an STS answer, or None."""
+    return dict(_CRED_RE.findall(body.decode("utf-8", "replace"))).get("AccessKeyId")

@@ -12,7 +12,8 @@ unchanged (status, headers, body), except:
 Control endpoints (JSON; never faulted, logged or signature-checked):
   POST /__fake/faults       {"match": Action | X-Amz-Target | path substring | "*",
                              "kind": throttle|500|503|denied|drop|slow|html500|empty503|skew|
-                                     expired|snapshot-rate (EC2's SnapshotCreationPerVolumeRateExceeded),
+                                     expired|snapshot-rate (EC2's SnapshotCreationPerVolumeRateExceeded)|
+                                     s3-conflict (S3's 409 ConditionalRequestConflict),
                              "count": N, "delay_ms": D, "skew_s": S, "params": {name: value}}:
                             the next N matching requests fail so (params: only requests whose
                             form/query parameters have every value named, as sent on the wire,
@@ -21,6 +22,7 @@ Control endpoints (JSON; never faulted, logged or signature-checked):
                             expired-session-token error
   GET  /__fake/log          {"requests": [{method, path, query, service, action, target,
                              had_auth, amz_date, key, region, params, time, fault, auth,
+                             assumed_key (an AssumeRole's answer: the access key id it gave),
                              status, done, conn}]} (params: wire.LOGGED_PARAMS only;
                             time when it arrived, done when answered (faults other than
                             slow: none), conn the client's address:port, one per TCP
@@ -61,7 +63,7 @@ import auth
 import wire
 
 FAULT_KINDS = {"throttle", "500", "503", "denied", "drop", "slow", "html500", "empty503", "skew",
-               "expired", "snapshot-rate"}
+               "expired", "snapshot-rate", "s3-conflict"}
 DEFAULT_SKEW_S = 3600
 # Headers about one connection, not the message: never relayed either way.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
@@ -265,6 +267,8 @@ class Fake:
         resp = answers.dispatch(req, self) or self.forward(req)
         if resp.status == 200:
             auth.learn(req, resp.body, self.keys)
+            if (req.service, req.action) == ("sts", "AssumeRole"):
+                entry["assumed_key"] = auth.handed_out_key(resp.body)
         return resp
 
     def control(self, method, path, body):

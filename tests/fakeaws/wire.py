@@ -264,6 +264,10 @@ def fault(req, kind):
         return error(req, 400, "SnapshotCreationPerVolumeRateExceeded",
                      "The maximum per volume CreateSnapshot request rate has been exceeded. "
                      "Use an increasing or variable sleep interval between requests.")
+    if kind == "s3-conflict":  # S3's answer to a conditional write racing another write of the key
+        return error(req, 409, "ConditionalRequestConflict",
+                     "A conflicting conditional operation is currently in progress against this "
+                     "resource. Please try again.")
     if kind == "html500":  # a load balancer's page, not an AWS error
         body = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
         return Response(500, [("Content-Type", "text/html")], body)

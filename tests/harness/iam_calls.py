@@ -9,7 +9,11 @@ Service Authorization Reference ("Actions, resources, and condition keys for
 Amazon EC2 / Amazon S3 / IAM / ..."). A call is checked against the role
 that makes it in AWS: the function's calls against ExecutionRole, the
 agent's uploads against QuarantineRole (with the context keys of an EC2 role
-session reaching S3 through the VPC's gateway endpoint).
+session reaching S3 through the VPC's gateway endpoint). A member account's
+run (calls signed with the keys an AssumeRole gave) is checked against
+template-member.yaml's ResponseRole (its agent's uploads against that
+template's QuarantineRole), and its calls to the home bucket and topic
+against template.yaml's bucket and topic policies too (MemberView).
 
 Limits: a resource the request does not name (DisassociateIamInstanceProfile
 names an association, not its instance) is checked as instance/*; request
@@ -19,7 +23,11 @@ seen. Owned by the test harness."""
 import re
 from urllib.parse import parse_qsl, unquote
 
-from harness.iam_eval import ACCOUNT, REGION, Stack, Template
+from harness.iam_eval import (ACCOUNT, MEMBER_TEMPLATE, REGION, Stack, Template,
+                              evaluate_resource_policy)
+
+# The organisation of the tests' accounts (template.yaml's MemberOrganizationId).
+ORG_ID = "o-deadbolt01"
 
 # boto3 client name -> IAM service prefix
 PREFIX = {"ec2": "ec2", "autoscaling": "autoscaling", "elb": "elasticloadbalancing",
@@ -350,6 +358,79 @@ class StackView:
             if not decision.allowed:
                 problems.append(f"{role.logical_id} would refuse {entry.get('service')} "
                                 f"{entry.get('action')} ({action} on {arn}): {decision.reason}")
+        return problems
+
+
+class MemberView:
+    """A member account's run: template-member.yaml's response role (and
+    quarantine role), deployed in the account of role_arn for the home
+    stack of env, and that home stack's bucket and topic policies
+    (template.yaml, with MemberOrganizationId = ORG_ID), which a call of
+    the member's roles to the home bucket or topic must pass as well."""
+
+    def __init__(self, role_arn, env, home_template=None):
+        # The member template names its roles and profile itself
+        # (RoleName, <RoleName>-quarantine, QuarantineProfileName): they are
+        # checked as deployed, whatever the test world called its own.
+        self.account = role_arn.split(":")[4]
+        role_name = role_arn.rsplit("/", 1)[-1]
+        bucket = env.get("ARTIFACT_BUCKET") or "no-artifact-bucket"
+        topic = env.get("NOTIFICATION_TOPIC_ARN") or f"arn:aws:sns:{REGION}:{ACCOUNT}:no-topic"
+        stack = Stack(account=self.account, names={"ResponseRole": role_name,
+                                                   "QuarantineRole": f"{role_name}-quarantine"},
+                      parameters={"HomeAccountId": ACCOUNT, "RoleName": role_name,
+                                  "ArtifactBucketName": bucket, "NotificationTopicArn": topic})
+        tpl = Template.load(MEMBER_TEMPLATE)
+        self.response = tpl.role("ResponseRole", stack)
+        self.quarantine = tpl.role("QuarantineRole", stack)
+        self.profile_name = stack.parameters.get("QuarantineProfileName") or \
+            tpl.tpl["Parameters"]["QuarantineProfileName"]["Default"]
+        self.arns = Arns(self.account)
+        self.home = home_template or Template.load()
+        self.home_stack = Stack(names={"ArtifactBucket": bucket, "NotificationTopic": topic},
+                                parameters={"MemberOrganizationId": ORG_ID,
+                                            "MemberRoleName": role_name})
+        self.bucket_arn, self.topic_arn = f"arn:aws:s3:::{bucket}", topic
+
+    def _home_resource(self, action, arn):
+        """Whether the home resource's own policy decides too: an S3 action
+        on the home bucket, sns:Publish to the home topic (ssm:SendCommand
+        naming the bucket is SSM's, not S3's)."""
+        if action.startswith("s3:"):
+            return arn == self.bucket_arn or arn.startswith(self.bucket_arn + "/")
+        return action.startswith("sns:") and arn == self.topic_arn
+
+    def principal_context(self, role):
+        return {"aws:PrincipalArn": role.arn, "aws:PrincipalAccount": self.account,
+                "aws:PrincipalOrgID": ORG_ID, "aws:SecureTransport": "true"}
+
+    def check(self, entry, instance_context=None):
+        """[problem strings] for one logged request of the member's run."""
+        problems = []
+        instance = entry.get("principal") == "instance"
+        role = self.quarantine if instance else self.response
+        try:
+            wanted = requests_of(entry, self.arns)
+        except KeyError as exc:
+            return [str(exc).strip("'\"")]
+        for action, arn, ctx in wanted:
+            if arn.startswith("PASSROLE:"):
+                profile = arn[len("PASSROLE:"):].rsplit("/", 1)[-1]
+                arn = self.quarantine.arn if profile == self.profile_name else \
+                    f"arn:aws:iam::{self.account}:role/role-of-{profile}"
+            context = dict(ctx, **self.principal_context(role))
+            if instance:
+                context.update((instance_context or {}).get(entry.get("instance_id"), {}))
+            decision = role.evaluate(action, arn, context)
+            if decision.allowed and self._home_resource(action, arn):
+                decision = evaluate_resource_policy(
+                    self.home.resource_policy(arn, self.home_stack), role.arn, action, arn, context)
+                where = "template.yaml's policy on the home " + ("topic" if arn == self.topic_arn else "bucket")
+            else:
+                where = f"template-member.yaml's {role.logical_id}"
+            if not decision.allowed:
+                problems.append(f"{where} would refuse {entry.get('service')} {entry.get('action')} "
+                                f"of account {self.account} ({action} on {arn}): {decision.reason}")
         return problems
 
 

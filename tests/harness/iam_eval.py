@@ -23,11 +23,18 @@ Guide: it may make the statement invalid). Conditions: the String*, Arn*,
 Bool, Null, Numeric* and Date* operators, ...IfExists, and the
 ForAnyValue:/ForAllValues: set operators; condition keys case-insensitive.
 
+Across accounts (a member account's role writing to the home stack's
+bucket or topic), the resource's policy in the template (bucket policy,
+topic policy: Template.resource_policy) must allow the call as well:
+evaluate_resource_policy, with the principal's context keys
+(aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalOrgID).
+
 What it cannot show: service control policies and resource control policies
-(an organization's), resource-based policies (bucket, topic, key policies;
-this template's bucket policy only denies plain HTTP), session policies, KMS
-key policies and grants, and anything IAM decides outside policies (a service
-refusing an operation itself). Owned by the test harness."""
+(an organization's), session policies, KMS key policies and grants (an
+encrypted topic's key), resource policies on calls within one account (the
+bucket policy's plain-HTTP deny does not apply to TLS calls), and anything
+IAM decides outside policies (a service refusing an operation itself).
+Owned by the test harness."""
 
 import datetime
 import json
@@ -36,6 +43,7 @@ import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(ROOT, "template.yaml")
+MEMBER_TEMPLATE = os.path.join(ROOT, "template-member.yaml")
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -46,6 +54,21 @@ AWS_MANAGED = {
     "service-role/AWSLambdaBasicExecutionRole": [
         {"Effect": "Allow", "Resource": "*",
          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]}],
+    "AmazonSSMManagedInstanceCore": [
+        {"Effect": "Allow", "Resource": "*",
+         "Action": ["ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance",
+                    "ssm:GetDocument", "ssm:DescribeDocument", "ssm:GetManifest",
+                    "ssm:GetParameter", "ssm:GetParameters", "ssm:ListAssociations",
+                    "ssm:ListInstanceAssociations", "ssm:PutInventory", "ssm:PutComplianceItems",
+                    "ssm:PutConfigurePackageResult", "ssm:UpdateAssociationStatus",
+                    "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation"]},
+        {"Effect": "Allow", "Resource": "*",
+         "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]},
+        {"Effect": "Allow", "Resource": "*",
+         "Action": ["ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage",
+                    "ec2messages:FailMessage", "ec2messages:GetEndpoint",
+                    "ec2messages:GetMessages", "ec2messages:SendReply"]}],
 }
 
 
@@ -105,6 +128,29 @@ class Template:
             boundary = r.managed_policy(props["PermissionsBoundary"])
         tags = {t["Key"]: t["Value"] for t in props.get("Tags", [])}
         return Role(logical_id, r.attribute(logical_id, "Arn"), identity, boundary, tags)
+
+
+    def resource_policy(self, resource_arn, stack=None):
+        """The statements of the template's bucket and topic policies on
+        resource_arn (a bucket's objects count as the bucket's), resolved for
+        stack: [] when none applies."""
+        r = Resolver(self, stack or Stack())
+        out = []
+        for logical, res in self.resources.items():
+            rtype = res.get("Type")
+            if rtype not in ("AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy"):
+                continue
+            if res.get("Condition") and not r.condition(res["Condition"]):
+                continue
+            props = r.resolve(res["Properties"])
+            if rtype == "AWS::S3::BucketPolicy":
+                bucket = f"arn:{stack.partition if stack else PARTITION}:s3:::{props['Bucket']}"
+                if resource_arn != bucket and not resource_arn.startswith(bucket + "/"):
+                    continue
+            elif resource_arn not in props.get("Topics", []):
+                continue
+            out += statements_of(props["PolicyDocument"])
+        return out
 
 
 def statements_of(document):
@@ -368,6 +414,37 @@ def applies(st, action, resource, ctx):
         return conditions_hold(st.get("Condition", {}), ctx)
     except Unresolved:
         return False
+
+
+def principal_matches(principal, arn):
+    """A resource policy's Principal against the role arn (an assumed-role
+    session of it): "*", {"AWS": "*"}, the role's ARN, its account's root
+    or bare id."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    account = arn.split(":")[4]
+    for p in as_list(principal.get("AWS", [])):
+        if p in ("*", arn, account) or p == f"arn:{arn.split(':')[1]}:iam::{account}:root":
+            return True
+    return False
+
+
+def evaluate_resource_policy(statements, principal_arn, action, resource, context=None):
+    """Decision of a resource-based policy (bucket, topic) for a principal of
+    another account: it must allow the call itself (the identity policy's
+    allow is not enough across accounts), and an explicit deny wins."""
+    ctx = Context(context or {})
+    mine = [st for st in statements if principal_matches(st.get("Principal"), principal_arn)]
+    for st in mine:
+        if st.get("Effect") == "Deny" and applies(st, action, resource, ctx):
+            return Decision(False, f"explicit deny in the resource policy: {sid(st)}", st)
+    allow = next((st for st in mine if st.get("Effect") == "Allow"
+                  and applies(st, action, resource, ctx)), None)
+    if allow is None:
+        return Decision(False, "the resource policy does not allow it (another account's principal)")
+    return Decision(True, f"allowed by the resource policy's {sid(allow)}", allow)
 
 
 # --- conditions ----------------------------------------------------------------------

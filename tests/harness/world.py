@@ -230,7 +230,7 @@ class World:
         lambda` or `deadbolt restore` checked against the template's role that would make it in
         AWS (tests/harness/iam_calls.py): [problem strings], empty when each
         call would be allowed."""
-        from harness.iam_calls import StackView, instance_session
+        from harness.iam_calls import MemberView, StackView, instance_session
         if not self.runs:
             return []
         log = self.log()
@@ -238,8 +238,13 @@ class World:
         for start, end, env in self.runs:
             end = end or time.time()
             key = env.get("AWS_ACCESS_KEY_ID")
-            entries = [e for e in log if start - 0.5 <= e["time"] <= end + 0.5
-                       and (e.get("principal") == "instance" or e.get("key") == key)]
+            window = [e for e in log if start - 0.5 <= e["time"] <= end + 0.5]
+            # A member account's run: the keys its AssumeRole gave -> the role.
+            assumed = {e["assumed_key"]: (e.get("iam_params") or {}).get("RoleArn")
+                       for e in window if e.get("action") == "AssumeRole"
+                       and e.get("key") == key and e.get("assumed_key")}
+            entries = [e for e in window if e.get("principal") == "instance"
+                       or e.get("key") == key or e.get("key") in assumed]
             if not entries:
                 continue
             view_key = (env.get("ARTIFACT_BUCKET"), env.get("NOTIFICATION_TOPIC_ARN"),
@@ -247,18 +252,53 @@ class World:
             if view_key not in views:
                 role_name = self._quarantine_role_name(env)
                 views[view_key] = (StackView(env, role_name), self._role_id(role_name))
-            view, unique_id = views[view_key]
-            sessions = {}
+            home, home_unique_id = views[view_key]
+            members = {}
+            for role_arn in sorted(set(assumed.values())):
+                members[role_arn] = views.setdefault(
+                    view_key + (role_arn,),
+                    MemberView(role_arn, env, home_template=home.template))
+            sessions, owner = {}, {}
             for e in entries:
                 iid = e.get("instance_id")
                 if iid and iid not in sessions:
-                    sessions[iid] = instance_session(iid, self._vpc_of(iid), view.quarantine,
-                                                     unique_id=unique_id)
+                    vpc, view, account = self._instance_home(iid, home, members)
+                    owner[iid] = view
+                    # the home quarantine role's RoleId is its sessions' aws:userid
+                    # prefix; the member template's role does not use it
+                    sessions[iid] = instance_session(iid, vpc, view.quarantine, account=account,
+                                                     unique_id=home_unique_id if view is home else None)
             for e in entries:
+                if e.get("key") in assumed:
+                    view = members[assumed[e["key"]]]
+                else:
+                    view = owner.get(e.get("instance_id"), home)
                 for problem in view.check(e, sessions):
                     if problem not in problems:
                         problems.append(problem)
         return problems
+
+    def _member_client(self, service, account):
+        creds = self.sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                                     RoleSessionName="iam-check")["Credentials"]
+        return self.client(service, None, creds["AccessKeyId"], creds["SecretAccessKey"],
+                           creds["SessionToken"])
+
+    def _instance_home(self, iid, home, members):
+        """(VPC, view, account) of instance iid: the home account's, else the
+        member account's that has it."""
+        vpc = self._vpc_of(iid)
+        if vpc is not None or not members:
+            return vpc, home, ACCOUNT
+        for view in members.values():
+            try:
+                res = self._member_client("ec2", view.account).describe_instances(
+                    InstanceIds=[iid])["Reservations"]
+            except Exception:  # noqa: BLE001 - not this account's
+                continue
+            if res:
+                return res[0]["Instances"][0].get("VpcId"), view, view.account
+        return None, home, ACCOUNT
 
     def _quarantine_role_name(self, env):
         arn = env.get("QUARANTINE_PROFILE_ARN")

@@ -90,8 +90,8 @@ class Run:
         for line in lines:
             event = line.get("event")
             if event == "run_start":
-                current = {"start": line, "steps": {}, "calls": [], "saved": {}, "logs": [],
-                           "end": None}
+                current = {"start": line, "steps": {}, "calls": [], "cached": [], "saved": {},
+                           "logs": [], "end": None}
                 self.findings.append(current)
             elif current is None:
                 continue
@@ -100,6 +100,8 @@ class Run:
                 current["saved"].update(line.get("saved") or {})
             elif event == "aws_call":
                 current["calls"].append(line)
+            elif event == "aws_cached":  # an aws.cached read the engine answered: not sent
+                current["cached"].append(line)
             elif event == "log":
                 current["logs"].append(line["msg"])
             elif event == "run_end":

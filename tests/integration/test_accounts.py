@@ -126,11 +126,11 @@ class MemberAccountCase(WorldTestCase):
 
 
 class TestMemberAccount(MemberAccountCase):
-    # These runs act under template-member.yaml's role in another account;
-    # the harness's IAM check (tests/harness/iam_calls.py) evaluates calls
-    # against template.yaml's roles in the home account only. The member
-    # role's actions are checked against the allow-list in test_template.py.
-    iam_checked = False
+    # The harness checks every call of these runs (tests/harness/iam_calls.py,
+    # MemberView): those under the assumed keys against template-member.yaml's
+    # response role, the member instance's output uploads against its
+    # quarantine role, and the calls to the home bucket and topic against
+    # template.yaml's bucket and topic policies as well.
     def test_member_finding_is_contained_in_its_account_and_nothing_changes_at_home(self):
         result = self.contain(member_finding(self.w))
         self.assertEqual(result.outcome, "contained", result.describe())

@@ -5,15 +5,17 @@ may do to deadbolt's own roles, and the operation table of iam_calls.py
 against the allow-list. No server needed.
 
 What these cannot show: SCPs, permission boundaries other than the
-template's, resource policies, KMS; the evaluator follows the IAM User
+template's, resource policies other than the template's bucket and topic
+policies, KMS; the evaluator follows the IAM User
 Guide's evaluation logic, AWS's own engine is not run here."""
 
 import os
 import re
 import unittest
 
-from harness.iam_calls import OPERATIONS, UNAUTHORIZED, StackView, instance_session, requests_of, role_id
-from harness.iam_eval import Role, Stack, Template, evaluate, glob
+from harness.iam_calls import (ORG_ID, OPERATIONS, UNAUTHORIZED, MemberView, StackView,
+                               instance_session, requests_of, role_id)
+from harness.iam_eval import Role, Stack, Template, evaluate, evaluate_resource_policy, glob
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUCKET = "deadbolt-artifacts"
@@ -260,6 +262,64 @@ class OperationTable(unittest.TestCase):
                   "instance_id": "i-0abc", "path": f"/{BUCKET}/evidence/123456789012/us-east-1/i-0abc/f/manifest.json"}
         sessions = {"i-0abc": instance_session("i-0abc", "vpc-1", view.quarantine)}
         self.assertTrue(view.check(upload, sessions), "the instance may not write deadbolt's manifest")
+
+
+MEMBER = "210987654321"
+MEMBER_ROLE = f"arn:aws:iam::{MEMBER}:role/deadbolt-response"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:deadbolt-topic"
+
+
+class MemberAccounts(unittest.TestCase):
+    """template-member.yaml's roles writing to template.yaml's bucket and topic."""
+
+    def setUp(self):
+        self.view = MemberView(MEMBER_ROLE, {"ARTIFACT_BUCKET": BUCKET, "NOTIFICATION_TOPIC_ARN": TOPIC})
+
+    def call(self, action, key, **kw):
+        return dict({"service": "s3", "action": action, "path": f"/{BUCKET}/{key}", "iam_params": {}}, **kw)
+
+    def test_the_member_role_writes_its_own_prefixes_of_the_home_bucket_only(self):
+        own = f"evidence/{MEMBER}/us-east-1/i-0abc/f/manifest.json"
+        self.assertEqual(self.view.check(self.call("PutObject", own)), [])
+        self.assertEqual(self.view.check(self.call("HeadObject", own, status=404)), [])
+        self.assertEqual(self.view.check(self.call("PutObject", f"locks/{MEMBER}/us-east-1/i-0abc/w1.0")), [])
+        for key in ("evidence/123456789012/us-east-1/i-0abc/f/manifest.json",  # the home account's
+                    "journal/2026-01-01/run.jsonl", f"locks/333333333333/us-east-1/i-1/w1.0"):
+            self.assertTrue(self.view.check(self.call("PutObject", key)), key)
+        publish = {"service": "sns", "action": "Publish", "iam_params": {"TopicArn": TOPIC}}
+        self.assertEqual(self.view.check(publish), [])
+
+    def test_without_the_organisation_the_home_bucket_and_topic_refuse_the_member(self):
+        view = MemberView(MEMBER_ROLE, {"ARTIFACT_BUCKET": BUCKET, "NOTIFICATION_TOPIC_ARN": TOPIC})
+        view.home_stack.parameters["MemberOrganizationId"] = ""
+        problems = view.check(self.call("PutObject", f"evidence/{MEMBER}/us-east-1/i-0abc/f/x.json"))
+        self.assertTrue(problems and "home bucket" in problems[0], problems)
+        publish = {"service": "sns", "action": "Publish", "iam_params": {"TopicArn": TOPIC}}
+        self.assertTrue(view.check(publish))
+
+    def test_the_bucket_policy_grants_by_organisation_and_role_name(self):
+        tpl, arn = Template.load(), f"arn:aws:s3:::{BUCKET}/evidence/{MEMBER}/x"
+        sts = tpl.resource_policy(arn, Stack(names={"ArtifactBucket": BUCKET},
+                                             parameters={"MemberOrganizationId": ORG_ID}))
+        ctx = {"aws:PrincipalOrgID": ORG_ID, "aws:PrincipalAccount": MEMBER,
+               "aws:PrincipalArn": MEMBER_ROLE, "aws:SecureTransport": "true"}
+        self.assertTrue(evaluate_resource_policy(sts, MEMBER_ROLE, "s3:PutObject", arn, ctx))
+        other_org = dict(ctx, **{"aws:PrincipalOrgID": "o-someoneelse1"})
+        self.assertFalse(evaluate_resource_policy(sts, MEMBER_ROLE, "s3:PutObject", arn, other_org))
+        other_role = f"arn:aws:iam::{MEMBER}:role/admin"
+        self.assertFalse(evaluate_resource_policy(sts, other_role, "s3:PutObject", arn,
+                                                  dict(ctx, **{"aws:PrincipalArn": other_role})))
+        plain_http = dict(ctx, **{"aws:SecureTransport": "false"})
+        self.assertFalse(evaluate_resource_policy(sts, MEMBER_ROLE, "s3:PutObject", arn, plain_http))
+
+    def test_the_member_instance_writes_forensic_output_only(self):
+        prefix = f"evidence/{MEMBER}/us-east-1/i-0abc/f/"
+        sessions = {"i-0abc": instance_session("i-0abc", "vpc-1", self.view.quarantine, account=MEMBER)}
+        out = self.call("PutObject", prefix + "forensics/c/i-0abc/p/0.p/stdout", principal="instance",
+                        instance_id="i-0abc")
+        self.assertEqual(self.view.check(out, sessions), [])
+        manifest = self.call("PutObject", prefix + "manifest.json", principal="instance", instance_id="i-0abc")
+        self.assertTrue(self.view.check(manifest, sessions))
 
 
 if __name__ == "__main__":

@@ -308,6 +308,27 @@ class TestInvocations(LambdaCase):
         self.assertIn(event["detail"]["id"], json.dumps(lines))
         self.assertNotIn(SECRET_KEY, body.decode())
 
+    def test_a_member_findings_journal_is_archived_with_the_functions_own_credentials(self):
+        # The run answers in the member account under the assumed role
+        # (docs/accounts.md); the journal archive is written after the run,
+        # with the function's own credentials, to the home bucket.
+        member = "210987654321"
+        self.world.bucket("deadbolt-artifacts")
+        event = finding_event("i-0123456789abcdef0")
+        event["detail"]["accountId"] = member
+        event["detail"]["arn"] = event["detail"]["arn"].replace(ACCOUNT, member)
+        self.bootstrap(extra_env={"DEADBOLT_DRY_RUN": "false"})
+        rid = self.api.enqueue(event)
+        self.answer(rid)  # the instance does not exist there: the outcome does not matter
+        log = self.world.log()
+        assumed = [e for e in log if e["action"] == "AssumeRole"]
+        self.assertEqual(len(assumed), 1, [e["action"] for e in log])
+        run_keys = {e["key"] for e in log if e["action"] == "DescribeInstances"}
+        self.assertEqual(run_keys, {assumed[0]["assumed_key"]})
+        archive = [e for e in log if e["action"] == "PutObject" and "/journal/" in e["path"]]
+        self.assertEqual([e["key"] for e in archive], [ACCESS_KEY])
+        self.assertEqual(len(self.journal_objects()), 1)
+
     def test_a_dry_run_stores_no_journal(self):
         self.world.bucket("deadbolt-artifacts")
         inst = self.world.instance()

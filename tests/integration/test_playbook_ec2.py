@@ -433,6 +433,81 @@ class TestIdempotence(Ec2Case):
         self.assertEqual(len(untrack), 1)
         self.assertEqual(len(ec2_state(self.world, self.w)["snapshots"]), 6, "one snapshot per volume per finding")
 
+    def test_a_lock_write_that_races_another_is_written_again_not_failed(self):
+        # S3 answers 409 ConditionalRequestConflict to a conditional write
+        # that raced another write of the key still in flight, and asks for
+        # a retry. moto never answers 409: the fake does, once, on the
+        # first lock object. The run writes the same key again after a poll
+        # and, the other write having come to nothing, takes it.
+        self.world.fault(f"locks/123456789012/us-east-1/{self.w.inst.id}/w", "s3-conflict", count=1)
+        result = self.contain()
+        self.assertEqual(result.outcome, "contained", result.describe())
+        self.assertNotIn("without the lock", result.describe())
+        puts = [(c["params"]["Key"], c.get("status")) for c in result.calls()
+                if c["op"] == "s3.PutObject" and c["params"]["Key"].startswith("locks/")
+                and not c["params"]["Key"].endswith(".released")]
+        self.assertEqual(len(puts), 3, puts)
+        self.assertEqual([puts[0], puts[1][0]], [(puts[1][0], 409), puts[0][0]], puts)
+        self.assertEqual(puts[1][1], 200, puts)
+        self.assertTrue(puts[0][0].endswith(".0") and puts[2][0].endswith(".0"), puts)
+        keys = [o["Key"] for o in self.world.client("s3").list_objects_v2(
+            Bucket=self.w.bucket, Prefix="locks/").get("Contents", [])]
+        self.assertEqual(sorted(keys), sorted([puts[1][0], puts[1][0] + ".released",
+                                               puts[2][0], puts[2][0] + ".released"]))
+
+
+class TestLookupsOncePerDocument(Ec2Case):
+    def test_load_balancers_and_target_groups_are_listed_once_and_again_after_a_deregistration(self):
+        # Four instances of one VPC in one document: the world's instance
+        # (behind the classic ELB and both target groups) third. The
+        # listings are sent for the first finding and answered from the
+        # memo for the second; the third deregisters its instance, so the
+        # fourth lists again (and sees it gone).
+        others = [self.world.instance(net=self.w.inst.net) for _ in range(3)]
+        order = [others[0].id, others[1].id, self.w.inst.id, others[2].id]
+        doc = [finding(TYPE, instance_resource(iid)) for iid in order]
+        result = self.contain(doc)
+        self.assertEqual([f["end"]["outcome"] for f in result.findings], ["contained"] * 4,
+                         result.out + result.err)
+        listings = ("elb.DescribeLoadBalancers", "elbv2.DescribeTargetGroups", "elbv2.DescribeTargetHealth")
+
+        def sent(i):
+            return sorted(c["op"] for c in result.calls(i) if c["op"] in listings)
+
+        def kept(i):
+            return sorted(c["op"] for c in result.findings[i]["cached"])
+        every = sorted(["elb.DescribeLoadBalancers", "elbv2.DescribeTargetGroups"] +
+                       ["elbv2.DescribeTargetHealth"] * 2)
+        self.assertEqual((sent(0), kept(0)), (every, []))
+        self.assertEqual((sent(1), kept(1)), ([], every))
+        self.assertEqual((sent(3), kept(3)), (every, []), "read again after the third run's deregistrations")
+        self.assertEqual(self.world.attempts("DescribeLoadBalancers"), 3 - len(
+            [c for c in result.findings[2]["cached"] if c["op"] == "elb.DescribeLoadBalancers"]))
+        # The instance behind them was deregistered all the same.
+        self.assertEqual(result.saved(2)["classic_load_balancers"], [self.w.elb])
+        self.assertEqual(sorted(r["TargetGroupArn"] for r in result.saved(2)["target_groups"]),
+                         sorted([self.w.tg, self.w.admin_tg]))
+        lb = self.world.elb.describe_load_balancers(LoadBalancerNames=[self.w.elb])["LoadBalancerDescriptions"][0]
+        self.assertEqual(lb["Instances"], [])
+        for tg in (self.w.tg, self.w.admin_tg):
+            self.assertEqual(self.world.elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"], [])
+        for i in (0, 1, 3):
+            self.assertNotIn("classic_load_balancers", result.saved(i))
+            self.assertNotIn("target_groups", result.saved(i))
+
+    def test_a_cached_primitive_refuses_a_write(self):
+        pb = self.playbooks()
+        with open(os.path.join(pb, "ec2.lua")) as f:
+            text = f.read()
+        text = text.replace("local function detach_from_auto_scaling(ctx)\n",
+                            "local function detach_from_auto_scaling(ctx)\n"
+                            "  aws.cached(autoscaling.detach_instances)\n", 1)
+        with open(os.path.join(pb, "ec2.lua"), "w") as f:
+            f.write(text)
+        result = self.contain(playbooks=pb)
+        self.assertIn("only a read's answer can be kept", result.out + json.dumps(result.lines))
+        self.assertEqual(self.world.attempts("DetachInstances"), 0)
+
 
 class TestGuards(Ec2Case):
     def test_a_spot_instance_is_contained_without_termination_protection(self):

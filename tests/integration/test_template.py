@@ -231,14 +231,38 @@ class Template(unittest.TestCase):
                 if mentions(v["Properties"]["Bucket"], "ArtifactBucket")]
         self.assertEqual(len(pols), 1)
         deny = [s for s in as_list(pols[0]["Properties"]["PolicyDocument"]["Statement"])
-                if s["Effect"] == "Deny"
+                if s.get("Effect") == "Deny"
                 and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in
                 ("false", False)]
         self.assertEqual(len(deny), 1, "a Deny on aws:SecureTransport false")
 
-    def test_topic_uses_the_aws_managed_sns_key(self):
+    def test_topic_uses_the_aws_managed_sns_key_unless_member_accounts_publish(self):
+        # alias/aws/sns's key policy lets only this account use it: with
+        # member accounts the topic takes the stack's key, which lets this
+        # account (as alias/aws/sns does) and the member response roles in
+        # through SNS only.
         self.assertEqual(self.res["NotificationTopic"]["Properties"]["KmsMasterKeyId"],
-                         "alias/aws/sns")
+                         {"Fn::If": ["HasMemberOrganization", {"Ref": "NotificationKey"}, "alias/aws/sns"]})
+        key = self.res["NotificationKey"]
+        self.assertEqual(key["Condition"], "HasMemberOrganization")
+        self.assertEqual(self.res["NotificationTopicPolicy"]["Condition"], "HasMemberOrganization")
+        for st in key["Properties"]["KeyPolicy"]["Statement"]:
+            if st["Sid"] == "AccountAdministers":
+                continue
+            self.assertEqual(sorted(st["Action"]), ["kms:Decrypt", "kms:GenerateDataKey*"])
+            self.assertIn("kms:ViaService", st["Condition"]["StringEquals"])
+
+    def test_member_grants_on_the_bucket_exist_only_with_an_organisation(self):
+        pol = next(iter(self.of_type("AWS::S3::BucketPolicy").values()))
+        conditional = [s["Fn::If"] for s in pol["Properties"]["PolicyDocument"]["Statement"]
+                       if "Fn::If" in s]
+        self.assertEqual(len(conditional), 3)
+        for cond, st, otherwise in conditional:
+            self.assertEqual((cond, otherwise), ("HasMemberOrganization", {"Ref": "AWS::NoValue"}))
+            self.assertEqual(st["Effect"], "Allow")
+            self.assertEqual(st["Condition"]["StringEquals"], {"aws:PrincipalOrgID": {"Ref": "MemberOrganizationId"}})
+            self.assertIn("aws:PrincipalArn", st["Condition"]["ArnLike"])
+            self.assertFalse({"s3:DeleteObject", "s3:*", "s3:PutBucketPolicy"} & set(as_list(st["Action"])))
 
     # -- the quarantine role --------------------------------------------------
 
