@@ -7,7 +7,9 @@
  *   readonly.c     read-only proxies, plain copies for json and primitives
  *   prims.c        the service tables of AWS primitives
  *   chunks.c       playbooks and modules compiled once, loaded as bytecode
- *   rules.c        the allow-list's argument rules, and the groups deadbolt made
+ *   rules.c        the allow-list's argument rules; rules_view.c reads their
+ *                  parameters and the groups deadbolt made, rules_restore.c
+ *                  holds restore mode's variants (rules_int.h)
  *
  * The sandbox struct is owned by sandbox_new/free;
  * everything else here borrows it. */
@@ -172,7 +174,8 @@ int sandbox_prim_cached(lua_State *L); /* aws.cached */
  * 0, or -1 when out is too small. */
 int sandbox_snake_name(const char *op, char *out, size_t outlen);
 
-/* ---- rules.c ---- */
+/* ---- rules.c, rules_view.c (rules_observe, rules_settle), rules_restore.c
+ * (rules_set_facts) ---- */
 /* Judges the plain parameters at params of a call to e against e's rule.
  * Returns 0 when allowed, -1 with why (one line) when refused. May make one
  * DescribeSecurityGroups through the host to learn a group it does not know;
