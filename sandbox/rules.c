@@ -75,15 +75,15 @@ static int one_mapping(view *v, int m)
 	static const char *const ebs[] = {"DeleteOnTermination", "VolumeId", NULL};
 	lua_State *L = v->L;
 	int r;
-	if (only_members(v, m, "BlockDeviceMappings", mapping) != 0)
+	if (rv_only_members(v, m, "BlockDeviceMappings", mapping) != 0)
 		return -1;
-	if ((r = sub_table(v, m, "Ebs")) <= 0)
+	if ((r = rv_sub_table(v, m, "Ebs")) <= 0)
 		return r;
-	if (only_members(v, lua_gettop(L), "Ebs", ebs) == 0) {
-		get(L, -1, "DeleteOnTermination");
+	if (rv_only_members(v, lua_gettop(L), "Ebs", ebs) == 0) {
+		rv_get(L, -1, "DeleteOnTermination");
 		r = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)
 			    ? 0
-			    : refuse(v, "Ebs.DeleteOnTermination may only be set to false");
+			    : rv_refuse(v, "Ebs.DeleteOnTermination may only be set to false");
 		lua_pop(L, 1);
 	} else {
 		r = -1;
@@ -100,14 +100,14 @@ static int rule_protect_only(view *v, int p)
 					      "InstanceInitiatedShutdownBehavior", "BlockDeviceMappings",
 					      "DryRun", NULL};
 	int r;
-	if (only_members(v, p, "", allowed) != 0 ||
-	    value_is(v, p, "DisableApiTermination", 1, NULL) != 0 ||
-	    value_is(v, p, "DisableApiStop", 1, NULL) != 0 ||
-	    value_is(v, p, "InstanceInitiatedShutdownBehavior", 0, "stop") != 0)
+	if (rv_only_members(v, p, "", allowed) != 0 ||
+	    rv_value_is(v, p, "DisableApiTermination", 1, NULL) != 0 ||
+	    rv_value_is(v, p, "DisableApiStop", 1, NULL) != 0 ||
+	    rv_value_is(v, p, "InstanceInitiatedShutdownBehavior", 0, "stop") != 0)
 		return -1;
-	if ((r = sub_table(v, p, "BlockDeviceMappings")) <= 0)
+	if ((r = rv_sub_table(v, p, "BlockDeviceMappings")) <= 0)
 		return r;
-	r = each_item(v, lua_gettop(v->L), one_mapping);
+	r = rv_each_item(v, lua_gettop(v->L), one_mapping);
 	lua_pop(v->L, 1);
 	return r;
 }
@@ -119,11 +119,11 @@ static int no_group_key(view *v, int t)
 	lua_pushnil(L);
 	while (lua_next(L, t)) {
 		int bad = 0;
-		const char *k = lua_istable(L, -1) ? get_str(L, lua_gettop(L), "Key", &bad) : NULL;
+		const char *k = lua_istable(L, -1) ? rv_get_str(L, lua_gettop(L), "Key", &bad) : NULL;
 		lua_pop(L, 1);
 		if (k && strcasecmp(k, GROUP_TAG) == 0) {
 			lua_pop(L, 1);
-			return refuse(v, "the tag %s is deadbolt's mark for its own groups: "
+			return rv_refuse(v, "the tag %s is deadbolt's mark for its own groups: "
 				      "only CreateSecurityGroup may set it", GROUP_TAG);
 		}
 	}
@@ -132,7 +132,7 @@ static int no_group_key(view *v, int t)
 
 static int spec_no_group_key(view *v, int spec)
 {
-	int r = sub_table(v, spec, "Tags");
+	int r = rv_sub_table(v, spec, "Tags");
 	if (r <= 0)
 		return r;
 	r = no_group_key(v, lua_gettop(v->L));
@@ -143,7 +143,7 @@ static int spec_no_group_key(view *v, int spec)
 /* CreateTags (Tags) and CreateSnapshot (TagSpecifications): never GROUP_TAG. */
 static int rule_no_group_tag(view *v, int p)
 {
-	int r = sub_table(v, p, "Tags");
+	int r = rv_sub_table(v, p, "Tags");
 	if (r < 0)
 		return r;
 	if (r == 1) {
@@ -152,9 +152,9 @@ static int rule_no_group_tag(view *v, int p)
 		if (r != 0)
 			return r;
 	}
-	if ((r = sub_table(v, p, "TagSpecifications")) <= 0)
+	if ((r = rv_sub_table(v, p, "TagSpecifications")) <= 0)
 		return r;
-	r = each_item(v, lua_gettop(v->L), spec_no_group_key);
+	r = rv_each_item(v, lua_gettop(v->L), spec_no_group_key);
 	lua_pop(v->L, 1);
 	return r;
 }
@@ -162,7 +162,7 @@ static int rule_no_group_tag(view *v, int p)
 static int spec_group_tag(view *v, int spec)
 {
 	lua_State *L = v->L;
-	int bad = 0, r = sub_table(v, spec, "Tags");
+	int bad = 0, r = rv_sub_table(v, spec, "Tags");
 	const char *type, *value;
 	if (r <= 0)
 		return r;
@@ -171,13 +171,13 @@ static int spec_group_tag(view *v, int spec)
 		lua_pop(L, 1);
 		return 0;
 	}
-	value = group_tag_in(L, lua_gettop(L));
+	value = rv_group_tag_in(L, lua_gettop(L));
 	lua_pop(L, 1);
-	type = get_str(L, spec, "ResourceType", &bad);
+	type = rv_get_str(L, spec, "ResourceType", &bad);
 	if (!type || strcmp(type, "security-group") != 0)
-		return refuse(v, "the tag %s may be set on the security group only", GROUP_TAG);
-	if (role_of_tag(value) == GROUP_UNKNOWN)
-		return refuse(v, "the tag %s must be written so and be \"isolation\" or \"untrack\"",
+		return rv_refuse(v, "the tag %s may be set on the security group only", GROUP_TAG);
+	if (rv_role_of_tag(value) == GROUP_UNKNOWN)
+		return rv_refuse(v, "the tag %s must be written so and be \"isolation\" or \"untrack\"",
 			      GROUP_TAG);
 	return 0;
 }
@@ -185,10 +185,10 @@ static int spec_group_tag(view *v, int spec)
 /* CreateSecurityGroup: GROUP_TAG only on the group, with a known role. */
 static int rule_new_group(view *v, int p)
 {
-	int r = sub_table(v, p, "TagSpecifications");
+	int r = rv_sub_table(v, p, "TagSpecifications");
 	if (r <= 0)
 		return r;
-	r = each_item(v, lua_gettop(v->L), spec_group_tag);
+	r = rv_each_item(v, lua_gettop(v->L), spec_group_tag);
 	lua_pop(v->L, 1);
 	return r;
 }
@@ -198,15 +198,15 @@ static int rule_ingress_own_group(view *v, int p)
 	static const char *const allowed[] = {"GroupId", "IpPermissions", "DryRun", NULL};
 	const char *id;
 	int role;
-	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "GroupId", &id) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0 || rv_need_str(v, p, "GroupId", &id) != 0)
 		return -1;
-	if (is_static(v))
+	if (rv_is_static(v))
 		return 0;
-	role = group_role(v, id);
+	role = rv_group_role(v, id);
 	if (role == GROUP_UNKNOWN)
-		return not_ours(v, id);
+		return rv_not_ours(v, id);
 	if (role != GROUP_UNTRACK)
-		return refuse(v, "group %.64s is deadbolt's isolation group: it never gets ingress", id);
+		return rv_refuse(v, "group %.64s is deadbolt's isolation group: it never gets ingress", id);
 	return 0;
 }
 
@@ -226,14 +226,14 @@ static int configured_destination(view *v, int item, const char *key, int prefix
 	const sandbox_config *c = v->run->config;
 	const char *id;
 	int bad = 0;
-	if (only_members(v, item, prefix_list ? "PrefixListIds" : "UserIdGroupPairs", allowed) != 0)
+	if (rv_only_members(v, item, prefix_list ? "PrefixListIds" : "UserIdGroupPairs", allowed) != 0)
 		return -1;
-	id = get_str(v->L, item, key, &bad);
+	id = rv_get_str(v->L, item, key, &bad);
 	if (!id || bad)
-		return refuse(v, "%s is required", key);
+		return rv_refuse(v, "%s is required", key);
 	if (!c || !listed(prefix_list ? c->prefix_lists : c->endpoint_groups,
 			  prefix_list ? c->nprefix_lists : c->nendpoint_groups, id))
-		return refuse(v, "%.64s is not an endpoint config.forensics.egress names", id);
+		return rv_refuse(v, "%.64s is not an endpoint config.forensics.egress names", id);
 	return 0;
 }
 
@@ -254,39 +254,39 @@ static int endpoint_permission(view *v, int perm)
 	lua_State *L = v->L;
 	int bad = 0, ok, targets = 0;
 	const char *proto;
-	if (only_members(v, perm, "IpPermissions", allowed) != 0)
+	if (rv_only_members(v, perm, "IpPermissions", allowed) != 0)
 		return -1;
-	proto = get_str(L, perm, "IpProtocol", &bad);
-	get(L, perm, "FromPort");
-	get(L, perm, "ToPort");
+	proto = rv_get_str(L, perm, "IpProtocol", &bad);
+	rv_get(L, perm, "FromPort");
+	rv_get(L, perm, "ToPort");
 	ok = proto && (strcmp(proto, "tcp") == 0 || strcmp(proto, "6") == 0) &&
 	     lua_isinteger(L, -2) && lua_tointeger(L, -2) == 443 && lua_isinteger(L, -1) &&
 	     lua_tointeger(L, -1) == 443;
 	lua_pop(L, 2);
 	if (!ok)
-		return refuse(v, "the isolation group's egress is tcp/443 only");
+		return rv_refuse(v, "the isolation group's egress is tcp/443 only");
 	for (int i = 0; i < 2; i++) {
 		const char *k = i ? "Ipv6Ranges" : "IpRanges";
-		if (get(L, perm, k) != LUA_TNIL && !(lua_istable(L, -1) && lua_rawlen(L, -1) == 0)) {
+		if (rv_get(L, perm, k) != LUA_TNIL && !(lua_istable(L, -1) && lua_rawlen(L, -1) == 0)) {
 			lua_pop(L, 1);
-			return refuse(v, "the isolation group's egress goes to endpoint groups or prefix "
+			return rv_refuse(v, "the isolation group's egress goes to endpoint groups or prefix "
 				      "lists, never to an address range (%s)", k);
 		}
 		lua_pop(L, 1);
 	}
 	for (int i = 0; i < 2; i++) {
-		int r = sub_table(v, perm, i ? "PrefixListIds" : "UserIdGroupPairs");
+		int r = rv_sub_table(v, perm, i ? "PrefixListIds" : "UserIdGroupPairs");
 		if (r < 0)
 			return r;
 		if (r == 0)
 			continue;
 		targets += (int)lua_rawlen(L, -1);
-		r = each_item(v, lua_gettop(L), i ? configured_prefix_list : configured_group);
+		r = rv_each_item(v, lua_gettop(L), i ? configured_prefix_list : configured_group);
 		lua_pop(L, 1);
 		if (r != 0)
 			return r;
 	}
-	return targets > 0 ? 0 : refuse(v, "the isolation group's egress names no endpoint group or prefix list");
+	return targets > 0 ? 0 : rv_refuse(v, "the isolation group's egress names no endpoint group or prefix list");
 }
 
 /* Egress: on the untrack group anything (it allows all by design); on the
@@ -298,18 +298,18 @@ static int rule_egress_own_group(view *v, int p)
 	static const char *const allowed[] = {"GroupId", "IpPermissions", "DryRun", NULL};
 	const char *id;
 	int role, r;
-	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "GroupId", &id) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0 || rv_need_str(v, p, "GroupId", &id) != 0)
 		return -1;
-	if (is_static(v))
+	if (rv_is_static(v))
 		return 0;
-	role = group_role(v, id);
+	role = rv_group_role(v, id);
 	if (role == GROUP_UNKNOWN)
-		return not_ours(v, id);
+		return rv_not_ours(v, id);
 	if (role == GROUP_UNTRACK)
 		return 0;
-	if ((r = sub_table(v, p, "IpPermissions")) <= 0)
-		return r < 0 ? r : refuse(v, "IpPermissions is required");
-	r = each_item(v, lua_gettop(v->L), endpoint_permission);
+	if ((r = rv_sub_table(v, p, "IpPermissions")) <= 0)
+		return r < 0 ? r : rv_refuse(v, "IpPermissions is required");
+	r = rv_each_item(v, lua_gettop(v->L), endpoint_permission);
 	lua_pop(v->L, 1);
 	return r;
 }
@@ -319,10 +319,10 @@ static int rule_revoke_own_group(view *v, int p)
 	static const char *const allowed[] = {"GroupId", "IpPermissions", "SecurityGroupRuleIds",
 					      "DryRun", NULL};
 	const char *id;
-	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "GroupId", &id) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0 || rv_need_str(v, p, "GroupId", &id) != 0)
 		return -1;
-	if (!is_static(v) && group_role(v, id) == GROUP_UNKNOWN)
-		return not_ours(v, id);
+	if (!rv_is_static(v) && rv_group_role(v, id) == GROUP_UNKNOWN)
+		return rv_not_ours(v, id);
 	return 0;
 }
 
@@ -330,7 +330,7 @@ static int rule_revoke_own_group(view *v, int p)
  * ENI (in any order). */
 static int back_where_it_was(view *v, int t, const char *eni)
 {
-	const rules_eni *r = eni ? known_eni(v->sb, eni) : NULL;
+	const rules_eni *r = eni ? rv_known_eni(v->sb, eni) : NULL;
 	lua_State *L = v->L;
 	lua_Integer n = (lua_Integer)lua_rawlen(L, t);
 	if (!r || n != r->ngroups)
@@ -356,36 +356,36 @@ static int rule_eni_own_groups(view *v, int p)
 	lua_State *L = v->L;
 	const char *eni;
 	int r = 0, bad = 0;
-	if (only_members(v, p, "", allowed) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0)
 		return -1;
-	eni = get_str(L, p, "NetworkInterfaceId", &bad);
-	if ((r = sub_table(v, p, "Groups")) <= 0)
-		return r < 0 || is_static(v) ? r : refuse(v, "Groups is required");
-	if (is_static(v)) {
+	eni = rv_get_str(L, p, "NetworkInterfaceId", &bad);
+	if ((r = rv_sub_table(v, p, "Groups")) <= 0)
+		return r < 0 || rv_is_static(v) ? r : rv_refuse(v, "Groups is required");
+	if (rv_is_static(v)) {
 		lua_pop(L, 1);
 		return 0;
 	}
 	int groups = lua_gettop(L), untrack = 0;
 	if (lua_rawlen(L, groups) == 0)
-		return refuse(v, "Groups is empty");
+		return rv_refuse(v, "Groups is empty");
 	if (back_where_it_was(v, groups, eni))
 		return 0;
 	r = 0;
 	for (lua_Integer i = 1; r == 0 && i <= (lua_Integer)lua_rawlen(L, groups); i++) {
 		const char *id = lua_rawgeti(L, groups, i) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-		int role = id ? group_role(v, id) : GROUP_UNKNOWN;
+		int role = id ? rv_group_role(v, id) : GROUP_UNKNOWN;
 		lua_pop(L, 1);
 		untrack |= role == GROUP_UNTRACK;
 		if (!id)
-			r = refuse(v, "Groups holds something that is not a group id");
+			r = rv_refuse(v, "Groups holds something that is not a group id");
 		else if (role == GROUP_UNKNOWN)
-			r = refuse(v, "group %.64s is not one deadbolt created, nor are these the groups "
+			r = rv_refuse(v, "group %.64s is not one deadbolt created, nor are these the groups "
 				   "%.32s had when the run first saw it", id, eni ? eni : "the ENI");
 	}
 	/* Into the allow-all group only an ENI the sandbox can put back: its
 	 * groups before the run are known (rules_settle). */
-	if (r == 0 && untrack && (!eni || !known_eni(v->sb, eni)))
-		r = refuse(v, "%.32s may enter the allow-all group only once the run has seen its groups "
+	if (r == 0 && untrack && (!eni || !rv_known_eni(v->sb, eni)))
+		r = rv_refuse(v, "%.32s may enter the allow-all group only once the run has seen its groups "
 			   "(describe the instance first)", eni ? eni : "the ENI");
 	return r;
 }
@@ -396,34 +396,34 @@ static int rule_quarantine_profile(view *v, int p)
 	static const char *const profile[] = {"Arn", NULL};
 	const char *arn = NULL, *want = v->run ? v->run->quarantine_profile_arn : NULL;
 	int bad = 0, r;
-	if (only_members(v, p, "", allowed) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0)
 		return -1;
-	if ((r = sub_table(v, p, "IamInstanceProfile")) <= 0)
-		return r < 0 || is_static(v) ? r : refuse(v, "IamInstanceProfile is required");
-	if (only_members(v, lua_gettop(v->L), "IamInstanceProfile", profile) == 0)
-		arn = get_str(v->L, lua_gettop(v->L), "Arn", &bad);
+	if ((r = rv_sub_table(v, p, "IamInstanceProfile")) <= 0)
+		return r < 0 || rv_is_static(v) ? r : rv_refuse(v, "IamInstanceProfile is required");
+	if (rv_only_members(v, lua_gettop(v->L), "IamInstanceProfile", profile) == 0)
+		arn = rv_get_str(v->L, lua_gettop(v->L), "Arn", &bad);
 	else
 		r = -1;
 	lua_pop(v->L, 1);
 	if (r < 0 || bad)
-		return bad ? refuse(v, "IamInstanceProfile.Arn must be a string") : r;
-	if (is_static(v))
+		return bad ? rv_refuse(v, "IamInstanceProfile.Arn must be a string") : r;
+	if (rv_is_static(v))
 		return 0;
 	if (!want || !*want)
-		return refuse(v, "no QUARANTINE_PROFILE_ARN in this run: no profile may be attached");
+		return rv_refuse(v, "no QUARANTINE_PROFILE_ARN in this run: no profile may be attached");
 	if (!arn || strcmp(arn, want) != 0)
-		return refuse(v, "only the quarantine profile (QUARANTINE_PROFILE_ARN) may be attached");
+		return rv_refuse(v, "only the quarantine profile (QUARANTINE_PROFILE_ARN) may be attached");
 	return 0;
 }
 
 static int rule_keep_capacity(view *v, int p)
 {
-	int type = get(v->L, p, "ShouldDecrementDesiredCapacity");
+	int type = rv_get(v->L, p, "ShouldDecrementDesiredCapacity");
 	int ok = type == LUA_TBOOLEAN && !lua_toboolean(v->L, -1);
 	lua_pop(v->L, 1);
-	if (ok || (type == LUA_TNIL && is_static(v)))
+	if (ok || (type == LUA_TNIL && rv_is_static(v)))
 		return 0;
-	return refuse(v, "ShouldDecrementDesiredCapacity must be false: the group keeps its size");
+	return rv_refuse(v, "ShouldDecrementDesiredCapacity must be false: the group keeps its size");
 }
 
 static int listed_command(const sandbox_config *c, const char *cmd)
@@ -442,24 +442,24 @@ static int command_parameters(view *v, int params)
 	lua_State *L = v->L;
 	const sandbox_config *c = v->run ? v->run->config : NULL;
 	int r = 0;
-	if (only_members(v, params, "Parameters", allowed) != 0)
+	if (rv_only_members(v, params, "Parameters", allowed) != 0)
 		return -1;
-	if (get(L, params, "commands") != LUA_TTABLE || lua_rawlen(L, -1) == 0) {
+	if (rv_get(L, params, "commands") != LUA_TTABLE || lua_rawlen(L, -1) == 0) {
 		lua_pop(L, 1);
-		return refuse(v, "Parameters.commands must be a list of the configured commands");
+		return rv_refuse(v, "Parameters.commands must be a list of the configured commands");
 	}
 	for (lua_Integer i = 1; r == 0 && i <= (lua_Integer)lua_rawlen(L, -1); i++) {
 		const char *cmd = lua_rawgeti(L, -1, i) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 		if (!cmd)
-			r = refuse(v, "Parameters.commands[%lld] is not a string", (long long)i);
-		else if (!is_static(v) && !listed_command(c, cmd))
-			r = refuse(v, "command \"%.80s\" is not one of config.forensics.commands", cmd);
+			r = rv_refuse(v, "Parameters.commands[%lld] is not a string", (long long)i);
+		else if (!rv_is_static(v) && !listed_command(c, cmd))
+			r = rv_refuse(v, "command \"%.80s\" is not one of config.forensics.commands", cmd);
 		lua_pop(L, 1);
 	}
 	lua_pop(L, 1);
 	if (r != 0)
 		return r;
-	if (get(L, params, "executionTimeout") != LUA_TNIL) {
+	if (rv_get(L, params, "executionTimeout") != LUA_TNIL) {
 		const char *t = NULL;
 		if (lua_istable(L, -1) && lua_rawlen(L, -1) == 1 && lua_rawgeti(L, -1, 1) == LUA_TSTRING) {
 			t = lua_tostring(L, -1);
@@ -468,7 +468,7 @@ static int command_parameters(view *v, int params)
 			lua_pop(L, 1);
 		}
 		if (!t || !*t || strlen(t) > 6 || strspn(t, "0123456789") != strlen(t))
-			r = refuse(v, "Parameters.executionTimeout must be one string of digits");
+			r = rv_refuse(v, "Parameters.executionTimeout must be one string of digits");
 	}
 	lua_pop(L, 1);
 	return r;
@@ -486,17 +486,17 @@ static int command_targets(view *v, int p)
 	lua_State *L = v->L;
 	int r = 0;
 	lua_Integer n;
-	if (get(L, p, "InstanceIds") != LUA_TTABLE) {
+	if (rv_get(L, p, "InstanceIds") != LUA_TTABLE) {
 		lua_pop(L, 1);
-		return refuse(v, "InstanceIds must list the instances (Targets are not allowed)");
+		return rv_refuse(v, "InstanceIds must list the instances (Targets are not allowed)");
 	}
 	n = (lua_Integer)lua_rawlen(L, -1);
 	if (n < 1 || n > 50)
-		r = refuse(v, "InstanceIds must hold 1 to 50 instance ids");
+		r = rv_refuse(v, "InstanceIds must hold 1 to 50 instance ids");
 	for (lua_Integer i = 1; r == 0 && i <= n; i++) {
 		const char *id = lua_rawgeti(L, -1, i) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 		if (!id || !instance_id_shape(id))
-			r = refuse(v, "InstanceIds[%lld] is not an instance id", (long long)i);
+			r = rv_refuse(v, "InstanceIds[%lld] is not an instance id", (long long)i);
 		lua_pop(L, 1);
 	}
 	lua_pop(L, 1);
@@ -510,7 +510,7 @@ static const char *only_instance(view *v, int p)
 {
 	lua_State *L = v->L;
 	const char *id = NULL;
-	if (get(L, p, "InstanceIds") == LUA_TTABLE && lua_rawlen(L, -1) == 1) {
+	if (rv_get(L, p, "InstanceIds") == LUA_TTABLE && lua_rawlen(L, -1) == 1) {
 		if (lua_rawgeti(L, -1, 1) == LUA_TSTRING)
 			id = lua_tostring(L, -1);
 		lua_pop(L, 1);
@@ -528,28 +528,28 @@ static int under_forensic_prefix(view *v, int p, const char *key)
 	const char *want[3] = {FORENSICS_ROOT, NULL, NULL};
 	const char *seg, *slash, *colon, *id;
 	if (v->run) {
-		if (!run_part_ok(v->run->finding_id))
-			return refuse(v, "this run has no finding id for a forensic output prefix");
+		if (!rv_run_part_ok(v->run->finding_id))
+			return rv_refuse(v, "this run has no finding id for a forensic output prefix");
 		want[2] = v->run->finding_id;
 	}
-	if (under_prefix(v, "OutputS3KeyPrefix", key, want, 3,
+	if (rv_under_prefix(v, "OutputS3KeyPrefix", key, want, 3,
 			 "forensics/<role id>:<instance id>/<finding id>/") != 0)
 		return -1;
 	seg = key + strlen(FORENSICS_ROOT) + 1;
 	slash = strchr(seg, '/');
 	colon = memchr(seg, ':', (size_t)(slash - seg));
 	if (!colon || colon == seg)
-		return refuse(v, "OutputS3KeyPrefix: forensics/ is followed by <role id>:<instance id>");
+		return rv_refuse(v, "OutputS3KeyPrefix: forensics/ is followed by <role id>:<instance id>");
 	for (const char *c = seg; c < colon; c++)
 		if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
-			return refuse(v, "OutputS3KeyPrefix: the role id is upper-case letters and digits");
-	if (is_static(v))
+			return rv_refuse(v, "OutputS3KeyPrefix: the role id is upper-case letters and digits");
+	if (rv_is_static(v))
 		return 0;
 	id = only_instance(v, p);
 	if (!id)
-		return refuse(v, "output under forensics/ is one instance's: InstanceIds must name one");
+		return rv_refuse(v, "output under forensics/ is one instance's: InstanceIds must name one");
 	if (strlen(id) != (size_t)(slash - colon - 1) || memcmp(colon + 1, id, strlen(id)) != 0)
-		return refuse(v, "OutputS3KeyPrefix names another instance than InstanceIds");
+		return rv_refuse(v, "OutputS3KeyPrefix names another instance than InstanceIds");
 	return 0;
 }
 
@@ -560,22 +560,22 @@ static int command_output(view *v, int p)
 {
 	const char *bucket, *prefix;
 	int bad = 0;
-	bucket = get_str(v->L, p, "OutputS3BucketName", &bad);
-	prefix = get_str(v->L, p, "OutputS3KeyPrefix", &bad);
+	bucket = rv_get_str(v->L, p, "OutputS3BucketName", &bad);
+	prefix = rv_get_str(v->L, p, "OutputS3KeyPrefix", &bad);
 	if (bad)
-		return refuse(v, "OutputS3BucketName and OutputS3KeyPrefix must be strings");
+		return rv_refuse(v, "OutputS3BucketName and OutputS3KeyPrefix must be strings");
 	if (!bucket && !prefix)
 		return 0;
-	if (!is_static(v)) {
+	if (!rv_is_static(v)) {
 		const char *want = v->run->artifact_bucket;
 		if (!bucket || !want || strcmp(bucket, want) != 0)
-			return refuse(v, "OutputS3BucketName must be the artifact bucket (ARTIFACT_BUCKET)");
+			return rv_refuse(v, "OutputS3BucketName must be the artifact bucket (ARTIFACT_BUCKET)");
 		if (!prefix)
-			return refuse(v, "OutputS3KeyPrefix is required with an output bucket");
+			return rv_refuse(v, "OutputS3KeyPrefix is required with an output bucket");
 	}
 	if (prefix && strncmp(prefix, FORENSICS_ROOT "/", strlen(FORENSICS_ROOT) + 1) == 0)
 		return under_forensic_prefix(v, p, prefix);
-	return prefix ? under_run_prefix(v, "OutputS3KeyPrefix", prefix) : 0;
+	return prefix ? rv_under_run_prefix(v, "OutputS3KeyPrefix", prefix) : 0;
 }
 
 /* SendCommand: config's document and commands, to listed instances, output
@@ -590,23 +590,23 @@ static int rule_config_commands(view *v, int p)
 	const sandbox_config *c = v->run ? v->run->config : NULL;
 	const char *doc;
 	int r;
-	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "DocumentName", &doc) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0 || rv_need_str(v, p, "DocumentName", &doc) != 0)
 		return -1;
-	if (!is_static(v) && (!c || !c->document || c->ncommands == 0))
-		return refuse(v, "config.lua names no forensic document and commands");
-	if (!is_static(v) && strcmp(doc, c->document) != 0)
-		return refuse(v, "document %.80s is not config.forensics.document", doc);
-	if ((r = sub_table(v, p, "Parameters")) < 0)
+	if (!rv_is_static(v) && (!c || !c->document || c->ncommands == 0))
+		return rv_refuse(v, "config.lua names no forensic document and commands");
+	if (!rv_is_static(v) && strcmp(doc, c->document) != 0)
+		return rv_refuse(v, "document %.80s is not config.forensics.document", doc);
+	if ((r = rv_sub_table(v, p, "Parameters")) < 0)
 		return r;
-	if (r == 0 && !is_static(v))
-		return refuse(v, "Parameters.commands is required");
+	if (r == 0 && !rv_is_static(v))
+		return rv_refuse(v, "Parameters.commands is required");
 	if (r == 1) {
 		r = command_parameters(v, lua_gettop(v->L));
 		lua_pop(v->L, 1);
 		if (r != 0)
 			return r;
 	}
-	if ((is_static(v) ? 0 : command_targets(v, p)) != 0)
+	if ((rv_is_static(v) ? 0 : command_targets(v, p)) != 0)
 		return -1;
 	return command_output(v, p);
 }
@@ -618,12 +618,12 @@ static int all_four_flags(view *v, int p)
 					    "BlockPublicPolicy", "RestrictPublicBuckets", NULL};
 	lua_State *L = v->L;
 	int r;
-	if ((r = sub_table(v, p, "PublicAccessBlockConfiguration")) <= 0)
-		return r < 0 || is_static(v) ? r : refuse(v, "PublicAccessBlockConfiguration is required");
+	if ((r = rv_sub_table(v, p, "PublicAccessBlockConfiguration")) <= 0)
+		return r < 0 || rv_is_static(v) ? r : rv_refuse(v, "PublicAccessBlockConfiguration is required");
 	for (int i = 0; r >= 0 && flags[i]; i++) {
-		int type = get(L, -1, flags[i]);
+		int type = rv_get(L, -1, flags[i]);
 		if (!(type == LUA_TBOOLEAN && lua_toboolean(L, -1)))
-			r = refuse(v, "%s must be true: a public access block is only ever tightened",
+			r = rv_refuse(v, "%s must be true: a public access block is only ever tightened",
 				   flags[i]);
 		lua_pop(L, 1);
 	}
@@ -636,7 +636,7 @@ static int rule_block_all(view *v, int p)
 	static const char *const allowed[] = {"Bucket", "PublicAccessBlockConfiguration",
 					      "ExpectedBucketOwner", "ContentMD5", "ChecksumAlgorithm",
 					      NULL};
-	if (only_members(v, p, "", allowed) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0)
 		return -1;
 	return all_four_flags(v, p);
 }
@@ -648,14 +648,14 @@ static int rule_account_block_all(view *v, int p)
 {
 	static const char *const allowed[] = {"AccountId", "PublicAccessBlockConfiguration", NULL};
 	const char *account;
-	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "AccountId", &account) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0 || rv_need_str(v, p, "AccountId", &account) != 0)
 		return -1;
-	if (!is_static(v)) {
+	if (!rv_is_static(v)) {
 		const char *want = v->run->account;
 		if (!want || !*want)
-			return refuse(v, "this run has no account: no account setting may be changed");
+			return rv_refuse(v, "this run has no account: no account setting may be changed");
 		if (strcmp(account, want) != 0)
-			return refuse(v, "AccountId must be the run's account (%.12s)", want);
+			return rv_refuse(v, "AccountId must be the run's account (%.12s)", want);
 	}
 	return all_four_flags(v, p);
 }
@@ -674,22 +674,22 @@ static int rule_evidence_object(view *v, int p)
 		"BucketKeyEnabled", NULL};
 	const char *bucket, *key, *inm;
 	int bad = 0;
-	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "Bucket", &bucket) != 0 ||
-	    need_str(v, p, "Key", &key) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0 || rv_need_str(v, p, "Bucket", &bucket) != 0 ||
+	    rv_need_str(v, p, "Key", &key) != 0)
 		return -1;
-	inm = get_str(v->L, p, "IfNoneMatch", &bad);
-	if (bad || (inm && strcmp(inm, "*") != 0) || (!inm && !is_static(v)))
-		return refuse(v, "IfNoneMatch must be \"*\": evidence is never overwritten");
-	if (!is_static(v)) {
+	inm = rv_get_str(v->L, p, "IfNoneMatch", &bad);
+	if (bad || (inm && strcmp(inm, "*") != 0) || (!inm && !rv_is_static(v)))
+		return rv_refuse(v, "IfNoneMatch must be \"*\": evidence is never overwritten");
+	if (!rv_is_static(v)) {
 		const char *want = v->run->artifact_bucket;
 		if (!want || !*want)
-			return refuse(v, "no ARTIFACT_BUCKET in this run: no object may be written");
+			return rv_refuse(v, "no ARTIFACT_BUCKET in this run: no object may be written");
 		if (strcmp(bucket, want) != 0)
-			return refuse(v, "bucket %.64s is not the artifact bucket (ARTIFACT_BUCKET)", bucket);
+			return rv_refuse(v, "bucket %.64s is not the artifact bucket (ARTIFACT_BUCKET)", bucket);
 	}
 	if (key && strncmp(key, LOCK_ROOT "/", sizeof(LOCK_ROOT)) == 0)
-		return under_lock_prefix(v, "Key", key);
-	return key ? under_run_prefix(v, "Key", key) : 0;
+		return rv_under_lock_prefix(v, "Key", key);
+	return key ? rv_under_run_prefix(v, "Key", key) : 0;
 }
 
 /* ---- deny-only policies ---- */
@@ -718,9 +718,9 @@ static int members_once(view *v, const jt_node *obj, const char *where, const ch
 	for (const jt_node *m = obj->first; m; m = m->next) {
 		int i = name_index(m, names);
 		if (i < 0)
-			return refuse(v, "%s: member \"%.40s\" is not allowed", where, m->key);
+			return rv_refuse(v, "%s: member \"%.40s\" is not allowed", where, m->key);
 		if (*seen & (1u << i))
-			return refuse(v, "%s: member %s appears twice", where, names[i]);
+			return rv_refuse(v, "%s: member %s appears twice", where, names[i]);
 		*seen |= 1u << i;
 	}
 	return 0;
@@ -747,24 +747,24 @@ static int deny_statement(view *v, const jt_node *s, size_t i)
 	const jt_node *effect;
 	snprintf(where, sizeof(where), "statement %zu", i);
 	if (s->type != JT_OBJECT)
-		return refuse(v, "%s is not an object", where);
+		return rv_refuse(v, "%s is not an object", where);
 	if (members_once(v, s, where, names, &seen) != 0)
 		return -1;
 	effect = json_tree_get(s, "Effect");
 	if (!json_is(effect, "Deny"))
-		return refuse(v, "%s: Effect is %s%.20s%s, and a policy written by a playbook may only "
+		return rv_refuse(v, "%s: Effect is %s%.20s%s, and a policy written by a playbook may only "
 			      "deny", where, effect && effect->type == JT_STRING ? "\"" : "",
 			      effect && effect->type == JT_STRING ? effect->str : "not \"Deny\"",
 			      effect && effect->type == JT_STRING ? "\"" : "");
 	if (!(seen & (3u << 2)) || !(seen & (3u << 4)) || (seen & (3u << 2)) == (3u << 2) ||
 	    (seen & (3u << 4)) == (3u << 4))
-		return refuse(v, "%s needs one of Action/NotAction and one of Resource/NotResource", where);
+		return rv_refuse(v, "%s needs one of Action/NotAction and one of Resource/NotResource", where);
 	for (const jt_node *m = s->first; m; m = m->next) {
 		int k = name_index(m, names);
 		if (k >= 2 && k <= 5 && !strings_or_list(m))
-			return refuse(v, "%s: %s must be a string or a list of strings", where, names[k]);
+			return rv_refuse(v, "%s: %s must be a string or a list of strings", where, names[k]);
 		if (k == 6 && m->type != JT_OBJECT)
-			return refuse(v, "%s: Condition must be an object", where);
+			return rv_refuse(v, "%s: Condition must be an object", where);
 	}
 	return 0;
 }
@@ -776,19 +776,19 @@ static int deny_document(view *v, const jt_node *root)
 	unsigned seen;
 	size_t i = 1;
 	if (!root || root->type != JT_OBJECT)
-		return refuse(v, "the PolicyDocument is not a JSON object");
+		return rv_refuse(v, "the PolicyDocument is not a JSON object");
 	if (members_once(v, root, "the PolicyDocument", names, &seen) != 0)
 		return -1;
 	ver = json_tree_get(root, "Version");
 	if (ver && !json_is(ver, "2012-10-17") && !json_is(ver, "2008-10-17"))
-		return refuse(v, "the PolicyDocument's Version is not an IAM policy version");
+		return rv_refuse(v, "the PolicyDocument's Version is not an IAM policy version");
 	st = json_tree_get(root, "Statement");
 	if (!st)
-		return refuse(v, "the PolicyDocument has no Statement");
+		return rv_refuse(v, "the PolicyDocument has no Statement");
 	if (st->type == JT_OBJECT)
 		return deny_statement(v, st, 1);
 	if (st->type != JT_ARRAY || st->n == 0)
-		return refuse(v, "the PolicyDocument's Statement is not a list of statements");
+		return rv_refuse(v, "the PolicyDocument's Statement is not a list of statements");
 	for (const jt_node *s = st->first; s; s = s->next, i++)
 		if (deny_statement(v, s, i) != 0)
 			return -1;
@@ -804,12 +804,12 @@ static int deny_only_text(view *v, const char *doc, size_t len)
 	jt_doc *d;
 	int r;
 	if (len > POLICY_MAX)
-		return refuse(v, "the PolicyDocument is larger than %zu bytes", POLICY_MAX);
+		return rv_refuse(v, "the PolicyDocument is larger than %zu bytes", POLICY_MAX);
 	if (v->sb)
 		sandbox_charge(v->L, len / 4 + 1);
 	d = json_tree_parse(doc, len, &lim, perr, sizeof(perr));
 	if (!d)
-		return refuse(v, "the PolicyDocument is not valid JSON (%s)", perr);
+		return rv_refuse(v, "the PolicyDocument is not valid JSON (%s)", perr);
 	r = deny_document(v, json_tree_root(d));
 	json_tree_free(d);
 	return r;
@@ -823,19 +823,19 @@ static int rule_deny_only(view *v, int p)
 	const char *name;
 	size_t len;
 	int r;
-	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "PolicyName", &name) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0 || rv_need_str(v, p, "PolicyName", &name) != 0)
 		return -1;
-	if (!is_static(v) && c && c->policy_name && strcmp(name, c->policy_name) != 0)
-		return refuse(v, "policy name %.64s is not config.iam.revoke_policy_name (%.64s)", name,
+	if (!rv_is_static(v) && c && c->policy_name && strcmp(name, c->policy_name) != 0)
+		return rv_refuse(v, "policy name %.64s is not config.iam.revoke_policy_name (%.64s)", name,
 			      c->policy_name);
-	int type = get(v->L, p, "PolicyDocument");
-	if (type == LUA_TNIL && is_static(v)) {
+	int type = rv_get(v->L, p, "PolicyDocument");
+	if (type == LUA_TNIL && rv_is_static(v)) {
 		lua_pop(v->L, 1);
 		return 0;
 	}
 	if (type != LUA_TSTRING) {
 		lua_pop(v->L, 1);
-		return refuse(v, "PolicyDocument must be a JSON string");
+		return rv_refuse(v, "PolicyDocument must be a JSON string");
 	}
 	const char *doc = lua_tolstring(v->L, -1, &len);
 	r = deny_only_text(v, doc, len);
@@ -846,10 +846,10 @@ static int rule_deny_only(view *v, int p)
 static int rule_deactivate_only(view *v, int p)
 {
 	const char *status;
-	if (need_str(v, p, "Status", &status) != 0)
+	if (rv_need_str(v, p, "Status", &status) != 0)
 		return -1;
 	if (status && strcmp(status, "Inactive") != 0)
-		return refuse(v, "Status may only be \"Inactive\": a key is only ever deactivated");
+		return rv_refuse(v, "Status may only be \"Inactive\": a key is only ever deactivated");
 	return 0;
 }
 
@@ -858,12 +858,12 @@ static int rule_own_topic(view *v, int p)
 	static const char *const allowed[] = {"TopicArn", "Subject", "Message", "MessageStructure",
 					      NULL};
 	const char *topic, *want = v->run ? v->run->topic_arn : NULL;
-	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "TopicArn", &topic) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0 || rv_need_str(v, p, "TopicArn", &topic) != 0)
 		return -1;
-	if (is_static(v))
+	if (rv_is_static(v))
 		return 0;
 	if (!want || strcmp(topic, want) != 0)
-		return refuse(v, "only the notification topic (NOTIFICATION_TOPIC_ARN) may be sent to");
+		return rv_refuse(v, "only the notification topic (NOTIFICATION_TOPIC_ARN) may be sent to");
 	return 0;
 }
 
@@ -944,14 +944,14 @@ static int judge_restore(view *v, rule_fn variant, rule_fn f, int p, int top)
 static int judge(view *v, const allow_entry *e, int p)
 {
 	rule_fn f = rule_check_of(e->rule, 0);
-	rule_fn variant = restore_mode(v) ? rule_check_of(e->rule, 1) : NULL;
+	rule_fn variant = rv_restore_mode(v) ? rule_check_of(e->rule, 1) : NULL;
 	int top = lua_gettop(v->L), r;
 	if (e->access == ALLOW_READ)
 		return 0;
 	if (!f || e->rule == RULE_NONE)
-		return refuse(v, "this write has no rule in the allow-list");
+		return rv_refuse(v, "this write has no rule in the allow-list");
 	if (!lua_checkstack(v->L, 48))
-		return refuse(v, "out of Lua stack");
+		return rv_refuse(v, "out of Lua stack");
 	v->why[0] = '\0';
 	if (variant)
 		return judge_restore(v, variant, f, lua_absindex(v->L, p), top);

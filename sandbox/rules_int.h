@@ -11,7 +11,8 @@
  *   rules_restore.c  restore mode's variants: back to the journal's state
  *                    before, nothing else (rules_set_facts)
  *
- * Owner: sandbox module. A view lives on the stack of one judgement and
+ * The shared functions are named rv_ (rules view): the binary links them
+ * beside OpenSSL, curl and Lua. A view lives on the stack of one judgement and
  * borrows everything it points to; why is the caller's buffer. */
 #ifndef DEADBOLT_RULES_INT_H
 #define DEADBOLT_RULES_INT_H
@@ -39,30 +40,30 @@ typedef struct view {
 /* ---- rules_view.c: the plain parameters (raw: no metamethod runs) ---- */
 /* The refusals write why and return -1; the readers that push say so where
  * they are defined. */
-int refuse(view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int get(lua_State *L, int t, const char *k);
-const char *get_str(lua_State *L, int t, const char *k, int *bad);
-int only_members(view *v, int t, const char *what, const char *const *allowed);
-int is_static(const view *v);
-int restore_mode(const view *v);
-int need_str(view *v, int t, const char *k, const char **out);
-int sub_table(view *v, int t, const char *k);
-int value_is(view *v, int t, const char *k, int want_bool, const char *want_str);
-int each_item(view *v, int t, int (*each)(view *, int));
+int rv_refuse(view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int rv_get(lua_State *L, int t, const char *k);
+const char *rv_get_str(lua_State *L, int t, const char *k, int *bad);
+int rv_only_members(view *v, int t, const char *what, const char *const *allowed);
+int rv_is_static(const view *v);
+int rv_restore_mode(const view *v);
+int rv_need_str(view *v, int t, const char *k, const char **out);
+int rv_sub_table(view *v, int t, const char *k);
+int rv_value_is(view *v, int t, const char *k, int want_bool, const char *want_str);
+int rv_each_item(view *v, int t, int (*each)(view *, int));
 
 /* ---- rules_view.c: the run's evidence and lock prefixes ---- */
-int run_part_ok(const char *s);
-int under_prefix(view *v, const char *what, const char *key, const char *const *want, size_t n,
+int rv_run_part_ok(const char *s);
+int rv_under_prefix(view *v, const char *what, const char *key, const char *const *want, size_t n,
 		 const char *shape);
-int under_run_prefix(view *v, const char *what, const char *key);
-int under_lock_prefix(view *v, const char *what, const char *key);
+int rv_under_run_prefix(view *v, const char *what, const char *key);
+int rv_under_lock_prefix(view *v, const char *what, const char *key);
 
 /* ---- rules_view.c: deadbolt's groups, the ENIs' first-seen groups ---- */
-int role_of_tag(const char *value);
-const char *group_tag_in(lua_State *L, int t);
-const rules_eni *known_eni(const sandbox *sb, const char *id);
-int group_role(view *v, const char *id);
-int not_ours(view *v, const char *id);
+int rv_role_of_tag(const char *value);
+const char *rv_group_tag_in(lua_State *L, int t);
+const rules_eni *rv_known_eni(const sandbox *sb, const char *id);
+int rv_group_role(view *v, const char *id);
+int rv_not_ours(view *v, const char *id);
 
 /* ---- rules_restore.c: the restore variants the table names ---- */
 int restore_eni(view *v, int p);

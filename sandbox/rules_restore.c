@@ -32,7 +32,7 @@ static int fact_key(view *v, char *out, size_t n, const char *kind, const char *
 	int w = snprintf(out, n, "%s:%s%s%s%s%s", kind, a, b ? ":" : "", b ? b : "", c ? ":" : "",
 			 c ? c : "");
 	if (w < 0 || (size_t)w >= n)
-		return refuse(v, "the names of this call are too long for a journal record");
+		return rv_refuse(v, "the names of this call are too long for a journal record");
 	return 0;
 }
 
@@ -43,16 +43,16 @@ static int fact(view *v, const char *key, const char *field)
 	lua_State *L = v->L;
 	int top = lua_gettop(L), t = LUA_TNIL;
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &facts_key);
-	if (lua_istable(L, -1) && get(L, -1, key) == LUA_TTABLE)
-		t = get(L, -1, field);
+	if (lua_istable(L, -1) && rv_get(L, -1, key) == LUA_TTABLE)
+		t = rv_get(L, -1, field);
 	lua_settop(L, top);
 	if (t == LUA_TNIL) {
 		lua_pushnil(L);
 		return LUA_TNIL;
 	}
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &facts_key);
-	get(L, -1, key);
-	get(L, -1, field);
+	rv_get(L, -1, key);
+	rv_get(L, -1, field);
 	lua_replace(L, top + 1);
 	lua_settop(L, top + 1);
 	return t;
@@ -63,7 +63,7 @@ static int fact_flag(view *v, const char *key, const char *field, const char *me
 {
 	int ok = 0;
 	if (fact(v, key, field) == LUA_TTABLE) {
-		get(v->L, -1, member);
+		rv_get(v->L, -1, member);
 		ok = lua_toboolean(v->L, -1);
 		lua_pop(v->L, 1);
 	}
@@ -152,18 +152,18 @@ int restore_eni(view *v, int p)
 	lua_State *L = v->L;
 	const char *eni;
 	char key[KEY_MAX], had[200];
-	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "NetworkInterfaceId", &eni) != 0 ||
+	if (rv_only_members(v, p, "", allowed) != 0 || rv_need_str(v, p, "NetworkInterfaceId", &eni) != 0 ||
 	    fact_key(v, key, sizeof(key), "eni", eni, NULL, NULL) != 0)
 		return -1;
-	if (sub_table(v, p, "Groups") != 1)
-		return refuse(v, "Groups is required");
+	if (rv_sub_table(v, p, "Groups") != 1)
+		return rv_refuse(v, "Groups is required");
 	int groups = lua_gettop(L);
 	if (fact(v, key, "before") != LUA_TTABLE)
-		return refuse(v, "the journal recorded no groups of %.32s before the containment", eni);
+		return rv_refuse(v, "the journal recorded no groups of %.32s before the containment", eni);
 	if (same_set(L, groups, groups + 1))
 		return 0;
 	list_text(L, groups + 1, had, sizeof(had));
-	return refuse(v, "%.32s may go back only to the groups the journal recorded on it before the "
+	return rv_refuse(v, "%.32s may go back only to the groups the journal recorded on it before the "
 		      "containment (%s)", eni, had);
 }
 
@@ -172,14 +172,14 @@ int restore_eni(view *v, int p)
 static int restore_attribute(view *v, int p, const char *id, const char *member)
 {
 	char key[KEY_MAX];
-	int r = sub_table(v, p, member);
+	int r = rv_sub_table(v, p, member);
 	if (r <= 0)
 		return r;
-	get(v->L, -1, "Value");
+	rv_get(v->L, -1, "Value");
 	if (fact_key(v, key, sizeof(key), "attr", id, member, NULL) != 0)
 		return -1;
 	if (!is_before(v, key, -1))
-		return refuse(v, "%s of %.32s may go back only to the value the journal recorded before "
+		return rv_refuse(v, "%s of %.32s may go back only to the value the journal recorded before "
 			      "the containment", member, id);
 	lua_pop(v->L, 2);
 	return 0;
@@ -192,15 +192,15 @@ static int restore_mapping(view *v, int list, lua_Integer i, const char *id)
 	int bad = 0;
 	const char *dev;
 	if (lua_rawgeti(L, list, i) != LUA_TTABLE)
-		return refuse(v, "BlockDeviceMappings[%lld] is not a table", (long long)i);
-	dev = get_str(L, -1, "DeviceName", &bad);
-	if (!dev || get(L, -1, "Ebs") != LUA_TTABLE)
-		return refuse(v, "BlockDeviceMappings[%lld] needs DeviceName and Ebs", (long long)i);
-	get(L, -1, "DeleteOnTermination");
+		return rv_refuse(v, "BlockDeviceMappings[%lld] is not a table", (long long)i);
+	dev = rv_get_str(L, -1, "DeviceName", &bad);
+	if (!dev || rv_get(L, -1, "Ebs") != LUA_TTABLE)
+		return rv_refuse(v, "BlockDeviceMappings[%lld] needs DeviceName and Ebs", (long long)i);
+	rv_get(L, -1, "DeleteOnTermination");
 	if (fact_key(v, key, sizeof(key), "dot", id, dev, NULL) != 0)
 		return -1;
 	if (!is_before(v, key, -1))
-		return refuse(v, "DeleteOnTermination of %.32s may go back only to the value the journal "
+		return rv_refuse(v, "DeleteOnTermination of %.32s may go back only to the value the journal "
 			      "recorded before the containment", dev);
 	lua_pop(L, 3);
 	return 0;
@@ -213,12 +213,12 @@ int restore_protect(view *v, int p)
 					      "DryRun", NULL};
 	const char *id;
 	int r;
-	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "InstanceId", &id) != 0 ||
+	if (rv_only_members(v, p, "", allowed) != 0 || rv_need_str(v, p, "InstanceId", &id) != 0 ||
 	    restore_attribute(v, p, id, "DisableApiTermination") != 0 ||
 	    restore_attribute(v, p, id, "DisableApiStop") != 0 ||
 	    restore_attribute(v, p, id, "InstanceInitiatedShutdownBehavior") != 0)
 		return -1;
-	if ((r = sub_table(v, p, "BlockDeviceMappings")) <= 0)
+	if ((r = rv_sub_table(v, p, "BlockDeviceMappings")) <= 0)
 		return r;
 	int list = lua_gettop(v->L);
 	for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(v->L, list); i++)
@@ -234,17 +234,17 @@ int restore_profile(view *v, int p)
 	const char *id, *arn, *was;
 	char key[KEY_MAX];
 	int bad = 0;
-	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "InstanceId", &id) != 0 ||
+	if (rv_only_members(v, p, "", allowed) != 0 || rv_need_str(v, p, "InstanceId", &id) != 0 ||
 	    fact_key(v, key, sizeof(key), "profile", id, NULL, NULL) != 0)
 		return -1;
-	if (sub_table(v, p, "IamInstanceProfile") != 1)
-		return refuse(v, "IamInstanceProfile is required");
-	arn = get_str(L, -1, "Arn", &bad);
+	if (rv_sub_table(v, p, "IamInstanceProfile") != 1)
+		return rv_refuse(v, "IamInstanceProfile is required");
+	arn = rv_get_str(L, -1, "Arn", &bad);
 	if (fact(v, key, "before") != LUA_TTABLE)
-		return refuse(v, "the journal recorded no profile of %.32s before the containment", id);
-	was = get_str(L, -1, "arn", &bad);
+		return rv_refuse(v, "the journal recorded no profile of %.32s before the containment", id);
+	was = rv_get_str(L, -1, "arn", &bad);
 	if (!arn || !was || strcmp(arn, was) != 0)
-		return refuse(v, "only the profile the journal recorded on %.32s before the containment "
+		return rv_refuse(v, "only the profile the journal recorded on %.32s before the containment "
 			      "may be attached to it", id);
 	return 0;
 }
@@ -254,15 +254,15 @@ static int restore_put_block(view *v, int p, const char *member, const char *kin
 {
 	const char *who;
 	char key[KEY_MAX];
-	if (need_str(v, p, member, &who) != 0 || fact_key(v, key, sizeof(key), kind, who, NULL, NULL) != 0)
+	if (rv_need_str(v, p, member, &who) != 0 || fact_key(v, key, sizeof(key), kind, who, NULL, NULL) != 0)
 		return -1;
-	if (sub_table(v, p, "PublicAccessBlockConfiguration") != 1)
-		return refuse(v, "PublicAccessBlockConfiguration is required");
+	if (rv_sub_table(v, p, "PublicAccessBlockConfiguration") != 1)
+		return rv_refuse(v, "PublicAccessBlockConfiguration is required");
 	int config = lua_gettop(v->L);
-	if (fact(v, key, "before") == LUA_TTABLE && get(v->L, -1, "config") == LUA_TTABLE &&
+	if (fact(v, key, "before") == LUA_TTABLE && rv_get(v->L, -1, "config") == LUA_TTABLE &&
 	    same_value(v->L, config, -1, 0))
 		return 0;
-	return refuse(v, "the block of %.64s may be loosened only to the one the journal recorded "
+	return rv_refuse(v, "the block of %.64s may be loosened only to the one the journal recorded "
 		      "before the containment", who);
 }
 
@@ -274,7 +274,7 @@ int restore_bucket_block(view *v, int p)
 int restore_account_block(view *v, int p)
 {
 	static const char *const allowed[] = {"AccountId", "PublicAccessBlockConfiguration", NULL};
-	if (only_members(v, p, "", allowed) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0)
 		return -1;
 	return restore_put_block(v, p, "AccountId", "apab");
 }
@@ -283,17 +283,17 @@ int restore_account_block(view *v, int p)
 int restore_no_block(view *v, int p)
 {
 	int bad = 0;
-	const char *bucket = get_str(v->L, p, "Bucket", &bad);
-	const char *account = get_str(v->L, p, "AccountId", &bad);
+	const char *bucket = rv_get_str(v->L, p, "Bucket", &bad);
+	const char *account = rv_get_str(v->L, p, "AccountId", &bad);
 	char key[KEY_MAX];
 	if (bad || (!bucket == !account))
-		return refuse(v, "one Bucket or one AccountId is required");
+		return rv_refuse(v, "one Bucket or one AccountId is required");
 	if (fact_key(v, key, sizeof(key), bucket ? "pab" : "apab", bucket ? bucket : account, NULL,
 		     NULL) != 0)
 		return -1;
 	if (fact_flag(v, key, "before", "absent"))
 		return 0;
-	return refuse(v, "the block of %.64s may be deleted only when the journal recorded none before "
+	return rv_refuse(v, "the block of %.64s may be deleted only when the journal recorded none before "
 		      "the containment", bucket ? bucket : account);
 }
 
@@ -301,11 +301,11 @@ int restore_no_block(view *v, int p)
 static int policy_key(view *v, int p, char *key, size_t n, const char **name)
 {
 	int bad = 0;
-	const char *user = get_str(v->L, p, "UserName", &bad);
-	const char *role = get_str(v->L, p, "RoleName", &bad);
+	const char *user = rv_get_str(v->L, p, "UserName", &bad);
+	const char *role = rv_get_str(v->L, p, "RoleName", &bad);
 	if (bad || (!user == !role))
-		return refuse(v, "one UserName or one RoleName is required");
-	if (need_str(v, p, "PolicyName", name) != 0)
+		return rv_refuse(v, "one UserName or one RoleName is required");
+	if (rv_need_str(v, p, "PolicyName", name) != 0)
 		return -1;
 	return fact_key(v, key, n, user ? "user-policy" : "role-policy", user ? user : role, *name, NULL);
 }
@@ -318,13 +318,13 @@ int restore_put_policy(view *v, int p)
 					      NULL};
 	const char *name;
 	char key[KEY_MAX];
-	if (only_members(v, p, "", allowed) != 0 || policy_key(v, p, key, sizeof(key), &name) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0 || policy_key(v, p, key, sizeof(key), &name) != 0)
 		return -1;
-	get(v->L, p, "PolicyDocument");
-	if (fact(v, key, "before") == LUA_TTABLE && get(v->L, -1, "document") == LUA_TSTRING &&
+	rv_get(v->L, p, "PolicyDocument");
+	if (fact(v, key, "before") == LUA_TTABLE && rv_get(v->L, -1, "document") == LUA_TSTRING &&
 	    lua_rawequal(v->L, -1, -3))
 		return 0;
-	return refuse(v, "policy %.64s may be put back only as the document the journal recorded "
+	return rv_refuse(v, "policy %.64s may be put back only as the document the journal recorded "
 		      "before the containment", name);
 }
 
@@ -335,14 +335,14 @@ int restore_delete_policy(view *v, int p)
 	const sandbox_config *c = v->run->config;
 	const char *name;
 	char key[KEY_MAX];
-	if (only_members(v, p, "", allowed) != 0 || policy_key(v, p, key, sizeof(key), &name) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0 || policy_key(v, p, key, sizeof(key), &name) != 0)
 		return -1;
 	if (!c || !c->policy_name)
-		return refuse(v, "config.lua names no iam.revoke_policy_name: no inline policy may be deleted");
+		return rv_refuse(v, "config.lua names no iam.revoke_policy_name: no inline policy may be deleted");
 	if (strcmp(name, c->policy_name) != 0)
-		return refuse(v, "only deadbolt's policy %.64s may be deleted, not %.64s", c->policy_name, name);
+		return rv_refuse(v, "only deadbolt's policy %.64s may be deleted, not %.64s", c->policy_name, name);
 	if (!fact_flag(v, key, "before", "absent"))
-		return refuse(v, "%.64s may be deleted only where the journal recorded none before the "
+		return rv_refuse(v, "%.64s may be deleted only where the journal recorded none before the "
 			      "containment", name);
 	return 0;
 }
@@ -352,16 +352,16 @@ int restore_delete_policy(view *v, int p)
 int restore_key(view *v, int p)
 {
 	int bad = 0;
-	const char *user = get_str(v->L, p, "UserName", &bad), *id, *status;
+	const char *user = rv_get_str(v->L, p, "UserName", &bad), *id, *status;
 	char key[KEY_MAX];
-	if (bad || need_str(v, p, "AccessKeyId", &id) != 0 || need_str(v, p, "Status", &status) != 0 ||
+	if (bad || rv_need_str(v, p, "AccessKeyId", &id) != 0 || rv_need_str(v, p, "Status", &status) != 0 ||
 	    fact_key(v, key, sizeof(key), "key", user ? user : "nil", id, NULL) != 0)
 		return -1;
 	int was = fact(v, key, "before") == LUA_TSTRING && strcmp(lua_tostring(v->L, -1), "Active") == 0;
 	int made = fact(v, key, "after") == LUA_TSTRING && strcmp(lua_tostring(v->L, -1), "Inactive") == 0;
 	if (strcmp(status, "Active") == 0 && was && made)
 		return 0;
-	return refuse(v, "key %.32s may be made %.16s only when the journal recorded deadbolt "
+	return rv_refuse(v, "key %.32s may be made %.16s only when the journal recorded deadbolt "
 		      "deactivating it", id, status);
 }
 
@@ -374,28 +374,28 @@ int restore_tag(view *v, int p)
 	const char *res, *k, *val;
 	char key[KEY_MAX];
 	int bad = 0;
-	if (only_members(v, p, "", allowed) != 0)
+	if (rv_only_members(v, p, "", allowed) != 0)
 		return -1;
-	if (get(L, p, "Resources") != LUA_TTABLE || lua_rawlen(L, -1) != 1 ||
+	if (rv_get(L, p, "Resources") != LUA_TTABLE || lua_rawlen(L, -1) != 1 ||
 	    lua_rawgeti(L, -1, 1) != LUA_TSTRING)
-		return refuse(v, "Resources must name one resource");
+		return rv_refuse(v, "Resources must name one resource");
 	res = lua_tostring(L, -1);
-	if (get(L, p, "Tags") != LUA_TTABLE || lua_rawlen(L, -1) != 1 || lua_rawgeti(L, -1, 1) != LUA_TTABLE)
-		return refuse(v, "Tags must hold one tag");
-	k = get_str(L, -1, "Key", &bad);
-	val = get_str(L, -1, "Value", &bad);
+	if (rv_get(L, p, "Tags") != LUA_TTABLE || lua_rawlen(L, -1) != 1 || lua_rawgeti(L, -1, 1) != LUA_TTABLE)
+		return rv_refuse(v, "Tags must hold one tag");
+	k = rv_get_str(L, -1, "Key", &bad);
+	val = rv_get_str(L, -1, "Value", &bad);
 	if (bad || !k || !val)
-		return refuse(v, "the tag needs a Key and the Value deadbolt set");
+		return rv_refuse(v, "the tag needs a Key and the Value deadbolt set");
 	if (strcasecmp(k, GROUP_TAG) == 0)
-		return refuse(v, "the tag %s is never removed", GROUP_TAG);
+		return rv_refuse(v, "the tag %s is never removed", GROUP_TAG);
 	if (fact_key(v, key, sizeof(key), "tag", res, k, NULL) != 0)
 		return -1;
 	if (!fact_flag(v, key, "before", "absent"))
-		return refuse(v, "tag %.64s of %.32s may be removed only when the journal recorded it absent "
+		return rv_refuse(v, "tag %.64s of %.32s may be removed only when the journal recorded it absent "
 			      "before the containment", k, res);
-	if (fact(v, key, "after") != LUA_TTABLE || get(L, -1, "value") != LUA_TSTRING ||
+	if (fact(v, key, "after") != LUA_TTABLE || rv_get(L, -1, "value") != LUA_TSTRING ||
 	    strcmp(lua_tostring(L, -1), val) != 0)
-		return refuse(v, "tag %.64s of %.32s may be removed only with the value deadbolt set", k, res);
+		return rv_refuse(v, "tag %.64s of %.32s may be removed only with the value deadbolt set", k, res);
 	return 0;
 }
 
@@ -403,11 +403,11 @@ int restore_tag(view *v, int p)
 static const char *one_of(view *v, int p, const char *list, const char *field)
 {
 	lua_State *L = v->L;
-	if (get(L, p, list) != LUA_TTABLE || lua_rawlen(L, -1) != 1)
+	if (rv_get(L, p, list) != LUA_TTABLE || lua_rawlen(L, -1) != 1)
 		return NULL;
 	int t = lua_rawgeti(L, -1, 1);
 	if (field && t == LUA_TTABLE)
-		t = get(L, -1, field);
+		t = rv_get(L, -1, field);
 	return t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 }
 
@@ -418,27 +418,27 @@ int restore_member(view *v, int p)
 	const char *where, *id, *kind = NULL, *port = NULL;
 	char key[KEY_MAX];
 	int bad = 0;
-	if ((where = get_str(L, p, "AutoScalingGroupName", &bad))) {
+	if ((where = rv_get_str(L, p, "AutoScalingGroupName", &bad))) {
 		kind = "asg";
 		id = one_of(v, p, "InstanceIds", NULL);
-	} else if ((where = get_str(L, p, "LoadBalancerName", &bad))) {
+	} else if ((where = rv_get_str(L, p, "LoadBalancerName", &bad))) {
 		kind = "elb";
 		id = one_of(v, p, "Instances", "InstanceId");
-	} else if ((where = get_str(L, p, "TargetGroupArn", &bad))) {
+	} else if ((where = rv_get_str(L, p, "TargetGroupArn", &bad))) {
 		kind = "tg";
 		id = one_of(v, p, "Targets", "Id");
-		get(L, -2, "Port");
+		rv_get(L, -2, "Port");
 		port = luaL_tolstring(L, -1, NULL);
 	} else {
-		return refuse(v, "no group, load balancer or target group named");
+		return rv_refuse(v, "no group, load balancer or target group named");
 	}
 	if (bad || !id)
-		return refuse(v, "one instance or target is required");
+		return rv_refuse(v, "one instance or target is required");
 	if (fact_key(v, key, sizeof(key), kind, where, id, port) != 0)
 		return -1;
 	if (fact_flag(v, key, "before", "member"))
 		return 0;
-	return refuse(v, "%.32s may go back only where the journal recorded it before the containment "
+	return rv_refuse(v, "%.32s may go back only where the journal recorded it before the containment "
 		      "(not %.64s%s%s)", id, where, port ? " port " : "", port ? port : "");
 }
 
@@ -449,13 +449,13 @@ int restore_delete_group(view *v, int p)
 	static const char *const allowed[] = {"GroupId", "DryRun", NULL};
 	const char *id;
 	char key[KEY_MAX];
-	if (only_members(v, p, "", allowed) != 0 || need_str(v, p, "GroupId", &id) != 0 ||
+	if (rv_only_members(v, p, "", allowed) != 0 || rv_need_str(v, p, "GroupId", &id) != 0 ||
 	    fact_key(v, key, sizeof(key), "created", id, NULL, NULL) != 0)
 		return -1;
 	if (fact(v, key, "after") == LUA_TNIL)
-		return refuse(v, "the journal does not say the run created group %.64s", id);
-	if (group_role(v, id) == GROUP_UNKNOWN)
-		return not_ours(v, id);
+		return rv_refuse(v, "the journal does not say the run created group %.64s", id);
+	if (rv_group_role(v, id) == GROUP_UNKNOWN)
+		return rv_not_ours(v, id);
 	return 0;
 }
 
@@ -468,28 +468,28 @@ static const char *egress_atom(view *v, int p)
 					       {"UserIdGroupPairs", "GroupId"}};
 	lua_State *L = v->L;
 	const char *found = NULL, *dest = NULL;
-	if (get(L, p, "IpPermissions") != LUA_TTABLE || lua_rawlen(L, -1) != 1 ||
+	if (rv_get(L, p, "IpPermissions") != LUA_TTABLE || lua_rawlen(L, -1) != 1 ||
 	    lua_rawgeti(L, -1, 1) != LUA_TTABLE)
 		return NULL;
 	int perm = lua_gettop(L);
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		if (get(L, perm, lists[i][0]) != LUA_TTABLE || lua_rawlen(L, -1) == 0) {
+		if (rv_get(L, perm, lists[i][0]) != LUA_TTABLE || lua_rawlen(L, -1) == 0) {
 			lua_pop(L, 1);
 			continue;
 		}
 		if (found || lua_rawlen(L, -1) != 1 || lua_rawgeti(L, -1, 1) != LUA_TTABLE)
 			return NULL;
-		get(L, -1, lists[i][1]);
+		rv_get(L, -1, lists[i][1]);
 		dest = luaL_tolstring(L, -1, NULL);
 		found = lists[i][0];
 	}
 	if (!found)
 		return NULL;
-	get(L, perm, "IpProtocol");
+	rv_get(L, perm, "IpProtocol");
 	const char *proto = luaL_tolstring(L, -1, NULL);
-	get(L, perm, "FromPort");
+	rv_get(L, perm, "FromPort");
 	const char *from = luaL_tolstring(L, -1, NULL);
-	get(L, perm, "ToPort");
+	rv_get(L, perm, "ToPort");
 	const char *to = luaL_tolstring(L, -1, NULL);
 	lua_pushfstring(L, "%s/%s/%s/%s/%s", proto, from, to, found, dest);
 	return lua_tostring(L, -1);
@@ -501,17 +501,17 @@ int restore_egress(view *v, int p)
 {
 	const char *id, *atom;
 	char key[KEY_MAX];
-	if (need_str(v, p, "GroupId", &id) != 0)
+	if (rv_need_str(v, p, "GroupId", &id) != 0)
 		return -1;
 	if (!(atom = egress_atom(v, p)))
-		return refuse(v, "IpPermissions must hold one rule to one destination");
+		return rv_refuse(v, "IpPermissions must hold one rule to one destination");
 	if (fact_key(v, key, sizeof(key), "sg", id, "egress", atom) != 0)
 		return -1;
 	if (!fact_flag(v, key, "before", "present"))
-		return refuse(v, "egress %.120s of %.32s may be put back only when the journal recorded it "
+		return rv_refuse(v, "egress %.120s of %.32s may be put back only when the journal recorded it "
 			      "before the containment", atom, id);
-	if (group_role(v, id) == GROUP_UNKNOWN)
-		return not_ours(v, id);
+	if (rv_group_role(v, id) == GROUP_UNKNOWN)
+		return rv_not_ours(v, id);
 	return 0;
 }
 
@@ -519,5 +519,5 @@ int restore_egress(view *v, int p)
 int rule_restore_only(view *v, int p)
 {
 	(void)p;
-	return refuse(v, "only restore may send it, back to a state the journal recorded");
+	return rv_refuse(v, "only restore may send it, back to a state the journal recorded");
 }

@@ -14,7 +14,7 @@
 
 #define EVIDENCE_ROOT "evidence"
 
-int refuse(view *v, const char *fmt, ...)
+int rv_refuse(view *v, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -26,7 +26,7 @@ int refuse(view *v, const char *fmt, ...)
 /* ---- reading the plain parameters (raw: no metamethod runs) ---- */
 
 /* Pushes t[k]; returns its type. */
-int get(lua_State *L, int t, const char *k)
+int rv_get(lua_State *L, int t, const char *k)
 {
 	t = lua_absindex(L, t);
 	lua_pushstring(L, k);
@@ -36,11 +36,11 @@ int get(lua_State *L, int t, const char *k)
 /* t[k] as a C string, NULL when absent; *bad set when present and not a
  * string (or holding a NUL). Pops what it pushed: the string stays
  * referenced by t. */
-const char *get_str(lua_State *L, int t, const char *k, int *bad)
+const char *rv_get_str(lua_State *L, int t, const char *k, int *bad)
 {
 	size_t len;
 	const char *s = NULL;
-	int type = get(L, t, k);
+	int type = rv_get(L, t, k);
 	if (type == LUA_TSTRING) {
 		s = lua_tolstring(L, -1, &len);
 		if (strlen(s) != len) {
@@ -67,7 +67,7 @@ static int in_model(const view *v, const char *k)
  * top level (what ""), a name the model does not know is left to the
  * model's validation, which refuses it before anything is sent and says
  * what was meant. */
-int only_members(view *v, int t, const char *what, const char *const *allowed)
+int rv_only_members(view *v, int t, const char *what, const char *const *allowed)
 {
 	lua_State *L = v->L;
 	lua_pushnil(L);
@@ -81,7 +81,7 @@ int only_members(view *v, int t, const char *what, const char *const *allowed)
 		if (k && !allowed[i] && !what[0] && v->input && !in_model(v, k))
 			continue;
 		if (!k || !allowed[i]) {
-			int r = refuse(v, "%s%s%s is not allowed", what, what[0] ? " member " : "member ",
+			int r = rv_refuse(v, "%s%s%s is not allowed", what, what[0] ? " member " : "member ",
 				       k ? k : "(not a name)");
 			lua_pop(L, 1);
 			return r;
@@ -90,53 +90,53 @@ int only_members(view *v, int t, const char *what, const char *const *allowed)
 	return 0;
 }
 
-int is_static(const view *v)
+int rv_is_static(const view *v)
 {
 	return v->run == NULL;
 }
 
-int restore_mode(const view *v)
+int rv_restore_mode(const view *v)
 {
 	return v->run && v->run->restore && v->sb;
 }
 
 /* A required string member: absent is refused at run time, not judged
  * statically. Returns 0 with *out set (NULL when statically absent). */
-int need_str(view *v, int t, const char *k, const char **out)
+int rv_need_str(view *v, int t, const char *k, const char **out)
 {
 	int bad = 0;
-	*out = get_str(v->L, t, k, &bad);
+	*out = rv_get_str(v->L, t, k, &bad);
 	if (bad)
-		return refuse(v, "%s must be a string", k);
-	if (!*out && !is_static(v))
-		return refuse(v, "%s is required", k);
+		return rv_refuse(v, "%s must be a string", k);
+	if (!*out && !rv_is_static(v))
+		return rv_refuse(v, "%s is required", k);
 	return 0;
 }
 
 /* Pushes t[k] when it is a table (returns 1), else pushes nothing and returns
  * 0 when absent, -1 (refused) when it is something else. */
-int sub_table(view *v, int t, const char *k)
+int rv_sub_table(view *v, int t, const char *k)
 {
-	int type = get(v->L, t, k);
+	int type = rv_get(v->L, t, k);
 	if (type == LUA_TTABLE)
 		return 1;
 	lua_pop(v->L, 1);
-	return type == LUA_TNIL ? 0 : refuse(v, "%s must be a table", k);
+	return type == LUA_TNIL ? 0 : rv_refuse(v, "%s must be a table", k);
 }
 
 /* t[k] absent, or { Value = want }: want_str when not NULL, else want_bool. */
-int value_is(view *v, int t, const char *k, int want_bool, const char *want_str)
+int rv_value_is(view *v, int t, const char *k, int want_bool, const char *want_str)
 {
 	lua_State *L = v->L;
 	static const char *const only_value[] = {"Value", NULL};
-	int r = sub_table(v, t, k), ok;
+	int r = rv_sub_table(v, t, k), ok;
 	if (r <= 0)
 		return r;
-	if (only_members(v, lua_gettop(L), k, only_value) != 0) {
+	if (rv_only_members(v, lua_gettop(L), k, only_value) != 0) {
 		lua_pop(L, 1);
 		return -1;
 	}
-	get(L, -1, "Value");
+	rv_get(L, -1, "Value");
 	if (want_str)
 		ok = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), want_str) == 0;
 	else
@@ -145,18 +145,18 @@ int value_is(view *v, int t, const char *k, int want_bool, const char *want_str)
 	if (ok)
 		return 0;
 	if (want_str)
-		return refuse(v, "%s may only be set to \"%s\"", k, want_str);
-	return refuse(v, "%s may only be set to %s", k, want_bool ? "true" : "false");
+		return rv_refuse(v, "%s may only be set to \"%s\"", k, want_str);
+	return rv_refuse(v, "%s may only be set to %s", k, want_bool ? "true" : "false");
 }
 
 /* Calls each(v, item) for every value of the table at t (a list of tables). */
-int each_item(view *v, int t, int (*each)(view *, int))
+int rv_each_item(view *v, int t, int (*each)(view *, int))
 {
 	lua_State *L = v->L;
 	lua_pushnil(L);
 	while (lua_next(L, t)) {
 		int item = lua_gettop(L);
-		int r = lua_istable(L, item) ? each(v, item) : refuse(v, "a list item is not a table");
+		int r = lua_istable(L, item) ? each(v, item) : rv_refuse(v, "a list item is not a table");
 		lua_settop(L, item - 1);
 		if (r != 0) {
 			lua_pop(L, 1);
@@ -175,7 +175,7 @@ static int segment_ok(const char *s, size_t n)
 	       !(n == 2 && s[0] == '.' && s[1] == '.');
 }
 
-int run_part_ok(const char *s)
+int rv_run_part_ok(const char *s)
 {
 	return s && segment_ok(s, strlen(s));
 }
@@ -183,21 +183,21 @@ int run_part_ok(const char *s)
 /* key is want[0]/want[1]/.../want[n-1]/<rest>, every segment usable, rest
  * not empty, no control characters; a NULL in want is any usable segment.
  * shape names the prefix in the refusal. */
-int under_prefix(view *v, const char *what, const char *key, const char *const *want,
+int rv_under_prefix(view *v, const char *what, const char *key, const char *const *want,
 			size_t n, const char *shape)
 {
 	size_t len = strlen(key), seg = 0;
 	const char *p = key;
 	if (len > KEY_MAX)
-		return refuse(v, "%s is longer than %d bytes", what, KEY_MAX);
+		return rv_refuse(v, "%s is longer than %d bytes", what, KEY_MAX);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
-			return refuse(v, "%s holds a control character", what);
+			return rv_refuse(v, "%s holds a control character", what);
 	while (1) {
 		const char *slash = strchr(p, '/');
 		size_t m = slash ? (size_t)(slash - p) : strlen(p);
 		if (!segment_ok(p, m))
-			return refuse(v, "%s \"%.200s\" has an empty, \".\" or \"..\" segment", what, key);
+			return rv_refuse(v, "%s \"%.200s\" has an empty, \".\" or \"..\" segment", what, key);
 		if (seg < n && want[seg] && (strlen(want[seg]) != m || memcmp(p, want[seg], m) != 0))
 			break;
 		seg++;
@@ -206,45 +206,45 @@ int under_prefix(view *v, const char *what, const char *key, const char *const *
 		p = slash + 1;
 	}
 	if (seg < n + 1)
-		return refuse(v, "%s \"%.200s\" is not under this run's prefix %s", what, key, shape);
+		return rv_refuse(v, "%s \"%.200s\" is not under this run's prefix %s", what, key, shape);
 	return 0;
 }
 
 /* key is evidence/<account>/<region>/<resource>/<finding id>/<rest>.
  * Statically the run's values are not known: only the shape is judged. */
-int under_run_prefix(view *v, const char *what, const char *key)
+int rv_under_run_prefix(view *v, const char *what, const char *key)
 {
 	const char *want[5] = {EVIDENCE_ROOT, NULL, NULL, NULL, NULL};
 	if (v->run) {
-		if (!run_part_ok(v->run->account) || !run_part_ok(v->run->region) ||
-		    !run_part_ok(v->run->finding_id))
-			return refuse(v, "this run has no account, region or finding id for an evidence prefix");
+		if (!rv_run_part_ok(v->run->account) || !rv_run_part_ok(v->run->region) ||
+		    !rv_run_part_ok(v->run->finding_id))
+			return rv_refuse(v, "this run has no account, region or finding id for an evidence prefix");
 		want[1] = v->run->account;
 		want[2] = v->run->region;
 		want[4] = v->run->finding_id;
 	}
-	return under_prefix(v, what, key, want, 5,
+	return rv_under_prefix(v, what, key, want, 5,
 			    "evidence/<account>/<region>/<resource>/<finding id>/");
 }
 
 /* key is locks/<account>/<region>/<resource>/<rest>: a lock on one
  * resource, shared by the runs of every finding about it (so outside any one
  * finding's evidence prefix). Written only as a new object, like evidence. */
-int under_lock_prefix(view *v, const char *what, const char *key)
+int rv_under_lock_prefix(view *v, const char *what, const char *key)
 {
 	const char *want[4] = {LOCK_ROOT, NULL, NULL, NULL};
 	if (v->run) {
-		if (!run_part_ok(v->run->account) || !run_part_ok(v->run->region))
-			return refuse(v, "this run has no account or region for a lock prefix");
+		if (!rv_run_part_ok(v->run->account) || !rv_run_part_ok(v->run->region))
+			return rv_refuse(v, "this run has no account or region for a lock prefix");
 		want[1] = v->run->account;
 		want[2] = v->run->region;
 	}
-	return under_prefix(v, what, key, want, 4, "locks/<account>/<region>/<resource>/");
+	return rv_under_prefix(v, what, key, want, 4, "locks/<account>/<region>/<resource>/");
 }
 
 /* ---- deadbolt's groups ---- */
 
-int role_of_tag(const char *value)
+int rv_role_of_tag(const char *value)
 {
 	if (value && strcmp(value, "isolation") == 0)
 		return GROUP_ISOLATION;
@@ -279,16 +279,16 @@ static int known_role(const sandbox *sb, const char *id)
 }
 
 /* The value of GROUP_TAG in the tag list at t ({ {Key=, Value=} }), or NULL. */
-const char *group_tag_in(lua_State *L, int t)
+const char *rv_group_tag_in(lua_State *L, int t)
 {
 	const char *value = NULL;
 	lua_pushnil(L);
 	while (!value && lua_next(L, t)) {
 		int bad = 0;
 		if (lua_type(L, -1) == LUA_TTABLE) {
-			const char *k = get_str(L, lua_gettop(L), "Key", &bad);
+			const char *k = rv_get_str(L, lua_gettop(L), "Key", &bad);
 			if (k && strcmp(k, GROUP_TAG) == 0)
-				value = get_str(L, lua_gettop(L), "Value", &bad);
+				value = rv_get_str(L, lua_gettop(L), "Value", &bad);
 		}
 		lua_pop(L, 1);
 	}
@@ -301,12 +301,12 @@ const char *group_tag_in(lua_State *L, int t)
 static int role_in_specs(lua_State *L, int p)
 {
 	int role = GROUP_UNKNOWN, top = lua_gettop(L);
-	if (get(L, p, "TagSpecifications") == LUA_TTABLE) {
+	if (rv_get(L, p, "TagSpecifications") == LUA_TTABLE) {
 		lua_pushnil(L);
 		while (role == GROUP_UNKNOWN && lua_next(L, top + 1)) {
 			int spec = lua_gettop(L);
-			if (lua_istable(L, spec) && get(L, spec, "Tags") == LUA_TTABLE)
-				role = role_of_tag(group_tag_in(L, spec + 1));
+			if (lua_istable(L, spec) && rv_get(L, spec, "Tags") == LUA_TTABLE)
+				role = rv_role_of_tag(rv_group_tag_in(L, spec + 1));
 			lua_settop(L, spec - 1);
 		}
 	}
@@ -316,7 +316,7 @@ static int role_in_specs(lua_State *L, int p)
 
 /* ---- ENIs: where each one was when the run first saw it ---- */
 
-const rules_eni *known_eni(const sandbox *sb, const char *id)
+const rules_eni *rv_known_eni(const sandbox *sb, const char *id)
 {
 	for (size_t i = 0; i < sb->nenis; i++)
 		if (strcmp(sb->enis[i].id, id) == 0)
@@ -331,10 +331,10 @@ static void remember_eni(lua_State *L, int eni)
 {
 	sandbox *sb = sandbox_of(L);
 	int bad = 0, top = lua_gettop(L);
-	const char *id = get_str(L, eni, "NetworkInterfaceId", &bad);
+	const char *id = rv_get_str(L, eni, "NetworkInterfaceId", &bad);
 	rules_eni *r;
-	if (!id || strlen(id) >= RULES_GROUP_ID_MAX || known_eni(sb, id) ||
-	    sb->nenis == RULES_ENIS_MAX || get(L, eni, "Groups") != LUA_TTABLE) {
+	if (!id || strlen(id) >= RULES_GROUP_ID_MAX || rv_known_eni(sb, id) ||
+	    sb->nenis == RULES_ENIS_MAX || rv_get(L, eni, "Groups") != LUA_TTABLE) {
 		lua_settop(L, top);
 		return;
 	}
@@ -344,7 +344,7 @@ static void remember_eni(lua_State *L, int eni)
 	for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, top + 1); i++) {
 		const char *g = NULL;
 		if (lua_rawgeti(L, top + 1, i) == LUA_TTABLE)
-			g = get_str(L, top + 2, "GroupId", &bad);
+			g = rv_get_str(L, top + 2, "GroupId", &bad);
 		if (!g || strlen(g) >= RULES_GROUP_ID_MAX || r->ngroups == RULES_ENI_GROUPS_MAX) {
 			lua_settop(L, top); /* an ENI not wholly known is not kept */
 			return;
@@ -360,7 +360,7 @@ static void remember_eni(lua_State *L, int eni)
 static void each_in(lua_State *L, int t, const char *k, void (*fn)(lua_State *, int))
 {
 	int top = lua_gettop(L);
-	if (lua_istable(L, t) && get(L, t, k) == LUA_TTABLE)
+	if (lua_istable(L, t) && rv_get(L, t, k) == LUA_TTABLE)
 		for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, top + 1); i++) {
 			if (lua_rawgeti(L, top + 1, i) == LUA_TTABLE)
 				fn(L, top + 2);
@@ -384,11 +384,11 @@ static void note_move(lua_State *L, int params)
 {
 	sandbox *sb = sandbox_of(L);
 	int bad = 0, untrack = 0, top = lua_gettop(L);
-	const char *id = get_str(L, params, "NetworkInterfaceId", &bad);
-	rules_eni *r = id ? (rules_eni *)known_eni(sb, id) : NULL;
+	const char *id = rv_get_str(L, params, "NetworkInterfaceId", &bad);
+	rules_eni *r = id ? (rules_eni *)rv_known_eni(sb, id) : NULL;
 	if (!r)
 		return;
-	if (get(L, params, "Groups") == LUA_TTABLE)
+	if (rv_get(L, params, "Groups") == LUA_TTABLE)
 		for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, top + 1); i++) {
 			if (lua_rawgeti(L, top + 1, i) == LUA_TSTRING)
 				untrack |= known_role(sb, lua_tostring(L, -1)) == GROUP_UNTRACK;
@@ -469,21 +469,21 @@ void rules_observe(lua_State *L, const allow_entry *e, int params, int result)
 	else if (strcmp(e->operation, "CreateSecurityGroup") == 0) {
 		int role = role_in_specs(L, params);
 		lua_settop(L, top);
-		const char *id = get_str(L, result, "GroupId", &bad);
+		const char *id = rv_get_str(L, result, "GroupId", &bad);
 		if (id)
 			remember(sb, id, role);
 	} else if (strcmp(e->operation, "DescribeSecurityGroups") == 0 &&
-		   get(L, result, "SecurityGroups") == LUA_TTABLE) {
+		   rv_get(L, result, "SecurityGroups") == LUA_TTABLE) {
 		lua_pushnil(L);
 		while (lua_next(L, top + 1)) { /* stack: groups, i, group */
 			int g = lua_gettop(L);
 			if (lua_type(L, g) == LUA_TTABLE) {
-				const char *id = get_str(L, g, "GroupId", &bad);
+				const char *id = rv_get_str(L, g, "GroupId", &bad);
 				const char *value = NULL;
-				if (get(L, g, "Tags") == LUA_TTABLE)
-					value = group_tag_in(L, g + 1);
+				if (rv_get(L, g, "Tags") == LUA_TTABLE)
+					value = rv_group_tag_in(L, g + 1);
 				if (id)
-					remember(sb, id, role_of_tag(value));
+					remember(sb, id, rv_role_of_tag(value));
 			}
 			lua_settop(L, g - 1);
 		}
@@ -527,10 +527,10 @@ static void learn_group(view *v, const char *id)
 }
 
 /* The role of the group id, learning it if needed; statically unknown. */
-int group_role(view *v, const char *id)
+int rv_group_role(view *v, const char *id)
 {
 	int role;
-	if (is_static(v) || !id)
+	if (rv_is_static(v) || !id)
 		return GROUP_UNKNOWN;
 	role = known_role(v->sb, id);
 	if (role == GROUP_UNKNOWN) {
@@ -540,8 +540,8 @@ int group_role(view *v, const char *id)
 	return role;
 }
 
-int not_ours(view *v, const char *id)
+int rv_not_ours(view *v, const char *id)
 {
-	return refuse(v, "group %.64s is not one deadbolt created (no %s tag in AWS's answers)", id,
+	return rv_refuse(v, "group %.64s is not one deadbolt created (no %s tag in AWS's answers)", id,
 		      GROUP_TAG);
 }
