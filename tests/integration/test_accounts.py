@@ -17,11 +17,14 @@ What moto cannot show, and these tests therefore do not:
     refused AssumeRole is simulated with the fake's persistent failure of
     that one call, and the region named in the reason is checked, not the
     cause;
-  - the member role's own policy: moto enforces IAM only in its auth mode,
-    which the isolation run here does not use (the template tests check
-    template-member.yaml's actions against the allow-list instead);
-  - cross-account resource policies on the artifact bucket and the topic:
-    moto lets any account write to them."""
+  - the member roles' own policies and the home bucket's and topic's
+    policies being enforced: moto enforces IAM only in its auth mode, which
+    these runs do not use, and lets any account write to the bucket and
+    topic; the harness's IAM check (tests/harness/iam_calls.py, MemberView)
+    reads those policies and evaluates each call instead;
+  - the agent's real aws:userid: the fake uploads the output as the
+    instance, and the check takes aws:userid as IAM documents it for an
+    instance profile's session, "<RoleId>:<instance id>"."""
 
 import json
 import os
@@ -168,6 +171,36 @@ class TestMemberAccount(MemberAccountCase):
                                      for k in keys),
                         keys)  # the evidence, the run's lock objects, the agent's output under its own prefix
         self.assertEqual(len(notifications(self.world, self.home_queue)), 1)
+
+    def test_member_forensics_writes_under_its_own_prefix_and_revokes_the_sessions(self):
+        # template-member.yaml's quarantine role is named as its profile, so
+        # the run finds it (iam:GetRole) and runs forensics; the IAM check
+        # holds the agent's uploads to forensics/<RoleId>:<instance id>/ by
+        # the member's quarantine role and the home bucket's policy, and the
+        # revocation to the response role's grant on that role.
+        result = self.contain(member_finding(self.w))
+        self.assertEqual(result.outcome, "contained", result.describe())
+        role_id = self.quarantine_role_id()
+        ssm = [c for c in result.calls() if c["op"] == "ssm.SendCommand"]
+        self.assertTrue(ssm, result.describe())
+        prefix = f"forensics/{role_id}:{self.w.inst.id}/"
+        for call in ssm:
+            self.assertEqual(call["params"]["OutputS3BucketName"], self.home_bucket)
+            self.assertTrue(call["params"]["OutputS3KeyPrefix"].startswith(prefix), call["params"])
+        uploads = [e for e in self.world.log() if e.get("principal") == "instance"]
+        self.assertTrue(uploads, "the agent wrote its output")
+        for e in uploads:
+            self.assertTrue(e["path"].startswith(f"/{self.home_bucket}/{prefix}"), e["path"])
+        # Its sessions revoked in the member account, nothing at home.
+        doc = self.member.iam.get_role_policy(RoleName=self.w.quarantine.role,
+                                              PolicyName="AWSRevokeOlderSessions")["PolicyDocument"]
+        [st] = doc["Statement"]
+        self.assertEqual(st["Effect"], "Deny")
+        self.assertIn("aws:TokenIssueTime", st["Condition"]["DateLessThan"])
+        puts = [e for e in self.world.log() if e["action"] == "PutRolePolicy"]
+        self.assertEqual([(e.get("iam_params") or {}).get("RoleName") for e in puts],
+                         [self.w.quarantine.role])
+        self.assertEqual(home_state(self.world), self.home_before)
 
     def test_every_call_of_the_run_is_made_with_the_assumed_credentials(self):
         result = self.contain(member_finding(self.w))
