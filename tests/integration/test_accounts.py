@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -271,6 +272,77 @@ class TestRefusals(MemberAccountCase):
         notes = [l for l in result.lines if l.get("event") == "account_notify"]
         self.assertEqual([n["status"] for n in notes], ["not sent: dry run"])
         self.assertEqual(self.world.attempts("Publish"), 0)
+
+
+class TestMemberRestore(MemberAccountCase):
+    # deadbolt restore of a member account's containment: it acts as the
+    # role the run assumed, in that account (engine/run/restore.c, assume).
+    # The IAM check holds every undo call to template-member.yaml's response
+    # role (its Restore* statements) and the notification to the home
+    # topic's policy.
+    EVIDENCE = ("snapshots", "objects", "groups")
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="deadbolt-member-restore-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.journal = os.path.join(self.tmp, "journal.jsonl")
+
+    def comparable(self, state):
+        return {k: v for k, v in state.items() if k not in self.EVIDENCE}
+
+    def contain_to_journal(self):
+        path = os.path.join(self.tmp, "finding.json")
+        with open(path, "w") as f:
+            json.dump(member_finding(self.w), f)
+        rc, out, err = self.world.deadbolt("run", "--journal", self.journal, path, env=self.env,
+                                           timeout=120)
+        self.assertEqual(rc, 0, out + err)
+
+    def test_member_containment_is_restored_in_its_account_as_the_member_role(self):
+        before = ec2_state(self.member, self.w)
+        self.contain_to_journal()
+        contained = ec2_state(self.member, self.w)
+        self.assertNotEqual(self.comparable(contained), self.comparable(before))
+        notifications(self.world, self.home_queue)  # the containment's
+        start = len(self.world.log())
+
+        rc, out, err = self.world.deadbolt("restore", self.journal, env=self.env, timeout=120)
+        self.assertEqual(rc, 0, out + err)
+        after = ec2_state(self.member, self.w)
+        self.assertEqual(self.comparable(after), self.comparable(before), out)
+        self.assertEqual(after["snapshots"], contained["snapshots"])  # evidence kept
+        self.assertEqual(home_state(self.world), self.home_before)
+
+        # One AssumeRole of the member role with the caller's keys, then
+        # every call of the restore with the keys it gave.
+        role = f"arn:aws:iam::{MEMBER}:role/{ROLE}"
+        log = self.world.log()[start:]
+        assume = [i for i, e in enumerate(log) if e["action"] == "AssumeRole"]
+        self.assertEqual([(log[i]["iam_params"]["RoleArn"], log[i]["key"]) for i in assume],
+                         [(role, "AKIAIOSFODNN7EXAMPLE")])
+        self.assertTrue(all(e["key"] == "AKIAIOSFODNN7EXAMPLE" for e in log[:assume[0]]))
+        keys = {e["key"] for e in log[assume[0] + 1:]}
+        self.assertEqual(len(keys), 1, keys)
+        self.assertNotIn("AKIAIOSFODNN7EXAMPLE", keys)
+        self.assertIn("ModifyNetworkInterfaceAttribute", [e["action"] for e in log])
+        own = [json.loads(l) for l in open(self.journal + ".restore.jsonl") if l.strip()]
+        self.assertEqual(own[0]["role"], role)
+        self.assertEqual(len(notifications(self.world, self.home_queue)), 1)
+
+    def test_a_journal_naming_another_role_is_not_assumed(self):
+        self.contain_to_journal()
+        contained = ec2_state(self.member, self.w)
+        with open(self.journal) as f:
+            text = f.read()
+        with open(self.journal, "w") as f:
+            f.write(text.replace(f"role/{ROLE}", "role/OrganizationAccountAccessRole"))
+        start = len(self.world.log())
+        rc, out, err = self.world.deadbolt("restore", self.journal, env=self.env, timeout=120)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn("accounts.role_name", err)
+        self.assertEqual([e["action"] for e in self.world.log()[start:]], [])
+        self.assertEqual(ec2_state(self.member, self.w), contained)
 
 
 class TestAuthorisationErrors(MemberAccountCase):
