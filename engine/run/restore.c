@@ -245,16 +245,16 @@ static int l_assume(lua_State *L)
 			 io->assumed ? "a role is assumed already" : "no AWS client to assume it with");
 	else if (!(a = account_state_new()))
 		snprintf(why, sizeof(why), "out of memory");
-	else if (assume_params(io, role, a, &p, why, sizeof(why)) != 0)
-		;
-	else if (aws_client_assume_role(io->acting, &p, &io->creds, &err) != 0) {
-		creds_wipe(&io->creds);
-		snprintf(why, sizeof(why), "cannot assume %s (%s: %.300s), so nothing is restored", role,
-			 err.code, err.message);
-	} else {
-		aws_client_use_credentials(io->acting, &io->creds);
-		io->assumed = 1;
-		why[0] = '\0';
+	else if (assume_params(io, role, a, &p, why, sizeof(why)) == 0) {
+		if (aws_client_assume_role(io->acting, &p, &io->creds, &err) != 0) {
+			creds_wipe(&io->creds);
+			snprintf(why, sizeof(why), "cannot assume %s (%s: %.300s), so nothing is restored",
+				 role, err.code, err.message);
+		} else {
+			aws_client_use_credentials(io->acting, &io->creds);
+			io->assumed = 1;
+			why[0] = '\0';
+		}
 	}
 	account_state_free(a);
 	if (io->assumed && !why[0]) {

@@ -345,6 +345,50 @@ class TestMemberRestore(MemberAccountCase):
         self.assertEqual(ec2_state(self.member, self.w), contained)
 
 
+import test_lambda as lambda_cases  # noqa: E402  (its LambdaCase; its tests stay in their module)
+
+
+class TestMemberRestoreThroughTheLambda(lambda_cases.LambdaCase):
+    """A member finding contained by the Lambda (its journal kept in the home
+    bucket by finding, with the function's own credentials) and restored with
+    the Lambda's restore event: the journal read with the function's
+    credentials, every undo made as the member role."""
+
+    def test_contain_and_restore_a_member_finding_by_id(self):
+        member = member_world(self.world, MEMBER)
+        w = ec2_world(member)
+        bucket = self.world.bucket("deadbolt-home-artifacts")
+        topic, _ = notification_queue(self.world, "deadbolt-home")
+        before = ec2_state(member, w)
+        self.bootstrap(extra_env={"DEADBOLT_DRY_RUN": "false", "QUARANTINE_PROFILE_ARN": w.quarantine.arn,
+                                  "NOTIFICATION_TOPIC_ARN": topic, "ARTIFACT_BUCKET": bucket})
+        event = lambda_cases.finding_event(w.inst.id)
+        event["detail"]["accountId"] = MEMBER
+        event["detail"]["arn"] = event["detail"]["arn"].replace(ACCOUNT, MEMBER)
+        fid = event["detail"]["id"]
+        got = self.assert_response(self.answer(self.api.enqueue(event), timeout=120))
+        self.assertEqual(got["outcome"], "contained", got)
+        self.assertNotEqual(ec2_state(member, w)["eni_groups"], before["eni_groups"])
+
+        start = len(self.world.log())
+        got = self.assert_response(self.answer(self.api.enqueue({"deadbolt": "restore", "finding_id": fid}),
+                                               timeout=120))
+        self.assertEqual(got["outcome"], "restored", got)
+        after = ec2_state(member, w)
+        evidence = ("snapshots", "objects", "groups")
+        self.assertEqual({k: v for k, v in after.items() if k not in evidence},
+                         {k: v for k, v in before.items() if k not in evidence}, got)
+        log = self.world.log()[start:]
+        assumed = {e["assumed_key"] for e in log if e["action"] == "AssumeRole"}
+        journal = [e["key"] for e in log if e.get("service") == "s3" and "/journal/" in (e.get("path") or "")]
+        self.assertTrue(journal and set(journal) == {"AKIAIOSFODNN7EXAMPLE"}, journal)
+        undo = [e["key"] for e in log if e["action"] == "ModifyNetworkInterfaceAttribute"]
+        self.assertTrue(undo and set(undo) <= assumed, (undo, assumed))
+        keys = [o["Key"] for o in self.world.s3.list_objects_v2(
+            Bucket=bucket, Prefix=f"journal/by-finding/{fid}/").get("Contents", [])]
+        self.assertTrue(keys[-1].endswith("-restore.jsonl"), keys)
+
+
 class TestAuthorisationErrors(MemberAccountCase):
     # Runs with moto's own IAM enforcement and a role with no policy, so
     # that calls are refused: the harness's check of template.yaml's roles
