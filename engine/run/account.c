@@ -415,3 +415,8 @@ void account_explain_error(const run *rn, aws_error *err)
 		 rn->region ? rn->region : "?", rn->fi.account, rn->role_arn[0] ? ", as " : "",
 		 rn->role_arn);
 }
+
+const account_settings *account_get_settings(const account_state *a)
+{
+	return &a->set;
+}

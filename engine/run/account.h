@@ -48,6 +48,10 @@ void account_state_free(account_state *a);
  * accounts refused). 0, or -1 with err naming the bad setting. */
 int account_load_settings(account_state *a, sandbox *sb, const char *dir, char *err, size_t errlen);
 
+/* The settings account_load_settings read (restore assumes the journal's
+ * role with them). Borrowed from a. */
+const account_settings *account_get_settings(const account_state *a);
+
 /* The value rules of the settings, shared with config_schema.c. */
 int account_valid_iam_name(const char *s, size_t max); /* [A-Za-z0-9+=,.@_-]{1,max} */
 int account_valid_external_id(const char *s);          /* [A-Za-z0-9+=,.@:/_-]{2,1224} */

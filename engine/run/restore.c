@@ -13,19 +13,25 @@
 #include <string.h>
 #include <time.h>
 
+#include "account.h"
 #include "allowlist.h"
 #include "buf.h"
+#include "creds.h"
 #include "digest.h"
 #include "model.h"
 #include "undo.h"
 
 #define JOURNAL_PREFIX "journal/by-finding/"
 #define PLAYBOOK_MAX ((size_t)1 << 20) /* a playbook file hashed for a step's own undo */
+#define RESTORE_SESSION_NAME "deadbolt-restore"
 
 typedef struct restore_io {
 	sandbox *sb;          /* restore mode */
 	aws_client *store;    /* the journal's objects; NULL: none */
 	const restore_opts *o;
+	aws_client *acting;   /* the client the sandbox's calls go through; NULL: cannot assume */
+	aws_credentials creds; /* the role the journal's runs assumed, once assumed; wiped at the end */
+	int assumed;
 } restore_io;
 
 /* "svc.Op" split into service (n bytes) and the operation; NULL when bad. */
@@ -81,7 +87,9 @@ static int l_judge(lua_State *L)
 }
 
 /* store(op, params): s3 ListObjectsV2, GetObject or PutObject of the
- * restore's bucket under journal/by-finding/; as call otherwise. */
+ * restore's bucket under journal/by-finding/; as call otherwise. The
+ * journal's objects are the caller's own: with its own credentials, even
+ * when the restore's calls act as a member account's role. */
 static int l_store(lua_State *L)
 {
 	restore_io *io = lua_touserdata(L, lua_upvalueindex(1));
@@ -100,10 +108,17 @@ static int l_store(lua_State *L)
 		return luaL_error(L, "store: only the artifact bucket's " JOURNAL_PREFIX);
 	lua_settop(L, 2);
 	const aws_operation *op = model_find_operation("s3", name + 3);
+	int own = io->assumed && io->store == io->acting, rc = -1;
 	aws_error_clear(&err);
+	if (own)
+		aws_client_use_credentials(io->store, NULL);
 	if (!io->store)
 		aws_error_set(&err, "NotConnected", "no AWS client for the artifact bucket");
-	else if (op && aws_call(io->store, L, op, 2, &err) == 0)
+	else if (op)
+		rc = aws_call(io->store, L, op, 2, &err);
+	if (own)
+		aws_client_use_credentials(io->store, &io->creds);
+	if (rc == 0)
 		return 1;
 	lua_pushnil(L);
 	lua_pushstring(L, err.message);
@@ -157,6 +172,92 @@ static int l_custom(lua_State *L)
 		snprintf(why, sizeof(why), "playbook %s is not the one the containment ran (sha256 %.16s): "
 			 "step %s's own undo is not run", file, sha, step);
 	else if (sandbox_run_undo(io->sb, file, step, L, 4, 5, why, sizeof(why)) == 0) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushstring(L, why);
+	return 2;
+}
+
+/* The role name of arn:PARTITION:iam::ACCOUNT:role/NAME (a 12-digit
+ * account, no path), or NULL. */
+static const char *role_name_of(const char *arn)
+{
+	const char *s = arn;
+	if (strncmp(s, "arn:", 4) != 0)
+		return NULL;
+	s = strchr(s + 4, ':');
+	if (!s || strncmp(s, ":iam::", 6) != 0)
+		return NULL;
+	s += 6;
+	for (int i = 0; i < 12; i++, s++)
+		if (*s < '0' || *s > '9')
+			return NULL;
+	if (strncmp(s, ":role/", 6) != 0 || strchr(s + 6, '/'))
+		return NULL;
+	return s + 6;
+}
+
+/* Checks that role is config.lua's accounts.role_name in some account and
+ * fills the AssumeRole parameters from the settings. 0, or -1 with why. */
+static int assume_params(restore_io *io, const char *role, account_state *a,
+			 creds_assume_role_params *p, char *why, size_t n)
+{
+	const char *name = role_name_of(role);
+	if (!io->o->playbook_dir ||
+	    account_load_settings(a, io->sb, io->o->playbook_dir, why, n) != 0) {
+		if (!io->o->playbook_dir)
+			snprintf(why, n, "no playbook directory: config.lua's accounts section is unknown");
+		return -1;
+	}
+	const account_settings *set = account_get_settings(a);
+	if (!name || !set->role_name[0] || strcmp(name, set->role_name) != 0) {
+		snprintf(why, n, "the journal's runs acted as %s, which is not config.lua's "
+				 "accounts.role_name (%s): not assumed", role,
+			 set->role_name[0] ? set->role_name : "none");
+		return -1;
+	}
+	p->role_arn = role;
+	p->session_name = RESTORE_SESSION_NAME;
+	p->external_id = set->external_id[0] ? set->external_id : NULL;
+	p->region = NULL;
+	p->duration_seconds = set->session_seconds;
+	return 0;
+}
+
+/* assume(role): every later call of the restore (but the journal's own
+ * objects) acts as role, the one the journal's runs assumed in their
+ * finding's account, as config.lua's accounts section assumes it. true, or
+ * nil and why. Upvalue: the restore_io. */
+static int l_assume(lua_State *L)
+{
+	restore_io *io = lua_touserdata(L, lua_upvalueindex(1));
+	const char *role = luaL_checkstring(L, 1);
+	char why[768];
+	aws_error err;
+	creds_assume_role_params p;
+	account_state *a = NULL;
+	memset(&p, 0, sizeof(p));
+	aws_error_clear(&err);
+	if (io->assumed || !io->acting)
+		snprintf(why, sizeof(why), "cannot act as %s: %s", role,
+			 io->assumed ? "a role is assumed already" : "no AWS client to assume it with");
+	else if (!(a = account_state_new()))
+		snprintf(why, sizeof(why), "out of memory");
+	else if (assume_params(io, role, a, &p, why, sizeof(why)) == 0) {
+		if (aws_client_assume_role(io->acting, &p, &io->creds, &err) != 0) {
+			creds_wipe(&io->creds);
+			snprintf(why, sizeof(why), "cannot assume %s (%s: %.300s), so nothing is restored",
+				 role, err.code, err.message);
+		} else {
+			aws_client_use_credentials(io->acting, &io->creds);
+			io->assumed = 1;
+			why[0] = '\0';
+		}
+	}
+	account_state_free(a);
+	if (io->assumed && !why[0]) {
 		lua_pushboolean(L, 1);
 		return 1;
 	}
@@ -233,6 +334,7 @@ static int main_protected(lua_State *L)
 	set_fn(L, "store", l_store, io);
 	set_fn(L, "judge", l_judge, io);
 	set_fn(L, "custom", l_custom, io);
+	set_fn(L, "assume", l_assume, io);
 	set_fn(L, "emit", l_line, o->journal);
 	set_fn(L, "say", l_line, o->say);
 	lua_pushboolean(L, o->dry_run);
@@ -285,31 +387,37 @@ static sandbox *restore_sandbox(const sandbox_host *host, const restore_opts *o,
 				const sandbox_config *config, char *err, size_t errlen)
 {
 	sandbox_limits lim;
-	sandbox_run run;
+	sandbox_run sr;
 	sandbox_default_limits(&lim);
 	lim.aws_calls = RESTORE_CALLS_MAX;
 	lim.wall_seconds = RESTORE_WALL_SECONDS;
 	sandbox *sb = sandbox_new(&lim, host, o->playbook_dir, err, errlen);
 	if (!sb)
 		return NULL;
-	memset(&run, 0, sizeof(run));
-	run.artifact_bucket = o->bucket;
-	run.finding_id = o->finding;
-	run.topic_arn = o->topic;
-	run.config = config;
-	run.restore = 1;
-	sandbox_set_run(sb, &run);
+	memset(&sr, 0, sizeof(sr));
+	sr.artifact_bucket = o->bucket;
+	sr.finding_id = o->finding;
+	sr.topic_arn = o->topic;
+	sr.config = config;
+	sr.restore = 1;
+	sandbox_set_run(sb, &sr);
 	return sb;
 }
 
-int restore_run_host(const sandbox_host *host, aws_client *store, const restore_opts *o,
-		     char *summary, size_t n, char *err, size_t errlen)
+/* restore_run_host, with acting the client host's calls go through (NULL:
+ * none), whose credentials switch to the role the journal's runs assumed. */
+static int restore_acting(const sandbox_host *host, aws_client *store, aws_client *acting,
+			  const restore_opts *o, char *summary, size_t n, char *err, size_t errlen)
 {
 	int rc = -1;
 	sandbox_config config;
 	sandbox_limits lim;
-	restore_io io = {NULL, store, o};
+	restore_io io;
 	lua_State *L = NULL;
+	memset(&io, 0, sizeof(io));
+	io.store = store;
+	io.o = o;
+	io.acting = acting;
 	memset(&config, 0, sizeof(config));
 	if (summary && n)
 		summary[0] = '\0';
@@ -341,9 +449,18 @@ int restore_run_host(const sandbox_host *host, aws_client *store, const restore_
 out:
 	if (L)
 		lua_close(L);
+	if (io.assumed)
+		aws_client_use_credentials(acting, NULL);
+	creds_wipe(&io.creds);
 	sandbox_free(io.sb);
 	sandbox_config_free(&config);
 	return rc;
+}
+
+int restore_run_host(const sandbox_host *host, aws_client *store, const restore_opts *o,
+		     char *summary, size_t n, char *err, size_t errlen)
+{
+	return restore_acting(host, store, NULL, o, summary, n, err, errlen);
 }
 
 /* The sandbox's host of a restore: each call sent by the client. */
@@ -367,7 +484,7 @@ int restore_run(aws_client *c, const restore_opts *o, char *summary, size_t n, c
 		size_t errlen)
 {
 	sandbox_host host = {client_call, quiet_log, c};
-	return restore_run_host(&host, c, o, summary, n, err, errlen);
+	return restore_acting(&host, c, c, o, summary, n, err, errlen);
 }
 
 static int put_object(aws_client *c, const char *bucket, const char *key, const buf *data,

@@ -436,12 +436,19 @@ end
 -- Reads the records of a journal (its "undo" lines), optionally only those
 -- of one finding. Returns them in the journal's order, and the steps that
 -- declared an undo of their own and ran (their "step" lines: undo true),
--- each { run, step, saved, file, sha256 } (the playbook the run loaded).
+-- each { run, step, saved, file, sha256 } (the playbook the run loaded),
+-- and the roles those runs acted as (their "account" lines,
+-- engine/run/account.c): { [role ARN or "" for the caller's own
+-- credentials] = true }.
 function M.read_records(text, finding)
   local recs, run_finding, run_playbook, custom = {}, {}, {}, {}
+  local run_role, used = {}, {}
   for line in text:gmatch("[^\n]+") do
     local ok, l = pcall(json.decode, line)
     if ok and type(l) == "table" then
+      if l.event == "account" and l.run ~= nil then
+        run_role[l.run] = l.decision == "assumed role" and type(l.role) == "string" and l.role or ""
+      end
       if l.event == "run_start" and type(l.finding) == "table" then
         run_finding[l.run] = l.finding.id
         run_playbook[l.run] = type(l.playbook) == "table" and l.playbook or nil
@@ -451,6 +458,7 @@ function M.read_records(text, finding)
           and (not finding or finding == run_finding[l.run]) and type(l.step) == "string" then
         custom[#custom + 1] = { run = l.run, step = l.step, file = pb.file, sha256 = pb.sha256,
                                 saved = type(l.saved) == "table" and l.saved or {} }
+        used[l.run] = true
       end
       if l.event == "undo" and type(l.undo) == "table" then
         local f = run_finding[l.run]
@@ -458,11 +466,36 @@ function M.read_records(text, finding)
           l.undo.step = l.step
           l.undo.run = l.run
           recs[#recs + 1] = l.undo
+          used[l.run] = true
         end
       end
     end
   end
-  return recs, custom
+  local roles = {}
+  for r in pairs(used) do roles[run_role[r] or ""] = true end
+  return recs, custom, roles
+end
+
+-- The role the restore acts as: the one the journal's runs assumed in
+-- their finding's account (assume(role) switches every call after it to
+-- that role), or none for runs in the caller's own account. Runs that
+-- acted as different roles are not restored together.
+local function act_as(o, roles)
+  local list = {}
+  for r in pairs(roles) do list[#list + 1] = r == "" and "the caller's own credentials" or r end
+  table.sort(list)
+  if #list > 1 then
+    error("the journal's runs acted as " .. table.concat(list, " and ") ..
+      ": restore them one finding at a time (--finding ID)", 0)
+  end
+  local role = next(roles)
+  if role and role ~= "" then
+    if not o.assume then error("cannot act as " .. role .. " here", 0) end
+    local ok, why = o.assume(role)
+    if not ok then error(tostring(why), 0) end
+    o.say(string.format("acting as %s, as the containment did", role))
+    return role
+  end
 end
 
 -- Collapses the records by key: the earliest before-state and undo, the
@@ -790,7 +823,8 @@ function M.restore(recs, opts, custom)
     emit(json.encode(t))
   end }, { __index = opts })
   local n = { restored = 0, done = 0, changed = 0, refused = 0, failed = 0, planned = 0 }
-  opts.emit({ event = "restore_start", records = #recs, dry_run = opts.dry_run or false, force = opts.force or false })
+  opts.emit({ event = "restore_start", records = #recs, dry_run = opts.dry_run or false, force = opts.force or false,
+              role = opts.role })
   recs = custom_undos(recs, custom or {}, opts, n)
   local plan = M.plan(recs)
   for i, e in ipairs(plan) do
@@ -975,7 +1009,8 @@ function M.main(o)
     lines[#lines + 1] = s
     emit(s)
   end }, { __index = o })
-  local recs, custom = M.read_records(text, o.finding)
+  local recs, custom, roles = M.read_records(text, o.finding)
+  opts.role = act_as(o, roles)
   local n = M.restore(recs, opts, custom)
   if o.bucket and o.finding and not o.dry_run and not o.text then
     local key = string.format("%s%s/%s-restore.jsonl", M.BY_FINDING, o.finding, os.date("!%Y%m%dT%H%M%SZ"))

@@ -369,27 +369,29 @@ class MemberView:
     the member's roles to the home bucket or topic must pass as well."""
 
     def __init__(self, role_arn, env, home_template=None):
-        # The member template names its roles and profile itself
-        # (RoleName, <RoleName>-quarantine, QuarantineProfileName): they are
-        # checked as deployed, whatever the test world called its own.
+        # The member template names its roles and profile itself (RoleName;
+        # the quarantine role named as its profile, QuarantineProfileName):
+        # they are checked as deployed with the parameters' defaults.
         self.account = role_arn.split(":")[4]
         role_name = role_arn.rsplit("/", 1)[-1]
         bucket = env.get("ARTIFACT_BUCKET") or "no-artifact-bucket"
         topic = env.get("NOTIFICATION_TOPIC_ARN") or f"arn:aws:sns:{REGION}:{ACCOUNT}:no-topic"
-        stack = Stack(account=self.account, names={"ResponseRole": role_name,
-                                                   "QuarantineRole": f"{role_name}-quarantine"},
-                      parameters={"HomeAccountId": ACCOUNT, "RoleName": role_name,
-                                  "ArtifactBucketName": bucket, "NotificationTopicArn": topic})
         tpl = Template.load(MEMBER_TEMPLATE)
+        self.profile_name = tpl.tpl["Parameters"]["QuarantineProfileName"]["Default"]
+        stack = Stack(account=self.account, names={"ResponseRole": role_name,
+                                                   "QuarantineRole": self.profile_name,
+                                                   "QuarantineInstanceProfile": self.profile_name},
+                      parameters={"HomeAccountId": ACCOUNT, "RoleName": role_name,
+                                  "QuarantineProfileName": self.profile_name,
+                                  "ArtifactBucketName": bucket, "NotificationTopicArn": topic})
         self.response = tpl.role("ResponseRole", stack)
         self.quarantine = tpl.role("QuarantineRole", stack)
-        self.profile_name = stack.parameters.get("QuarantineProfileName") or \
-            tpl.tpl["Parameters"]["QuarantineProfileName"]["Default"]
         self.arns = Arns(self.account)
         self.home = home_template or Template.load()
         self.home_stack = Stack(names={"ArtifactBucket": bucket, "NotificationTopic": topic},
                                 parameters={"MemberOrganizationId": ORG_ID,
-                                            "MemberRoleName": role_name})
+                                            "MemberRoleName": role_name,
+                                            "MemberQuarantineRoleName": self.profile_name})
         self.bucket_arn, self.topic_arn = f"arn:aws:s3:::{bucket}", topic
 
     def _home_resource(self, action, arn):
@@ -403,6 +405,12 @@ class MemberView:
     def principal_context(self, role):
         return {"aws:PrincipalArn": role.arn, "aws:PrincipalAccount": self.account,
                 "aws:PrincipalOrgID": ORG_ID, "aws:SecureTransport": "true"}
+
+    def resource_context(self, arn):
+        """Context keys of the resource (the quarantine role's tags)."""
+        if arn == self.quarantine.arn:
+            return {f"aws:ResourceTag/{k}": v for k, v in self.quarantine.tags.items()}
+        return {}
 
     def check(self, entry, instance_context=None):
         """[problem strings] for one logged request of the member's run."""
@@ -419,6 +427,7 @@ class MemberView:
                 arn = self.quarantine.arn if profile == self.profile_name else \
                     f"arn:aws:iam::{self.account}:role/role-of-{profile}"
             context = dict(ctx, **self.principal_context(role))
+            context.update(self.resource_context(arn))
             if instance:
                 context.update((instance_context or {}).get(entry.get("instance_id"), {}))
             decision = role.evaluate(action, arn, context)

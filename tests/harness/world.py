@@ -264,10 +264,12 @@ class World:
                 if iid and iid not in sessions:
                     vpc, view, account = self._instance_home(iid, home, members)
                     owner[iid] = view
-                    # the home quarantine role's RoleId is its sessions' aws:userid
-                    # prefix; the member template's role does not use it
+                    # the quarantine role's RoleId is its sessions' aws:userid prefix
+                    # (the home role's, or the member account's role named as its profile)
+                    unique_id = home_unique_id if view is home else \
+                        self._member_role_id(view.account, view.profile_name)
                     sessions[iid] = instance_session(iid, vpc, view.quarantine, account=account,
-                                                     unique_id=home_unique_id if view is home else None)
+                                                     unique_id=unique_id)
             for e in entries:
                 if e.get("key") in assumed:
                     view = members[assumed[e["key"]]]
@@ -283,6 +285,13 @@ class World:
                                      RoleSessionName="iam-check")["Credentials"]
         return self.client(service, None, creds["AccessKeyId"], creds["SecretAccessKey"],
                            creds["SessionToken"])
+
+    def _member_role_id(self, account, name):
+        """The RoleId of role name in a member account, or None."""
+        try:
+            return self._member_client("iam", account).get_role(RoleName=name)["Role"]["RoleId"]
+        except Exception:  # noqa: BLE001 - no such role there
+            return None
 
     def _instance_home(self, iid, home, members):
         """(VPC, view, account) of instance iid: the home account's, else the

@@ -17,16 +17,20 @@ What moto cannot show, and these tests therefore do not:
     refused AssumeRole is simulated with the fake's persistent failure of
     that one call, and the region named in the reason is checked, not the
     cause;
-  - the member role's own policy: moto enforces IAM only in its auth mode,
-    which the isolation run here does not use (the template tests check
-    template-member.yaml's actions against the allow-list instead);
-  - cross-account resource policies on the artifact bucket and the topic:
-    moto lets any account write to them."""
+  - the member roles' own policies and the home bucket's and topic's
+    policies being enforced: moto enforces IAM only in its auth mode, which
+    these runs do not use, and lets any account write to the bucket and
+    topic; the harness's IAM check (tests/harness/iam_calls.py, MemberView)
+    reads those policies and evaluates each call instead;
+  - the agent's real aws:userid: the fake uploads the output as the
+    instance, and the check takes aws:userid as IAM documents it for an
+    instance profile's session, "<RoleId>:<instance id>"."""
 
 import json
 import os
 import shutil
 import sys
+import tempfile
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -169,6 +173,36 @@ class TestMemberAccount(MemberAccountCase):
                         keys)  # the evidence, the run's lock objects, the agent's output under its own prefix
         self.assertEqual(len(notifications(self.world, self.home_queue)), 1)
 
+    def test_member_forensics_writes_under_its_own_prefix_and_revokes_the_sessions(self):
+        # template-member.yaml's quarantine role is named as its profile, so
+        # the run finds it (iam:GetRole) and runs forensics; the IAM check
+        # holds the agent's uploads to forensics/<RoleId>:<instance id>/ by
+        # the member's quarantine role and the home bucket's policy, and the
+        # revocation to the response role's grant on that role.
+        result = self.contain(member_finding(self.w))
+        self.assertEqual(result.outcome, "contained", result.describe())
+        role_id = self.quarantine_role_id()
+        ssm = [c for c in result.calls() if c["op"] == "ssm.SendCommand"]
+        self.assertTrue(ssm, result.describe())
+        prefix = f"forensics/{role_id}:{self.w.inst.id}/"
+        for call in ssm:
+            self.assertEqual(call["params"]["OutputS3BucketName"], self.home_bucket)
+            self.assertTrue(call["params"]["OutputS3KeyPrefix"].startswith(prefix), call["params"])
+        uploads = [e for e in self.world.log() if e.get("principal") == "instance"]
+        self.assertTrue(uploads, "the agent wrote its output")
+        for e in uploads:
+            self.assertTrue(e["path"].startswith(f"/{self.home_bucket}/{prefix}"), e["path"])
+        # Its sessions revoked in the member account, nothing at home.
+        doc = self.member.iam.get_role_policy(RoleName=self.w.quarantine.role,
+                                              PolicyName="AWSRevokeOlderSessions")["PolicyDocument"]
+        [st] = doc["Statement"]
+        self.assertEqual(st["Effect"], "Deny")
+        self.assertIn("aws:TokenIssueTime", st["Condition"]["DateLessThan"])
+        puts = [e for e in self.world.log() if e["action"] == "PutRolePolicy"]
+        self.assertEqual([(e.get("iam_params") or {}).get("RoleName") for e in puts],
+                         [self.w.quarantine.role])
+        self.assertEqual(home_state(self.world), self.home_before)
+
     def test_every_call_of_the_run_is_made_with_the_assumed_credentials(self):
         result = self.contain(member_finding(self.w))
         self.assertEqual(result.outcome, "contained", result.describe())
@@ -238,6 +272,121 @@ class TestRefusals(MemberAccountCase):
         notes = [l for l in result.lines if l.get("event") == "account_notify"]
         self.assertEqual([n["status"] for n in notes], ["not sent: dry run"])
         self.assertEqual(self.world.attempts("Publish"), 0)
+
+
+class TestMemberRestore(MemberAccountCase):
+    # deadbolt restore of a member account's containment: it acts as the
+    # role the run assumed, in that account (engine/run/restore.c, assume).
+    # The IAM check holds every undo call to template-member.yaml's response
+    # role (its Restore* statements) and the notification to the home
+    # topic's policy.
+    EVIDENCE = ("snapshots", "objects", "groups")
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="deadbolt-member-restore-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.journal = os.path.join(self.tmp, "journal.jsonl")
+
+    def comparable(self, state):
+        return {k: v for k, v in state.items() if k not in self.EVIDENCE}
+
+    def contain_to_journal(self):
+        path = os.path.join(self.tmp, "finding.json")
+        with open(path, "w") as f:
+            json.dump(member_finding(self.w), f)
+        rc, out, err = self.world.deadbolt("run", "--journal", self.journal, path, env=self.env,
+                                           timeout=120)
+        self.assertEqual(rc, 0, out + err)
+
+    def test_member_containment_is_restored_in_its_account_as_the_member_role(self):
+        before = ec2_state(self.member, self.w)
+        self.contain_to_journal()
+        contained = ec2_state(self.member, self.w)
+        self.assertNotEqual(self.comparable(contained), self.comparable(before))
+        notifications(self.world, self.home_queue)  # the containment's
+        start = len(self.world.log())
+
+        rc, out, err = self.world.deadbolt("restore", self.journal, env=self.env, timeout=120)
+        self.assertEqual(rc, 0, out + err)
+        after = ec2_state(self.member, self.w)
+        self.assertEqual(self.comparable(after), self.comparable(before), out)
+        self.assertEqual(after["snapshots"], contained["snapshots"])  # evidence kept
+        self.assertEqual(home_state(self.world), self.home_before)
+
+        # One AssumeRole of the member role with the caller's keys, then
+        # every call of the restore with the keys it gave.
+        role = f"arn:aws:iam::{MEMBER}:role/{ROLE}"
+        log = self.world.log()[start:]
+        assume = [i for i, e in enumerate(log) if e["action"] == "AssumeRole"]
+        self.assertEqual([(log[i]["iam_params"]["RoleArn"], log[i]["key"]) for i in assume],
+                         [(role, "AKIAIOSFODNN7EXAMPLE")])
+        self.assertTrue(all(e["key"] == "AKIAIOSFODNN7EXAMPLE" for e in log[:assume[0]]))
+        keys = {e["key"] for e in log[assume[0] + 1:]}
+        self.assertEqual(len(keys), 1, keys)
+        self.assertNotIn("AKIAIOSFODNN7EXAMPLE", keys)
+        self.assertIn("ModifyNetworkInterfaceAttribute", [e["action"] for e in log])
+        own = [json.loads(l) for l in open(self.journal + ".restore.jsonl") if l.strip()]
+        self.assertEqual(own[0]["role"], role)
+        self.assertEqual(len(notifications(self.world, self.home_queue)), 1)
+
+    def test_a_journal_naming_another_role_is_not_assumed(self):
+        self.contain_to_journal()
+        contained = ec2_state(self.member, self.w)
+        with open(self.journal) as f:
+            text = f.read()
+        with open(self.journal, "w") as f:
+            f.write(text.replace(f"role/{ROLE}", "role/OrganizationAccountAccessRole"))
+        start = len(self.world.log())
+        rc, out, err = self.world.deadbolt("restore", self.journal, env=self.env, timeout=120)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn("accounts.role_name", err)
+        self.assertEqual([e["action"] for e in self.world.log()[start:]], [])
+        self.assertEqual(ec2_state(self.member, self.w), contained)
+
+
+import test_lambda as lambda_cases  # noqa: E402  (its LambdaCase; its tests stay in their module)
+
+
+class TestMemberRestoreThroughTheLambda(lambda_cases.LambdaCase):
+    """A member finding contained by the Lambda (its journal kept in the home
+    bucket by finding, with the function's own credentials) and restored with
+    the Lambda's restore event: the journal read with the function's
+    credentials, every undo made as the member role."""
+
+    def test_contain_and_restore_a_member_finding_by_id(self):
+        member = member_world(self.world, MEMBER)
+        w = ec2_world(member)
+        bucket = self.world.bucket("deadbolt-home-artifacts")
+        topic, _ = notification_queue(self.world, "deadbolt-home")
+        before = ec2_state(member, w)
+        self.bootstrap(extra_env={"DEADBOLT_DRY_RUN": "false", "QUARANTINE_PROFILE_ARN": w.quarantine.arn,
+                                  "NOTIFICATION_TOPIC_ARN": topic, "ARTIFACT_BUCKET": bucket})
+        event = lambda_cases.finding_event(w.inst.id)
+        event["detail"]["accountId"] = MEMBER
+        event["detail"]["arn"] = event["detail"]["arn"].replace(ACCOUNT, MEMBER)
+        fid = event["detail"]["id"]
+        got = self.assert_response(self.answer(self.api.enqueue(event), timeout=120))
+        self.assertEqual(got["outcome"], "contained", got)
+        self.assertNotEqual(ec2_state(member, w)["eni_groups"], before["eni_groups"])
+
+        start = len(self.world.log())
+        got = self.assert_response(self.answer(self.api.enqueue({"deadbolt": "restore", "finding_id": fid}),
+                                               timeout=120))
+        self.assertEqual(got["outcome"], "restored", got)
+        after = ec2_state(member, w)
+        evidence = ("snapshots", "objects", "groups")
+        self.assertEqual({k: v for k, v in after.items() if k not in evidence},
+                         {k: v for k, v in before.items() if k not in evidence}, got)
+        log = self.world.log()[start:]
+        assumed = {e["assumed_key"] for e in log if e["action"] == "AssumeRole"}
+        journal = [e["key"] for e in log if e.get("service") == "s3" and "/journal/" in (e.get("path") or "")]
+        self.assertTrue(journal and set(journal) == {"AKIAIOSFODNN7EXAMPLE"}, journal)
+        undo = [e["key"] for e in log if e["action"] == "ModifyNetworkInterfaceAttribute"]
+        self.assertTrue(undo and set(undo) <= assumed, (undo, assumed))
+        keys = [o["Key"] for o in self.world.s3.list_objects_v2(
+            Bucket=bucket, Prefix=f"journal/by-finding/{fid}/").get("Contents", [])]
+        self.assertTrue(keys[-1].endswith("-restore.jsonl"), keys)
 
 
 class TestAuthorisationErrors(MemberAccountCase):

@@ -313,14 +313,26 @@ class MemberAccounts(unittest.TestCase):
         self.assertFalse(evaluate_resource_policy(sts, MEMBER_ROLE, "s3:PutObject", arn, plain_http))
 
     def test_the_member_instance_writes_forensic_output_only(self):
-        prefix = f"evidence/{MEMBER}/us-east-1/i-0abc/f/"
-        sessions = {"i-0abc": instance_session("i-0abc", "vpc-1", self.view.quarantine, account=MEMBER)}
-        out = self.call("PutObject", prefix + "forensics/c/i-0abc/p/0.p/stdout", principal="instance",
-                        instance_id="i-0abc")
+        # aws:userid of the member quarantine role's session: "<RoleId>:<instance id>"
+        sessions = {"i-0abc": instance_session("i-0abc", "vpc-1", self.view.quarantine, account=MEMBER,
+                                               unique_id="AROAMEMBERQUARANTINE")}
+        own = "forensics/AROAMEMBERQUARANTINE:i-0abc/f/output/c/i-0abc/p/0.p/stdout"
+        out = self.call("PutObject", own, principal="instance", instance_id="i-0abc")
         self.assertEqual(self.view.check(out, sessions), [])
-        manifest = self.call("PutObject", prefix + "manifest.json", principal="instance", instance_id="i-0abc")
-        self.assertTrue(self.view.check(manifest, sessions))
+        for key in ("forensics/AROAMEMBERQUARANTINE:i-0def/f/output/c/i-0def/p/0.p/stdout",  # another instance's
+                    "forensics/AROAOTHERROLE:i-0abc/f/output/x",  # another role's
+                    f"evidence/{MEMBER}/us-east-1/i-0abc/f/manifest.json"):  # deadbolt's evidence
+            self.assertTrue(self.view.check(self.call("PutObject", key, principal="instance",
+                                                      instance_id="i-0abc"), sessions), key)
 
+    def test_the_member_quarantine_role_is_named_as_its_profile_and_may_be_revoked(self):
+        self.assertEqual(self.view.quarantine.arn, f"arn:aws:iam::{MEMBER}:role/deadbolt-quarantine")
+        revoke = {"service": "iam", "action": "PutRolePolicy",
+                  "iam_params": {"RoleName": "deadbolt-quarantine", "PolicyName": "AWSRevokeOlderSessions"}}
+        self.assertEqual(self.view.check(revoke), [])
+        own = dict(revoke, iam_params={"RoleName": "deadbolt-response", "PolicyName": "x"})
+        self.assertTrue(self.view.check(own), "the response role's own policy")
+        self.assertFalse(self.view.quarantine.evaluate("ssm:GetParameter", "*", {}).allowed)
 
 if __name__ == "__main__":
     unittest.main()

@@ -256,7 +256,7 @@ class Template(unittest.TestCase):
         pol = next(iter(self.of_type("AWS::S3::BucketPolicy").values()))
         conditional = [s["Fn::If"] for s in pol["Properties"]["PolicyDocument"]["Statement"]
                        if "Fn::If" in s]
-        self.assertEqual(len(conditional), 3)
+        self.assertEqual(len(conditional), 4)
         for cond, st, otherwise in conditional:
             self.assertEqual((cond, otherwise), ("HasMemberOrganization", {"Ref": "AWS::NoValue"}))
             self.assertEqual(st["Effect"], "Allow")
@@ -458,9 +458,9 @@ class MemberTemplate(unittest.TestCase):
         self.assertEqual(p.returncode, 0, "cfn-lint:\n" + p.stdout + p.stderr)
 
     def test_response_role_allows_exactly_the_allowlist(self):
-        # the undo-only writes are restore's, which runs in the home account
-        undo = set(undo_only_ops())
-        want = iam_actions([o for o in allowlist_ops() if o not in undo]) | MEMBER_EXTRA_ACTIONS
+        # the undo-only writes included: a member's containment is restored
+        # under this role too
+        want = iam_actions(allowlist_ops()) | MEMBER_EXTRA_ACTIONS
         got = {a for s in self.allowed() for a in as_list(s["Action"])}
         self.assertEqual(sorted(got - want), [], "allowed but not on the allow-list")
         self.assertEqual(sorted(want - got), [], "on the allow-list but not allowed")
@@ -481,6 +481,37 @@ class MemberTemplate(unittest.TestCase):
             if st["Sid"] == "NotOwnRoles":
                 continue  # this stack's own roles (actions compared above)
             self.assertEqual(unregion(st["Resource"]), unregion(h["Resource"]), st["Sid"])
+
+    def test_restore_statements_are_the_execution_roles(self):
+        home = {s["Sid"] for v in self.home["Resources"].values() if v["Type"] == "AWS::IAM::Role"
+                for s in statements(v) if s.get("Sid", "").startswith("Restore")}
+        mine = {s["Sid"] for s in statements(self.response_role()) if s.get("Sid", "").startswith("Restore")}
+        self.assertTrue(home)
+        self.assertEqual(mine, home)
+
+    def member_quarantine(self):
+        [(logical_id, role)] = [(k, v) for k, v in self.res.items() if v["Type"] == "AWS::IAM::Role"
+                                and "ec2.amazonaws.com" in json.dumps(v["Properties"]["AssumeRolePolicyDocument"])]
+        return logical_id, role
+
+    def test_quarantine_role_is_the_home_ones_named_as_its_profile(self):
+        logical_id, role = self.member_quarantine()
+        [profile] = [p for p in self.res.values() if p["Type"] == "AWS::IAM::InstanceProfile"]
+        self.assertEqual(role["Properties"]["RoleName"], profile["Properties"]["InstanceProfileName"])
+        self.assertEqual(role["Properties"]["RoleName"], {"Ref": "QuarantineProfileName"})
+        self.assertEqual(role["Properties"]["Tags"], [{"Key": "deadbolt:role", "Value": "quarantine"}])
+        self.assertEqual(role["Properties"]["ManagedPolicyArns"], [{"Ref": "QuarantinePolicy"}])
+        self.assertEqual(role["Properties"]["PermissionsBoundary"], {"Ref": "QuarantinePolicy"})
+        self.assertNotIn("Policies", role["Properties"])
+        mine = self.res["QuarantinePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        home = self.home["Resources"]["QuarantinePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        self.assertEqual([(s["Sid"], s["Effect"], as_list(s["Action"]), s.get("Condition")) for s in mine],
+                         [(s["Sid"], s["Effect"], as_list(s["Action"]), s.get("Condition")) for s in home])
+        [out] = [s for s in mine if s["Sid"] == "ForensicOutput"]
+        self.assertEqual(out["Resource"], {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ArtifactBucketName}"
+                                                      "/forensics/${!aws:userid}/*"})
+        self.assertEqual(self.tpl["Parameters"]["QuarantineProfileName"]["Default"],
+                         self.home["Parameters"]["MemberQuarantineRoleName"]["Default"])
 
     def test_only_the_home_account_may_assume_it_with_the_external_id(self):
         trust = as_list(self.response_role()["Properties"]["AssumeRolePolicyDocument"]["Statement"])
