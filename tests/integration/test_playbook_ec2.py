@@ -6,6 +6,7 @@ live, and the end state checked with boto3 against moto."""
 import json
 import os
 import shutil
+import time
 import threading
 import unittest
 
@@ -745,12 +746,16 @@ class TestDeathInTheForensicWindow(Ec2Case):
     def test_a_run_killed_inside_the_forensic_window_is_closed_first_on_redelivery(self):
         # The commands never finish (the fake answers InProgress) and the run
         # is killed with SIGKILL while it polls GetCommandInvocation, as
-        # Lambda ends a run at its timeout: end_forensics never runs. Its
-        # lock windows (2 s here) have passed when the finding comes again.
+        # Lambda ends a run at its timeout: end_forensics never runs, and
+        # its locks are never released. The lock windows are the default
+        # (150 s): the redelivery takes the locks over once the dead run's
+        # own deadline (its --wall-seconds, 24 s, in each lock's metadata)
+        # has passed, well within its wait (60 s).
         self.world.ssm_result(pending_polls=1000)
-        playbooks = self.playbooks({"window_seconds = 150": "window_seconds = 2"})
+        playbooks = self.playbooks()
+        started = time.time()
         with self.assertRaises(AssertionError) as killed:
-            self.contain(playbooks=playbooks, timeout=20)
+            self.contain(None, "--wall-seconds", "24", playbooks=playbooks, timeout=20)
         self.assertIn("still running after 20s", str(killed.exception))
         self.assertTrue(self.world.log("GetCommandInvocation"), "killed while waiting for the commands")
         egress, associations, enis = self.window()
@@ -779,6 +784,18 @@ class TestDeathInTheForensicWindow(Ec2Case):
                   and not c["params"].get("Key", "").startswith("locks/")]
         self.assertEqual(calls[writes[0]]["step"], "isolate_network", "nothing is written before it")
         self.assertIn("a forensic window an earlier run left open is closed first", " ".join(again.only()["logs"]))
+        # Taken over: the windows the two runs share (both, unless the
+        # redelivery started past a window boundary), at generation 1.
+        logs = " ".join(again.only()["logs"])
+        self.assertIn("passed its deadline", logs)
+        self.assertGreater(time.time() - started, 24, "not before the dead run's deadline")
+        keys = [k["Key"] for k in self.world.s3.list_objects_v2(
+            Bucket=self.w.bucket, Prefix="locks/").get("Contents", [])]
+        held = sorted(k.rsplit("/", 1)[1] for k in keys if not k.endswith(".released")
+                      and k + ".released" not in keys)
+        self.assertEqual(len(held), 2, "the dead run's two locks, never released: " + str(keys))
+        self.assertTrue(all(k.endswith(".0") for k in held), keys)
+        self.assertIn(".1.released", " ".join(keys), "a lock taken over, then released")
         # The world as boto3 sees it: nothing open.
         egress, associations, enis = self.window()
         self.assertEqual(egress, [], "the forensic egress rule is gone")
