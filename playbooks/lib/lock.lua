@@ -181,6 +181,13 @@ function M.acquire(ctx, resource)
     function() first[1] = take(bucket, key(k, 0), lk.body, lk.deadline) end,
     function() first[2] = take(bucket, key(k + 1, 0), lk.body, lk.deadline) end,
   })
+  -- k raced another write while k+1 was taken: k again after a poll
+  -- before deciding (S3 then says taken, or 412).
+  while ok and first[1] == "racing" and first[2] == "taken" and os.time() < lk.wait_until do
+    sleep(settings.poll_seconds)
+    ok, err = pcall(take, bucket, key(k, 0), lk.body, lk.deadline)
+    first[1] = ok and err or nil
+  end
   local g2 = 0
   if not ok or (first[1] ~= "taken" and first[2] == "taken") then
     -- k+1 without k is given back before waiting for k (lower first: no
