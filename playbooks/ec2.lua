@@ -11,10 +11,12 @@
 --      malformed finding.
 --   2. look_up_instance — DescribeInstances. Nothing changes for an exempt or
 --      a gone instance; its answer has the ENIs, their groups, the volumes.
---   2b. take_lock — one run at a time per instance (lib/lock.lua): a lock
---      object in the artifact bucket, written only if absent (S3
---      If-None-Match "*"), released by release_lock before the summary. After a wait, the
---      instance is read again.
+--      Beside it, the lock (its key needs only the instance id):
+--   2b. one run at a time per instance (lib/lock.lua): lock objects in the
+--      artifact bucket, written only if absent (S3 If-None-Match "*"), both
+--      windows at once, given back at once when the instance is exempt or
+--      gone, else released beside the notification (release_lock without a
+--      topic). After a wait (step take_lock), the instance is read again.
 --      GuardDuty often sends several findings for one instance within
 --      seconds; the second run waits (bounded) and then finds the instance
 --      contained: nothing is done twice, the originals are saved once. It is
