@@ -434,6 +434,26 @@ class TestIdempotence(Ec2Case):
         self.assertEqual(len(untrack), 1)
         self.assertEqual(len(ec2_state(self.world, self.w)["snapshots"]), 6, "one snapshot per volume per finding")
 
+    def test_a_lock_whose_holder_passed_its_deadline_is_taken_over_in_order(self):
+        # A dead run's lock on the lower window k (its deadline 100 s ago, as
+        # lib/lock.lua writes it). Both windows are written at once: k+1 is
+        # taken, k is held, so k+1 is given back before k is taken over
+        # (lower first), then k+1 taken again at the next generation.
+        # (Computed from the clock: a run that crosses a window boundary,
+        # every 150 s, would see other windows; the run takes ~1 s.)
+        prefix = f"locks/123456789012/us-east-1/{self.w.inst.id}/"
+        k = int(time.time()) // 150
+        self.world.client("s3").put_object(Bucket=self.w.bucket, Key=f"{prefix}w{k}.0", Body=b"{}",
+                                           Metadata={"deadline": str(int(time.time()) - 100)})
+        result = self.contain()
+        self.assertEqual(result.outcome, "contained", result.describe())
+        self.assertIn(f"{prefix}w{k}.0: its run passed its deadline", " ".join(result.only()["logs"]))
+        keys = sorted(o["Key"][len(prefix):] for o in self.world.client("s3").list_objects_v2(
+            Bucket=self.w.bucket, Prefix=prefix).get("Contents", []))
+        self.assertEqual(keys, sorted([f"w{k}.0", f"w{k}.1", f"w{k}.1.released",
+                                       f"w{k + 1}.0", f"w{k + 1}.0.released",
+                                       f"w{k + 1}.1", f"w{k + 1}.1.released"]))
+
     def test_a_lock_write_that_races_another_is_written_again_not_failed(self):
         # S3 answers 409 ConditionalRequestConflict to a conditional write
         # that raced another write of the key still in flight, and asks for
