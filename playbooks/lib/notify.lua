@@ -88,7 +88,7 @@ function M.step(beside)
       if not beside then
         return publish()
       end
-      aws.all { publish, function() beside(ctx) end }
+      aws.all { function() beside(ctx) end, publish }
     end,
   }
 end
