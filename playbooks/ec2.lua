@@ -11,10 +11,12 @@
 --      malformed finding.
 --   2. look_up_instance — DescribeInstances. Nothing changes for an exempt or
 --      a gone instance; its answer has the ENIs, their groups, the volumes.
---   2b. take_lock — one run at a time per instance (lib/lock.lua): a lock
---      object in the artifact bucket, written only if absent (S3
---      If-None-Match "*"), released by release_lock before the summary. After a wait, the
---      instance is read again.
+--      Beside it, the lock (its key needs only the instance id):
+--   2b. one run at a time per instance (lib/lock.lua): lock objects in the
+--      artifact bucket, written only if absent (S3 If-None-Match "*"), both
+--      windows at once, given back at once when the instance is exempt or
+--      gone, else released beside the notification (release_lock without a
+--      topic). After a wait (step take_lock), the instance is read again.
 --      GuardDuty often sends several findings for one instance within
 --      seconds; the second run waits (bounded) and then finds the instance
 --      contained: nothing is done twice, the originals are saved once. It is
@@ -1016,21 +1018,37 @@ return {
       critical = true,
       run = function(ctx)
         local id = ctx.state.instance_id
-        local r, err = aws.try(ec2.describe_instances, { InstanceIds = { id } })
+        -- The lock beside the lookup: its key needs only the instance id.
+        local r, err
+        aws.all {
+          function() r, err = aws.try(ec2.describe_instances, { InstanceIds = { id } }) end,
+          function()
+            if responding(ctx) then
+              local ok, waited = pcall(lock.acquire, ctx, id)
+              ctx.state.lock_waited, ctx.state.lock_error = ok and waited, not ok and waited or nil
+            end
+          end,
+        }
+        -- Nothing will be done: the lock is given back first.
+        local function skip(why)
+          lock.release(ctx)
+          ctx.skip(why)
+        end
         if not r then
           if aws.is(err, "InvalidInstanceID.NotFound") then
-            ctx.skip("instance " .. id .. " no longer exists")
+            skip("instance " .. id .. " no longer exists")
           end
+          lock.release(ctx)
           error(err)
         end
         local reservation = r.Reservations and r.Reservations[1]
         local inst = reservation and reservation.Instances and reservation.Instances[1]
         local state = inst and inst.State and inst.State.Name
         if not inst or state == "terminated" or state == "shutting-down" then
-          ctx.skip("instance " .. id .. " no longer exists" .. (state and " (" .. state .. ")" or ""))
+          skip("instance " .. id .. " no longer exists" .. (state and " (" .. state .. ")" or ""))
         end
         if tag_value(inst.Tags, cfg.exempt_tag.key) == cfg.exempt_tag.value then
-          ctx.skip(string.format("instance %s is exempt (tag %s=%s)", id, cfg.exempt_tag.key, cfg.exempt_tag.value))
+          skip(string.format("instance %s is exempt (tag %s=%s)", id, cfg.exempt_tag.key, cfg.exempt_tag.value))
         end
         ctx.state.instance = inst
         ctx.state.record = r
@@ -1040,10 +1058,19 @@ return {
     {
       name = "take_lock",
       why = "runs of several findings for one instance take turns instead of undoing each other",
-      when = responding,
+      when = function(ctx)
+        local yes, why = responding(ctx)
+        if not yes then
+          return false, why
+        end
+        return ctx.state.lock_waited or ctx.state.lock_error ~= nil, "taken beside look_up_instance"
+      end,
       run = function(ctx)
+        if ctx.state.lock_error then
+          error(ctx.state.lock_error, 0)
+        end
         -- After a wait, the instance as the other run left it.
-        if lock.acquire(ctx, ctx.state.instance_id) then
+        do
           local r = ec2.describe_instances { InstanceIds = { ctx.state.instance_id } }
           local inst = r.Reservations and r.Reservations[1] and r.Reservations[1].Instances
             and r.Reservations[1].Instances[1]
@@ -1224,9 +1251,15 @@ return {
     {
       name = "release_lock",
       why = "the next run for this instance may go on",
-      when = function(ctx) return ctx.state.locks ~= nil and #ctx.state.locks > 0, "no lock taken" end,
+      when = function(ctx)
+        if ctx.env.NOTIFICATION_TOPIC_ARN then
+          return false, "released beside the notification"
+        end
+        return ctx.state.locks ~= nil and #ctx.state.locks > 0, "no lock taken"
+      end,
       run = lock.release,
     },
-    notify.step(),
+    -- With a topic, the lock is released beside the message: no round trip of its own.
+    notify.step(lock.release),
   },
 }

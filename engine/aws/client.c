@@ -865,6 +865,28 @@ int aws_client_assume_role(aws_client *c, const creds_assume_role_params *p, aws
 	return assume_role_cb(c, NULL, p, out, err); /* NULL: the client's own credentials */
 }
 
+void aws_client_set_caller_account(aws_client *c, const char *account)
+{
+	size_t i;
+	if (!account || !account[0]) {
+		c->caller_account[0] = '\0';
+		return;
+	}
+	for (i = 0; account[i]; i++)
+		if (account[i] < '0' || account[i] > '9')
+			return;
+	if (i == 12)
+		copy_str(c->caller_account, sizeof(c->caller_account), account);
+}
+
+int aws_client_credentials_source(aws_client *c, char *out, size_t n, aws_error *err)
+{
+	if (ensure_creds(c, 0, err) != 0)
+		return -1;
+	copy_str(out, n, c->creds.source);
+	return 0;
+}
+
 int aws_client_caller_account(aws_client *c, char *out, size_t n, aws_error *err)
 {
 	const aws_operation *op = model_find_operation("sts", "GetCallerIdentity");

@@ -72,6 +72,17 @@ int aws_call(aws_client *c, lua_State *L, const aws_operation *op, int params, a
  * account id); 0, or -1 with err. */
 int aws_client_caller_account(aws_client *c, char *out, size_t n, aws_error *err);
 
+/* The account of the client's own credentials when the caller knows it
+ * without asking (engine/cmd/lambda.c: its function's account, with the
+ * execution role's credentials): aws_client_caller_account then answers it
+ * with no call. A 12-digit account id, else ignored; "" forgets it. */
+void aws_client_set_caller_account(aws_client *c, const char *account);
+
+/* Where the client's own credentials come from (aws_credentials.source:
+ * "env", "profile", "container", ...), resolving them when not yet done
+ * (from the environment: no call). 0, or -1 with err. */
+int aws_client_credentials_source(aws_client *c, char *out, size_t n, aws_error *err);
+
 /* sts AssumeRole signed with the client's own credentials (never with the
  * ones of aws_client_use_credentials), in p->region when set. out is the
  * caller's, to wipe with creds_wipe. 0, or -1 with err. */

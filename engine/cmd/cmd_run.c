@@ -18,7 +18,7 @@
 static const char RUN_USAGE[] =
 	"usage: deadbolt run [--dry-run] [--playbooks DIR] [--journal FILE] [--quiet]\n"
 	"                    [--endpoint-url URL] [--region R] [--profile P] [--include-samples]\n"
-	"                    [--min-severity N] [--chunks FILE]\n"
+	"                    [--min-severity N] [--chunks FILE] [--wall-seconds S]\n"
 	"                    FINDING.json...\n"
 	"\n"
 	"Responds to GuardDuty findings: each file ('-' is stdin) holds an EventBridge event,\n"
@@ -38,6 +38,8 @@ static const char RUN_USAGE[] =
 	"  --chunks FILE      the playbooks compiled by `deadbolt chunks`: each used while its file's\n"
 	"                     text is unchanged. Bytecode is not verified: use only a file as trusted\n"
 	"                     as this binary (the Lambda package reads its own playbooks.chunks)\n"
+	"  --wall-seconds S   each run's wall clock (default 120; the Lambda's is its deadline):\n"
+	"                     the run ends there, and its locks say so (ctx.deadline)\n"
 	"\n"
 	"Exit status: 0 contained, skipped or planned; 1 partial or failed; 2 bad input or usage.\n"
 	"\n"
@@ -144,6 +146,19 @@ static int read_env(run_args *a)
 	return 0;
 }
 
+/* --wall-seconds: 1 to 900 seconds (Lambda's longest timeout). 0, or -1. */
+static int parse_wall(const char *v, double *out)
+{
+	char *end = NULL;
+	double d;
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno != 0 || end == v || *end != '\0' || !(d >= 1 && d <= 900))
+		return -1;
+	*out = d;
+	return 0;
+}
+
 /* One option at argv[*i]: 1 taken, 0 not an option, 2 exit with usage. */
 static int parse_option(int argc, char **argv, int *i, run_args *a)
 {
@@ -169,6 +184,11 @@ static int parse_option(int argc, char **argv, int *i, run_args *a)
 		return r < 0 ? usage_error("%s needs a value", argv[*i]) : 1;
 	if ((r = cli_opt(argc, argv, i, "--region", &a->o.region)) != 0)
 		return r < 0 ? usage_error("%s needs a value", argv[*i]) : 1;
+	if ((r = cli_opt(argc, argv, i, "--wall-seconds", &v)) != 0) {
+		if (r < 0 || parse_wall(v, &a->o.limits.wall_seconds) != 0)
+			return usage_error("--wall-seconds needs a number of seconds from 1 to 900");
+		return 1;
+	}
 	if ((r = cli_opt(argc, argv, i, "--min-severity", &v)) != 0) {
 		if (r < 0 || parse_severity(v, &a->o.min_severity) != 0)
 			return usage_error("--min-severity needs a number from 0 to 10");

@@ -146,6 +146,28 @@ const char *lambda_error_type(runner_outcome worst, int partial_is_error, int fa
 	}
 }
 
+int lambda_arn_account(const char *arn, char *out, size_t n)
+{
+	const char *f[7];
+	const char *p = arn;
+	size_t k = 0, len;
+	if (!arn || n < 13 || strncmp(arn, "arn:", 4) != 0)
+		return -1;
+	/* f[i]: the start of field i (0 "arn", 1 partition, 2 service, 3
+	 * region, 4 account, 5 "function", 6 name) */
+	f[k++] = p;
+	while (k < 7 && (p = strchr(p, ':')) != NULL)
+		f[k++] = ++p;
+	if (k < 7 || strncmp(f[2], "lambda:", 7) != 0 || strncmp(f[5], "function:", 9) != 0)
+		return -1;
+	len = (size_t)(f[5] - f[4]) - 1;
+	if (len != 12 || strspn(f[4], "0123456789") != 12)
+		return -1;
+	memcpy(out, f[4], 12);
+	out[12] = '\0';
+	return 0;
+}
+
 int lambda_parse_bool(const char *s)
 {
 	static const char *const no[] = { "", "0", "false", "no", "off" };
@@ -607,6 +629,29 @@ static void inv_set_trace(const rt_invocation *inv)
 		unsetenv("_X_AMZN_TRACE_ID");
 }
 
+/* The caller's account with no sts.GetCallerIdentity (engine/run/account.c
+ * asks it before every cold run): Lambda gives a function its execution
+ * role's credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+ * AWS_SESSION_TOKEN, reserved variables that the function's configuration
+ * cannot set, and the execution role is a role of the function's own
+ * account, the account field of Lambda-Runtime-Invoked-Function-Arn. Only
+ * when the client's credentials came from those variables (source "env"):
+ * from any other source (a profile's role_arn or credential_process, a
+ * container endpoint) they may be another account's, and are asked. */
+static void inv_caller_account(lambda_rt *rt, const rt_invocation *inv)
+{
+	char source[32] = "", account[16];
+	aws_error aerr;
+
+	memset(&aerr, 0, sizeof aerr);
+	if (lambda_arn_account(inv->function_arn, account, sizeof account) != 0)
+		return;
+	if (aws_client_credentials_source(rt->client, source, sizeof source, &aerr) != 0)
+		return; /* the run's own account check says why */
+	if (strcmp(source, "env") == 0)
+		aws_client_set_caller_account(rt->client, account);
+}
+
 static void rt_handle(lambda_rt *rt, const rt_invocation *inv)
 {
 	static const char big[] = "the event passed the 6 MB payload limit";
@@ -631,6 +676,7 @@ static void rt_handle(lambda_rt *rt, const rt_invocation *inv)
 		inv_restore(rt, inv, finding, dry_run, force, remove_groups);
 		return;
 	}
+	inv_caller_account(rt, inv);
 	if ((deadline = inv_deadline(rt, inv)) > 0)
 		inv_run(rt, inv, deadline);
 }

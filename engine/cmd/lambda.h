@@ -44,6 +44,11 @@ int lambda_trace_id_ok(const char *s);
  * would repeat (and notify again): failed is then a success response too. */
 const char *lambda_error_type(runner_outcome worst, int partial_is_error, int failures_final);
 
+/* The account field of a Lambda function ARN
+ * (arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]),
+ * 12 digits, into out (n >= 13). 0, or -1 when arn is not one. */
+int lambda_arn_account(const char *arn, char *out, size_t n);
+
 /* Parses a boolean setting: "", "0", "false", "no", "off" -> 0; "1", "true",
  * "yes", "on" -> 1 (any case). NULL counts as "". -1 for anything else. */
 int lambda_parse_bool(const char *s);

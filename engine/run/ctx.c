@@ -8,6 +8,7 @@
 
 #include <lauxlib.h>
 
+#include "clock.h"
 #include "finding.h"
 #include "journal.h"
 #include "run_int.h"
@@ -167,6 +168,19 @@ static void push_closure(lua_State *L, run *rn, lua_CFunction f, const char *nam
 	lua_setfield(L, -2, name);
 }
 
+/* ctx.deadline: when the engine stops this run (the sandbox's wall clock,
+ * the Lambda's deadline), in epoch seconds rounded up; absent without a
+ * sandbox. */
+static void push_deadline(lua_State *L, const run *rn)
+{
+	double left;
+	if (!rn->sb || !(sandbox_deadline(rn->sb) > 0))
+		return;
+	left = sandbox_deadline(rn->sb) - clock_mono();
+	lua_pushinteger(L, (lua_Integer)ceil(clock_wall() + (left > 0 ? left : 0)));
+	lua_setfield(L, -2, "deadline");
+}
+
 /* Protected: args run, playbook table. Returns ctx and the steps table. */
 int ctx_build(lua_State *L)
 {
@@ -188,6 +202,7 @@ int ctx_build(lua_State *L)
 	lua_setfield(L, -2, "severity");
 	lua_pushboolean(L, rn->r->o.dry_run);
 	lua_setfield(L, -2, "dry_run");
+	push_deadline(L, rn);
 	push_env(L, rn);
 	lua_setfield(L, -2, "env");
 	lua_newtable(L);

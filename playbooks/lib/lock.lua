@@ -17,14 +17,22 @@
 -- before it is released. On 409 the key is held by a write in flight that
 -- may still fail: wait a poll and write the same key again (S3's answer
 -- then says which: taken, or 412), within the same wait.
--- A run takes the locks of two windows, k and k+1, lower first (so two runs
--- never wait for each other in a cycle). With window >= the longest run
+-- A run takes the locks of two windows, k and k+1: both writes at once (one
+-- round trip, beside the instance's lookup); when either is held, in order,
+-- lower first (so two runs never wait for each other in a cycle): a run that
+-- got k+1 but not k releases k+1 before it waits for k. With window >= the longest run
 -- (config.ec2.lock.window_seconds, above the Lambda timeout), two runs that
 -- overlap in time started less than a window apart, so they share one of
 -- these windows: one of them waits. A run that died holding a lock never
 -- releases it; its windows pass, and runs started two windows later take
 -- new keys: that is the expiry (each lock's body also says until when it
--- holds). A waiter gives up after config.ec2.lock.wait_seconds and goes on
+-- holds). Sooner: each lock says its holder's own deadline (ctx.deadline,
+-- the object's metadata "deadline", epoch seconds), when the engine stops
+-- that run whatever it is doing; a waiter that finds it passed (plus
+-- DEADLINE_GRACE_SECONDS for two hosts' clocks) and no release takes the
+-- next generation's key: the holder died (a Lambda timeout), and the
+-- redelivery of its finding goes on at once instead of waiting out the
+-- windows. A waiter gives up after config.ec2.lock.wait_seconds and goes on
 -- without the lock, saying so: the EC2 playbook's steps converge anyway
 -- (groups found by name, originals saved without deadbolt's groups,
 -- snapshots counted), the lock only keeps runs from interleaving.
@@ -35,15 +43,25 @@ local notify = require "lib.notify"
 
 local M = {}
 
+-- Past a holder's deadline, how long before its lock counts as dead: the
+-- clocks of two hosts differ a little, and a call sent just before the
+-- deadline may still land.
+local DEADLINE_GRACE_SECONDS = 5
+
 local function prefix(ctx, resource)
   return string.format("locks/%s/%s/%s/", ctx.account, ctx.region, resource)
 end
 
 -- Writes key if free: "taken"; "held" when another run has it (412);
 -- "racing" when another write of it is in flight (409: retry the write).
-local function take(bucket, key, body)
-  local ok, err = aws.try(s3.put_object, { Bucket = bucket, Key = key, Body = body,
-                                           ContentType = "application/json", IfNoneMatch = "*" })
+-- deadline (epoch seconds, or nil) goes in the object's metadata.
+local function take(bucket, key, body, deadline)
+  local params = { Bucket = bucket, Key = key, Body = body,
+                   ContentType = "application/json", IfNoneMatch = "*" }
+  if deadline then
+    params.Metadata = { deadline = string.format("%d", deadline) }
+  end
+  local ok, err = aws.try(s3.put_object, params)
   if ok then
     return "taken"
   end
@@ -56,35 +74,67 @@ local function take(bucket, key, body)
   error(err)
 end
 
-local function released(bucket, key)
-  local found, err = aws.try(s3.head_object, { Bucket = bucket, Key = key .. ".released" })
+local function head(bucket, key)
+  local found, err = aws.try(s3.head_object, { Bucket = bucket, Key = key })
   if found then
-    return true
+    return found
   end
   if aws.not_found(err) then
-    return false
+    return nil
   end
   error(err)
 end
 
--- The lock of one window: its key, or nil and why when the wait ran out.
-local function take_window(ctx, bucket, base, k, deadline, body)
+-- Whether the holder of key is done with it: "released" (it wrote
+-- key.released), "dead" (its deadline passed without a release), or nil.
+-- holder keeps the holder's deadline, read once: a lock is never rewritten.
+local function free(bucket, key, holder)
+  local released
+  aws.all {
+    function() released = head(bucket, key .. ".released") ~= nil end,
+    function()
+      if holder.deadline == nil then
+        local lock = head(bucket, key)
+        holder.deadline = tonumber(lock and lock.Metadata and lock.Metadata.deadline) or false
+      end
+    end,
+  }
+  if released then
+    return "released"
+  end
+  if holder.deadline and os.time() > holder.deadline + DEADLINE_GRACE_SECONDS then
+    return "dead"
+  end
+end
+
+-- The lock of window k from generation g on (first: the answer to a write
+-- of that key already sent), or nil and why when the wait ran out.
+local function take_window(ctx, lk, k, g, first)
   local settings = config.ec2.lock
-  local g = 0
   local function waited_out(key)
-    if os.time() >= deadline then
+    if os.time() >= lk.wait_until then
       return string.format("%s is held and was not released within %d s", key, settings.wait_seconds)
     end
     sleep(settings.poll_seconds)
   end
   while true do
-    local key = string.format("%sw%d.%d", base, k, g)
-    local got = take(bucket, key, body)
+    local key = string.format("%sw%d.%d", lk.base, k, g)
+    local got = first or take(lk.bucket, key, lk.body, lk.deadline)
+    first = nil
     if got == "taken" then
       return key
     end
     if got == "held" then
-      while not released(bucket, key) do
+      local holder = {}
+      while true do
+        local state = free(lk.bucket, key, holder)
+        if state == "dead" then
+          notify.note(ctx, "%s: its run passed its deadline (%s) without releasing it: taken over",
+            key, os.date("!%Y-%m-%dT%H:%M:%SZ", holder.deadline))
+        end
+        if state then
+          break
+        end
         local why = waited_out(key)
         if why then
           return nil, why
@@ -100,10 +150,18 @@ local function take_window(ctx, bucket, base, k, deadline, body)
   end
 end
 
+local function release_keys(ctx, bucket, keys)
+  aws.each(keys, function(key)
+    -- only this run writes key.released: a 412 or 409 would mean it is written
+    take(bucket, key .. ".released", json.encode({ finding = ctx.id, released_at = now() }))
+  end)
+end
+
 -- Takes the resource's lock for this run (ctx.state.locks: the keys), or
 -- notes why the run goes on without it. Nothing without an artifact bucket.
 -- Returns true when another run held it (waited for, or not taken): what
--- was read before may have changed.
+-- was read before may have changed. Both windows' writes go at once: one
+-- round trip when no other run holds them.
 function M.acquire(ctx, resource)
   local bucket, settings = ctx.env.ARTIFACT_BUCKET, config.ec2.lock
   if not bucket or not settings or not settings.enabled then
@@ -113,19 +171,51 @@ function M.acquire(ctx, resource)
   local start = os.time()
   local k = start // window
   local base = prefix(ctx, resource)
-  local body = json.encode({ finding = ctx.id, type = ctx.type, taken_at = now(),
-                             expires_epoch = (k + 2) * window })
-  local deadline, keys = start + settings.wait_seconds, {}
-  for _, w in ipairs({ k, k + 1 }) do
-    local key, why = take_window(ctx, bucket, base, w, deadline, body)
-    if not key then
-      notify.note(ctx, "WARNING: going on without the lock on %s: %s", resource, why)
-      break
+  local lk = { bucket = bucket, base = base, deadline = ctx.deadline,
+               wait_until = start + settings.wait_seconds,
+               body = json.encode({ finding = ctx.id, type = ctx.type, taken_at = now(),
+                                    expires_epoch = (k + 2) * window, deadline = ctx.deadline }) }
+  local function key(w, g) return string.format("%sw%d.%d", base, w, g) end
+  local first = {}
+  local ok, err = pcall(aws.all, {
+    function() first[1] = take(bucket, key(k, 0), lk.body, lk.deadline) end,
+    function() first[2] = take(bucket, key(k + 1, 0), lk.body, lk.deadline) end,
+  })
+  -- k raced another write while k+1 was taken: k again after a poll
+  -- before deciding (S3 then says taken, or 412).
+  while ok and first[1] == "racing" and first[2] == "taken" and os.time() < lk.wait_until do
+    sleep(settings.poll_seconds)
+    ok, err = pcall(take, bucket, key(k, 0), lk.body, lk.deadline)
+    first[1] = ok and err or nil
+  end
+  local g2 = 0
+  if not ok or (first[1] ~= "taken" and first[2] == "taken") then
+    -- k+1 without k is given back before waiting for k (lower first: no
+    -- cycle); after an error, whatever was taken.
+    local back = {}
+    for i, w in ipairs({ k, k + 1 }) do
+      if first[i] == "taken" and (not ok or i == 2) then
+        back[#back + 1] = key(w, 0)
+      end
     end
-    keys[#keys + 1] = key
+    release_keys(ctx, bucket, back)
+    if not ok then
+      error(err, 0)
+    end
+    first[2], g2 = nil, 1
+  end
+  local keys = {}
+  local got, why = take_window(ctx, lk, k, 0, first[1])
+  if got then
+    keys[1] = got
+    got, why = take_window(ctx, lk, k + 1, g2, first[2])
+    keys[2] = got
+  end
+  if why then
+    notify.note(ctx, "WARNING: going on without the lock on %s: %s", resource, why)
   end
   ctx.state.locks = keys
-  local waited = keys[1] ~= string.format("%sw%d.0", base, k) or (keys[2] ~= nil and keys[2] ~= string.format("%sw%d.0", base, k + 1))
+  local waited = keys[1] ~= key(k, 0) or (keys[2] ~= nil and keys[2] ~= key(k + 1, 0))
   if #keys == 2 then
     notify.note(ctx, "lock on %s taken (%s)%s", resource, table.concat(keys, ", "),
       waited and string.format(" after waiting %d s for another run", os.time() - start) or "")
@@ -135,11 +225,7 @@ end
 
 -- Releases what acquire took: one new object beside each lock.
 function M.release(ctx)
-  local bucket = ctx.env.ARTIFACT_BUCKET
-  aws.each(ctx.state.locks or {}, function(key)
-    -- only this run writes key.released: a 412 or 409 would mean it is written
-    take(bucket, key .. ".released", json.encode({ finding = ctx.id, released_at = now() }))
-  end)
+  release_keys(ctx, ctx.env.ARTIFACT_BUCKET, ctx.state.locks or {})
   ctx.state.locks = nil
 end
 

@@ -67,7 +67,9 @@ local function message(ctx)
 end
 
 -- The last step of every playbook: one summary to NOTIFICATION_TOPIC_ARN.
-function M.step()
+-- beside(ctx), when given, runs together with the message (aws.all): a call
+-- that needs nothing the message says, such as giving back a lock.
+function M.step(beside)
   return {
     name = "notify",
     why = "the people on call learn what was done, what failed and where the evidence is",
@@ -75,12 +77,18 @@ function M.step()
       return ctx.env.NOTIFICATION_TOPIC_ARN ~= nil, "no NOTIFICATION_TOPIC_ARN set"
     end,
     run = function(ctx)
-      sns.publish {
-        TopicArn = ctx.env.NOTIFICATION_TOPIC_ARN,
-        Subject = subject(string.format("%s %s: %s", config.notify.subject_prefix, verdict(ctx),
-          ctx.state.headline or ctx.type)),
-        Message = message(ctx),
-      }
+      local function publish()
+        sns.publish {
+          TopicArn = ctx.env.NOTIFICATION_TOPIC_ARN,
+          Subject = subject(string.format("%s %s: %s", config.notify.subject_prefix, verdict(ctx),
+            ctx.state.headline or ctx.type)),
+          Message = message(ctx),
+        }
+      end
+      if not beside then
+        return publish()
+      end
+      aws.all { function() beside(ctx) end, publish }
     end,
   }
 end

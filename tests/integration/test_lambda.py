@@ -473,6 +473,36 @@ class TestRefusedMemberAccount(LambdaCase):
         self.assert_refused_once(answers, MEMBER, "accounts.role_name")
         self.assertEqual(self.world.attempts("AssumeRole"), 0)
 
+    def test_the_callers_account_is_the_function_arns_without_sts(self):
+        # The reserved AWS_ACCESS_KEY_ID / _SECRET_ACCESS_KEY / _SESSION_TOKEN
+        # are the execution role's, a role of the function's own account:
+        # the account field of Lambda-Runtime-Invoked-Function-Arn.
+        self.start({'role_name = "deadbolt-response",': ""})
+        answers = self.deliver(self.member_event())
+        self.assert_refused_once(answers, MEMBER, "(%s)" % ACCOUNT)
+        self.assertEqual(self.world.attempts("GetCallerIdentity"), 0)
+
+    def test_credentials_from_a_profile_are_asked_their_account(self):
+        # Not the reserved variables: a credentials file (a profile may be
+        # another account's) is asked with sts.GetCallerIdentity.
+        creds = os.path.join(tempfile.mkdtemp(prefix="deadbolt-creds-"), "credentials")
+        self.addCleanup(shutil.rmtree, os.path.dirname(creds), True)
+        with open(creds, "w") as f:
+            f.write("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
+                    % (ACCESS_KEY, SECRET_KEY))
+        pb = playbooks_with_config({'role_name = "deadbolt-response",': ""})
+        self.addCleanup(shutil.rmtree, os.path.dirname(pb), True)
+        root = tempfile.mkdtemp(prefix="deadbolt-task-")
+        self.addCleanup(shutil.rmtree, root, True)
+        os.symlink(pb, os.path.join(root, "playbooks"))
+        self.bootstrap(task_root=root, extra_env={
+            "DEADBOLT_DRY_RUN": "false", "NOTIFICATION_TOPIC_ARN": self.topic,
+            "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None,
+            "AWS_SHARED_CREDENTIALS_FILE": creds})
+        answers = self.deliver(self.member_event())
+        self.assert_refused_once(answers, MEMBER, "accounts.role_name")
+        self.assertEqual(self.world.attempts("GetCallerIdentity"), 1)
+
     def test_a_role_aws_will_not_let_it_assume_is_notified_once(self):
         self.start()
         self.world.fault("AssumeRole", "denied", count=100)

@@ -33,7 +33,7 @@ class TestEc2DryRun(DryRunCase):
         plan = self.dry_run(finding("CryptoCurrency:EC2/BitcoinTool.B", instance_resource(w.inst.id), role="ACTOR"),
                             w.env, playbooks=playbooks)
         self.assertEqual([op for op, _ in plan], [
-            "s3.PutObject", "s3.PutObject",  # the lock's two windows, planned as taken
+            "s3.PutObject", "s3.PutObject",  # the lock's two windows, beside DescribeInstances, planned as taken
             "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute",
             "ec2.CreateSecurityGroup", "ec2.CreateSecurityGroup",
             "ec2.RevokeSecurityGroupEgress", "ec2.AuthorizeSecurityGroupIngress", "ec2.AuthorizeSecurityGroupEgress",
@@ -53,7 +53,7 @@ class TestEc2DryRun(DryRunCase):
             "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
             "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
             "iam.PutRolePolicy",
-            "s3.PutObject", "s3.PutObject",  # the lock released
+            "s3.PutObject", "s3.PutObject",  # the lock released, beside the notification
             "sns.Publish"])
         params = [p for _, p in plan]
         self.assertTrue(params[0]["Key"].startswith(f"locks/{ACCOUNT}/") and params[0]["IfNoneMatch"] == "*")

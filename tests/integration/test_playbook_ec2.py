@@ -6,6 +6,7 @@ live, and the end state checked with boto3 against moto."""
 import json
 import os
 import shutil
+import time
 import threading
 import unittest
 
@@ -433,6 +434,26 @@ class TestIdempotence(Ec2Case):
         self.assertEqual(len(untrack), 1)
         self.assertEqual(len(ec2_state(self.world, self.w)["snapshots"]), 6, "one snapshot per volume per finding")
 
+    def test_a_lock_whose_holder_passed_its_deadline_is_taken_over_in_order(self):
+        # A dead run's lock on the lower window k (its deadline 100 s ago, as
+        # lib/lock.lua writes it). Both windows are written at once: k+1 is
+        # taken, k is held, so k+1 is given back before k is taken over
+        # (lower first), then k+1 taken again at the next generation.
+        # (Computed from the clock: a run that crosses a window boundary,
+        # every 150 s, would see other windows; the run takes ~1 s.)
+        prefix = f"locks/123456789012/us-east-1/{self.w.inst.id}/"
+        k = int(time.time()) // 150
+        self.world.client("s3").put_object(Bucket=self.w.bucket, Key=f"{prefix}w{k}.0", Body=b"{}",
+                                           Metadata={"deadline": str(int(time.time()) - 100)})
+        result = self.contain()
+        self.assertEqual(result.outcome, "contained", result.describe())
+        self.assertIn(f"{prefix}w{k}.0: its run passed its deadline", " ".join(result.only()["logs"]))
+        keys = sorted(o["Key"][len(prefix):] for o in self.world.client("s3").list_objects_v2(
+            Bucket=self.w.bucket, Prefix=prefix).get("Contents", []))
+        self.assertEqual(keys, sorted([f"w{k}.0", f"w{k}.1", f"w{k}.1.released",
+                                       f"w{k + 1}.0", f"w{k + 1}.0.released",
+                                       f"w{k + 1}.1", f"w{k + 1}.1.released"]))
+
     def test_a_lock_write_that_races_another_is_written_again_not_failed(self):
         # S3 answers 409 ConditionalRequestConflict to a conditional write
         # that raced another write of the key still in flight, and asks for
@@ -446,14 +467,17 @@ class TestIdempotence(Ec2Case):
         puts = [(c["params"]["Key"], c.get("status")) for c in result.calls()
                 if c["op"] == "s3.PutObject" and c["params"]["Key"].startswith("locks/")
                 and not c["params"]["Key"].endswith(".released")]
+        # Both windows' writes go at once: the 409 is the answer to either.
         self.assertEqual(len(puts), 3, puts)
-        self.assertEqual([puts[0], puts[1][0]], [(puts[1][0], 409), puts[0][0]], puts)
-        self.assertEqual(puts[1][1], 200, puts)
-        self.assertTrue(puts[0][0].endswith(".0") and puts[2][0].endswith(".0"), puts)
+        raced = [k for k, status in puts if status == 409]
+        self.assertEqual(len(raced), 1, puts)
+        self.assertEqual(sorted(status for k, status in puts if k == raced[0]), [200, 409], puts)
+        self.assertTrue(all(k.endswith(".0") for k, _ in puts), puts)
+        taken = sorted({k for k, _ in puts})
+        self.assertEqual(len(taken), 2, puts)
         keys = [o["Key"] for o in self.world.client("s3").list_objects_v2(
             Bucket=self.w.bucket, Prefix="locks/").get("Contents", [])]
-        self.assertEqual(sorted(keys), sorted([puts[1][0], puts[1][0] + ".released",
-                                               puts[2][0], puts[2][0] + ".released"]))
+        self.assertEqual(sorted(keys), sorted(taken + [k + ".released" for k in taken]))
 
 
 class TestLookupsOncePerDocument(Ec2Case):
@@ -530,20 +554,31 @@ class TestGuards(Ec2Case):
         self.assertIn({"DisableApiStop": {"Value": True}, "InstanceId": spot}, sent)
         self.assertIn("Spot Instance", result.describe())
 
-    def test_exempt_instance_is_skipped_without_a_write(self):
+    def assert_only_lock_objects_written(self, result):
+        # The lock is written beside the lookup (before its answer says the
+        # instance is exempt or gone) and given back: nothing else.
+        writes = [w for w in result.writes() if not w[1].get("Key", "").startswith("locks/")]
+        self.assertEqual(writes, [])
+        keys = [o["Key"] for o in self.world.client("s3").list_objects_v2(
+            Bucket=self.w.bucket, Prefix="locks/").get("Contents", [])]
+        locks = [k for k in keys if not k.endswith(".released")]
+        self.assertEqual(len(locks), 2, keys)
+        self.assertEqual(sorted(k + ".released" for k in locks), sorted(k for k in keys if k.endswith(".released")))
+
+    def test_exempt_instance_is_skipped_with_no_write_but_its_lock(self):
         self.world.ec2.create_tags(Resources=[self.w.inst.id], Tags=[{"Key": "deadbolt:exempt", "Value": "true"}])
         before = ec2_state(self.world, self.w)
         result = self.contain()
         self.assertEqual((result.rc, result.outcome), (0, "skipped"), result.describe())
         self.assertIn("exempt", result.reason)
-        self.assertEqual(result.writes(), [])
+        self.assert_only_lock_objects_written(result)
         self.assertEqual(ec2_state(self.world, self.w), before)
 
     def test_instance_that_no_longer_exists_is_skipped(self):
         result = self.contain(finding(TYPE, instance_resource("i-0123456789abcdef0")))
         self.assertEqual((result.rc, result.outcome), (0, "skipped"), result.describe())
         self.assertIn("i-0123456789abcdef0 no longer exists", result.reason)
-        self.assertEqual(result.writes(), [])
+        self.assert_only_lock_objects_written(result)
 
     def test_malformed_instance_id_is_rejected_before_any_call(self):
         for bad in ("i-../../etc", "i-12345678&Action=TerminateInstances", "I-0123456789ABCDEF0", "sg-12345678", ""):
@@ -745,12 +780,16 @@ class TestDeathInTheForensicWindow(Ec2Case):
     def test_a_run_killed_inside_the_forensic_window_is_closed_first_on_redelivery(self):
         # The commands never finish (the fake answers InProgress) and the run
         # is killed with SIGKILL while it polls GetCommandInvocation, as
-        # Lambda ends a run at its timeout: end_forensics never runs. Its
-        # lock windows (2 s here) have passed when the finding comes again.
+        # Lambda ends a run at its timeout: end_forensics never runs, and
+        # its locks are never released. The lock windows are the default
+        # (150 s): the redelivery takes the locks over once the dead run's
+        # own deadline (its --wall-seconds, 24 s, in each lock's metadata)
+        # has passed, well within its wait (60 s).
         self.world.ssm_result(pending_polls=1000)
-        playbooks = self.playbooks({"window_seconds = 150": "window_seconds = 2"})
+        playbooks = self.playbooks()
+        started = time.time()
         with self.assertRaises(AssertionError) as killed:
-            self.contain(playbooks=playbooks, timeout=20)
+            self.contain(None, "--wall-seconds", "24", playbooks=playbooks, timeout=20)
         self.assertIn("still running after 20s", str(killed.exception))
         self.assertTrue(self.world.log("GetCommandInvocation"), "killed while waiting for the commands")
         egress, associations, enis = self.window()
@@ -779,6 +818,18 @@ class TestDeathInTheForensicWindow(Ec2Case):
                   and not c["params"].get("Key", "").startswith("locks/")]
         self.assertEqual(calls[writes[0]]["step"], "isolate_network", "nothing is written before it")
         self.assertIn("a forensic window an earlier run left open is closed first", " ".join(again.only()["logs"]))
+        # Taken over: the windows the two runs share (both, unless the
+        # redelivery started past a window boundary), at generation 1.
+        logs = " ".join(again.only()["logs"])
+        self.assertIn("passed its deadline", logs)
+        self.assertGreater(time.time() - started, 24, "not before the dead run's deadline")
+        keys = [k["Key"] for k in self.world.s3.list_objects_v2(
+            Bucket=self.w.bucket, Prefix="locks/").get("Contents", [])]
+        held = sorted(k.rsplit("/", 1)[1] for k in keys if not k.endswith(".released")
+                      and k + ".released" not in keys)
+        self.assertEqual(len(held), 2, "the dead run's two locks, never released: " + str(keys))
+        self.assertTrue(all(k.endswith(".0") for k in held), keys)
+        self.assertIn(".1.released", " ".join(keys), "a lock taken over, then released")
         # The world as boto3 sees it: nothing open.
         egress, associations, enis = self.window()
         self.assertEqual(egress, [], "the forensic egress rule is gone")

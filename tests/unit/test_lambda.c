@@ -68,6 +68,35 @@ START_TEST(test_trace_id_rejects_what_could_split_a_header)
 }
 END_TEST
 
+START_TEST(test_arn_account_reads_the_function_arn)
+{
+	char acct[16];
+
+	ck_assert_int_eq(lambda_arn_account("arn:aws:lambda:us-east-1:123456789012:function:deadbolt",
+					    acct, sizeof acct), 0);
+	ck_assert_str_eq(acct, "123456789012");
+	ck_assert_int_eq(lambda_arn_account("arn:aws-us-gov:lambda:us-gov-west-1:210987654321:function:d:prod",
+					    acct, sizeof acct), 0);
+	ck_assert_str_eq(acct, "210987654321");
+}
+END_TEST
+
+START_TEST(test_arn_account_refuses_what_is_not_a_function_arn)
+{
+	char acct[16], small[12];
+
+	ck_assert_int_eq(lambda_arn_account(NULL, acct, sizeof acct), -1);
+	ck_assert_int_eq(lambda_arn_account("", acct, sizeof acct), -1);
+	ck_assert_int_eq(lambda_arn_account("arn:aws:lambda:us-east-1:12345678901:function:d", acct, sizeof acct), -1);
+	ck_assert_int_eq(lambda_arn_account("arn:aws:lambda:us-east-1:1234567890123:function:d", acct, sizeof acct), -1);
+	ck_assert_int_eq(lambda_arn_account("arn:aws:lambda:us-east-1:12345678901x:function:d", acct, sizeof acct), -1);
+	ck_assert_int_eq(lambda_arn_account("arn:aws:iam::123456789012:role/r", acct, sizeof acct), -1);
+	ck_assert_int_eq(lambda_arn_account("arn:aws:lambda:us-east-1:123456789012:layer:l", acct, sizeof acct), -1);
+	ck_assert_int_eq(lambda_arn_account("arn:aws:lambda:us-east-1:123456789012", acct, sizeof acct), -1);
+	ck_assert_int_eq(lambda_arn_account("arn:aws:lambda:us-east-1:123456789012:function:d", small, sizeof small), -1);
+}
+END_TEST
+
 /* ---- outcome -> Lambda error ------------------------------------------- */
 
 static const struct {
@@ -270,6 +299,8 @@ static Suite *lambda_suite(void)
 			    sizeof deadline_cases / sizeof deadline_cases[0]);
 	tcase_add_test(t, test_trace_id_accepts_xray_headers);
 	tcase_add_test(t, test_trace_id_rejects_what_could_split_a_header);
+	tcase_add_test(t, test_arn_account_reads_the_function_arn);
+	tcase_add_test(t, test_arn_account_refuses_what_is_not_a_function_arn);
 	tcase_add_loop_test(t, test_failed_is_an_error_partial_only_on_request, 0,
 			    sizeof outcome_cases / sizeof outcome_cases[0]);
 	tcase_add_loop_test(t, test_parse_bool_refuses_what_it_does_not_know, 0,
