@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import unittest
 
-from harness.world import WorldTestCase
+from harness.world import REGION, WorldTestCase
 from botocore.exceptions import ClientError
 
 from playbook_cases import (bucket_resource, ec2_state, ec2_world, finding, instance_resource,
@@ -334,8 +334,13 @@ class TestRestoreInTheFindingsRegion(RestoreCase):
 
     def test_restored_in_the_region_the_containment_acted_in(self):
         before, bystander = self.contain_there()
+        log_len = len(self.world.log())
         rc, out, err = self.restore()  # the CLI's region is REGION; no --region
         self.assertEqual(rc, 0, out + err)
+        # every request of the restore signed for the finding's region (IAM: global)
+        sent = {(e["service"], e["region"]) for e in self.world.log()[log_len:]}
+        self.assertIn(("ec2", OTHER_REGION), sent)
+        self.assertEqual({r for svc, r in sent if svc != "iam"}, {OTHER_REGION}, sent)
         self.assertEqual(self.state(), before, out)
         self.assertEqual(self.comparable(ec2_state(self.world, self.w)), self.comparable(bystander))
         self.assertIn(f"acting in {OTHER_REGION}", out)
@@ -354,9 +359,15 @@ class TestRestoreInTheFindingsRegion(RestoreCase):
             self.world.s3.put_object(Bucket=self.w.bucket, Key=f"journal/by-finding/{fid}/20260102T000000Z-run.jsonl",
                                      Body=f.read())
         env = dict(self.w.env, ARTIFACT_BUCKET=self.w.bucket)
+        log_len = len(self.world.log())
         rc, out, err = self.world.deadbolt("restore", "--finding", fid, env=env, timeout=120)
         self.assertEqual(rc, 0, out + err)
         self.assertEqual(self.state(), before, out)
+        # the journal's objects read and written in the caller's region, the rest in the finding's
+        log = self.world.log()[log_len:]
+        self.assertEqual({(e["action"], e["region"]) for e in log if e["service"] == "s3"},
+                         {("ListObjectsV2", REGION), ("GetObject", REGION), ("PutObject", REGION)})
+        self.assertEqual({e["region"] for e in log if e["service"] not in ("s3", "iam")}, {OTHER_REGION})
         keys = [o["Key"] for o in self.world.s3.list_objects_v2(
             Bucket=self.w.bucket, Prefix=f"journal/by-finding/{fid}/").get("Contents", [])]
         self.assertTrue(any(k.endswith("-restore.jsonl") for k in keys), keys)
