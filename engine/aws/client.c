@@ -137,6 +137,11 @@ void aws_client_set_region(aws_client *c, const char *region)
 		copy_str(c->region, sizeof(c->region), region);
 }
 
+const char *aws_client_region(const aws_client *c)
+{
+	return c->region;
+}
+
 void aws_client_set_deadline(aws_client *c, double monotonic_deadline)
 {
 	c->deadline = monotonic_deadline;

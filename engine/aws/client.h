@@ -49,6 +49,8 @@ void aws_client_free(aws_client *c);
 
 /* Overrides the region for later calls (a finding's region). */
 void aws_client_set_region(aws_client *c, const char *region);
+/* The region later calls go to ("" when none is set); the client's. */
+const char *aws_client_region(const aws_client *c);
 /* No attempt starts, and no backoff sleeps, past this CLOCK_MONOTONIC time
  * in seconds (0: none). The sandbox's wall-clock budget sets it. */
 void aws_client_set_deadline(aws_client *c, double monotonic_deadline);

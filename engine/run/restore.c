@@ -24,6 +24,7 @@
 #define JOURNAL_PREFIX "journal/by-finding/"
 #define PLAYBOOK_MAX ((size_t)1 << 20) /* a playbook file hashed for a step's own undo */
 #define RESTORE_SESSION_NAME "deadbolt-restore"
+#define REGION_MAX 32
 
 typedef struct restore_io {
 	sandbox *sb;          /* restore mode */
@@ -32,6 +33,8 @@ typedef struct restore_io {
 	aws_client *acting;   /* the client the sandbox's calls go through; NULL: cannot assume */
 	aws_credentials creds; /* the role the journal's runs assumed, once assumed; wiped at the end */
 	int assumed;
+	char region[REGION_MAX + 1]; /* where the journal's runs acted; "": the client's own */
+	char home[64];        /* acting's region before: the journal's objects', and acting's after */
 } restore_io;
 
 /* "svc.Op" split into service (n bytes) and the operation; NULL when bad. */
@@ -109,21 +112,74 @@ static int l_store(lua_State *L)
 	lua_settop(L, 2);
 	const aws_operation *op = model_find_operation("s3", name + 3);
 	int own = io->assumed && io->store == io->acting, rc = -1;
+	int home = io->region[0] && io->home[0] && io->store == io->acting;
 	aws_error_clear(&err);
 	if (own)
 		aws_client_use_credentials(io->store, NULL);
+	if (home)
+		aws_client_set_region(io->store, io->home);
 	if (!io->store)
 		aws_error_set(&err, "NotConnected", "no AWS client for the artifact bucket");
 	else if (op)
 		rc = aws_call(io->store, L, op, 2, &err);
 	if (own)
 		aws_client_use_credentials(io->store, &io->creds);
+	if (home)
+		aws_client_set_region(io->store, io->region);
 	if (rc == 0)
 		return 1;
 	lua_pushnil(L);
 	lua_pushstring(L, err.message);
 	lua_pushstring(L, err.code);
 	return 3;
+}
+
+/* A region name's shape: lower-case words of letters and digits joined by
+ * '-', the first two letters, the last digits ("us-east-1",
+ * "us-gov-west-1", "cn-north-1"), at most REGION_MAX characters. */
+static int region_shape_ok(const char *s, size_t n)
+{
+	size_t parts = 1;
+	if (n < 4 || n > REGION_MAX || strlen(s) != n || strspn(s, "abcdefghijklmnopqrstuvwxyz") < 2 ||
+	    s[2] != '-' || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if (s[i] != '-')
+			continue;
+		if (s[i - 1] == '-' || i + 1 == n)
+			return 0;
+		parts++;
+	}
+	const char *last = strrchr(s, '-') + 1;
+	return parts >= 3 && strspn(last, "0123456789") == strlen(last);
+}
+
+/* region(name): every later call of the restore (but the journal's own
+ * objects, which stay in the client's own region) goes to name, the region
+ * the journal's runs acted in; the role of assume is assumed there too.
+ * true, or nil and why (not a region name, or a region set already).
+ * Upvalue: the restore_io. */
+static int l_region(lua_State *L)
+{
+	restore_io *io = lua_touserdata(L, lua_upvalueindex(1));
+	size_t n;
+	const char *name = luaL_checklstring(L, 1, &n);
+	lua_pushnil(L);
+	if (io->region[0] || io->assumed) {
+		lua_pushliteral(L, "the region is set once, before a role is assumed");
+		return 2;
+	}
+	if (!region_shape_ok(name, n)) {
+		lua_pushfstring(L, "the journal's region \"%s\" is not a region name, so nothing is restored",
+				n > REGION_MAX ? "(too long)" : name);
+		return 2;
+	}
+	lua_pop(L, 1);
+	memcpy(io->region, name, n + 1);
+	if (io->acting)
+		aws_client_set_region(io->acting, io->region);
+	lua_pushboolean(L, 1);
+	return 1;
 }
 
 /* The SHA-256 (hex) of dir/file, a plain file name. 0, or -1. */
@@ -221,7 +277,7 @@ static int assume_params(restore_io *io, const char *role, account_state *a,
 	p->role_arn = role;
 	p->session_name = RESTORE_SESSION_NAME;
 	p->external_id = set->external_id[0] ? set->external_id : NULL;
-	p->region = NULL;
+	p->region = io->region[0] ? io->region : NULL; /* STS where the runs acted */
 	p->duration_seconds = set->session_seconds;
 	return 0;
 }
@@ -335,6 +391,7 @@ static int main_protected(lua_State *L)
 	set_fn(L, "judge", l_judge, io);
 	set_fn(L, "custom", l_custom, io);
 	set_fn(L, "assume", l_assume, io);
+	set_fn(L, "region", l_region, io);
 	set_fn(L, "emit", l_line, o->journal);
 	set_fn(L, "say", l_line, o->say);
 	lua_pushboolean(L, o->dry_run);
@@ -418,6 +475,8 @@ static int restore_acting(const sandbox_host *host, aws_client *store, aws_clien
 	io.store = store;
 	io.o = o;
 	io.acting = acting;
+	if (acting)
+		snprintf(io.home, sizeof(io.home), "%s", aws_client_region(acting));
 	memset(&config, 0, sizeof(config));
 	if (summary && n)
 		summary[0] = '\0';
@@ -451,6 +510,8 @@ out:
 		lua_close(L);
 	if (io.assumed)
 		aws_client_use_credentials(acting, NULL);
+	if (io.region[0] && acting)
+		aws_client_set_region(acting, io.home); /* a Lambda's client serves later events */
 	creds_wipe(&io.creds);
 	sandbox_free(io.sb);
 	sandbox_config_free(&config);

@@ -439,10 +439,12 @@ end
 -- each { run, step, saved, file, sha256 } (the playbook the run loaded),
 -- and the roles those runs acted as (their "account" lines,
 -- engine/run/account.c): { [role ARN or "" for the caller's own
--- credentials] = true }.
+-- credentials] = true }, and the regions they acted in (their "run_start"
+-- lines' region, engine/run/report.c): { [region, or false when a line
+-- names none] = true }.
 function M.read_records(text, finding)
   local recs, run_finding, run_playbook, custom = {}, {}, {}, {}
-  local run_role, used = {}, {}
+  local run_role, run_region, used = {}, {}, {}
   for line in text:gmatch("[^\n]+") do
     local ok, l = pcall(json.decode, line)
     if ok and type(l) == "table" then
@@ -452,6 +454,8 @@ function M.read_records(text, finding)
       if l.event == "run_start" and type(l.finding) == "table" then
         run_finding[l.run] = l.finding.id
         run_playbook[l.run] = type(l.playbook) == "table" and l.playbook or nil
+        -- anything but a missing region is passed on, for region() to judge
+        if l.region ~= nil and l.region ~= json.null then run_region[l.run] = tostring(l.region) end
       end
       local pb = run_playbook[l.run]
       if l.event == "step" and l.undo == true and (l.status == "ok" or l.status == "failed") and pb
@@ -471,9 +475,35 @@ function M.read_records(text, finding)
       end
     end
   end
-  local roles = {}
-  for r in pairs(used) do roles[run_role[r] or ""] = true end
-  return recs, custom, roles
+  local roles, regions = {}, {}
+  for r in pairs(used) do
+    roles[run_role[r] or ""] = true
+    regions[run_region[r] or false] = true
+  end
+  return recs, custom, roles, regions
+end
+
+-- The region the restore acts in: the one the journal's runs acted in (a
+-- finding's own region, or the run's --region), whatever the caller's
+-- region is; o.region refuses a name that is not a region's. A journal
+-- that names none is restored in the caller's region. Runs in different
+-- regions are not restored together.
+local function act_in(o, regions)
+  local list = {}
+  for r in pairs(regions) do list[#list + 1] = r or "the caller's region" end
+  table.sort(list)
+  if #list > 1 then
+    error("the journal's runs acted in " .. table.concat(list, " and ") ..
+      ": restore them one finding at a time (--finding ID)", 0)
+  end
+  local region = next(regions)
+  if region then
+    if not o.region then error("cannot act in " .. region .. " here", 0) end
+    local ok, why = o.region(region)
+    if not ok then error(tostring(why), 0) end
+    o.say(string.format("acting in %s, as the containment did", region))
+    return region
+  end
 end
 
 -- The role the restore acts as: the one the journal's runs assumed in
@@ -824,7 +854,7 @@ function M.restore(recs, opts, custom)
   end }, { __index = opts })
   local n = { restored = 0, done = 0, changed = 0, refused = 0, failed = 0, planned = 0 }
   opts.emit({ event = "restore_start", records = #recs, dry_run = opts.dry_run or false, force = opts.force or false,
-              role = opts.role })
+              role = opts.role, region = opts.acting_in })
   recs = custom_undos(recs, custom or {}, opts, n)
   local plan = M.plan(recs)
   for i, e in ipairs(plan) do
@@ -1009,7 +1039,8 @@ function M.main(o)
     lines[#lines + 1] = s
     emit(s)
   end }, { __index = o })
-  local recs, custom, roles = M.read_records(text, o.finding)
+  local recs, custom, roles, regions = M.read_records(text, o.finding)
+  opts.acting_in = act_in(o, regions)
   opts.role = act_as(o, roles)
   local n = M.restore(recs, opts, custom)
   if o.bucket and o.finding and not o.dry_run and not o.text then

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import unittest
 
-from harness.world import WorldTestCase
+from harness.world import REGION, WorldTestCase
 from botocore.exceptions import ClientError
 
 from playbook_cases import (bucket_resource, ec2_state, ec2_world, finding, instance_resource,
@@ -246,6 +246,148 @@ class TestRestore(RestoreCase):
         self.assertEqual(self.comparable(ec2_state(self.world, self.w)), self.comparable(before), out)
         pages = [e for e in self.world.log()[log_len:] if e["action"] == "ListObjectsV2"]
         self.assertEqual(len(pages), 2, "the listing went on to its second page")
+
+
+OTHER_REGION = "eu-west-1"  # the finding's; the CLI's is harness.world.REGION
+
+
+class TestRestoreInTheFindingsRegion(RestoreCase):
+    """A finding in another region than the CLI's: the containment acted in
+    the finding's region, and so does its restore, without --region (the
+    journal's run_start line names the region). The artifact bucket, the
+    topic and the quarantine profile are the CLI region's (IAM is global);
+    self.w's instance there is a bystander that neither run may touch.
+    moto keeps each region's EC2 apart, so a call sent to the wrong region
+    finds no such instance. What moto cannot show: it does not tie an S3
+    bucket to a region, so the journal's objects being read in the caller's
+    region is not checked by moto's answers."""
+
+    def setUp(self):
+        super().setUp()
+        import boto3
+        from botocore.config import Config
+        from harness.world import ACCESS_KEY, AMI, SECRET_KEY
+        there = {service: boto3.session.Session().client(
+            service, region_name=OTHER_REGION, endpoint_url=self.world.moto_url,
+            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+            for service in ("ec2", "sns", "sqs")}
+        self.ec2 = there["ec2"]
+        # The notifications go to a topic in the finding's region: the
+        # containment's (lib/notify.lua publishes in the run's region) and
+        # the restore's, sent where the containment acted.
+        topic = there["sns"].create_topic(Name="deadbolt-notifications")["TopicArn"]
+        self.queue = there["sqs"].create_queue(QueueName="deadbolt-notifications-q")["QueueUrl"]
+        queue_arn = there["sqs"].get_queue_attributes(
+            QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        there["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
+                               Attributes={"RawMessageDelivery": "true"})
+        self.sqs = there["sqs"]
+        self.w.env = dict(self.w.env, NOTIFICATION_TOPIC_ARN=topic)
+        vpc = self.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24",
+                                        AvailabilityZone=OTHER_REGION + "a")["Subnet"]["SubnetId"]
+        sg = self.ec2.create_security_group(GroupName="web-eu", Description="web", VpcId=vpc)["GroupId"]
+        profile = self.world.instance_profile(name="web-eu", role="web-eu-role")
+        self.iid = self.ec2.run_instances(
+            ImageId=AMI, MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=subnet,
+            SecurityGroupIds=[sg], IamInstanceProfile={"Name": profile.name},
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "app", "Value": "web"}]}],
+        )["Instances"][0]["InstanceId"]
+        self.vpc = vpc
+        resource = instance_resource(self.iid)
+        resource["instanceDetails"]["availabilityZone"] = OTHER_REGION + "a"
+        self.finding = finding(TYPE, resource, fid="e7a3c1d2b4f5a6978877665544332211")
+        self.finding["region"] = OTHER_REGION
+        self.finding["arn"] = self.finding["arn"].replace(":us-east-1:", f":{OTHER_REGION}:")
+
+    def state(self):
+        """The instance's world in OTHER_REGION, as boto3 sees it there."""
+        inst = self.ec2.describe_instances(InstanceIds=[self.iid])["Reservations"][0]["Instances"][0]
+        enis = self.ec2.describe_network_interfaces(
+            Filters=[{"Name": "attachment.instance-id", "Values": [self.iid]}])["NetworkInterfaces"]
+        assoc = self.ec2.describe_iam_instance_profile_associations(
+            Filters=[{"Name": "instance-id", "Values": [self.iid]}])["IamInstanceProfileAssociations"]
+        attrs = {a: self.ec2.describe_instance_attribute(InstanceId=self.iid, Attribute=a)
+                 for a in ("disableApiTermination", "disableApiStop", "instanceInitiatedShutdownBehavior")}
+        return {
+            "eni_groups": sorted((e["NetworkInterfaceId"], sorted(g["GroupId"] for g in e["Groups"]))
+                                 for e in enis),
+            "profiles": sorted(a["IamInstanceProfile"]["Arn"] for a in assoc
+                               if a["State"] in ("associated", "associating")),
+            "tags": sorted((t["Key"], t["Value"]) for t in inst.get("Tags", [])),
+            "termination_protection": attrs["disableApiTermination"]["DisableApiTermination"]["Value"],
+            "stop_protection": attrs["disableApiStop"]["DisableApiStop"]["Value"],
+            "shutdown": attrs["instanceInitiatedShutdownBehavior"]["InstanceInitiatedShutdownBehavior"]["Value"],
+        }
+
+    def contain_there(self):
+        before, bystander = self.state(), ec2_state(self.world, self.w)
+        rc, out, err = self.contain()
+        self.assertEqual(rc, 0, out + err)
+        contained = self.state()
+        self.assertNotEqual(contained["eni_groups"], before["eni_groups"], "the containment changed nothing")
+        self.assertNotEqual(contained["profiles"], before["profiles"])
+        start = [l for l in self.lines(self.journal) if l["event"] == "run_start"]
+        self.assertEqual([l["region"] for l in start], [OTHER_REGION])
+        return before, bystander
+
+    def test_restored_in_the_region_the_containment_acted_in(self):
+        before, bystander = self.contain_there()
+        log_len = len(self.world.log())
+        rc, out, err = self.restore()  # the CLI's region is REGION; no --region
+        self.assertEqual(rc, 0, out + err)
+        # every request of the restore signed for the finding's region (IAM: global)
+        sent = {(e["service"], e["region"]) for e in self.world.log()[log_len:]}
+        self.assertIn(("ec2", OTHER_REGION), sent)
+        self.assertEqual({r for svc, r in sent if svc != "iam"}, {OTHER_REGION}, sent)
+        self.assertEqual(self.state(), before, out)
+        self.assertEqual(self.comparable(ec2_state(self.world, self.w)), self.comparable(bystander))
+        self.assertIn(f"acting in {OTHER_REGION}", out)
+        own = self.lines(self.journal + ".restore.jsonl")
+        self.assertEqual(own[0]["region"], OTHER_REGION)
+        sent = [l for l in own if l["event"] == "notification"]
+        self.assertEqual(len(sent), 1)
+        self.assertIsNone(sent[0].get("error"))
+        got = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", [])
+        self.assertEqual(len(got), 2, "the containment's notification and the restore's, in its region")
+
+    def test_restored_by_finding_id_from_the_callers_bucket(self):
+        before, _ = self.contain_there()
+        fid = self.finding["id"]
+        with open(self.journal, "rb") as f:
+            self.world.s3.put_object(Bucket=self.w.bucket, Key=f"journal/by-finding/{fid}/20260102T000000Z-run.jsonl",
+                                     Body=f.read())
+        env = dict(self.w.env, ARTIFACT_BUCKET=self.w.bucket)
+        log_len = len(self.world.log())
+        rc, out, err = self.world.deadbolt("restore", "--finding", fid, env=env, timeout=120)
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(self.state(), before, out)
+        # the journal's objects read and written in the caller's region, the rest in the finding's
+        log = self.world.log()[log_len:]
+        self.assertEqual({(e["action"], e["region"]) for e in log if e["service"] == "s3"},
+                         {("ListObjectsV2", REGION), ("GetObject", REGION), ("PutObject", REGION)})
+        self.assertEqual({e["region"] for e in log if e["service"] not in ("s3", "iam")}, {OTHER_REGION})
+        keys = [o["Key"] for o in self.world.s3.list_objects_v2(
+            Bucket=self.w.bucket, Prefix=f"journal/by-finding/{fid}/").get("Contents", [])]
+        self.assertTrue(any(k.endswith("-restore.jsonl") for k in keys), keys)
+
+    def test_a_journal_whose_region_is_not_a_region_name_is_refused(self):
+        self.contain_there()
+        contained = self.state()
+        lines = self.lines(self.journal)
+        for l in lines:
+            if l["event"] == "run_start":
+                l["region"] = "eu-west-1.example.com/"
+        with open(self.journal, "w") as f:
+            f.writelines(json.dumps(l) + "\n" for l in lines)
+        log_len = len(self.world.log())
+        rc, out, err = self.restore()
+        self.assertNotEqual(rc, 0, out + err)
+        self.assertIn("is not a region name", out + err)
+        self.assertEqual(self.state(), contained)
+        self.assertEqual([e["action"] for e in self.world.log()[log_len:]
+                          if e["action"] and not e["action"].startswith(("Describe", "Get", "List", "Publish"))], [])
 
 
 class JournalCase(WorldTestCase):

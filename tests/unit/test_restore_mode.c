@@ -84,12 +84,14 @@ typedef struct outcome {
 	fake f;
 } outcome;
 
-static void restore_with(const char *dir, const char *journal, int dry_run, outcome *out)
+/* The restore of journal; out->rc -1 with err when it could not run. */
+static void restore_or_err(const char *dir, const char *journal, int dry_run, outcome *out, char *err,
+			   size_t errlen)
 {
 	sandbox_host host = {fake_call, quiet, &out->f};
 	restore_opts o;
 	size_t len = 0;
-	char err[512] = "";
+	err[0] = '\0';
 	memset(&o, 0, sizeof(o));
 	memset(&out->f, 0, sizeof(out->f));
 	o.text = journal;
@@ -98,8 +100,14 @@ static void restore_with(const char *dir, const char *journal, int dry_run, outc
 	o.playbook_dir = dir;
 	o.dry_run = dry_run;
 	o.say = open_memstream(&out->said, &len);
-	out->rc = restore_run_host(&host, NULL, &o, NULL, 0, err, sizeof(err));
+	out->rc = restore_run_host(&host, NULL, &o, NULL, 0, err, errlen);
 	fclose(o.say);
+}
+
+static void restore_with(const char *dir, const char *journal, int dry_run, outcome *out)
+{
+	char err[512];
+	restore_or_err(dir, journal, dry_run, out, err, sizeof(err));
 	ck_assert_msg(out->rc >= 0, "%s", err);
 }
 
@@ -172,6 +180,57 @@ START_TEST(test_a_tampered_journal_is_refused_before_anything_is_sent)
 }
 END_TEST
 
+static void region_journal(char *out, size_t n, const char *region_json)
+{
+	snprintf(out, n,
+		 "{\"event\":\"run_start\",\"run\":\"r1\",\"finding\":{\"id\":\"f1\"},\"region\":%s}\n"
+		 UNDO("isolate", ENI_REC("[\"sg-a\"]")), region_json);
+}
+
+/* The restore acts in the region of the journal's runs (run_start's
+ * region): a name of a region's shape, or nothing is sent. */
+START_TEST(test_a_journal_region_that_is_not_a_region_name_is_refused)
+{
+	static const char *const good[] = {"\"us-east-1\"", "\"eu-west-1\"", "\"us-gov-west-1\"",
+					   "\"cn-northwest-1\"", "\"ap-southeast-4\"", "null"};
+	static const char *const bad[] = {
+		"\"\"", "\"us-east-1.example.com\"", "\"US-EAST-1\"", "\"us-east-\"", "\"us--east-1\"",
+		"\"../us-east-1\"", "\"us-east-1/\"", "\"us-east\"", "\"useast-1\"", "\"us-east-x\"", "12",
+		"\"aa-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-1\"", "\"us-east-1\\u0000\""};
+	char dir[256], journal[2048], err[512];
+	outcome out;
+	tu_home_create(dir, sizeof(dir), "/tmp/deadbolt-restore-XXXXXX");
+	tu_put_text(dir, "config.lua", CONFIG, 0644);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		region_journal(journal, sizeof(journal), good[i]);
+		restore_or_err(dir, journal, 0, &out, err, sizeof(err));
+		ck_assert_msg(out.rc == 0, "%s: %s %s", good[i], err, out.said);
+		ck_assert_str_eq(out.f.sent, "ec2.ModifyNetworkInterfaceAttribute(sg-a);");
+		ck_assert_msg(strcmp(good[i], "null") == 0 || strstr(out.said, "acting in "), "%s", out.said);
+		free(out.said);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		region_journal(journal, sizeof(journal), bad[i]);
+		restore_or_err(dir, journal, 0, &out, err, sizeof(err));
+		ck_assert_msg(out.rc == -1, "%s accepted: %s", bad[i], out.said);
+		ck_assert_msg(strstr(err, "is not a region name"), "%s: %s", bad[i], err);
+		ck_assert_str_eq(out.f.sent, "");
+		free(out.said);
+	}
+	/* runs in two regions are not restored together */
+	region_journal(journal, sizeof(journal), "\"eu-west-1\"");
+	snprintf(journal + strlen(journal), sizeof(journal) - strlen(journal),
+		 "{\"event\":\"run_start\",\"run\":\"r2\",\"finding\":{\"id\":\"f2\"},\"region\":\"us-east-1\"}\n"
+		 "{\"event\":\"undo\",\"run\":\"r2\",\"step\":\"isolate\",\"undo\":" ENI_REC("[\"sg-a\"]") "}\n");
+	restore_or_err(dir, journal, 0, &out, err, sizeof(err));
+	ck_assert_int_eq(out.rc, -1);
+	ck_assert_msg(strstr(err, "acted in eu-west-1 and us-east-1"), "%s", err);
+	ck_assert_str_eq(out.f.sent, "");
+	free(out.said);
+	tu_home_remove(dir);
+}
+END_TEST
+
 static const char PLAYBOOK[] =
 	"return { name = 'custom', handles = { { resource_type = 'Instance' } }, steps = {\n"
 	"  { name = 'isolate', run = function(ctx) end,\n"
@@ -229,6 +288,7 @@ static Suite *suite(void)
 	TCase *t = tcase_create("core");
 	tcase_add_test(t, test_a_tampered_journal_is_refused_before_anything_is_sent);
 	tcase_add_test(t, test_a_steps_own_undo_runs_in_restore_mode_with_its_saved_data);
+	tcase_add_test(t, test_a_journal_region_that_is_not_a_region_name_is_refused);
 	suite_add_tcase(s, t);
 	return s;
 }
