@@ -174,6 +174,14 @@ out:
 	free(key);
 }
 
+/* In M, protected; arguments: the entries, the key (a light userdata: a
+ * key pushed as a string would allocate unprotected). Returns entries[key]. */
+static int lookup_protected(lua_State *M)
+{
+	lua_getfield(M, 1, lua_touserdata(M, 2));
+	return 1;
+}
+
 int memo_get(memo *m, const char *scope, const char *call, double now, lua_State *L)
 {
 	char *key;
@@ -183,7 +191,12 @@ int memo_get(memo *m, const char *scope, const char *call, double now, lua_State
 		return 0;
 	lua_State *M = m->M;
 	lua_settop(M, 1);
-	if (make_key(key, n, scope, call) == 0 && lua_getfield(M, 1, key) == LUA_TTABLE) {
+	lua_pushcfunction(M, lookup_protected);
+	lua_pushvalue(M, 1);
+	lua_pushlightuserdata(M, key);
+	/* the key's string is made in M: out of memory there is a miss, not a
+	 * panic (the fields read below are keys every entry holds: no allocation) */
+	if (make_key(key, n, scope, call) == 0 && lua_pcall(M, 2, 1, 0) == LUA_OK && lua_istable(M, -1)) {
 		lua_getfield(M, -1, "at");
 		double at = lua_tonumber(M, -1);
 		lua_getfield(M, -2, "size");
