@@ -330,9 +330,7 @@ class StackView:
 
     def resource_context(self, action, arn):
         """Context keys of the resource (the quarantine role's tags)."""
-        if arn == self.quarantine.arn:
-            return {f"aws:ResourceTag/{k}": v for k, v in self.quarantine.tags.items()}
-        return {}
+        return quarantine_tags(self.quarantine, arn)
 
     def check(self, entry, instance_context=None):
         """[problem strings] for one logged request."""
@@ -406,12 +404,6 @@ class MemberView:
         return {"aws:PrincipalArn": role.arn, "aws:PrincipalAccount": self.account,
                 "aws:PrincipalOrgID": ORG_ID, "aws:SecureTransport": "true"}
 
-    def resource_context(self, arn):
-        """Context keys of the resource (the quarantine role's tags)."""
-        if arn == self.quarantine.arn:
-            return {f"aws:ResourceTag/{k}": v for k, v in self.quarantine.tags.items()}
-        return {}
-
     def check(self, entry, instance_context=None):
         """[problem strings] for one logged request of the member's run."""
         problems = []
@@ -427,7 +419,7 @@ class MemberView:
                 arn = self.quarantine.arn if profile == self.profile_name else \
                     f"arn:aws:iam::{self.account}:role/role-of-{profile}"
             context = dict(ctx, **self.principal_context(role))
-            context.update(self.resource_context(arn))
+            context.update(quarantine_tags(self.quarantine, arn))
             if instance:
                 context.update((instance_context or {}).get(entry.get("instance_id"), {}))
             decision = role.evaluate(action, arn, context)
@@ -441,6 +433,14 @@ class MemberView:
                 problems.append(f"{where} would refuse {entry.get('service')} {entry.get('action')} "
                                 f"of account {self.account} ({action} on {arn}): {decision.reason}")
         return problems
+
+
+def quarantine_tags(quarantine, arn):
+    """The resource's context keys when arn is the quarantine role (its tags:
+    the roles' own deny spares it by them), else none."""
+    if arn == quarantine.arn:
+        return {f"aws:ResourceTag/{k}": v for k, v in quarantine.tags.items()}
+    return {}
 
 
 def instance_session(iid, vpc, role, account=ACCOUNT, region=REGION, unique_id=None):
