@@ -392,7 +392,7 @@ static int host_start(void *ud, lua_State *L, const allow_entry *e, int params, 
 	c->keep = e->access == ALLOW_READ && sandbox_call_cached(rn->sb);
 	rn->calls++;
 	/* aws_call_start raises only out of memory; the sandbox stops then */
-	c->p = aws_call_start(r->o.client, L, op, params, c, 0, err);
+	c->p = aws_call_start(r->o.client, L, op, params, c, sandbox_call_first(rn->sb), err);
 	if (!c->p) {
 		free_run_call(c); /* the observer journaled the failure */
 		account_explain_error(rn, err);
