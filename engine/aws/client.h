@@ -112,7 +112,8 @@ void aws_client_use_credentials(aws_client *c, const aws_credentials *creds);
  * within each of the two, in the order they were started (a retry keeps
  * its call's place). Connections to one host are capped too, at
  * max_concurrent times the model's services, so that with one endpoint
- * for every service (endpoint_url) that cap never binds first.
+ * for every service (endpoint_url) that cap never binds first (libcurl
+ * 8.21 does not apply it to the shared connection pool at all: multi.h).
  *
  * Ownership: the client owns every aws_pending until aws_client_wait
  * returns it; then the caller owns it and frees it with aws_pending_free,
