@@ -181,6 +181,11 @@ int sandbox_calls_made(const sandbox *sb);
  * sandbox_async.start) came through aws.cached: the host may answer it from
  * what it kept of the same call, or keep its answer. */
 int sandbox_call_cached(const sandbox *sb);
+/* Whether the call the host is being handed now (sandbox_async.start)
+ * comes from a function of aws.all marked by aws.first (or from an aws.all
+ * such a function nests): the host starts it before the calls waiting for
+ * a slot of the same service that are not. 0 outside aws.all. */
+int sandbox_call_first(const sandbox *sb);
 /* The CLOCK_MONOTONIC second at which the wall-clock budget ends. */
 double sandbox_deadline(const sandbox *sb);
 

@@ -8,6 +8,12 @@
  *                             fi returned. If any raised, raises one error
  *                             after all are done (see below).
  *   aws.each(list, fn)        aws.all of fn(list[1]), fn(list[2]), ...
+ *   aws.first(fn)             fn, marked first: run as a function of aws.all
+ *                             (or called inside one), its calls, and those
+ *                             of the aws.all it nests, start before any
+ *                             other call waiting for a slot of its service
+ *                             (a critical chain before what runs beside it);
+ *                             elsewhere, fn itself
  *   aws.wait(s, every, check) a bounded wait (sandbox_lib.c, beside sleep)
  *
  * The aggregated error is a table { message, errors, results, failed,
@@ -16,7 +22,11 @@
  * failed: [2] code: message (op); [4] ...", and tostring gives message.
  *
  * Everything else stays in order: a function runs until it makes a call,
- * and the others run only while it waits. Without an async host (a dry
+ * and the others run only while it waits. The functions marked first are
+ * resumed before the others that are ready (so their next call is asked
+ * for first), and the host is told so for each of their calls
+ * (sandbox_call_first); order keys, budgets and the sequential run of a
+ * dry run do not change. Without an async host (a dry
  * run, `deadbolt check`), nothing waits: the functions run one after the
  * other, depth first, exactly as a sequential run.
  *
@@ -71,6 +81,7 @@ struct sched_task {
 	void *pending;            /* the host call it waits for */
 	sched_group *child;       /* the nested aws.all it waits for */
 	const allow_entry *entry; /* of the pending call */
+	int first;                /* aws.first: its calls before the others' */
 	sandbox_finish_fn finish;
 	int params;               /* its parameters' index on co */
 	int rc;                   /* of the pending call, when resumed */
@@ -89,7 +100,8 @@ struct sched_group {
 
 typedef struct sched_run {
 	sched_task *current; /* the task running now */
-	sched_task *ready, *ready_tail;
+	sched_task *ready, *ready_tail;             /* the queue of the others */
+	sched_task *ready_first, *ready_first_tail; /* of tasks marked first (not sequential) */
 	sched_group *groups;
 	int done;            /* the outermost group is complete */
 	int sequential;      /* no async host: depth first, as a sequential run */
@@ -108,17 +120,21 @@ const char *sandbox_order_key(sandbox *sb, char *out, size_t outlen)
 	return n > 0 && (size_t)n < outlen ? out : NULL;
 }
 
-/* ---- the ready queue: first in, first out ---- */
+/* ---- the ready queues: first in, first out; the tasks marked first
+ * before the others, except in a sequential run ---- */
 
 static void make_ready(sched_run *run, sched_task *t, int nargs)
 {
+	int first = t->first && !run->sequential;
+	sched_task **head = first ? &run->ready_first : &run->ready;
+	sched_task **tail = first ? &run->ready_first_tail : &run->ready_tail;
 	t->nargs = nargs;
 	t->next_ready = NULL;
-	if (run->ready_tail)
-		run->ready_tail->next_ready = t;
+	if (*tail)
+		(*tail)->next_ready = t;
 	else
-		run->ready = t;
-	run->ready_tail = t;
+		*head = t;
+	*tail = t;
 }
 
 /* Sequential runs: a nested group's functions, and then its caller, run
@@ -132,15 +148,21 @@ static void make_ready_first(sched_run *run, sched_task *t, int nargs)
 		run->ready_tail = t;
 }
 
-static sched_task *take_ready(sched_run *run)
+static sched_task *take_from(sched_task **head, sched_task **tail)
 {
-	sched_task *t = run->ready;
+	sched_task *t = *head;
 	if (t) {
-		run->ready = t->next_ready;
-		if (!run->ready)
-			run->ready_tail = NULL;
+		*head = t->next_ready;
+		if (!*head)
+			*tail = NULL;
 	}
 	return t;
+}
+
+static sched_task *take_ready(sched_run *run)
+{
+	sched_task *t = take_from(&run->ready_first, &run->ready_first_tail);
+	return t ? t : take_from(&run->ready, &run->ready_tail);
 }
 
 /* ---- groups ---- */
@@ -166,14 +188,19 @@ static void task_key(sched_task *t, const sched_task *parent, unsigned at)
 		t->key[0] = '\0'; /* cannot happen within SCHED_MAX_DEPTH */
 }
 
+static int first_call(lua_State *L);
+
 /* Puts task i's function (and item) on its coroutine. fn: the function of
- * aws.each, or 0 (aws.all: the i-th of the table at fns). */
+ * aws.each, or 0 (aws.all: the i-th of the table at fns). A function made
+ * by aws.first marks its task first from the start. */
 static void load_task(lua_State *L, sched_task *t, int fns, int fn, int list)
 {
 	if (fn)
 		lua_pushvalue(L, fn);
 	else
 		lua_rawgeti(L, fns, t->index);
+	if (lua_tocfunction(L, -1) == first_call)
+		t->first = 1;
 	lua_xmove(L, t->co, 1);
 	if (list) {
 		lua_rawgeti(L, list, t->index);
@@ -204,6 +231,7 @@ static sched_group *new_group(lua_State *L, sched_run *run, int fns, int fn, int
 		sched_task *t = &g->tasks[i];
 		t->group = g;
 		t->index = i + 1;
+		t->first = parent && parent->first; /* the chain's nested calls are the chain's */
 		task_key(t, parent, at);
 		t->co = lua_newthread(L);
 		lua_rawseti(L, -2, i + 1);
@@ -530,6 +558,70 @@ static int aws_each(lua_State *L)
 	return start_all(L, 1, 2, 1, (int)n);
 }
 
+/* ---- aws.first ---- */
+
+/* The task running now when L is its coroutine, else NULL. */
+static sched_task *running_task(lua_State *L)
+{
+	sched_run *run = sandbox_of(L)->sched;
+	sched_task *t = run ? run->current : NULL;
+	return t && t->co == L ? t : NULL;
+}
+
+/* After fn: a task this call marked is unmarked, and an error goes on (a
+ * budget's as a budget's). The results are all on the stack. */
+static int first_done(lua_State *L, int status, lua_KContext marked)
+{
+	sched_task *t = marked ? running_task(L) : NULL;
+	if (t)
+		t->first = 0;
+	if (status != LUA_OK && status != LUA_YIELD) {
+		sandbox_after_status(L, status);
+		return lua_error(L);
+	}
+	return lua_gettop(L);
+}
+
+static int first_plain(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status;
+	(void)ctx;
+	return lua_gettop(L);
+}
+
+/* What aws.first returns: its upvalue fn, called with the arguments. In a
+ * function of aws.all not yet marked, the function is marked first while
+ * fn runs (yields go through, as anywhere in that function); elsewhere
+ * fn is called as is, so an error keeps its traceback. */
+static int first_call(lua_State *L)
+{
+	sched_task *t = running_task(L);
+	int n = lua_gettop(L), marked = t && !t->first;
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	if (!marked) {
+		lua_callk(L, n, LUA_MULTRET, 0, first_plain);
+		return lua_gettop(L);
+	}
+	t->first = 1;
+	return first_done(L, lua_pcallk(L, n, LUA_MULTRET, 0, 1, first_done), 1);
+}
+
+/* aws.first(fn) */
+static int aws_first(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_settop(L, 1);
+	lua_pushcclosure(L, first_call, 1);
+	return 1;
+}
+
+int sandbox_call_first(const sandbox *sb)
+{
+	const sched_task *t = sb->sched ? sb->sched->current : NULL;
+	return t && t->first;
+}
+
 /* The task whose coroutine L is, or NULL. */
 static sched_task *task_of(sched_run *run, lua_State *L)
 {
@@ -611,6 +703,7 @@ void sandbox_open_sched(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{"all", aws_all},
 		{"each", aws_each},
+		{"first", aws_first},
 		{"wait", sandbox_aws_wait},
 		{"cached", sandbox_prim_cached},
 		{NULL, NULL},

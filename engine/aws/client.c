@@ -105,10 +105,14 @@ aws_client *aws_client_new(const aws_client_config *cfg, aws_error *err)
 		long n = env ? strtol(env, NULL, 10) : 0;
 		c->cfg.max_concurrent = n > 0 && n <= 64 ? (int)n : 4;
 	}
-	/* The cap that matters is per service (start_ready); the one per host is
-	 * a safety net, wider, for one endpoint serving several services (a
-	 * VPC endpoint, moto): it must not hold EC2 back while S3 calls run. */
-	if (!(c->multi = http_multi_new(2L * c->cfg.max_concurrent))) {
+	/* The cap that matters is per service (start_ready). In AWS every
+	 * service has a host of its own, so the cap per host (curl's) is only a
+	 * safety net; with one endpoint serving every service (endpoint_url:
+	 * moto, a proxy) it must never bind before the caps per service, or
+	 * EC2's calls would wait in curl's queue behind S3's while EC2 has free
+	 * slots: so it is every service's cap together. (As built, curl does
+	 * not apply it at all: the connection pool is the share's, multi.h.) */
+	if (!(c->multi = http_multi_new((long)c->cfg.max_concurrent * (long)model_nservices))) {
 		aws_client_free(c);
 		aws_error_set(err, "InternalError", "cannot create the HTTP client");
 		return NULL;
@@ -192,7 +196,8 @@ typedef struct call_ctx {
 	aws_error *err;
 	int rc;
 	void *ud;  /* aws_call_start's, for the observer */
-	double t0; /* when the call started */
+	double t0; /* when the call was asked for */
+	double sent; /* when its first attempt was handed to the transport; 0 until then */
 	int max_attempts; /* this call's attempts: the client's, or fewer (__attempts) */
 	double max_total_s; /* this call's time: the client's, or less (__deadline) */
 } call_ctx;
@@ -501,6 +506,8 @@ static int send_attempt(call_ctx *x, double call_end, http_multi *m, http_xfer *
 		.timeout_ms = attempt_timeout_ms(x, call_end),
 	};
 	http_response_free(&x->resp);
+	if (x->sent == 0)
+		x->sent = aws_monotonic_now();
 	if (m)
 		*xfer = http_multi_start(m, &hr, &x->resp, x);
 	if (m ? !*xfer : http_do(x->c->http, &hr, &x->resp) != 0)
@@ -704,6 +711,7 @@ static void notify(aws_client *c, const call_ctx *x, int ok, double t0)
 		return;
 	aws_call_record rec = {
 		.start = t0,
+		.sent = x->sent,
 		.call_ud = x->ud,
 		.op = x->op,
 		.status = ok ? x->resp.status : x->err->status,
@@ -933,6 +941,7 @@ struct aws_pending {
 	call_ctx x;
 	aws_error err;
 	pending_state state;
+	int first; /* queued, it starts before every call without it */
 	int attempt, fixed_once, rc;
 	int redirected; /* S3 sent it to the bucket's region once already */
 	double call_end, wake_at;
@@ -1044,23 +1053,34 @@ static void after_failure(aws_pending *p)
 	p->wake_at = aws_monotonic_now() + wait;
 }
 
-/* Moves due timers to the queue and starts queued calls, oldest first,
- * while their service has a free slot. */
+/* Starts the queued calls of one class (first or not), oldest first,
+ * while their service has a free slot. last: the oldest call. */
+static void start_class(aws_client *c, aws_pending *last, int first)
+{
+	for (aws_pending *p = last; p; p = p->prev) {
+		if (p->state != P_QUEUED || p->first != first ||
+		    in_flight_to(c, p->x.op->service) >= c->cfg.max_concurrent)
+			continue;
+		start_attempt(p);
+		if (p->state == P_DONE && p->rc == 0)
+			after_failure(p); /* the transfer did not start: as a transport failure */
+	}
+}
+
+/* Moves due timers to the queue and starts queued calls while their
+ * service has a free slot: the calls marked first (aws_call_start), oldest
+ * first, then the others, oldest first. */
 static void start_ready(aws_client *c)
 {
 	double now = aws_monotonic_now();
 	aws_pending *last = c->pending;
 	while (last && last->next)
 		last = last->next;
-	for (aws_pending *p = last; p; p = p->prev) {
+	for (aws_pending *p = last; p; p = p->prev)
 		if (p->state == P_BACKOFF && p->wake_at <= now)
 			p->state = P_QUEUED;
-		if (p->state != P_QUEUED || in_flight_to(c, p->x.op->service) >= c->cfg.max_concurrent)
-			continue;
-		start_attempt(p);
-		if (p->state == P_DONE && p->rc == 0)
-			after_failure(p); /* the transfer did not start: as a transport failure */
-	}
+	start_class(c, last, 1);
+	start_class(c, last, 0);
 }
 
 /* stack: ctx, nil */
@@ -1179,7 +1199,7 @@ static aws_pending *start_failed(aws_pending *p, lua_State *L, int raise, aws_er
 }
 
 aws_pending *aws_call_start(aws_client *c, lua_State *L, const aws_operation *op, int params, void *ud,
-			    aws_error *err)
+			    int first, aws_error *err)
 {
 	aws_pending *p = calloc(1, sizeof(*p));
 	if (!p) {
@@ -1193,6 +1213,7 @@ aws_pending *aws_call_start(aws_client *c, lua_State *L, const aws_operation *op
 	x->op = op;
 	x->err = &p->err;
 	x->ud = ud;
+	p->first = first != 0;
 	x->t0 = aws_monotonic_now();
 	x->params = lua_absindex(L, params);
 	x->max_attempts = c->cfg.max_attempts;

@@ -36,7 +36,11 @@ typedef struct aws_call_record {
 	const char *error_code; /* NULL on success */
 	int attempts;
 	double ms;
-	double start;  /* CLOCK_MONOTONIC seconds when the call started */
+	double start;  /* CLOCK_MONOTONIC seconds when the call was asked for */
+	double sent;   /* CLOCK_MONOTONIC seconds when its first attempt was
+			* handed to the transport (later than start when the
+			* call waited for a slot of its service); 0 when no
+			* attempt was (the call failed before sending) */
 	void *call_ud; /* aws_call_start's ud; NULL for aws_call */
 } aws_call_record;
 
@@ -104,7 +108,12 @@ void aws_client_use_credentials(aws_client *c, const aws_credentials *creds);
  * finished. The retry policy, credential refresh, clock-skew correction,
  * the deadline and the observer are those of aws_call. At most
  * max_concurrent requests to one service are in flight; the others wait
- * their turn in the order they were started.
+ * their turn: the calls started with first set before all others, and
+ * within each of the two, in the order they were started (a retry keeps
+ * its call's place). Connections to one host are capped too, at
+ * max_concurrent times the model's services, so that with one endpoint
+ * for every service (endpoint_url) that cap never binds first (libcurl
+ * 8.21 does not apply it to the shared connection pool at all: multi.h).
  *
  * Ownership: the client owns every aws_pending until aws_client_wait
  * returns it; then the caller owns it and frees it with aws_pending_free,
@@ -117,10 +126,13 @@ typedef struct aws_pending aws_pending;
 /* Starts op with the parameter table at index params of L (read only
  * during this call). Returns the call in flight, or NULL with err filled
  * when it failed before anything was sent (the observer is told then).
- * ud comes back in aws_pending_ud and in the observer's record. May raise
- * only out of memory in L, after freeing what it allocated. */
+ * ud comes back in aws_pending_ud and in the observer's record. first
+ * (0 or 1): while it waits for a slot of its service, the call goes before
+ * every waiting call started without it (a critical chain's calls before
+ * those made beside it). May raise only out of memory in L, after freeing
+ * what it allocated. */
 aws_pending *aws_call_start(aws_client *c, lua_State *L, const aws_operation *op, int params, void *ud,
-			    aws_error *err);
+			    int first, aws_error *err);
 
 /* Drives the calls in flight until one is finished, or until the
  * CLOCK_MONOTONIC time until (0: no bound but the calls' own). Returns the

@@ -5,8 +5,11 @@
  * Connections: a share handle gives every transfer, and the client's
  * one-at-a-time handle (http_client_set_share), the same connection cache
  * (keep-alive, reused per host), TLS session cache (a second connection to a
- * host resumes the session) and DNS cache; CURLMOPT_MAX_HOST_CONNECTIONS caps
- * the connections to one host (transfers beyond it wait in curl's queue).
+ * host resumes the session) and DNS cache. CURLMOPT_MAX_HOST_CONNECTIONS is
+ * set (transfers beyond it would wait in curl's queue), but libcurl (8.21)
+ * takes the limits of a pool a share handle holds from the share, which
+ * has none: as built, no cap per host applies, and the caller's caps (the
+ * client's per service) are the ones that bind.
  *
  * Ownership: http_multi owns its handles and every transfer's easy handle
  * and header list. A transfer borrows its http_request's URL and body, and

@@ -48,9 +48,12 @@ static void journal_call_head(jw *w, const char *step, const char *op, int write
 	jw_raw(w, params->len ? params->data : "null");
 }
 
-/* The client's observer: one line per call it sent, with when it started
- * and ended (ms from the run's start). A call started inside aws.all
- * (call_ud) carries its own step, parameters and order key. */
+/* The client's observer: one line per call it sent, with when it was
+ * asked for (start_ms), when its first attempt was sent (sent_ms: later
+ * when it waited for a slot of its service; null when nothing was sent)
+ * and when it ended (end_ms), each in ms from the run's start. A call
+ * started inside aws.all (call_ud) carries its own step, parameters and
+ * order key. */
 void host_observe(void *ud, const aws_call_record *rec)
 {
 	runner *r = ud;
@@ -75,6 +78,11 @@ void host_observe(void *ud, const aws_call_record *rec)
 	double start_ms = (rec->start - rn->t0) * 1000;
 	jw_key(w, "start_ms");
 	jw_num(w, round(start_ms * 10) / 10);
+	jw_key(w, "sent_ms");
+	if (rec->sent > 0)
+		jw_num(w, round((rec->sent - rn->t0) * 10000) / 10);
+	else
+		jw_null(w);
 	jw_key(w, "end_ms");
 	jw_num(w, round((start_ms + rec->ms) * 10) / 10);
 	jw_field_str(w, "error", rec->error_code);
@@ -384,7 +392,7 @@ static int host_start(void *ud, lua_State *L, const allow_entry *e, int params, 
 	c->keep = e->access == ALLOW_READ && sandbox_call_cached(rn->sb);
 	rn->calls++;
 	/* aws_call_start raises only out of memory; the sandbox stops then */
-	c->p = aws_call_start(r->o.client, L, op, params, c, err);
+	c->p = aws_call_start(r->o.client, L, op, params, c, sandbox_call_first(rn->sb), err);
 	if (!c->p) {
 		free_run_call(c); /* the observer journaled the failure */
 		account_explain_error(rn, err);

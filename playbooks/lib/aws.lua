@@ -58,7 +58,9 @@ end
 --                             returns a value (that value), for at most
 --                             seconds (then nil). A dry run does not wait:
 --                             it plans the wait and answers as if it were met.
-M.all, M.each, M.wait = aws.all, aws.each, aws.wait
+--   aws.first(fn)             fn, whose calls inside aws.all start before the
+--                             others waiting for the same service: the chain.
+M.all, M.each, M.wait, M.first = aws.all, aws.each, aws.wait, aws.first
 
 -- aws.cached(prim) is the read primitive prim whose answer the engine keeps
 -- for the document being run (a `deadbolt run` file of findings, one Lambda

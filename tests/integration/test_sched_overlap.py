@@ -8,7 +8,9 @@ flight together and take less than two answers' time (one after the other
 would take five); the requests of a run share a few kept-alive connections
 (fewer connections than requests); no more than DEADBOLT_MAX_CONCURRENT
 requests to one service are in flight at once; the journal lists the calls
-in the order a sequential run makes them, each with its start and end.
+in the order a sequential run makes them, each with when it was asked for,
+sent and answered; the calls of a function made by aws.first leave a full
+service's queue before older calls made beside it.
 
 What it cannot show: moto answers at once and the fake runs on loopback
 over plain HTTP, so neither TLS session reuse (the share handle's
@@ -141,6 +143,27 @@ GROUPS_PLAYBOOK = textwrap.dedent("""\
     """)
 
 
+FIRST_PLAYBOOK = textwrap.dedent("""\
+    -- Test playbook: the chain (aws.first) before the calls made beside it.
+    return {
+      name = "first",
+      handles = { { finding_type = "^Test:EC2/First" } },
+      steps = {
+        { name = "first", run = function(ctx)
+            aws.all {
+              function() ec2.describe_volumes {}; ec2.describe_snapshots { OwnerIds = { "self" } } end,
+              function() ec2.describe_instances {} end,
+              aws.first(function()
+                ec2.describe_security_groups { GroupNames = { "default" } }
+                ec2.describe_network_interfaces {}
+              end),
+            }
+          end },
+      },
+    }
+    """)
+
+
 class OverlapCase(WorldTestCase):
     def setUp(self):
         super().setUp()
@@ -153,6 +176,8 @@ class OverlapCase(WorldTestCase):
             f.write(SPIN_PLAYBOOK)
         with open(os.path.join(self.dir, "groups.lua"), "w") as f:
             f.write(GROUPS_PLAYBOOK)
+        with open(os.path.join(self.dir, "first.lua"), "w") as f:
+            f.write(FIRST_PLAYBOOK)
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.world.control("/__fake/reset", {})
 
@@ -229,6 +254,25 @@ class TestCallsOverlap(OverlapCase):
         first = calls[1]  # the slow one: the others started before it ended
         self.assertTrue(all(c["start_ms"] < first["end_ms"] for c in calls[2:6]), calls[1:6])
 
+    def test_journal_says_when_a_call_waiting_for_a_slot_was_sent(self):
+        # Two EC2 requests at a time: of the six of aws.each, four wait for
+        # a slot. start_ms is when each was asked for (all at once), sent_ms
+        # when it went (a delay later for the ones that waited).
+        self.world.fault("DescribeInstances", "slow", count=6, delay_ms=DELAY_MS)
+        result = self.run_playbook(env={"DEADBOLT_MAX_CONCURRENT": "2"})
+        calls = [l for l in result.lines if l["event"] == "aws_call"]
+        for c in calls:
+            self.assertLessEqual(c["start_ms"], c["sent_ms"], c)
+            self.assertLessEqual(c["sent_ms"], c["end_ms"], c)
+        six = [c for c in calls if c["op"] == "ec2.DescribeInstances"]
+        self.assertEqual(len(six), 6)
+        self.assertLess(max(c["start_ms"] for c in six) - min(c["start_ms"] for c in six), DELAY_MS / 2, six)
+        waited = [c for c in six if c["sent_ms"] - c["start_ms"] >= DELAY_MS * 0.9]
+        self.assertEqual(len(waited), 4, six)
+        ends = sorted(c["end_ms"] for c in six)
+        for c in waited:  # sent only once an earlier one was answered
+            self.assertGreaterEqual(c["sent_ms"] + 1, ends[0], c)
+
     def test_saves_are_in_sequential_order_whatever_order_answers_come(self):
         # a's answer comes last, b's second, c's first: the saves happen
         # c, b, a; a sequential run makes them a, b, c.
@@ -243,6 +287,23 @@ class TestCallsOverlap(OverlapCase):
             "DescribeSecurityGroups", "DescribeIamInstanceProfileAssociations", "DescribeNetworkInterfaces"))
         self.assertLess(c, b)
         self.assertLess(b, a)
+
+
+class TestChainFirst(OverlapCase):
+    def test_chain_calls_go_before_older_calls_made_beside_it(self):
+        # One EC2 request at a time. The chain (aws.first) is the third
+        # function: its first call goes first, and its second, asked for
+        # after the two beside it, still goes before them.
+        result = self.run_playbook(ftype="Test:EC2/First", env={"DEADBOLT_MAX_CONCURRENT": "1"})
+        step = [l for l in result.lines if l["event"] == "step"][0]
+        self.assertEqual(step["status"], "ok", step)
+        sent = [e["action"] for e in self.world.log() if e["service"] == "ec2"]
+        self.assertEqual(sent[:2], ["DescribeSecurityGroups", "DescribeNetworkInterfaces"], sent)
+        self.assertEqual(sorted(sent[2:]), ["DescribeInstances", "DescribeSnapshots", "DescribeVolumes"])
+        # the journal keeps a sequential run's order
+        ops = [l["op"] for l in result.lines if l["event"] == "aws_call"]
+        self.assertEqual(ops, ["ec2.DescribeVolumes", "ec2.DescribeSnapshots", "ec2.DescribeInstances",
+                               "ec2.DescribeSecurityGroups", "ec2.DescribeNetworkInterfaces"])
 
 
 class TestRetriesInsideAll(OverlapCase):

@@ -42,6 +42,8 @@ typedef struct fake {
 	int cancelled;
 	int begins, ends;
 	char started[512];   /* tags, in start order */
+	char firsts[512];    /* the tags of the calls handed over as first (sandbox_call_first) */
+	sandbox *sb;
 	char orders[2048];   /* "tag=order\n" in start order */
 	char log[1024];
 } fake;
@@ -94,6 +96,10 @@ static int fake_start(void *ud, lua_State *L, const allow_entry *e, int params, 
 	snprintf(f->started + n, sizeof(f->started) - n, "%s ", c->tag);
 	n = strlen(f->orders);
 	snprintf(f->orders + n, sizeof(f->orders) - n, "%s=%s\n", c->tag, c->order);
+	if (sandbox_call_first(f->sb)) {
+		n = strlen(f->firsts);
+		snprintf(f->firsts + n, sizeof(f->firsts) - n, "%s ", c->tag);
+	}
 	if (++f->in_flight > f->max_in_flight)
 		f->max_in_flight = f->in_flight;
 	*pending = c;
@@ -155,6 +161,7 @@ static sandbox *new_sandbox(fake *f, const sandbox_limits *lim)
 	sandbox *sb = sandbox_new(lim, &host, NULL, err, sizeof(err));
 	ck_assert_msg(sb != NULL, "%s", err);
 	sandbox_set_async(sb, &async);
+	f->sb = sb;
 	return sb;
 }
 
@@ -541,6 +548,116 @@ START_TEST(without_async_host_nested_all_runs_depth_first)
 }
 END_TEST
 
+/* aws.first: the chain's calls are handed over as first, with those of
+ * the aws.all it nests; a function marked when it runs aws.first inline is
+ * marked only while fn runs; the functions marked from the start are
+ * resumed first; order keys do not change. */
+START_TEST(first_marks_its_calls_and_those_of_its_nested_all)
+{
+	fake f;
+	sandbox_limits l = limits();
+	sandbox *sb = new_sandbox(&f, &l);
+	char out[128], err[512];
+	sandbox_status st = run(sb,
+		"local r = aws.all {\n"
+		"  function() return " CALL("a", 50) ".tag end,\n"
+		"  aws.first(function()\n"
+		"    local b = " CALL("b", 50) ".tag\n"
+		"    local inner = aws.all { function() return " CALL("c", 10) ".tag end,\n"
+		"                            function() return " CALL("d", 10) ".tag end }\n"
+		"    return b .. inner[1] .. inner[2]\n"
+		"  end),\n"
+		"  function()\n"
+		"    local e = aws.first(function(x) return " CALL("e", 10) ".tag .. x, 'more' end)('!')\n"
+		"    return e .. " CALL("f", 10) ".tag\n"
+		"  end,\n"
+		"}\n"
+		"return r[1] .. ',' .. r[2] .. ',' .. r[3]",
+		out, sizeof(out), err, sizeof(err));
+	ck_assert_msg(st == SANDBOX_OK, "%s", err);
+	ck_assert_str_eq(out, "a,bcd,e!f");
+	ck_assert_msg(strncmp(f.started, "b a e ", 6) == 0, "the function marked first runs first: %s", f.started);
+	ck_assert_str_eq(f.firsts, "b e c d ");
+	ck_assert_msg(strstr(f.orders, "b=00000002.00000001\n") && strstr(f.orders, "a=00000001.00000001\n") &&
+			      strstr(f.orders, "c=00000002.00000002.00000001.00000001\n"),
+		      "%s", f.orders);
+	sandbox_free(sb);
+}
+END_TEST
+
+/* Outside aws.all, aws.first(fn) is fn: arguments, results and errors go
+ * through, the call is sent as any other. */
+START_TEST(first_outside_all_is_fn_itself)
+{
+	fake f;
+	sandbox_limits l = limits();
+	sandbox *sb = new_sandbox(&f, &l);
+	char out[128], err[512];
+	sandbox_status st = run(sb,
+		"local one, two = aws.first(function(x, y) return " CALL("g", 0) ".tag .. x, y end)('1', 2)\n"
+		"local ok, e = pcall(aws.first(function() error('boom', 0) end))\n"
+		"local bad = pcall(aws.first, 5)\n"
+		"return one .. two .. tostring(ok) .. e .. tostring(bad)",
+		out, sizeof(out), err, sizeof(err));
+	ck_assert_msg(st == SANDBOX_OK, "%s", err);
+	ck_assert_str_eq(out, "g12falseboomfalse");
+	ck_assert_int_eq(f.sync_calls, 1);
+	ck_assert_str_eq(f.firsts, "");
+	sandbox_free(sb);
+}
+END_TEST
+
+/* A dry run (no async host): aws.first changes nothing of the sequential
+ * order. */
+START_TEST(without_async_host_first_runs_in_order)
+{
+	fake f;
+	sandbox_limits l = limits();
+	char out[64], err[512];
+	sandbox_host host = {fake_call, fake_log, &f};
+	memset(&f, 0, sizeof(f));
+	sandbox *sb = sandbox_new(&l, &host, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(sb);
+	ck_assert_int_eq(run(sb,
+		"local seen = {}\n"
+		"aws.all {\n"
+		"  function() seen[#seen+1] = 'a' end,\n"
+		"  aws.first(function() seen[#seen+1] = 'b1'\n"
+		"    aws.all { function() seen[#seen+1] = 'x' end, aws.first(function() seen[#seen+1] = 'y' end) }\n"
+		"    seen[#seen+1] = 'b2' end),\n"
+		"  function() seen[#seen+1] = 'c' end,\n"
+		"}\n"
+		"return table.concat(seen, ' ')", out, sizeof(out), err, sizeof(err)), SANDBOX_OK);
+	ck_assert_str_eq(out, "a b1 x y b2 c");
+	sandbox_free(sb);
+}
+END_TEST
+
+/* A budget error inside fn is still a budget error, in or out of aws.all. */
+START_TEST(first_does_not_catch_a_budget)
+{
+	fake f;
+	sandbox_limits l = limits();
+	l.instructions = 200000;
+	sandbox *sb = new_sandbox(&f, &l);
+	char out[64], err[512];
+	sandbox_status st = run(sb,
+		"pcall(aws.all, { aws.first(function() while true do end end) })\n"
+		"return 'not reached'",
+		out, sizeof(out), err, sizeof(err));
+	ck_assert_int_eq(st, SANDBOX_BUDGET);
+	ck_assert_msg(strstr(err, "instructions"), "%s", err);
+	sandbox_free(sb);
+	sb = new_sandbox(&f, &l);
+	st = run(sb,
+		"pcall(aws.all, { function() pcall(aws.first(function() while true do end end)) end })\n"
+		"return 'not reached'",
+		out, sizeof(out), err, sizeof(err));
+	ck_assert_int_eq(st, SANDBOX_BUDGET);
+	sandbox_free(sb);
+}
+END_TEST
+
 /* A function of aws.all waiting for its answer, resumed or closed by
  * another one, would run on with a made-up answer: refused. */
 START_TEST(another_function_cannot_resume_or_close_a_waiting_one)
@@ -601,6 +718,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, without_async_host_nested_all_runs_depth_first);
 	tcase_add_test(tc, another_function_cannot_resume_or_close_a_waiting_one);
 	tcase_add_test(tc, log_order_keys_are_given_inside_all_only);
+	tcase_add_test(tc, first_marks_its_calls_and_those_of_its_nested_all);
+	tcase_add_test(tc, first_outside_all_is_fn_itself);
+	tcase_add_test(tc, without_async_host_first_runs_in_order);
+	tcase_add_test(tc, first_does_not_catch_a_budget);
 	suite_add_tcase(s, tc);
 	return s;
 }
