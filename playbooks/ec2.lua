@@ -50,12 +50,16 @@
 --        (2) shows the quarantine profile, removed beside (b)-(c) when no
 --        other run holds the lock; and every ENI gets the two moves (d),
 --        those already in the isolation group too.
---      Beside the chain, in the same step, from its first round trip:
---        - capture_screenshot: the console as the attacker left it, asked
+--      The chain's calls go first when a service's concurrent calls are at
+--      their cap (aws.first). Beside the chain, in the same step, from its
+--      first round trip:
+--        - keep_evidence_early: the console as the attacker left it, asked
 --          for before anything changes. One attempt with a short deadline
 --          (config.ec2.screenshot): a failing or slow screenshot never
 --          delays isolation; a transient failure is tried again after it
 --          (two more attempts: three in all, the client's usual number).
+--          Beside it the evidence manifest is looked up and, when absent,
+--          the instance record stored, then the screenshot in hand.
 --        - protect_instance: termination and stop protection, shutdown
 --          behaviour "stop", DeleteOnTermination=false (a read and a write:
 --          two round trips, so in practice done before the first move at
@@ -63,9 +67,14 @@
 --          an attacker who runs `shutdown` on an instance whose shutdown
 --          behaviour is "terminate" would destroy it and its disks. A
 --          failure here does not fail isolation: the next step redoes it.
+--        - look_ahead: the reads step 5 decides on (Auto Scaling groups,
+--          profile associations, load balancers, target groups and their
+--          targets, the finding's snapshots, the SSM agent, the quarantine
+--          role), so that step 5 only writes.
 --   4. protect_instance — what failed beside isolation, again, with the
 --      client's usual retries (no call when it all succeeded).
---   5. cut_ties_and_keep_evidence — together, right after isolation:
+--   5. cut_ties_and_keep_evidence — together, right after isolation, on
+--      the reads made beside it (a read that failed there is made again):
 --      detach_from_auto_scaling (an isolated instance fails its health
 --      checks and Auto Scaling would terminate it; termination protection
 --      does not stop Auto Scaling), remove_instance_profile (no new
@@ -74,7 +83,7 @@
 --      classic load balancers and target groups (no traffic sent to an
 --      instance that cannot answer), tag_instance, snapshot_volumes (every
 --      volume at once; CreateSnapshot returns at once, the copy is AWS's),
---      store_evidence (the instance record at once, and beside it the
+--      store_evidence (what was not stored beside isolation, and the
 --      screenshot again if its one quick attempt failed transiently; the
 --      screenshot object once that retry has ended; then the SHA-256
 --      manifest of what was stored: a failing screenshot holds up only the
@@ -97,7 +106,7 @@
 --      forensics/<quarantine RoleId>:<instance id>/, the one prefix the
 --      quarantine role lets that instance's session write (template.yaml).
 --      end_forensics is its own step so that it runs even when the commands
---      failed: it revokes every egress rule of the isolation groups and
+--      failed (and only when this run opened the window): it revokes every egress rule of the isolation groups and
 --      takes the quarantine profile off, then moves the ENIs again and
 --      revokes the quarantine role's older sessions (revoke_quarantine_sessions).
 --   7. notify — one summary. (A finding only notified about, or with
@@ -581,13 +590,31 @@ local function beside(ctx, name, fn)
   end
 end
 
-local function detach_from_auto_scaling(ctx)
-  local id = ctx.state.instance_id
-  local r = autoscaling.describe_auto_scaling_instances { InstanceIds = { id } }
+-- The reads of the step after isolation, made beside isolation
+-- (look_ahead): ahead(ctx, name, find) is find(ctx)'s answer as look_ahead
+-- read it, or read now when it was not read then (an evidence-only
+-- response does not isolate) or that read failed.
+local function ahead(ctx, name, find)
+  local got = ctx.state.ahead and ctx.state.ahead[name]
+  if got then
+    return got[1]
+  end
+  return find(ctx)
+end
+
+-- The Auto Scaling groups the instance is in.
+local function auto_scaling_groups(ctx)
+  local r = autoscaling.describe_auto_scaling_instances { InstanceIds = { ctx.state.instance_id } }
   local names = {}
   for _, a in ipairs(r.AutoScalingInstances or {}) do
     names[#names + 1] = a.AutoScalingGroupName
   end
+  return names
+end
+
+local function detach_from_auto_scaling(ctx)
+  local id = ctx.state.instance_id
+  local names = ahead(ctx, "detach_from_auto_scaling", auto_scaling_groups)
   if #names == 0 then
     return
   end
@@ -599,9 +626,13 @@ local function detach_from_auto_scaling(ctx)
   end)
 end
 
+local function instance_profile_associations(ctx)
+  return profile_associations(ctx.state.instance_id)
+end
+
 local function remove_instance_profile(ctx)
   local associations, quarantine = {}, ctx.env.QUARANTINE_PROFILE_ARN
-  for _, a in ipairs(profile_associations(ctx.state.instance_id)) do
+  for _, a in ipairs(ahead(ctx, "remove_instance_profile", instance_profile_associations)) do
     if quarantine and a.IamInstanceProfile and a.IamInstanceProfile.Arn == quarantine then
       -- deadbolt's own, put there by a run of another finding for its
       -- forensics: not the instance's profile, neither saved nor removed
@@ -624,9 +655,9 @@ local function remove_instance_profile(ctx)
   end)
 end
 
-local function deregister_from_load_balancers(ctx)
-  local id = ctx.state.instance_id
-  local names = {}
+-- The classic load balancers the instance is registered with.
+local function classic_load_balancers(ctx)
+  local id, names = ctx.state.instance_id, {}
   -- every finding of a document asks the same: listed once (aws.cached)
   for _, lb in ipairs(aws.all_pages(aws.cached(elb.describe_load_balancers), {}, "LoadBalancerDescriptions")) do
     for _, member in ipairs(lb.Instances or {}) do
@@ -635,6 +666,12 @@ local function deregister_from_load_balancers(ctx)
       end
     end
   end
+  return names
+end
+
+local function deregister_from_load_balancers(ctx)
+  local id = ctx.state.instance_id
+  local names = ahead(ctx, "deregister_from_load_balancers", classic_load_balancers)
   if #names == 0 then
     return
   end
@@ -645,7 +682,9 @@ local function deregister_from_load_balancers(ctx)
   end)
 end
 
-local function deregister_from_target_groups(ctx)
+-- The instance's registrations in target groups, in listing order:
+-- { { TargetGroupArn =, Targets = { { Id =, Port = } } } }.
+local function target_registrations(ctx)
   local id, vpc = ctx.state.instance_id, ctx.state.instance.VpcId
   local candidates = {}
   for _, tg in ipairs(aws.all_pages(aws.cached(elbv2.describe_target_groups), {}, "TargetGroups")) do
@@ -670,6 +709,11 @@ local function deregister_from_target_groups(ctx)
   for _, tg in ipairs(candidates) do
     registrations[#registrations + 1] = found[tg.TargetGroupArn]
   end
+  return registrations
+end
+
+local function deregister_from_target_groups(ctx)
+  local registrations = ahead(ctx, "deregister_from_target_groups", target_registrations)
   if #registrations == 0 then
     return
   end
@@ -713,24 +757,38 @@ end
 
 -- snapshot_volumes: one DescribeSnapshots for every volume (those this
 -- finding already has), then every missing snapshot at once.
-local function snapshot_volumes(ctx)
-  local id = ctx.state.instance_id
-  local finding_tag = cfg.tags.finding_id or "deadbolt:finding-id"
-  local volumes, ids = ebs_volumes(ctx.state.instance), {}
-  if #volumes == 0 then
-    return
-  end
-  for i, v in ipairs(volumes) do
+-- The tag that names a snapshot's finding.
+local function snapshot_finding_tag()
+  return cfg.tags.finding_id or "deadbolt:finding-id"
+end
+
+-- The snapshots this finding already has, by volume id.
+local function finding_snapshots(ctx)
+  local ids = {}
+  for i, v in ipairs(ebs_volumes(ctx.state.instance)) do
     ids[i] = v.volume
+  end
+  if #ids == 0 then
+    return {}
   end
   local existing = ec2.describe_snapshots {
     OwnerIds = { "self" },
-    Filters = { { Name = "volume-id", Values = ids }, { Name = "tag:" .. finding_tag, Values = { ctx.id } } },
+    Filters = { { Name = "volume-id", Values = ids }, { Name = "tag:" .. snapshot_finding_tag(), Values = { ctx.id } } },
   }
   local have = {}
   for _, snap in ipairs(existing.Snapshots or {}) do
     have[snap.VolumeId] = snap.SnapshotId
   end
+  return have
+end
+
+local function snapshot_volumes(ctx)
+  local id, finding_tag = ctx.state.instance_id, snapshot_finding_tag()
+  local volumes = ebs_volumes(ctx.state.instance)
+  if #volumes == 0 then
+    return
+  end
+  local have = ahead(ctx, "snapshot_volumes", finding_snapshots)
   aws.each(volumes, function(v)
     if have[v.volume] then
       note(ctx, "%s already has snapshot %s for this finding", v.volume, have[v.volume])
@@ -791,11 +849,66 @@ local function store_screenshot(ctx, bucket, prefix, notes)
   return evidence.put(bucket, prefix .. "screenshot.b64", ctx.state.screenshot, "text/plain")
 end
 
--- store_evidence: the instance record at once, while the screenshot is
+-- What of this finding's evidence is stored, kept across the two steps
+-- that store it: before (whether its manifest existed already: nil until
+-- read), record and screenshot (their manifest entries), screenshot_done,
+-- notes.
+local function evidence_kept(ctx)
+  ctx.state.evidence_kept = ctx.state.evidence_kept or { notes = {} }
+  return ctx.state.evidence_kept
+end
+
+-- The evidence objects not stored yet, at once: the instance record and,
+-- with screenshot, the screenshot as it is in hand (or a note of why there
+-- is none); nothing when the finding's manifest exists (a run before this
+-- one stored its evidence: never overwritten).
+local function store_objects(ctx, bucket, prefix, kept, screenshot)
+  if kept.before == nil then
+    kept.before = evidence.exists(bucket, prefix .. config.evidence.manifest)
+  end
+  if kept.before then
+    return
+  end
+  aws.all {
+    function()
+      if not kept.record then
+        kept.record = evidence.put(bucket, prefix .. "describe-instances.json", json.encode(ctx.state.record),
+          "application/json")
+      end
+    end,
+    function()
+      if screenshot and not kept.screenshot_done then
+        kept.screenshot = store_screenshot(ctx, bucket, prefix, kept.notes)
+        kept.screenshot_done = true
+      end
+    end,
+  }
+end
+
+-- keep_evidence_early, beside isolation: the screenshot's one quick attempt
+-- and, with a bucket, the manifest's lookup then the instance record, at
+-- once; then the screenshot object, unless it is to be asked for again
+-- after isolation. A failure here is redone by store_evidence.
+local function keep_evidence_early(ctx)
+  local bucket = ctx.env.ARTIFACT_BUCKET
+  if not bucket then
+    return capture_screenshot(ctx, true)
+  end
+  local prefix, kept = evidence.prefix(ctx, ctx.state.instance_id), evidence_kept(ctx)
+  aws.all {
+    function() capture_screenshot(ctx, true) end,
+    function() store_objects(ctx, bucket, prefix, kept, false) end,
+  }
+  if not ctx.state.screenshot_again then
+    store_objects(ctx, bucket, prefix, kept, true)
+  end
+end
+
+-- store_evidence: what keep_evidence_early did not store (all of it when
+-- the instance was not isolated: evidence only), while the screenshot is
 -- asked for again (when it was not taken beside isolation, or its one
--- quick attempt failed transiently); the screenshot object beside the
--- record when it was already in hand, else once its retry has ended; then
--- the manifest naming what was stored, with its SHA-256.
+-- quick attempt failed transiently); the screenshot object once in hand;
+-- then the manifest naming what was stored, with its SHA-256.
 local function store_evidence(ctx)
   local bucket = ctx.env.ARTIFACT_BUCKET
   local again = not ctx.state.screenshot_tried or ctx.state.screenshot_again
@@ -806,39 +919,27 @@ local function store_evidence(ctx)
     note(ctx, "no ARTIFACT_BUCKET: the instance record and screenshot were not stored")
     return
   end
-  local prefix = evidence.prefix(ctx, ctx.state.instance_id)
+  local prefix, kept = evidence.prefix(ctx, ctx.state.instance_id), evidence_kept(ctx)
   ctx.state.evidence_location = string.format("s3://%s/%s", bucket, prefix)
-  local artifacts, notes = {}, {}
   aws.all {
     function()
       if again then
         capture_screenshot(ctx, false)
       end
     end,
-    function()
-      if evidence.exists(bucket, prefix .. config.evidence.manifest) then
-        ctx.state.evidence_stored_before = true
-        return
-      end
-      local uploads = { function()
-        return evidence.put(bucket, prefix .. "describe-instances.json", json.encode(ctx.state.record),
-          "application/json")
-      end }
-      if not again then
-        uploads[2] = function() return store_screenshot(ctx, bucket, prefix, notes) end
-      end
-      local stored = aws.all(uploads)
-      artifacts[1], artifacts[2] = stored[1], stored[2]
-    end,
+    function() store_objects(ctx, bucket, prefix, kept, not again) end,
   }
-  if ctx.state.evidence_stored_before then
+  if kept.before then
     note(ctx, "evidence for this finding is already at s3://%s/%s: not overwritten", bucket, prefix)
     return
   end
   if again then
-    artifacts[#artifacts + 1] = store_screenshot(ctx, bucket, prefix, notes)
+    store_objects(ctx, bucket, prefix, kept, true)
   end
-  local key = evidence.write_manifest(ctx, bucket, prefix, ctx.state.instance_id, artifacts, notes)
+  local artifacts = {}
+  artifacts[#artifacts + 1] = kept.record
+  artifacts[#artifacts + 1] = kept.screenshot
+  local key = evidence.write_manifest(ctx, bucket, prefix, ctx.state.instance_id, artifacts, kept.notes)
   note(ctx, "evidence stored: %d object(s), manifest s3://%s/%s", #artifacts, bucket, key)
 end
 
@@ -867,10 +968,33 @@ local function quarantine_role(ctx)
   return { name = name, id = r.Role.RoleId }
 end
 
+-- The reads check_forensic_access decides on, together: whether the
+-- commands' record exists, the SSM agent, and for a contained instance the
+-- quarantine role. nil when there is nothing to read (no bucket, the
+-- instance not running).
+local function forensic_facts(ctx)
+  local id, bucket = ctx.state.instance_id, ctx.env.ARTIFACT_BUCKET
+  local state = ctx.state.instance.State and ctx.state.instance.State.Name
+  if not bucket or state ~= "running" then
+    return nil
+  end
+  local facts = {}
+  aws.all {
+    function() facts.ran = evidence.exists(bucket, evidence.prefix(ctx, id) .. "forensic-commands.json") end,
+    function() facts.agent = forensics.agent(id) end,
+    function()
+      if ctx.state.response == "contain" and ctx.env.QUARANTINE_PROFILE_ARN then
+        facts.role, facts.role_why = quarantine_role(ctx)
+      end
+    end,
+  }
+  return facts
+end
+
 -- check_forensic_access: whether the forensic commands can and should run
 -- (ctx.state.forensics): a bucket for their output, not run already for
 -- this finding, the instance running and managed by SSM, and for a
--- contained instance the quarantine role. The reads together.
+-- contained instance the quarantine role.
 local function check_forensic_access(ctx)
   local id, bucket = ctx.state.instance_id, ctx.env.ARTIFACT_BUCKET
   local prefix = evidence.prefix(ctx, id)
@@ -881,22 +1005,10 @@ local function check_forensic_access(ctx)
   elseif state ~= "running" then
     why_not = string.format("%s is %s", id, tostring(state))
   else
-    local role_why
-    local found = aws.all {
-      function() return evidence.exists(bucket, prefix .. "forensic-commands.json") end,
-      function() return forensics.agent(id) or false end,
-      function()
-        if ctx.state.response == "contain" and ctx.env.QUARANTINE_PROFILE_ARN then
-          local role, why = quarantine_role(ctx)
-          role_why = why
-          return role or false
-        end
-        return false
-      end,
-    }
-    local ran, agent = found[1], found[2]
-    ctx.state.quarantine_role = found[3] or nil
-    if ran then
+    local facts = ahead(ctx, "check_forensic_access", forensic_facts)
+    local agent, role_why = facts.agent, facts.role_why
+    ctx.state.quarantine_role = facts.role
+    if facts.ran then
       why_not = string.format("they already ran for this finding (s3://%s/%sforensic-commands.json)", bucket, prefix)
     elseif not agent then
       why_not = string.format("%s is not managed by SSM", id)
@@ -976,6 +1088,46 @@ local function revoke_quarantine_sessions(ctx)
   }
   note(ctx, "policy %s on the quarantine role %s denies every session issued before %s%s", config.iam.revoke_policy_name,
     role.name, at, #others > 0 and (" except those of " .. table.concat(others, ",") .. ", whose forensics are under way") or "")
+end
+
+-- The tasks of cut_ties_and_keep_evidence, in order. find: the reads a
+-- task decides on, which look_ahead makes beside isolation.
+local CUT_TIES = {
+  { name = "detach_from_auto_scaling", run = detach_from_auto_scaling, find = auto_scaling_groups,
+    when = function(ctx) return containing(ctx) and cfg.detach_from_auto_scaling end },
+  { name = "remove_instance_profile", run = remove_instance_profile, find = instance_profile_associations,
+    when = function(ctx) return containing(ctx) and cfg.remove_instance_profile end },
+  { name = "deregister_from_load_balancers", run = deregister_from_load_balancers, find = classic_load_balancers,
+    when = function(ctx) return containing(ctx) and cfg.deregister_from_load_balancers end },
+  { name = "deregister_from_target_groups", run = deregister_from_target_groups, find = target_registrations,
+    when = function(ctx) return containing(ctx) and cfg.deregister_from_load_balancers end },
+  { name = "tag_instance", run = tag_instance },
+  { name = "snapshot_volumes", run = snapshot_volumes, find = finding_snapshots,
+    when = function() return cfg.snapshots end },
+  { name = "store_evidence", run = store_evidence },
+  { name = "check_forensic_access", run = check_forensic_access, find = forensic_facts,
+    when = function() return config.forensics.enabled end },
+}
+
+-- look_ahead, beside isolation: the reads of the tasks above (their find),
+-- together, so that right after isolation their step only writes. The
+-- lock is held: what they read stays as read unless something other than
+-- deadbolt changes it in the seconds isolation takes. A read that fails
+-- here is made again by its task (ahead).
+local function look_ahead(ctx)
+  ctx.state.ahead = {}
+  local reads = {}
+  for _, task in ipairs(CUT_TIES) do
+    if task.find and (not task.when or task.when(ctx)) then
+      reads[#reads + 1] = function()
+        local ok, found = pcall(task.find, ctx)
+        if ok then
+          ctx.state.ahead[task.name] = { found }
+        end
+      end
+    end
+  end
+  aws.all(reads)
 end
 
 -- ---------------------------------------------------------------------------
@@ -1088,13 +1240,16 @@ return {
       run = function(ctx)
         ctx.state.beside_failed = {}
         local failure
+        -- The chain's calls go before the others' when a service's
+        -- concurrent calls are at their cap (aws.first).
         aws.all {
-          beside(ctx, "capture_screenshot", function() capture_screenshot(ctx, true) end),
+          beside(ctx, "keep_evidence_early", keep_evidence_early),
           beside(ctx, "protect_instance", protect_instance),
-          function()
+          aws.first(function()
             local ok, err = pcall(isolate, ctx)
             failure = not ok and err or nil
-          end,
+          end),
+          beside(ctx, "look_ahead", look_ahead),
         }
         if failure then
           error(failure, 0)
@@ -1114,23 +1269,7 @@ return {
       name = "cut_ties_and_keep_evidence",
       why = "Auto Scaling, the instance profile and the load balancers let go of it; its disks, record and screen are kept; all at once",
       when = responding,
-      run = function(ctx)
-        tasks.run(ctx, {
-          { name = "detach_from_auto_scaling", run = detach_from_auto_scaling,
-            when = function() return containing(ctx) and cfg.detach_from_auto_scaling end },
-          { name = "remove_instance_profile", run = remove_instance_profile,
-            when = function() return containing(ctx) and cfg.remove_instance_profile end },
-          { name = "deregister_from_load_balancers", run = deregister_from_load_balancers,
-            when = function() return containing(ctx) and cfg.deregister_from_load_balancers end },
-          { name = "deregister_from_target_groups", run = deregister_from_target_groups,
-            when = function() return containing(ctx) and cfg.deregister_from_load_balancers end },
-          { name = "tag_instance", run = tag_instance },
-          { name = "snapshot_volumes", run = snapshot_volumes, when = function() return cfg.snapshots end },
-          { name = "store_evidence", run = store_evidence },
-          { name = "check_forensic_access", run = check_forensic_access,
-            when = function() return config.forensics.enabled end },
-        })
-      end,
+      run = function(ctx) tasks.run(ctx, CUT_TIES) end,
     },
     {
       name = "open_forensic_access",
@@ -1138,6 +1277,7 @@ return {
       when = function(ctx) return containing(ctx) and ctx.state.forensics end,
       run = function(ctx)
         local id, profile = ctx.state.instance_id, ctx.env.QUARANTINE_PROFILE_ARN
+        ctx.state.forensic_window = true -- end_forensics closes whatever part of it opened
         validate.instance_profile_arn(profile, "QUARANTINE_PROFILE_ARN")
         ctx.state.forensics = false -- until the agent is reachable
         move_again(ctx, "before the forensic window")
@@ -1204,7 +1344,16 @@ return {
     {
       name = "end_forensics",
       why = "the forensic egress rule and the quarantine profile go as soon as the commands are done",
-      when = containing,
+      -- Without a window of this run's, there is nothing to close: one an
+      -- earlier run left open was closed by isolate_network, and one
+      -- another run holds is that run's.
+      when = function(ctx)
+        local yes, why = containing(ctx)
+        if not yes then
+          return false, why
+        end
+        return ctx.state.forensic_window == true, "this run opened no forensic window"
+      end,
       run = function(ctx)
         local profile, known = ctx.env.QUARANTINE_PROFILE_ARN, ctx.state.quarantine_association
         aws.all {

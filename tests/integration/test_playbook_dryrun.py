@@ -34,6 +34,7 @@ class TestEc2DryRun(DryRunCase):
                             w.env, playbooks=playbooks)
         self.assertEqual([op for op, _ in plan], [
             "s3.PutObject", "s3.PutObject",  # the lock's two windows, beside DescribeInstances, planned as taken
+            "s3.PutObject", "s3.PutObject",  # the instance record and the screenshot, beside isolation
             "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute", "ec2.ModifyInstanceAttribute",
             "ec2.CreateSecurityGroup", "ec2.CreateSecurityGroup",
             "ec2.RevokeSecurityGroupEgress", "ec2.AuthorizeSecurityGroupIngress", "ec2.AuthorizeSecurityGroupEgress",
@@ -42,7 +43,7 @@ class TestEc2DryRun(DryRunCase):
             "autoscaling.DetachInstances", "ec2.DisassociateIamInstanceProfile",
             "elb.DeregisterInstancesFromLoadBalancer", "elbv2.DeregisterTargets", "elbv2.DeregisterTargets",
             "ec2.CreateTags", "ec2.CreateSnapshot", "ec2.CreateSnapshot", "ec2.CreateSnapshot",
-            "s3.PutObject", "s3.PutObject", "s3.PutObject",
+            "s3.PutObject",  # the evidence manifest
             # the forensic window: the two moves again, then the rule and the profile ...
             "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
             "ec2.ModifyNetworkInterfaceAttribute", "ec2.ModifyNetworkInterfaceAttribute",
@@ -57,9 +58,9 @@ class TestEc2DryRun(DryRunCase):
             "sns.Publish"])
         params = [p for _, p in plan]
         self.assertTrue(params[0]["Key"].startswith(f"locks/{ACCOUNT}/") and params[0]["IfNoneMatch"] == "*")
-        self.assertEqual(params[2], {"InstanceId": w.inst.id, "DisableApiTermination": {"Value": True}})
-        self.assertEqual(params[3], {"InstanceId": w.inst.id, "DisableApiStop": {"Value": True}})
-        self.assertEqual(params[14]["ShouldDecrementDesiredCapacity"], False)
+        self.assertEqual(params[4], {"InstanceId": w.inst.id, "DisableApiTermination": {"Value": True}})
+        self.assertEqual(params[5], {"InstanceId": w.inst.id, "DisableApiStop": {"Value": True}})
+        self.assertEqual(params[16]["ShouldDecrementDesiredCapacity"], False)
         # The planned isolation group read back in end_forensics as the plan
         # leaves it (its default egress rule revoked, the forensic rule
         # opened): only the forensic rule is revoked, as in a live run.

@@ -157,7 +157,16 @@ class TestContainment(Ec2Case):
         calls = result.calls()
         evidence = [i for i, c in enumerate(calls) if c["op"] == "s3.PutObject"
                     and c["params"].get("Key", "").startswith("evidence/")]
-        self.assertLess(moves[-1], evidence[0], "evidence objects after isolation (the lock comes before)")
+        locks = [i for i, c in enumerate(calls) if c["op"] == "s3.PutObject"
+                 and c["params"].get("Key", "").startswith("locks/")]
+        self.assertLess(locks[1], evidence[0], "the lock is taken before any evidence object is written")
+        # The record and the screenshot are stored beside isolation, the
+        # manifest naming them once isolation is done.
+        first = evidence[:3]  # then the forensic commands' record and manifest
+        self.assertEqual([calls[i]["step"] for i in first],
+                         ["isolate_network", "isolate_network", "cut_ties_and_keep_evidence"])
+        self.assertTrue(calls[first[-1]]["params"]["Key"].endswith("/manifest.json"))
+        self.assertLess(moves[-1], first[-1], "the manifest after isolation")
         protections = [i for i, op in enumerate(ops) if op == "ec2.ModifyInstanceAttribute"]
         self.assertLess(protections[-1], moves[0], "protected before isolation is visible from inside")
 
@@ -728,11 +737,12 @@ class TestFailures(Ec2Case):
         self.assertEqual(self.world.log("GetConsoleScreenshot")[0]["fault"], "500")
         self.assertEqual(len(self.world.log("GetConsoleScreenshot")), 3, "1 attempt beside isolation, 2 after")
         # The retry holds up only the manifest: the instance record is stored
-        # while it runs, the manifest once it has ended.
-        puts = [c for c in calls if c["op"] == "s3.PutObject" and c["step"] == "cut_ties_and_keep_evidence"]
+        # beside isolation, the manifest once the retry has ended.
+        puts = [c for c in calls if c["op"] == "s3.PutObject" and c["params"]["Key"].startswith("evidence/")]
         record = next(c for c in puts if c["params"]["Key"].endswith("/describe-instances.json"))
         written = next(c for c in puts if c["params"]["Key"].endswith("/manifest.json"))
-        self.assertLess(record["start_ms"], shots[1]["end_ms"], "the record waits for no screenshot")
+        self.assertEqual((record["step"], written["step"]), ("isolate_network", "cut_ties_and_keep_evidence"))
+        self.assertLess(record["start_ms"], shots[1]["start_ms"], "the record waits for no screenshot")
         self.assertGreaterEqual(written["start_ms"], shots[1]["end_ms"], "the manifest follows the retry")
         prefix = f"evidence/123456789012/us-east-1/{self.w.inst.id}/{self.finding['id']}/"
         manifest = json.loads(self.world.s3.get_object(Bucket=self.w.bucket, Key=prefix + "manifest.json")["Body"].read())
