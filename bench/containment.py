@@ -184,7 +184,7 @@ def seed_playbooks(tmp):
 
 def spans(lines):
     """Every sent AWS call as (start, end, attempts, step, op), epoch
-    seconds. A line with start_ms and end_ms (from the run's start: the
+    seconds. A line with sent_ms (else start_ms) and end_ms (from the run's start: the
     engine's scheduler writes lines in a sequential run's order, not when
     each call ended) is placed by those; otherwise it ended at its ts."""
     out, run0 = [], None
@@ -198,9 +198,12 @@ def spans(lines):
             out.append((run0, iso_epoch(ln["ts"]), 1, None, "sts.GetCallerIdentity"))
         if ln.get("event") != "aws_call" or ln.get("dry_run") or not isinstance(ln.get("ms"), (int, float)):
             continue
-        if run0 is not None and isinstance(ln.get("end_ms"), (int, float)) and \
-                isinstance(ln.get("start_ms"), (int, float)):
-            start, end = run0 + ln["start_ms"] / 1000.0, run0 + ln["end_ms"] / 1000.0
+        # sent_ms: when its first attempt went out (a call waiting for a
+        # free slot of its service starts its round trip then, not when
+        # it was asked for: start_ms)
+        sent = ln.get("sent_ms") if isinstance(ln.get("sent_ms"), (int, float)) else ln.get("start_ms")
+        if run0 is not None and isinstance(ln.get("end_ms"), (int, float)) and isinstance(sent, (int, float)):
+            start, end = run0 + sent / 1000.0, run0 + ln["end_ms"] / 1000.0
         else:
             end = iso_epoch(ln["ts"])
             start = end - ln["ms"] / 1000.0

@@ -32,6 +32,13 @@
 #define CREDS_REFRESH_MARGIN_S 300
 #define USER_AGENT "deadbolt/0.1"
 #define ENDPOINT_CACHE_SLOTS 16 /* (service, region) pairs a client talks to */
+/* Requests in flight to one service. EC2 throttles per API, per account and
+ * region, with token buckets of tens to hundreds of requests (AWS, "Request
+ * throttling for the Amazon EC2 API"): eight at once cannot drain one, and
+ * the isolation path's widest round trip (the group lookup, the screenshot,
+ * three attribute reads and two look-ahead reads) fits without the chain
+ * waiting for a slot. */
+#define DEFAULT_MAX_CONCURRENT 8
 
 /* A resolved endpoint: resolving reads the environment and the shared config
  * files, so it is done once per (service, region) for the client's life (the
@@ -103,7 +110,7 @@ aws_client *aws_client_new(const aws_client_config *cfg, aws_error *err)
 	if (c->cfg.max_concurrent <= 0) {
 		const char *env = getenv("DEADBOLT_MAX_CONCURRENT");
 		long n = env ? strtol(env, NULL, 10) : 0;
-		c->cfg.max_concurrent = n > 0 && n <= 64 ? (int)n : 4;
+		c->cfg.max_concurrent = n > 0 && n <= 64 ? (int)n : DEFAULT_MAX_CONCURRENT;
 	}
 	/* The cap that matters is per service (start_ready). In AWS every
 	 * service has a host of its own, so the cap per host (curl's) is only a

@@ -25,7 +25,7 @@ typedef struct aws_client_config {
 	long timeout_ms;          /* per attempt; 0: 10000 */
 	double max_total_s;       /* all attempts of one call; 0: 30 */
 	int max_concurrent;       /* requests in flight to one service (calls that
-				   * overlap); 0: DEADBOLT_MAX_CONCURRENT or 4 */
+				   * overlap); 0: DEADBOLT_MAX_CONCURRENT or 8 */
 } aws_client_config;
 
 /* What the client tells an observer (the journal) after every call. */

@@ -22,7 +22,7 @@ const char CLI_AWS_ENVIRONMENT[] =
 	"                     AUTO_SCALING, ELASTIC_LOAD_BALANCING, ELASTIC_LOAD_BALANCING_V2)\n"
 	"  AWS_MAX_ATTEMPTS   attempts per call (default 3)\n"
 	"  DEADBOLT_MAX_CONCURRENT\n"
-	"                     requests to one service in flight at once, inside aws.all (default 4)\n"
+	"                     requests to one service in flight at once, inside aws.all (default 8)\n"
 	"  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_CREDENTIALS_FULL_URI,\n"
 	"  AWS_CONTAINER_AUTHORIZATION_TOKEN, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE\n"
 	"                     container credentials (ECS, Lambda SnapStart, EKS Pod Identity)\n"

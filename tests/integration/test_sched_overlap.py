@@ -163,6 +163,19 @@ FIRST_PLAYBOOK = textwrap.dedent("""\
     }
     """)
 
+WIDE_PLAYBOOK = textwrap.dedent("""\
+    -- Test playbook: more calls to one service at once than the default cap.
+    return {
+      name = "wide",
+      handles = { { finding_type = "^Test:EC2/Wide" } },
+      steps = {
+        { name = "ten", run = function(ctx)
+            aws.each({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, function() ec2.describe_instances {} end)
+          end },
+      },
+    }
+    """)
+
 
 class OverlapCase(WorldTestCase):
     def setUp(self):
@@ -178,6 +191,8 @@ class OverlapCase(WorldTestCase):
             f.write(GROUPS_PLAYBOOK)
         with open(os.path.join(self.dir, "first.lua"), "w") as f:
             f.write(FIRST_PLAYBOOK)
+        with open(os.path.join(self.dir, "wide.lua"), "w") as f:
+            f.write(WIDE_PLAYBOOK)
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.world.control("/__fake/reset", {})
 
@@ -208,11 +223,12 @@ class TestCallsOverlap(OverlapCase):
                         "a call was sent only after another was answered")
         self.assertEqual(overlap_at_most(five), 5)
 
-    def test_default_cap_sends_four_then_the_fifth(self):
-        self.world.fault("DescribeSecurityGroups", "slow", count=5, delay_ms=DELAY_MS)
-        self.run_playbook()
-        five = self.calls("DescribeSecurityGroups")
-        self.assertEqual(overlap_at_most(five), 4)
+    def test_default_cap_sends_eight_then_the_ninth(self):
+        self.world.fault("DescribeInstances", "slow", count=10, delay_ms=DELAY_MS)
+        self.run_playbook(ftype="Test:EC2/Wide")
+        ten = self.calls("DescribeInstances")
+        self.assertEqual(len(ten), 10)
+        self.assertEqual(overlap_at_most(ten), 8)
 
     def test_requests_share_kept_alive_connections(self):
         self.run_playbook()
@@ -220,7 +236,7 @@ class TestCallsOverlap(OverlapCase):
         self.assertEqual(len(entries), 12)
         conns = {e["conn"] for e in entries}
         self.assertLess(len(conns), len(entries), "every request opened its own connection")
-        self.assertLessEqual(len(conns), 4, "more connections than the cap allows")
+        self.assertLessEqual(len(conns), 8, "more connections than the cap (default 8) allows")
         # The call sent before aws.all (one at a time) and those inside it
         # share one connection cache.
         first = entries[0]
