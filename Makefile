@@ -43,8 +43,14 @@ $(BUILD)/libdeadbolt.a: $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/deadbolt: $(MAIN_OBJ) $(BUILD)/libdeadbolt.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# The link puts first the archive members whose code a dry run executes
+# (tools/link-order.txt, tools/link-hot.sh says why): the same objects, in
+# another order; $(BUILD)/hot.list names them.
+LINK_ORDER = tools/link-order.txt
+
+$(BUILD)/deadbolt: $(MAIN_OBJ) $(BUILD)/libdeadbolt.a $(LINK_ORDER) tools/link-hot.sh
+	sh tools/link-hot.sh $(BUILD)/hot $(LINK_ORDER) $(BUILD)/libdeadbolt.a $(filter %.a,$(LDLIBS)) >$(BUILD)/hot.list
+	$(CC) $(CFLAGS) -o $@ $(MAIN_OBJ) $$(cat $(BUILD)/hot.list) $(BUILD)/libdeadbolt.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdeadbolt.a
 	@mkdir -p $(dir $@)

@@ -1,9 +1,12 @@
 """rss_link — what the link of build/deadbolt costs in peak RSS: the
-binary as make links it (PIE) against the same objects linked -no-pie and
-with -z pack-relative-relocs (RELR, glibc >= 2.36 at run time), each
-measured as `make bench` measures the dry run's peak RSS (GNU time's %M of
-`deadbolt run --dry-run` of one EC2 finding against the canned endpoint,
-and `deadbolt version`), runs interleaved, medians. Not part of deadbolt.
+binary as make links it (PIE, the executed archive members first:
+tools/link-hot.sh) against the same objects linked in the archives' own
+order, linked -no-pie, and with -z pack-relative-relocs (RELR, glibc >= 2.36
+at run time), each measured as `make bench` measures the dry run's peak RSS
+(GNU time's %M of `deadbolt run --dry-run` of one EC2 finding against the
+canned endpoint, and `deadbolt version`), runs interleaved, medians. Every
+variant runs the same main, which releases .rela.dyn's pages
+(engine/util/reloc_pages.h). Not part of deadbolt.
 
     python3 bench/rss_link.py [--runs N]     (after make)
 
@@ -23,8 +26,12 @@ sys.path.insert(0, BENCH)
 import bench  # noqa: E402
 import servers  # noqa: E402
 
-VARIANTS = (("PIE (as built)", None, None), ("-no-pie", "-no-pie", "nopie"),
-            ("PIE, RELR (-z pack-relative-relocs)", "-Wl,-z,pack-relative-relocs", "relr"))
+HOT = "$(cat {build}/hot.list) "  # the executed members, first (the Makefile's link line)
+# (label, flag added, the hot-first order kept, file name)
+VARIANTS = (("PIE (as built)", None, True, None),
+            ("PIE, archives in their own order", "", False, "archorder"),
+            ("-no-pie", "-no-pie", True, "nopie"),
+            ("PIE, RELR (-z pack-relative-relocs)", "-Wl,-z,pack-relative-relocs", True, "relr"))
 
 
 def link_line(build):
@@ -46,10 +53,12 @@ def main():
     try:
         line = link_line(args.build)
         bins = []
-        for label, flag, name in VARIANTS:
+        for label, flag, hot, name in VARIANTS:
             path = os.path.join(ROOT, args.build, "deadbolt") if flag is None else os.path.join(tmp, name)
             if flag is not None:
                 cmd = line.replace(f" -o {args.build}/deadbolt ", f" {flag} -o {path} ")
+                if not hot:
+                    cmd = cmd.replace(HOT.format(build=args.build), "")
                 subprocess.run(cmd, shell=True, cwd=ROOT, check=True)
             bins.append((label, path))
         env = dict(bench.clean_env(tmp), **bench.DEPLOYMENT)

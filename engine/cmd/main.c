@@ -11,6 +11,7 @@
 #include "cmd_restore.h"
 #include "cmd_run.h"
 #include "lambda.h"
+#include "reloc_pages.h"
 
 static const char USAGE[] =
 	"usage: deadbolt COMMAND [ARGS]       (deadbolt COMMAND --help for each)\n"
@@ -132,6 +133,7 @@ static int invoked_as_bootstrap(const char *argv0)
 
 int main(int argc, char **argv)
 {
+	reloc_pages_release(); /* the loader is done with them: reloc_pages.h */
 	if (argc > 0 && invoked_as_bootstrap(argv[0]))
 		return lambda_main();
 	if (argc < 2) {
