@@ -34,18 +34,16 @@
 #include "client.h"
 #include "model.h"
 #include "testutil.h"
+#include "testutil_pyserver.h"
 
 #define DELAY_MS 300
 #define DELAY_S (DELAY_MS / 1000.0)
 #define MAX_RECS 16
 #define MAX_LOG 16
 
-static pid_t server_pid = -1, server_owner = -1;
-static int server_port;
-static char server_dir[256], log_path[320];
 static char home[256];
 
-/* ---- the server (as test_creds_http's) ---- */
+/* ---- the server (testutil_pyserver.h) ---- */
 
 static const char *script_path(void)
 {
@@ -53,68 +51,12 @@ static const char *script_path(void)
 	return env && *env ? env : "tests/integration/fake_slow_aws.py";
 }
 
-static int read_port(const char *port_file)
-{
-	FILE *f = fopen(port_file, "r");
-	int port = 0;
-	if (!f)
-		return 0;
-	if (fscanf(f, "%d", &port) != 1)
-		port = 0;
-	fclose(f);
-	return port;
-}
-
-/* Only the runner that started the server stops it: Check's forked test
- * processes inherit the atexit handler. */
-static void server_stop(void)
-{
-	if (server_pid > 0 && getpid() == server_owner) {
-		kill(server_pid, SIGKILL);
-		while (waitpid(server_pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		server_pid = -1;
-	}
-}
-
 static void server_start(void)
 {
-	char port_file[320], delay[16];
-	ck_assert_msg(access(script_path(), R_OK) == 0, "cannot read %s (run from the repository root)",
-		      script_path());
-	snprintf(server_dir, sizeof(server_dir), "/tmp/deadbolt-slowaws-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(server_dir));
-	snprintf(port_file, sizeof(port_file), "%s/port", server_dir);
-	snprintf(log_path, sizeof(log_path), "%s/requests.log", server_dir);
+	char delay[16];
 	snprintf(delay, sizeof(delay), "%d", DELAY_MS);
-	pid_t parent = getpid();
-	server_owner = parent;
-	server_pid = fork();
-	ck_assert_int_ge(server_pid, 0);
-	if (server_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		execlp("python3", "python3", script_path(), "--port-file", port_file, "--log-file", log_path,
-		       "--delay-ms", delay, "--max-seconds", "300", (char *)NULL);
-		_exit(127);
-	}
-	atexit(server_stop);
-	for (int i = 0; i < 500 && !(server_port = read_port(port_file)); i++) {
-		ck_assert_msg(waitpid(server_pid, NULL, WNOHANG) == 0, "fake_slow_aws.py exited");
-		usleep(20 * 1000);
-	}
-	ck_assert_msg(server_port > 0, "fake_slow_aws.py did not start within 10 s");
-}
-
-static void server_teardown(void)
-{
-	char path[320];
-	server_stop();
-	snprintf(path, sizeof(path), "%s/port", server_dir);
-	unlink(path);
-	unlink(log_path);
-	rmdir(server_dir);
+	const char *const args[] = {"--delay-ms", delay, "--max-seconds", "300", NULL};
+	tu_server_start(script_path(), "slowaws", args);
 }
 
 /* ---- what the server saw ---- */
@@ -376,7 +318,7 @@ static Suite *client_async_suite(void)
 {
 	Suite *s = suite_create("client_async");
 	TCase *tc = tcase_create("fake_slow_aws");
-	tcase_add_unchecked_fixture(tc, server_start, server_teardown);
+	tcase_add_unchecked_fixture(tc, server_start, tu_server_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_sent_is_when_a_queued_call_left_not_when_it_was_asked_for);
@@ -391,6 +333,6 @@ static Suite *client_async_suite(void)
 int main(void)
 {
 	int status = tu_run(client_async_suite());
-	server_stop();
+	tu_server_stop();
 	return status;
 }

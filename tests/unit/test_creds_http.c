@@ -20,15 +20,13 @@
 
 #include "creds.h"
 #include "testutil.h"
+#include "testutil_pyserver.h"
 
-static pid_t server_pid = -1, server_owner = -1;
-static int server_port;
-static char server_dir[256], log_path[320];
 static char home[256];
 
 #define AUTH_TOKEN "fake-container-auth-token"
 
-/* ---- the server ---- */
+/* ---- the server (testutil_pyserver.h) ---- */
 
 static const char *script_path(void)
 {
@@ -36,71 +34,10 @@ static const char *script_path(void)
 	return env && *env ? env : "tests/integration/fake_metadata.py";
 }
 
-static void exec_server(const char *port_file, pid_t parent)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(1);
-	execlp("python3", "python3", script_path(), "--port-file", port_file, "--log-file", log_path,
-	       "--auth-token", AUTH_TOKEN, "--max-seconds", "300", (char *)NULL);
-	_exit(127);
-}
-
-static int read_port(const char *port_file)
-{
-	FILE *f = fopen(port_file, "r");
-	int port = 0;
-	if (!f)
-		return 0;
-	if (fscanf(f, "%d", &port) != 1)
-		port = 0;
-	fclose(f);
-	return port;
-}
-
-/* Only the runner that started the server stops it: Check's forked test
- * processes inherit the atexit handler. */
-static void server_stop(void)
-{
-	if (server_pid > 0 && getpid() == server_owner) {
-		kill(server_pid, SIGKILL);
-		while (waitpid(server_pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		server_pid = -1;
-	}
-}
-
 static void server_start(void)
 {
-	char port_file[320];
-	ck_assert_msg(access(script_path(), R_OK) == 0, "cannot read %s (run from the repository root)",
-		      script_path());
-	snprintf(server_dir, sizeof(server_dir), "/tmp/deadbolt-imds-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(server_dir));
-	snprintf(port_file, sizeof(port_file), "%s/port", server_dir);
-	snprintf(log_path, sizeof(log_path), "%s/requests.log", server_dir);
-	pid_t parent = getpid();
-	server_owner = parent;
-	server_pid = fork();
-	ck_assert_int_ge(server_pid, 0);
-	if (server_pid == 0)
-		exec_server(port_file, parent);
-	atexit(server_stop);
-	for (int i = 0; i < 500 && !(server_port = read_port(port_file)); i++) {
-		ck_assert_msg(waitpid(server_pid, NULL, WNOHANG) == 0, "fake_metadata.py exited");
-		usleep(20 * 1000);
-	}
-	ck_assert_msg(server_port > 0, "fake_metadata.py did not start within 10 s");
-}
-
-static void server_teardown(void)
-{
-	char path[320];
-	server_stop();
-	snprintf(path, sizeof(path), "%s/port", server_dir);
-	unlink(path);
-	unlink(log_path);
-	rmdir(server_dir);
+	static const char *const args[] = {"--auth-token", AUTH_TOKEN, "--max-seconds", "300", NULL};
+	tu_server_start(script_path(), "imds", args);
 }
 
 /* How many logged requests contain needle. */
@@ -464,7 +401,7 @@ static Suite *creds_http_suite(void)
 {
 	Suite *s = suite_create("creds_http");
 	TCase *tc = tcase_create("fake_metadata");
-	tcase_add_unchecked_fixture(tc, server_start, server_teardown);
+	tcase_add_unchecked_fixture(tc, server_start, tu_server_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_container_with_token);
@@ -488,6 +425,6 @@ static Suite *creds_http_suite(void)
 int main(void)
 {
 	int status = tu_run(creds_http_suite());
-	server_stop();
+	tu_server_stop();
 	return status;
 }
