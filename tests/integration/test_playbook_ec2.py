@@ -626,6 +626,9 @@ class TestGuards(Ec2Case):
                 self.assertNotIn(op, ops)
         self.assertEqual(self.world.ssm_commands(), [])
         self.assertEqual(self.isolation_group()["IpPermissionsEgress"], [])
+        # No forensic window of this run's: end_forensics has nothing to close.
+        self.assertEqual(result.step_status("end_forensics"), "skipped")
+        self.assertEqual([c["op"] for c in result.calls() if c["step"] == "end_forensics"], [])
 
 
 class TestFailures(Ec2Case):
