@@ -591,11 +591,11 @@ local function beside(ctx, name, fn)
 end
 
 -- The reads of the step after isolation, made beside isolation
--- (look_ahead): ahead(ctx, name, find) is find(ctx)'s answer as look_ahead
--- read it, or read now when it was not read then (an evidence-only
--- response does not isolate) or that read failed.
-local function ahead(ctx, name, find)
-  local got = ctx.state.ahead and ctx.state.ahead[name]
+-- (look_ahead): ahead(ctx, find) is find(ctx)'s answer as look_ahead read
+-- it, or read now when it was not read then (an evidence-only response
+-- does not isolate) or that read failed.
+local function ahead(ctx, find)
+  local got = ctx.state.ahead and ctx.state.ahead[find]
   if got then
     return got[1]
   end
@@ -614,7 +614,7 @@ end
 
 local function detach_from_auto_scaling(ctx)
   local id = ctx.state.instance_id
-  local names = ahead(ctx, "detach_from_auto_scaling", auto_scaling_groups)
+  local names = ahead(ctx, auto_scaling_groups)
   if #names == 0 then
     return
   end
@@ -632,7 +632,7 @@ end
 
 local function remove_instance_profile(ctx)
   local associations, quarantine = {}, ctx.env.QUARANTINE_PROFILE_ARN
-  for _, a in ipairs(ahead(ctx, "remove_instance_profile", instance_profile_associations)) do
+  for _, a in ipairs(ahead(ctx, instance_profile_associations)) do
     if quarantine and a.IamInstanceProfile and a.IamInstanceProfile.Arn == quarantine then
       -- deadbolt's own, put there by a run of another finding for its
       -- forensics: not the instance's profile, neither saved nor removed
@@ -671,7 +671,7 @@ end
 
 local function deregister_from_load_balancers(ctx)
   local id = ctx.state.instance_id
-  local names = ahead(ctx, "deregister_from_load_balancers", classic_load_balancers)
+  local names = ahead(ctx, classic_load_balancers)
   if #names == 0 then
     return
   end
@@ -713,7 +713,7 @@ local function target_registrations(ctx)
 end
 
 local function deregister_from_target_groups(ctx)
-  local registrations = ahead(ctx, "deregister_from_target_groups", target_registrations)
+  local registrations = ahead(ctx, target_registrations)
   if #registrations == 0 then
     return
   end
@@ -788,7 +788,7 @@ local function snapshot_volumes(ctx)
   if #volumes == 0 then
     return
   end
-  local have = ahead(ctx, "snapshot_volumes", finding_snapshots)
+  local have = ahead(ctx, finding_snapshots)
   aws.each(volumes, function(v)
     if have[v.volume] then
       note(ctx, "%s already has snapshot %s for this finding", v.volume, have[v.volume])
@@ -1005,7 +1005,7 @@ local function check_forensic_access(ctx)
   elseif state ~= "running" then
     why_not = string.format("%s is %s", id, tostring(state))
   else
-    local facts = ahead(ctx, "check_forensic_access", forensic_facts)
+    local facts = ahead(ctx, forensic_facts)
     local agent, role_why = facts.agent, facts.role_why
     ctx.state.quarantine_role = facts.role
     if facts.ran then
@@ -1122,7 +1122,7 @@ local function look_ahead(ctx)
       reads[#reads + 1] = function()
         local ok, found = pcall(task.find, ctx)
         if ok then
-          ctx.state.ahead[task.name] = { found }
+          ctx.state.ahead[task.find] = { found }
         end
       end
     end

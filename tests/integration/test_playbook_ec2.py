@@ -167,6 +167,9 @@ class TestContainment(Ec2Case):
                          ["isolate_network", "isolate_network", "cut_ties_and_keep_evidence"])
         self.assertTrue(calls[first[-1]]["params"]["Key"].endswith("/manifest.json"))
         self.assertLess(moves[-1], first[-1], "the manifest after isolation")
+        # Its reads were made beside isolation (look_ahead): after it, writes only.
+        self.assertEqual([c["op"] for c in calls if c["step"] == "cut_ties_and_keep_evidence"
+                          and c["access"] == "read"], [])
         protections = [i for i, op in enumerate(ops) if op == "ec2.ModifyInstanceAttribute"]
         self.assertLess(protections[-1], moves[0], "protected before isolation is visible from inside")
 
