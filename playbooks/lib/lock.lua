@@ -52,6 +52,11 @@ local function prefix(ctx, resource)
   return string.format("locks/%s/%s/%s/", ctx.account, ctx.region, resource)
 end
 
+-- The key of window w's lock, generation g, under base (prefix).
+local function lock_key(base, w, g)
+  return string.format("%sw%d.%d", base, w, g)
+end
+
 -- Writes key if free: "taken"; "held" when another run has it (412);
 -- "racing" when another write of it is in flight (409: retry the write).
 -- deadline (epoch seconds, or nil) goes in the object's metadata.
@@ -118,7 +123,7 @@ local function take_window(ctx, lk, k, g, first)
     sleep(settings.poll_seconds)
   end
   while true do
-    local key = string.format("%sw%d.%d", lk.base, k, g)
+    local key = lock_key(lk.base, k, g)
     local got = first or take(lk.bucket, key, lk.body, lk.deadline)
     first = nil
     if got == "taken" then
@@ -175,17 +180,16 @@ function M.acquire(ctx, resource)
                wait_until = start + settings.wait_seconds,
                body = json.encode({ finding = ctx.id, type = ctx.type, taken_at = now(),
                                     expires_epoch = (k + 2) * window, deadline = ctx.deadline }) }
-  local function key(w, g) return string.format("%sw%d.%d", base, w, g) end
   local first = {}
   local ok, err = pcall(aws.all, {
-    function() first[1] = take(bucket, key(k, 0), lk.body, lk.deadline) end,
-    function() first[2] = take(bucket, key(k + 1, 0), lk.body, lk.deadline) end,
+    function() first[1] = take(bucket, lock_key(base, k, 0), lk.body, lk.deadline) end,
+    function() first[2] = take(bucket, lock_key(base, k + 1, 0), lk.body, lk.deadline) end,
   })
   -- k raced another write while k+1 was taken: k again after a poll
   -- before deciding (S3 then says taken, or 412).
   while ok and first[1] == "racing" and first[2] == "taken" and os.time() < lk.wait_until do
     sleep(settings.poll_seconds)
-    ok, err = pcall(take, bucket, key(k, 0), lk.body, lk.deadline)
+    ok, err = pcall(take, bucket, lock_key(base, k, 0), lk.body, lk.deadline)
     first[1] = ok and err or nil
   end
   local g2 = 0
@@ -195,7 +199,7 @@ function M.acquire(ctx, resource)
     local back = {}
     for i, w in ipairs({ k, k + 1 }) do
       if first[i] == "taken" and (not ok or i == 2) then
-        back[#back + 1] = key(w, 0)
+        back[#back + 1] = lock_key(base, w, 0)
       end
     end
     release_keys(ctx, bucket, back)
@@ -215,7 +219,7 @@ function M.acquire(ctx, resource)
     notify.note(ctx, "WARNING: going on without the lock on %s: %s", resource, why)
   end
   ctx.state.locks = keys
-  local waited = keys[1] ~= key(k, 0) or (keys[2] ~= nil and keys[2] ~= key(k + 1, 0))
+  local waited = keys[1] ~= lock_key(base, k, 0) or (keys[2] ~= nil and keys[2] ~= lock_key(base, k + 1, 0))
   if #keys == 2 then
     notify.note(ctx, "lock on %s taken (%s)%s", resource, table.concat(keys, ", "),
       waited and string.format(" after waiting %d s for another run", os.time() - start) or "")
