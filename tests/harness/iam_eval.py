@@ -317,20 +317,24 @@ def sid(st):
     return st.get("Sid") or json.dumps(st.get("Action", st.get("NotAction")))
 
 
+def first_applying(statements, effect, action, resource, ctx):
+    """The first statement with this Effect that applies to the request, or None."""
+    return next((st for st in statements if st.get("Effect") == effect
+                 and applies(st, action, resource, ctx)), None)
+
+
 def evaluate(statements, action, resource, context=None, boundary=None):
     """Decision for one request against identity statements (and a
     permissions boundary's). Explicit deny > allow > implicit deny."""
     ctx = Context(context or {})
     for name, sts in (("identity policy", statements), ("permissions boundary", boundary or [])):
-        for st in sts:
-            if st.get("Effect") == "Deny" and applies(st, action, resource, ctx):
-                return Decision(False, f"explicit deny in the {name}: {sid(st)}", st)
-    allow = next((st for st in statements if st.get("Effect") == "Allow"
-                  and applies(st, action, resource, ctx)), None)
+        deny = first_applying(sts, "Deny", action, resource, ctx)
+        if deny is not None:
+            return Decision(False, f"explicit deny in the {name}: {sid(deny)}", deny)
+    allow = first_applying(statements, "Allow", action, resource, ctx)
     if allow is None:
         return Decision(False, "no statement allows it (implicit deny)")
-    if boundary is not None and not any(st.get("Effect") == "Allow" and
-                                        applies(st, action, resource, ctx) for st in boundary):
+    if boundary is not None and first_applying(boundary, "Allow", action, resource, ctx) is None:
         return Decision(False, "the permissions boundary does not allow it")
     return Decision(True, f"allowed by {sid(allow)}", allow)
 
@@ -437,11 +441,10 @@ def evaluate_resource_policy(statements, principal_arn, action, resource, contex
     allow is not enough across accounts), and an explicit deny wins."""
     ctx = Context(context or {})
     mine = [st for st in statements if principal_matches(st.get("Principal"), principal_arn)]
-    for st in mine:
-        if st.get("Effect") == "Deny" and applies(st, action, resource, ctx):
-            return Decision(False, f"explicit deny in the resource policy: {sid(st)}", st)
-    allow = next((st for st in mine if st.get("Effect") == "Allow"
-                  and applies(st, action, resource, ctx)), None)
+    deny = first_applying(mine, "Deny", action, resource, ctx)
+    if deny is not None:
+        return Decision(False, f"explicit deny in the resource policy: {sid(deny)}", deny)
+    allow = first_applying(mine, "Allow", action, resource, ctx)
     if allow is None:
         return Decision(False, "the resource policy does not allow it (another account's principal)")
     return Decision(True, f"allowed by the resource policy's {sid(allow)}", allow)
