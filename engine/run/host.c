@@ -125,6 +125,13 @@ static void memo_call_of(const char *label, const buf *params, buf *out)
 	buf_append(out, params->data ? params->data : "", params->len);
 }
 
+/* Whether the call being made is an aws.cached read (its answer may come
+ * from the memo, and goes to it). */
+static int cached_read(const run *rn, const allow_entry *e)
+{
+	return e->access == ALLOW_READ && sandbox_call_cached(rn->sb);
+}
+
 /* A write, sent or planned, answered or not: what it may change is read
  * again. */
 static void memo_before(run *rn, const allow_entry *e)
@@ -142,7 +149,7 @@ static int memo_answer(run *rn, const allow_entry *e, const char *step, const ch
 	char scope[200];
 	buf call = BUF_INIT;
 	int hit = 0;
-	if (e->access != ALLOW_READ || !sandbox_call_cached(rn->sb))
+	if (!cached_read(rn, e))
 		return 0;
 	memo_scope_of(rn, e, scope, sizeof(scope));
 	memo_call_of(label, params, &call);
@@ -308,7 +315,7 @@ int host_call(void *ud, lua_State *L, const allow_entry *e, int params, aws_erro
 		dry_read_done(L, rc);
 	if (op)
 		undo_observe(rn, rn->step, e, &rn->params, L, rc, err);
-	if (rc == 0 && e->access == ALLOW_READ && sandbox_call_cached(rn->sb))
+	if (rc == 0 && cached_read(rn, e))
 		memo_keep(rn, e, label, &rn->params, L);
 	return rc;
 }
@@ -389,7 +396,7 @@ static int host_start(void *ud, lua_State *L, const allow_entry *e, int params, 
 		free_run_call(c); /* answered now: *pending stays NULL */
 		return 0;
 	}
-	c->keep = e->access == ALLOW_READ && sandbox_call_cached(rn->sb);
+	c->keep = cached_read(rn, e);
 	rn->calls++;
 	/* aws_call_start raises only out of memory; the sandbox stops then */
 	c->p = aws_call_start(r->o.client, L, op, params, c, sandbox_call_first(rn->sb), err);
